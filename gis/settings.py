@@ -1,0 +1,60 @@
+"""Settings for every Wangge component, read from the environment (prefix ``WANGGE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://wangge@127.0.0.1:55432/wangge"
+
+
+class Settings(BaseSettings):
+    """Platform settings; bad values fail loudly at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WANGGE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("WANGGE_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL of the PostGIS database.",
+    )
+    pool_size: int = Field(10, ge=1, le=200)
+    pool_timeout_s: float = Field(5.0, gt=0)
+    statement_timeout_ms: int = Field(15_000, ge=100)
+
+    outside_max_distance_m: float = Field(
+        300.0, ge=0, description="A point outside every grid snaps to the nearest grid within this."
+    )
+    locator_poll_s: float = Field(
+        2.0, gt=0, description="How often the locator checks the boundary revision."
+    )
+
+    max_batch: int = Field(500, ge=1, description="Most events in one POST.")
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted.")
+    retry_after_s: int = Field(5, ge=1, description="Retry-After sent with a 503.")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    dashboard_port: int = Field(8501, ge=1, le=65535)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, v: str) -> str:
+        """Only PostgreSQL URLs are accepted."""
+        if not v.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+            raise ValueError(
+                f"DATABASE_URL must be a postgresql:// URL, got {v.split('://')[0]}://..."
+            )
+        if v.startswith("postgres://"):
+            v = "postgresql://" + v[len("postgres://"):]
+        return v
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, built once on first call (never at import)."""
+    return Settings()
