@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the FastAPI application, one router per resource."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gis.api import errors
+from gis.api.limits import BodyLimit
+from gis.api.routers import events, grids, locate, meta, patrols
+from gis.db import get_engine
+from gis.locator import Locator
+from gis.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Routers of other packages, mounted when they are installed: (module, attribute).
+OPTIONAL_ROUTERS = [
+    ("boundaries.api", "router"),
+    ("etl.api", "router"),
+    ("gis.api.routers.workflow", "router"),
+]
+
+
+def create_app(settings: Settings, listen: bool = True) -> FastAPI:
+    """Build the API for ``settings``; the locator listens for boundary changes."""
+    engine = get_engine(settings)
+    locator = Locator(engine, settings.outside_max_distance_m, settings.locator_poll_s)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if listen:
+            locator.start_listener()
+        try:
+            locator.refresh(force=True)
+        except Exception:  # the API still starts; requests get 503 until the DB is back
+            log.warning("database not reachable at start-up; will retry on demand")
+        yield
+        locator.stop_listener()
+
+    app = FastAPI(
+        title="Wangge 网格 API",
+        version="0.1.0",
+        description="Grid governance: locate and store events, grids, patrols.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.locator = locator
+    errors.install(app, settings.retry_after_s)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for r in (events.router, locate.router, grids.router, patrols.router, meta.router):
+        app.include_router(r)
+    for module, attr in OPTIONAL_ROUTERS:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name and module.startswith(e.name):
+                continue
+            raise
+        app.include_router(getattr(mod, attr))
+    return app

@@ -1,0 +1,85 @@
+"""Exception handlers: typed errors → JSON; database outages → 503 + Retry-After; no SQL leaks."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from gis.errors import WanggeError
+
+log = logging.getLogger("gis.api")
+
+
+def field_path(loc: tuple | list) -> str:
+    """('body', 'events', 2, 'lon') → 'events[2].lon'."""
+    out = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header"):
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def pydantic_details(errors: list[dict], prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic error list → [{field, reason}]."""
+    details = []
+    for e in errors:
+        loc = [p for p in e.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))]
+        path = field_path(loc)
+        details.append({"field": prefix + path if path != "body" or not prefix else prefix.rstrip("."),
+                        "reason": e.get("msg", "invalid")})
+    return details
+
+
+def install(app: FastAPI, retry_after_s: int) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(WanggeError)
+    async def _wangge(_req: Request, exc: WanggeError) -> JSONResponse:
+        headers = {"Retry-After": str(retry_after_s)} if exc.status == 503 else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        details = pydantic_details(exc.errors())
+        msg = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
+        return JSONResponse(
+            {"error": {"code": "invalid_input", "message": msg, "details": details}},
+            status_code=422,
+        )
+
+    async def _db_down(_req: Request, exc: Exception) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"error": {"code": "service_unavailable",
+                       "message": "the database is unreachable; nothing was stored; retry later"}},
+            status_code=503, headers={"Retry-After": str(retry_after_s)},
+        )
+
+    app.add_exception_handler(OperationalError, _db_down)
+    app.add_exception_handler(PoolTimeout, _db_down)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(req: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            return await _db_down(req, exc)
+        log.exception("database error")
+        return JSONResponse(
+            {"error": {"code": "internal_error", "message": "internal error; nothing was stored"}},
+            status_code=500,
+        )
+
+    @app.exception_handler(Exception)
+    async def _any(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"error": {"code": "internal_error", "message": "internal error"}}, status_code=500
+        )

@@ -1,0 +1,140 @@
+"""/api/v1/events: report intake (one or a batch, idempotent) and listing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from gis import events
+from gis.api import deps
+from gis.api.errors import pydantic_details
+from gis.api.schemas import BatchIn, ReportIn
+from gis.errors import InvalidInput
+from gis.locator import Locator
+from gis.settings import Settings
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [
+            {"$ref": "#/components/schemas/ReportIn"},
+            {"$ref": "#/components/schemas/BatchIn"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/ReportIn"}},
+        ]}}},
+    }
+}
+
+
+def parse_reports(raw: bytes, max_batch: int) -> tuple[list[events.Report], bool, Any]:
+    """Body → reports; (reports, is_batch, parsed JSON). Errors name the field."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidInput.field("body", f"not valid JSON: {e}", "bad_json") from None
+    if isinstance(doc, dict) and "events" in doc:
+        items, batch = doc["events"], True
+        if not isinstance(items, list):
+            raise InvalidInput.field("events", "must be a list of reports", "bad_batch")
+    elif isinstance(doc, list):
+        items, batch = doc, True
+    elif isinstance(doc, dict):
+        items, batch = [doc], False
+    else:
+        raise InvalidInput.field("body", "must be a report object, {\"events\": [...]} or a list",
+                                 "bad_body")
+    if batch and len(items) > max_batch:
+        raise InvalidInput.field("events", f"{len(items)} events in one batch; the limit is "
+                                 f"{max_batch}", "batch_too_large")
+    if batch and not items:
+        raise InvalidInput.field("events", "the batch is empty", "empty_batch")
+    reports, errors = [], []
+    for i, it in enumerate(items):
+        prefix = f"events[{i}]." if batch else ""
+        try:
+            if not isinstance(it, dict):
+                raise InvalidInput.field(prefix.rstrip(".") or "body", "must be an object")
+            m = ReportIn.model_validate(it)
+            reports.append(events.Report(
+                item=m.item, source=m.source, lon=m.lon, lat=m.lat, crs=m.crs,
+                building_id=m.building_id, address=m.address, camera_code=m.camera_code,
+                description=m.description, reporter=m.reporter, reported_at=m.reported_at,
+                extra=m.extra,
+            ))
+        except ValidationError as e:
+            errors.extend(pydantic_details(e.errors(), prefix))
+        except InvalidInput as e:
+            errors.extend(e.details)
+    if errors:
+        raise InvalidInput("; ".join(f"{d['field']}: {d['reason']}" for d in errors[:5]),
+                           code="invalid_input", details=errors)
+    return reports, batch, doc
+
+
+@router.post("", status_code=201, openapi_extra=_BODY_DOC,
+             summary="Report one event, or a batch (all or nothing)")
+async def post_events(
+    request: Request, response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
+    settings: Settings = Depends(deps.settings),
+) -> Any:
+    """Locate and store reports; a retried request with the same Idempotency-Key lands once."""
+    raw = await request.body()
+    reports, batch, doc = parse_reports(raw, settings.max_batch)
+    status, stored, replayed = await run_in_threadpool(
+        events.ingest, engine, locator, reports, idempotency_key,
+        events.request_hash(doc) if idempotency_key else None, settings.max_batch,
+    )
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    if batch:
+        return {"count": len(stored), "events": stored}
+    response.headers["Location"] = f"/api/v1/events/{stored[0]['id']}"
+    return stored[0]
+
+
+@router.get("", summary="List events (filter by grid, status, category, time, bbox)")
+def get_events(
+    grid: str | None = None,
+    status: Annotated[list[str] | None, Query(description="Repeat or comma-separate.")] = None,
+    category: Annotated[str | None, Query(description="Class or item code.")] = None,
+    location_status: Annotated[str | None, Query(pattern="^(inside|outside|unassigned)$")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
+    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    engine: Engine = Depends(deps.engine),
+) -> dict[str, Any]:
+    """Events, newest first, ``limit`` per page; pass ``next_cursor`` back as ``cursor``."""
+    box = None
+    if bbox:
+        try:
+            parts = [float(v) for v in bbox.split(",")]
+            if len(parts) != 4:
+                raise ValueError
+            box = (parts[0], parts[1], parts[2], parts[3])
+        except ValueError:
+            raise InvalidInput.field("bbox", "must be four numbers minlon,minlat,maxlon,maxlat",
+                                     "bad_bbox") from None
+    statuses = [s for v in (status or []) for s in v.split(",") if s] or None
+    rows = events.list_events(engine, grid=grid, status=statuses, category=category,
+                              location_status=location_status, since=since, until=until,
+                              bbox=box, before_id=cursor, limit=limit)
+    return {"count": len(rows), "events": rows,
+            "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
+
+
+@router.get("/{event_id}", summary="One event with its full history")
+def get_event(event_id: int, engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+    """The event and every step of its history."""
+    return events.get_event(engine, event_id)

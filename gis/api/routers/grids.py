@@ -1,0 +1,26 @@
+"""/api/v1/grids: the active grids as GeoJSON, one grid with its people and open events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import Engine
+
+from gis import grids
+from gis.api import deps
+
+router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
+
+
+@router.get("", summary="Active grids as a GeoJSON FeatureCollection")
+def list_grids(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+    """Every grid of the active generation."""
+    return grids.feature_collection(engine)
+
+
+@router.get("/{code}", summary="One grid: geometry, people, open events")
+def get_grid(code: str, generation: int | None = None,
+             engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+    """GeoJSON Feature of the grid with its responsible people and open events."""
+    return grids.grid_detail(engine, code, generation)

@@ -1,0 +1,126 @@
+"""Event catalogue: classes and items, read from a TOML file a district edits."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+
+from gis.errors import InvalidInput
+
+LEVELS = ("grid", "community", "street", "district")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One catalogue item."""
+
+    code: str
+    class_code: str
+    name: str
+    name_zh: str | None
+    default_level: str
+    time_limit_h: float
+    position: int
+
+
+@dataclass(frozen=True)
+class EventClass:
+    """One catalogue class."""
+
+    code: str
+    name: str
+    name_zh: str | None
+    position: int
+
+
+def default_path() -> Path:
+    """The catalogue shipped with Wangge."""
+    return Path(str(resources.files("gis.data").joinpath("catalogue.toml")))
+
+
+def parse(path: Path | None = None) -> tuple[list[EventClass], list[Item]]:
+    """Read and check a catalogue file; errors name the entry at fault."""
+    path = path or default_path()
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise InvalidInput(f"{path}: cannot read catalogue: {e}", code="bad_catalogue") from None
+    classes: list[EventClass] = []
+    items: list[Item] = []
+    seen: set[str] = set()
+    for ci, c in enumerate(doc.get("class", [])):
+        where = f"{path}: class #{ci + 1}"
+        for key in ("code", "name"):
+            if not isinstance(c.get(key), str) or not c[key].strip():
+                raise InvalidInput(f"{where}: missing '{key}'", code="bad_catalogue")
+        if c["code"] in seen:
+            raise InvalidInput(f"{where}: duplicate code {c['code']!r}", code="bad_catalogue")
+        seen.add(c["code"])
+        classes.append(EventClass(c["code"], c["name"], c.get("name_zh"), ci))
+        for ii, it in enumerate(c.get("items", [])):
+            w = f"{where} ({c['code']}) item #{ii + 1}"
+            for key in ("code", "name"):
+                if not isinstance(it.get(key), str) or not it[key].strip():
+                    raise InvalidInput(f"{w}: missing '{key}'", code="bad_catalogue")
+            if it["code"] in seen:
+                raise InvalidInput(f"{w}: duplicate code {it['code']!r}", code="bad_catalogue")
+            seen.add(it["code"])
+            level = it.get("default_level", "grid")
+            if level not in LEVELS:
+                raise InvalidInput(f"{w}: default_level must be one of {LEVELS}, got {level!r}",
+                                   code="bad_catalogue")
+            limit = it.get("time_limit_h", 72)
+            if not isinstance(limit, int | float) or limit <= 0:
+                raise InvalidInput(f"{w}: time_limit_h must be a positive number",
+                                   code="bad_catalogue")
+            items.append(Item(it["code"], c["code"], it["name"], it.get("name_zh"), level,
+                              float(limit), ii))
+    if not classes:
+        raise InvalidInput(f"{path}: no [[class]] entries", code="bad_catalogue")
+    return classes, items
+
+
+def load(conn: Connection, path: Path | None = None) -> dict[str, int]:
+    """Upsert the catalogue; items no longer in the file are deactivated, never deleted."""
+    classes, items = parse(path)
+    for c in classes:
+        conn.execute(
+            text(
+                "INSERT INTO event_class (code, name, name_zh, position) VALUES (:code, :name, "
+                ":name_zh, :position) ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
+                "name_zh = EXCLUDED.name_zh, position = EXCLUDED.position"
+            ),
+            c.__dict__,
+        )
+    before = {r[0] for r in conn.execute(text("SELECT code FROM event_item WHERE active"))}
+    for it in items:
+        conn.execute(
+            text(
+                "INSERT INTO event_item (code, class_code, name, name_zh, default_level, "
+                "time_limit_h, position, active) VALUES (:code, :class_code, :name, :name_zh, "
+                ":default_level, :time_limit_h, :position, true) ON CONFLICT (code) DO UPDATE SET "
+                "class_code = EXCLUDED.class_code, name = EXCLUDED.name, name_zh = "
+                "EXCLUDED.name_zh, default_level = EXCLUDED.default_level, time_limit_h = "
+                "EXCLUDED.time_limit_h, position = EXCLUDED.position, active = true"
+            ),
+            it.__dict__,
+        )
+    codes = [it.code for it in items]
+    gone = conn.execute(
+        text("UPDATE event_item SET active = false WHERE active AND NOT (code = ANY(:codes))"),
+        {"codes": codes},
+    ).rowcount
+    return {"classes": len(classes), "items": len(items),
+            "new_items": len(set(codes) - before), "deactivated": gone}
+
+
+def active_items(conn: Connection) -> dict[str, tuple[str, str, float]]:
+    """Active items: code → (class code, default level, time limit in hours)."""
+    rows = conn.execute(
+        text("SELECT code, class_code, default_level, time_limit_h FROM event_item WHERE active")
+    )
+    return {r.code: (r.class_code, r.default_level, r.time_limit_h) for r in rows}

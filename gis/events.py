@@ -1,0 +1,285 @@
+"""Event intake: validate, locate, store durably with history, once per Idempotency-Key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg2.extras import Json, execute_values
+from sqlalchemy import Connection, Engine, text
+
+from gis import catalogue
+from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
+from gis.locator import Location, Locator
+from gis.queries import q
+
+SQL = "events.sql"
+SOURCES = ("worker", "resident", "camera", "hotline", "department", "other")
+STATUSES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "closed",
+            "rejected", "duplicate", "reopened")
+OPEN_STATUSES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "reopened")
+
+
+@dataclass
+class Report:
+    """One incoming report, as parsed from the API or the CLI."""
+
+    item: str
+    source: str = "resident"
+    lon: float | None = None
+    lat: float | None = None
+    crs: str | None = "wgs84"
+    building_id: str | int | None = None
+    address: str | None = None
+    camera_code: str | None = None
+    description: str = ""
+    reporter: str | None = None
+    reported_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Catalogue:
+    """Active catalogue items, cached briefly."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[str, str, float]] = {}
+        self.loaded = 0.0
+
+    def get(self, conn: Connection, code: str) -> tuple[str, str, float] | None:
+        """Item by code, reloading the cache on a miss or when older than 30 s."""
+        if code not in self.items or time.monotonic() - self.loaded > 30:
+            self.items = catalogue.active_items(conn)
+            self.loaded = time.monotonic()
+        return self.items.get(code)
+
+
+_catalogue = _Catalogue()
+
+
+def request_hash(payload: Any) -> str:
+    """Stable hash of a request body (for Idempotency-Key reuse checks)."""
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()
+
+
+def _locate(locator: Locator, conn: Connection, r: Report, prefix: str, at: datetime) -> Location:
+    """Locate one report: by coordinates, else building, else address, else unassigned."""
+    if r.lon is not None or r.lat is not None:
+        if r.lon is None or r.lat is None:
+            missing = "lat" if r.lat is None else "lon"
+            raise InvalidInput.field(prefix + missing, "lon and lat must be given together",
+                                     "missing_coordinate")
+        return locator.locate(r.lon, r.lat, r.crs, at=at, prefix=prefix)
+    if r.building_id is not None and str(r.building_id).strip():
+        return locator.locate_building(r.building_id, at=at, prefix=prefix)
+    if r.address and r.address.strip():
+        loc = locator.locate_address(r.address, at=at, prefix=prefix)
+        if loc is not None:
+            return loc
+        return Location(None, None, "unassigned", method="address",
+                        generation=locator.snapshot.generation,
+                        input={"address": r.address, "reason": "address not found"})
+    return Location(None, None, "unassigned", method="none",
+                    generation=locator.snapshot.generation, input={"reason": "no location given"})
+
+
+def _prepare(conn: Connection, locator: Locator, reports: list[Report],
+             now: datetime) -> list[tuple[Report, Location, tuple[str, str, float]]]:
+    """Validate and locate every report; all problems are collected into one 422."""
+    out = []
+    errors: list[dict[str, str]] = []
+    for i, r in enumerate(reports):
+        prefix = f"events[{i}]." if len(reports) > 1 else ""
+        try:
+            item = _catalogue.get(conn, r.item)
+            if item is None:
+                raise InvalidInput.field(prefix + "item", f"unknown event item {r.item!r} "
+                                         "(see GET /api/v1/catalogue)", "unknown_item")
+            if r.source not in SOURCES:
+                raise InvalidInput.field(prefix + "source", f"must be one of {', '.join(SOURCES)}",
+                                         "unknown_source")
+            at = r.reported_at or now
+            if at > now + timedelta(minutes=10):
+                raise InvalidInput.field(prefix + "reported_at", "is in the future", "future_time")
+            out.append((r, _locate(locator, conn, r, prefix, now), item))
+        except WanggeError as e:
+            errors.extend(e.details or [{"field": prefix or "body", "reason": e.message}])
+            if len(reports) == 1:
+                raise
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} problem(s) in the batch; nothing was stored: "
+            + "; ".join(f"{d['field']}: {d['reason']}" for d in errors[:5]),
+            code="invalid_batch", details=errors,
+        )
+    return out
+
+
+def _camera_ids(conn: Connection, reports: list[Report]) -> dict[str, int]:
+    """Camera ids for the camera codes named in the reports (unknown ones are an error)."""
+    codes = sorted({r.camera_code for r in reports if r.camera_code})
+    if not codes:
+        return {}
+    rows = conn.execute(text("SELECT code, id FROM camera WHERE code = ANY(:c)"), {"c": codes})
+    found = {r.code: r.id for r in rows}
+    for i, r in enumerate(reports):
+        if r.camera_code and r.camera_code not in found:
+            p = f"events[{i}]." if len(reports) > 1 else ""
+            raise InvalidInput.field(p + "camera_code", f"unknown camera {r.camera_code!r}",
+                                     "unknown_camera")
+    return found
+
+
+def _insert(conn: Connection, prepared, cameras: dict[str, int], now: datetime) -> list[int]:
+    """Insert events and their first history rows; returns the new ids in order."""
+    rows = []
+    for r, loc, (_cls, level, limit_h) in prepared:
+        at = r.reported_at or now
+        geom = f"SRID=4326;POINT({loc.lon!r} {loc.lat!r})" if loc.lon is not None else None
+        rows.append((
+            r.item, r.source, r.reporter, r.description or "", at, now, geom,
+            r.lon, r.lat, (loc.input or {}).get("crs") if r.lon is not None else None,
+            (loc.input or {}).get("building_id"), r.address,
+            cameras.get(r.camera_code) if r.camera_code else None,
+            loc.status, loc.method, loc.distance_m, loc.generation, loc.grid_id, loc.unit_id,
+            loc.street, loc.community, loc.grid, loc.unit, loc.worker_id, level,
+            at + timedelta(hours=limit_h),
+        ))
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        ids = execute_values(
+            cur,
+            "INSERT INTO event (item_code, source, reporter, description, reported_at, "
+            "received_at, geom, input_lon, input_lat, input_crs, building_id, address, camera_id, "
+            "location_status, location_method, distance_m, generation_id, grid_id, unit_id, "
+            "street_code, community_code, grid_code, unit_code, worker_id, level, due_at) "
+            "VALUES %s RETURNING id",
+            rows, page_size=1000, fetch=True,
+        )
+        ids = [r[0] for r in ids]
+        hist = []
+        for eid, (r, loc, _item) in zip(ids, prepared, strict=True):
+            d = loc.to_dict()
+            d.pop("input", None)
+            hist.append((eid, now, "reported", None, "reported", r.reporter, Json(d)))
+        execute_values(
+            cur,
+            "INSERT INTO event_history (event_id, at, action, from_status, to_status, actor, data)"
+            " VALUES %s",
+            hist, page_size=1000,
+        )
+    finally:
+        cur.close()
+    return ids
+
+
+def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any]:
+    """The API's answer for one stored event."""
+    return {
+        "id": eid, "uid": uid, "item": r.item, "class": item[0], "status": "reported",
+        "level": item[1], "location": {k: v for k, v in loc.to_dict().items() if k != "input"},
+    }
+
+
+def ingest(engine: Engine, locator: Locator, reports: list[Report],
+           idempotency_key: str | None = None, body_hash: str | None = None,
+           max_batch: int = 500) -> tuple[int, list[dict[str, Any]], bool]:
+    """Store reports atomically; returns (HTTP status, stored events, replayed?)."""
+    if not reports:
+        raise InvalidInput.field("events", "the batch is empty", "empty_batch")
+    if len(reports) > max_batch:
+        raise InvalidInput.field("events", f"{len(reports)} events in one batch; the limit is "
+                                 f"{max_batch}", "batch_too_large")
+    for _attempt in range(3):
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            if idempotency_key:
+                claimed = conn.execute(q(SQL, "idem_claim"),
+                                       {"key": idempotency_key, "hash": body_hash}).first()
+                if claimed is None:
+                    conn.rollback()
+                    return _replay(engine, idempotency_key, body_hash)
+            gen = conn.execute(q(SQL, "active_generation_for_share")).scalar()
+            if gen != locator.snapshot.generation:
+                # boundaries changed under us: reload the index, then locate again
+                conn.rollback()
+                locator.refresh(force=True)
+                continue
+            prepared = _prepare(conn, locator, reports, now)
+            cameras = _camera_ids(conn, reports)
+            ids = _insert(conn, prepared, cameras, now)
+            uids = dict(conn.execute(text("SELECT id, uid::text FROM event WHERE id = ANY(:ids)"),
+                                     {"ids": ids}).all())
+            result = [_public(r, loc, eid, uids[eid], item)
+                      for eid, (r, loc, item) in zip(ids, prepared, strict=True)]
+            if idempotency_key:
+                conn.execute(q(SQL, "idem_store"), {"key": idempotency_key, "status": 201,
+                                                    "response": json.dumps(result, default=str)})
+        return 201, result, False
+    raise Conflict("boundaries kept changing while the report was stored; retry",
+                   code="territory_changing", status=503)
+
+
+def _replay(engine: Engine, key: str, body_hash: str | None) -> tuple[int, list[dict], bool]:
+    """The stored answer of an earlier request with the same Idempotency-Key."""
+    with engine.connect() as conn:
+        row = conn.execute(q(SQL, "idem_get"), {"key": key}).first()
+    if row is None or row.response is None:
+        raise Conflict("a request with this Idempotency-Key is still being processed; retry",
+                       code="idempotency_in_progress")
+    if body_hash and row.request_hash != body_hash:
+        raise InvalidInput.field("Idempotency-Key", "was already used for a different request "
+                                 "body", "idempotency_key_reused")
+    return row.status_code, row.response, True
+
+
+def get_event(engine: Engine, event_id: int, with_history: bool = True) -> dict[str, Any]:
+    """One event with its history."""
+    with engine.connect() as conn:
+        row = conn.execute(q(SQL, "event_by_id"), {"id": event_id}).mappings().first()
+        if row is None:
+            raise NotFound(f"no event {event_id}", code="event_not_found")
+        ev = dict(row)
+        ev["uid"] = str(ev["uid"])
+        if with_history:
+            ev["history"] = [dict(h) for h in conn.execute(q(SQL, "history"), {"id": event_id})
+                             .mappings()]
+    return ev
+
+
+def list_events(engine: Engine, *, grid: str | None = None, status: list[str] | None = None,
+                category: str | None = None, location_status: str | None = None,
+                since: datetime | None = None, until: datetime | None = None,
+                bbox: tuple[float, float, float, float] | None = None,
+                before_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Events matching the filters, newest first (keyset pagination on id)."""
+    if status:
+        bad = [s for s in status if s not in STATUSES]
+        if bad:
+            raise InvalidInput.field("status", f"unknown status {bad[0]!r}; one of "
+                                     f"{', '.join(STATUSES)}", "unknown_status")
+    if bbox is not None:
+        minlon, minlat, maxlon, maxlat = bbox
+        if not all(math.isfinite(v) for v in bbox) or minlon > maxlon or minlat > maxlat:
+            raise InvalidInput.field("bbox", "must be minlon,minlat,maxlon,maxlat with min <= max",
+                                     "bad_bbox")
+    else:
+        minlon = minlat = maxlon = maxlat = None
+    params = {"grid": grid, "status": status or None, "category": category,
+              "location_status": location_status, "since": since, "until": until,
+              "minlon": minlon, "minlat": minlat, "maxlon": maxlon, "maxlat": maxlat,
+              "before_id": before_id, "limit": limit}
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "list_events"), params).mappings().all()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["uid"] = str(d["uid"])
+        out.append(d)
+    return out

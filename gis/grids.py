@@ -1,0 +1,46 @@
+"""Grid queries: the active grids as GeoJSON, and one grid with its people and open events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gis.errors import NotFound
+from gis.queries import q
+
+SQL = "grids.sql"
+
+
+def feature_collection(engine: Engine) -> dict[str, Any]:
+    """Active grids as a GeoJSON FeatureCollection (``code`` among the properties)."""
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "active_grids")).mappings().all()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": r["code"], "geometry": r["geometry"],
+             "properties": {k: (float(v) if k == "area_m2" else v) for k, v in r.items()
+                            if k != "geometry"}}
+            for r in rows
+        ],
+    }
+
+
+def grid_detail(engine: Engine, code: str, generation: int | None = None,
+                event_limit: int = 100) -> dict[str, Any]:
+    """One grid as a GeoJSON Feature with its people and open events."""
+    with engine.connect() as conn:
+        g = conn.execute(q(SQL, "grid"), {"code": code, "generation": generation}).mappings().first()
+        if g is None:
+            raise NotFound(f"no grid {code!r} in the active generation", code="grid_not_found")
+        people = [dict(r) for r in conn.execute(q(SQL, "people"), {"code": code}).mappings()]
+        open_events = [dict(r) for r in conn.execute(
+            q(SQL, "open_events"), {"code": code, "limit": event_limit}).mappings()]
+        counts = {r.status: r.n for r in conn.execute(q(SQL, "open_event_counts"), {"code": code})}
+    props = {k: v for k, v in g.items() if k not in ("geometry", "id")}
+    props["area_m2"] = float(props["area_m2"])
+    props["people"] = people
+    props["open_events"] = {"total": sum(counts.values()), "by_status": counts,
+                            "latest": open_events}
+    return {"type": "Feature", "id": code, "geometry": g["geometry"], "properties": props}

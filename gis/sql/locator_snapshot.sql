@@ -1,0 +1,29 @@
+-- name: generation
+SELECT g.id, s.revision FROM territory_state s LEFT JOIN generation g ON g.status = 'active';
+-- name: grids
+SELECT g.id, g.code, g.name, g.kind, g.community_code, c.street_code, s.district_code,
+       ST_AsBinary(g.geom) AS wkb
+FROM grid g
+JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
+JOIN street s ON s.generation_id = g.generation_id AND s.code = c.street_code
+WHERE g.generation_id = :generation
+ORDER BY g.code;
+-- name: units
+SELECT u.id, u.code, u.grid_code, ST_AsBinary(u.geom) AS wkb
+FROM unit u WHERE u.generation_id = :generation ORDER BY u.code;
+-- name: roles
+SELECT r.area_code, r.role, r.valid_from, r.valid_to, w.id AS worker_id, w.code AS worker_code,
+       w.name AS worker_name
+FROM grid_role r JOIN worker w ON w.id = r.worker_id
+WHERE r.role IN ('full_time', 'grid_leader') AND w.active
+ORDER BY r.area_code, r.valid_from DESC, w.code;
+-- name: revision
+SELECT revision FROM territory_state WHERE id = 1;
+-- name: building_point
+SELECT id, ST_X(point) AS lon, ST_Y(point) AS lat FROM building WHERE id = :building_id;
+-- name: building_by_source_id
+SELECT id, ST_X(point) AS lon, ST_Y(point) AS lat FROM building
+WHERE source_id = :source_id ORDER BY id LIMIT 2;
+-- name: address_point
+SELECT id, ST_X(point) AS lon, ST_Y(point) AS lat FROM building
+WHERE lower(address) = lower(:address) ORDER BY id LIMIT 2;
