@@ -1,0 +1,498 @@
+"""Building footprints from GeoJSON, GeoPackage, zipped Shapefile, OSM (.pbf/.osm), CSV+WKT.
+
+``read_buildings`` turns a file into a GeoDataFrame in its declared CRS; ``prepare`` validates
+and normalises it (WGS84, one row per building, every reject with row, field and reason);
+``load_frame`` bulk-loads through ``COPY`` into a staging table and upserts into ``building``
+by (source, source_id), changing nothing on a reload; ``load_file`` does all of it and places
+every building in its grid and unit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from sqlalchemy import Engine
+
+from etl.common import EtlError, Report, copy_frame, file_error, find_column
+from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
+from gis.queries import q
+
+log = logging.getLogger(__name__)
+SQL = "etl.sql"
+PKG = "etl.sql"
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkb_geometry")
+ID_COLUMNS = ("source_id", "osm_id", "building_id", "bldg_id", "id")
+NAME_COLUMNS = ("name", "name:zh", "building_name", "mc", "jzwmc")
+ADDRESS_COLUMNS = ("address", "addr", "addr:full", "dz", "location")
+FLOOR_COLUMNS = ("floors", "floor", "building:levels", "levels", "storeys", "cs")
+HEIGHT_COLUMNS = ("height_m", "height", "building:height", "gd")
+DATUMS = {"gcj02": Datum.GCJ02, "bd09": Datum.BD09}
+PROGRESS_MIN_ROWS = 50_000
+
+
+@dataclass
+class Source:
+    """A read file: features in their own CRS, plus what was learned about the file."""
+
+    frame: gpd.GeoDataFrame
+    crs: CRS | None
+    datum: Datum | None
+    id_column: str | None
+    notes: list[str]
+
+
+def _osm_tags(s: str | None) -> dict[str, str]:
+    """Parse GDAL's hstore-like ``other_tags`` ("k"=>"v",...)."""
+    if not s or not isinstance(s, str):
+        return {}
+    return dict(re.findall(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"', s))
+
+
+def _read_osm(path: Path) -> gpd.GeoDataFrame:
+    """Ways and multipolygon relations tagged building, with levels, name and address tags."""
+    import pyogrio
+
+    df = pyogrio.read_dataframe(path, layer="multipolygons")
+    if "building" not in df.columns:
+        return gpd.GeoDataFrame({"source_id": []}, geometry=[], crs="EPSG:4326")
+    df = df[df["building"].notna() & (df["building"] != "no")].copy()
+    tags = [_osm_tags(t) for t in df.get("other_tags", pd.Series([None] * len(df)))]
+    ids = []
+    for oid, wid in zip(df.get("osm_id"), df.get("osm_way_id"), strict=True):
+        ids.append(f"r{oid}" if isinstance(oid, str) and oid else f"w{wid}")
+    out = gpd.GeoDataFrame(
+        {
+            "source_id": ids,
+            "name": df.get("name"),
+            "building": df["building"].to_numpy(),
+            "building:levels": [t.get("building:levels") for t in tags],
+            "height": [t.get("height") for t in tags],
+            "address": [
+                " ".join(x for x in (t.get("addr:city"), t.get("addr:street"),
+                                      t.get("addr:housenumber")) if x) or t.get("addr:full")
+                for t in tags
+            ],
+        },
+        geometry=df.geometry.to_numpy(), crs=df.crs or "EPSG:4326",
+    )
+    return out.reset_index(drop=True)
+
+
+def _read_csv(path: Path, geometry_field: str | None) -> gpd.GeoDataFrame:
+    """CSV with a WKT column; unparseable WKT becomes a missing geometry flagged for the report."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="error")
+    except pd.errors.EmptyDataError:
+        raise file_error(f"{path.name}: the file is empty", "empty_file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise file_error(f"{path.name}: cannot parse the CSV ({e}); the file may be truncated "
+                         "or not CSV", "unreadable_file") from None
+    col = find_column(list(df.columns), geometry_field, WKT_COLUMNS, "geometry")
+    if col is None:
+        raise file_error(
+            f"{path.name}: no WKT geometry column (looked for {', '.join(WKT_COLUMNS)}); its "
+            f"columns are: {', '.join(repr(c) for c in df.columns)}; name one with "
+            "--geometry-field", "unknown_column", field="geometry")
+    raw = df.pop(col).fillna("").astype(str).str.strip()
+    geoms = shapely.from_wkt(raw.replace("", None).to_numpy(), on_invalid="ignore")
+    bad = raw.ne("").to_numpy() & pd.isna(geoms)
+    df["_wkt_error"] = bad
+    df = df.replace("", None)
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=None)
+
+
+def read_buildings(path: str | Path, layer: str | None = None,
+                   geometry_field: str | None = None) -> gpd.GeoDataFrame:
+    """Read any supported building file into a GeoDataFrame (its own CRS, no checks yet)."""
+    import pyogrio
+
+    p = Path(path)
+    if not p.exists():
+        raise file_error(f"{p}: no such file", "no_such_file")
+    if p.stat().st_size == 0:
+        raise file_error(f"{p.name}: the file is empty (0 bytes)", "empty_file")
+    name = p.name.lower()
+    try:
+        if name.endswith((".osm.pbf", ".pbf", ".osm")):
+            return _read_osm(p)
+        if name.endswith((".csv", ".txt")):
+            return _read_csv(p, geometry_field)
+        if layer is not None:
+            layers = [lyr[0] for lyr in pyogrio.list_layers(p)]
+            if layer not in layers:
+                raise file_error(f"{p.name}: no layer {layer!r}; its layers are: "
+                                 + ", ".join(repr(x) for x in layers), "unknown_layer", "layer")
+        return pyogrio.read_dataframe(p, layer=layer)
+    except EtlError:
+        raise
+    except Exception as e:  # GDAL errors: truncated, corrupt or not the format its name says
+        msg = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise file_error(f"{p.name}: cannot read the file ({msg}); it may be truncated, "
+                         "corrupt, or not the format its name says", "unreadable_file") from None
+
+
+def resolve_crs(declared: CRS | None, crs_opt: str | None,
+                notes: list[str]) -> tuple[CRS, Datum | None]:
+    """The CRS to read the coordinates in, and the Chinese datum (GCJ-02/BD-09) if flagged."""
+    if crs_opt:
+        try:
+            d = parse_datum(crs_opt)
+        except UnknownDatumError:
+            d = None
+        if d in DATUMS.values():
+            notes.append(f"coordinates taken as {d.value} lon/lat and converted to WGS84")
+            return CRS.from_epsg(4326), d
+        if d is not None:
+            return CRS.from_epsg(4490 if d == Datum.CGCS2000 else 4326), None
+        try:
+            c = CRS.from_user_input(crs_opt)
+        except Exception:
+            raise file_error(f"--crs {crs_opt!r} is neither a datum (wgs84, gcj02, bd09, "
+                             "cgcs2000) nor a CRS pyproj knows (e.g. EPSG:4547)",
+                             "unknown_crs", "crs") from None
+        if declared is not None and not declared.equals(c):
+            notes.append(f"--crs {crs_opt} overrides the file's declared {declared.to_string()}")
+        return c, None
+    if declared is None:
+        notes.append("the file declares no CRS; taken as EPSG:4326 (WGS84 lon/lat)")
+        return CRS.from_epsg(4326), None
+    return CRS.from_user_input(declared), None
+
+
+def _crs_name(c: CRS) -> str:
+    """Short CRS name such as EPSG:3857."""
+    auth = c.to_authority()
+    return f"{auth[0]}:{auth[1]}" if auth else c.name
+
+
+def check_crs_matches(crs: CRS, bounds: np.ndarray, path_name: str) -> None:
+    """Refuse a file whose coordinates cannot be in its declared CRS (degrees vs metres)."""
+    if not len(bounds):
+        return
+    xmin, ymin = np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1])
+    xmax, ymax = np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])
+    span = f"x {xmin:.6g} to {xmax:.6g}, y {ymin:.6g} to {ymax:.6g}"
+    in_deg = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bounds[:, [1, 3]]) <= 90
+                                                               ).all(axis=1)
+    if crs.is_geographic and in_deg.mean() < 0.5:
+        raise file_error(
+            f"{path_name}: declared CRS {_crs_name(crs)} is in degrees but the coordinates look "
+            f"like metres ({span}); pass the right projected CRS with --crs (e.g. EPSG:3857, "
+            "EPSG:4547)", "crs_mismatch", "crs")
+    if crs.is_projected and in_deg.all() and max(abs(xmax), abs(ymax), abs(xmin), abs(ymin)) > 1:
+        raise file_error(
+            f"{path_name}: declared CRS {_crs_name(crs)} is in metres but the coordinates look "
+            f"like degrees ({span}); pass --crs EPSG:4326 (or gcj02 / bd09)", "crs_mismatch", "crs")
+
+
+def _num(s: pd.Series) -> pd.Series:
+    """Numbers from a column of strings or numbers (unparseable → NaN)."""
+    if s.dtype.kind in "if":
+        return s.astype(float)
+    return pd.to_numeric(s.astype(str).str.extract(r"^\s*(-?\d+(?:\.\d+)?)", expand=False),
+                         errors="coerce")
+
+
+def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
+            id_field: str | None = None, repair: bool = False,
+            name: str = "input") -> gpd.GeoDataFrame:
+    """Validate and normalise features; returns WGS84 rows ready to load, rejects in ``report``."""
+    notes = report.notes
+    n = len(gdf)
+    report.rows_read = n
+    if n == 0:
+        raise file_error(f"{name}: the file has no features", "empty_file")
+    cols = [c for c in gdf.columns if c != gdf.geometry.name and not c.startswith("_")]
+    target_crs, datum = resolve_crs(gdf.crs, crs, notes)
+    report.crs = _crs_name(target_crs) + (f" ({datum.value})" if datum else "")
+    rowno = np.arange(1, n + 1)
+    geom = gdf.geometry.to_numpy().copy()
+    ok = np.ones(n, dtype=bool)
+
+    # identifiers
+    explicit = id_field is not None
+    idcol = find_column(cols, id_field, ID_COLUMNS, "id")
+    if idcol is not None and not explicit:
+        vals = gdf[idcol]
+        if vals.isna().any() or vals.astype(str).duplicated().any():
+            notes.append(f"column {idcol!r} is not a unique id (missing or repeated values); "
+                         "using the feature number as source id (name an id with --id-field)")
+            idcol = None
+    if idcol is None:
+        ids = pd.Series(rowno.astype(str), dtype=object)
+        if not explicit:
+            notes.append("source ids are feature numbers: reload the same file to update it")
+    else:
+        raw = gdf[idcol].reset_index(drop=True)
+        ids = raw.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                      else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+                      ).str.strip()
+        ids = ids.where(ids != "", None)
+
+    def reject(mask: np.ndarray, field: str, code: str, why) -> None:
+        for i in np.nonzero(mask & ok)[0]:
+            report.reject(int(rowno[i]), ids.iloc[i], field, code,
+                          why(i) if callable(why) else why)
+        ok[mask] = False
+
+    wkt_err = gdf["_wkt_error"].to_numpy() if "_wkt_error" in gdf.columns else np.zeros(n, bool)
+    reject(wkt_err, "geometry", "bad_wkt", "the WKT text cannot be parsed (truncated or malformed)")
+    missing = pd.isna(geom)
+    reject(missing, "geometry", "missing_geometry", "the feature has no geometry")
+    present = ~pd.isna(geom)
+    empty = np.zeros(n, bool)
+    empty[present] = shapely.is_empty(geom[present])
+    reject(empty, "geometry", "empty_geometry", "the geometry is empty")
+    live = ok.copy()
+    types = np.full(n, None, dtype=object)
+    types[live] = shapely.get_type_id(geom[live])
+    notpoly = live & ~np.isin(types, [3, 6])
+    names = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
+             5: "MultiLineString", 7: "GeometryCollection"}
+    reject(notpoly, "geometry", "not_a_polygon",
+           lambda i: f"expected a Polygon or MultiPolygon, got {names.get(types[i], types[i])}")
+    nonfinite = np.zeros(n, bool)
+    bounds = np.full((n, 4), np.nan)
+    if ok.any():
+        bounds[ok] = shapely.bounds(geom[ok])
+        nonfinite[ok] = ~np.isfinite(bounds[ok]).all(axis=1)
+    reject(nonfinite, "geometry", "bad_coordinates", "coordinates are NaN or infinite")
+    check_crs_matches(target_crs, bounds[ok], name)
+
+    # coordinates: reproject / convert datum, then range check
+    if target_crs.is_geographic:
+        b = bounds
+        out = ok & ((b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90))
+        reject(out, "geometry", "out_of_range",
+               lambda i: "coordinates out of range (lon must be in [-180, 180], lat in [-90, 90]):"
+               f" x {b[i, 0]:.6g}..{b[i, 2]:.6g}, y {b[i, 1]:.6g}..{b[i, 3]:.6g}")
+    idx = np.nonzero(ok)[0]
+    if len(idx):
+        g = geom[idx]
+        if datum is not None:
+            g = shapely.transform(g, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1],
+                                                                         datum)))
+        elif not target_crs.equals(CRS.from_epsg(4326)) and not _is_4490(target_crs):
+            g = gpd.GeoSeries(g, crs=target_crs).to_crs(4326).to_numpy()
+        geom[idx] = g
+        b2 = shapely.bounds(g)
+        bad = ~np.isfinite(b2).all(axis=1) | (b2[:, 0] < -180) | (b2[:, 2] > 180) | (
+            b2[:, 1] < -90) | (b2[:, 3] > 90)
+        m = np.zeros(n, bool)
+        m[idx[bad]] = True
+        reject(m, "geometry", "out_of_range",
+               f"coordinates fall outside the world once converted from {_crs_name(target_crs)}")
+
+    # validity
+    idx = np.nonzero(ok)[0]
+    if len(idx):
+        valid = shapely.is_valid(geom[idx])
+        for k in np.nonzero(~valid)[0]:
+            i = idx[k]
+            why = shapely.is_valid_reason(geom[i])
+            if repair:
+                fixed = shapely.make_valid(geom[i])
+                polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon",
+                                                                              "MultiPolygon")]
+                if polys and shapely.area(shapely.union_all(polys)) > 0:
+                    geom[i] = shapely.union_all(polys)
+                    notes.append(f"row {rowno[i]}: invalid polygon ({why}) repaired")
+                    continue
+            m = np.zeros(n, bool)
+            m[i] = True
+            reject(m, "geometry", "invalid_polygon",
+                   f"invalid polygon: {why}" + ("" if repair else " (use --repair to fix it)"))
+
+    # ids: missing and duplicate
+    if idcol is not None:
+        miss = ids.isna().to_numpy()
+        reject(miss, idcol, "missing_id", f"the id field {idcol!r} is empty")
+        firsts: dict[str, int] = {}
+        dup = np.zeros(n, bool)
+        dup_first: dict[int, int] = {}
+        for i in np.nonzero(ok)[0]:
+            k = ids.iloc[i]
+            if k in firsts:
+                dup[i] = True
+                dup_first[i] = firsts[k]
+            else:
+                firsts[k] = int(rowno[i])
+        reject(dup, idcol, "duplicate_id",
+               lambda i: f"duplicate id {ids.iloc[i]!r} (first seen at row {dup_first[i]}); "
+               "only the first is loaded")
+
+    # attributes
+    fcol = find_column(cols, None, FLOOR_COLUMNS, "floors")
+    hcol = find_column(cols, None, HEIGHT_COLUMNS, "height")
+    ncol = find_column(cols, None, NAME_COLUMNS, "name")
+    acol = find_column(cols, None, ADDRESS_COLUMNS, "address")
+    floors = _num(gdf[fcol]).reset_index(drop=True) if fcol else pd.Series(np.nan, index=range(n))
+    height = _num(gdf[hcol]).reset_index(drop=True) if hcol else pd.Series(np.nan, index=range(n))
+    fv = floors.to_numpy()
+    reject(~np.isnan(fv) & ((fv < 0) | (fv >= 300) | (fv != np.round(fv))), fcol or "floors",
+           "bad_floors", lambda i: f"floors must be a whole number from 0 to 299, got {fv[i]:g}")
+    hv = height.to_numpy()
+    reject(~np.isnan(hv) & ((hv < 0) | (hv > 1000)), hcol or "height", "bad_height",
+           lambda i: f"height must be 0 to 1000 metres, got {hv[i]:g}")
+
+    keep = np.nonzero(ok)[0]
+    used = {c for c in (idcol, fcol, hcol, ncol, acol) if c}
+    props = gdf.iloc[keep][[c for c in cols if c not in used]].reset_index(drop=True)
+
+    def text(c: str | None) -> Any:
+        if c is None:
+            return None
+        s = gdf[c].iloc[keep].reset_index(drop=True)
+        return s.where(s.notna(), None).map(lambda v: None if v is None else str(v).strip())
+
+    out = gpd.GeoDataFrame(
+        {
+            "row": rowno[keep],
+            "source_id": ids.iloc[keep].to_numpy(),
+            "name": text(ncol),
+            "address": text(acol),
+            "floors": pd.array(fv[keep], dtype="Int64") if fcol else pd.array(
+                [None] * len(keep), dtype="Int64"),
+            "height_m": hv[keep],
+        },
+        geometry=geom[keep], crs="EPSG:4326",
+    )
+    out.attrs["properties"] = props
+    return out
+
+
+def _is_4490(c: CRS) -> bool:
+    """CGCS2000 geographic: taken as WGS84 (centimetres apart)."""
+    return c.to_epsg() == 4490
+
+
+def stage_frame(prepared: gpd.GeoDataFrame, source: str) -> pd.DataFrame:
+    """The columns COPY sends: source, source_id, name, address, floors, height_m, geom, props."""
+    props = prepared.attrs.get("properties")
+    if props is not None and len(props.columns):
+        pj = props.to_json(orient="records", lines=True, force_ascii=False,
+                           date_format="iso").rstrip("\n").split("\n")
+        if len(pj) != len(prepared):
+            pj = ["{}"] * len(prepared)
+    else:
+        pj = None
+    return pd.DataFrame({
+        "source": source,
+        "source_id": prepared["source_id"].to_numpy(),
+        "name": prepared["name"].to_numpy(),
+        "address": prepared["address"].to_numpy(),
+        "floors": prepared["floors"].array,
+        "height_m": prepared["height_m"].to_numpy(),
+        "geom": shapely.to_wkb(prepared.geometry.to_numpy(), hex=True, include_srid=False),
+        "properties": pj if pj is not None else "{}",
+    })
+
+
+def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: Report,
+               commit: bool = True, progress: bool | None = None) -> Report:
+    """COPY prepared rows into a staging table and upsert them into ``building``."""
+    from tqdm import tqdm
+
+    staged = stage_frame(prepared, source)
+    show = progress if progress is not None else len(staged) >= PROGRESS_MIN_ROWS
+    bar = tqdm(total=len(staged), unit="rows", desc="COPY buildings", disable=not show,
+               leave=False)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(q(SQL, "building_stage", PKG).text)
+        copy_frame(cur, "etl_building_stage", staged, progress=bar)
+        bar.close()
+        cur.execute(q(SQL, "building_upsert", PKG).text)
+        inserted, updated = cur.fetchone()
+        report.inserted += inserted
+        report.updated += updated
+        report.unchanged += len(staged) - inserted - updated
+        cur.execute("DROP TABLE etl_building_stage")
+        if commit:
+            raw.commit()
+        else:
+            raw.rollback()
+        report.committed = commit
+    except Exception:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()
+    return report
+
+
+def place(engine: Engine, lon: np.ndarray, lat: np.ndarray) -> tuple[list, list]:
+    """Grid and unit code of each WGS84 point in the active generation (None when outside)."""
+    from gis.locator import Locator
+
+    snap = Locator(engine).refresh(force=True)
+    if not snap.grid_codes:
+        return [None] * len(lon), [None] * len(lon)
+    g, u, _d = snap.locate_many(np.asarray(lon), np.asarray(lat), with_outside=False)
+    grids = [snap.grid_codes[i] if i >= 0 else None for i in g.tolist()]
+    units = [snap.unit_codes[i] if i >= 0 else None for i in u.tolist()]
+    return grids, units
+
+
+def load_file(engine: Engine, path: str | Path, *, source: str | None = None,
+              crs: str | None = None, id_field: str | None = None, layer: str | None = None,
+              geometry_field: str | None = None, repair: bool = False, commit: bool = False,
+              placement_file: str | Path | None = None, progress: bool | None = None) -> Report:
+    """Read, validate, bulk-load (preview unless ``commit``) and place a building file."""
+    t0 = time.perf_counter()
+    p = Path(path)
+    src = source or re.sub(r"(\.osm)?\.[^.]+$", "", p.name)
+    report = Report(kind="buildings", file=str(p), source=src)
+    gdf = read_buildings(p, layer=layer, geometry_field=geometry_field)
+    prepared = prepare(gdf, report, crs=crs, id_field=id_field, repair=repair, name=p.name)
+    if len(prepared):
+        load_frame(engine, prepared, src, report, commit=commit, progress=progress)
+        pts = shapely.point_on_surface(prepared.geometry.to_numpy())
+        grids, units = place(engine, shapely.get_x(pts), shapely.get_y(pts))
+        summarise_placement(report, prepared, grids, units, placement_file)
+    report.committed = commit
+    report.elapsed_s = round(time.perf_counter() - t0, 3)
+    log.info("buildings %s: read %d, inserted %d, updated %d, unchanged %d, rejected %d",
+             p.name, report.rows_read, report.inserted, report.updated, report.unchanged,
+             report.rejected)
+    return report
+
+
+def summarise_placement(report: Report, prepared: gpd.GeoDataFrame, grids: list, units: list,
+                        placement_file: str | Path | None) -> None:
+    """Per-grid counts, buildings outside every grid, optional per-building CSV."""
+    per_grid: dict[str, int] = {}
+    outside = []
+    no_unit = 0
+    for i, (g, u) in enumerate(zip(grids, units, strict=True)):
+        if g is None:
+            outside.append(str(prepared["source_id"].iloc[i]))
+        else:
+            per_grid[g] = per_grid.get(g, 0) + 1
+            no_unit += u is None
+    report.placement = {
+        "in_grid": len(grids) - len(outside),
+        "outside_every_grid": len(outside),
+        "outside_ids": outside[:20],
+        "in_grid_without_unit": no_unit,
+        "grids": len(per_grid),
+        "per_grid": dict(sorted(per_grid.items())[:50]),
+    }
+    if placement_file:
+        pd.DataFrame({"row": prepared["row"].to_numpy(),
+                      "source_id": prepared["source_id"].to_numpy(),
+                      "grid": grids, "unit": units,
+                      "status": ["outside" if g is None else "inside" for g in grids]}
+                     ).to_csv(placement_file, index=False)
+        report.placement["file"] = str(placement_file)

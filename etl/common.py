@@ -1,0 +1,135 @@
+"""Shared ETL pieces: rejects, load reports, file-level errors and the COPY helper."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gis.errors import InvalidInput
+
+
+class EtlError(InvalidInput):
+    """A whole input file is unusable (empty, unreadable, wrong CRS, missing column)."""
+
+    code = "etl_error"
+
+
+def file_error(message: str, code: str, field: str = "file") -> EtlError:
+    """A file-level error naming the field (or 'file') and the reason."""
+    return EtlError(message, code=code, details=[{"field": field, "reason": message}])
+
+
+@dataclass
+class Reject:
+    """One input row that was not loaded, and why."""
+
+    row: int
+    id: str | None
+    field: str
+    code: str
+    reason: str
+
+
+@dataclass
+class Report:
+    """What a load read, wrote, left alone and rejected."""
+
+    kind: str
+    file: str
+    source: str | None = None
+    crs: str | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    committed: bool = False
+    notes: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    placement: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    rejects_file: str | None = None
+
+    @property
+    def loaded(self) -> int:
+        """Rows written or already up to date (inserted + updated + unchanged)."""
+        return self.inserted + self.updated + self.unchanged
+
+    def reject(self, row: int, id_: Any, field_: str, code: str, reason: str) -> None:
+        """Record one rejected row."""
+        self.rejects.append(Reject(row, None if id_ is None else str(id_), field_, code, reason))
+        self.rejected = len(self.rejects)
+
+    def to_dict(self, max_rejects: int = 20) -> dict[str, Any]:
+        """JSON summary; only the first ``max_rejects`` rejects inline (all are in the file)."""
+        d = asdict(self)
+        d["loaded"] = self.loaded
+        d["rejects"] = [asdict(r) for r in sorted(self.rejects, key=lambda r: r.row)[:max_rejects]]
+        by_code: dict[str, int] = {}
+        for r in self.rejects:
+            by_code[r.code] = by_code.get(r.code, 0) + 1
+        d["rejected_by_reason"] = by_code
+        return d
+
+    def write_rejects(self, path: str | Path) -> Path:
+        """Write every reject to a CSV file (row, id, field, code, reason)."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with p.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["row", "id", "field", "code", "reason"])
+            for r in sorted(self.rejects, key=lambda r: r.row):
+                w.writerow([r.row, r.id, r.field, r.code, r.reason])
+        self.rejects_file = str(p)
+        return p
+
+    def write(self, path: str | Path) -> Path:
+        """Write the JSON report, and the rejects next to it as ``<name>.rejects.csv``."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        self.write_rejects(p.with_suffix(".rejects.csv"))
+        p.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str),
+                     encoding="utf-8")
+        return p
+
+
+def copy_frame(cur: Any, table: str, frame: pd.DataFrame, chunk_rows: int = 200_000,
+               progress: Any = None) -> int:
+    """COPY a DataFrame (columns named like the table's) into ``table`` in CSV chunks."""
+    cols = ", ".join(frame.columns)
+    sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '')"
+    n = 0
+    for start in range(0, len(frame), chunk_rows):
+        part = frame.iloc[start:start + chunk_rows]
+        buf = io.StringIO()
+        part.to_csv(buf, index=False, header=False, na_rep="")
+        buf.seek(0)
+        cur.copy_expert(sql, buf)
+        n += len(part)
+        if progress is not None:
+            progress.update(len(part))
+    return n
+
+
+def find_column(columns: list[str], wanted: str | None, candidates: tuple[str, ...],
+                what: str) -> str | None:
+    """The column named ``wanted`` (error listing the columns if absent), else a candidate."""
+    lower = {c.lower(): c for c in columns}
+    if wanted:
+        if wanted in columns:
+            return wanted
+        if wanted.lower() in lower:
+            return lower[wanted.lower()]
+        raise file_error(
+            f"{what} field {wanted!r} is not in the file; its columns are: "
+            + ", ".join(repr(c) for c in columns), "unknown_column", field=what)
+    for c in candidates:
+        if c in lower:
+            return lower[c]
+    return None

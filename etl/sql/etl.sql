@@ -1,0 +1,76 @@
+-- ETL statements (package etl.sql).
+
+-- name: building_stage
+CREATE TEMP TABLE etl_building_stage (
+    source text, source_id text, name text, address text, floors int,
+    height_m double precision, geom geometry, properties jsonb
+) ON COMMIT DROP;
+
+-- name: building_upsert
+WITH up AS (
+    INSERT INTO building AS b (source, source_id, name, address, floors, height_m, geom, properties)
+    SELECT source, source_id, name, address, floors, height_m,
+           ST_SetSRID(ST_Multi(geom), 4326), coalesce(properties, '{}'::jsonb)
+    FROM etl_building_stage
+    ON CONFLICT (source, source_id) DO UPDATE SET
+        name = EXCLUDED.name, address = EXCLUDED.address, floors = EXCLUDED.floors,
+        height_m = EXCLUDED.height_m, geom = EXCLUDED.geom, properties = EXCLUDED.properties,
+        loaded_at = now()
+    WHERE (b.name, b.address, b.floors, b.height_m, b.properties)
+          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.address, EXCLUDED.floors,
+                            EXCLUDED.height_m, EXCLUDED.properties)
+       OR ST_AsBinary(b.geom) <> ST_AsBinary(EXCLUDED.geom)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up;
+
+-- name: camera_stage
+CREATE TEMP TABLE etl_camera_stage (
+    code text, name text, kind text, direction_deg double precision, status text,
+    lon double precision, lat double precision, properties jsonb
+) ON COMMIT DROP;
+
+-- name: camera_upsert
+WITH up AS (
+    INSERT INTO camera AS c (code, name, kind, direction_deg, status, geom, properties)
+    SELECT code, name, kind, direction_deg, status, ST_SetSRID(ST_MakePoint(lon, lat), 4326),
+           coalesce(properties, '{}'::jsonb)
+    FROM etl_camera_stage
+    ON CONFLICT (code) DO UPDATE SET
+        name = EXCLUDED.name, kind = EXCLUDED.kind, direction_deg = EXCLUDED.direction_deg,
+        status = EXCLUDED.status, geom = EXCLUDED.geom, properties = EXCLUDED.properties,
+        loaded_at = now()
+    WHERE (c.name, c.kind, c.direction_deg, c.status, c.properties)
+          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.direction_deg,
+                            EXCLUDED.status, EXCLUDED.properties)
+       OR ST_AsBinary(c.geom) <> ST_AsBinary(EXCLUDED.geom)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up;
+
+-- name: cameras_near
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
+SELECT c.id, c.code, c.name, c.kind, c.status, c.direction_deg,
+       ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
+       ST_Distance(c.geom::geography, p.g::geography) AS distance_m
+FROM camera c, p
+WHERE c.geom && ST_Expand(p.g, :deg)
+  AND ST_DWithin(c.geom::geography, p.g::geography, :radius)
+ORDER BY distance_m, c.code
+LIMIT :limit;
+
+-- name: buildings_in_grids
+SELECT b.id, b.source, b.source_id, coalesce(b.floors, 1) AS floors,
+       ST_Area(b.geom::geography) AS area_m2, ST_AsBinary(b.geom) AS wkb,
+       ST_X(b.point) AS lon, ST_Y(b.point) AS lat
+FROM building b
+WHERE b.point && ST_SetSRID(ST_MakeBox2D(ST_MakePoint(:xmin, :ymin), ST_MakePoint(:xmax, :ymax)), 4326)
+ORDER BY b.source, b.source_id;
+
+-- name: all_buildings
+SELECT b.id, b.source, b.source_id, coalesce(b.floors, 1) AS floors,
+       ST_Area(b.geom::geography) AS area_m2, ST_AsBinary(b.geom) AS wkb,
+       ST_X(b.point) AS lon, ST_Y(b.point) AS lat
+FROM building b
+WHERE (:source IS NULL OR b.source = :source)
+ORDER BY b.source, b.source_id;
