@@ -1,0 +1,409 @@
+"""Minimal units (and, where none exist, streets, communities and grids) drawn from buildings.
+
+Rules: a unit holds 1–3 neighbouring buildings of one grid; unit polygons never cross their
+grid's boundary, never overlap, cover their buildings and tile the grid; codes are the grid code
+plus a 3-digit sequence in a deterministic (Hilbert-curve) order, so the same buildings give
+the same codes on every run.
+
+Geometry work happens in a local metric plane (equirectangular about the data's centre, metres),
+and the tessellation is a Voronoi diagram of points sampled along every building outline, so
+each cell belongs to the nearest building and a union of cells follows the gaps between
+buildings (streets, lanes, courtyards).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis.territory import AreaRecord
+
+M_PER_DEG = 6371008.8 * math.pi / 180.0
+SAMPLE_M = 5.0
+
+
+@dataclass
+class Plane:
+    """Equirectangular metric plane about (lon0, lat0): x, y in metres."""
+
+    lon0: float
+    lat0: float
+
+    @property
+    def kx(self) -> float:
+        """Metres per degree of longitude at lat0."""
+        return M_PER_DEG * math.cos(math.radians(self.lat0))
+
+    def fwd(self, g):
+        """WGS84 geometry (or array) into the plane."""
+        kx, lon0, lat0 = self.kx, self.lon0, self.lat0
+        return shapely.transform(g, lambda xy: np.column_stack(
+            [(xy[:, 0] - lon0) * kx, (xy[:, 1] - lat0) * M_PER_DEG]))
+
+    def inv(self, g):
+        """Plane geometry (or array) back to WGS84, snapped to 1e-9 degrees (always valid)."""
+        kx, lon0, lat0 = self.kx, self.lon0, self.lat0
+        back = shapely.transform(g, lambda xy: np.column_stack(
+            [xy[:, 0] / kx + lon0, xy[:, 1] / M_PER_DEG + lat0]))
+        return shapely.set_precision(back, 1e-9)
+
+    @classmethod
+    def around(cls, lon: np.ndarray, lat: np.ndarray) -> Plane:
+        """Plane centred on the points' bounding box."""
+        return cls(float((np.min(lon) + np.max(lon)) / 2), float((np.min(lat) + np.max(lat)) / 2))
+
+
+@dataclass
+class Buildings:
+    """Buildings to draw from: WGS84 footprints, points on surface, floors, stable keys."""
+
+    keys: list[str]
+    geoms: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    floors: np.ndarray
+    ids: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def subset(self, idx: np.ndarray) -> Buildings:
+        """The buildings at positions ``idx``."""
+        return Buildings([self.keys[i] for i in idx], self.geoms[idx], self.lon[idx],
+                         self.lat[idx], self.floors[idx],
+                         [self.ids[i] for i in idx] if self.ids else [])
+
+
+def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Hilbert-curve position of points (vectorised), for locality-preserving orders."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = 1 << bits
+    span = max(float(np.ptp(x)) if len(x) else 0.0, float(np.ptp(y)) if len(y) else 0.0) or 1.0
+    xi = np.clip(((x - x.min()) / span * (n - 1)).astype(np.int64), 0, n - 1) if len(x) else x
+    yi = np.clip(((y - y.min()) / span * (n - 1)).astype(np.int64), 0, n - 1) if len(y) else y
+    d = np.zeros(len(x), dtype=np.int64)
+    s = n >> 1
+    while s > 0:
+        rx = ((xi & s) > 0).astype(np.int64)
+        ry = ((yi & s) > 0).astype(np.int64)
+        d += s * s * ((3 * rx) ^ ry)
+        flip = ry == 0
+        swap_x = np.where(flip & (rx == 1), s - 1 - xi, xi)
+        swap_y = np.where(flip & (rx == 1), s - 1 - yi, yi)
+        xi, yi = np.where(flip, swap_y, swap_x), np.where(flip, swap_x, swap_y)
+        s >>= 1
+    return d
+
+
+def group_units(x: np.ndarray, y: np.ndarray, keys: list[str], max_size: int = 3,
+                max_gap_m: float = 60.0) -> np.ndarray:
+    """Group neighbouring buildings (metric x, y) into units of 1..max_size; label per building.
+
+    Deterministic: buildings are visited in Hilbert order (ties by key); each unvisited one
+    takes its nearest unvisited neighbours within ``max_gap_m``. Labels follow that order.
+    """
+    n = len(x)
+    labels = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return labels
+    h = hilbert_index(x, y)
+    order = sorted(range(n), key=lambda i: (int(h[i]), keys[i]))
+    pts = np.column_stack([x, y])
+    nxt = 0
+    for i in order:
+        if labels[i] >= 0:
+            continue
+        labels[i] = nxt
+        free = np.nonzero(labels < 0)[0]
+        if len(free) and max_size > 1:
+            d = np.hypot(pts[free, 0] - x[i], pts[free, 1] - y[i])
+            near = np.lexsort((free, d))[: max_size - 1]
+            for k in near:
+                if d[k] <= max_gap_m:
+                    labels[free[k]] = nxt
+        nxt += 1
+    return labels
+
+
+def _polygonal(g: BaseGeometry | None, min_area: float = 1e-6) -> BaseGeometry | None:
+    """Valid (Multi)Polygon made of the polygon parts of ``g`` bigger than ``min_area``."""
+    if g is None or g.is_empty:
+        return None
+    if not g.is_valid:
+        g = shapely.make_valid(g)
+    parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > min_area]
+    if not parts:
+        sub = [p for p in shapely.get_parts(g) if p.geom_type in ("MultiPolygon",
+                                                                  "GeometryCollection")]
+        for s in sub:
+            parts += [p for p in shapely.get_parts(s) if p.geom_type == "Polygon"
+                      and p.area > min_area]
+    if not parts:
+        return None
+    out = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    return out if out.is_valid else shapely.make_valid(out)
+
+
+def building_cells(geoms_m: np.ndarray, extent: BaseGeometry,
+                   sample_m: float = SAMPLE_M) -> tuple[np.ndarray, np.ndarray]:
+    """Voronoi cells of points sampled on the outlines: (cells, building index of each cell)."""
+    rings = shapely.boundary(geoms_m)
+    dense = shapely.segmentize(rings, sample_m)
+    coords, owner = shapely.get_coordinates(dense, return_index=True)
+    coords = np.round(coords, 3)
+    _u, first = np.unique(coords, axis=0, return_index=True)
+    first.sort()
+    coords, owner = coords[first], owner[first]
+    if len(coords) < 3:
+        coords = np.vstack([coords, shapely.get_coordinates(shapely.envelope(extent))[:3]])
+        owner = np.concatenate([owner, np.full(len(coords) - len(owner), owner[0])])
+    mp = shapely.multipoints(coords)
+    cells = shapely.get_parts(shapely.voronoi_polygons(mp, extend_to=extent, ordered=True))
+    if len(cells) == len(coords):
+        return cells, owner
+    tree = shapely.STRtree(cells)
+    pi, ci = tree.query(shapely.points(coords), predicate="intersects")
+    cell_owner = np.full(len(cells), -1)
+    cell_owner[ci[::-1]] = owner[pi[::-1]]
+    keep = cell_owner >= 0
+    return cells[keep], cell_owner[keep]
+
+
+def dissolve(cells: np.ndarray, labels: np.ndarray, n: int) -> list[BaseGeometry | None]:
+    """Union of the cells of each label 0..n-1 (coverage union: cells share exact edges)."""
+    out: list[BaseGeometry | None] = [None] * n
+    order = np.argsort(labels, kind="stable")
+    ls = labels[order]
+    bounds = np.searchsorted(ls, np.arange(n + 1))
+    for k in range(n):
+        part = cells[order[bounds[k]:bounds[k + 1]]]
+        if len(part):
+            try:
+                out[k] = shapely.coverage_union_all(part)
+            except shapely.errors.GEOSException:
+                out[k] = shapely.union_all(part)
+    return out
+
+
+def tile(base: list[BaseGeometry | None], own: list[BaseGeometry], clip: BaseGeometry
+         ) -> list[BaseGeometry | None]:
+    """Fix a tessellation so each piece covers its own buildings: (base - others') + own, clipped.
+
+    Pieces stay disjoint (where footprints of two pieces overlap the earlier piece keeps the
+    shared part) and together they still tile ``clip``.
+    """
+    n = len(base)
+    own = [shapely.intersection(o, clip) for o in own]
+    out = [shapely.intersection(b, clip) if b is not None else shapely.Polygon() for b in base]
+    tree = shapely.STRtree(np.array(own, dtype=object))
+    for k in range(n):
+        others = [j for j in tree.query(out[k]) if j != k]
+        if others:
+            out[k] = shapely.difference(out[k], shapely.union_all([own[j] for j in others]))
+        out[k] = shapely.union(out[k], own[k])
+    tree = shapely.STRtree(np.array(out, dtype=object))
+    for k in range(n):
+        for j in sorted(int(j) for j in tree.query(out[k], predicate="intersects")):
+            if j < k and shapely.intersection(out[k], out[j]).area > 1e-6:
+                out[k] = shapely.difference(out[k], out[j])
+    fixed: list[BaseGeometry | None] = []
+    for k in range(n):
+        g = _polygonal(out[k])
+        if g is None and base[k] is not None:  # buildings wholly inside another piece's
+            g = _polygonal(shapely.difference(shapely.intersection(base[k], clip),
+                                              shapely.union_all([x for x in out if x is not None
+                                                                 and x is not out[k]])))
+        fixed.append(g)
+    return fixed
+
+
+def unit_polygons(grid_m: BaseGeometry, geoms_m: np.ndarray, labels: np.ndarray,
+                  cells: np.ndarray | None = None, cell_owner: np.ndarray | None = None
+                  ) -> list[BaseGeometry | None]:
+    """Non-overlapping unit polygons tiling ``grid_m`` and covering their buildings' parts in it."""
+    n_units = int(labels.max()) + 1
+    if n_units == 1:
+        return [grid_m]
+    if cells is None:
+        cells, cell_owner = building_cells(geoms_m, grid_m)
+    base = dissolve(cells, labels[cell_owner], n_units)
+    own = [shapely.union_all(geoms_m[labels == k]) for k in range(n_units)]
+    return tile(base, own, grid_m)
+
+
+def _bisect(idx: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray,
+            fits, out: list[np.ndarray]) -> None:
+    """Recursive weighted median split along the longer side until ``fits(idx)``."""
+    if fits(idx) or len(idx) <= 1:
+        out.append(idx)
+        return
+    xs, ys = x[idx], y[idx]
+    axis = xs if np.ptp(xs) >= np.ptp(ys) else ys
+    order = np.lexsort((idx, axis))
+    cw = np.cumsum(w[idx][order])
+    cut = int(np.searchsorted(cw, cw[-1] / 2.0)) + 1
+    cut = min(max(cut, 1), len(idx) - 1)
+    _bisect(idx[order[:cut]], x, y, w, fits, out)
+    _bisect(idx[order[cut:]], x, y, w, fits, out)
+
+
+@dataclass
+class DrawParams:
+    """Sizing: a grid is what one full-time worker can patrol daily."""
+
+    grid_max_buildings: int = 250
+    grid_max_floor_area_m2: float = 400_000.0
+    grids_per_community: int = 4
+    communities_per_street: int = 2
+    unit_max_buildings: int = 3
+    unit_max_gap_m: float = 60.0
+    margin_m: float = 30.0
+
+
+@dataclass
+class Drawn:
+    """A drawn territory: area records (parents first) and each building's unit code."""
+
+    areas: list[AreaRecord]
+    building_unit: list[str]
+    building_grid: list[str]
+
+
+def draw_territory(b: Buildings, district_code: str, district_name: str,
+                   params: DrawParams | None = None, street_name: str = "Street",
+                   community_name: str = "Community") -> Drawn:
+    """Draw district → streets → communities → grids → units from buildings alone."""
+    p = params or DrawParams()
+    plane = Plane.around(b.lon, b.lat)
+    gm = plane.fwd(b.geoms)
+    pts = plane.fwd(shapely.points(b.lon, b.lat))
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    area = shapely.area(gm)
+    floors = np.where(np.isnan(b.floors.astype(float)), 1.0, b.floors.astype(float))
+    floor_area = area * np.maximum(floors, 1.0)
+    # district outline: buildings closed over their gaps, holes filled
+    hull = shapely.union_all(shapely.buffer(gm, p.margin_m * 2, quad_segs=4)).buffer(
+        -p.margin_m, quad_segs=4)
+    hull = shapely.union_all([shapely.Polygon(r.exterior) for r in shapely.get_parts(hull)])
+    hull = shapely.union(hull, shapely.union_all(gm)).simplify(1.0)
+    hull = _polygonal(hull)
+    # grids by building count and floor area
+    total_fa = float(floor_area.sum()) or 1.0
+    w = 0.5 / len(b) + 0.5 * floor_area / total_fa
+
+    def grid_fits(idx: np.ndarray) -> bool:
+        return len(idx) <= p.grid_max_buildings and floor_area[idx].sum() <= p.grid_max_floor_area_m2
+
+    leaves: list[np.ndarray] = []
+    _bisect(np.arange(len(b)), x, y, w, grid_fits, leaves)
+    gx = np.array([x[lf].mean() for lf in leaves])
+    gy = np.array([y[lf].mean() for lf in leaves])
+    gw = np.array([w[lf].sum() for lf in leaves])
+    comms: list[np.ndarray] = []
+    _bisect(np.arange(len(leaves)), gx, gy, gw,
+            lambda idx: len(idx) <= p.grids_per_community, comms)
+    cx = np.array([gx[c].mean() for c in comms])
+    cy = np.array([gy[c].mean() for c in comms])
+    cw = np.array([gw[c].sum() for c in comms])
+    streets: list[np.ndarray] = []
+    _bisect(np.arange(len(comms)), cx, cy, cw,
+            lambda idx: len(idx) <= p.communities_per_street, streets)
+    # codes in tree order
+    grid_of = np.empty(len(b), dtype=np.int64)
+    grid_code: list[str] = []
+    grid_comm: list[int] = []
+    comm_code: list[str] = []
+    comm_street: list[int] = []
+    street_code: list[str] = []
+    grid_pos = {}
+    for s_i, s in enumerate(streets):
+        sc = f"{district_code}{s_i + 1:03d}"
+        street_code.append(sc)
+        for c_i, c in enumerate(s):
+            cc = f"{sc}{c_i + 1:03d}"
+            comm_code.append(cc)
+            comm_street.append(s_i)
+            for g_i, g in enumerate(comms[c]):
+                grid_pos[int(g)] = len(grid_code)
+                grid_code.append(f"{cc}{g_i + 1:03d}")
+                grid_comm.append(len(comm_code) - 1)
+    for leaf_i, lf in enumerate(leaves):
+        grid_of[lf] = grid_pos[leaf_i]
+    n_grids = len(grid_code)
+    cells, owner = building_cells(gm, hull)
+    cell_grid = grid_of[owner]
+    grid_geoms = tile(dissolve(cells, cell_grid, n_grids),
+                      [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], hull)
+    areas: list[AreaRecord] = []
+    comm_geoms = [_polygonal(shapely.union_all([grid_geoms[g] for g in range(n_grids)
+                                                if grid_comm[g] == c]))
+                  for c in range(len(comm_code))]
+    street_geoms = [_polygonal(shapely.union_all([comm_geoms[c] for c in range(len(comm_code))
+                                                  if comm_street[c] == s]))
+                    for s in range(len(street_code))]
+    areas.append(AreaRecord("district", district_code, district_name,
+                            plane.inv(_polygonal(shapely.union_all(street_geoms)))))
+    for s, sc in enumerate(street_code):
+        areas.append(AreaRecord("street", sc, f"{street_name} {s + 1}",
+                                plane.inv(street_geoms[s]), district_code))
+    for c, cc in enumerate(comm_code):
+        areas.append(AreaRecord("community", cc, f"{community_name} {comm_street[c] + 1}-"
+                                f"{cc[-3:].lstrip('0')}", plane.inv(comm_geoms[c]),
+                                street_code[comm_street[c]]))
+    for g, gc in enumerate(grid_code):
+        areas.append(AreaRecord("grid", gc, f"Grid {gc[-9:-6].lstrip('0')}-{gc[-6:-3].lstrip('0')}"
+                                f"-{gc[-3:].lstrip('0')}", plane.inv(grid_geoms[g]),
+                                comm_code[grid_comm[g]]))
+    bunit = [""] * len(b)
+    bgrid = [""] * len(b)
+    for g, gc in enumerate(grid_code):
+        idx = np.nonzero(grid_of == g)[0]
+        sel = np.isin(owner, idx)
+        local = {int(i): k for k, i in enumerate(idx)}
+        recs, labels = _units_for_grid(gc, grid_geoms[g], gm[idx], x[idx], y[idx],
+                                       [b.keys[i] for i in idx], p, plane,
+                                       cells[sel], np.array([local[int(o)] for o in owner[sel]]))
+        areas += recs
+        for k, i in enumerate(idx):
+            bunit[i] = recs[labels[k]].code
+            bgrid[i] = gc
+    return Drawn(areas, bunit, bgrid)
+
+
+def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x: np.ndarray,
+                    y: np.ndarray, keys: list[str], p: DrawParams, plane: Plane,
+                    cells: np.ndarray | None = None, cell_owner: np.ndarray | None = None
+                    ) -> tuple[list[AreaRecord], np.ndarray]:
+    """Unit records of one grid and each building's position in them."""
+    if len(keys) == 0:
+        return [], np.zeros(0, dtype=np.int64)
+    labels = group_units(x, y, keys, p.unit_max_buildings, p.unit_max_gap_m)
+    if labels.max() + 1 > 999:
+        raise ValueError(f"grid {grid_code}: {labels.max() + 1} units do not fit 3-digit codes")
+    polys = unit_polygons(grid_m, geoms_m, labels, cells, cell_owner)
+    recs = []
+    for k, g in enumerate(polys):
+        recs.append(AreaRecord("unit", f"{grid_code}{k + 1:03d}", f"Unit {k + 1}",
+                               plane.inv(g), grid_code,
+                               extra={"buildings": [keys[i] for i in np.nonzero(labels == k)[0]]}))
+    return recs, labels
+
+
+def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
+               params: DrawParams | None = None) -> tuple[list[AreaRecord], np.ndarray]:
+    """Units for one existing grid (WGS84) from the buildings whose point lies in it."""
+    p = params or DrawParams()
+    if len(b) == 0:
+        return [], np.zeros(0, dtype=np.int64)
+    gb = np.array(shapely.bounds(grid_geom))
+    plane = Plane(float((gb[0] + gb[2]) / 2), float((gb[1] + gb[3]) / 2))
+    gm = plane.fwd(b.geoms)
+    grid_m = plane.fwd(grid_geom)
+    pts = plane.fwd(shapely.points(b.lon, b.lat))
+    return _units_for_grid(grid_code, grid_m, gm, shapely.get_x(pts), shapely.get_y(pts),
+                           b.keys, p, plane)
