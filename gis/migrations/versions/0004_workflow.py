@@ -1,0 +1,25 @@
+"""Workflow: API tokens, audit log, dispatch records, duplicate links, resident points, duties.
+
+Revision ID: 0004
+Revises: 0001
+Create Date: 2026-11-21
+"""
+
+from alembic import op
+
+from gis.sqlfiles import read_sql
+
+revision = "0004"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the workflow tables and the duplicate-detection trigger."""
+    op.execute(read_sql("004_workflow_up.sql"))
+
+
+def downgrade() -> None:
+    """Drop the workflow tables."""
+    op.execute(read_sql("004_workflow_down.sql"))
