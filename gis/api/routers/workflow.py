@@ -1,0 +1,293 @@
+"""/api/v1 workflow: transitions, dispatch, escalation, duplicates, patrols, assessment, tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from gis import assessment, auth, coverage, dispatch, duplicates, escalation, workflow
+from gis.api import deps
+from gis.auth import Principal
+from gis.errors import Forbidden
+
+router = APIRouter(prefix="/api/v1", tags=["workflow"])
+Who = Annotated[Principal, Depends(auth.current)]
+Eng = Annotated[Engine, Depends(deps.engine)]
+
+
+class TransitionIn(BaseModel):
+    """One action on an event, with where the actor was and a note."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"action": "dispatch", "note": "to the community mediation room", "lon": 120.6,
+         "lat": 31.3, "level": "community", "departments": ["justice"]}]})
+
+    action: Literal["accept", "reject", "mark_duplicate", "dispatch", "start", "resolve",
+                    "close", "reopen", "escalate", "whistle"]
+    note: str | None = Field(None, max_length=4000)
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    level: Literal["grid", "community", "street", "district"] | None = Field(
+        None, description="dispatch: handling level; escalate/whistle: target level.")
+    departments: list[str] | None = Field(
+        None, description="Departments notified (default: the dispatch rules).")
+    original_id: int | None = Field(None, description="mark_duplicate: the original event.")
+
+
+class WhistleIn(BaseModel):
+    """A grid leader's whistle (吹哨): climb a level and call the departments in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(..., min_length=1, max_length=4000)
+    level: Literal["community", "street", "district"] | None = None
+    departments: list[str] | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+
+
+class DuplicateDecisionIn(BaseModel):
+    """A dispatcher's decision on a possible duplicate link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "dismiss"]
+    note: str | None = Field(None, max_length=4000)
+
+
+class DuplicateConfigIn(BaseModel):
+    """Distance and time window of duplicate detection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    distance_m: float | None = Field(None, ge=0, le=100_000)
+    window_h: float | None = Field(None, ge=0, le=100_000)
+    enabled: bool | None = None
+
+
+class TokenIn(BaseModel):
+    """A new API token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["grid_worker", "community_dispatcher", "street_dispatcher", "district_centre",
+                  "planner"]
+    area: str | None = None
+    worker: str | None = None
+    name: str = ""
+    expires_at: datetime | None = None
+
+
+class DutyIn(BaseModel):
+    """Daily patrol duty of one grid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patrols_per_day: int = Field(..., ge=0, le=48)
+
+
+class EscalateIn(BaseModel):
+    """Scheduler run; ``now`` only for replays and tests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    now: datetime | None = None
+
+
+def _centre(who: Principal) -> None:
+    """403 unless the district centre."""
+    auth.require_role(who, "district_centre")
+
+
+def _area_ok(who: Principal, area: str | None) -> str | None:
+    """The area a query is limited to: the caller's (403 when asking outside it)."""
+    if who.role == "district_centre":
+        return area
+    if who.role == "planner":
+        raise Forbidden("planners work on boundaries, not on the workflow", code="wrong_role")
+    if area is None:
+        if len(who.areas) == 1:
+            return who.areas[0]
+        raise Forbidden("give an area code inside your area", code="area_required")
+    if not any(area.startswith(a) for a in who.areas):
+        raise Forbidden(f"{area} is outside your area", code="outside_area")
+    return area
+
+
+@router.get("/me", summary="Who the token belongs to")
+def me(who: Who) -> dict[str, Any]:
+    """Role, areas and worker of the caller."""
+    return {"role": who.role, "areas": list(who.areas), "worker": who.worker_code,
+            "actor": who.actor, "token_id": who.token_id}
+
+
+@router.post("/events/{event_id}/transitions", summary="Act on an event (state machine)")
+def post_transition(event_id: int, body: TransitionIn, who: Who, engine: Eng) -> dict[str, Any]:
+    """accept, reject, mark_duplicate, dispatch (上报 + 通报), start, resolve, close, reopen,
+    escalate, whistle. Illegal actions get 409 ``illegal_transition`` and change nothing."""
+    return workflow.transition(engine, event_id, body.action, who, note=body.note, lon=body.lon,
+                               lat=body.lat, crs=body.crs, level=body.level,
+                               departments=body.departments, original_id=body.original_id)
+
+
+@router.post("/events/{event_id}/whistle", summary="Blow the whistle (吹哨): grid leader")
+def post_whistle(event_id: int, body: WhistleIn, who: Who, engine: Eng) -> dict[str, Any]:
+    """Climb one level (or to ``level``) and notify the departments, who must report in."""
+    return workflow.transition(engine, event_id, "whistle", who, note=body.note, lon=body.lon,
+                               lat=body.lat, crs=body.crs, level=body.level,
+                               departments=body.departments)
+
+
+@router.get("/events/{event_id}/workflow",
+            summary="Allowed actions, dispatch records and duplicate links of an event")
+def get_workflow(event_id: int, who: Who, engine: Eng) -> dict[str, Any]:
+    """The event's workflow state (403 outside the caller's area)."""
+    view = workflow.workflow_view(engine, event_id)
+    auth.check_area(who, view)
+    return view
+
+
+@router.get("/dispatch/rules", summary="The dispatch rules in force")
+def get_rules(who: Who) -> dict[str, Any]:
+    """Departments, per-level limits and rules."""
+    return dispatch.rules().to_dict()
+
+
+@router.get("/dispatch/preview", summary="What dispatching an item would do")
+def get_preview(item: str, who: Who, engine: Eng, level: str | None = None) -> dict[str, Any]:
+    """Level, departments and time limits for ``item``."""
+    with engine.connect() as conn:
+        return dispatch.preview(conn, item, level)
+
+
+@router.post("/escalation/run", summary="Escalate overdue events one level (scheduler)")
+async def post_escalate(who: Who, engine: Eng, body: EscalateIn | None = None) -> dict[str, Any]:
+    """District centre only; safe to run twice or concurrently."""
+    _centre(who)
+    done = await run_in_threadpool(escalation.escalate_overdue, engine,
+                                   body.now if body else None)
+    return {"escalated": len(done), "events": done}
+
+
+@router.get("/escalation/overdue", summary="Open events past their due time")
+def get_overdue(who: Who, engine: Eng, area: str | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Overdue events in the caller's area."""
+    rows = escalation.overdue(engine, now, _area_ok(who, area))
+    return {"count": len(rows), "events": rows}
+
+
+@router.get("/duplicates", summary="Possible duplicate links for dispatchers to decide")
+def get_duplicates(who: Who, engine: Eng,
+                   status: Annotated[str | None, Query(pattern="^(possible|confirmed|dismissed)$")]
+                   = "possible") -> dict[str, Any]:
+    """Links in the caller's area."""
+    rows = duplicates.links(engine, status, who=who)
+    return {"count": len(rows), "links": rows}
+
+
+@router.post("/events/{event_id}/duplicate-of/{original_id}",
+             summary="Confirm or dismiss a possible duplicate")
+def post_duplicate(event_id: int, original_id: int, body: DuplicateDecisionIn, who: Who,
+                   engine: Eng) -> dict[str, Any]:
+    """confirm: the event becomes ``duplicate``; dismiss: the link is closed."""
+    if body.decision == "confirm":
+        return duplicates.confirm(engine, event_id, original_id, who, body.note)
+    return duplicates.dismiss(engine, event_id, original_id, who, body.note)
+
+
+@router.get("/duplicates/config", summary="Duplicate detection window")
+def get_dup_config(who: Who, engine: Eng) -> dict[str, Any]:
+    """Distance (m) and window (h)."""
+    return duplicates.get_config(engine)
+
+
+@router.put("/duplicates/config", summary="Change the duplicate detection window")
+def put_dup_config(body: DuplicateConfigIn, who: Who, engine: Eng) -> dict[str, Any]:
+    """District centre only."""
+    return duplicates.set_config(engine, who, body.distance_m, body.window_h, body.enabled)
+
+
+@router.get("/patrols/coverage", summary="Units passed by tracks in a period")
+def get_coverage(since: datetime, until: datetime, who: Who, engine: Eng,
+                 area: str | None = None, worker: str | None = None,
+                 distance_m: Annotated[float | None, Query(ge=0, le=1000)] = None
+                 ) -> dict[str, Any]:
+    """Coverage per grid (optionally of one worker's tracks)."""
+    return coverage.coverage(engine, since, until, _area_ok(who, area), distance_m, worker)
+
+
+@router.get("/patrols/unvisited", summary="Units not visited for N days")
+def get_unvisited(who: Who, engine: Eng, days: Annotated[int | None, Query(ge=0)] = None,
+                  area: str | None = None) -> dict[str, Any]:
+    """Units whose last visit is older than ``days`` (or that were never visited)."""
+    rows = coverage.unvisited(engine, days, None, _area_ok(who, area))
+    return {"count": len(rows), "units": rows}
+
+
+@router.get("/patrols/due", summary="Patrols due today, per worker (reminders)")
+def get_due(who: Who, engine: Eng, day: date | None = None, worker: str | None = None,
+            area: str | None = None) -> dict[str, Any]:
+    """Duty, done and due per responsible worker and grid, plus unvisited units."""
+    a = _area_ok(who, area)
+    if who.role == "grid_worker" and worker is None:
+        worker = who.worker_code
+    rows = coverage.reminders(engine, day, worker, a)
+    return {"count": len(rows), "reminders": rows,
+            "duties": coverage.patrols_due(engine, day, worker, a)}
+
+
+@router.put("/patrols/duty/{grid}", summary="Set a grid's daily patrol duty")
+def put_duty(grid: str, body: DutyIn, who: Who, engine: Eng) -> dict[str, Any]:
+    """Dispatchers of the grid's area or the centre."""
+    return coverage.set_duty(engine, who, grid, body.patrols_per_day)
+
+
+@router.get("/reports/assessment", summary="Monthly assessment (考核)",
+            responses={200: {"content": {"text/csv": {}}}})
+def get_assessment(month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")], who: Who,
+                   engine: Eng, area: str | None = None,
+                   format: Literal["json", "csv"] = "json") -> Any:
+    """Per worker and grid: found, handled within limit, overdue, coverage; resident points."""
+    result = assessment.assess(engine, month, _area_ok(who, area))
+    if format == "csv":
+        return Response(assessment.to_csv(result), media_type="text/csv")
+    return result
+
+
+@router.post("/tokens", status_code=201, summary="Create an API token (district centre)")
+def post_token(body: TokenIn, who: Who, engine: Eng) -> dict[str, Any]:
+    """The secret is shown once."""
+    _centre(who)
+    return auth.create_token(engine, body.role, body.area, body.worker, body.name,
+                             body.expires_at)
+
+
+@router.get("/tokens", summary="API tokens (without secrets)")
+def get_tokens(who: Who, engine: Eng) -> dict[str, Any]:
+    """District centre only."""
+    _centre(who)
+    return {"tokens": auth.list_tokens(engine)}
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke a token")
+def delete_token(token_id: int, who: Who, engine: Eng) -> dict[str, Any]:
+    """District centre only."""
+    _centre(who)
+    return {"revoked": auth.revoke_token(engine, token_id)}
+
+
+@router.get("/audit", summary="The audit log, newest first")
+def get_audit(who: Who, engine: Eng, target: str | None = None, since: datetime | None = None,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """District centre only."""
+    _centre(who)
+    rows = auth.audit_entries(engine, limit, target, since)
+    return {"count": len(rows), "entries": rows}

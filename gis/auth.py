@@ -1,0 +1,239 @@
+"""API tokens with roles and areas, the audit log, and the FastAPI dependencies that use them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Connection, Engine, text
+
+from gis.errors import Forbidden, InvalidInput, Unauthorized
+
+ROLES = ("grid_worker", "community_dispatcher", "street_dispatcher", "district_centre", "planner")
+AREA_LEVEL = {"community_dispatcher": "community", "street_dispatcher": "street"}
+PREFIX = "wg_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a token's role and the area codes it may act on."""
+
+    role: str
+    areas: tuple[str, ...] = ()
+    worker_code: str | None = None
+    token_id: int | None = None
+    name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """The name written into history and the audit log."""
+        return self.worker_code or self.name or f"{self.role}#{self.token_id}"
+
+    def covers(self, ev: Any) -> bool:
+        """True when the event lies in this principal's area (codes start with their parent's)."""
+        if self.role == "district_centre":
+            return True
+        if self.role == "planner":
+            return False
+        code = ev["grid_code"] or ev["community_code"] or ev["street_code"]
+        return bool(code) and any(code.startswith(a) for a in self.areas)
+
+
+SYSTEM = Principal("district_centre", name="system")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token (only the hash is stored)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(engine: Engine, role: str, area: str | None = None, worker: str | None = None,
+                 name: str = "", expires_at: datetime | None = None) -> dict[str, Any]:
+    """Create a token; the secret is returned once and stored only as a hash."""
+    if role not in ROLES:
+        raise InvalidInput.field("role", f"must be one of {', '.join(ROLES)}", "unknown_role")
+    with engine.begin() as conn:
+        if area is not None:
+            level = conn.execute(text("SELECT level FROM area WHERE code = :c"),
+                                 {"c": area}).scalar()
+            if level is None:
+                raise InvalidInput.field("area", f"unknown area {area!r}", "unknown_area")
+            want = AREA_LEVEL.get(role)
+            if want and level != want:
+                raise InvalidInput.field("area", f"a {role} needs a {want} code; {area} is a "
+                                         f"{level}", "wrong_area_level")
+        elif role in AREA_LEVEL:
+            raise InvalidInput.field("area", f"a {role} needs --area", "area_required")
+        if worker is not None:
+            ok = conn.execute(text("SELECT 1 FROM worker WHERE code = :c"), {"c": worker}).first()
+            if ok is None:
+                raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
+        if role == "grid_worker" and area is None and worker is None:
+            raise InvalidInput.field("area", "a grid_worker needs --area GRID or --worker CODE",
+                                     "area_required")
+        token = PREFIX + secrets.token_urlsafe(32)
+        tid = conn.execute(text(
+            "INSERT INTO api_token (token_hash, prefix, role, area_code, worker_code, name, "
+            "expires_at) VALUES (:h, :p, :r, :a, :w, :n, :x) RETURNING id"),
+            {"h": hash_token(token), "p": token[:10], "r": role, "a": area, "w": worker,
+             "n": name, "x": expires_at}).scalar_one()
+        audit(conn, SYSTEM, "token.create", f"token:{tid}", "ok",
+              {"role": role, "area": area, "worker": worker})
+    return {"id": tid, "token": token, "role": role, "area": area, "worker": worker}
+
+
+def revoke_token(engine: Engine, token_id: int) -> bool:
+    """Revoke a token; True when it was active."""
+    with engine.begin() as conn:
+        n = conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :i AND "
+                              "revoked_at IS NULL"), {"i": token_id}).rowcount
+        audit(conn, SYSTEM, "token.revoke", f"token:{token_id}", "ok" if n else "refused", {})
+    return bool(n)
+
+
+def list_tokens(engine: Engine) -> list[dict[str, Any]]:
+    """Tokens without their secrets."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(text(
+            "SELECT id, prefix, role, area_code, worker_code, name, created_at, expires_at, "
+            "revoked_at, last_used_at FROM api_token ORDER BY id")).mappings()]
+
+
+def _areas(conn: Connection, role: str, area: str | None, worker: str | None) -> tuple[str, ...]:
+    """Area codes a token acts on: its area, else the grids its worker holds a role in."""
+    if area:
+        return (area,)
+    if role == "grid_worker" and worker:
+        rows = conn.execute(text(
+            "SELECT DISTINCT r.area_code FROM grid_role r JOIN worker w ON w.id = r.worker_id "
+            "WHERE w.code = :w AND r.valid_from <= now() AND (r.valid_to IS NULL OR "
+            "r.valid_to > now()) ORDER BY 1"), {"w": worker})
+        return tuple(r[0] for r in rows)
+    return ()
+
+
+def authenticate(engine: Engine, token: str | None) -> Principal:
+    """The principal of a bearer token; 401 when missing, unknown, revoked or expired."""
+    if not token:
+        raise Unauthorized("missing bearer token (Authorization: Bearer wg_...)",
+                           code="missing_token")
+    with engine.begin() as conn:
+        row = conn.execute(text(
+            "UPDATE api_token SET last_used_at = now() WHERE token_hash = :h AND revoked_at IS "
+            "NULL AND (expires_at IS NULL OR expires_at > now()) "
+            "RETURNING id, role, area_code, worker_code, name"),
+            {"h": hash_token(token)}).first()
+        if row is None:
+            raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
+        return Principal(row.role, _areas(conn, row.role, row.area_code, row.worker_code),
+                         row.worker_code, row.id, row.name)
+
+
+def audit(conn: Connection, who: Principal | None, action: str, target: str | None,
+          outcome: str, data: dict[str, Any] | None = None) -> None:
+    """Append one audit row in the caller's transaction."""
+    conn.execute(text(
+        "INSERT INTO audit_log (token_id, role, actor, action, target, outcome, data) "
+        "VALUES (:t, :r, :a, :act, :tg, :o, CAST(:d AS jsonb))"),
+        {"t": who.token_id if who else None, "r": who.role if who else None,
+         "a": who.actor if who else None, "act": action, "tg": target, "o": outcome,
+         "d": json.dumps(data or {}, default=str, ensure_ascii=False)})
+
+
+def audit_now(engine: Engine, who: Principal | None, action: str, target: str | None,
+              outcome: str, data: dict[str, Any] | None = None) -> None:
+    """Append one audit row in its own transaction (for refusals)."""
+    with engine.begin() as conn:
+        audit(conn, who, action, target, outcome, data)
+
+
+def audit_entries(engine: Engine, limit: int = 100, target: str | None = None,
+                  since: datetime | None = None) -> list[dict[str, Any]]:
+    """Newest audit rows first."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, at, token_id, role, actor, action, target, outcome, data FROM audit_log "
+            "WHERE (CAST(:t AS text) IS NULL OR target = :t) AND "
+            "(CAST(:s AS timestamptz) IS NULL OR at >= :s) ORDER BY id DESC LIMIT :l"),
+            {"t": target, "s": since, "l": limit}).mappings()
+        return [dict(r) for r in rows]
+
+
+def require_role(p: Principal, *roles: str) -> None:
+    """403 unless the principal holds one of ``roles``."""
+    if p.role not in roles:
+        raise Forbidden(f"role {p.role} may not do this (needs {' or '.join(roles)})",
+                        code="wrong_role")
+
+
+def check_area(p: Principal, ev: Any) -> None:
+    """403 when the event lies outside the principal's area."""
+    if not p.covers(ev):
+        where = ev["grid_code"] or ev["community_code"] or ev["street_code"] or "unassigned"
+        raise Forbidden(f"event {ev['id']} ({where}) is outside your area "
+                        f"({', '.join(p.areas) or p.role})", code="outside_area")
+
+
+def _bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (or X-API-Token)."""
+    h = request.headers.get("authorization", "")
+    if h.lower().startswith("bearer "):
+        return h[7:].strip() or None
+    return request.headers.get("x-api-token") or None
+
+
+ANONYMOUS = Principal("district_centre", name="anonymous (auth off)")
+
+
+def current(request: Request) -> Principal:
+    """FastAPI dependency: the caller, 401 without a valid token (unless auth is turned off)."""
+    settings = request.app.state.settings
+    engine = request.app.state.engine
+    if not getattr(settings, "auth_required", True):
+        request.state.principal = ANONYMOUS
+        return ANONYMOUS
+    try:
+        p = authenticate(engine, _bearer(request))
+    except Unauthorized as e:
+        audit_now(engine, None, f"{request.method} {request.url.path}", None, "denied",
+                  {"code": e.code})
+        raise
+    request.state.principal = p
+    return p
+
+
+def require_token(request: Request) -> Principal:
+    """Dependency for core routers: a valid token; writes are audited; planners only read."""
+    p = current(request)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        engine = request.app.state.engine
+        if p.role == "planner":
+            audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
+                      {"code": "wrong_role"})
+            raise Forbidden("planners may not report events or tracks", code="wrong_role")
+        audit_now(engine, p, f"{request.method} {request.url.path}", None, "request", {})
+    return p
+
+
+def require_planner_for_writes(request: Request) -> Principal:
+    """Dependency for the boundaries router: any token reads; planners and the centre write."""
+    p = current(request)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        engine = request.app.state.engine
+        if p.role not in ("planner", "district_centre"):
+            audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
+                      {"code": "wrong_role"})
+            raise Forbidden("only planners and the district centre change boundaries",
+                            code="wrong_role")
+        audit_now(engine, p, f"{request.method} {request.url.path}", None, "request", {})
+    return p
+
+
+def now_utc() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)

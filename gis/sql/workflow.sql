@@ -1,0 +1,60 @@
+-- name: event_for_update
+-- The event and its catalogue entry, locked for a transition.
+SELECT e.id, e.status, e.level, e.item_code, i.class_code, i.default_level, i.time_limit_h,
+       e.grid_code, e.community_code, e.street_code, e.source, e.reporter, e.due_at,
+       e.reported_at, e.worker_id
+FROM event e JOIN event_item i ON i.code = e.item_code
+WHERE e.id = :id
+FOR UPDATE OF e;
+-- name: lock_overdue
+-- Overdue open events below the district level; rows another run holds are skipped, so two
+-- concurrent runs never escalate the same event twice.
+SELECT e.id, e.status, e.level, e.item_code, i.class_code, i.default_level, i.time_limit_h,
+       e.grid_code, e.community_code, e.street_code, e.source, e.reporter, e.due_at,
+       e.reported_at, e.worker_id
+FROM event e JOIN event_item i ON i.code = e.item_code
+WHERE e.status IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')
+  AND e.level <> 'district' AND e.due_at IS NOT NULL AND e.due_at <= :now
+ORDER BY e.due_at, e.id
+LIMIT :limit
+FOR UPDATE OF e SKIP LOCKED;
+-- name: set_status
+UPDATE event SET status = :to, updated_at = :now,
+       closed_at = CASE WHEN :to IN ('closed', 'rejected', 'duplicate') THEN CAST(:now AS timestamptz)
+                        WHEN :to = 'reopened' THEN NULL ELSE closed_at END
+WHERE id = :id AND status = :from;
+-- name: set_level
+-- Conditional: only moves the event when it is still at the level the caller saw.
+UPDATE event SET level = :to_level, due_at = :due, updated_at = :now
+WHERE id = :id AND level = :from_level;
+-- name: history
+INSERT INTO event_history (event_id, at, action, from_status, to_status, actor, note, geom, data)
+VALUES (:id, :at, :action, :from_status, :to_status, :actor, :note,
+        CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
+             ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
+        CAST(:data AS jsonb));
+-- name: was_overdue
+SELECT EXISTS (SELECT 1 FROM event_history WHERE event_id = :id AND action = 'escalated'
+               AND data ->> 'reason' = 'overdue');
+-- name: award_points
+INSERT INTO resident_points (reporter, event_id, points, awarded_at)
+VALUES (:reporter, :id, :points, :at) ON CONFLICT (event_id) DO NOTHING;
+-- name: revoke_points
+DELETE FROM resident_points WHERE event_id = :id;
+-- name: duplicate_links
+SELECT d.event_id, d.original_id, d.distance_m, d.gap_s, d.status, d.created_at,
+       d.decided_at, d.decided_by, e.item_code, e.status AS event_status,
+       o.status AS original_status, e.grid_code
+FROM event_duplicate d JOIN event e ON e.id = d.event_id JOIN event o ON o.id = d.original_id
+WHERE (CAST(:status AS text) IS NULL OR d.status = :status)
+  AND (CAST(:event_id AS bigint) IS NULL OR d.event_id = :event_id OR d.original_id = :event_id)
+ORDER BY d.created_at DESC, d.event_id DESC
+LIMIT :limit;
+-- name: link_duplicate
+INSERT INTO event_duplicate (event_id, original_id, distance_m, gap_s, status, decided_at,
+                             decided_by)
+SELECT n.id, o.id, COALESCE(ST_Distance(n.geom::geography, o.geom::geography), 0),
+       abs(extract(epoch FROM n.reported_at - o.reported_at)), :status, :at, :actor
+FROM event n, event o WHERE n.id = :event_id AND o.id = :original_id
+ON CONFLICT (event_id, original_id) DO UPDATE
+SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by;

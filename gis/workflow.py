@@ -1,0 +1,230 @@
+"""The event state machine (闭环): every transition checked, recorded with who/when/where/note."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from gis import auth, dispatch
+from gis.auth import Principal
+from gis.datum import to_wgs84
+from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
+from gis.locator import check_coordinates, datum_or_error
+from gis.queries import q
+
+SQL = "workflow.sql"
+LEVELS = dispatch.LEVELS
+
+# action → (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "accept": (("reported",), "accepted"),
+    "reject": (("reported", "accepted"), "rejected"),
+    "mark_duplicate": (("reported", "accepted"), "duplicate"),
+    "dispatch": (("accepted", "reopened"), "dispatched"),
+    "start": (("dispatched",), "in_progress"),
+    "resolve": (("dispatched", "in_progress"), "resolved"),
+    "close": (("resolved",), "closed"),
+    "reopen": (("resolved", "closed"), "reopened"),
+}
+# Level actions: the status stays, the level climbs (see gis.escalation).
+ESCALATABLE = ("reported", "accepted", "dispatched", "in_progress", "reopened")
+LEVEL_ACTIONS = ("escalate", "whistle")
+ACTIONS = tuple(TRANSITIONS) + LEVEL_ACTIONS
+NOTE_REQUIRED = ("reject", "reopen", "whistle", "escalate")
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the actor was (WGS84)."""
+
+    lon: float
+    lat: float
+
+
+def position(lon: float | None, lat: float | None, crs: str | None = "wgs84") -> Position | None:
+    """Validate an optional position and convert it to WGS84."""
+    if lon is None and lat is None:
+        return None
+    if lon is None or lat is None:
+        raise InvalidInput.field("lat" if lat is None else "lon",
+                                 "lon and lat must be given together", "missing_coordinate")
+    check_coordinates(lon, lat)
+    x, y = to_wgs84(lon, lat, datum_or_error(crs))
+    return Position(float(x), float(y))
+
+
+def allowed_actions(status: str) -> list[str]:
+    """Actions possible from ``status``."""
+    out = [a for a, (src, _dst) in TRANSITIONS.items() if status in src]
+    if status in ESCALATABLE:
+        out += list(LEVEL_ACTIONS)
+    return out
+
+
+def lock_event(conn: Connection, event_id: int) -> dict[str, Any]:
+    """The event row locked FOR UPDATE; 404 when it does not exist."""
+    row = conn.execute(q(SQL, "event_for_update"), {"id": event_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"no event {event_id}", code="event_not_found")
+    return dict(row)
+
+
+def write_history(conn: Connection, event_id: int, at: datetime, action: str,
+                  from_status: str | None, to_status: str | None, actor: str,
+                  note: str | None, pos: Position | None, data: dict[str, Any]) -> None:
+    """One event_history row: who, when, where, note and the details."""
+    conn.execute(q(SQL, "history"), {
+        "id": event_id, "at": at, "action": action, "from_status": from_status,
+        "to_status": to_status, "actor": actor, "note": note,
+        "lon": pos.lon if pos else None, "lat": pos.lat if pos else None,
+        "data": json.dumps(data, default=str, ensure_ascii=False)})
+
+
+def illegal(ev: dict[str, Any], action: str) -> Conflict:
+    """The error for an action not allowed from the event's status."""
+    allowed = allowed_actions(ev["status"])
+    return Conflict(f"cannot {action} event {ev['id']}: it is {ev['status']}; allowed: "
+                    f"{', '.join(allowed) or 'none'}", code="illegal_transition",
+                    details=[{"field": "action", "reason": f"not allowed from {ev['status']}"}])
+
+
+def _limit_h(ev: dict[str, Any], level: str, rules: dispatch.Rules) -> float:
+    """Hours allowed for this event at ``level``."""
+    return rules.limit_h(ev["item_code"], ev["class_code"], level, ev["default_level"],
+                         ev["time_limit_h"])
+
+
+def _dispatch(conn: Connection, ev: dict[str, Any], who: Principal, now: datetime,
+              note: str | None, level: str | None,
+              departments: list[str] | None) -> dict[str, Any]:
+    """Set the handling level and due time; record the handler and notify departments."""
+    r = dispatch.rules()
+    lv = level or r.handling_level(ev["item_code"], ev["class_code"], ev["default_level"])
+    if lv not in LEVELS:
+        raise InvalidInput.field("level", f"must be one of {', '.join(LEVELS)}", "unknown_level")
+    dispatch.check_departments(r, departments)
+    deps = departments if departments is not None else r.departments_for(
+        ev["item_code"], ev["class_code"], lv)
+    area = dispatch.area_for(conn, ev, lv)
+    if area is None:
+        raise Conflict(f"event {ev['id']} has no {lv} (it is unassigned); locate it first",
+                       code="no_area_at_level")
+    due = now + timedelta(hours=_limit_h(ev, lv, r))
+    conn.execute(q(SQL, "set_level"), {"id": ev["id"], "to_level": lv, "due": due, "now": now,
+                                       "from_level": ev["level"]})
+    dispatch.record(conn, ev["id"], now, "handle", lv, area, deps, who.actor, note)
+    return {"level": lv, "area": area, "departments": deps, "due_at": due.isoformat()}
+
+
+def _apply(conn: Connection, ev: dict[str, Any], action: str, who: Principal, now: datetime,
+           note: str | None, pos: Position | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Apply one status transition on a locked event; returns the history details."""
+    src, dst = TRANSITIONS[action]
+    if ev["status"] not in src:
+        raise illegal(ev, action)
+    data: dict[str, Any] = {}
+    if action == "dispatch":
+        data = _dispatch(conn, ev, who, now, note, params.get("level"), params.get("departments"))
+    elif action == "accept":
+        if ev["source"] == "resident" and ev["reporter"]:
+            pts = dispatch.rules().points_accepted
+            conn.execute(q(SQL, "award_points"), {"reporter": ev["reporter"], "id": ev["id"],
+                                                  "points": pts, "at": now})
+            data = {"points": pts, "resident": ev["reporter"]}
+    elif action in ("reject", "mark_duplicate"):
+        conn.execute(q(SQL, "revoke_points"), {"id": ev["id"]})
+        if action == "mark_duplicate":
+            data = _confirm_original(conn, ev, who, now, params.get("original_id"))
+    elif action == "resolve":
+        overdue = conn.execute(q(SQL, "was_overdue"), {"id": ev["id"]}).scalar()
+        due = ev["due_at"]
+        data = {"due_at": due, "within_limit": bool(due is None or now <= due) and not overdue}
+    n = conn.execute(q(SQL, "set_status"), {"id": ev["id"], "to": dst, "from": ev["status"],
+                                            "now": now}).rowcount
+    if n != 1:  # cannot happen under the row lock; refuse rather than guess
+        raise Conflict(f"event {ev['id']} changed meanwhile; retry", code="concurrent_change")
+    write_history(conn, ev["id"], now, action, ev["status"], dst, who.actor, note, pos, data)
+    return {"id": ev["id"], "action": action, "from": ev["status"], "to": dst,
+            "at": now.isoformat(), "actor": who.actor} | data
+
+
+def _confirm_original(conn: Connection, ev: dict[str, Any], who: Principal, now: datetime,
+                      original_id: int | None) -> dict[str, Any]:
+    """Check the original of a duplicate and mark the link confirmed."""
+    if original_id is None:
+        rows = conn.execute(text("SELECT original_id FROM event_duplicate WHERE event_id = :e "
+                                 "AND status = 'possible'"), {"e": ev["id"]}).all()
+        if len(rows) != 1:
+            raise InvalidInput.field("original_id", "name the original event "
+                                     f"({len(rows)} possible originals are linked)",
+                                     "original_required")
+        original_id = rows[0][0]
+    if original_id == ev["id"]:
+        raise InvalidInput.field("original_id", "an event cannot duplicate itself",
+                                 "self_duplicate")
+    orig = conn.execute(text("SELECT status FROM event WHERE id = :i"),
+                        {"i": original_id}).scalar()
+    if orig is None:
+        raise InvalidInput.field("original_id", f"no event {original_id}", "unknown_original")
+    if orig in ("rejected", "duplicate"):
+        raise Conflict(f"event {original_id} is {orig}; it cannot be an original",
+                       code="bad_original")
+    conn.execute(q(SQL, "link_duplicate"), {"event_id": ev["id"], "original_id": original_id,
+                                            "status": "confirmed", "at": now, "actor": who.actor})
+    return {"original_id": original_id}
+
+
+def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
+               note: str | None = None, lon: float | None = None, lat: float | None = None,
+               crs: str | None = "wgs84", now: datetime | None = None,
+               level: str | None = None, departments: list[str] | None = None,
+               original_id: int | None = None) -> dict[str, Any]:
+    """Apply ``action`` to an event atomically; refusals change nothing and are audited."""
+    now = now or datetime.now(UTC)
+    target = f"event:{event_id}"
+    try:
+        if action not in ACTIONS:
+            raise InvalidInput.field("action", f"unknown action {action!r}; one of "
+                                     f"{', '.join(ACTIONS)}", "unknown_action")
+        if action in NOTE_REQUIRED and not (note and note.strip()):
+            raise InvalidInput.field("note", f"a note is required to {action}", "note_required")
+        pos = position(lon, lat, crs)
+        with engine.begin() as conn:
+            ev = lock_event(conn, event_id)
+            auth.check_area(who, ev)
+            if action in LEVEL_ACTIONS:
+                from gis import escalation
+
+                result = escalation.climb_manual(conn, ev, action, who, now, note, pos,
+                                                 level, departments)
+            else:
+                result = _apply(conn, ev, action, who, now, note, pos,
+                                {"level": level, "departments": departments,
+                                 "original_id": original_id})
+            auth.audit(conn, who, action, target, "ok",
+                       {k: v for k, v in result.items() if k not in ("id", "actor")})
+        return result
+    except WanggeError as e:
+        auth.audit_now(engine, who, action, target,
+                       "denied" if e.status in (401, 403) else "refused",
+                       {"code": e.code, "message": e.message})
+        raise
+
+
+def workflow_view(engine: Engine, event_id: int) -> dict[str, Any]:
+    """Status, level, due time, allowed actions, dispatch records and duplicate links."""
+    with engine.connect() as conn:
+        ev = conn.execute(text("SELECT id, status, level, due_at, grid_code, community_code, "
+                               "street_code, item_code FROM event WHERE id = :i"),
+                          {"i": event_id}).mappings().first()
+        if ev is None:
+            raise NotFound(f"no event {event_id}", code="event_not_found")
+        links = conn.execute(q(SQL, "duplicate_links"), {"status": None, "event_id": event_id,
+                                                          "limit": 100}).mappings().all()
+        return dict(ev) | {"allowed_actions": allowed_actions(ev["status"]),
+                           "dispatch": dispatch.records(conn, event_id),
+                           "duplicates": [dict(x) for x in links]}
