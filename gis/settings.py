@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     dashboard_port: int = Field(8501, ge=1, le=65535)
 
+    auth_required: bool = Field(
+        True, description="API tokens required on events/grids/patrols and workflow routes; "
+        "turn off only for local demos (every request then acts as the district centre)."
+    )
+    dispatch_rules_path: str | None = Field(
+        None, description="Dispatch rules TOML (default: gis/data/dispatch_rules.toml)."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, v: str) -> str:

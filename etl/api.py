@@ -1,0 +1,47 @@
+"""/api/v1/cameras: cameras near a point, for dispatchers checking a report on video."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import Engine
+
+from etl.cameras import cameras_near
+from gis.api import deps
+from gis.errors import InvalidInput
+from gis.locator import Locator
+
+router = APIRouter(prefix="/api/v1", tags=["cameras"])
+
+
+def _point(near: str) -> tuple[float, float]:
+    """Parse 'lon,lat'."""
+    parts = near.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InvalidInput.field("near", f"expected 'lon,lat', got {near!r}",
+                                 "bad_point") from None
+
+
+@router.get("/cameras", summary="Cameras near a point, nearest first")
+def list_cameras(
+    near: Annotated[str, Query(description="lon,lat of the point")],
+    radius: Annotated[float, Query(description="metres", gt=0, le=50_000)] = 300.0,
+    crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09 | cgcs2000")] = "wgs84",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    engine: Engine = Depends(deps.engine),
+    locator: Locator = Depends(deps.locator),
+) -> dict[str, Any]:
+    """Cameras within ``radius`` metres with distance_m and the grid each camera is in."""
+    lon, lat = _point(near)
+    rows = cameras_near(engine, lon, lat, radius, crs, limit)
+    snap = locator.snapshot
+    for r in rows:
+        loc = snap.locate_wgs84(r["lon"], r["lat"], max_m=0)
+        r["grid"] = loc.grid
+    return {"near": {"lon": lon, "lat": lat, "crs": crs}, "radius_m": radius,
+            "count": len(rows), "cameras": rows}

@@ -1,0 +1,220 @@
+"""Cameras (雪亮工程 video points) from CSV or GeoJSON, and the cameras near a point."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from etl.common import Report, copy_frame, file_error, find_column
+from gis.datum import UnknownDatumError, parse_datum, to_wgs84
+from gis.locator import M_PER_DEG, check_coordinates, datum_or_error
+from gis.queries import q
+
+KINDS = ("fixed", "ptz", "dome", "ai", "other")
+KIND_ALIASES = {"bullet": "fixed", "枪机": "fixed", "球机": "ptz", "半球": "dome",
+                "智能": "ai", "ai": "ai", "camera": "fixed", "": "fixed"}
+STATUSES = ("online", "offline", "fault", "unknown")
+STATUS_ALIASES = {"在线": "online", "离线": "offline", "故障": "fault", "": "online",
+                  "ok": "online"}
+REQUIRED = ("code", "lon", "lat")
+
+
+def read_cameras(path: str | Path) -> pd.DataFrame:
+    """Rows of a camera CSV or GeoJSON (Point features) as strings, with lon and lat columns."""
+    p = Path(path)
+    if not p.exists():
+        raise file_error(f"{p}: no such file", "no_such_file")
+    if p.stat().st_size == 0:
+        raise file_error(f"{p.name}: the file is empty (0 bytes)", "empty_file")
+    if p.suffix.lower() in (".geojson", ".json", ".gpkg"):
+        import pyogrio
+
+        try:
+            gdf = pyogrio.read_dataframe(p)
+        except Exception as e:
+            raise file_error(f"{p.name}: cannot read the file ({str(e).splitlines()[0][:200]});"
+                             " it may be truncated or not GeoJSON", "unreadable_file") from None
+        if gdf.crs is not None and not gdf.crs.is_geographic:
+            gdf = gdf.to_crs(4326)
+        geom = gdf.geometry
+        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+        kinds = geom.geom_type.to_numpy()
+        df["lon"] = [g.x if k == "Point" else None for g, k in zip(geom, kinds, strict=True)]
+        df["lat"] = [g.y if k == "Point" else None for g, k in zip(geom, kinds, strict=True)]
+        df["_geom_type"] = kinds
+        return df
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise file_error(f"{p.name}: the file is empty", "empty_file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise file_error(f"{p.name}: cannot parse the CSV ({e}); it may be truncated",
+                         "unreadable_file") from None
+
+
+def _float(v: Any) -> float | None:
+    """A float from a cell, None when blank; ValueError when not a number."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    s = str(v).strip()
+    return None if s == "" else float(s)
+
+
+def prepare(df: pd.DataFrame, report: Report, crs: str | None = None) -> pd.DataFrame:
+    """Validate camera rows; returns rows in WGS84 ready to load, rejects in ``report``."""
+    report.rows_read = len(df)
+    if len(df) == 0:
+        raise file_error("the file has no cameras", "empty_file")
+    cols = [c for c in df.columns if not c.startswith("_")]
+    found = {k: find_column(cols, None, (k,), k) for k in
+             ("code", "name", "lon", "lat", "type", "direction", "status", "datum")}
+    found["type"] = found["type"] or find_column(cols, None, ("kind",), "type")
+    found["lon"] = found["lon"] or find_column(cols, None, ("lng", "longitude", "x"), "lon")
+    found["lat"] = found["lat"] or find_column(cols, None, ("latitude", "y"), "lat")
+    found["code"] = found["code"] or find_column(cols, None, ("id", "camera_code"), "code")
+    missing = [k for k in REQUIRED if found[k] is None]
+    if missing:
+        raise file_error(f"missing column(s) {', '.join(missing)}; the file's columns are: "
+                         + ", ".join(repr(c) for c in cols), "unknown_column", missing[0])
+    default = datum_or_error(crs)
+    rows = []
+    seen: dict[str, int] = {}
+    used = {v for v in found.values() if v}
+    for i, rec in enumerate(df.to_dict("records"), start=1):
+        code = str(rec.get(found["code"]) or "").strip()
+
+        def bad(field: str, c: str, why: str, i=i, code=code) -> None:
+            report.reject(i, code or None, field, c, why)
+
+        if not code:
+            bad("code", "missing_id", "the camera code is empty")
+            continue
+        if code in seen:
+            bad("code", "duplicate_id", f"duplicate code {code!r} (first at row {seen[code]})")
+            continue
+        if rec.get("_geom_type") not in (None, "Point") and rec.get("lon") is None:
+            bad("geometry", "not_a_point", f"expected a Point, got {rec.get('_geom_type')}")
+            continue
+        try:
+            lon, lat = _float(rec.get(found["lon"])), _float(rec.get(found["lat"]))
+        except ValueError:
+            bad("lon/lat", "not_a_number", f"lon/lat must be numbers, got "
+                f"{rec.get(found['lon'])!r}, {rec.get(found['lat'])!r}")
+            continue
+        if lon is None or lat is None:
+            bad("lon" if lon is None else "lat", "missing_geometry", "no coordinates")
+            continue
+        try:
+            check_coordinates(lon, lat)
+        except Exception as e:  # InvalidInput with the field
+            bad(e.details[0]["field"] if getattr(e, "details", None) else "lon", "out_of_range",
+                str(getattr(e, "message", e)))
+            continue
+        datum = default
+        if found["datum"] and str(rec.get(found["datum"]) or "").strip():
+            try:
+                datum = parse_datum(str(rec[found["datum"]]))
+            except UnknownDatumError as e:
+                bad("datum", "unknown_datum", str(e).split(";")[0])
+                continue
+        kind_raw = str(rec.get(found["type"]) or "").strip().lower() if found["type"] else ""
+        kind = kind_raw if kind_raw in KINDS else KIND_ALIASES.get(kind_raw)
+        if kind is None:
+            bad("type", "bad_type", f"type {kind_raw!r} is not one of {', '.join(KINDS)}")
+            continue
+        st_raw = str(rec.get(found["status"]) or "").strip().lower() if found["status"] else ""
+        status = st_raw if st_raw in STATUSES else STATUS_ALIASES.get(st_raw)
+        if status is None:
+            bad("status", "bad_status", f"status {st_raw!r} is not one of {', '.join(STATUSES)}")
+            continue
+        try:
+            direction = _float(rec.get(found["direction"])) if found["direction"] else None
+        except ValueError:
+            bad("direction", "not_a_number", f"direction must be degrees, got "
+                f"{rec.get(found['direction'])!r}")
+            continue
+        if direction is not None:
+            if not 0 <= direction <= 360:
+                bad("direction", "out_of_range", f"direction must be 0..360 degrees, got "
+                    f"{direction:g}")
+                continue
+            direction %= 360.0
+        wlon, wlat = to_wgs84(lon, lat, datum)
+        seen[code] = i
+        extra = {k: v for k, v in rec.items() if k not in used and not str(k).startswith("_")
+                 and k not in ("lon", "lat") and v not in (None, "")}
+        rows.append({"row": i, "code": code, "name": (str(rec.get(found["name"]) or "").strip()
+                                                       or None) if found["name"] else None,
+                     "kind": kind, "direction_deg": direction, "status": status,
+                     "lon": wlon, "lat": wlat, "datum": datum.value,
+                     "properties": pd.Series([extra]).to_json(orient="values")[1:-1]})
+    return pd.DataFrame(rows, columns=["row", "code", "name", "kind", "direction_deg", "status",
+                                       "lon", "lat", "datum", "properties"])
+
+
+def load_file(engine: Engine, path: str | Path, crs: str | None = None,
+              commit: bool = False) -> Report:
+    """Validate and upsert cameras by code (preview unless ``commit``); each gets its grid."""
+    from etl.buildings import place
+
+    t0 = time.perf_counter()
+    report = Report(kind="cameras", file=str(path))
+    ok = prepare(read_cameras(path), report, crs)
+    report.crs = datum_or_error(crs).value
+    if len(ok):
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(q("etl.sql", "camera_stage", "etl.sql").text)
+            copy_frame(cur, "etl_camera_stage", ok[["code", "name", "kind", "direction_deg",
+                                                    "status", "lon", "lat", "properties"]])
+            cur.execute(q("etl.sql", "camera_upsert", "etl.sql").text)
+            ins, upd = cur.fetchone()
+            report.inserted, report.updated = ins, upd
+            report.unchanged = len(ok) - ins - upd
+            (raw.commit if commit else raw.rollback)()
+        except Exception:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+        grids, _units = place(engine, ok["lon"].to_numpy(), ok["lat"].to_numpy())
+        per: dict[str, int] = {}
+        for g in grids:
+            per[g or "(outside every grid)"] = per.get(g or "(outside every grid)", 0) + 1
+        report.placement = {"in_grid": sum(g is not None for g in grids),
+                            "outside_every_grid": sum(g is None for g in grids),
+                            "per_grid": dict(sorted(per.items())),
+                            "cameras": [{"code": c, "grid": g} for c, g in
+                                        zip(ok["code"].tolist()[:50], grids[:50], strict=True)]}
+    report.committed = commit
+    report.elapsed_s = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def cameras_near(engine: Engine, lon: float, lat: float, radius_m: float = 300.0,
+                 crs: str | None = "wgs84", limit: int = 50) -> list[dict[str, Any]]:
+    """Cameras within ``radius_m`` of a point, nearest first, with their distance in metres."""
+    datum = datum_or_error(crs)
+    check_coordinates(lon, lat)
+    if not (isinstance(radius_m, int | float) and 0 < radius_m <= 50_000):
+        from gis.errors import InvalidInput
+
+        raise InvalidInput.field("radius", f"must be between 0 and 50000 metres, got {radius_m}",
+                                 "out_of_range")
+    wlon, wlat = to_wgs84(float(lon), float(lat), datum)
+    deg = radius_m / (M_PER_DEG * max(math.cos(math.radians(wlat)), 1e-6)) * 1.01 + 1e-6
+    with engine.connect() as conn:
+        rows = conn.execute(q("etl.sql", "cameras_near", "etl.sql"),
+                            {"lon": wlon, "lat": wlat, "radius": float(radius_m), "deg": deg,
+                             "limit": int(limit)}).all()
+    return [{"code": r.code, "name": r.name, "kind": r.kind, "status": r.status,
+             "direction_deg": r.direction_deg, "lon": r.lon, "lat": r.lat,
+             "distance_m": round(float(r.distance_m), 2)} for r in rows]
+
+

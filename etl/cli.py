@@ -1,0 +1,179 @@
+"""``wangge etl``: load buildings, cameras and rosters; draw units. Preview unless --commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from etl.common import Report
+from gis.errors import WanggeError
+
+app = typer.Typer(help="Load GIS layers (buildings, cameras, roster) and draw minimal units. "
+                  "Commands that change data only preview unless given --commit.",
+                  no_args_is_help=True)
+
+
+def _engine():
+    """The configured engine (settings errors exit 2)."""
+    from gis.cli import engine
+
+    return engine()
+
+
+def _fail(err: Exception) -> None:
+    """Print the error as JSON on stderr and exit 1."""
+    from gis.cli import fail
+
+    fail(err, 1)
+
+
+def _finish(report: Report, file: Path, report_path: Path | None) -> None:
+    """Print the report, write report and rejects files, say whether it was a preview."""
+    if report_path:
+        report.write(report_path)
+    elif report.rejects:
+        report.write_rejects(Path.cwd() / (file.name + ".rejects.csv"))
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, default=str, indent=1))
+    if report.rejects:
+        typer.echo(f"{report.rejected} row(s) rejected; all of them are in "
+                   f"{report.rejects_file}", err=True)
+    if not report.committed:
+        typer.echo("preview only: nothing was written; run again with --commit to load", err=True)
+
+
+CommitOpt = Annotated[bool, typer.Option("--commit", help="Write to the database.")]
+ReportOpt = Annotated[Path | None, typer.Option(
+    "--report", help="Write the JSON report here (rejects go to <report>.rejects.csv).")]
+
+
+@app.command()
+def buildings(
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, "
+                                         ".osm.pbf / .osm, or CSV with a WKT column")],
+    crs: Annotated[str | None, typer.Option(help="CRS of the coordinates when the file does not "
+                                            "say (EPSG:4547 ...), or gcj02 / bd09")] = None,
+    source: Annotated[str | None, typer.Option(help="Source name (default: the file name)")
+                      ] = None,
+    id_field: Annotated[str | None, typer.Option(help="Field holding the building id")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer (GeoPackage ...)")] = None,
+    geometry_field: Annotated[str | None, typer.Option(help="WKT column of a CSV")] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="make_valid invalid polygons "
+                                         "instead of rejecting them")] = False,
+    placement: Annotated[Path | None, typer.Option(help="CSV of each building's grid and unit")
+                         ] = None,
+    commit: CommitOpt = False,
+    report: ReportOpt = None,
+) -> None:
+    """Load building footprints: COPY + upsert by (source, id); each building gets its grid."""
+    from etl import buildings as mod
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        r = mod.load_file(_engine(), file, source=source, crs=crs, id_field=id_field,
+                          layer=layer, geometry_field=geometry_field, repair=repair,
+                          commit=commit, placement_file=placement)
+    except WanggeError as err:
+        _fail(err)
+    _finish(r, file, report)
+
+
+@app.command()
+def cameras(
+    file: Annotated[Path, typer.Argument(help="CSV (code,name,lon,lat,type,direction,status,"
+                                         "datum) or GeoJSON points")],
+    crs: Annotated[str, typer.Option(help="Datum of rows without one: wgs84 | gcj02 | bd09 | "
+                                     "cgcs2000")] = "wgs84",
+    commit: CommitOpt = False,
+    report: ReportOpt = None,
+) -> None:
+    """Load cameras (upsert by code); each camera gets its grid."""
+    from etl import cameras as mod
+
+    try:
+        r = mod.load_file(_engine(), file, crs=crs, commit=commit)
+    except WanggeError as err:
+        _fail(err)
+    _finish(r, file, report)
+
+
+@app.command()
+def roster(
+    file: Annotated[Path, typer.Argument(help="CSV: worker_code,name,phone,id_number,role,"
+                                         "area_code,valid_from,valid_to")],
+    commit: CommitOpt = False,
+    report: ReportOpt = None,
+) -> None:
+    """Load workers and their roles in grids / units (phone and ID numbers masked)."""
+    from etl import roster as mod
+
+    try:
+        r = mod.load_file(_engine(), file, commit=commit)
+    except WanggeError as err:
+        _fail(err)
+    _finish(r, file, report)
+
+
+@app.command()
+def units(
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="Grid code (repeatable)")
+                    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every grid; with no territory yet, draw "
+                                       "streets, communities and grids too")] = False,
+    district: Annotated[str, typer.Option(help="District code when drawing a territory")
+                        ] = "320508",
+    name: Annotated[str, typer.Option(help="District name when drawing a territory")
+                    ] = "District",
+    source: Annotated[str | None, typer.Option(help="Only buildings of this source "
+                                               "(drawing a territory)")] = None,
+    new_territory: Annotated[bool, typer.Option("--new-territory", help="Draw a whole new "
+                                                "territory even if one is active")] = False,
+    grid_max_buildings: Annotated[int, typer.Option(help="Most buildings in one grid")] = 250,
+    grid_max_floor_area: Annotated[float, typer.Option(help="Most floor area (m²) in one grid")
+                                   ] = 400_000.0,
+    commit: CommitOpt = False,
+) -> None:
+    """Draw minimal units of 1-3 buildings (a new generation, activated with --commit)."""
+    from etl import draw
+    from etl.units import DrawParams
+    from gis.demo import has_territory
+
+    if not grid and not all_:
+        typer.echo("name grids with --grid CODE (repeatable) or use --all", err=True)
+        raise typer.Exit(2)
+    params = DrawParams(grid_max_buildings=grid_max_buildings,
+                        grid_max_floor_area_m2=grid_max_floor_area)
+    e = _engine()
+    try:
+        if all_ and (new_territory or not has_territory(e)):
+            out = draw.draw_district(e, district, name, source=source, params=params,
+                                     commit=commit)
+            out.pop("drawn")
+        else:
+            out = draw.redraw_units(e, None if all_ else grid, params=params, commit=commit)
+            out["per_grid"] = dict(list(out["per_grid"].items())[:50])
+    except WanggeError as err:
+        _fail(err)
+    typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
+    if not commit:
+        typer.echo("preview only: nothing was written; run again with --commit", err=True)
+
+
+@app.command()
+def near(
+    lon: Annotated[float, typer.Argument(help="Longitude")],
+    lat: Annotated[float, typer.Argument(help="Latitude")],
+    radius: Annotated[float, typer.Option(help="Metres")] = 300.0,
+    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09 | cgcs2000")] = "wgs84",
+) -> None:
+    """Cameras near a point, nearest first, with distances in metres."""
+    from etl.cameras import cameras_near
+
+    try:
+        rows = cameras_near(_engine(), lon, lat, radius, crs)
+    except WanggeError as err:
+        _fail(err)
+    typer.echo(json.dumps(rows, ensure_ascii=False))

@@ -1,0 +1,117 @@
+"""Database side of drawing: a whole territory from buildings, or new units for some grids."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import Engine, text
+
+from etl.units import Buildings, DrawParams, draw_territory, draw_units
+from gis import territory
+from gis.errors import InvalidInput, NotFound
+from gis.locator import Locator
+from gis.queries import q
+
+log = logging.getLogger(__name__)
+PKG = "etl.sql"
+
+
+def load_buildings(engine: Engine, source: str | None = None) -> Buildings:
+    """All stored buildings (optionally of one source) in a stable order."""
+    with engine.connect() as conn:
+        rows = conn.execute(q("etl.sql", "all_buildings", PKG), {"source": source}).all()
+    return Buildings(
+        keys=[f"{r.source}:{r.source_id}" for r in rows],
+        geoms=shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.array([]),
+        lon=np.array([r.lon for r in rows], dtype=float),
+        lat=np.array([r.lat for r in rows], dtype=float),
+        floors=np.array([r.floors for r in rows], dtype=float),
+        ids=[r.id for r in rows],
+    )
+
+
+def _summary(areas: list[territory.AreaRecord]) -> dict[str, Any]:
+    """Counts per level and the unit size histogram."""
+    levels = Counter(a.level for a in areas)
+    sizes = Counter(len(a.extra.get("buildings", ())) for a in areas if a.level == "unit")
+    return {"levels": dict(levels), "buildings_per_unit": {str(k): v for k, v in
+                                                           sorted(sizes.items())}}
+
+
+def draw_district(engine: Engine, district_code: str, district_name: str,
+                  source: str | None = None, params: DrawParams | None = None,
+                  commit: bool = False, description: str | None = None) -> dict[str, Any]:
+    """Draw streets, communities, grids and units from buildings; a new active generation."""
+    if not (district_code.isdigit() and len(district_code) == 6):
+        raise InvalidInput.field("district", f"a district code has 6 digits, got "
+                                 f"{district_code!r}", "bad_code")
+    b = load_buildings(engine, source)
+    if len(b) == 0:
+        raise InvalidInput.field("buildings", "no buildings loaded"
+                                 + (f" from source {source!r}" if source else "")
+                                 + "; load some with `wangge etl buildings FILE --commit`",
+                                 "no_buildings")
+    drawn = draw_territory(b, district_code, district_name, params)
+    out = {"district": district_code, "buildings": len(b), **_summary(drawn.areas),
+           "committed": commit, "generation": None}
+    if commit:
+        with engine.begin() as conn:
+            gen = territory.create_generation(
+                conn, description or f"drawn from {len(b)} buildings", source="etl:draw")
+            territory.insert_areas(conn, gen, drawn.areas)
+            territory.activate_generation(conn, gen)
+        out["generation"] = gen
+    out["drawn"] = drawn
+    return out
+
+
+def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | None = None,
+                 commit: bool = False) -> dict[str, Any]:
+    """New units for some grids (None = all) of the active generation, as a new generation."""
+    loc = Locator(engine)
+    snap = loc.refresh(force=True)
+    if snap.generation is None:
+        raise InvalidInput.field("grid", "no active territory: draw one first with "
+                                 "`wangge etl units --all --district CODE --commit`",
+                                 "no_territory")
+    codes = list(snap.grid_codes) if grids is None else grids
+    unknown = [c for c in codes if c not in snap.grid_codes]
+    if unknown:
+        raise NotFound(f"grid: no grid {', '.join(unknown)} in the active generation "
+                       f"{snap.generation}", code="unknown_grid",
+                       details=[{"field": "grid", "reason": f"unknown grid {c}"} for c in unknown],
+                       status=422)
+    b = load_buildings(engine)
+    gidx = np.full(len(b), -1)
+    if len(b):
+        gidx, _u, _d = snap.locate_many(b.lon, b.lat, with_outside=False)
+    pos = {c: i for i, c in enumerate(snap.grid_codes)}
+    records: list[territory.AreaRecord] = []
+    per_grid: dict[str, int] = {}
+    for code in codes:
+        idx = np.nonzero(gidx == pos[code])[0]
+        recs, _labels = draw_units(code, snap.grid_geoms[pos[code]], b.subset(idx), params)
+        records += recs
+        per_grid[code] = len(recs)
+    out = {"grids": len(codes), "units": len(records), "buildings": int(np.isin(
+        gidx, [pos[c] for c in codes]).sum()), **_summary(records), "per_grid": per_grid,
+        "committed": commit, "generation": None, "replaces_generation": snap.generation}
+    if commit:
+        with engine.begin() as conn:
+            gen = territory.create_generation(
+                conn, f"units redrawn for {len(codes)} grid(s)", source="etl:units")
+            territory.copy_generation(conn, snap.generation, gen,
+                                      levels=("district", "street", "community", "grid"))
+            conn.execute(text(
+                "INSERT INTO unit (generation_id, code, name, grid_code, geom) "
+                "SELECT :t, code, name, grid_code, geom FROM unit "
+                "WHERE generation_id = :s AND NOT (grid_code = ANY(:g))"),
+                {"s": snap.generation, "t": gen, "g": codes})
+            territory.insert_areas(conn, gen, records)
+            territory.activate_generation(conn, gen)
+        out["generation"] = gen
+    return out
