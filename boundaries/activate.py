@@ -1,0 +1,109 @@
+"""Generations: store a validated territory, activate it (events follow), roll back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, TextClause, text
+
+from boundaries.validate import Validation
+from gis.errors import Conflict, NotFound
+from gis.queries import named, q
+from gis.territory import LEVELS, AreaRecord, copy_generation, create_generation, insert_areas
+
+SQL = "boundaries.sql"
+PKG = "boundaries.sql"
+
+
+def composed(*names: str) -> TextClause:
+    """Several named blocks of boundaries.sql joined into one statement."""
+    return text("\n".join(named(SQL, PKG)[n].text for n in names))
+
+
+def lock(conn: Connection) -> None:
+    """Serialise imports, activations and rollbacks (transaction-scoped advisory lock)."""
+    conn.execute(q(SQL, "lock_imports", PKG))
+
+
+def store(conn: Connection, v: Validation, description: str, source: str | None) -> int:
+    """Write the territory of a validation as a new draft generation; returns its id."""
+    gen = create_generation(conn, description, source)
+    for lvl in LEVELS:
+        if lvl in v.file_levels:
+            insert_areas(conn, gen, [
+                AreaRecord(a.level, a.code, a.name, a.geom, a.parent_code, a.kind)
+                for a in v.areas[lvl]
+            ])
+        elif v.base_generation is not None:
+            copy_generation(conn, v.base_generation, gen, [lvl])
+    return gen
+
+
+def _reassign(conn: Connection, gen: int, activation: int, actor: str | None, note: str,
+              max_m: float) -> dict[str, int]:
+    """Re-locate every open event into ``gen`` with one set-based statement."""
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    row = conn.execute(composed("locate_open", "reassign_tail"), {
+        "gen": gen, "activation": activation, "actor": actor, "note": note, "max_m": max_m,
+    }).one()
+    return {"reassigned": int(row.reassigned), "moved": int(row.moved)}
+
+
+def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: float = 300.0,
+             summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make ``gen`` active and move the open events to it (in the caller's transaction).
+
+    The first statement retires the active generation: it waits for intake transactions that
+    hold FOR SHARE on it, and new intakes wait for this transaction, then re-locate.
+    """
+    row = conn.execute(q(SQL, "generation_status", PKG), {"g": gen}).first()
+    if row is None:
+        raise NotFound(f"no generation {gen}", code="generation_not_found")
+    old = conn.execute(q(SQL, "retire_active", PKG)).scalar()
+    if old == gen:
+        raise Conflict(f"generation {gen} is already active", code="already_active")
+    conn.execute(q(SQL, "make_active", PKG), {"g": gen})
+    act = conn.execute(q(SQL, "activation_insert", PKG), {
+        "g": gen, "prev": old, "kind": "activate", "actor": actor,
+        "summary": json.dumps(summary or {}, default=str)}).scalar_one()
+    counts = _reassign(conn, gen, act, actor, f"boundaries: generation {old} -> {gen}", max_m)
+    conn.execute(q(SQL, "activation_counts", PKG), {"id": act, **counts})
+    return {"activation": act, "generation": gen, "previous": old, **counts}
+
+
+def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
+             ) -> dict[str, Any]:
+    """Return to the generation the last activation replaced, restoring former assignments."""
+    lock(conn)
+    current = conn.execute(q(SQL, "active_generation", PKG)).scalar()
+    if current is None:
+        raise Conflict("no generation is active: nothing to roll back", code="nothing_active")
+    last = conn.execute(q(SQL, "last_activation", PKG), {"g": current}).first()
+    if last is None or last.previous_id is None:
+        raise Conflict(f"generation {current} was not activated by a boundary import (or has "
+                       "no predecessor): nothing to roll back", code="nothing_to_roll_back")
+    prev = last.previous_id
+    conn.execute(q(SQL, "retire_active", PKG))
+    conn.execute(q(SQL, "make_active", PKG), {"g": prev})
+    act = conn.execute(q(SQL, "activation_insert", PKG), {
+        "g": prev, "prev": current, "kind": "rollback", "actor": actor,
+        "summary": json.dumps({"rollback_of": last.id})}).scalar_one()
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    restored = conn.execute(q(SQL, "restore_assignments", PKG), {
+        "activation": last.id, "from_gen": current, "actor": actor,
+        "note": f"boundaries: rollback of generation {current} to {prev}"}).one()
+    # events reported while ``current`` was active have no former assignment: re-locate them
+    rest = _reassign(conn, prev, act, actor, f"boundaries: rollback {current} -> {prev}", max_m)
+    conn.execute(q(SQL, "mark_rolled_back", PKG), {"id": last.id})
+    conn.execute(q(SQL, "activation_counts", PKG), {
+        "id": act, "reassigned": int(restored.restored) + rest["reassigned"],
+        "moved": int(restored.moved) + rest["moved"]})
+    return {"activation": act, "generation": prev, "rolled_back": current,
+            "restored": int(restored.restored), "restored_moved": int(restored.moved),
+            "relocated": rest["reassigned"], "relocated_moved": rest["moved"]}
+
+
+def generations(conn: Connection) -> list[dict[str, Any]]:
+    """Every generation with its size and open events."""
+    return [dict(r) for r in conn.execute(q(SQL, "generations", PKG)).mappings()]

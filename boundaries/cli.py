@@ -1,0 +1,144 @@
+"""``wangge boundaries``: import (validate, preview, activate), rollback, export, list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gis.errors import WanggeError
+
+app = typer.Typer(help="Grid boundaries: import, validate, preview, activate, roll back, export.",
+                  no_args_is_help=True)
+
+
+def _engine():
+    """Engine of the configured database."""
+    from gis.cli import engine
+
+    return engine()
+
+
+def _settings():
+    """Settings (for outside_max_distance_m)."""
+    from gis.cli import settings
+
+    return settings()
+
+
+def _fail(err: WanggeError, code: int = 1) -> None:
+    """Print a typed error and exit."""
+    typer.echo(json.dumps(err.to_dict(), ensure_ascii=False), err=True)
+    raise typer.Exit(code)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or zipped Shapefile")],
+    commit: Annotated[bool, typer.Option("--commit", help="Activate when acceptable.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the JSON report.")] = None,
+    problems: Annotated[Path | None, typer.Option(
+        "--problems", help="GeoJSON of problem geometries (default: next to --report).")] = None,
+    level: Annotated[str | None, typer.Option(
+        "--level", help="Level of features without a 'level' property.")] = None,
+    crs: Annotated[str | None, typer.Option(
+        "--crs", help="CRS of the file: EPSG:4490, EPSG:4547, gcj02, bd09, ...")] = None,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="TARGET=FIELD, targets code/name/parent_code/kind/level.")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="GeoPackage layer.")] = None,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Use make_valid's repair of invalid geometries.")] = False,
+    min_area: Annotated[float, typer.Option(
+        "--min-area", help="Sliver / gap / overlap threshold in m².")] = 5.0,
+    description: Annotated[str, typer.Option(help="Description of the generation.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+) -> None:
+    """Validate a boundary file, preview it against the active one; --commit activates it.
+
+    Exit code 0: acceptable (activated with --commit); 1: blocking problems; 2: unreadable.
+    """
+    from boundaries.core import run_import, table
+    from boundaries.reader import parse_mapping
+    from boundaries.validate import Options
+
+    try:
+        mapping = parse_mapping(map_)
+    except ValueError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    try:
+        res = run_import(_engine(), file, crs=crs, level=level, mapping=mapping, layer=layer,
+                         options=Options(min_area_m2=min_area, repair=repair), commit=commit,
+                         description=description,
+                         max_m=_settings().outside_max_distance_m, actor="cli")
+    except WanggeError as err:
+        _fail(err)
+    if as_json:
+        typer.echo(json.dumps(res.report, ensure_ascii=False, default=str, indent=1))
+    else:
+        typer.echo(table(res.report))
+    if report is not None:
+        report.write_text(json.dumps(res.report, ensure_ascii=False, default=str, indent=1),
+                          encoding="utf-8")
+        if problems is None:
+            problems = report.with_name(report.stem + ".problems.geojson")
+    if problems is not None and res.problems_geojson:
+        problems.write_text(json.dumps(res.problems_geojson, ensure_ascii=False),
+                            encoding="utf-8")
+    if res.exit_code == 2:
+        typer.echo(res.report.get("error", "unreadable"), err=True)
+    raise typer.Exit(res.exit_code)
+
+
+@app.command()
+def rollback(
+    commit: Annotated[bool, typer.Option("--commit", help="Really roll back.")] = False,
+) -> None:
+    """Return to the previous generation and restore the former event assignments."""
+    from boundaries import activate as act
+
+    e = _engine()
+    try:
+        with e.begin() as conn:
+            out = act.rollback(conn, actor="cli", max_m=_settings().outside_max_distance_m)
+            if not commit:
+                conn.rollback()
+    except WanggeError as err:
+        _fail(err)
+    out["committed"] = commit
+    typer.echo(json.dumps(out))
+    if not commit:
+        typer.echo("preview only: nothing changed; run again with --commit", err=True)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output .geojson")],
+    generation: Annotated[int | None, typer.Option(help="Generation id (default: active)")] = None,
+) -> None:
+    """Export a generation as GeoJSON (code, name, parent_code, kind, level)."""
+    from boundaries.export import write
+
+    try:
+        with _engine().connect() as conn:
+            n = write(conn, out, generation)
+    except WanggeError as err:
+        _fail(err)
+    typer.echo(json.dumps({"file": str(out), "features": n}))
+
+
+@app.command("list")
+def list_() -> None:
+    """The generations, newest last."""
+    from boundaries import activate as act
+
+    with _engine().connect() as conn:
+        rows = act.generations(conn)
+    typer.echo(f"{'id':>4} {'status':<9} {'activated':<20} {'communities':>11} {'grids':>6} "
+               f"{'units':>7} {'open ev':>8}  description")
+    for r in rows:
+        at = r["activated_at"].strftime("%Y-%m-%d %H:%M:%S") if r["activated_at"] else ""
+        typer.echo(f"{r['id']:>4} {r['status']:<9} {at:<20} {r['communities']:>11} "
+                   f"{r['grids']:>6} {r['units']:>7} {r['open_events']:>8}  {r['description']}")

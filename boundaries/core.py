@@ -1,0 +1,184 @@
+"""The one import pipeline behind the CLI and the upload endpoint: read, validate, preview,
+store as a new generation, activate (only when asked and acceptable)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from sqlalchemy import Engine
+
+from boundaries import activate as act
+from boundaries import preview as pv
+from boundaries.model import ERROR, REPAIRED, WARNING, Problem, UnreadableFile
+from boundaries.reader import read
+from boundaries.validate import Options, Validation, validate
+from gis.errors import Conflict
+from gis.queries import q
+
+OK, BLOCKED, UNREADABLE = 0, 1, 2
+
+
+@dataclass
+class ImportResult:
+    """What an import did: exit code, the JSON report and the problem geometries."""
+
+    exit_code: int
+    report: dict[str, Any]
+    problems_geojson: dict[str, Any] = field(default_factory=dict)
+
+
+def problems_feature_collection(problems: list[Problem]) -> dict[str, Any]:
+    """Problem geometries (and offered repairs) as GeoJSON."""
+    feats = []
+    for p in problems:
+        props = p.to_dict()
+        props.pop("repair", None)
+        for g, role in ((p.geom, "problem"), (p.repair_geom, "repair")):
+            if g is None or g.is_empty or (role == "repair" and p.repair_geom is p.geom):
+                continue
+            feats.append({"type": "Feature", "properties": {**props, "role": role},
+                          "geometry": shapely.geometry.mapping(g)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _unreadable(path: str, message: str) -> ImportResult:
+    """The result for a file that cannot be read."""
+    return ImportResult(UNREADABLE, {"file": path, "readable": False, "acceptable": False,
+                                     "committed": False, "error": message,
+                                     "problems": [{"check": "unreadable", "severity": ERROR,
+                                                   "message": message}]})
+
+
+def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
+               level: str | None = None, mapping: dict[str, str] | None = None,
+               layer: str | None = None, options: Options | None = None, commit: bool = False,
+               description: str = "", actor: str | None = None, max_m: float = 300.0,
+               source_name: str | None = None) -> ImportResult:
+    """Import a boundary file; activates it only with ``commit`` and no blocking problem."""
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    name = source_name or Path(path).name
+    try:
+        source = read(path, crs=crs, level=level, mapping=mapping, layer=layer)
+    except UnreadableFile as e:
+        return _unreadable(name, str(e))
+    timings["read_s"] = time.perf_counter() - t0
+    with engine.connect() as conn:
+        v = validate(conn, source, options)
+    timings["validate_s"] = time.perf_counter() - t0 - timings["read_s"]
+    blocking = v.blocking
+    report: dict[str, Any] = {
+        "file": name, "readable": True, "crs": source.crs, "levels": v.file_levels,
+        "layers": source.layers, "base_generation": v.base_generation, "stats": v.stats,
+        "acceptable": not blocking, "committed": False, "generation": None,
+        "counts": {s: sum(1 for p in v.problems if p.severity == s)
+                   for s in (ERROR, WARNING, REPAIRED)},
+    }
+    t1 = time.perf_counter()
+    if blocking:
+        with engine.connect() as conn:
+            report["preview"] = pv.preview(conn, v, None, max_m)
+    else:
+        report.update(_store(engine, v, commit, description or f"import of {name}", name,
+                             actor, max_m))
+    timings["store_preview_activate_s"] = time.perf_counter() - t1
+    timings["total_s"] = time.perf_counter() - t0
+    report["timings"] = {k: round(x, 3) for k, x in timings.items()}
+    report["problems"] = [p.to_dict() for p in v.problems]
+    code = BLOCKED if blocking else OK
+    return ImportResult(code, report, problems_feature_collection(v.problems))
+
+
+def _store(engine: Engine, v: Validation, commit: bool, description: str, source: str,
+           actor: str | None, max_m: float) -> dict[str, Any]:
+    """Store the draft, preview against it, activate with ``commit``; else roll back."""
+    out: dict[str, Any] = {}
+    with engine.begin() as conn:
+        act.lock(conn)
+        now_active = conn.execute(q("boundaries.sql", "active_generation",
+                                    "boundaries.sql")).scalar()
+        if now_active != v.base_generation:
+            raise Conflict(f"the active generation changed from {v.base_generation} to "
+                           f"{now_active} while the file was validated; run the import again",
+                           code="generation_changed")
+        t = time.perf_counter()
+        gen = act.store(conn, v, description, source)
+        out["store_s"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        out["preview"] = pv.preview(conn, v, gen, max_m)
+        out["preview_s"] = round(time.perf_counter() - t, 3)
+        if not commit:
+            conn.rollback()
+            out["generation"] = None
+            out["note"] = "preview only: nothing was changed; run again with --commit to activate"
+            return out
+        t = time.perf_counter()
+        out["activation"] = act.activate(conn, gen, actor=actor, max_m=max_m,
+                                         summary=out["preview"]["totals"])
+        out["activate_s"] = round(time.perf_counter() - t, 3)
+        out["generation"] = gen
+        out["committed"] = True
+    return out
+
+
+def table(report: dict[str, Any], limit: int = 40) -> str:
+    """The report as readable text."""
+    lines = [f"file: {report['file']}"]
+    if not report.get("readable", True):
+        lines.append(f"UNREADABLE: {report.get('error')}")
+        return "\n".join(lines)
+    lines.append(f"CRS: {report.get('crs')}   levels: {', '.join(report.get('levels') or [])}"
+                 f"   base generation: {report.get('base_generation')}")
+    st = report.get("stats", {})
+    lines.append("territory after import: " + ", ".join(
+        f"{st.get(k, 0)} {k}" for k in ("districts", "streets", "communities", "grids", "units")))
+    probs = report.get("problems", [])
+    c = report.get("counts", {})
+    lines.append(f"problems: {c.get('error', 0)} blocking, {c.get('warning', 0)} warnings, "
+                 f"{c.get('repaired', 0)} repaired")
+    if probs:
+        lines.append(f"  {'severity':<9} {'check':<26} {'area m²':>10}  message")
+        for p in probs[:limit]:
+            area = f"{p['area_m2']:.1f}" if "area_m2" in p else ""
+            lines.append(f"  {p['severity']:<9} {p['check']:<26} {area:>10}  {p['message']}")
+        if len(probs) > limit:
+            lines.append(f"  ... and {len(probs) - limit} more (see --report)")
+    pv_ = report.get("preview") or {}
+    tot = pv_.get("totals", {})
+    if tot:
+        lines.append(f"preview: {tot.get('grids_added', 0)} grids added, "
+                     f"{tot.get('grids_removed', 0)} removed, {tot.get('grids_changed', 0)} "
+                     f"changed; open events moving: {tot.get('events_moving', '-')} of "
+                     f"{tot.get('open_events', '-')}; buildings moving: "
+                     f"{tot.get('buildings_moving', '-')}")
+        if tot.get("grids_without_worker"):
+            lines.append("  new grids without a responsible worker: "
+                         + ", ".join(tot["grids_without_worker"][:20]))
+        rows = [g for g in pv_.get("grids", []) if g.get("change") != "unchanged"
+                or g.get("events_out") or g.get("events_in")]
+        if rows:
+            lines.append(f"  {'grid':<20} {'change':<9} {'area %':>8} {'ev out':>7} "
+                         f"{'ev in':>6} {'bld out':>8} {'bld in':>7}  workers")
+            for g in rows[:limit]:
+                pct = g.get("area_change_pct")
+                lines.append(
+                    f"  {g['grid']:<20} {g['change']:<9} "
+                    f"{'' if pct is None else f'{pct:+.1f}':>8} {g['events_out']:>7} "
+                    f"{g['events_in']:>6} {g['buildings_out']:>8} {g['buildings_in']:>7}  "
+                    + ", ".join(g.get("workers", [])[:3]))
+            if len(rows) > limit:
+                lines.append(f"  ... and {len(rows) - limit} more grids (see --report)")
+    if report.get("committed"):
+        a = report.get("activation", {})
+        lines.append(f"ACTIVATED generation {report['generation']} (was {a.get('previous')}): "
+                     f"{a.get('reassigned', 0)} open events re-assigned, {a.get('moved', 0)} "
+                     "moved grid/unit/worker")
+    elif report.get("acceptable"):
+        lines.append("acceptable: preview only, nothing changed (add --commit to activate)")
+    else:
+        lines.append("BLOCKED: fix the blocking problems (nothing changed)")
+    return "\n".join(lines)

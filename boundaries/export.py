@@ -1,0 +1,46 @@
+"""Export a generation as GeoJSON with the properties the importer reads back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import shapely
+from sqlalchemy import Connection
+
+from gis.errors import NotFound
+from gis.queries import q
+
+SQL = "boundaries.sql"
+PKG = "boundaries.sql"
+
+
+def feature_collection(conn: Connection, generation: int | None = None) -> dict[str, Any]:
+    """All boundaries of a generation (default: the active one) as a FeatureCollection."""
+    if generation is None:
+        generation = conn.execute(q(SQL, "active_generation", PKG)).scalar()
+        if generation is None:
+            raise NotFound("no generation is active; give --generation", code="no_generation")
+    row = conn.execute(q(SQL, "generation_status", PKG), {"g": generation}).first()
+    if row is None:
+        raise NotFound(f"no generation {generation}", code="generation_not_found")
+    rows = conn.execute(q(SQL, "export", PKG), {"g": generation}).all()
+    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
+    feats = []
+    for r, g in zip(rows, geoms, strict=True):
+        props = {"code": r.code, "name": r.name, "parent_code": r.parent_code, "level": r.level}
+        if r.kind is not None:
+            props["kind"] = r.kind
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": shapely.geometry.mapping(g)})
+    return {"type": "FeatureCollection", "name": f"wangge generation {generation}",
+            "generation": generation, "status": row.status, "features": feats}
+
+
+def write(conn: Connection, out: str | Path, generation: int | None = None) -> int:
+    """Write a generation to ``out``; returns the number of features."""
+    fc = feature_collection(conn, generation)
+    Path(out).write_text(json.dumps(fc, ensure_ascii=False, separators=(",", ":")),
+                         encoding="utf-8")
+    return len(fc["features"])

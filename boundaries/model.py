@@ -1,0 +1,67 @@
+"""Shared types: a boundary feature read from a file, a validation problem, an unreadable file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+ERROR, WARNING, REPAIRED, INFO = "error", "warning", "repaired", "info"
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read at all (exit code 2)."""
+
+
+@dataclass
+class Feature:
+    """One boundary from the file: mapped attributes and a WGS84 geometry."""
+
+    index: int
+    level: str | None
+    code: str | None
+    name: str
+    parent_code: str | None
+    kind: str
+    geom: BaseGeometry | None
+    geom_type: str | None = None
+    ring_problems: list[str] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def label(self) -> str:
+        """How the report names this feature."""
+        return f"{self.level or '?'} {self.code or '(no code)'} (feature #{self.index + 1})"
+
+
+@dataclass
+class Problem:
+    """One finding of the validation report."""
+
+    check: str
+    severity: str
+    message: str
+    level: str | None = None
+    code: str | None = None
+    feature: int | None = None
+    geom: BaseGeometry | None = None
+    area_m2: float | None = None
+    lon: float | None = None
+    lat: float | None = None
+    repair: dict[str, Any] | None = None
+    repair_geom: BaseGeometry | None = None
+    others: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (without geometries)."""
+        d: dict[str, Any] = {"check": self.check, "severity": self.severity,
+                             "message": self.message}
+        for k in ("level", "code", "feature", "lon", "lat", "repair"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        if self.area_m2 is not None:
+            d["area_m2"] = round(self.area_m2, 2)
+        if self.others:
+            d["others"] = self.others
+        return d

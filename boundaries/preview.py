@@ -1,0 +1,114 @@
+"""Preview against the active boundaries: grids added/removed/changed, what would move."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import Connection, text
+
+from boundaries.activate import composed
+from boundaries.validate import Area, Validation, areas_m2, base_areas
+from gis.queries import q
+
+SQL = "boundaries.sql"
+PKG = "boundaries.sql"
+
+
+def grid_changes(conn: Connection, v: Validation) -> dict[str, dict[str, Any]]:
+    """Per grid code: added / removed / changed with old and new area (m²) and change %."""
+    if "grid" not in v.file_levels or v.metric is None:
+        return {}
+    old = {a.code: a for a in base_areas(conn, v.base_generation, ["grid"])["grid"]}
+    new = {a.code: a for a in v.areas["grid"] if a.geom is not None}
+    out: dict[str, dict[str, Any]] = {}
+
+    def area(items: dict[str, Area]) -> dict[str, float]:
+        codes = list(items)
+        vals = areas_m2(v.metric, [items[c].geom for c in codes]) if codes else []
+        return dict(zip(codes, (float(x) for x in vals), strict=True))
+
+    oa, na = area(old), area(new)
+    common = sorted(set(old) & set(new))
+    if common:
+        same = shapely.equals(np.array([old[c].geom for c in common], dtype=object),
+                              np.array([new[c].geom for c in common], dtype=object))
+        for c, eq in zip(common, same, strict=True):
+            if not eq:
+                pct = (na[c] - oa[c]) / oa[c] * 100 if oa[c] else None
+                out[c] = {"change": "changed", "area_m2_old": round(oa[c], 1),
+                          "area_m2_new": round(na[c], 1),
+                          "area_change_pct": round(pct, 2) if pct is not None else None}
+    for c in sorted(set(new) - set(old)):
+        out[c] = {"change": "added", "area_m2_new": round(na[c], 1)}
+    for c in sorted(set(old) - set(new)):
+        out[c] = {"change": "removed", "area_m2_old": round(oa[c], 1)}
+    return out
+
+
+def moves(conn: Connection, gen: int, base: int | None, max_m: float) -> dict[str, Any]:
+    """Open events and buildings that would change grid or worker if ``gen`` became active."""
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    ev = conn.execute(composed("locate_open", "preview_events_tail"),
+                      {"gen": gen, "max_m": max_m}).all()
+    bl = conn.execute(q(SQL, "preview_buildings", PKG), {"gen": gen, "base": base}).all() \
+        if base is not None else []
+    return {"events": [dict(r._mapping) for r in ev], "buildings": [dict(r._mapping) for r in bl]}
+
+
+def preview(conn: Connection, v: Validation, gen: int | None, max_m: float) -> dict[str, Any]:
+    """The whole preview; event/building moves only when the draft ``gen`` is stored."""
+    grids = grid_changes(conn, v)
+    per: dict[str, dict[str, Any]] = defaultdict(lambda: {
+        "events_out": 0, "events_in": 0, "buildings_out": 0, "buildings_in": 0})
+    for code, info in grids.items():
+        per[code].update(info)
+    totals: dict[str, Any] = {
+        "grids_added": sum(1 for g in grids.values() if g["change"] == "added"),
+        "grids_removed": sum(1 for g in grids.values() if g["change"] == "removed"),
+        "grids_changed": sum(1 for g in grids.values() if g["change"] == "changed"),
+    }
+    worker_moves: Counter = Counter()
+    if gen is not None:
+        m = moves(conn, gen, v.base_generation, max_m)
+        totals["events_moving"] = sum(r["n"] for r in m["events"])
+        totals["buildings_moving"] = sum(r["n"] for r in m["buildings"])
+        totals["open_events"] = conn.execute(q(SQL, "open_events_total", PKG)).scalar_one()
+        for r in m["events"]:
+            if r["old_grid"] != r["new_grid"]:
+                if r["old_grid"]:
+                    per[r["old_grid"]]["events_out"] += r["n"]
+                if r["new_grid"]:
+                    per[r["new_grid"]]["events_in"] += r["n"]
+            if r["old_worker"] != r["new_worker"]:
+                worker_moves[(r["old_worker"], r["new_worker"])] += r["n"]
+        for r in m["buildings"]:
+            if r["old_grid"]:
+                per[r["old_grid"]]["buildings_out"] += r["n"]
+            if r["new_grid"]:
+                per[r["new_grid"]]["buildings_in"] += r["n"]
+    else:
+        totals["moves"] = "not computed: fix the blocking problems first"
+    codes = sorted(per)
+    workers: dict[str, list[str]] = defaultdict(list)
+    if codes:
+        for r in conn.execute(q(SQL, "grid_workers", PKG), {"codes": codes}):
+            workers[r.area_code].append(f"{r.code} ({r.role})")
+    rows = []
+    unstaffed = []
+    for c in codes:
+        d = {"grid": c, "change": per[c].get("change", "unchanged"), **per[c],
+             "workers": workers.get(c, [])}
+        if d["change"] == "removed" and d["workers"]:
+            d["workers_losing_grid"] = d["workers"]
+        if d["change"] == "added" and not d["workers"]:
+            unstaffed.append(c)
+        rows.append(d)
+    totals["grids_without_worker"] = unstaffed
+    return {
+        "totals": totals, "grids": rows,
+        "worker_moves": [{"from": a, "to": b, "events": n}
+                         for (a, b), n in worker_moves.most_common()],
+    }

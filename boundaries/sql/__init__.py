@@ -1,0 +1,1 @@
+"""SQL of the boundaries package (``q(file, name, package="boundaries.sql")``)."""

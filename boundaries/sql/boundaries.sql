@@ -1,0 +1,274 @@
+-- Boundaries: validation context, generations, the set-based re-assignment of open events,
+-- rollback, preview and export.  Named blocks, read with gis.queries.q(..., "boundaries.sql").
+
+-- name: active_generation
+SELECT id FROM generation WHERE status = 'active';
+
+-- name: lock_imports
+-- Serialises boundary imports / activations / rollbacks (intake is never blocked by it).
+SELECT pg_advisory_xact_lock(hashtext('wangge.boundaries'));
+
+-- name: areas_district
+SELECT code, name, NULL::text AS parent_code, 'basic' AS kind, ST_AsBinary(geom) AS wkb
+FROM district WHERE generation_id = :g ORDER BY code;
+-- name: areas_street
+SELECT code, name, district_code AS parent_code, 'basic' AS kind, ST_AsBinary(geom) AS wkb
+FROM street WHERE generation_id = :g ORDER BY code;
+-- name: areas_community
+SELECT code, name, street_code AS parent_code, 'basic' AS kind, ST_AsBinary(geom) AS wkb
+FROM community WHERE generation_id = :g ORDER BY code;
+-- name: areas_grid
+SELECT code, name, community_code AS parent_code, kind, ST_AsBinary(geom) AS wkb
+FROM grid WHERE generation_id = :g ORDER BY code;
+-- name: areas_unit
+SELECT code, name, grid_code AS parent_code, 'basic' AS kind, ST_AsBinary(geom) AS wkb
+FROM unit WHERE generation_id = :g ORDER BY code;
+
+-- name: area_levels
+SELECT code, level FROM area WHERE code = ANY(:codes);
+
+-- name: buildings_in_box
+SELECT id, ST_X(point) AS lon, ST_Y(point) AS lat FROM building
+WHERE point && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326);
+
+-- name: retire_active
+-- The first statement of an activation: waits for every intake transaction holding
+-- FOR SHARE on the active generation row; intakes arriving later wait for this transaction
+-- and then re-locate against the new generation.
+UPDATE generation SET status = 'retired' WHERE status = 'active' RETURNING id;
+
+-- name: make_active
+UPDATE generation SET status = 'active', activated_at = now() WHERE id = :g;
+
+-- name: activation_insert
+INSERT INTO boundary_activation (generation_id, previous_id, kind, actor, summary)
+VALUES (:g, :prev, :kind, :actor, CAST(:summary AS jsonb)) RETURNING id;
+
+-- name: activation_counts
+UPDATE boundary_activation SET events_reassigned = :reassigned, events_moved = :moved
+WHERE id = :id;
+
+-- name: last_activation
+SELECT id, generation_id, previous_id, at FROM boundary_activation
+WHERE kind = 'activate' AND rolled_back_at IS NULL AND generation_id = :g
+ORDER BY at DESC, id DESC LIMIT 1;
+
+-- name: mark_rolled_back
+UPDATE boundary_activation SET rolled_back_at = now() WHERE id = :id;
+
+-- name: generation_status
+SELECT id, status FROM generation WHERE id = :g;
+
+-- name: locate_open
+-- Where every open event with a point (not already in generation :gen) falls in :gen:
+-- unit piece first (lowest code wins), else grid piece, else the nearest grid within :max_m
+-- metres ('outside'), else 'unassigned'; the grid's responsible worker (full-time, else the
+-- grid leader, valid now). One pass over area_piece (ST_Subdivide'd, GiST-indexed).
+WITH gw AS MATERIALIZED (
+    SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
+           (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
+            WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader') AND w.active
+              AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
+            ORDER BY (r.role <> 'full_time'), r.valid_from DESC, w.code LIMIT 1) AS worker_id
+    FROM grid g
+    JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
+    WHERE g.generation_id = :gen
+),
+uw AS MATERIALIZED (
+    SELECT u.id AS unit_id, u.code AS unit_code, gw.grid_id
+    FROM unit u JOIN gw ON gw.grid_code = u.grid_code
+    WHERE u.generation_id = :gen
+),
+cand AS MATERIALIZED (
+    SELECT e.id, e.geom, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
+           e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
+           e.distance_m
+    FROM event e
+    WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.geom IS NOT NULL
+      AND e.generation_id IS DISTINCT FROM :gen
+),
+hit AS MATERIALIZED (
+    SELECT c.id, COALESCE(uw.grid_id, gp.area_id, np.area_id) AS grid_id, uw.unit_id,
+           uw.unit_code,
+           CASE WHEN uw.grid_id IS NOT NULL OR gp.area_id IS NOT NULL THEN 'inside'
+                WHEN np.area_id IS NOT NULL THEN 'outside' ELSE 'unassigned' END AS status,
+           np.d AS distance_m
+    FROM cand c
+    LEFT JOIN LATERAL (
+        SELECT p.area_id FROM area_piece p
+        WHERE p.geom && c.geom AND p.level = 'unit' AND p.generation_id = :gen
+          AND ST_Intersects(p.geom, c.geom)
+        ORDER BY p.code LIMIT 1) up ON true
+    LEFT JOIN uw ON uw.unit_id = up.area_id
+    LEFT JOIN LATERAL (
+        SELECT p.area_id FROM area_piece p
+        WHERE up.area_id IS NULL AND p.geom && c.geom AND p.level = 'grid'
+          AND p.generation_id = :gen AND ST_Intersects(p.geom, c.geom)
+        ORDER BY p.code LIMIT 1) gp ON true
+    LEFT JOIN LATERAL (
+        SELECT p.area_id,
+               round(ST_Distance(p.geom::geography, c.geom::geography)::numeric, 2)::float8 AS d
+        FROM area_piece p
+        WHERE up.area_id IS NULL AND gp.area_id IS NULL AND p.level = 'grid'
+          AND p.generation_id = :gen
+          AND p.geom && ST_Expand(c.geom, :max_m / (111000.0 * cos(radians(ST_Y(c.geom)))),
+                                  :max_m / 110000.0)
+          AND ST_DWithin(p.geom::geography, c.geom::geography, :max_m)
+        ORDER BY ST_Distance(p.geom::geography, c.geom::geography), p.code LIMIT 1) np ON true
+),
+moves AS MATERIALIZED (
+    SELECT c.*, h.grid_id AS n_grid_id, h.unit_id AS n_unit_id, h.unit_code AS n_unit_code,
+           gw.grid_code AS n_grid_code, gw.community_code AS n_community_code,
+           gw.street_code AS n_street_code, gw.worker_id AS n_worker_id,
+           h.status AS n_location_status, h.distance_m AS n_distance_m,
+           (c.grid_code IS DISTINCT FROM gw.grid_code OR c.unit_code IS DISTINCT FROM h.unit_code
+            OR c.worker_id IS DISTINCT FROM gw.worker_id
+            OR c.location_status IS DISTINCT FROM h.status) AS moved
+    FROM cand c JOIN hit h ON h.id = c.id LEFT JOIN gw ON gw.grid_id = h.grid_id
+)
+
+-- name: reassign_tail
+-- Appended to locate_open: remember, update, write history: one statement.
+, saved AS (
+    INSERT INTO event_assignment (activation_id, event_id, generation_id, grid_id, unit_id,
+        street_code, community_code, grid_code, unit_code, worker_id, location_status,
+        distance_m)
+    SELECT :activation, id, generation_id, grid_id, unit_id, street_code, community_code,
+           grid_code, unit_code, worker_id, location_status, distance_m
+    FROM moves
+    RETURNING 1
+),
+upd AS (
+    UPDATE event e SET generation_id = :gen, grid_id = m.n_grid_id, unit_id = m.n_unit_id,
+           street_code = m.n_street_code, community_code = m.n_community_code,
+           grid_code = m.n_grid_code, unit_code = m.n_unit_code, worker_id = m.n_worker_id,
+           location_status = m.n_location_status, distance_m = m.n_distance_m,
+           updated_at = now()
+    FROM moves m WHERE e.id = m.id
+    RETURNING 1
+),
+hist AS (
+    INSERT INTO event_history (event_id, action, from_status, to_status, actor, note, data)
+    SELECT m.id, 'reassigned', m.status, m.status, :actor, :note,
+           jsonb_build_object(
+               'activation', :activation,
+               'from', jsonb_build_object('generation', m.generation_id, 'grid', m.grid_code,
+                                          'unit', m.unit_code, 'worker', ow.code,
+                                          'location_status', m.location_status),
+               'to', jsonb_build_object('generation', CAST(:gen AS int), 'grid', m.n_grid_code,
+                                        'unit', m.n_unit_code, 'worker', nw.code,
+                                        'location_status', m.n_location_status))
+    FROM moves m
+    LEFT JOIN worker ow ON ow.id = m.worker_id
+    LEFT JOIN worker nw ON nw.id = m.n_worker_id
+    WHERE m.moved
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM upd) AS reassigned, (SELECT count(*) FROM hist) AS moved,
+       (SELECT count(*) FROM saved) AS saved
+
+-- name: preview_events_tail
+-- Appended to locate_open: the moves per (old grid, new grid), without changing anything.
+SELECT m.grid_code AS old_grid, m.n_grid_code AS new_grid, ow.code AS old_worker,
+       nw.code AS new_worker, count(*) AS n
+FROM moves m
+LEFT JOIN worker ow ON ow.id = m.worker_id
+LEFT JOIN worker nw ON nw.id = m.n_worker_id
+WHERE m.moved
+GROUP BY 1, 2, 3, 4
+
+-- name: open_events_total
+SELECT count(*) FROM event
+WHERE status NOT IN ('closed', 'rejected', 'duplicate') AND geom IS NOT NULL;
+
+-- name: restore_assignments
+-- Rollback: put every open event the activation moved (and that is still in the rolled-back
+-- generation) back exactly where it was, with a history row: one statement.
+WITH a AS MATERIALIZED (
+    SELECT a.*, e.status, e.grid_code AS cur_grid, e.unit_code AS cur_unit,
+           e.worker_id AS cur_worker, e.location_status AS cur_location_status,
+           e.generation_id AS cur_generation
+    FROM event_assignment a JOIN event e ON e.id = a.event_id
+    WHERE a.activation_id = :activation AND e.generation_id = :from_gen
+      AND e.status NOT IN ('closed', 'rejected', 'duplicate')
+),
+upd AS (
+    UPDATE event e SET generation_id = a.generation_id, grid_id = a.grid_id,
+           unit_id = a.unit_id, street_code = a.street_code,
+           community_code = a.community_code, grid_code = a.grid_code,
+           unit_code = a.unit_code, worker_id = a.worker_id,
+           location_status = a.location_status, distance_m = a.distance_m, updated_at = now()
+    FROM a WHERE e.id = a.event_id
+    RETURNING 1
+),
+hist AS (
+    INSERT INTO event_history (event_id, action, from_status, to_status, actor, note, data)
+    SELECT a.event_id, 'reassigned', a.status, a.status, :actor, :note,
+           jsonb_build_object(
+               'rollback_of', :activation,
+               'from', jsonb_build_object('generation', a.cur_generation, 'grid', a.cur_grid,
+                                          'unit', a.cur_unit, 'worker', ow.code,
+                                          'location_status', a.cur_location_status),
+               'to', jsonb_build_object('generation', a.generation_id, 'grid', a.grid_code,
+                                        'unit', a.unit_code, 'worker', nw.code,
+                                        'location_status', a.location_status))
+    FROM a
+    LEFT JOIN worker ow ON ow.id = a.cur_worker
+    LEFT JOIN worker nw ON nw.id = a.worker_id
+    WHERE a.cur_grid IS DISTINCT FROM a.grid_code OR a.cur_unit IS DISTINCT FROM a.unit_code
+       OR a.cur_worker IS DISTINCT FROM a.worker_id
+       OR a.cur_location_status IS DISTINCT FROM a.location_status
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM upd) AS restored, (SELECT count(*) FROM hist) AS moved
+
+-- name: preview_buildings
+-- Buildings whose grid changes: grid piece of the base generation vs the new one.
+WITH b AS (
+    SELECT b.id, b.point FROM building b
+    WHERE b.point && (SELECT ST_Extent(geom) FROM area_piece
+                      WHERE generation_id IN (:gen, :base) AND level = 'grid')
+),
+o AS (
+    SELECT b.id, (SELECT p.code FROM area_piece p WHERE p.geom && b.point AND p.level = 'grid'
+                  AND p.generation_id = :base AND ST_Intersects(p.geom, b.point)
+                  ORDER BY p.code LIMIT 1) AS old_grid,
+                 (SELECT p.code FROM area_piece p WHERE p.geom && b.point AND p.level = 'grid'
+                  AND p.generation_id = :gen AND ST_Intersects(p.geom, b.point)
+                  ORDER BY p.code LIMIT 1) AS new_grid
+    FROM b
+)
+SELECT old_grid, new_grid, count(*) AS n FROM o
+WHERE old_grid IS DISTINCT FROM new_grid GROUP BY 1, 2;
+
+-- name: grid_workers
+SELECT r.area_code, w.code, r.role FROM grid_role r JOIN worker w ON w.id = r.worker_id
+WHERE r.area_code = ANY(:codes) AND w.active
+  AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
+ORDER BY r.area_code, (r.role <> 'full_time'), r.valid_from DESC, w.code;
+
+-- name: generations
+SELECT g.id, g.status, g.created_at, g.activated_at, g.description, g.source,
+       (SELECT count(*) FROM community c WHERE c.generation_id = g.id) AS communities,
+       (SELECT count(*) FROM grid x WHERE x.generation_id = g.id) AS grids,
+       (SELECT count(*) FROM unit u WHERE u.generation_id = g.id) AS units,
+       (SELECT count(*) FROM event e WHERE e.generation_id = g.id
+          AND e.status NOT IN ('closed', 'rejected', 'duplicate')) AS open_events
+FROM generation g ORDER BY g.id;
+
+-- name: export
+SELECT 'district' AS level, code, name, NULL::text AS parent_code, NULL::text AS kind,
+       ST_AsBinary(geom) AS wkb, 0 AS o FROM district WHERE generation_id = :g
+UNION ALL
+SELECT 'street', code, name, district_code, NULL, ST_AsBinary(geom), 1 FROM street
+WHERE generation_id = :g
+UNION ALL
+SELECT 'community', code, name, street_code, NULL, ST_AsBinary(geom), 2 FROM community
+WHERE generation_id = :g
+UNION ALL
+SELECT 'grid', code, name, community_code, kind, ST_AsBinary(geom), 3 FROM grid
+WHERE generation_id = :g
+UNION ALL
+SELECT 'unit', code, name, grid_code, NULL, ST_AsBinary(geom), 4 FROM unit
+WHERE generation_id = :g
+ORDER BY o, code;

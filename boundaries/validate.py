@@ -1,0 +1,455 @@
+"""The validation report: every problem of a boundary file, before anything changes."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection
+
+from boundaries.model import ERROR, INFO, REPAIRED, WARNING, Feature, Problem
+from boundaries.reader import Source
+from gis.queries import q
+from gis.territory import GRID_KINDS, LEVELS, PARENT_LEVEL
+
+SQL = "boundaries.sql"
+PKG = "boundaries.sql"
+CODE_RE = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
+POLYGONAL = ("Polygon", "MultiPolygon")
+PLURAL = {"district": "districts", "street": "streets", "community": "communities",
+          "grid": "grids", "unit": "units"}
+
+
+@dataclass
+class Options:
+    """Validation settings."""
+
+    min_area_m2: float = 5.0
+    repair: bool = False
+    max_buildings: int = 3
+
+
+@dataclass
+class Area:
+    """One boundary of the territory the import would produce (from the file or kept)."""
+
+    level: str
+    code: str
+    name: str
+    parent_code: str | None
+    kind: str
+    geom: BaseGeometry | None
+    from_file: bool
+    feature: int | None = None
+
+    def label(self) -> str:
+        """How the report names it."""
+        kept = "" if self.from_file else " (kept from the active generation)"
+        return f"{self.level} {self.code}{kept}"
+
+
+@dataclass
+class Validation:
+    """The outcome: problems, the territory to store, and the generation it is based on."""
+
+    problems: list[Problem]
+    areas: dict[str, list[Area]]
+    file_levels: list[str]
+    base_generation: int | None
+    metric: Transformer | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> list[Problem]:
+        """Problems that stop the import."""
+        return [p for p in self.problems if p.severity == ERROR]
+
+
+def metric_transformer(geoms: list[BaseGeometry]) -> Transformer:
+    """A Lambert azimuthal equal-area projection centred on the data (metres)."""
+    ok = [g for g in geoms if g is not None and not g.is_empty]
+    if ok:
+        minx, miny, maxx, maxy = shapely.total_bounds(np.array(ok, dtype=object))
+        lon0, lat0 = (minx + maxx) / 2, (miny + maxy) / 2
+    else:
+        lon0, lat0 = 120.6, 31.3
+    lon0, lat0 = min(max(lon0, -180), 180), min(max(lat0, -89), 89)
+    return Transformer.from_crs(
+        "EPSG:4326", f"+proj=laea +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m",
+        always_xy=True)
+
+
+def to_metric(tr: Transformer, geoms: Any) -> Any:
+    """Geometries (one or an array) in the metric projection."""
+    def fn(xy: np.ndarray) -> np.ndarray:
+        """Vectorised coordinate transform."""
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+    return shapely.transform(geoms, fn)
+
+
+def areas_m2(tr: Transformer, geoms: Any) -> np.ndarray:
+    """Areas in square metres."""
+    return shapely.area(to_metric(tr, np.asarray(geoms, dtype=object)))
+
+
+def _where(g: BaseGeometry | None) -> tuple[float | None, float | None]:
+    """A point inside the geometry, rounded (lon, lat)."""
+    if g is None or g.is_empty:
+        return None, None
+    p = shapely.point_on_surface(g)
+    return round(p.x, 7), round(p.y, 7)
+
+
+def _polygonal(g: BaseGeometry) -> BaseGeometry:
+    """Polygonal part of a geometry (possibly empty) as a MultiPolygon."""
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in POLYGONAL]
+    polys = []
+    for p in parts:
+        polys.extend(shapely.get_parts(p) if p.geom_type == "MultiPolygon" else [p])
+    return shapely.MultiPolygon(polys)
+
+
+# -- per-feature checks ---------------------------------------------------------------------
+def _feature_checks(f: Feature, opts: Options, tr: Transformer,
+                    problems: list[Problem]) -> BaseGeometry | None:
+    """Attribute and geometry checks of one feature; returns the geometry to use (or None)."""
+    def add(check: str, severity: str, msg: str, **kw: Any) -> Problem:
+        p = Problem(check, severity, f"{f.label()}: {msg}", f.level, f.code, f.index, **kw)
+        problems.append(p)
+        return p
+
+    if f.level is None:
+        add("missing_level", ERROR, "no level: give a 'level' property or --level")
+    elif f.level not in LEVELS:
+        add("unknown_level", ERROR, f"unknown level {f.level!r} (one of {', '.join(LEVELS)})")
+    if f.code is None:
+        add("missing_code", ERROR, "no code: every boundary needs one (map a field with "
+            "--map code=FIELD)")
+    elif not CODE_RE.match(f.code):
+        add("bad_code", ERROR, f"code {f.code!r} may only hold letters, digits, '_' and '-' "
+            "(at most 40)")
+    elif f.parent_code and not (f.code.startswith(f.parent_code)
+                                and len(f.code) > len(f.parent_code)):
+        add("code_parent_mismatch", ERROR, f"code {f.code} must start with its parent's code "
+            f"{f.parent_code}")
+    if f.level == "grid" and f.kind not in GRID_KINDS:
+        add("bad_kind", ERROR, f"grid kind {f.kind!r} is not one of {', '.join(GRID_KINDS)}")
+    g = f.geom
+    if g is None:
+        add("no_geometry", ERROR, "has no geometry")
+        return None
+    if g.geom_type not in POLYGONAL:
+        add("wrong_type", ERROR, f"geometry is a {f.geom_type or g.geom_type}; boundaries must "
+            "be Polygon or MultiPolygon", geom=g if not g.is_empty else None)
+        return None
+    if g.is_empty:
+        reason = "; ".join(f.ring_problems) if f.ring_problems else "no coordinates"
+        add("empty_geometry", ERROR, f"geometry is empty ({reason})")
+        return None
+    xmin, ymin, xmax, ymax = g.bounds
+    if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
+        add("out_of_range", ERROR, f"coordinates ({xmin:.1f}, {ymin:.1f})..({xmax:.1f}, "
+            f"{ymax:.1f}) are not longitude/latitude: is the file in a projected CRS? give "
+            "--crs (e.g. EPSG:4547)")
+        return None
+    use = g
+    if f.ring_problems:
+        msg = "; ".join(f.ring_problems)
+        repair = {"method": "close unclosed rings, drop rings with too few positions",
+                  "geometry_type": g.geom_type}
+        sev = REPAIRED if opts.repair else ERROR
+        add("bad_ring", sev, msg + ("; repaired" if opts.repair else
+                                    "; run with --repair to close / drop them"),
+            geom=g, repair=repair, repair_geom=g)
+    if not shapely.is_valid(g):
+        reason = shapely.is_valid_reason(g)
+        fixed = _polygonal(shapely.make_valid(g))
+        lon, lat = _where(shapely.boundary(g))
+        if fixed.is_empty:
+            add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid leaves no "
+                "polygon, redraw it", geom=g, lon=lon, lat=lat)
+            return None
+        before = float(areas_m2(tr, [g])[0])
+        after = float(areas_m2(tr, [fixed])[0])
+        repair = {"method": "shapely make_valid (polygonal parts kept)",
+                  "geometry_type": fixed.geom_type, "parts": len(shapely.get_parts(fixed)),
+                  "area_m2_before": round(before, 2), "area_m2_after": round(after, 2),
+                  "wkt": shapely.to_wkt(fixed, rounding_precision=7)}
+        if opts.repair:
+            add("invalid_geometry", REPAIRED, f"invalid geometry ({reason}); repaired with "
+                f"make_valid into {repair['parts']} polygon(s), {after:.0f} m²",
+                geom=g, lon=lon, lat=lat, repair=repair, repair_geom=fixed)
+            use = fixed
+        else:
+            add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid would give "
+                f"{repair['parts']} polygon(s) of {after:.0f} m² (was {before:.0f} m²): run with "
+                "--repair to use it", geom=g, lon=lon, lat=lat, repair=repair,
+                repair_geom=fixed)
+            return None
+    return use
+
+
+def _slivers(areas: list[Area], opts: Options, tr: Transformer,
+             problems: list[Problem]) -> None:
+    """Polygon parts of file boundaries smaller than ``min_area_m2``."""
+    items = [a for a in areas if a.from_file and a.geom is not None]
+    if not items:
+        return
+    parts, owner = shapely.get_parts(np.array([a.geom for a in items], dtype=object),
+                                     return_index=True)
+    area = areas_m2(tr, parts)
+    for k in np.nonzero(area < opts.min_area_m2)[0]:
+        a = items[owner[k]]
+        lon, lat = _where(parts[k])
+        problems.append(Problem(
+            "sliver", WARNING, f"{a.label()}: a sliver part of {area[k]:.2f} m² (below "
+            f"{opts.min_area_m2:g} m²)", a.level, a.code, a.feature, parts[k], float(area[k]),
+            lon, lat))
+
+
+def _overlaps(grids: list[Area], opts: Options, tr: Transformer,
+              problems: list[Problem]) -> None:
+    """Pairs of grids whose interiors overlap, with the overlap's area and location."""
+    items = [a for a in grids if a.geom is not None]
+    if len(items) < 2:
+        return
+    geoms = np.array([a.geom for a in items], dtype=object)
+    tree = shapely.STRtree(geoms)
+    i, j = tree.query(geoms, predicate="intersects")
+    keep = i < j
+    i, j = i[keep], j[keep]
+    if not len(i):
+        return
+    rel = shapely.relate(geoms[i], geoms[j])
+    inter = np.array([r[0] != "F" for r in rel], dtype=bool)
+    i, j = i[inter], j[inter]
+    if not len(i):
+        return
+    ov = shapely.intersection(geoms[i], geoms[j])
+    ov = np.array([_polygonal(g) for g in ov], dtype=object)
+    area = areas_m2(tr, ov)
+    for a_i, b_j, g, ar in zip(i, j, ov, area, strict=True):
+        if ar <= 0.01:
+            continue
+        a, b = items[a_i], items[b_j]
+        lon, lat = _where(g)
+        sev = ERROR if ar >= opts.min_area_m2 else WARNING
+        problems.append(Problem(
+            "overlap", sev, f"grids {a.code} and {b.code} overlap by {ar:.1f} m² near "
+            f"({lon}, {lat})", "grid", a.code, a.feature, g, float(ar), lon, lat,
+            others=[b.code]))
+
+
+def _outside_parent(children: list[Area], parents: dict[str, Area], check: str, what: str,
+                    opts: Options, tr: Transformer, problems: list[Problem]) -> None:
+    """Children sticking out of their parent by at least ``min_area_m2``."""
+    pairs = [(c, parents[c.parent_code]) for c in children
+             if c.geom is not None and c.parent_code in parents
+             and parents[c.parent_code].geom is not None]
+    if not pairs:
+        return
+    cg = np.array([c.geom for c, _ in pairs], dtype=object)
+    pg = np.array([p.geom for _, p in pairs], dtype=object)
+    shapely.prepare(pg)
+    out = ~shapely.covers(pg, cg)
+    idx = np.nonzero(out)[0]
+    if not len(idx):
+        return
+    diff = np.array([_polygonal(g) for g in shapely.difference(cg[idx], pg[idx])], dtype=object)
+    area = areas_m2(tr, diff)
+    for k, g, ar in zip(idx, diff, area, strict=True):
+        if ar < opts.min_area_m2:
+            continue
+        c, p = pairs[k]
+        lon, lat = _where(g)
+        problems.append(Problem(
+            check, ERROR, f"{c.label()} {what} {p.level} {p.code} by {ar:.1f} m² near "
+            f"({lon}, {lat})", c.level, c.code, c.feature, g, float(ar), lon, lat,
+            others=[p.code]))
+
+
+def _gaps(communities: list[Area], grids: list[Area], opts: Options, tr: Transformer,
+          problems: list[Problem]) -> None:
+    """Parts of a community no grid covers (every place needs a grid and a worker)."""
+    by_parent: dict[str, list[BaseGeometry]] = defaultdict(list)
+    for g in grids:
+        if g.geom is not None:
+            by_parent[g.parent_code].append(g.geom)
+    cands = [c for c in communities if c.geom is not None and (c.from_file or any(
+        g.from_file for g in grids if g.parent_code == c.code)) or c.code in by_parent]
+    for c in cands:
+        if c.geom is None:
+            continue
+        members = by_parent.get(c.code)
+        if not members:
+            problems.append(Problem("community_without_grids", WARNING,
+                                    f"{c.label()} has no grid", c.level, c.code, c.feature))
+            continue
+        rest = _polygonal(shapely.difference(c.geom, shapely.union_all(members)))
+        if rest.is_empty:
+            continue
+        parts = shapely.get_parts(rest)
+        area = areas_m2(tr, parts)
+        for g, ar in zip(parts, area, strict=True):
+            if ar < opts.min_area_m2:
+                continue
+            lon, lat = _where(g)
+            problems.append(Problem(
+                "gap", ERROR, f"{c.label()}: {ar:.1f} m² near ({lon}, {lat}) lie in no grid",
+                c.level, c.code, c.feature, g, float(ar), lon, lat))
+
+
+def _buildings(conn: Connection, units: list[Area], grids: list[Area], opts: Options,
+               problems: list[Problem], stats: dict[str, Any]) -> None:
+    """Units with 0 or more than ``max_buildings`` buildings; buildings in no unit."""
+    items = [u for u in units if u.geom is not None]
+    if not items:
+        return
+    geoms = np.array([u.geom for u in items], dtype=object)
+    minx, miny, maxx, maxy = (float(x) for x in shapely.total_bounds(geoms))
+    rows = conn.execute(q(SQL, "buildings_in_box", PKG),
+                        {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}).all()
+    stats["buildings_checked"] = len(rows)
+    if not rows:
+        problems.append(Problem("buildings", INFO, "no buildings are loaded in this area: the "
+                                "building checks were skipped"))
+        return
+    ids = np.array([r.id for r in rows])
+    pts = shapely.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
+    tree = shapely.STRtree(geoms)
+    b_idx, u_idx = tree.query(pts, predicate="intersects")
+    codes = np.array([u.code for u in items], dtype=object)
+    # a building on a shared edge belongs to the unit with the lowest code, like the locator
+    order = np.lexsort((codes[u_idx], b_idx))
+    b_idx, u_idx = b_idx[order], u_idx[order]
+    first = np.ones(len(b_idx), dtype=bool)
+    first[1:] = b_idx[1:] != b_idx[:-1]
+    b_idx, u_idx = b_idx[first], u_idx[first]
+    counts = np.bincount(u_idx, minlength=len(items))
+    for k in np.nonzero(counts == 0)[0]:
+        u = items[k]
+        lon, lat = _where(u.geom)
+        problems.append(Problem("unit_without_building", WARNING, f"{u.label()} has no building",
+                                u.level, u.code, u.feature, u.geom, None, lon, lat))
+    for k in np.nonzero(counts > opts.max_buildings)[0]:
+        u = items[k]
+        lon, lat = _where(u.geom)
+        problems.append(Problem(
+            "unit_too_many_buildings", WARNING, f"{u.label()} has {counts[k]} buildings (a "
+            f"minimal unit holds 1-{opts.max_buildings})", u.level, u.code, u.feature, u.geom,
+            None, lon, lat))
+    in_unit = np.zeros(len(rows), dtype=bool)
+    in_unit[b_idx] = True
+    gg = np.array([g.geom for g in grids if g.geom is not None], dtype=object)
+    inside = np.zeros(len(rows), dtype=bool)
+    if len(gg):
+        bi, _ = shapely.STRtree(gg).query(pts, predicate="intersects")
+        inside[bi] = True
+    for k in np.nonzero(inside & ~in_unit)[0]:
+        problems.append(Problem(
+            "building_without_unit", WARNING, f"building {ids[k]} lies in a grid but in no unit",
+            None, None, None, pts[k], None, round(pts[k].x, 7), round(pts[k].y, 7)))
+
+
+# -- the whole report -----------------------------------------------------------------------
+def base_areas(conn: Connection, generation: int | None, levels: list[str]
+               ) -> dict[str, list[Area]]:
+    """Boundaries of ``levels`` in a stored generation."""
+    out: dict[str, list[Area]] = {lvl: [] for lvl in levels}
+    if generation is None:
+        return out
+    for lvl in levels:
+        rows = conn.execute(q(SQL, f"areas_{lvl}", PKG), {"g": generation}).all()
+        geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
+        out[lvl] = [Area(lvl, r.code, r.name, r.parent_code, r.kind, g, False)
+                    for r, g in zip(rows, geoms, strict=True)]
+    return out
+
+
+def validate(conn: Connection, source: Source, opts: Options | None = None) -> Validation:
+    """Check a file against itself and the active generation; nothing is written."""
+    opts = opts or Options()
+    problems: list[Problem] = []
+    base = conn.execute(q(SQL, "active_generation", PKG)).scalar()
+    tr = metric_transformer([f.geom for f in source.features])
+    file_levels = [lvl for lvl in LEVELS if any(f.level == lvl for f in source.features)]
+    if not source.features:
+        problems.append(Problem("empty_file", ERROR, f"{source.path}: the file holds no "
+                                "features"))
+    # per feature
+    seen: dict[tuple[str | None, str], Feature] = {}
+    file_areas: dict[str, list[Area]] = {lvl: [] for lvl in LEVELS}
+    for f in source.features:
+        geom = _feature_checks(f, opts, tr, problems)
+        if f.code is not None:
+            prev = seen.get((f.level, f.code)) or next(
+                (seen[k] for k in seen if k[1] == f.code), None)
+            if prev is not None:
+                problems.append(Problem(
+                    "duplicate_code", ERROR, f"{f.label()}: code {f.code} is used again (first "
+                    f"by feature #{prev.index + 1})", f.level, f.code, f.index, f.geom))
+                continue
+            seen[(f.level, f.code)] = f
+        if f.level in file_areas and f.code is not None:
+            file_areas[f.level].append(Area(f.level, f.code, f.name, f.parent_code, f.kind,
+                                            geom, True, f.index))
+    # codes already known at another level
+    codes = [f.code for f in source.features if f.code]
+    if codes:
+        known = dict(conn.execute(q(SQL, "area_levels", PKG), {"codes": codes}).all())
+        for f in source.features:
+            if f.code in known and f.level in LEVELS and known[f.code] != f.level:
+                problems.append(Problem(
+                    "code_level_conflict", ERROR, f"{f.label()}: code {f.code} is already a "
+                    f"{known[f.code]} (codes never change meaning)", f.level, f.code, f.index))
+    # the territory the import produces: the file's levels replace the active ones
+    kept_levels = [lvl for lvl in LEVELS if lvl not in file_levels]
+    kept = base_areas(conn, base, kept_levels)
+    areas = {lvl: (file_areas[lvl] if lvl in file_levels else kept[lvl]) for lvl in LEVELS}
+    # parents
+    for lvl in LEVELS[1:]:
+        parent_codes = {a.code for a in areas[PARENT_LEVEL[lvl]]}
+        plevel = PARENT_LEVEL[lvl]
+        for a in areas[lvl]:
+            if a.parent_code in parent_codes:
+                continue
+            if a.from_file:
+                if plevel in file_levels:
+                    why = (f"is not in the file (the file's {plevel} level replaces the "
+                           "active one)")
+                else:
+                    why = "is neither in the file nor in the active generation"
+                problems.append(Problem(
+                    "missing_parent", ERROR, f"{a.label()}: its {plevel} {a.parent_code} {why}",
+                    a.level, a.code, a.feature))
+            else:
+                problems.append(Problem(
+                    "orphan", ERROR, f"{a.label()} would lose its {plevel} {a.parent_code}, "
+                    f"which the file drops: include the {lvl} level in the file too",
+                    a.level, a.code))
+    # geometry relations
+    for lvl in ("community", "grid", "unit"):
+        _slivers(areas[lvl], opts, tr, problems)
+    relevant = {"grid", "community", "unit"} & set(file_levels)
+    if relevant & {"grid"}:
+        _overlaps(areas["grid"], opts, tr, problems)
+    if relevant & {"grid", "community"}:
+        _gaps(areas["community"], areas["grid"], opts, tr, problems)
+        _outside_parent(areas["grid"], {c.code: c for c in areas["community"]},
+                        "grid_outside_community", "crosses the boundary of its", opts, tr,
+                        problems)
+    if relevant & {"grid", "unit"}:
+        _outside_parent(areas["unit"], {g.code: g for g in areas["grid"]}, "unit_outside_grid",
+                        "lies outside its", opts, tr, problems)
+    stats: dict[str, Any] = {"features": len(source.features),
+                             **{PLURAL[lvl]: len(areas[lvl]) for lvl in LEVELS}}
+    if relevant & {"unit", "grid"}:
+        _buildings(conn, areas["unit"], areas["grid"], opts, problems, stats)
+    return Validation(problems, areas, file_levels, base, tr, stats)

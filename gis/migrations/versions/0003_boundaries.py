@@ -1,0 +1,25 @@
+"""Boundaries: activations and the former assignments of re-assigned events (for rollback).
+
+Revision ID: 0003
+Revises: 0004
+Create Date: 2026-11-21
+"""
+
+from alembic import op
+
+from gis.sqlfiles import read_sql
+
+revision = "0003"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create boundary_activation and event_assignment."""
+    op.execute(read_sql("003_boundaries_up.sql", "boundaries.sql"))
+
+
+def downgrade() -> None:
+    """Drop them."""
+    op.execute(read_sql("003_boundaries_down.sql", "boundaries.sql"))
