@@ -83,8 +83,11 @@ def api(settings: Settings, clean_db: Engine):
     """A TestClient on a fresh app (no LISTEN thread; the locator polls every 50 ms)."""
     from fastapi.testclient import TestClient
 
+    from gis import auth
     from gis.api.app import create_app
 
     app = create_app(settings, listen=False)
+    token = auth.create_token(clean_db, "district_centre", name="tests")["token"]
     with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {token}"  # the district centre by default
         yield client

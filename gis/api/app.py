@@ -6,8 +6,9 @@ import importlib
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from gis import auth
 from gis.api import errors
 from gis.api.limits import BodyLimit
 from gis.api.routers import events, grids, locate, meta, patrols
@@ -52,8 +53,10 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
     app.state.locator = locator
     errors.install(app, settings.retry_after_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for r in (events.router, locate.router, grids.router, patrols.router, meta.router):
+    for r in (locate.router, meta.router):
         app.include_router(r)
+    for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
+        app.include_router(r, dependencies=[Depends(auth.require_token)])
     for module, attr in OPTIONAL_ROUTERS:
         try:
             mod = importlib.import_module(module)
@@ -61,5 +64,7 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
             if e.name and module.startswith(e.name):
                 continue
             raise
-        app.include_router(getattr(mod, attr))
+        dependencies = ([Depends(auth.require_planner_for_writes)]
+                        if module == "boundaries.api" else [])
+        app.include_router(getattr(mod, attr), dependencies=dependencies)
     return app
