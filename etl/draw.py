@@ -44,7 +44,8 @@ def _summary(areas: list[territory.AreaRecord]) -> dict[str, Any]:
 
 def draw_district(engine: Engine, district_code: str, district_name: str,
                   source: str | None = None, params: DrawParams | None = None,
-                  commit: bool = False, description: str | None = None) -> dict[str, Any]:
+                  commit: bool = False, description: str | None = None,
+                  generation_source: str = "etl:draw") -> dict[str, Any]:
     """Draw streets, communities, grids and units from buildings; a new active generation."""
     if not (district_code.isdigit() and len(district_code) == 6):
         raise InvalidInput.field("district", f"a district code has 6 digits, got "
@@ -61,7 +62,7 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
     if commit:
         with engine.begin() as conn:
             gen = territory.create_generation(
-                conn, description or f"drawn from {len(b)} buildings", source="etl:draw")
+                conn, description or f"drawn from {len(b)} buildings", source=generation_source)
             territory.insert_areas(conn, gen, drawn.areas)
             territory.activate_generation(conn, gen)
         out["generation"] = gen

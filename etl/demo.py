@@ -1,0 +1,206 @@
+"""The demo district: 3,076 real buildings of Suzhou's old town (Gusu, 320508), drawn into
+streets, communities, grids and units, with a roster, cameras along the streets, a few days of
+patrol tracks and events. ``load_demo(engine)`` is what ``wangge demo`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import shapely
+from psycopg2.extras import execute_values
+from sqlalchemy import Engine, text
+
+from etl import buildings as bld
+from etl.common import Report
+from etl.draw import draw_district
+from etl.units import M_PER_DEG, Plane
+from gis import catalogue, events, patrols, people
+from gis.errors import WanggeError
+from gis.locator import Locator
+
+log = logging.getLogger(__name__)
+SOURCE = "suzhou-gusu"
+GENERATION_SOURCE = "etl:demo-suzhou"
+DISTRICT = "320508"
+DISTRICT_NAME = "姑苏区 Gusu (demo)"
+FILE = "suzhou_gusu_buildings.geojson"
+
+
+def data_path() -> Path:
+    """The Suzhou building file: $WANGGE_DEMO_BUILDINGS, else ../shared/data beside the repo."""
+    env = os.environ.get("WANGGE_DEMO_BUILDINGS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[1]
+    return (repo / ".." / "shared" / "data" / FILE).resolve()
+
+
+def existing_demo(engine: Engine) -> int | None:
+    """Id of an already loaded demo generation (the active one first), else None."""
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT id FROM generation WHERE source = :s AND status IN ('active', 'retired') "
+            "ORDER BY (status = 'active') DESC, id DESC LIMIT 1"), {"s": GENERATION_SOURCE}
+        ).scalar()
+
+
+def load_demo(engine: Engine, seed: int = 20240601, days: int = 3, n_events: int = 240) -> int:
+    """Load the Suzhou demo district once (a second call returns the existing generation)."""
+    found = existing_demo(engine)
+    if found is not None:
+        log.info("demo: Suzhou district already loaded (generation %s)", found)
+        return found
+    path = data_path()
+    if not path.exists():
+        raise WanggeError(
+            f"demo data not found: {path} (expected the shared data folder beside the "
+            "repository, ../shared/data; or set WANGGE_DEMO_BUILDINGS to the GeoJSON file)",
+            code="demo_data_missing", status=503)
+    t0 = time.perf_counter()
+    report = Report(kind="buildings", file=str(path), source=SOURCE)
+    frame = bld.prepare(bld.read_buildings(path), report, name=path.name)
+    bld.load_frame(engine, frame, SOURCE, report, commit=True, progress=False)
+    log.info("demo: %d buildings loaded (%.1fs)", report.loaded, time.perf_counter() - t0)
+    out = draw_district(engine, DISTRICT, DISTRICT_NAME, source=SOURCE, commit=True,
+                        description="Suzhou Gusu demo: drawn from 3,076 real buildings",
+                        generation_source=GENERATION_SOURCE)
+    gen = out["generation"]
+    areas = out["drawn"].areas
+    log.info("demo: territory drawn, generation %s %s (%.1fs)", gen, out["levels"],
+             time.perf_counter() - t0)
+    rng = np.random.default_rng(seed)
+    with engine.begin() as conn:
+        if not catalogue.active_items(conn):
+            catalogue.load(conn)
+        _roster(conn, areas, rng)
+        cams = _cameras(conn, frame, areas, rng)
+    locator = Locator(engine)
+    locator.refresh(force=True)
+    _patrols(engine, locator, areas, rng, days)
+    _events(engine, locator, frame, cams, rng, n_events, days)
+    log.info("demo: roster, %d cameras, patrols and events loaded (%.1fs)", len(cams),
+             time.perf_counter() - t0)
+    return gen
+
+
+def _phone(rng: np.random.Generator) -> str:
+    """A plausible mainland mobile number."""
+    return "1" + str(rng.choice([3, 5, 8, 9])) + "".join(map(str, rng.integers(0, 10, 9)))
+
+
+def _roster(conn, areas, rng: np.random.Generator) -> None:
+    """A full-time worker per grid; each community's secretary leads its grids."""
+    since = datetime.now(UTC) - timedelta(days=365)
+    grids = [a for a in areas if a.level == "grid"]
+    surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+    workers, roles = [], []
+    for k, g in enumerate(grids):
+        wcode = f"W{g.code}"
+        workers.append((wcode, surnames[k % 20] + given[(k * 7) % 20], _phone(rng)))
+        roles.append((wcode, g.code, "full_time"))
+        lcode = f"L{g.parent_code}"
+        if lcode not in {w[0] for w in workers}:
+            c = int(g.parent_code[-3:])
+            workers.append((lcode, surnames[(c * 3) % 20] + given[(c * 11) % 20] + "（书记）",
+                            _phone(rng)))
+        roles.append((lcode, g.code, "grid_leader"))
+    ids = people.upsert_workers(conn, workers)
+    people.assign_roles(conn, [(ids[w], a, r, since) for w, a, r in roles])
+
+
+def _cameras(conn, frame, areas, rng: np.random.Generator, spacing_m: float = 90.0
+             ) -> list[str]:
+    """Cameras along the streets: points 8 m off the outer edge of each building block."""
+    geoms = frame.geometry.to_numpy()
+    pts = shapely.point_on_surface(geoms)
+    plane = Plane.around(shapely.get_x(pts), shapely.get_y(pts))
+    gm = plane.fwd(geoms)
+    blocks = shapely.union_all(shapely.buffer(gm, 8.0, quad_segs=2))
+    rings = [shapely.LineString(p.exterior.coords) for p in shapely.get_parts(blocks)
+             if p.exterior.length > 4 * spacing_m]
+    district = plane.fwd([a.geom for a in areas if a.level == "district"][0])
+    cand = []
+    for ring in rings:
+        n = int(ring.length // spacing_m)
+        cand += [ring.interpolate(i * spacing_m) for i in range(n)]
+    cand = np.array([c for c in cand if district.contains(c)], dtype=object)
+    chosen: list = []
+    tree_pts: list = []
+    for c in cand:
+        if all(c.distance(o) >= spacing_m * 0.8 for o in tree_pts[-60:]):
+            chosen.append(c)
+            tree_pts.append(c)
+    wgs = plane.inv(np.array(chosen, dtype=object))
+    rows = []
+    kinds = ["fixed", "fixed", "ptz", "dome", "ai"]
+    for i, p in enumerate(wgs):
+        status = "online" if rng.random() > 0.06 else rng.choice(["offline", "fault"])
+        rows.append((f"CAM{DISTRICT}{i + 1:04d}", f"姑苏视频点 {i + 1}", kinds[i % 5],
+                     float(rng.integers(0, 360)), str(status),
+                     f"SRID=4326;POINT({p.x!r} {p.y!r})"))
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        execute_values(cur, "INSERT INTO camera (code, name, kind, direction_deg, status, geom) "
+                       "VALUES %s ON CONFLICT (code) DO NOTHING", rows, page_size=1000)
+    finally:
+        cur.close()
+    return [r[0] for r in rows]
+
+
+def _patrols(engine: Engine, locator: Locator, areas, rng: np.random.Generator,
+             days: int) -> None:
+    """A morning patrol per full-time worker per day: a loop inside the grid."""
+    grids = [a for a in areas if a.level == "grid"]
+    today = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    for g in grids:
+        c = g.geom.centroid
+        plane = Plane(c.x, c.y)
+        inner = shapely.buffer(plane.fwd(g.geom), -25.0)
+        parts = sorted(shapely.get_parts(inner), key=lambda p: -p.area) if not inner.is_empty \
+            else []
+        if not parts:
+            continue
+        ring = parts[0].exterior
+        for d in range(days, 0, -1):
+            start = today - timedelta(days=d, minutes=int(rng.integers(0, 90)))
+            n = 40
+            offs = float(rng.random())
+            fixes = []
+            for k in range(n + 1):
+                p = ring.interpolate(((offs + k / n) % 1.0) * ring.length)
+                jitter = rng.normal(0, 3.0, 2)
+                lon = c.x + (p.x + jitter[0]) / plane.kx
+                lat = c.y + (p.y + jitter[1]) / M_PER_DEG
+                fixes.append(patrols.Fix(lon, lat, start + timedelta(seconds=int(k * 150))))
+            patrols.ingest_track(engine, locator, f"W{g.code}", fixes)
+
+
+def _events(engine: Engine, locator: Locator, frame, cams: list[str],
+            rng: np.random.Generator, n: int, days: int) -> None:
+    """Events at buildings over the last days (located and given history by the intake)."""
+    with engine.connect() as conn:
+        items = sorted(catalogue.active_items(conn))
+    pts = shapely.point_on_surface(frame.geometry.to_numpy())
+    now = datetime.now(UTC)
+    sources = ["worker", "worker", "resident", "hotline", "camera"]
+    reports = []
+    for _ in range(n):
+        i = int(rng.integers(0, len(pts)))
+        src = sources[int(rng.integers(0, len(sources)))]
+        lon = pts[i].x + float(rng.normal(0, 4e-5))
+        lat = pts[i].y + float(rng.normal(0, 4e-5))
+        reports.append(events.Report(
+            item=items[int(rng.integers(0, len(items)))], source=src, lon=lon, lat=lat,
+            camera_code=cams[int(rng.integers(0, len(cams)))] if src == "camera" and cams
+            else None,
+            description="demo event", reporter="demo",
+            reported_at=now - timedelta(minutes=int(rng.integers(5, days * 24 * 60)))))
+    for k in range(0, len(reports), 100):
+        events.ingest(engine, locator, reports[k:k + 100])
