@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m bench.locate``). Each prints human lines, then one JSON line."""

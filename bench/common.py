@@ -1,0 +1,332 @@
+"""Shared benchmark helpers: timing, a dedicated database, a uvicorn subprocess, HTTP load.
+
+Nothing here reads settings at import time. Every loop is bounded (by a request count or a
+deadline plus a per-request timeout) so a benchmark always stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, create_engine, make_url, text
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# -- output ---------------------------------------------------------------------------------
+def say(msg: str) -> None:
+    """One human-readable progress line (flushed at once)."""
+    print(msg, flush=True)
+
+
+def rnd(v: float | None, digits: int = 3) -> float | None:
+    """Round for the JSON line (None and NaN stay None)."""
+    if v is None or not np.isfinite(v):
+        return None
+    return round(float(v), digits)
+
+
+# -- timing ---------------------------------------------------------------------------------
+@dataclass
+class Stopwatch:
+    """``with Stopwatch() as sw: ...`` then ``sw.s`` (seconds, perf_counter)."""
+
+    s: float = 0.0
+    _t0: float = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.s = time.perf_counter() - self._t0
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, list[float], Any]:
+    """Run ``fn`` ``repeat`` times: (best seconds, all seconds, last result)."""
+    times, result = [], None
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), times, result
+
+
+def per_call_us(fn: Callable[[float, float], Any], xs: Sequence[float],
+                ys: Sequence[float]) -> tuple[float, float]:
+    """(median, mean) microseconds per ``fn(x, y)`` call, each call timed on its own."""
+    pc = time.perf_counter_ns
+    ts = []
+    append = ts.append
+    for x, y in zip(xs, ys, strict=True):
+        t0 = pc()
+        fn(x, y)
+        append(pc() - t0)
+    return statistics.median(ts) / 1000.0, statistics.fmean(ts) / 1000.0
+
+
+def pct(values: Sequence[float] | np.ndarray, q: float) -> float:
+    """q-th percentile (0..100) of ``values`` (NaN when empty)."""
+    a = np.asarray(values, dtype=np.float64)
+    return float(np.percentile(a, q)) if len(a) else float("nan")
+
+
+# -- database -------------------------------------------------------------------------------
+def database_url(base_url: str, name: str) -> str:
+    """``base_url`` with its database name replaced by ``name``."""
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def recreate_database(base_url: str, name: str) -> str:
+    """Drop and create database ``name`` on ``base_url``'s server; returns its URL."""
+    url = make_url(base_url)
+    admin = create_engine(url.set(drivername="postgresql+psycopg2", database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return database_url(base_url, name)
+
+
+def prepared_engine(url: str) -> Engine:
+    """Engine on ``url`` after the migrations and the catalogue load."""
+    from gis import catalogue, migrate
+    from gis.db import make_engine
+    from gis.settings import Settings
+
+    engine = make_engine(Settings(database_url=url))
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        catalogue.load(conn)
+    return engine
+
+
+def count_rows(engine: Engine, table: str) -> int:
+    """``SELECT count(*)`` of one table."""
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+# -- a server in a subprocess ---------------------------------------------------------------
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a local process (NaN when /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+@dataclass
+class Server:
+    """A running server: its base URL and process id."""
+
+    base: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used so far."""
+        return process_cpu_s(self.pid)
+
+
+@contextlib.contextmanager
+def uvicorn_server(factory: str, url: str, ready_path: str = "/openapi.json",
+                   start_timeout_s: float = 600.0,
+                   extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Serve ``module:factory`` with uvicorn on 127.0.0.1 in a subprocess; yields a Server.
+
+    The subprocess gets ``DATABASE_URL`` (and ``WANGGE_DATABASE_URL``) = ``url``. It is
+    terminated (then killed) on exit.
+    """
+    import httpx
+
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=url, WANGGE_DATABASE_URL=url, **(extra_env or {}))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=env, cwd=str(REPO), stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"{factory} exited with {proc.returncode}:\n"
+                                   + log.read().decode(errors="replace")[-4000:])
+            try:
+                if httpx.get(base + ready_path, timeout=2.0).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{factory} not ready after {start_timeout_s:.0f} s")
+            time.sleep(0.2)
+        yield Server(base, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+# -- HTTP load ------------------------------------------------------------------------------
+@dataclass
+class LoadResult:
+    """Outcome of one load phase; latencies in milliseconds."""
+
+    sent: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    late_ms_max: float = 0.0  # open loop: how late the scheduler fired its worst request
+
+    @property
+    def rps(self) -> float:
+        """Successful requests per second over the phase."""
+        return self.ok / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+
+    def p(self, q: float) -> float:
+        """Latency percentile in ms."""
+        return pct(self.latencies_ms, q)
+
+    def error(self, key: str) -> None:
+        """Count one failure."""
+        self.errors[key] = self.errors.get(key, 0) + 1
+
+
+def _run(coro: Any) -> Any:
+    """Run a coroutine on uvloop when available (a lighter client), else asyncio."""
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+def _client(base: str, max_conn: int, timeout_s: float):
+    import httpx
+
+    return httpx.AsyncClient(
+        base_url=base,
+        limits=httpx.Limits(max_connections=max_conn, max_keepalive_connections=max_conn),
+        timeout=httpx.Timeout(timeout_s, pool=timeout_s),
+        headers={"content-type": "application/json"},
+    )
+
+
+async def _post(client: Any, path: str, body: bytes, headers: dict[str, str] | None,
+                res: LoadResult, expect: int) -> bool:
+    try:
+        r = await client.post(path, content=body, headers=headers)
+    except Exception as e:  # timeouts, refused connections: counted, never raised
+        res.error(type(e).__name__)
+        return False
+    if r.status_code != expect:
+        res.error(f"HTTP {r.status_code}")
+        return False
+    res.ok += 1
+    return True
+
+
+def _pick(seq: Sequence[Any] | None, i: int) -> Any:
+    return seq[i % len(seq)] if seq else None
+
+
+def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, duration_s: float,
+              expect: int = 201, timeout_s: float = 10.0, max_conn: int = 256,
+              headers: Sequence[dict[str, str]] | None = None, offset: int = 0) -> LoadResult:
+    """Open-loop load: request i is due at t0 + i/rate whatever happened before.
+
+    Latency runs from the *scheduled* time to the response, so a stalled server (or a late
+    client) shows up in the percentiles instead of silently lowering the offered rate
+    (no coordinated omission). A request that fails or times out counts as an error and its
+    latency (up to the timeout) is still recorded.
+    """
+    n = max(1, int(round(rate * duration_s)))
+    res = LoadResult(sent=n)
+    lat = [float("nan")] * n
+
+    async def one(client: Any, i: int, due: float) -> None:
+        await _post(client, path, _pick(bodies, i + offset), _pick(headers, i + offset), res,
+                    expect)
+        lat[i] = (time.perf_counter() - due) * 1000.0
+
+    async def main() -> None:
+        async with _client(base, max_conn, timeout_s) as client:
+            tasks = []
+            t0 = time.perf_counter() + 0.05
+            for i in range(n):
+                due = t0 + i / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    res.late_ms_max = max(res.late_ms_max, -delay * 1000.0)
+                tasks.append(asyncio.create_task(one(client, i, due)))
+            await asyncio.gather(*tasks)
+            res.elapsed_s = time.perf_counter() - t0
+
+    _run(main())
+    res.latencies_ms = lat
+    return res
+
+
+def closed_loop(base: str, path: str, bodies: Sequence[bytes], concurrency: int,
+                duration_s: float, expect: int = 201, timeout_s: float = 10.0,
+                offset: int = 0, headers: Sequence[dict[str, str]] | None = None) -> LoadResult:
+    """Closed-loop load: ``concurrency`` clients each send, wait, send again until the deadline.
+
+    Gives the maximum sustainable throughput (``rps``); requests still in flight at the
+    deadline are awaited and counted.
+    """
+    res = LoadResult()
+    counter = [offset]
+
+    async def worker(client: Any, deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            i = counter[0]
+            counter[0] += 1
+            res.sent += 1
+            t = time.perf_counter()
+            await _post(client, path, _pick(bodies, i), _pick(headers, i), res, expect)
+            res.latencies_ms.append((time.perf_counter() - t) * 1000.0)
+
+    async def main() -> None:
+        async with _client(base, concurrency, timeout_s) as client:
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker(client, t0 + duration_s) for _ in range(concurrency)))
+            res.elapsed_s = time.perf_counter() - t0
+
+    _run(main())
+    return res
