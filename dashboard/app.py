@@ -1,0 +1,20 @@
+"""Wangge command centre (综治中心): entry point of the Streamlit dashboard."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` only adds dashboard/
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="Wangge 网格 · command centre", page_icon="🗺️", layout="wide")
+PAGES = Path(__file__).resolve().parent / "pages"
+nav = st.navigation([
+    st.Page(PAGES / "live_map.py", title="Live map 实时地图", icon="🗺️", default=True),
+    st.Page(PAGES / "grids_workers.py", title="Grids & workers 网格与人员", icon="👥"),
+])
+nav.run()

@@ -1,0 +1,157 @@
+"""Cached loaders of the dashboard: short-TTL wrappers around ``gis.dashboard_queries``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
+
+from gis import dashboard_queries as dq
+from gis.dashboard_queries import BBox, Filters
+from gis.db import get_engine
+from gis.events import OPEN_STATUSES, STATUSES
+from gis.settings import Settings
+
+TTL_S = 3  # live data: a little under the refresh period
+STATIC_TTL_S = 60  # boundaries and filter options change rarely
+EMPTY_HINT = "no data yet: run `wangge demo`"
+WINDOWS: dict[str, timedelta | None] = {
+    "last 24 hours": timedelta(hours=24), "last 7 days": timedelta(days=7),
+    "last 30 days": timedelta(days=30), "last 365 days": timedelta(days=365), "all time": None,
+}
+__all__ = ["OPEN_STATUSES", "STATUSES", "DatabaseUnavailable", "Filters", "BBox"]
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message says why (no traceback for the user)."""
+
+
+def database_url() -> str:
+    """The configured database URL, read at run time."""
+    return Settings().database_url
+
+
+def _engine(url: str) -> Engine:
+    """The shared engine of ``url``."""
+    return get_engine(Settings(database_url=url))
+
+
+def _call(fn, *args: Any, **kw: Any) -> Any:
+    """Run a query function, turning connection failures into ``DatabaseUnavailable``."""
+    try:
+        return fn(*args, **kw)
+    except (OperationalError, TimeoutError) as e:
+        raise DatabaseUnavailable(_reason(e)) from None
+    except DBAPIError as e:
+        if e.connection_invalidated:
+            raise DatabaseUnavailable(_reason(e)) from None
+        raise
+
+
+def _reason(e: Exception) -> str:
+    """One readable line from a driver error."""
+    orig = getattr(e, "orig", None) or e
+    lines = [ln.strip() for ln in str(orig).splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__
+
+
+def since_for(window: str, now: datetime | None = None) -> datetime:
+    """Start of a named time window (UTC)."""
+    delta = WINDOWS.get(window)
+    if delta is None:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)  # stable cache keys
+    return now - delta
+
+
+def ping(url: str) -> bool:
+    """True when the database answers."""
+    try:
+        with _engine(url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+@st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
+def extent(url: str) -> dict[str, Any] | None:
+    """Extent of the active grids (None: no district loaded)."""
+    return _call(dq.extent, _engine(url))
+
+
+@st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
+def filter_options(url: str) -> dict[str, Any]:
+    """Streets, communities, grids and event classes."""
+    return _call(dq.filter_options, _engine(url))
+
+
+@st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
+def grids(url: str) -> list[dict[str, Any]]:
+    """Active grids with their responsible worker."""
+    return _call(dq.grids, _engine(url))
+
+
+@st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
+def units(url: str, bbox: BBox) -> list[dict[str, Any]]:
+    """Minimal units in view."""
+    return _call(dq.units, _engine(url), bbox)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def event_bins(url: str, filters: Filters, bbox: BBox, zoom: int) -> dict[str, Any]:
+    """Server-side heat bins of the events in view."""
+    return _call(dq.event_bins, _engine(url), filters, bbox, zoom)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def event_summary(url: str, filters: Filters) -> dict[str, int]:
+    """Total / open / overdue events matching the filters."""
+    return _call(dq.event_summary, _engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def events(url: str, filters: Filters, bbox: BBox | None = None,
+           limit: int = dq.EVENT_POINT_LIMIT) -> list[dict[str, Any]]:
+    """Individual events, newest first."""
+    return _call(dq.events, _engine(url), filters, bbox, limit)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def cameras_in_view(url: str, bbox: BBox) -> list[dict[str, Any]]:
+    """Cameras in view."""
+    return _call(dq.cameras_in_view, _engine(url), bbox)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def cameras_near_event(url: str, event_id: int, radius_m: float) -> list[dict[str, Any]]:
+    """Cameras near one event, nearest first."""
+    return _call(dq.cameras_near_event, _engine(url), event_id, radius_m)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def patrol_coverage(url: str, since: datetime, radius_m: float,
+                    lat: float) -> dict[str, dict[str, Any]]:
+    """Patrol coverage per grid."""
+    return _call(dq.patrol_coverage, _engine(url), since, None, radius_m, lat)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def tracks(url: str, since: datetime) -> list[dict[str, Any]]:
+    """Patrol tracks since ``since``."""
+    return _call(dq.tracks, _engine(url), since)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def grid_stats(url: str, since: datetime, radius_m: float) -> list[dict[str, Any]]:
+    """Per-grid events, coverage and people."""
+    return _call(dq.grid_stats, _engine(url), since, radius_m)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def worker_stats(url: str, since: datetime) -> list[dict[str, Any]]:
+    """Per-worker reports and patrols."""
+    return _call(dq.worker_stats, _engine(url), since)

@@ -1,0 +1,163 @@
+"""Live map: grids, units, server-binned event heat, events, cameras, coverage, tracks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard import data, mapview, ui
+from gis.dashboard_queries import EVENT_POINT_LIMIT, UNIT_MIN_ZOOM, today_start, zoom_for_bbox
+
+LAYERS = ["Grids", "Units", "Event heat", "Events", "Cameras", "Patrol coverage",
+          "Today's tracks"]
+MAP_KEY = "live_map"
+
+
+def initial_view(ext: dict[str, Any]) -> dict[str, Any]:
+    """The district extent: centre, zoom that fits it, and its bounding box."""
+    bbox = (ext["minlon"], ext["minlat"], ext["maxlon"], ext["maxlat"])
+    return {"center": ((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2),
+            "zoom": zoom_for_bbox(bbox, 900, 560), "bbox": bbox, "fit": bbox}
+
+
+def follow_map(view: dict[str, Any]) -> dict[str, Any]:
+    """Take centre / zoom / bounds the user left the map at (st_folium's last value)."""
+    ret = st.session_state.get(MAP_KEY)
+    if not isinstance(ret, dict) or not ret.get("zoom") or not ret.get("center"):
+        return view
+    b = ret.get("bounds") or {}
+    sw, ne = b.get("_southWest") or {}, b.get("_northEast") or {}
+    if None in (sw.get("lng"), sw.get("lat"), ne.get("lng"), ne.get("lat")):
+        return view
+    new = {"center": (round(ret["center"]["lat"], 6), round(ret["center"]["lng"], 6)),
+           "zoom": int(ret["zoom"]),
+           "bbox": (sw["lng"], sw["lat"], ne["lng"], ne["lat"]), "fit": None}
+    tip = ret.get("last_object_clicked_tooltip") or ""
+    hit = re.search(r"#(\d+)", tip)
+    if hit and tip != st.session_state.get("_last_tip"):
+        st.session_state["_last_tip"] = tip
+        st.session_state["selected_event"] = int(hit.group(1))
+    return new
+
+
+def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
+         radius_m: float, camera_radius_m: float) -> None:
+    """Metrics, map and lists; rerun every few seconds by the fragment."""
+    view = st.session_state.setdefault("view", initial_view(ext))
+    view = st.session_state["view"] = follow_map(view)
+    bbox, zoom = view["bbox"], view["zoom"]
+    f = choice.filters
+    try:
+        summary = data.event_summary(url, f)
+        bins = data.event_bins(url, f, bbox, zoom)
+        in_view = bins["total"]
+        points = (data.events(url, f, bbox) if "Events" in layers
+                  and in_view <= EVENT_POINT_LIMIT else [])
+        cameras = data.cameras_in_view(url, bbox) if "Cameras" in layers else []
+        lat = (ext["minlat"] + ext["maxlat"]) / 2
+        coverage = data.patrol_coverage(url, f.since, radius_m, lat)
+        tracks = data.tracks(url, today_start()) if "Today's tracks" in layers else []
+        grids = data.grids(url)
+        units = (data.units(url, tuple(round(v, 3) for v in bbox))
+                 if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
+        latest = data.events(url, f, None, 200)
+        sel_id = st.session_state.get("selected_event")
+        selected = next((e for e in latest + points if e["id"] == sel_id), None)
+        near = data.cameras_near_event(url, sel_id, camera_radius_m) if selected else []
+    except data.DatabaseUnavailable as e:
+        st.error(f"Database unreachable: {e}. Retrying every {ui.REFRESH_S} s…")
+        return
+
+    units_total = sum(c["units"] for c in coverage.values())
+    covered = sum(c["covered"] for c in coverage.values())
+    cols = st.columns(6)
+    cols[0].metric("Events", f"{summary['total']:,}", help=f"{choice.window}, {choice.area_label}")
+    cols[1].metric("Open", f"{summary['open']:,}")
+    cols[2].metric("Overdue", f"{summary['overdue']:,}")
+    cols[3].metric("In view", f"{in_view:,}",
+                   help=f"individual events drawn when ≤ {EVENT_POINT_LIMIT} are in view")
+    cols[4].metric("Cameras in view", f"{len(cameras):,}")
+    cols[5].metric("Patrol coverage", f"{covered / units_total:.0%}" if units_total else "–",
+                   help=f"units passed within {radius_m:.0f} m, {choice.window}")
+
+    m = mapview.build_map(
+        view["center"], zoom, fit=view.get("fit"),
+        grids=grids if "Grids" in layers or "Patrol coverage" in layers else [],
+        units=units, bins=bins if "Event heat" in layers else None, events=points,
+        cameras=cameras, near=near, selected=selected,
+        coverage=coverage if "Patrol coverage" in layers else None, tracks=tracks)
+    st_folium(m, key=MAP_KEY, height=600, use_container_width=True,
+              returned_objects=["center", "zoom", "bounds", "last_object_clicked_tooltip"])
+    if summary["total"] == 0:
+        st.info(f"No events in this window yet — {data.EMPTY_HINT}, or post one to "
+                "`/api/v1/events`.")
+    if "Units" in layers and zoom < UNIT_MIN_ZOOM:
+        st.caption(f"zoom in to level {UNIT_MIN_ZOOM} to see the minimal units")
+    if summary["total"] and in_view > EVENT_POINT_LIMIT and "Events" in layers:
+        st.caption(f"{in_view:,} events in view: showing heat bins; zoom in to see "
+                   f"individual events (≤ {EVENT_POINT_LIMIT}).")
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Latest events")
+        if latest:
+            df = pd.DataFrame([{k: e[k] for k in ("id", "reported_at", "item_name", "status",
+                                                  "overdue", "grid_code", "description")}
+                               for e in latest[:50]])
+            st.dataframe(df, hide_index=True, height=260, use_container_width=True)
+        else:
+            st.caption("no events match the filters")
+    with right:
+        st.subheader("Cameras near an event")
+        ids = [e["id"] for e in latest[:200]]
+        if sel_id and sel_id not in ids:
+            ids.insert(0, sel_id)
+        pick = st.selectbox("Event", [None] + ids, key="selected_event",
+                            format_func=lambda i: "click an event on the map or pick one"
+                            if i is None else f"#{i}")
+        if pick and selected:
+            if near:
+                st.dataframe(pd.DataFrame(near)[["code", "name", "kind", "status",
+                                                 "distance_m"]],
+                             hide_index=True, use_container_width=True)
+            else:
+                st.caption(f"no camera within {camera_radius_m:.0f} m")
+
+
+def main() -> None:
+    """Render the live map page."""
+    st.title("Live map 实时地图")
+    url = data.database_url()
+    try:
+        ext = data.extent(url)
+        options = data.filter_options(url) if ext else None
+    except data.DatabaseUnavailable as e:
+        ui.database_down(str(e))
+        return
+    if ext is None or options is None:
+        ui.no_district()
+        return
+    choice = ui.sidebar_filters(options, key="live")
+    sb = st.sidebar
+    layers = sb.multiselect("Layers", LAYERS, default=LAYERS, key="live_layers")
+    radius_m = sb.slider("Patrol passes a unit within (m)", 10, 300, 50, 10, key="live_radius")
+    camera_radius_m = sb.slider("Cameras near an event within (m)", 50, 1000, 300, 50,
+                                key="live_cam_radius")
+    auto = sb.toggle(f"Auto refresh every {ui.REFRESH_S} s", value=True, key="live_auto")
+    if sb.button("Fit to district", key="live_fit"):
+        st.session_state["view"] = initial_view(ext)
+        st.session_state.pop(MAP_KEY, None)
+
+    @st.fragment(run_every=ui.REFRESH_S if auto else None)
+    def _live() -> None:
+        """The refreshed part of the page."""
+        live(url, ext, choice, layers, radius_m, camera_radius_m)
+
+    _live()
+
+
+main()

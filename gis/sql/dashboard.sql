@@ -1,0 +1,178 @@
+-- Queries of the commanders' live map (dashboard/). Events are filtered the same way
+-- everywhere: time window, class, status, area code prefix (street/community/grid), overdue.
+
+-- name: extent
+SELECT ST_XMin(x) AS minlon, ST_YMin(x) AS minlat, ST_XMax(x) AS maxlon, ST_YMax(x) AS maxlat,
+       gen.id AS generation
+FROM generation gen
+CROSS JOIN LATERAL (SELECT ST_Extent(g.geom) AS x FROM grid g WHERE g.generation_id = gen.id) e
+WHERE gen.status = 'active';
+
+-- name: options_areas
+SELECT 'street' AS level, s.code, s.name, s.district_code AS parent FROM street s
+JOIN generation gen ON gen.id = s.generation_id AND gen.status = 'active'
+UNION ALL
+SELECT 'community', c.code, c.name, c.street_code FROM community c
+JOIN generation gen ON gen.id = c.generation_id AND gen.status = 'active'
+UNION ALL
+SELECT 'grid', g.code, g.name, g.community_code FROM grid g
+JOIN generation gen ON gen.id = g.generation_id AND gen.status = 'active'
+ORDER BY 1, 2;
+
+-- name: options_classes
+SELECT code, name, name_zh FROM event_class ORDER BY position, code;
+
+-- name: grids
+SELECT g.code, g.name, g.kind, g.community_code, c.name AS community_name, c.street_code,
+       s.name AS street_name, resp.worker_code, resp.worker_name, resp.role,
+       ST_AsGeoJSON(g.geom, 5) AS geometry
+FROM grid g
+JOIN generation gen ON gen.id = g.generation_id AND gen.status = 'active'
+JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
+JOIN street s ON s.generation_id = g.generation_id AND s.code = c.street_code
+LEFT JOIN LATERAL (
+    SELECT w.code AS worker_code, w.name AS worker_name, r.role
+    FROM grid_role r JOIN worker w ON w.id = r.worker_id
+    WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader')
+      AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
+    ORDER BY CASE r.role WHEN 'full_time' THEN 0 ELSE 1 END, r.valid_from DESC
+    LIMIT 1) resp ON true
+ORDER BY g.code;
+
+-- name: units
+SELECT u.code, u.name, u.grid_code, ST_AsGeoJSON(u.geom, 5) AS geometry
+FROM unit u
+JOIN generation gen ON gen.id = u.generation_id AND gen.status = 'active'
+WHERE u.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+ORDER BY u.code
+LIMIT :limit;
+
+-- name: event_bins
+SELECT floor(ST_X(e.geom) / :cellx)::bigint AS ix, floor(ST_Y(e.geom) / :celly)::bigint AS iy,
+       count(*) AS n,
+       count(*) FILTER (WHERE e.status = ANY(CAST(:open AS text[]))) AS n_open
+FROM event e
+WHERE e.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+  AND e.reported_at >= :since AND e.reported_at < :until
+  AND (CAST(:classes AS text[]) IS NULL OR e.item_code IN (
+        SELECT i.code FROM event_item i WHERE i.class_code = ANY(CAST(:classes AS text[]))))
+  AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
+  AND (CAST(:area AS text) IS NULL OR starts_with(e.grid_code, :area))
+  AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()))
+GROUP BY 1, 2;
+
+-- name: event_summary
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE e.status = ANY(CAST(:open AS text[]))) AS open,
+       count(*) FILTER (WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now())
+           AS overdue,
+       max(e.id) AS last_id
+FROM event e
+WHERE e.reported_at >= :since AND e.reported_at < :until
+  AND (CAST(:classes AS text[]) IS NULL OR e.item_code IN (
+        SELECT i.code FROM event_item i WHERE i.class_code = ANY(CAST(:classes AS text[]))))
+  AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
+  AND (CAST(:area AS text) IS NULL OR starts_with(e.grid_code, :area))
+  AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()));
+
+-- name: events
+SELECT e.id, e.item_code, i.name AS item_name, i.name_zh AS item_name_zh, i.class_code,
+       e.source, e.status, e.level, e.reported_at, e.due_at, e.grid_code, e.unit_code,
+       e.description, e.address, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
+       (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()) AS overdue
+FROM event e JOIN event_item i ON i.code = e.item_code
+WHERE e.geom IS NOT NULL
+  AND (CAST(:minlon AS float8) IS NULL
+       OR e.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326))
+  AND e.reported_at >= :since AND e.reported_at < :until
+  AND (CAST(:classes AS text[]) IS NULL OR i.class_code = ANY(CAST(:classes AS text[])))
+  AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
+  AND (CAST(:area AS text) IS NULL OR starts_with(e.grid_code, :area))
+  AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()))
+ORDER BY e.reported_at DESC, e.id DESC
+LIMIT :limit;
+
+-- name: cameras_in_view
+SELECT c.code, c.name, c.kind, c.status, c.direction_deg, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat
+FROM camera c
+WHERE c.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+ORDER BY c.code
+LIMIT :limit;
+
+-- name: cameras_near_event
+WITH ev AS (SELECT geom FROM event WHERE id = :id AND geom IS NOT NULL)
+SELECT c.code, c.name, c.kind, c.status, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
+       round(ST_Distance(c.geom::geography, ev.geom::geography)::numeric, 1) AS distance_m
+FROM camera c, ev
+WHERE c.geom && ST_Expand(ev.geom, :deg)
+  AND ST_DWithin(c.geom::geography, ev.geom::geography, :radius)
+ORDER BY distance_m, c.code
+LIMIT :limit;
+
+-- name: patrol_coverage
+-- Share of each grid's units passed within :radius metres by a track of the period.
+WITH tracks AS (
+    SELECT ST_Force2D(t.geom) AS geom FROM patrol_track t
+    WHERE t.ended_at >= :since AND t.started_at < :until
+), u AS (
+    SELECT u.grid_code,
+           EXISTS (SELECT 1 FROM tracks t
+                   WHERE t.geom && ST_Expand(u.geom, :deg)
+                     AND ST_DWithin(u.geom::geography, t.geom::geography, :radius)) AS passed
+    FROM unit u JOIN generation gen ON gen.id = u.generation_id AND gen.status = 'active'
+)
+SELECT grid_code, count(*) AS units, count(*) FILTER (WHERE passed) AS covered
+FROM u GROUP BY grid_code ORDER BY grid_code;
+
+-- name: tracks
+SELECT t.id, w.code AS worker_code, w.name AS worker_name, t.grid_code, t.started_at,
+       t.ended_at, t.length_m, ST_AsGeoJSON(ST_Force2D(t.geom), 6) AS geometry
+FROM patrol_track t JOIN worker w ON w.id = t.worker_id
+WHERE t.ended_at >= :since AND t.started_at < :until
+ORDER BY t.started_at DESC
+LIMIT :limit;
+
+-- name: grid_event_counts
+-- open / overdue: the current backlog; closed and reported: within the period.
+SELECT e.grid_code,
+       count(*) FILTER (WHERE e.status = ANY(CAST(:open AS text[]))) AS open,
+       count(*) FILTER (WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now())
+           AS overdue,
+       count(*) FILTER (WHERE NOT (e.status = ANY(CAST(:open AS text[])))
+                          AND COALESCE(e.closed_at, e.updated_at) >= :since) AS closed,
+       count(*) FILTER (WHERE e.reported_at >= :since) AS reported
+FROM event e
+WHERE e.grid_code IS NOT NULL
+GROUP BY e.grid_code;
+
+-- name: grid_people
+SELECT r.area_code AS grid_code, w.code, w.name, r.role
+FROM grid_role r JOIN worker w ON w.id = r.worker_id
+JOIN grid g ON g.code = r.area_code
+JOIN generation gen ON gen.id = g.generation_id AND gen.status = 'active'
+WHERE r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
+ORDER BY r.area_code, CASE r.role WHEN 'grid_leader' THEN 0 WHEN 'full_time' THEN 1 ELSE 2 END,
+         w.code;
+
+-- name: worker_stats
+SELECT w.code, w.name, w.active,
+       (SELECT string_agg(r.role || ' ' || r.area_code, ', ' ORDER BY r.area_code)
+        FROM grid_role r WHERE r.worker_id = w.id AND r.valid_from <= now()
+          AND (r.valid_to IS NULL OR r.valid_to > now())) AS roles,
+       COALESCE(rep.n, 0) AS reports,
+       COALESCE(asg.n, 0) AS assigned_open,
+       COALESCE(p.patrols, 0) AS patrols,
+       round(COALESCE(p.km, 0)::numeric, 2) AS patrol_km,
+       p.last_patrol
+FROM worker w
+LEFT JOIN (SELECT reporter, count(*) AS n FROM event
+           WHERE reported_at >= :since AND reporter IS NOT NULL GROUP BY reporter) rep
+       ON rep.reporter = w.code
+LEFT JOIN (SELECT worker_id, count(*) AS n FROM event
+           WHERE status = ANY(CAST(:open AS text[])) AND worker_id IS NOT NULL
+           GROUP BY worker_id) asg ON asg.worker_id = w.id
+LEFT JOIN (SELECT worker_id, count(*) AS patrols, sum(length_m) / 1000 AS km,
+                  max(ended_at) AS last_patrol
+           FROM patrol_track WHERE ended_at >= :since GROUP BY worker_id) p
+       ON p.worker_id = w.id
+ORDER BY w.code;
