@@ -234,14 +234,21 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
             notes.append("source ids are feature numbers: reload the same file to update it")
     else:
         raw = gdf[idcol].reset_index(drop=True)
-        ids = raw.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                      else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                      ).str.strip()
-        ids = ids.where(ids != "", None)
+        null = raw.isna().to_numpy()
+        if raw.dtype.kind in "iu":
+            vals = raw.astype(str).to_numpy(dtype=object)
+        elif raw.dtype.kind == "f":
+            vals = np.array([str(int(v)) if float(v).is_integer() else str(v)
+                             for v in raw.fillna(0).to_numpy()], dtype=object)
+        else:
+            vals = raw.astype(str).str.strip().to_numpy(dtype=object)
+        vals[null | (vals == "")] = None
+        ids = pd.Series(vals, dtype=object)
+    id_arr = ids.to_numpy(dtype=object)
 
     def reject(mask: np.ndarray, field: str, code: str, why) -> None:
         for i in np.nonzero(mask & ok)[0]:
-            report.reject(int(rowno[i]), ids.iloc[i], field, code,
+            report.reject(int(rowno[i]), id_arr[i], field, code,
                           why(i) if callable(why) else why)
         ok[mask] = False
 
@@ -317,18 +324,23 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     if idcol is not None:
         miss = ids.isna().to_numpy()
         reject(miss, idcol, "missing_id", f"the id field {idcol!r} is empty")
-        firsts: dict[str, int] = {}
+        live = np.nonzero(ok)[0]
+        dmask = pd.Series(id_arr[live]).duplicated(keep="first").to_numpy()
         dup = np.zeros(n, bool)
+        dup[live[dmask]] = True
         dup_first: dict[int, int] = {}
-        for i in np.nonzero(ok)[0]:
-            k = ids.iloc[i]
-            if k in firsts:
-                dup[i] = True
-                dup_first[i] = firsts[k]
-            else:
-                firsts[k] = int(rowno[i])
+        if dmask.any():
+            keys = set(id_arr[live[dmask]])
+            firsts: dict[str, int] = {}
+            for i in live:
+                k = id_arr[i]
+                if k in keys:
+                    if k in firsts:
+                        dup_first[int(i)] = firsts[k]
+                    else:
+                        firsts[k] = int(rowno[i])
         reject(dup, idcol, "duplicate_id",
-               lambda i: f"duplicate id {ids.iloc[i]!r} (first seen at row {dup_first[i]}); "
+               lambda i: f"duplicate id {id_arr[i]!r} (first seen at row {dup_first[i]}); "
                "only the first is loaded")
 
     # attributes
@@ -358,7 +370,7 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     out = gpd.GeoDataFrame(
         {
             "row": rowno[keep],
-            "source_id": ids.iloc[keep].to_numpy(),
+            "source_id": id_arr[keep],
             "name": text(ncol),
             "address": text(acol),
             "floors": pd.array(fv[keep], dtype="Int64") if fcol else pd.array(
@@ -393,7 +405,7 @@ def stage_frame(prepared: gpd.GeoDataFrame, source: str) -> pd.DataFrame:
         "address": prepared["address"].to_numpy(),
         "floors": prepared["floors"].array,
         "height_m": prepared["height_m"].to_numpy(),
-        "geom": shapely.to_wkb(prepared.geometry.to_numpy(), hex=True, include_srid=False),
+        "geom": [w.hex() for w in shapely.to_wkb(prepared.geometry.to_numpy())],
         "properties": pj if pj is not None else "{}",
     })
 
@@ -410,6 +422,8 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
+        cur.execute("SET LOCAL statement_timeout = 0")
+        cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute(q(SQL, "building_stage", PKG).text)
         copy_frame(cur, "etl_building_stage", staged, progress=bar)
         bar.close()
