@@ -104,7 +104,9 @@ def _read_csv(path: Path, geometry_field: str | None) -> gpd.GeoDataFrame:
             f"columns are: {', '.join(repr(c) for c in df.columns)}; name one with "
             "--geometry-field", "unknown_column", field="geometry")
     raw = df.pop(col).fillna("").astype(str).str.strip()
-    geoms = shapely.from_wkt(raw.replace("", None).to_numpy(), on_invalid="ignore")
+    arr = raw.to_numpy(dtype=object)
+    arr[arr == ""] = None
+    geoms = shapely.from_wkt(arr, on_invalid="ignore")
     bad = raw.ne("").to_numpy() & pd.isna(geoms)
     df["_wkt_error"] = bad
     df = df.replace("", None)
