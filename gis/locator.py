@@ -10,7 +10,11 @@ Defined answers (documented in README "How a point is located"):
 * A point covered by a grid but no unit (a courtyard, a road, a special grid): the grid, unit null.
 * A point on an edge shared by two grids, or a vertex shared by three: every such grid covers it
   (``ST_Covers`` semantics); the **lowest code wins** — deterministic, never "no grid".
-  The same rule picks among units; the unit decides the grid when there is one.
+  The grid is decided first; the unit is the lowest-code unit *of that grid* covering the point
+  (null when none does), so a neighbouring grid's unit never pulls a point across a grid edge.
+  (One index answers both: each grid's units in code order, then the part of the grid no unit
+  covers, all ordered by grid code.) A unit sticking out of every grid still answers, with its
+  own grid.
 * A point in a hole of a grid that no other grid fills, or outside every grid: the nearest grid
   whose boundary is within ``outside_max_distance_m`` metres, status ``outside`` with
   ``distance_m``; beyond that, status ``unassigned`` (the command centre's queue).
@@ -112,7 +116,7 @@ class Snapshot:
         self._unit_grid_l = self.unit_grid.tolist()
         self.unit_geoms = shapely.from_wkb([bytes(r.wkb) for r in units]) if units else np.array([])
         self.grids = CellIndex(self.grid_geoms)
-        self.units = CellIndex(self.unit_geoms)
+        self._build_pieces()
         self.grid_tree = shapely.STRtree(self.grid_geoms)
         self.roles: dict[str, list[Role]] = {}
         for r in roles:
@@ -122,6 +126,55 @@ class Snapshot:
             )
         for lst in self.roles.values():
             lst.sort(key=lambda x: (x.priority, -x.valid_from.timestamp(), x.worker_code))
+
+    def _build_pieces(self) -> None:
+        """One index over every grid's units (code order) then its unit-less remainder.
+
+        Pieces are ordered by (grid, unit code, remainder last), so the index's lowest-index
+        rule gives the lowest-code grid covering a point and, inside it, its lowest-code unit.
+        A grid whose units' areas add up to its own is taken as tiled by them (no remainder);
+        the overlay is only computed for the others.
+        """
+        n_grids = len(self.grid_codes)
+        by_grid: list[list[int]] = [[] for _ in range(n_grids)]
+        for k, gi in enumerate(self._unit_grid_l):
+            by_grid[gi].append(k)
+        if n_grids:
+            grid_area = shapely.area(self.grid_geoms)
+            unit_area = np.bincount(self.unit_grid, shapely.area(self.unit_geoms)
+                                    if len(self.unit_geoms) else None, minlength=n_grids)
+            tiled = (np.abs(grid_area - unit_area) <= 1e-9 * grid_area) & (unit_area > 0)
+        else:
+            tiled = np.zeros(0, dtype=bool)
+        geoms: list = []
+        p_grid: list[int] = []
+        p_unit: list[int] = []
+        stray = False
+        for gi in range(n_grids):
+            ks = by_grid[gi]
+            for k in ks:
+                geoms.append(self.unit_geoms[k])
+                p_grid.append(gi)
+                p_unit.append(k)
+            if tiled[gi]:
+                continue
+            grid = self.grid_geoms[gi]
+            rest = grid
+            if ks:
+                mine = self.unit_geoms[ks]
+                rest = shapely.difference(grid, shapely.union_all(mine))
+                stray = stray or not bool(np.all(shapely.covers(grid, mine)))
+            if not shapely.is_empty(rest):
+                geoms.append(rest)
+                p_grid.append(gi)
+                p_unit.append(-1)
+        self.piece_grid = np.array(p_grid, dtype=np.int64)
+        self.piece_unit = np.array(p_unit, dtype=np.int64)
+        self._piece_grid_l = p_grid
+        self._piece_unit_l = p_unit
+        self.pieces = CellIndex(np.array(geoms, dtype=object))
+        # units that stick out of every grid still answer, with their own grid
+        self.units = CellIndex(self.unit_geoms) if stray else None
 
     def responsible(self, grid_code: str, at: datetime | None = None) -> Role | None:
         """Full-time worker holding the grid at ``at``, else its grid leader, else None."""
@@ -156,14 +209,14 @@ class Snapshot:
     def locate_wgs84(self, lon: float, lat: float, at: datetime | None = None,
                      max_m: float | None = None) -> Location:
         """Locate one WGS84 point."""
-        u = self.units.lookup(lon, lat)
+        p = self.pieces.lookup(lon, lat)
         distance = None
-        if u >= 0:
-            g = self._unit_grid_l[u]
-            status = "inside"
+        status = "inside"
+        if p >= 0:
+            g, u = self._piece_grid_l[p], self._piece_unit_l[p]
         else:
-            g = self.grids.lookup(lon, lat)
-            status = "inside"
+            u = self.units.lookup(lon, lat) if self.units is not None else -1
+            g = self._unit_grid_l[u] if u >= 0 else -1
             if g < 0:
                 near = self.nearest_grid(lon, lat, self.outside_max_m if max_m is None else max_m)
                 if near is None:
@@ -201,13 +254,18 @@ class Snapshot:
         """Bulk: (grid index, unit index, distance_m) per point; -1 / NaN when none."""
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
-        u = self.units.lookup_many(lon, lat)
+        p = self.pieces.lookup_many(lon, lat)
         g = np.full(lon.shape, -1, dtype=np.int64)
-        has_u = u >= 0
-        g[has_u] = self.unit_grid[u[has_u]]
-        rest = np.nonzero(~has_u)[0]
-        if len(rest):
-            g[rest] = self.grids.lookup_many(lon[rest], lat[rest])
+        u = np.full(lon.shape, -1, dtype=np.int64)
+        hit = p >= 0
+        g[hit] = self.piece_grid[p[hit]]
+        u[hit] = self.piece_unit[p[hit]]
+        rest = np.nonzero(~hit)[0]
+        if len(rest) and self.units is not None:
+            su = self.units.lookup_many(lon[rest], lat[rest])
+            ok = su >= 0
+            u[rest[ok]] = su[ok]
+            g[rest[ok]] = self.unit_grid[su[ok]]
         dist = np.full(lon.shape, np.nan)
         if with_outside:
             for k in np.nonzero(g < 0)[0]:
@@ -223,7 +281,8 @@ def check_coordinates(lon: float, lat: float, prefix: str = "") -> None:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise InvalidInput.field(prefix + name, f"must be a number, got {v!r}", "not_a_number")
         if math.isnan(v) or math.isinf(v):
-            raise InvalidInput.field(prefix + name, f"must be a finite number, got {v}", "not_finite")
+            raise InvalidInput.field(prefix + name, f"must be a finite number, got {v}",
+                                     "not_finite")
         if not -lim <= v <= lim:
             raise InvalidInput.field(
                 prefix + name, f"{v} is out of range [-{lim:g}, {lim:g}]", "out_of_range"
@@ -343,12 +402,14 @@ class Locator:
         try:
             check_coordinates(lon, lat, prefix)
         except InvalidInput as err:
-            if detect_swap and err.code == "out_of_range" and self._swapped_inside(snap, lon, lat, datum):
+            if (detect_swap and err.code == "out_of_range"
+                    and self._swapped_inside(snap, lon, lat, datum)):
                 raise self._swap_error(lon, lat, prefix) from None
             raise
         wlon, wlat = to_wgs84(float(lon), float(lat), datum)
         loc = snap.locate_wgs84(wlon, wlat, at)
-        if detect_swap and loc.status == "unassigned" and self._swapped_inside(snap, lon, lat, datum):
+        if (detect_swap and loc.status == "unassigned"
+                and self._swapped_inside(snap, lon, lat, datum)):
             raise self._swap_error(lon, lat, prefix)
         loc.input = {"lon": lon, "lat": lat, "crs": datum.value}
         return loc
@@ -378,7 +439,8 @@ class Locator:
         with self.engine.connect() as conn:
             row = None
             if isinstance(building_id, int) or str(building_id).isdigit():
-                row = conn.execute(q(SQL, "building_point"), {"building_id": int(building_id)}).first()
+                row = conn.execute(q(SQL, "building_point"),
+                                   {"building_id": int(building_id)}).first()
             if row is None:
                 rows = conn.execute(q(SQL, "building_by_source_id"),
                                     {"source_id": str(building_id)}).all()
@@ -386,7 +448,8 @@ class Locator:
         if row is None:
             raise NotFound(f"{prefix}building_id: no building {building_id!r}",
                            code="unknown_building",
-                           details=[{"field": prefix + "building_id", "reason": "no such building"}],
+                           details=[{"field": prefix + "building_id",
+                                     "reason": "no such building"}],
                            status=422)
         loc = self.snapshot.locate_wgs84(row.lon, row.lat, at)
         loc.method = "building"
