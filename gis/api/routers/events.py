@@ -14,20 +14,25 @@ from starlette.concurrency import run_in_threadpool
 from gis import events
 from gis.api import deps
 from gis.api.errors import pydantic_details
-from gis.api.schemas import BatchIn, ReportIn
+from gis.api.schemas import ReportIn
 from gis.errors import InvalidInput
 from gis.locator import Locator
 from gis.settings import Settings
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
+# The body is parsed by hand (one report, {"events": [...]} or a list), so its schema is given
+# inline: a $ref to a model no route declares would dangle in /openapi.json.
+_REPORT_SCHEMA = ReportIn.model_json_schema()
 _BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": {"oneOf": [
-            {"$ref": "#/components/schemas/ReportIn"},
-            {"$ref": "#/components/schemas/BatchIn"},
-            {"type": "array", "items": {"$ref": "#/components/schemas/ReportIn"}},
+            _REPORT_SCHEMA,
+            {"title": "BatchIn", "type": "object", "required": ["events"],
+             "additionalProperties": False,
+             "properties": {"events": {"type": "array", "items": _REPORT_SCHEMA}}},
+            {"type": "array", "items": _REPORT_SCHEMA},
         ]}}},
     }
 }
@@ -43,6 +48,10 @@ def parse_reports(raw: bytes, max_batch: int) -> tuple[list[events.Report], bool
         items, batch = doc["events"], True
         if not isinstance(items, list):
             raise InvalidInput.field("events", "must be a list of reports", "bad_batch")
+        extra = sorted(k for k in doc if k != "events")
+        if extra:
+            raise InvalidInput.field(extra[0], "unknown field (a batch is {\"events\": [...]})",
+                                     "unknown_field")
     elif isinstance(doc, list):
         items, batch = doc, True
     elif isinstance(doc, dict):
@@ -111,7 +120,8 @@ def get_events(
     since: datetime | None = None,
     until: datetime | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[int | None,
+                      Query(ge=1, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     engine: Engine = Depends(deps.engine),
 ) -> dict[str, Any]:
