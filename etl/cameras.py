@@ -97,7 +97,7 @@ def prepare(df: pd.DataFrame, report: Report, crs: str | None = None) -> pd.Data
         if code in seen:
             bad("code", "duplicate_id", f"duplicate code {code!r} (first at row {seen[code]})")
             continue
-        if rec.get("_geom_type") not in (None, "Point") and rec.get("lon") is None:
+        if rec.get("_geom_type") not in (None, "Point"):
             bad("geometry", "not_a_point", f"expected a Point, got {rec.get('_geom_type')}")
             continue
         try:

@@ -185,8 +185,8 @@ def dissolve(cells: np.ndarray, labels: np.ndarray, n: int) -> list[BaseGeometry
         if len(part):
             try:
                 out[k] = shapely.coverage_union_all(part)
-            except shapely.errors.GEOSException:
-                out[k] = shapely.union_all(part)
+            except shapely.errors.GEOSException:  # degenerate cells (collinear samples)
+                out[k] = shapely.union_all(shapely.make_valid(part), grid_size=1e-3)
     return out
 
 
@@ -297,7 +297,8 @@ def draw_territory(b: Buildings, district_code: str, district_name: str,
     w = 0.5 / len(b) + 0.5 * floor_area / total_fa
 
     def grid_fits(idx: np.ndarray) -> bool:
-        return len(idx) <= p.grid_max_buildings and floor_area[idx].sum() <= p.grid_max_floor_area_m2
+        return bool(len(idx) <= p.grid_max_buildings
+                    and floor_area[idx].sum() <= p.grid_max_floor_area_m2)
 
     leaves: list[np.ndarray] = []
     _bisect(np.arange(len(b)), x, y, w, grid_fits, leaves)
