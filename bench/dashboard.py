@@ -53,6 +53,8 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
     statuses = np.array(STATUSES)
     p_status = np.array([0.25, 0.1, 0.1, 0.1, 0.05, 0.3, 0.04, 0.03, 0.03])
     done = 0
+    with engine.begin() as conn:  # bulk load: per-row triggers (duplicate detection) off
+        conn.execute(text("ALTER TABLE event DISABLE TRIGGER USER"))
     while done < events:
         n = min(chunk, events - done)
         k = rng.integers(0, len(hot), n)
@@ -94,6 +96,8 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
             raw.close()
         done += n
         out["events"] += m
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE event ENABLE TRIGGER USER"))
     with engine.begin() as conn:
         cams = [{"code": f"CAM{i:05d}", "name": f"Camera {i}",
                  "kind": ["fixed", "dome", "ai"][i % 3],
