@@ -53,9 +53,21 @@ def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = Non
               grids: list[dict] = (), units: list[dict] = (), bins: dict | None = None,
               events: list[dict] = (), cameras: list[dict] = (), near: list[dict] = (),
               selected: dict | None = None, coverage: dict[str, dict] | None = None,
-              tracks: list[dict] = (), online_tiles: bool = False) -> folium.Map:
-    """The live map with its layers; element ids are deterministic so that an unchanged map
-    renders to the same HTML (streamlit-folium then does not redraw it)."""
+              tracks: list[dict] = (), online_tiles: bool = False,
+              dynamic: list | None = None) -> folium.Map:
+    """The live map with its layers. With ``dynamic`` (a list), every live layer goes into
+    that list as a FeatureGroup instead of onto the map (streamlit-folium then swaps them in
+    place, keeping the map's position); only the grid boundaries stay on the base map."""
+
+    def target(name: str) -> folium.FeatureGroup:
+        """A feature group for one live layer, on the map or in ``dynamic``."""
+        fg = folium.FeatureGroup(name=name, show=True)
+        if dynamic is None:
+            fg.add_to(m)
+        else:
+            dynamic.append(fg)
+        return fg
+
     m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True,
                    prefer_canvas=True, min_zoom=3, max_zoom=19)
     if online_tiles:
@@ -71,22 +83,22 @@ def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = Non
                 "grid": g["code"], "name": g["name"], "coverage": f"{c['share']:.0%}",
                 "units": f"{c['covered']} / {c['units']}", "colour": coverage_colour(c["share"])}})
         folium.GeoJson(
-            _fc(feats), name="Patrol coverage", show=True,
+            _fc(feats), name="Patrol coverage",
             style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.45,
                                       "weight": 0, "color": f["properties"]["colour"]},
             tooltip=folium.GeoJsonTooltip(["grid", "name", "coverage", "units"],
                                           aliases=["grid", "name", "patrol coverage",
                                                    "units passed"]),
-        ).add_to(m)
+        ).add_to(target("Patrol coverage"))
 
     if units:
         folium.GeoJson(
             _fc([{"type": "Feature", "geometry": u["geometry"],
                   "properties": {"unit": u["code"], "name": u["name"]}} for u in units]),
-            name="Units", show=True, interactive=False,
+            name="Units", interactive=False,
             style_function=lambda f: {"color": "#6a7f99", "weight": 0.6, "fill": False,
                                       "dashArray": "2 3"},
-        ).add_to(m)
+        ).add_to(target("Units"))
 
     if grids:
         folium.GeoJson(
@@ -113,14 +125,14 @@ def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = Non
             "properties": {"events": b["n"], "open": b["open"],
                            "c": heat_colour(b["n"], top)}} for b in bins["bins"]]
         folium.GeoJson(
-            _fc(feats), name="Event heat (server bins)", show=True,
+            _fc(feats), name="Event heat (server bins)",
             style_function=lambda f: {"fillColor": f["properties"]["c"], "fillOpacity": 0.6,
                                       "weight": 0},
             tooltip=folium.GeoJsonTooltip(["events", "open"]),
-        ).add_to(m)
+        ).add_to(target("Event heat (server bins)"))
 
     if events:
-        fg = folium.FeatureGroup(name=f"Events ({len(events)})", show=True)
+        fg = target(f"Events ({len(events)})")
         for e in events:
             when = e["reported_at"].strftime("%m-%d %H:%M") if e.get("reported_at") else ""
             tip = (f"<b>#{e['id']}</b> {html.escape(e['item_name'])}"
@@ -134,10 +146,9 @@ def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = Non
                 fill=True, fill_color=STATUS_COLOUR.get(e["status"], "#d7301f"),
                 fill_opacity=0.9, tooltip=folium.Tooltip(tip, sticky=False),
             ).add_to(fg)
-        fg.add_to(m)
 
     if cameras:
-        fg = folium.FeatureGroup(name=f"Cameras ({len(cameras)})", show=True)
+        fg = target(f"Cameras ({len(cameras)})")
         for c in cameras:
             folium.CircleMarker(
                 [c["lat"], c["lon"]], radius=5, weight=1, color="#08306b", fill=True,
@@ -145,10 +156,9 @@ def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = Non
                 tooltip=f"camera <b>{html.escape(c['code'])}</b> "
                         f"{html.escape(c.get('name') or '')}<br>{c['kind']} · {c['status']}",
             ).add_to(fg)
-        fg.add_to(m)
 
     if selected is not None:
-        fg = folium.FeatureGroup(name="Selected event and nearby cameras", show=True)
+        fg = target("Selected event and nearby cameras")
         folium.CircleMarker([selected["lat"], selected["lon"]], radius=11, color="#6a00a8",
                             weight=3, fill=False, tooltip=f"selected #{selected['id']}"
                             ).add_to(fg)
@@ -158,20 +168,21 @@ def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = Non
             folium.CircleMarker([c["lat"], c["lon"]], radius=7, color="#6a00a8", fill=True,
                                 fill_opacity=0.8,
                                 tooltip=f"camera {c['code']} · {c['distance_m']:.0f} m").add_to(fg)
-        fg.add_to(m)
 
     if tracks:
-        fg = folium.FeatureGroup(name=f"Today's patrol tracks ({len(tracks)})", show=True)
+        fg = target(f"Today's patrol tracks ({len(tracks)})")
         for t in tracks:
             coords = [[y, x] for x, y in t["geometry"]["coordinates"]]
             folium.PolyLine(coords, color="#0571b0", weight=3, opacity=0.85,
                             tooltip=f"{t['worker_name']} ({t['worker_code']}) · "
                                     f"{t['length_m'] / 1000:.2f} km · "
                                     f"{t['started_at']:%H:%M}–{t['ended_at']:%H:%M}").add_to(fg)
-        fg.add_to(m)
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    if dynamic is None:
+        folium.LayerControl(collapsed=False).add_to(m)
     stabilise_ids(m)
+    for fg in dynamic or ():
+        stabilise_ids(fg)
     return m
 
 

@@ -99,6 +99,9 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
             while events_shown() < 4 and time.monotonic() < end:
                 time.sleep(0.5)
             assert events_shown() == 4
+            # the map's live layers were swapped in place: the new event is drawn
+            frame.locator(".leaflet-control-layers-overlays", has_text="Events (4)").wait_for(
+                timeout=15_000)
             page.screenshot(path=str(out / "dashboard_live_map.png"), full_page=True)
             browser.close()
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import folium
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -84,13 +85,20 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
     cols[5].metric("Patrol coverage", f"{covered / units_total:.0%}" if units_total else "–",
                    help=f"units passed within {radius_m:.0f} m, {choice.window}")
 
-    m = mapview.build_map(
-        view["center"], zoom, fit=view.get("fit"),
-        grids=grids if "Grids" in layers or "Patrol coverage" in layers else [],
-        units=units, bins=bins if "Event heat" in layers else None, events=points,
-        cameras=cameras, near=near, selected=selected,
-        coverage=coverage if "Patrol coverage" in layers else None, tracks=tracks)
-    st_folium(m, key=MAP_KEY, height=600, use_container_width=True,
+    # The base map (grid boundaries) stays the same; the live layers are swapped in place by
+    # streamlit-folium, and centre / zoom are passed separately, so the view is kept.
+    home = st.session_state.setdefault("home", initial_view(ext))
+    groups: list = []
+    mapview.build_map(view["center"], zoom, dynamic=groups, units=units,
+                      bins=bins if "Event heat" in layers else None, events=points,
+                      cameras=cameras, near=near, selected=selected,
+                      coverage=coverage if "Patrol coverage" in layers else None, tracks=tracks,
+                      grids=grids)
+    base = mapview.build_map(home["center"], home["zoom"], fit=home["fit"],
+                             grids=grids if "Grids" in layers else [], dynamic=[])
+    st_folium(base, key=MAP_KEY, height=600, use_container_width=True,
+              center=view["center"], zoom=zoom, feature_group_to_add=groups,
+              layer_control=folium.LayerControl(collapsed=False),
               returned_objects=["center", "zoom", "bounds", "last_object_clicked_tooltip"])
     if summary["total"] == 0:
         st.info(f"No events in this window yet — {data.EMPTY_HINT}, or post one to "
