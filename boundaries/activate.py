@@ -22,7 +22,9 @@ def composed(*names: str) -> TextClause:
 
 
 def lock(conn: Connection) -> None:
-    """Serialise imports, activations and rollbacks (transaction-scoped advisory lock)."""
+    """Serialise imports, activations and rollbacks; lift the API's statement timeout."""
+    conn.execute(text("SET LOCAL statement_timeout = 0"))
+    conn.execute(text("SET LOCAL jit = off"))
     conn.execute(q(SQL, "lock_imports", PKG))
 
 
@@ -102,6 +104,12 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
     return {"activation": act, "generation": prev, "rolled_back": current,
             "restored": int(restored.restored), "restored_moved": int(restored.moved),
             "relocated": rest["reassigned"], "relocated_moved": rest["moved"]}
+
+
+def record_summary(conn: Connection, activation: int, summary: dict[str, Any]) -> None:
+    """Store the preview totals with the activation."""
+    conn.execute(q(SQL, "activation_summary", PKG),
+                 {"id": activation, "summary": json.dumps(summary, default=str)})
 
 
 def generations(conn: Connection) -> list[dict[str, Any]]:

@@ -108,18 +108,22 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
         t = time.perf_counter()
         gen = act.store(conn, v, description, source)
         out["store_s"] = round(time.perf_counter() - t, 3)
-        t = time.perf_counter()
-        out["preview"] = pv.preview(conn, v, gen, max_m)
-        out["preview_s"] = round(time.perf_counter() - t, 3)
         if not commit:
+            t = time.perf_counter()
+            out["preview"] = pv.preview(conn, v, gen, max_m)
+            out["preview_s"] = round(time.perf_counter() - t, 3)
             conn.rollback()
             out["generation"] = None
             out["note"] = "preview only: nothing was changed; run again with --commit to activate"
             return out
         t = time.perf_counter()
-        out["activation"] = act.activate(conn, gen, actor=actor, max_m=max_m,
-                                         summary=out["preview"]["totals"])
+        out["activation"] = act.activate(conn, gen, actor=actor, max_m=max_m)
         out["activate_s"] = round(time.perf_counter() - t, 3)
+        # the preview of a committed import reports what the activation actually moved
+        t = time.perf_counter()
+        out["preview"] = pv.preview(conn, v, gen, max_m, out["activation"]["activation"])
+        out["preview_s"] = round(time.perf_counter() - t, 3)
+        act.record_summary(conn, out["activation"]["activation"], out["preview"]["totals"])
         out["generation"] = gen
         out["committed"] = True
     return out

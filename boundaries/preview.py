@@ -48,17 +48,25 @@ def grid_changes(conn: Connection, v: Validation) -> dict[str, dict[str, Any]]:
     return out
 
 
-def moves(conn: Connection, gen: int, base: int | None, max_m: float) -> dict[str, Any]:
-    """Open events and buildings that would change grid or worker if ``gen`` became active."""
+def moves(conn: Connection, gen: int, base: int | None, max_m: float,
+          activation: int | None = None) -> dict[str, Any]:
+    """Open events and buildings that would change grid or worker if ``gen`` became active.
+
+    After an activation (``activation`` given) the event moves are read from what it did.
+    """
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
-    ev = conn.execute(composed("locate_open", "preview_events_tail"),
-                      {"gen": gen, "max_m": max_m}).all()
+    if activation is not None:
+        ev = conn.execute(q(SQL, "activation_moves", PKG), {"activation": activation}).all()
+    else:
+        ev = conn.execute(composed("locate_open", "preview_events_tail"),
+                          {"gen": gen, "max_m": max_m}).all()
     bl = conn.execute(q(SQL, "preview_buildings", PKG), {"gen": gen, "base": base}).all() \
         if base is not None else []
     return {"events": [dict(r._mapping) for r in ev], "buildings": [dict(r._mapping) for r in bl]}
 
 
-def preview(conn: Connection, v: Validation, gen: int | None, max_m: float) -> dict[str, Any]:
+def preview(conn: Connection, v: Validation, gen: int | None, max_m: float,
+            activation: int | None = None) -> dict[str, Any]:
     """The whole preview; event/building moves only when the draft ``gen`` is stored."""
     grids = grid_changes(conn, v)
     per: dict[str, dict[str, Any]] = defaultdict(lambda: {
@@ -72,7 +80,7 @@ def preview(conn: Connection, v: Validation, gen: int | None, max_m: float) -> d
     }
     worker_moves: Counter = Counter()
     if gen is not None:
-        m = moves(conn, gen, v.base_generation, max_m)
+        m = moves(conn, gen, v.base_generation, max_m, activation)
         totals["events_moving"] = sum(r["n"] for r in m["events"])
         totals["buildings_moving"] = sum(r["n"] for r in m["buildings"])
         totals["open_events"] = conn.execute(q(SQL, "open_events_total", PKG)).scalar_one()

@@ -87,6 +87,44 @@ cand AS MATERIALIZED (
     WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.geom IS NOT NULL
       AND e.generation_id IS DISTINCT FROM :gen
 ),
+-- points in a unit: driven by the pieces (one GiST probe of event.geom per piece, PostGIS
+-- caches the prepared piece), lowest unit code wins on shared edges
+up AS MATERIALIZED (
+    SELECT DISTINCT ON (e.id) e.id, p.area_id
+    FROM area_piece p
+    CROSS JOIN LATERAL (
+        SELECT e.id FROM event e
+        WHERE e.geom && p.geom AND ST_Intersects(p.geom, e.geom)
+          AND e.status NOT IN ('closed', 'rejected', 'duplicate')
+          AND e.generation_id IS DISTINCT FROM :gen
+        OFFSET 0) e
+    WHERE p.generation_id = :gen AND p.level = 'unit'
+    ORDER BY e.id, p.code
+),
+rest AS MATERIALIZED (
+    SELECT c.id, c.geom FROM cand c WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.id = c.id)
+),
+gp AS MATERIALIZED (
+    SELECT r.id, x.area_id FROM rest r
+    CROSS JOIN LATERAL (
+        SELECT p.area_id FROM area_piece p
+        WHERE p.geom && r.geom AND p.level = 'grid' AND p.generation_id = :gen
+          AND ST_Intersects(p.geom, r.geom)
+        ORDER BY p.code LIMIT 1) x
+),
+np AS MATERIALIZED (
+    SELECT r.id, x.area_id, x.d FROM rest r
+    CROSS JOIN LATERAL (
+        SELECT p.area_id,
+               round(ST_Distance(p.geom::geography, r.geom::geography)::numeric, 2)::float8 AS d
+        FROM area_piece p
+        WHERE p.level = 'grid' AND p.generation_id = :gen
+          AND p.geom && ST_Expand(r.geom, :max_m / (111000.0 * cos(radians(ST_Y(r.geom)))),
+                                  :max_m / 110000.0)
+          AND ST_DWithin(p.geom::geography, r.geom::geography, :max_m)
+        ORDER BY ST_Distance(p.geom::geography, r.geom::geography), p.code LIMIT 1) x
+    WHERE NOT EXISTS (SELECT 1 FROM gp WHERE gp.id = r.id)
+),
 hit AS MATERIALIZED (
     SELECT c.id, COALESCE(uw.grid_id, gp.area_id, np.area_id) AS grid_id, uw.unit_id,
            uw.unit_code,
@@ -94,27 +132,10 @@ hit AS MATERIALIZED (
                 WHEN np.area_id IS NOT NULL THEN 'outside' ELSE 'unassigned' END AS status,
            np.d AS distance_m
     FROM cand c
-    LEFT JOIN LATERAL (
-        SELECT p.area_id FROM area_piece p
-        WHERE p.geom && c.geom AND p.level = 'unit' AND p.generation_id = :gen
-          AND ST_Intersects(p.geom, c.geom)
-        ORDER BY p.code LIMIT 1) up ON true
+    LEFT JOIN up ON up.id = c.id
     LEFT JOIN uw ON uw.unit_id = up.area_id
-    LEFT JOIN LATERAL (
-        SELECT p.area_id FROM area_piece p
-        WHERE up.area_id IS NULL AND p.geom && c.geom AND p.level = 'grid'
-          AND p.generation_id = :gen AND ST_Intersects(p.geom, c.geom)
-        ORDER BY p.code LIMIT 1) gp ON true
-    LEFT JOIN LATERAL (
-        SELECT p.area_id,
-               round(ST_Distance(p.geom::geography, c.geom::geography)::numeric, 2)::float8 AS d
-        FROM area_piece p
-        WHERE up.area_id IS NULL AND gp.area_id IS NULL AND p.level = 'grid'
-          AND p.generation_id = :gen
-          AND p.geom && ST_Expand(c.geom, :max_m / (111000.0 * cos(radians(ST_Y(c.geom)))),
-                                  :max_m / 110000.0)
-          AND ST_DWithin(p.geom::geography, c.geom::geography, :max_m)
-        ORDER BY ST_Distance(p.geom::geography, c.geom::geography), p.code LIMIT 1) np ON true
+    LEFT JOIN gp ON gp.id = c.id
+    LEFT JOIN np ON np.id = c.id
 ),
 moves AS MATERIALIZED (
     SELECT c.*, h.grid_id AS n_grid_id, h.unit_id AS n_unit_id, h.unit_code AS n_unit_code,
@@ -272,3 +293,20 @@ UNION ALL
 SELECT 'unit', code, name, grid_code, NULL, ST_AsBinary(geom), 4 FROM unit
 WHERE generation_id = :g
 ORDER BY o, code;
+
+-- name: activation_moves
+-- After an activation: the events it moved per (old grid, new grid, old worker, new worker).
+SELECT a.grid_code AS old_grid, e.grid_code AS new_grid, ow.code AS old_worker,
+       nw.code AS new_worker, count(*) AS n
+FROM event_assignment a
+JOIN event e ON e.id = a.event_id
+LEFT JOIN worker ow ON ow.id = a.worker_id
+LEFT JOIN worker nw ON nw.id = e.worker_id
+WHERE a.activation_id = :activation
+  AND (a.grid_code IS DISTINCT FROM e.grid_code OR a.unit_code IS DISTINCT FROM e.unit_code
+       OR a.worker_id IS DISTINCT FROM e.worker_id
+       OR a.location_status IS DISTINCT FROM e.location_status)
+GROUP BY 1, 2, 3, 4;
+
+-- name: activation_summary
+UPDATE boundary_activation SET summary = CAST(:summary AS jsonb) WHERE id = :id;

@@ -1,0 +1,102 @@
+"""/api/v1/boundaries: upload a boundary file (same core as the CLI), list, export, roll back."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from boundaries import activate as act
+from boundaries.core import run_import
+from boundaries.export import feature_collection
+from boundaries.reader import parse_mapping
+from boundaries.validate import Options
+from gis.api import deps
+from gis.errors import InvalidInput
+from gis.locator import Locator
+from gis.settings import Settings
+
+router = APIRouter(prefix="/api/v1/boundaries", tags=["boundaries"])
+SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+
+
+@router.post("", summary="Upload boundaries: validation report, preview; commit=true activates")
+async def upload(
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage or zipped Shapefile")],
+    commit: Annotated[bool, Query(description="Activate when acceptable")] = False,
+    level: Annotated[str | None, Query(description="Level of features without one")] = None,
+    crs: Annotated[str | None, Query(description="EPSG:4490, EPSG:4547, gcj02, bd09, ...")] = None,
+    layer: Annotated[str | None, Query(description="GeoPackage layer")] = None,
+    repair: Annotated[bool, Query(description="Use make_valid's repairs")] = False,
+    min_area_m2: Annotated[float, Query(ge=0, description="Sliver/gap threshold (m²)")] = 5.0,
+    map_: Annotated[list[str] | None, Query(alias="map", description="TARGET=FIELD")] = None,
+    description: Annotated[str, Query()] = "",
+    engine: Engine = Depends(deps.engine),
+    locator: Locator = Depends(deps.locator),
+    settings: Settings = Depends(deps.settings),
+) -> JSONResponse:
+    """Same pipeline as ``wangge boundaries import``: 200 acceptable, 422 blocked/unreadable."""
+    name = Path(file.filename or "upload.geojson").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InvalidInput.field("file", f"unsupported file type {suffix or '(none)'}; send "
+                                 ".geojson, .gpkg or a zipped Shapefile (.zip)", "bad_file_type")
+    try:
+        mapping = parse_mapping(map_)
+    except ValueError as e:
+        raise InvalidInput.field("map", str(e), "bad_mapping") from None
+    with tempfile.TemporaryDirectory(prefix="wangge-bnd-") as d:
+        path = Path(d) / f"upload{suffix}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
+        res = await run_in_threadpool(
+            run_import, engine, path, crs=crs, level=level, mapping=mapping, layer=layer,
+            options=Options(min_area_m2=min_area_m2, repair=repair), commit=commit,
+            description=description, actor="api", max_m=settings.outside_max_distance_m,
+            source_name=name)
+    if res.report.get("committed"):
+        locator.refresh(force=True)
+    body: dict[str, Any] = {**res.report, "exit_code": res.exit_code,
+                            "problem_geometries": res.problems_geojson}
+    return JSONResponse(_jsonable(body), status_code=200 if res.exit_code == 0 else 422)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Dates and other values to JSON-friendly ones."""
+    import json
+
+    return json.loads(json.dumps(obj, default=str))
+
+
+@router.get("", summary="Boundary generations")
+def generations(engine: Engine = Depends(deps.engine)) -> list[dict[str, Any]]:
+    """Every generation with its status, size and open events."""
+    with engine.connect() as conn:
+        return _jsonable(act.generations(conn))
+
+
+@router.get("/{generation}/geojson", summary="Export one generation as GeoJSON")
+def export(generation: int, engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+    """The generation's boundaries with code, name, parent_code, kind, level."""
+    with engine.connect() as conn:
+        return feature_collection(conn, generation)
+
+
+@router.post("/rollback", summary="Return to the previous generation")
+def rollback(commit: Annotated[bool, Query(description="Really roll back")] = False,
+             engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
+             settings: Settings = Depends(deps.settings)) -> dict[str, Any]:
+    """Restore the generation the last activation replaced and the former assignments."""
+    with engine.begin() as conn:
+        out = act.rollback(conn, actor="api", max_m=settings.outside_max_distance_m)
+        if not commit:
+            conn.rollback()
+    if commit:
+        locator.refresh(force=True)
+    return {**out, "committed": commit}
