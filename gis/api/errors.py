@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,10 +33,11 @@ def pydantic_details(errors: list[dict], prefix: str = "") -> list[dict[str, str
     """Pydantic error list → [{field, reason}]."""
     details = []
     for e in errors:
-        loc = [p for p in e.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))]
+        loc = [p for p in e.get("loc", ())
+               if not (isinstance(p, str) and p.startswith("function-"))]
         path = field_path(loc)
-        details.append({"field": prefix + path if path != "body" or not prefix else prefix.rstrip("."),
-                        "reason": e.get("msg", "invalid")})
+        field = prefix + path if path != "body" or not prefix else prefix.rstrip(".")
+        details.append({"field": field, "reason": e.get("msg", "invalid")})
     return details
 
 
@@ -66,6 +68,10 @@ def install(app: FastAPI, retry_after_s: int) -> None:
 
     app.add_exception_handler(OperationalError, _db_down)
     app.add_exception_handler(PoolTimeout, _db_down)
+    # raw psycopg2 cursors (execute_values in gis.events, gis.people) raise unwrapped errors:
+    # a lost connection or a statement timeout is an outage too, not a 500
+    app.add_exception_handler(psycopg2.OperationalError, _db_down)
+    app.add_exception_handler(psycopg2.InterfaceError, _db_down)
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(req: Request, exc: DBAPIError) -> JSONResponse:
