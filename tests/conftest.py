@@ -33,7 +33,7 @@ def _test_url() -> str:
 def settings() -> Settings:
     """Settings pointing at the (freshly created) test database."""
     url = _test_url()
-    u = make_url(url)
+    u = make_url(url).set(drivername="postgresql+psycopg2")
     admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

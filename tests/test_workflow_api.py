@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from test_workflow_helpers import (
+from workflow_helpers import (
     G1,
     G2,
     G_OTHER_COMMUNITY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from test_workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, report, track
+from workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, report, track
 from typer.testing import CliRunner
 
 from gis import assessment, escalation, workflow

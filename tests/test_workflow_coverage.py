@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, track, unit_point
+from workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, track, unit_point
 
 from gis import coverage, patrols
 from gis.auth import Principal

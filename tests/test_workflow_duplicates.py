@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_workflow_helpers import CENTRE, G1, G2, clear_workflow, grid_point, report, row
+from workflow_helpers import CENTRE, G1, G2, clear_workflow, grid_point, report, row
 
 from gis import duplicates, events, workflow
 from gis.errors import Conflict, NotFound

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from test_workflow_helpers import CENTRE, G1, G2, LEADER, W1, clear_workflow, report, row
+from workflow_helpers import CENTRE, G1, G2, LEADER, W1, clear_workflow, report, row
 
 from gis import auth, escalation, workflow
 from gis.auth import Principal

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from test_workflow_helpers import CENTRE, G1, last_history, report, row
+from workflow_helpers import CENTRE, G1, last_history, report, row
 
 from gis import dispatch, workflow
 from gis.errors import Conflict, InvalidInput, NotFound
@@ -29,7 +29,7 @@ PATHS = {
 @pytest.fixture()
 def loc(demo_district, engine):
     """A locator on the demo district."""
-    from test_workflow_helpers import clear_workflow
+    from workflow_helpers import clear_workflow
 
     clear_workflow(engine)
     return Locator(engine)

@@ -5,15 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
-from sqlalchemy.dialects import registry
 
 from gis import events, patrols
 from gis.auth import Principal
 from gis.locator import Locator
-
-# SQLAlchemy 2.1 maps a bare postgresql:// URL (conftest's admin engine) to psycopg 3, which
-# is not installed; use psycopg2 as gis.db does.
-registry.register("postgresql", "sqlalchemy.dialects.postgresql.psycopg2", "PGDialect_psycopg2")
 
 CENTRE = Principal("district_centre", name="centre")
 G1, G2 = "320508001001001", "320508001001002"      # community 320508001001, street 320508001
