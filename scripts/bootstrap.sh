@@ -171,6 +171,10 @@ fi
 if [[ $WANT_BROWSER -eq 1 && ! -x /usr/bin/chromium ]]; then
     MISSING+=(chromium)
 fi
+# A CJK font so that screenshots of the dashboard show Chinese names, not empty boxes.
+if [[ $WANT_BROWSER -eq 1 ]] && ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
+    MISSING+=(fonts-wqy-microhei)
+fi
 
 if [[ ${#MISSING[@]} -gt 0 ]]; then
     log "missing system packages: ${MISSING[*]}"
