@@ -73,7 +73,8 @@ def db_upgrade(revision: str = "head") -> None:
 
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument()] = "base",
-                 yes: Annotated[bool, typer.Option("--yes", help="Really drop data.")] = False) -> None:
+                 yes: Annotated[bool, typer.Option("--yes", help="Really drop data.")] = False,
+                 ) -> None:
     """Migrate the database down (default: drop everything Wangge created)."""
     from gis import migrate
 
@@ -95,7 +96,7 @@ def db_current() -> None:
 
 @catalogue_app.command("load")
 def catalogue_load(
-    file: Annotated[Path | None, typer.Argument(help="TOML file (default: the shipped one)")] = None,
+    file: Annotated[Path | None, typer.Argument(help="TOML file (default: shipped)")] = None,
     commit: Annotated[bool, typer.Option("--commit", help="Write to the database.")] = False,
 ) -> None:
     """Load the event catalogue; without --commit only shows what would change."""

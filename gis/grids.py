@@ -31,7 +31,8 @@ def grid_detail(engine: Engine, code: str, generation: int | None = None,
                 event_limit: int = 100) -> dict[str, Any]:
     """One grid as a GeoJSON Feature with its people and open events."""
     with engine.connect() as conn:
-        g = conn.execute(q(SQL, "grid"), {"code": code, "generation": generation}).mappings().first()
+        params = {"code": code, "generation": generation}
+        g = conn.execute(q(SQL, "grid"), params).mappings().first()
         if g is None:
             raise NotFound(f"no grid {code!r} in the active generation", code="grid_not_found")
         people = [dict(r) for r in conn.execute(q(SQL, "people"), {"code": code}).mappings()]

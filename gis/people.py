@@ -28,7 +28,8 @@ def mask_id_number(idn: str | None) -> str | None:
     return s[:6] + "*" * max(len(s) - 8, 0) + s[-2:] if len(s) > 8 else "*" * len(s)
 
 
-def upsert_workers(conn: Connection, workers: Iterable[tuple[str, str, str | None]]) -> dict[str, int]:
+def upsert_workers(conn: Connection,
+                   workers: Iterable[tuple[str, str, str | None]]) -> dict[str, int]:
     """Insert or update (code, name, phone) workers; returns code → id."""
     rows = list({w[0]: w for w in workers}.values())
     if not rows:

@@ -125,7 +125,8 @@ def generate(
                         ]
                     )
                     units.append(
-                        AreaRecord("unit", f"{g_code}{u_i + 1:03d}", f"Unit {u_i + 1}", quad, g_code)
+                        AreaRecord("unit", f"{g_code}{u_i + 1:03d}", f"Unit {u_i + 1}", quad,
+                                   g_code)
                     )
     if special_last_grid and grids:
         grids[-1].kind = special_last_grid
@@ -153,10 +154,12 @@ def roster(areas: list[AreaRecord], seed: int = 7, leader_only_every: int = 0) -
     grid_recs = [a for a in areas if a.level == "grid"]
     for n, g in enumerate(grid_recs):
         leader = f"L{g.parent_code}"
-        out.append(RosterEntry(leader, f"Leader {g.parent_code[-6:]}", _phone(rng), "grid_leader", g.code))
+        out.append(RosterEntry(leader, f"Leader {g.parent_code[-6:]}", _phone(rng),
+                               "grid_leader", g.code))
         if leader_only_every and n % leader_only_every == leader_only_every - 1:
             continue
-        out.append(RosterEntry(f"W{g.code}", f"Worker {g.code[-9:]}", _phone(rng), "full_time", g.code))
+        out.append(RosterEntry(f"W{g.code}", f"Worker {g.code[-9:]}", _phone(rng),
+                               "full_time", g.code))
     return out
 
 

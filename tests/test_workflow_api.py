@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 from workflow_helpers import (
     G1,
     G2,
@@ -15,7 +16,6 @@ from workflow_helpers import (
     grid_point,
     row,
 )
-from typer.testing import CliRunner
 
 from gis import auth
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, report, track
 from typer.testing import CliRunner
+from workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, report, track
 
 from gis import assessment, escalation, workflow
 from gis.locator import Locator

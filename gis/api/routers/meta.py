@@ -33,5 +33,7 @@ def get_catalogue(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
         items = conn.execute(text(
             "SELECT code, class_code, name, name_zh, default_level, time_limit_h FROM event_item "
             "WHERE active ORDER BY class_code, position")).mappings().all()
-    return {"classes": [dict(c) | {"items": [dict(i) for i in items if i["class_code"] == c["code"]]}
-                        for c in classes]}
+    return {"classes": [
+        dict(c) | {"items": [dict(i) for i in items if i["class_code"] == c["code"]]}
+        for c in classes
+    ]}
