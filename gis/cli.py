@@ -189,6 +189,13 @@ def demo(
     typer.echo(json.dumps({"demo": info}, default=str))
     if not serve_:
         return
+    if s.auth_required:
+        from gis import auth
+
+        tok = auth.create_token(e, "district_centre", name="wangge demo")
+        typer.echo(f"API token for this demo (district centre): {tok['token']}\n"
+                   f"  curl -H 'Authorization: Bearer {tok['token']}' "
+                   f"http://{s.api_host}:{port or s.api_port}/api/v1/events")
     child = None
     cmd = dashboard_command(dashboard_port or s.dashboard_port, s.api_host)
     if cmd is not None:
