@@ -94,9 +94,6 @@ def test_cli_db_upgrade_on_empty_database(scratch, monkeypatch):
     assert r.exit_code == 1 and CORE_TABLES <= tables(scratch)          # needs --yes
     r = CliRunner().invoke(app, ["db", "downgrade", "--yes"])
     assert r.exit_code == 0 and not (tables(scratch) & CORE_TABLES)
-    from gis.db import dispose_all
-
-    dispose_all()
 
 
 # -- constraints ----------------------------------------------------------------------------

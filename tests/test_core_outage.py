@@ -79,8 +79,12 @@ class Killer:
 
 
 @pytest.fixture()
-def killer(settings, engine, clean_db):
+def killer(settings, clean_db):
+    """Hooks on the engine the app will use (gis.db.get_engine caches one per URL)."""
+    from gis.db import get_engine
+
     T.load(clean_db)
+    engine = get_engine(settings)
     admin = create_engine(engine.url, connect_args={"application_name": "wangge-test-killer"})
     k = Killer(engine, admin)
     event.listen(engine, "before_cursor_execute", k.before)
@@ -102,6 +106,7 @@ def stored(engine, description: str) -> int:
 @pytest.mark.parametrize("step", ["before_share", "after_share", "commit"])
 def test_outage_mid_request_is_503_and_nothing_lost(settings, engine, killer, step):
     app = create_app(settings.model_copy(update={"auth_required": False}), listen=False)
+    assert app.state.engine is killer.engine
     with TestClient(app, raise_server_exceptions=False) as c:
         app.state.locator.refresh(force=True)
         outcomes = []
