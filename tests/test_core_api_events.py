@@ -319,3 +319,17 @@ def test_oversized_batch_and_body(settings, clean_db, demo_district, inside):
         r = c.post(URL, content=chunks(), headers={"content-type": "application/json"})
         assert err(r)["code"] == "body_too_large"
     assert count(clean_db) == 3
+
+
+def test_naive_times_are_china_standard_time(client, inside):
+    """reported_at and since/until without a zone are all UTC+8, as phones in China send them."""
+    lon, lat, _u, _g = inside
+    r = client.post(URL, json={"item": "safety.fire", "lon": lon, "lat": lat,
+                               "reported_at": "2026-05-01T10:00:00"})
+    assert r.status_code == 201
+    got = client.get(f"{URL}/{r.json()['id']}").json()
+    assert datetime.fromisoformat(got["reported_at"]) == datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+    assert client.get(URL, params={"since": "2026-05-01T09:30:00"}).json()["count"] == 1
+    assert client.get(URL, params={"since": "2026-05-01T10:30:00"}).json()["count"] == 0
+    assert client.get(URL, params={"until": "2026-05-01T10:00:01"}).json()["count"] == 1
+    assert client.get(URL, params={"since": "2026-05-01T02:30:00Z"}).json()["count"] == 0

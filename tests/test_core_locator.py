@@ -246,6 +246,24 @@ def test_picks_up_role_and_generation_changes(hand):
         assert territory.active_generation(conn) == new_gen
 
 
+def test_listener_refreshes_on_notify(hand):
+    """With polling effectively off, NOTIFY wangge_territory alone brings the change in."""
+    loc = Locator(hand.engine, poll_s=3600)
+    assert loc.locate(120.602, 31.302).worker == "W1"
+    loc.start_listener()
+    try:
+        time.sleep(0.3)                       # let the LISTEN connection start
+        with hand.engine.begin() as conn:
+            conn.execute(text("UPDATE grid_role SET valid_to = now() WHERE area_code = :g "
+                              "AND role = 'full_time'"), {"g": T.G1})
+        deadline = time.monotonic() + 10
+        while loc.locate(120.602, 31.302).worker != "L1":
+            assert time.monotonic() < deadline, "no refresh after NOTIFY"
+            time.sleep(0.05)
+    finally:
+        loc.stop_listener()
+
+
 def test_no_active_generation_is_unassigned(clean_db):
     loc = Locator(clean_db).locate(120.6, 31.3)
     assert loc.status == "unassigned" and loc.generation is None

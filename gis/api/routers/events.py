@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from gis import events
 from gis.api import deps
 from gis.api.errors import pydantic_details
-from gis.api.schemas import ReportIn
+from gis.api.schemas import ReportIn, _aware
 from gis.errors import InvalidInput
 from gis.locator import Locator
 from gis.settings import Settings
@@ -117,8 +117,8 @@ def get_events(
     status: Annotated[list[str] | None, Query(description="Repeat or comma-separate.")] = None,
     category: Annotated[str | None, Query(description="Class or item code.")] = None,
     location_status: Annotated[str | None, Query(pattern="^(inside|outside|unassigned)$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[datetime | None, Query(description="Naive times are taken as UTC+8.")] = None,
+    until: Annotated[datetime | None, Query(description="Naive times are taken as UTC+8.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     cursor: Annotated[int | None,
                       Query(ge=1, description="next_cursor of the previous page")] = None,
@@ -138,7 +138,8 @@ def get_events(
                                      "bad_bbox") from None
     statuses = [s for v in (status or []) for s in v.split(",") if s] or None
     rows = events.list_events(engine, grid=grid, status=statuses, category=category,
-                              location_status=location_status, since=since, until=until,
+                              location_status=location_status, since=_aware(since),
+                              until=_aware(until),
                               bbox=box, before_id=cursor, limit=limit)
     return {"count": len(rows), "events": rows,
             "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
