@@ -264,25 +264,37 @@ def _pick(seq: Sequence[Any] | None, i: int) -> Any:
 
 
 def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, duration_s: float,
-              expect: int = 201, timeout_s: float = 10.0, max_conn: int = 256,
-              headers: Sequence[dict[str, str]] | None = None, offset: int = 0) -> LoadResult:
+              expect: int = 201, timeout_s: float = 10.0, max_conn: int = 128,
+              headers: Sequence[dict[str, str]] | None = None, offset: int = 0,
+              deadline_s: float = 30.0) -> LoadResult:
     """Open-loop load: request i is due at t0 + i/rate whatever happened before.
 
     Latency runs from the *scheduled* time to the response, so a stalled server (or a late
     client) shows up in the percentiles instead of silently lowering the offered rate
-    (no coordinated omission). A request that fails or times out counts as an error and its
-    latency (up to the timeout) is still recorded.
+    (no coordinated omission). At most ``max_conn`` requests are in flight; the others wait in
+    a FIFO (their wait counts in their latency). A request not answered ``deadline_s`` after its
+    scheduled time is abandoned and counted as a ``Deadline`` error (latency recorded as the
+    deadline), so an overloaded server cannot make the run last for ever.
+
+    (Queuing in httpx's own pool instead is quadratic when thousands of requests wait, which
+    starves the client: hence the semaphore.)
     """
     n = max(1, int(round(rate * duration_s)))
     res = LoadResult(sent=n)
     lat = [float("nan")] * n
 
-    async def one(client: Any, i: int, due: float) -> None:
-        await _post(client, path, _pick(bodies, i + offset), _pick(headers, i + offset), res,
-                    expect)
+    async def one(client: Any, sem: asyncio.Semaphore, i: int, due: float) -> None:
+        try:
+            async with asyncio.timeout(max(0.001, due + deadline_s - time.perf_counter())):
+                async with sem:
+                    await _post(client, path, _pick(bodies, i + offset),
+                                _pick(headers, i + offset), res, expect)
+        except TimeoutError:
+            res.error("Deadline")
         lat[i] = (time.perf_counter() - due) * 1000.0
 
     async def main() -> None:
+        sem = asyncio.Semaphore(max_conn)
         async with _client(base, max_conn, timeout_s) as client:
             tasks = []
             t0 = time.perf_counter() + 0.05
@@ -293,7 +305,7 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
                     await asyncio.sleep(delay)
                 else:
                     res.late_ms_max = max(res.late_ms_max, -delay * 1000.0)
-                tasks.append(asyncio.create_task(one(client, i, due)))
+                tasks.append(asyncio.create_task(one(client, sem, i, due)))
             await asyncio.gather(*tasks)
             res.elapsed_s = time.perf_counter() - t0
 
