@@ -17,14 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import shapely
 from sqlalchemy import Engine, text
-from sqlalchemy.dialects import registry
 
 from gis import people, territory
 from gis.territory import AreaRecord
-
-# SQLAlchemy 2.1 maps a bare postgresql:// URL to psycopg (v3), which is not installed;
-# tests/conftest.py creates its admin engine from such a URL. Use psycopg2 like gis.db does.
-registry.register("postgresql", "sqlalchemy.dialects.postgresql.psycopg2", "PGDialect_psycopg2")
 
 D = "320508"
 S = D + "001"

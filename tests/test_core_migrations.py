@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import core_helpers  # noqa: F401  (psycopg2 for bare postgresql:// URLs)
 import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import IntegrityError
