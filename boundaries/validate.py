@@ -117,8 +117,8 @@ def _polygonal(g: BaseGeometry) -> BaseGeometry:
 
 
 # -- per-feature checks ---------------------------------------------------------------------
-def _feature_checks(f: Feature, opts: Options, tr: Transformer,
-                    problems: list[Problem]) -> BaseGeometry | None:
+def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[Problem],
+                    valid: bool) -> BaseGeometry | None:
     """Attribute and geometry checks of one feature; returns the geometry to use (or None)."""
     def add(check: str, severity: str, msg: str, **kw: Any) -> Problem:
         p = Problem(check, severity, f"{f.label()}: {msg}", f.level, f.code, f.index, **kw)
@@ -168,7 +168,7 @@ def _feature_checks(f: Feature, opts: Options, tr: Transformer,
         add("bad_ring", sev, msg + ("; repaired" if opts.repair else
                                     "; run with --repair to close / drop them"),
             geom=g, repair=repair, repair_geom=g)
-    if not shapely.is_valid(g):
+    if not valid:
         reason = shapely.is_valid_reason(g)
         fixed = _polygonal(shapely.make_valid(g))
         lon, lat = _where(shapely.boundary(g))
@@ -282,9 +282,7 @@ def _gaps(communities: list[Area], grids: list[Area], opts: Options, tr: Transfo
     for g in grids:
         if g.geom is not None:
             by_parent[g.parent_code].append(g.geom)
-    cands = [c for c in communities if c.geom is not None and (c.from_file or any(
-        g.from_file for g in grids if g.parent_code == c.code)) or c.code in by_parent]
-    for c in cands:
+    for c in communities:
         if c.geom is None:
             continue
         members = by_parent.get(c.code)
@@ -384,19 +382,19 @@ def validate(conn: Connection, source: Source, opts: Options | None = None) -> V
         problems.append(Problem("empty_file", ERROR, f"{source.path}: the file holds no "
                                 "features"))
     # per feature
-    seen: dict[tuple[str | None, str], Feature] = {}
+    seen: dict[str, Feature] = {}
     file_areas: dict[str, list[Area]] = {lvl: [] for lvl in LEVELS}
-    for f in source.features:
-        geom = _feature_checks(f, opts, tr, problems)
+    valid = shapely.is_valid(np.array([f.geom for f in source.features], dtype=object))
+    for f, ok in zip(source.features, valid, strict=True):
+        geom = _feature_checks(f, opts, tr, problems, bool(ok))
         if f.code is not None:
-            prev = seen.get((f.level, f.code)) or next(
-                (seen[k] for k in seen if k[1] == f.code), None)
+            prev = seen.get(f.code)
             if prev is not None:
                 problems.append(Problem(
                     "duplicate_code", ERROR, f"{f.label()}: code {f.code} is used again (first "
                     f"by feature #{prev.index + 1})", f.level, f.code, f.index, f.geom))
                 continue
-            seen[(f.level, f.code)] = f
+            seen[f.code] = f
         if f.level in file_areas and f.code is not None:
             file_areas[f.level].append(Area(f.level, f.code, f.name, f.parent_code, f.kind,
                                             geom, True, f.index))
