@@ -23,7 +23,7 @@ import shapely
 from pyproj import CRS
 from sqlalchemy import Engine
 
-from etl.common import EtlError, Report, copy_frame, file_error, find_column
+from etl.common import EtlError, Report, file_error, find_column
 from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
 from gis.queries import q
 
@@ -305,7 +305,7 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     # validity
     idx = np.nonzero(ok)[0]
     if len(idx):
-        valid = shapely.is_valid(geom[idx])
+        valid = _is_valid(geom[idx])
         for k in np.nonzero(~valid)[0]:
             i = idx[k]
             why = shapely.is_valid_reason(geom[i])
@@ -385,56 +385,203 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     return out
 
 
+def _is_valid(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.is_valid``, split over two threads for large arrays (GEOS releases the GIL)."""
+    if len(geoms) < 50_000:
+        return shapely.is_valid(geoms)
+    from concurrent.futures import ThreadPoolExecutor
+
+    half = len(geoms) // 2
+    with ThreadPoolExecutor(2) as ex:
+        parts = list(ex.map(shapely.is_valid, (geoms[:half], geoms[half:])))
+    return np.concatenate(parts)
+
+
 def _is_4490(c: CRS) -> bool:
     """CGCS2000 geographic: taken as WGS84 (centimetres apart)."""
     return c.to_epsg() == 4490
 
 
-def stage_frame(prepared: gpd.GeoDataFrame, source: str) -> pd.DataFrame:
-    """The columns COPY sends: source, source_id, name, address, floors, height_m, geom, props."""
-    props = prepared.attrs.get("properties")
-    if props is not None and len(props.columns):
-        pj = props.to_json(orient="records", lines=True, force_ascii=False,
-                           date_format="iso").rstrip("\n").split("\n")
-        if len(pj) != len(prepared):
-            pj = ["{}"] * len(prepared)
-    else:
-        pj = None
-    return pd.DataFrame({
-        "source": source,
-        "source_id": prepared["source_id"].to_numpy(),
-        "name": prepared["name"].to_numpy(),
-        "address": prepared["address"].to_numpy(),
-        "floors": prepared["floors"].array,
-        "height_m": prepared["height_m"].to_numpy(),
-        "geom": [w.hex() for w in shapely.to_wkb(prepared.geometry.to_numpy())],
-        "properties": pj if pj is not None else "{}",
-    })
+_SPECIAL = ("\\", "\t", "\n", "\r")
+COPY_COLUMNS = ("source", "source_id", "name", "address", "floors", "height_m", "geom",
+                "properties")
+COPY_CHUNK_ROWS = 50_000
+BULK_REBUILD_MIN_ROWS = 10_000  # new rows from which dropping + rebuilding indexes can pay
+BULK_REBUILD_SHARE = 0.2  # ... when they are at least this share of the rows already stored
+# Polygon WKB (little-endian, 2D) -> MultiPolygon EWKB with SRID 4326, by prefixing the header.
+_MULTI_PREFIX = "0106000020E610000001000000"
+_MULTI_HEAD = "0106000020E6100000"
+
+
+def _copy_text(values: Any) -> list[str]:
+    """Strings for COPY text format: a backslash-N for missing values, escapes where needed."""
+    null = [v is None or v is pd.NA or (isinstance(v, float) and v != v) for v in values]
+    out = ["" if m else str(v) for v, m in zip(values, null, strict=True)]
+    joined = "".join(out)
+    if any(c in joined for c in _SPECIAL):
+        out = [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+               .replace("\r", "\\r") for v in out]
+    if any(null):
+        out = ["\\N" if m else v for v, m in zip(out, null, strict=True)]
+    return out
+
+
+def ewkb_multi_hex(geoms: np.ndarray) -> list[str]:
+    """Hex EWKB of each (Multi)Polygon as a 2D MultiPolygon in EPSG:4326, as ``building`` stores
+    it (no server-side ST_Multi / ST_SetSRID or WKT parsing needed)."""
+    # binary WKB + bytes.hex is several times faster than GEOS's own hex writer
+    wkbs = shapely.to_wkb(geoms, output_dimension=2, byte_order=1, include_srid=False)
+    types = shapely.get_type_id(geoms)
+    return [_MULTI_PREFIX + w.hex() if t == 3 else _MULTI_HEAD + w[5:].hex()
+            for w, t in zip(wkbs.tolist(), types.tolist(), strict=True)]
+
+
+class CopyRows:
+    """Rows of a prepared frame as COPY text-format chunks, made on demand (a file-like object
+    for ``copy_expert``); a background thread builds the next chunks while the server parses."""
+
+    def __init__(self, prepared: gpd.GeoDataFrame, source: str, rows: np.ndarray,
+                 progress: Any = None, chunk_rows: int = COPY_CHUNK_ROWS):
+        import queue
+        import threading
+
+        self.prepared, self.source, self.rows = prepared, source, rows
+        self.progress, self.chunk_rows = progress, chunk_rows
+        self._q: queue.Queue = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._done = False
+        self._thread = threading.Thread(target=self._produce, daemon=True)
+        self._thread.start()
+
+    def _chunk(self, idx: np.ndarray) -> bytes:
+        p = self.prepared
+        props = p.attrs.get("properties")
+        if props is not None and len(props.columns):
+            pj = props.iloc[idx].to_json(orient="records", lines=True, force_ascii=False,
+                                         date_format="iso").rstrip("\n").split("\n")
+            if len(pj) != len(idx):
+                pj = ["{}"] * len(idx)
+            pj = _copy_text(pj)
+        else:
+            pj = ["{}"] * len(idx)
+        floors = p["floors"].array[idx]
+        fl = np.where(floors.isna(), "\\N", floors.fillna(0).to_numpy(dtype=np.int64)
+                      .astype(str)) if len(idx) else np.array([], dtype=str)
+        h = p["height_m"].to_numpy(dtype=float)[idx]
+        hs = np.where(np.isnan(h), "\\N", h.astype(str))
+        cols = [
+            [_copy_text([self.source])[0]] * len(idx),
+            _copy_text(p["source_id"].to_numpy()[idx]),
+            _copy_text(p["name"].to_numpy()[idx]),
+            _copy_text(p["address"].to_numpy()[idx]),
+            fl.tolist(), hs.tolist(),
+            ewkb_multi_hex(p.geometry.to_numpy()[idx]),
+            pj,
+        ]
+        return ("\n".join(map("\t".join, zip(*cols, strict=True))) + "\n").encode()
+
+    def _produce(self) -> None:
+        try:
+            for start in range(0, len(self.rows), self.chunk_rows):
+                if self._done:
+                    return
+                idx = self.rows[start:start + self.chunk_rows]
+                self._q.put((self._chunk(idx), len(idx)))
+        except BaseException as e:  # handed to the reader, which raises it in COPY's thread
+            self._error = e
+        finally:
+            self._q.put((b"", 0))
+
+    def read(self, _size: int = -1) -> bytes:
+        """The next chunk (b"" at the end)."""
+        data, n = self._q.get()
+        if self._error is not None:
+            raise self._error
+        if self.progress is not None and n:
+            self.progress.update(n)
+        return data
+
+    readline = read
+
+    def close(self) -> None:
+        """Stop the producer (after an error) and wait for it."""
+        self._done = True
+        while self._thread.is_alive():
+            try:
+                self._q.get(timeout=0.05)
+            except Exception:
+                pass
+        self._thread.join()
+
+
+def _copy(cur: Any, table: str, prepared: gpd.GeoDataFrame, source: str, rows: np.ndarray,
+          progress: Any) -> None:
+    """COPY the given rows of a prepared frame into ``table``."""
+    if not len(rows):
+        return
+    reader = CopyRows(prepared, source, rows, progress)
+    try:
+        cur.copy_expert(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN", reader,
+                        size=1 << 20)
+    finally:
+        reader.close()
 
 
 def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: Report,
                commit: bool = True, progress: bool | None = None) -> Report:
-    """COPY prepared rows into a staging table and upsert them into ``building``."""
+    """Upsert prepared rows into ``building`` by (source, source_id) through ``COPY``.
+
+    One bulk writer of ``building`` at a time (SHARE ROW EXCLUSIVE: readers go on). The keys
+    already stored for the source split the rows: new ones are COPYed straight into
+    ``building``; the others go through a staging table and only the changed ones are updated
+    (an unchanged row is not rewritten, its ``loaded_at`` stays). When the new rows are many
+    compared with the table, its non-unique indexes (the two GiST) are dropped and built again
+    in bulk inside the same transaction, which is much cheaper than inserting row by row
+    (not in a preview, which must not lock readers out).
+    """
     from tqdm import tqdm
 
-    staged = stage_frame(prepared, source)
-    show = progress if progress is not None else len(staged) >= PROGRESS_MIN_ROWS
-    bar = tqdm(total=len(staged), unit="rows", desc="COPY buildings", disable=not show,
-               leave=False)
+    n = len(prepared)
+    show = progress if progress is not None else n >= PROGRESS_MIN_ROWS
+    bar = tqdm(total=n, unit="rows", desc="COPY buildings", disable=not show, leave=False)
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("SET LOCAL statement_timeout = 0")
-        cur.execute("SET LOCAL synchronous_commit = off")
-        cur.execute(q(SQL, "building_stage", PKG).text)
-        copy_frame(cur, "etl_building_stage", staged, progress=bar)
+        cur.execute(q(SQL, "building_load_settings", PKG).text)
+        cur.execute(q(SQL, "building_lock", PKG).text)
+        cur.execute(q(SQL, "building_keys", PKG).text, {"source": source})
+        stored = {r[0] for r in cur.fetchall()}
+        ids = prepared["source_id"].to_numpy(dtype=object)
+        old = np.fromiter((i in stored for i in ids), dtype=bool, count=n) if stored else \
+            np.zeros(n, bool)
+        new_rows, old_rows = np.nonzero(~old)[0], np.nonzero(old)[0]
+        updated = 0
+        if len(old_rows):
+            cur.execute(q(SQL, "building_stage", PKG).text)
+            _copy(cur, "etl_building_stage", prepared, source, old_rows, bar)
+            cur.execute("ANALYZE etl_building_stage")
+            cur.execute(q(SQL, "building_update_changed", PKG).text)
+            updated = cur.rowcount
+            cur.execute("DROP TABLE etl_building_stage")
+        if len(new_rows):
+            cur.execute(q(SQL, "building_rows_estimate", PKG).text)
+            have = max(0, int(cur.fetchone()[0] or 0))
+            rebuild = (commit and len(new_rows) >= BULK_REBUILD_MIN_ROWS
+                       and len(new_rows) >= BULK_REBUILD_SHARE * have)
+            defs: list[tuple[str, str]] = []
+            if rebuild:
+                cur.execute(q(SQL, "building_rebuildable_indexes", PKG).text)
+                defs = cur.fetchall()
+                cur.execute("LOCK TABLE building IN ACCESS EXCLUSIVE MODE")
+                for name, _ in defs:
+                    cur.execute(f'DROP INDEX "{name}"')
+            _copy(cur, "building", prepared, source, new_rows, bar)
+            for _, ddl in defs:
+                cur.execute(ddl)
         bar.close()
-        cur.execute(q(SQL, "building_upsert", PKG).text)
-        inserted, updated = cur.fetchone()
-        report.inserted += inserted
+        report.inserted += len(new_rows)
         report.updated += updated
-        report.unchanged += len(staged) - inserted - updated
-        cur.execute("DROP TABLE etl_building_stage")
+        report.unchanged += len(old_rows) - updated
         if commit:
             raw.commit()
         else:
@@ -444,6 +591,7 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
         raw.rollback()
         raise
     finally:
+        bar.close()
         raw.close()
     return report
 

@@ -1,28 +1,47 @@
 -- ETL statements (package etl.sql).
 
+-- name: building_load_settings
+SET LOCAL statement_timeout = 0;
+SET LOCAL synchronous_commit = off;
+SET LOCAL work_mem = '256MB';
+SET LOCAL maintenance_work_mem = '512MB';
+
+-- name: building_lock
+-- One bulk writer at a time (the key split below stays true until commit); readers go on.
+LOCK TABLE building IN SHARE ROW EXCLUSIVE MODE;
+
+-- name: building_keys
+SELECT source_id FROM building WHERE source = %(source)s;
+
 -- name: building_stage
 CREATE TEMP TABLE etl_building_stage (
     source text, source_id text, name text, address text, floors int,
-    height_m double precision, geom geometry, properties jsonb
+    height_m double precision, geom geometry(MultiPolygon, 4326), properties jsonb
 ) ON COMMIT DROP;
 
--- name: building_upsert
-WITH up AS (
-    INSERT INTO building AS b (source, source_id, name, address, floors, height_m, geom, properties)
-    SELECT source, source_id, name, address, floors, height_m,
-           ST_SetSRID(ST_Multi(geom), 4326), coalesce(properties, '{}'::jsonb)
-    FROM etl_building_stage
-    ON CONFLICT (source, source_id) DO UPDATE SET
-        name = EXCLUDED.name, address = EXCLUDED.address, floors = EXCLUDED.floors,
-        height_m = EXCLUDED.height_m, geom = EXCLUDED.geom, properties = EXCLUDED.properties,
-        loaded_at = now()
-    WHERE (b.name, b.address, b.floors, b.height_m, b.properties)
-          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.address, EXCLUDED.floors,
-                            EXCLUDED.height_m, EXCLUDED.properties)
-       OR ST_AsBinary(b.geom) <> ST_AsBinary(EXCLUDED.geom)
-    RETURNING (xmax = 0) AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up;
+-- name: building_update_changed
+-- Only rows whose attributes or geometry differ are rewritten (and get a new loaded_at).
+UPDATE building b SET
+    name = s.name, address = s.address, floors = s.floors, height_m = s.height_m,
+    geom = s.geom, properties = coalesce(s.properties, '{}'::jsonb), loaded_at = now()
+FROM etl_building_stage s
+WHERE b.source = s.source AND b.source_id = s.source_id
+  AND ((b.name, b.address, b.floors, b.height_m, b.properties)
+       IS DISTINCT FROM (s.name, s.address, s.floors, s.height_m,
+                         coalesce(s.properties, '{}'::jsonb))
+       OR ST_AsBinary(b.geom) <> ST_AsBinary(s.geom));
+
+-- name: building_rows_estimate
+SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'building'::regclass;
+
+-- name: building_rebuildable_indexes
+-- Indexes of building that back no constraint (GiST on geom and point, address): dropped and
+-- rebuilt around a large insert, with their exact definitions.
+SELECT c.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'building'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+ORDER BY c.relname;
 
 -- name: camera_stage
 CREATE TEMP TABLE etl_camera_stage (
