@@ -366,8 +366,9 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     def text(c: str | None) -> Any:
         if c is None:
             return None
-        s = gdf[c].iloc[keep].reset_index(drop=True)
-        return s.where(s.notna(), None).map(lambda v: None if v is None else str(v).strip())
+        # pandas 3 string columns turn None back into NaN: test each value, never str(NaN)
+        vals = gdf[c].iloc[keep].to_numpy(dtype=object)
+        return pd.Series([None if _missing(v) else str(v).strip() for v in vals], dtype=object)
 
     out = gpd.GeoDataFrame(
         {
@@ -383,6 +384,11 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     )
     out.attrs["properties"] = props
     return out
+
+
+def _missing(v: Any) -> bool:
+    """None, NaN or pd.NA."""
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
 
 
 def _is_valid(geoms: np.ndarray) -> np.ndarray:
@@ -415,7 +421,7 @@ _MULTI_HEAD = "0106000020E6100000"
 
 def _copy_text(values: Any) -> list[str]:
     """Strings for COPY text format: a backslash-N for missing values, escapes where needed."""
-    null = [v is None or v is pd.NA or (isinstance(v, float) and v != v) for v in values]
+    null = [_missing(v) for v in values]
     out = ["" if m else str(v) for v, m in zip(values, null, strict=True)]
     joined = "".join(out)
     if any(c in joined for c in _SPECIAL):

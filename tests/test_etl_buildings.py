@@ -213,3 +213,72 @@ def test_cli_preview_and_commit(clean_db, settings, tmp_path: Path, monkeypatch)
     assert json.loads((tmp_path / "out" / "r.json").read_text())["inserted"] == 1
     res = runner.invoke(app, ["etl", "buildings", "c.csv", "--id-field", "nope"])
     assert res.exit_code == 1 and "unknown_column" in res.output
+
+
+def index_state(engine) -> dict[str, tuple[int, str]]:
+    """building's indexes: name -> (oid, definition)."""
+    with engine.connect() as c:
+        return {r[0]: (r[1], r[2]) for r in c.execute(text(
+            "SELECT c.relname, c.oid::bigint, pg_get_indexdef(c.oid) FROM pg_index i JOIN "
+            "pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'building'::regclass"))}
+
+
+def test_bulk_load_rebuilds_indexes_and_upserts_exactly(clean_db, monkeypatch) -> None:
+    """The large-load path (indexes dropped and rebuilt, new rows COPYed straight in, stored
+    ones staged) keeps every value, the index definitions and the upsert semantics."""
+    from etl.common import Report
+
+    monkeypatch.setattr(bld, "BULK_REBUILD_MIN_ROWS", 5)
+    monkeypatch.setattr(bld, "COPY_CHUNK_ROWS", 7)  # several COPY chunks
+    before = index_state(clean_db)
+    g = boxes(40)
+    g["name"] = [f"楼{i}\t\\x\n\"q\"" if i % 3 == 0 else None for i in range(40)]
+    g["note"] = [f'a "b" \\ c\t{i}' for i in range(40)]
+    g.loc[5, "geometry"] = shapely.MultiPolygon([shapely.box(LON, LAT + 0.01, LON + 0.0001,
+                                                             LAT + 0.0101),
+                                                 shapely.box(LON + 0.0002, LAT + 0.01,
+                                                             LON + 0.0003, LAT + 0.0101)])
+
+    def load(frame, commit=True):
+        r = Report("buildings", "x")
+        prepared = bld.prepare(frame, r, id_field="bid")
+        return bld.load_frame(clean_db, prepared, "bulk", r, commit=commit)
+
+    r = load(g, commit=False)  # a preview: nothing written, indexes untouched
+    assert r.inserted == 40 and count(clean_db) == 0 and index_state(clean_db) == before
+    r = load(g)
+    assert (r.inserted, r.updated, r.unchanged) == (40, 0, 0)
+    after = index_state(clean_db)
+    assert {k: v[1] for k, v in after.items()} == {k: v[1] for k, v in before.items()}
+    assert after["building_geom_gist"][0] != before["building_geom_gist"][0]  # rebuilt
+    with clean_db.connect() as c:
+        rows = {x.source_id: x for x in c.execute(text(
+            "SELECT source_id, name, floors, properties, ST_AsBinary(geom) AS wkb, "
+            "ST_SRID(geom) AS srid, ST_Equals(point, ST_PointOnSurface(geom)) AS pt, loaded_at "
+            "FROM building WHERE source = 'bulk'"))}
+    for i in range(40):
+        x = rows[f"B{i}"]
+        assert x.name == (f"楼{i}\t\\x\n\"q\"" if i % 3 == 0 else None)  # never 'nan'
+        assert x.floors == 2 and x.srid == 4326 and x.pt
+        assert x.properties == {"note": g.loc[i, "note"]}
+        want = g.loc[i, "geometry"]
+        assert shapely.from_wkb(bytes(x.wkb)).equals(
+            want if want.geom_type == "MultiPolygon" else shapely.MultiPolygon([want]))
+    # reload: 10 changed, 5 new, 25 unchanged (untouched), 3 stored rows absent from the file
+    g2 = gpd.GeoDataFrame(gpd.pd.concat([g.iloc[3:], boxes(5, lat=LAT + 0.002).assign(
+        bid=[f"N{i}" for i in range(5)], note="n")], ignore_index=True), crs=4326)
+    g2.loc[g2["bid"].isin([f"B{i}" for i in range(3, 13)]), "floors"] = 7
+    r = load(g2)
+    assert (r.inserted, r.updated, r.unchanged) == (5, 10, 27)
+    assert index_state(clean_db) == after  # 5 new rows next to 40: no rebuild
+    with clean_db.connect() as c:
+        now = {x.source_id: x for x in c.execute(text(
+            "SELECT source_id, floors, loaded_at FROM building WHERE source = 'bulk'"))}
+    assert len(now) == 45
+    for i in range(40):
+        k = f"B{i}"
+        changed = 3 <= i < 13
+        assert now[k].floors == (7 if changed else 2)
+        assert (now[k].loaded_at == rows[k].loaded_at) == (not changed)
+    r = load(g2)
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 42)
