@@ -32,7 +32,9 @@ WHERE b.source = s.source AND b.source_id = s.source_id
        OR ST_AsBinary(b.geom) <> ST_AsBinary(s.geom));
 
 -- name: building_rows_estimate
-SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'building'::regclass;
+-- (the planner's estimate; an exact count when the table was never analysed)
+SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint ELSE (SELECT count(*) FROM building) END
+FROM pg_class WHERE oid = 'building'::regclass;
 
 -- name: building_rebuildable_indexes
 -- Indexes of building that back no constraint (GiST on geom and point, address): dropped and
