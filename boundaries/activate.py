@@ -39,6 +39,8 @@ def store(conn: Connection, v: Validation, description: str, source: str | None)
             ])
         elif v.base_generation is not None:
             copy_generation(conn, v.base_generation, gen, [lvl])
+    # fresh statistics, so the planner sees the new generation's size (hash joins, not loops)
+    conn.execute(text("ANALYZE district, street, community, grid, unit, area_piece"))
     return gen
 
 
