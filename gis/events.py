@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -136,8 +137,9 @@ def _camera_ids(conn: Connection, reports: list[Report]) -> dict[str, int]:
     return found
 
 
-def _insert(conn: Connection, prepared, cameras: dict[str, int], now: datetime) -> list[int]:
-    """Insert events and their first history rows; returns the new ids in order."""
+def _insert(conn: Connection, prepared, cameras: dict[str, int],
+            now: datetime) -> list[tuple[int, str]]:
+    """Insert events and their first history rows; returns the new (id, uid) in order."""
     rows = []
     for r, loc, (_cls, level, limit_h) in prepared:
         at = r.reported_at or now
@@ -159,12 +161,12 @@ def _insert(conn: Connection, prepared, cameras: dict[str, int], now: datetime) 
             "received_at, geom, input_lon, input_lat, input_crs, building_id, address, camera_id, "
             "location_status, location_method, distance_m, generation_id, grid_id, unit_id, "
             "street_code, community_code, grid_code, unit_code, worker_id, level, due_at) "
-            "VALUES %s RETURNING id",
+            "VALUES %s RETURNING id, uid::text",
             rows, page_size=1000, fetch=True,
         )
-        ids = [r[0] for r in ids]
+        ids = [(r[0], r[1]) for r in ids]
         hist = []
-        for eid, (r, loc, _item) in zip(ids, prepared, strict=True):
+        for (eid, _uid), (r, loc, _item) in zip(ids, prepared, strict=True):
             d = loc.to_dict()
             d.pop("input", None)
             hist.append((eid, now, "reported", None, "reported", r.reporter, Json(d)))
@@ -189,8 +191,13 @@ def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any
 
 def ingest(engine: Engine, locator: Locator, reports: list[Report],
            idempotency_key: str | None = None, body_hash: str | None = None,
-           max_batch: int = 500) -> tuple[int, list[dict[str, Any]], bool]:
-    """Store reports atomically; returns (HTTP status, stored events, replayed?)."""
+           max_batch: int = 500,
+           on_stored: Callable[[Connection, list[dict[str, Any]]], None] | None = None,
+           ) -> tuple[int, list[dict[str, Any]], bool]:
+    """Store reports atomically; returns (HTTP status, stored events, replayed?).
+
+    ``on_stored(conn, events)`` runs inside the same transaction (e.g. the audit row).
+    """
     if not reports:
         raise InvalidInput.field("events", "the batch is empty", "empty_batch")
     if len(reports) > max_batch:
@@ -214,10 +221,10 @@ def ingest(engine: Engine, locator: Locator, reports: list[Report],
             prepared = _prepare(conn, locator, reports, now)
             cameras = _camera_ids(conn, reports)
             ids = _insert(conn, prepared, cameras, now)
-            uids = dict(conn.execute(text("SELECT id, uid::text FROM event WHERE id = ANY(:ids)"),
-                                     {"ids": ids}).all())
-            result = [_public(r, loc, eid, uids[eid], item)
-                      for eid, (r, loc, item) in zip(ids, prepared, strict=True)]
+            result = [_public(r, loc, eid, uid, item)
+                      for (eid, uid), (r, loc, item) in zip(ids, prepared, strict=True)]
+            if on_stored is not None:
+                on_stored(conn, result)
             if idempotency_key:
                 conn.execute(q(SQL, "idem_store"), {"key": idempotency_key, "status": 201,
                                                     "response": json.dumps(result, default=str)})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from gis.datum import to_wgs84
 from gis.errors import InvalidInput, NotFound
@@ -24,8 +25,12 @@ class Fix:
 
 
 def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix],
-                 crs: str = "wgs84") -> dict[str, Any]:
-    """Validate, convert to WGS84 and store one track; returns its summary."""
+                 crs: str = "wgs84",
+                 on_stored: Callable[[Connection, int], None] | None = None) -> dict[str, Any]:
+    """Validate, convert to WGS84 and store one track; returns its summary.
+
+    ``on_stored(conn, track_id)`` runs inside the same transaction (e.g. the audit row).
+    """
     datum = datum_or_error(crs)
     if len(fixes) < 2:
         raise InvalidInput.field("points", "a track needs at least 2 points", "short_track")
@@ -58,6 +63,8 @@ def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix]
             "RETURNING id, uid::text, length_m"),
             {"w": wid, "g": grid_code, "s": fixes[0].t, "e": fixes[-1].t, "wkt": wkt,
              "crs": datum.value}).one()
+        if on_stored is not None:
+            on_stored(conn, row.id)
     return {"id": row.id, "uid": row.uid, "worker": worker, "grid": grid_code,
             "points": len(fixes), "length_m": round(row.length_m, 1),
             "started_at": fixes[0].t, "ended_at": fixes[-1].t, "crs": datum.value}

@@ -76,12 +76,18 @@ CREATE INDEX event_duplicate_original ON event_duplicate (original_id);
 CREATE INDEX event_duplicate_possible ON event_duplicate (created_at) WHERE status = 'possible';
 
 CREATE FUNCTION event_duplicate_detect() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE cfg duplicate_config%ROWTYPE;
+DECLARE
+    cfg duplicate_config%ROWTYPE;
+    dlat float8;
+    dlon float8;
 BEGIN
     SELECT * INTO cfg FROM duplicate_config WHERE id = 1;
     IF NOT FOUND OR NOT cfg.enabled OR NEW.geom IS NULL THEN
         RETURN NULL;
     END IF;
+    -- a degree box a little larger than the distance, so the GiST index prefilters
+    dlat := cfg.distance_m / 110000.0 * 1.01;
+    dlon := dlat / greatest(cos(radians(ST_Y(NEW.geom))), 0.01);
     INSERT INTO event_duplicate (event_id, original_id, distance_m, gap_s)
     SELECT NEW.id, o.id, ST_Distance(o.geom::geography, NEW.geom::geography),
            abs(extract(epoch FROM NEW.reported_at - o.reported_at))
@@ -90,6 +96,7 @@ BEGIN
       AND o.status IN ('reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'reopened')
       AND o.reported_at BETWEEN NEW.reported_at - make_interval(secs => cfg.window_h * 3600)
                             AND NEW.reported_at + make_interval(secs => cfg.window_h * 3600)
+      AND o.geom && ST_Expand(NEW.geom, dlon, dlat)
       AND ST_DWithin(o.geom::geography, NEW.geom::geography, cfg.distance_m)
     ON CONFLICT DO NOTHING;
     RETURN NULL;

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
-from sqlalchemy import Engine
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Connection, Engine
 
-from gis import patrols
+from gis import auth, patrols
 from gis.api import deps
 from gis.api.schemas import PatrolIn
 from gis.locator import Locator
@@ -16,8 +16,16 @@ router = APIRouter(prefix="/api/v1/patrols", tags=["patrols"])
 
 
 @router.post("", status_code=201, summary="Store a patrol track")
-def post_patrol(body: PatrolIn, engine: Engine = Depends(deps.engine),
+def post_patrol(body: PatrolIn, request: Request, engine: Engine = Depends(deps.engine),
                 locator: Locator = Depends(deps.locator)) -> dict[str, Any]:
     """Validate and store the track; answers with its length and main grid."""
     fixes = [patrols.Fix(p.lon, p.lat, p.t) for p in body.points]
-    return patrols.ingest_track(engine, locator, body.worker, fixes, body.crs)
+    who = getattr(request.state, "principal", None)
+
+    def audit_track(conn: Connection, track_id: int) -> None:
+        """The audit row, in the same transaction."""
+        if who is not None:
+            auth.audit(conn, who, "patrol.report", f"patrol:{track_id}", "ok",
+                       {"worker": body.worker, "points": len(fixes)})
+
+    return patrols.ingest_track(engine, locator, body.worker, fixes, body.crs, audit_track)
