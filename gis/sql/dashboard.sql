@@ -20,7 +20,9 @@ JOIN generation gen ON gen.id = g.generation_id AND gen.status = 'active'
 ORDER BY 1, 2;
 
 -- name: options_classes
-SELECT code, name, name_zh FROM event_class ORDER BY position, code;
+SELECT code, name, name_zh FROM event_class c
+WHERE EXISTS (SELECT 1 FROM event_item i WHERE i.class_code = c.code AND i.active)
+ORDER BY position, code;
 
 -- name: grids
 SELECT g.code, g.name, g.kind, g.community_code, c.name AS community_name, c.street_code,

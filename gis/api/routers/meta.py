@@ -29,7 +29,9 @@ def get_catalogue(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """Active catalogue."""
     with engine.connect() as conn:
         classes = conn.execute(text(
-            "SELECT code, name, name_zh FROM event_class ORDER BY position")).mappings().all()
+            "SELECT code, name, name_zh FROM event_class c WHERE EXISTS (SELECT 1 FROM "
+            "event_item i WHERE i.class_code = c.code AND i.active) ORDER BY position"
+        )).mappings().all()
         items = conn.execute(text(
             "SELECT code, class_code, name, name_zh, default_level, time_limit_h FROM event_item "
             "WHERE active ORDER BY class_code, position")).mappings().all()
