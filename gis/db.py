@@ -19,7 +19,7 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
         pool_timeout=settings.pool_timeout_s,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.pool_pre_ping,
         connect_args={
             "connect_timeout": 3,
             "application_name": "wangge",

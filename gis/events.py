@@ -6,18 +6,20 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg2.extras import Json, execute_values
-from sqlalchemy import Connection, Engine, text
+import psycopg2.errors
+from psycopg2.extras import Json
+from sqlalchemy import Engine, text
 
 from gis import catalogue
 from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
 from gis.locator import Location, Locator
 from gis.queries import q
+from gis.sqlfiles import read_sql
 
 SQL = "events.sql"
 SOURCES = ("worker", "resident", "camera", "hotline", "department", "other")
@@ -48,15 +50,18 @@ class _Catalogue:
     """Active catalogue items, cached briefly."""
 
     def __init__(self) -> None:
-        self.items: dict[str, tuple[str, str, float]] = {}
-        self.loaded = 0.0
+        self.items: dict[str, dict[str, tuple[str, str, float]]] = {}
+        self.loaded: dict[str, float] = {}
 
-    def get(self, conn: Connection, code: str) -> tuple[str, str, float] | None:
+    def get(self, engine: Engine, code: str) -> tuple[str, str, float] | None:
         """Item by code, reloading the cache on a miss or when older than 30 s."""
-        if code not in self.items or time.monotonic() - self.loaded > 30:
-            self.items = catalogue.active_items(conn)
-            self.loaded = time.monotonic()
-        return self.items.get(code)
+        key = str(engine.url)
+        items = self.items.get(key, {})
+        if code not in items or time.monotonic() - self.loaded.get(key, 0.0) > 30:
+            with engine.connect() as conn:
+                items = self.items[key] = catalogue.active_items(conn)
+            self.loaded[key] = time.monotonic()
+        return items.get(code)
 
 
 _catalogue = _Catalogue()
@@ -69,7 +74,7 @@ def request_hash(payload: Any) -> str:
     ).hexdigest()
 
 
-def _locate(locator: Locator, conn: Connection, r: Report, prefix: str, at: datetime) -> Location:
+def _locate(locator: Locator, r: Report, prefix: str, at: datetime) -> Location:
     """Locate one report: by coordinates, else building, else address, else unassigned."""
     if r.lon is not None or r.lat is not None:
         if r.lon is None or r.lat is None:
@@ -90,7 +95,7 @@ def _locate(locator: Locator, conn: Connection, r: Report, prefix: str, at: date
                     generation=locator.snapshot.generation, input={"reason": "no location given"})
 
 
-def _prepare(conn: Connection, locator: Locator, reports: list[Report],
+def _prepare(engine: Engine, locator: Locator, reports: list[Report],
              now: datetime) -> list[tuple[Report, Location, tuple[str, str, float]]]:
     """Validate and locate every report; all problems are collected into one 422."""
     out = []
@@ -98,7 +103,7 @@ def _prepare(conn: Connection, locator: Locator, reports: list[Report],
     for i, r in enumerate(reports):
         prefix = f"events[{i}]." if len(reports) > 1 else ""
         try:
-            item = _catalogue.get(conn, r.item)
+            item = _catalogue.get(engine, r.item)
             if item is None:
                 raise InvalidInput.field(prefix + "item", f"unknown event item {r.item!r} "
                                          "(see GET /api/v1/catalogue)", "unknown_item")
@@ -108,7 +113,7 @@ def _prepare(conn: Connection, locator: Locator, reports: list[Report],
             at = r.reported_at or now
             if at > now + timedelta(minutes=10):
                 raise InvalidInput.field(prefix + "reported_at", "is in the future", "future_time")
-            out.append((r, _locate(locator, conn, r, prefix, now), item))
+            out.append((r, _locate(locator, r, prefix, now), item))
         except WanggeError as e:
             errors.extend(e.details or [{"field": prefix or "body", "reason": e.message}])
             if len(reports) == 1:
@@ -122,12 +127,14 @@ def _prepare(conn: Connection, locator: Locator, reports: list[Report],
     return out
 
 
-def _camera_ids(conn: Connection, reports: list[Report]) -> dict[str, int]:
+def _camera_ids(engine: Engine, reports: list[Report]) -> dict[str, int]:
     """Camera ids for the camera codes named in the reports (unknown ones are an error)."""
     codes = sorted({r.camera_code for r in reports if r.camera_code})
     if not codes:
         return {}
-    rows = conn.execute(text("SELECT code, id FROM camera WHERE code = ANY(:c)"), {"c": codes})
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, id FROM camera WHERE code = ANY(:c)"),
+                            {"c": codes}).all()
     found = {r.code: r.id for r in rows}
     for i, r in enumerate(reports):
         if r.camera_code and r.camera_code not in found:
@@ -137,48 +144,85 @@ def _camera_ids(conn: Connection, reports: list[Report]) -> dict[str, int]:
     return found
 
 
-def _insert(conn: Connection, prepared, cameras: dict[str, int],
-            now: datetime) -> list[tuple[int, str]]:
-    """Insert events and their first history rows; returns the new (id, uid) in order."""
+_COLUMNS = (
+    "uid, item_code, source, reporter, description, reported_at, received_at, geom, input_lon, "
+    "input_lat, input_crs, building_id, address, camera_id, location_status, location_method, "
+    "distance_m, generation_id, grid_id, unit_id, street_code, community_code, grid_code, "
+    "unit_code, worker_id, level, due_at"
+)
+_ROW = (
+    "(%s::uuid, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::timestamptz, "
+    "ST_GeomFromEWKT(%s::text), %s::float8, %s::float8, %s::text, %s::bigint, %s::text, "
+    "%s::bigint, %s::text, %s::text, %s::float8, %s::int, %s::bigint, %s::bigint, %s::text, "
+    "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::timestamptz, %s::jsonb, %s::jsonb, "
+    "%s::int)"
+)
+
+
+def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
+    """One VALUES tuple per report: the event columns, its history data and its answer."""
     rows = []
-    for r, loc, (_cls, level, limit_h) in prepared:
+    for n, (r, loc, item) in enumerate(prepared):
+        _cls, level, limit_h = item
         at = r.reported_at or now
         geom = f"SRID=4326;POINT({loc.lon!r} {loc.lat!r})" if loc.lon is not None else None
+        hist = loc.to_dict()
+        hist.pop("input", None)
+        uid = str(uuid.uuid4())
         rows.append((
-            r.item, r.source, r.reporter, r.description or "", at, now, geom,
+            uid, r.item, r.source, r.reporter, r.description or "", at, now, geom,
             r.lon, r.lat, (loc.input or {}).get("crs") if r.lon is not None else None,
             (loc.input or {}).get("building_id"), r.address,
             cameras.get(r.camera_code) if r.camera_code else None,
             loc.status, loc.method, loc.distance_m, loc.generation, loc.grid_id, loc.unit_id,
             loc.street, loc.community, loc.grid, loc.unit, loc.worker_id, level,
             at + timedelta(hours=limit_h),
+            Json(hist), Json(_public(r, loc, 0, uid, item), dumps=_dumps), n,
         ))
-    cur = conn.connection.dbapi_connection.cursor()
+    return rows
+
+
+def _dumps(obj: Any) -> str:
+    """JSON for psycopg2 (datetimes as ISO strings)."""
+    return json.dumps(obj, default=str, ensure_ascii=False)
+
+
+def _store(engine: Engine, rows: list[tuple], generation: int | None,
+           idempotency_key: str | None, body_hash: str | None,
+           audit: dict[str, Any] | None) -> dict[str, int] | None:
+    """Store events, history, the idempotency answer and the audit row in ONE statement.
+
+    The statement only inserts while ``generation`` is still the active one (it holds that
+    generation row FOR SHARE, so an activation waits for it); returns uid → id, or None when
+    the generation changed. A concurrent request with the same Idempotency-Key waits on the
+    key and then fails with a unique violation (handled by the caller as a replay).
+    """
+    raw = engine.raw_connection()
     try:
-        ids = execute_values(
-            cur,
-            "INSERT INTO event (item_code, source, reporter, description, reported_at, "
-            "received_at, geom, input_lon, input_lat, input_crs, building_id, address, camera_id, "
-            "location_status, location_method, distance_m, generation_id, grid_id, unit_id, "
-            "street_code, community_code, grid_code, unit_code, worker_id, level, due_at) "
-            "VALUES %s RETURNING id, uid::text",
-            rows, page_size=1000, fetch=True,
-        )
-        ids = [(r[0], r[1]) for r in ids]
-        hist = []
-        for (eid, _uid), (r, loc, _item) in zip(ids, prepared, strict=True):
-            d = loc.to_dict()
-            d.pop("input", None)
-            hist.append((eid, now, "reported", None, "reported", r.reporter, Json(d)))
-        execute_values(
-            cur,
-            "INSERT INTO event_history (event_id, at, action, from_status, to_status, actor, data)"
-            " VALUES %s",
-            hist, page_size=1000,
-        )
+        dbapi = raw.dbapi_connection
+        dbapi.autocommit = True
+        with dbapi.cursor() as cur:
+            values = b",".join(cur.mogrify(_ROW, row) for row in rows).decode()
+            params = {"gen": generation, "key": idempotency_key, "hash": body_hash,
+                      "audit": audit is not None, "token_id": (audit or {}).get("token_id"),
+                      "role": (audit or {}).get("role"), "actor": (audit or {}).get("actor")}
+            sql = read_sql("events_store.sql").replace("/*VALUES*/", values.replace("%", "%%"))
+            cur.execute(sql, params)
+            got = cur.fetchall()
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        # the server went away: drop this connection and the rest of the pool with it
+        raw.invalidate()
+        engine.dispose(close=False)
+        raise
     finally:
-        cur.close()
-    return ids
+        try:
+            raw.dbapi_connection.autocommit = False
+        except Exception:  # connection already broken: the pool discards it
+            pass
+        raw.close()
+    if not got:
+        return None
+    return {u: i for u, i in got}
 
 
 def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any]:
@@ -191,12 +235,11 @@ def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any
 
 def ingest(engine: Engine, locator: Locator, reports: list[Report],
            idempotency_key: str | None = None, body_hash: str | None = None,
-           max_batch: int = 500,
-           on_stored: Callable[[Connection, list[dict[str, Any]]], None] | None = None,
+           max_batch: int = 500, audit: dict[str, Any] | None = None,
            ) -> tuple[int, list[dict[str, Any]], bool]:
     """Store reports atomically; returns (HTTP status, stored events, replayed?).
 
-    ``on_stored(conn, events)`` runs inside the same transaction (e.g. the audit row).
+    ``audit`` ({token_id, role, actor}) adds an audit row in the same statement.
     """
     if not reports:
         raise InvalidInput.field("events", "the batch is empty", "empty_batch")
@@ -205,29 +248,24 @@ def ingest(engine: Engine, locator: Locator, reports: list[Report],
                                  f"{max_batch}", "batch_too_large")
     for _attempt in range(3):
         now = datetime.now(UTC)
-        with engine.begin() as conn:
-            if idempotency_key:
-                claimed = conn.execute(q(SQL, "idem_claim"),
-                                       {"key": idempotency_key, "hash": body_hash}).first()
-                if claimed is None:
-                    conn.rollback()
-                    return _replay(engine, idempotency_key, body_hash)
-            gen = conn.execute(q(SQL, "active_generation_for_share")).scalar()
-            if gen != locator.snapshot.generation:
-                # boundaries changed under us: reload the index, then locate again
-                conn.rollback()
-                locator.refresh(force=True)
-                continue
-            prepared = _prepare(conn, locator, reports, now)
-            cameras = _camera_ids(conn, reports)
-            ids = _insert(conn, prepared, cameras, now)
-            result = [_public(r, loc, eid, uid, item)
-                      for (eid, uid), (r, loc, item) in zip(ids, prepared, strict=True)]
-            if on_stored is not None:
-                on_stored(conn, result)
-            if idempotency_key:
-                conn.execute(q(SQL, "idem_store"), {"key": idempotency_key, "status": 201,
-                                                    "response": json.dumps(result, default=str)})
+        snap = locator.snapshot
+        prepared = _prepare(engine, locator, reports, now)
+        cameras = _camera_ids(engine, reports)
+        gens = {loc.generation for _r, loc, _i in prepared}
+        gen = gens.pop() if len(gens) == 1 else snap.generation
+        rows = _rows(prepared, cameras, now)
+        try:
+            ids = _store(engine, rows, gen, idempotency_key, body_hash, audit)
+        except psycopg2.errors.UniqueViolation as e:
+            if idempotency_key and e.diag.constraint_name == "idempotency_key_pkey":
+                return _replay(engine, idempotency_key, body_hash)
+            raise
+        if ids is None:
+            # boundaries changed under us: reload the index, then locate again
+            locator.refresh(force=True)
+            continue
+        result = [_public(r, loc, ids[row[0]], row[0], item)
+                  for row, (r, loc, item) in zip(rows, prepared, strict=True)]
         return 201, result, False
     raise Conflict("boundaries kept changing while the report was stored; retry",
                    code="territory_changing", status=503)

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     )
     pool_size: int = Field(10, ge=1, le=200)
     pool_timeout_s: float = Field(5.0, gt=0)
+    pool_pre_ping: bool = Field(
+        False, description="Test each pooled connection before use (one extra round trip); "
+        "off by default: a dead connection fails one request with 503 and is discarded."
+    )
     statement_timeout_ms: int = Field(15_000, ge=100)
 
     outside_max_distance_m: float = Field(

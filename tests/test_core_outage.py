@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import core_helpers as T
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
 from gis.api.app import create_app
 from gis.settings import Settings
@@ -49,87 +51,82 @@ def test_closed_port_gives_503(auth_required):
 
 # -- the database goes away in the middle of a request -----------------------------------------
 
-class Killer:
-    """Terminates the backend of the connection that runs a chosen step of the intake."""
-
-    def __init__(self, engine, admin) -> None:
-        self.engine = engine
-        self.admin = admin
-        self.step: str | None = None
-        self.fired = 0
-
-    def kill(self, conn) -> None:
-        pid = conn.connection.dbapi_connection.get_backend_pid()
-        with self.admin.connect() as a:
-            a.execute(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
-        self.fired += 1
-        self.step = None
-
-    def before(self, conn, _cur, statement, *_a) -> None:
-        if self.step == "before_share" and "FOR SHARE" in statement:
-            self.kill(conn)
-
-    def after(self, conn, _cur, statement, *_a) -> None:
-        if self.step == "after_share" and "FOR SHARE" in statement:
-            self.kill(conn)           # the next statements are raw psycopg2 inserts
-
-    def commit(self, conn) -> None:
-        if self.step == "commit" and conn.in_transaction():
-            self.kill(conn)
+def _kill_app_backends(admin, only_waiting: bool = False) -> int:
+    """Terminate the app's server connections (all, or those waiting on a lock)."""
+    with admin.connect() as a:
+        return len(a.execute(text(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'wangge' "
+            "AND (NOT :w OR wait_event_type = 'Lock')"), {"w": only_waiting}).all())
 
 
-@pytest.fixture()
-def killer(settings, clean_db):
-    """Hooks on the engine the app will use (gis.db.get_engine caches one per URL)."""
-    from gis.db import get_engine
+def _post_while_killed(c, admin, body, headers, step: str):
+    """POST while the database dies: before the request (a restart) or during the statement."""
+    if step == "restart":
+        assert _kill_app_backends(admin) >= 1
+        return c.post(URL, json=body, headers=headers)
+    # mid-statement: hold the active generation row so the intake statement waits on it,
+    # terminate the waiting backend, then let go
+    result: dict = {}
+    with admin.connect() as lock:
+        lock.execute(text("SELECT id FROM generation WHERE status = 'active' FOR UPDATE"))
+        t = threading.Thread(target=lambda: result.update(r=c.post(URL, json=body,
+                                                                        headers=headers)))
+        t.start()
+        for _ in range(100):
+            time.sleep(0.05)
+            if _kill_app_backends(admin, only_waiting=True):
+                break
+        else:
+            raise AssertionError("the intake statement never waited on the generation row")
+        lock.rollback()
+    t.join(30)
+    return result["r"]
 
+
+@pytest.mark.parametrize("step", ["restart", "mid_statement"])
+def test_outage_mid_request_is_503_and_nothing_lost(settings, clean_db, step):
     T.load(clean_db)
-    engine = get_engine(settings)
-    admin = create_engine(engine.url, connect_args={"application_name": "wangge-test-killer"})
-    k = Killer(engine, admin)
-    event.listen(engine, "before_cursor_execute", k.before)
-    event.listen(engine, "after_cursor_execute", k.after)
-    event.listen(engine, "commit", k.commit)
-    yield k
-    event.remove(engine, "before_cursor_execute", k.before)
-    event.remove(engine, "after_cursor_execute", k.after)
-    event.remove(engine, "commit", k.commit)
-    admin.dispose()
+    s = settings.model_copy(update={"auth_required": False, "locator_poll_s": 3600})
+    app = create_app(s, listen=False)
+    admin = create_engine(app.state.engine.url,
+                          connect_args={"application_name": "wangge-test-killer"})
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            app.state.locator.refresh(force=True)
+            warm = c.post(URL, json={**REPORT, "description": "warm-up"})
+            assert warm.status_code == 201, warm.text      # catalogue cached, pool warm
+            outcomes = []
+            for i in range(4):
+                desc = f"{step}-{i}"
+                key = {"Idempotency-Key": desc}
+                body = {**REPORT, "description": desc}
+                if i % 2 == 0:
+                    r = _post_while_killed(c, admin, body, key, step)
+                else:
+                    r = c.post(URL, json=body, headers=key)
+                outcomes.append(r.status_code)
+                if r.status_code == 201:
+                    assert stored(clean_db, desc) == 1, "answered 201 but not stored"
+                else:
+                    assert_503(r)
+                    assert stored(clean_db, desc) == 0
+                    # the client retries with the same key once the database is back
+                    r2 = c.post(URL, json=body, headers=key)
+                    assert r2.status_code == 201, r2.text
+                    assert stored(clean_db, desc) == 1
+            assert outcomes == [503, 201, 503, 201]
+            # reads survive a killed pooled connection too (never 500)
+            r = c.get(URL)
+            assert r.status_code == 200 and r.json()["count"] == 5
+    finally:
+        admin.dispose()
 
 
 def stored(engine, description: str) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM event WHERE description = :d"),
                             {"d": description}).scalar_one()
-
-
-@pytest.mark.parametrize("step", ["before_share", "after_share", "commit"])
-def test_outage_mid_request_is_503_and_nothing_lost(settings, engine, killer, step):
-    app = create_app(settings.model_copy(update={"auth_required": False}), listen=False)
-    assert app.state.engine is killer.engine
-    with TestClient(app, raise_server_exceptions=False) as c:
-        app.state.locator.refresh(force=True)
-        outcomes = []
-        for i in range(6):
-            desc = f"{step}-{i}"
-            killer.step = step if i % 2 == 0 else None
-            key = {"Idempotency-Key": f"{step}-{i}"}
-            r = c.post(URL, json={**REPORT, "description": desc}, headers=key)
-            outcomes.append(r.status_code)
-            if r.status_code == 201:
-                assert stored(engine, desc) == 1, "answered 201 but not stored"
-            else:
-                assert_503(r)
-                assert stored(engine, desc) == 0
-                # the client retries with the same key once the database is back
-                r2 = c.post(URL, json={**REPORT, "description": desc}, headers=key)
-                assert r2.status_code == 201, r2.text
-                assert stored(engine, desc) == 1
-        assert killer.fired == 3
-        assert outcomes == [503, 201, 503, 201, 503, 201]
-        # reads survive a killed pooled connection too (pre-ping or 503, never 500)
-        r = c.get(URL)
-        assert r.status_code == 200 and r.json()["count"] == 6
 
 
 def test_statement_timeout_in_raw_insert_is_503(settings, clean_db):
