@@ -64,7 +64,11 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
             if e.name and module.startswith(e.name):
                 continue
             raise
-        dependencies = ([Depends(auth.require_planner_for_writes)]
-                        if module == "boundaries.api" else [])
+        if module == "boundaries.api":
+            dependencies = [Depends(auth.require_planner_for_writes)]
+        elif module == "etl.api":  # camera positions are not public
+            dependencies = [Depends(auth.require_token)]
+        else:
+            dependencies = []
         app.include_router(getattr(mod, attr), dependencies=dependencies)
     return app
