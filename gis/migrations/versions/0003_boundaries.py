@@ -1,7 +1,7 @@
 """Boundaries: activations and the former assignments of re-assigned events (for rollback).
 
 Revision ID: 0003
-Revises: 0004
+Revises: 0002
 Create Date: 2026-11-21
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from gis.sqlfiles import read_sql
 
 revision = "0003"
-down_revision = "0004"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

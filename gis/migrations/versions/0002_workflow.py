@@ -1,6 +1,6 @@
 """Workflow: API tokens, audit log, dispatch records, duplicate links, resident points, duties.
 
-Revision ID: 0004
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-21
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 from gis.sqlfiles import read_sql
 
-revision = "0004"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
@@ -17,9 +17,9 @@ depends_on = None
 
 def upgrade() -> None:
     """Create the workflow tables and the duplicate-detection trigger."""
-    op.execute(read_sql("004_workflow_up.sql"))
+    op.execute(read_sql("002_workflow_up.sql"))
 
 
 def downgrade() -> None:
     """Drop the workflow tables."""
-    op.execute(read_sql("004_workflow_down.sql"))
+    op.execute(read_sql("002_workflow_down.sql"))
