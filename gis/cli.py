@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -15,6 +14,7 @@ from typing import Annotated
 import typer
 
 from gis.errors import WanggeError
+from gis.plugins import import_optional
 from gis.settings import Settings
 
 app = typer.Typer(help="Wangge 网格: grid governance on PostGIS.", no_args_is_help=True,
@@ -213,13 +213,8 @@ def demo(
 def _mount_optional() -> None:
     """Add the sub-commands of the packages that are installed."""
     for module, attr, name in OPTIONAL_APPS:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                continue
-            raise
-        sub = getattr(mod, attr, None)
+        mod = import_optional(module)
+        sub = getattr(mod, attr, None) if mod is not None else None
         if sub is not None:
             app.add_typer(sub, name=name)
 

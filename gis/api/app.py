@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from contextlib import asynccontextmanager
 
@@ -14,6 +13,7 @@ from gis.api.limits import BodyLimit
 from gis.api.routers import events, grids, locate, meta, patrols
 from gis.db import get_engine
 from gis.locator import Locator
+from gis.plugins import import_optional
 from gis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,9 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
         app.include_router(r, dependencies=[Depends(auth.require_token)])
     for module, attr in OPTIONAL_ROUTERS:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                continue
-            raise
+        mod = import_optional(module)
+        if mod is None:
+            continue
         if module == "boundaries.api":
             dependencies = [Depends(auth.require_planner_for_writes)]
         elif module == "etl.api":  # camera positions are not public
