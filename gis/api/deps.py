@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the engine, the locator and the settings of this app."""
+"""FastAPI dependencies: the engine, the locator and the settings of this app.
+
+They are `async` so that FastAPI does not hop to a worker thread to run them.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,16 @@ from gis.locator import Locator
 from gis.settings import Settings
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     """The app's engine."""
     return request.app.state.engine
 
 
-def locator(request: Request) -> Locator:
+async def locator(request: Request) -> Locator:
     """The app's locator."""
     return request.app.state.locator
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
