@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Engine, text
 
 from gis.errors import Forbidden, InvalidInput, Unauthorized
 
-ROLES = ("grid_worker", "community_dispatcher", "street_dispatcher", "district_centre", "planner")
+ROLES = ("grid_worker", "community_dispatcher", "street_dispatcher", "district_centre", "planner",
+         "department")
 AREA_LEVEL = {"community_dispatcher": "community", "street_dispatcher": "street"}
 PREFIX = "wg_"
 # Verified tokens are remembered this long (per process) so that a report costs no extra
@@ -35,23 +36,50 @@ class Principal:
     worker_code: str | None = None
     token_id: int | None = None
     name: str = ""
+    department: str | None = None
 
     @property
     def actor(self) -> str:
         """The name written into history and the audit log."""
+        if self.role == "department" and not self.name:
+            return f"department:{self.department}"
         return self.worker_code or self.name or f"{self.role}#{self.token_id}"
 
     def covers(self, ev: Any) -> bool:
-        """True when the event lies in this principal's area (codes start with their parent's)."""
+        """True when the event lies in this principal's area (codes start with their parent's).
+
+        Only the grid code counts: community and street codes are derived from it, so an event
+        without a grid (unassigned) belongs to the district centre alone.
+        """
         if self.role == "district_centre":
             return True
-        if self.role == "planner":
+        if self.role in ("planner", "department"):
             return False
-        code = ev["grid_code"] or ev["community_code"] or ev["street_code"]
+        code = ev["grid_code"]
         return bool(code) and any(code.startswith(a) for a in self.areas)
+
+    def read_scope(self) -> dict[str, Any]:
+        """Bound parameters of the event read filter (see ``read_scope``)."""
+        return read_scope(self)
 
 
 SYSTEM = Principal("district_centre", name="system")
+
+
+def read_scope(who: Principal | None) -> dict[str, Any]:
+    """The bound parameters that limit event reads to what ``who`` may see.
+
+    ``scope_prefixes``: code prefixes an event's grid code must start with (None = every
+    event, [] = none by area); ``scope_department``: a department also sees the events it was
+    notified of. No principal (CLI, dashboard) and the district centre see everything.
+    """
+    if who is None or who.role == "district_centre":
+        return {"scope_prefixes": None, "scope_department": None}
+    if who.role == "department":
+        return {"scope_prefixes": [], "scope_department": who.department or ""}
+    if who.role == "planner":
+        return {"scope_prefixes": [], "scope_department": None}
+    return {"scope_prefixes": list(who.areas), "scope_department": None}
 
 
 def hash_token(token: str) -> str:
@@ -60,10 +88,35 @@ def hash_token(token: str) -> str:
 
 
 def create_token(engine: Engine, role: str, area: str | None = None, worker: str | None = None,
-                 name: str = "", expires_at: datetime | None = None) -> dict[str, Any]:
-    """Create a token; the secret is returned once and stored only as a hash."""
+                 name: str = "", expires_at: datetime | None = None,
+                 department: str | None = None) -> dict[str, Any]:
+    """Create a token; the secret is returned once and stored only as a hash.
+
+    A ``department`` token names one department of the dispatch rules (police, fire, ...).
+    """
     if role not in ROLES:
         raise InvalidInput.field("role", f"must be one of {', '.join(ROLES)}", "unknown_role")
+    if role == "department":
+        from gis import dispatch
+
+        known = dispatch.rules().departments
+        if not department:
+            raise InvalidInput.field("department", "a department token needs --department CODE",
+                                     "department_required")
+        if department not in known:
+            raise InvalidInput.field("department", f"unknown department {department!r}; one of "
+                                     f"{', '.join(known)}", "unknown_department")
+        if area is not None or worker is not None:
+            raise InvalidInput.field("area", "a department token has no area or worker",
+                                     "area_not_allowed")
+    elif department is not None:
+        raise InvalidInput.field("department", "only a department token names a department",
+                                 "department_not_allowed")
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise InvalidInput.field("expires_at", "needs a time zone", "naive_time")
+        if expires_at <= now_utc():
+            raise InvalidInput.field("expires_at", "is in the past", "expired")
     with engine.begin() as conn:
         if area is not None:
             level = conn.execute(text("SELECT level FROM area WHERE code = :c"),
@@ -86,12 +139,14 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
         token = PREFIX + secrets.token_urlsafe(32)
         tid = conn.execute(text(
             "INSERT INTO api_token (token_hash, prefix, role, area_code, worker_code, name, "
-            "expires_at) VALUES (:h, :p, :r, :a, :w, :n, :x) RETURNING id"),
+            "expires_at, department) VALUES (:h, :p, :r, :a, :w, :n, :x, :d) RETURNING id"),
             {"h": hash_token(token), "p": token[:10], "r": role, "a": area, "w": worker,
-             "n": name, "x": expires_at}).scalar_one()
+             "n": name, "x": expires_at, "d": department}).scalar_one()
         audit(conn, SYSTEM, "token.create", f"token:{tid}", "ok",
-              {"role": role, "area": area, "worker": worker})
-    return {"id": tid, "token": token, "role": role, "area": area, "worker": worker}
+              {"role": role, "area": area, "worker": worker, "department": department,
+               "expires_at": expires_at})
+    return {"id": tid, "token": token, "role": role, "area": area, "worker": worker,
+            "department": department, "expires_at": expires_at}
 
 
 def revoke_token(engine: Engine, token_id: int) -> bool:
@@ -109,8 +164,8 @@ def list_tokens(engine: Engine) -> list[dict[str, Any]]:
     """Tokens without their secrets."""
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(text(
-            "SELECT id, prefix, role, area_code, worker_code, name, created_at, expires_at, "
-            "revoked_at, last_used_at FROM api_token ORDER BY id")).mappings()]
+            "SELECT id, prefix, role, area_code, worker_code, department, name, created_at, "
+            "expires_at, revoked_at, last_used_at FROM api_token ORDER BY id")).mappings()]
 
 
 def _areas(conn: Connection, role: str, area: str | None, worker: str | None) -> tuple[str, ...]:
@@ -138,7 +193,7 @@ def authenticate(engine: Engine, token: str | None) -> Principal:
         return hit[2]
     with engine.begin() as conn:
         row = conn.execute(text(
-            "SELECT id, role, area_code, worker_code, name, expires_at, last_used_at "
+            "SELECT id, role, area_code, worker_code, name, expires_at, last_used_at, department "
             "FROM api_token WHERE token_hash = :h AND revoked_at IS NULL "
             "AND (expires_at IS NULL OR expires_at > now())"), {"h": h}).first()
         if row is None:
@@ -147,7 +202,7 @@ def authenticate(engine: Engine, token: str | None) -> Principal:
             conn.execute(text("UPDATE api_token SET last_used_at = now() WHERE id = :i"),
                          {"i": row.id})
         p = Principal(row.role, _areas(conn, row.role, row.area_code, row.worker_code),
-                      row.worker_code, row.id, row.name)
+                      row.worker_code, row.id, row.name, row.department)
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
@@ -195,9 +250,47 @@ def require_role(p: Principal, *roles: str) -> None:
 def check_area(p: Principal, ev: Any) -> None:
     """403 when the event lies outside the principal's area."""
     if not p.covers(ev):
-        where = ev["grid_code"] or ev["community_code"] or ev["street_code"] or "unassigned"
-        raise Forbidden(f"event {ev['id']} ({where}) is outside your area "
-                        f"({', '.join(p.areas) or p.role})", code="outside_area")
+        raise outside_area(p, ev["id"], ev["grid_code"])
+
+
+def outside_area(p: Principal, event_id: Any, grid_code: str | None) -> Forbidden:
+    """The 403 ``outside_area`` for an event the principal may not see or act on."""
+    return Forbidden(f"event {event_id} ({grid_code or 'unassigned'}) is outside your area "
+                     f"({', '.join(p.areas) or p.department or p.role})", code="outside_area")
+
+
+def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:
+    """403 unless ``p`` may post a patrol track of ``worker``.
+
+    A grid worker posts only their own tracks; a dispatcher those of workers holding a current
+    role in their area; the district centre anyone's. Unknown workers are left to the intake
+    (422). Refusals are audited.
+    """
+    if p.role == "district_centre":
+        return
+    err: Forbidden | None = None
+    if p.role == "grid_worker":
+        if not p.worker_code or p.worker_code != worker:
+            err = Forbidden(f"a grid worker posts only their own tracks (token of "
+                            f"{p.worker_code or 'no worker'}, track of {worker})",
+                            code="not_your_track")
+    elif p.role in AREA_LEVEL:
+        with engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT w.id, array_remove(array_agg(r.area_code), NULL) AS areas FROM worker w "
+                "LEFT JOIN grid_role r ON r.worker_id = w.id AND r.valid_from <= now() "
+                "AND (r.valid_to IS NULL OR r.valid_to > now()) WHERE w.code = :w GROUP BY w.id"),
+                {"w": worker}).first()
+        if row is None:
+            return
+        if not any(c.startswith(a) for c in row.areas for a in p.areas):
+            err = Forbidden(f"worker {worker} does not work in your area "
+                            f"({', '.join(p.areas)})", code="outside_area")
+    else:
+        err = Forbidden(f"role {p.role} may not post patrol tracks", code="wrong_role")
+    if err is not None:
+        audit_now(engine, p, "patrol.report", f"worker:{worker}", "denied", {"code": err.code})
+        raise err
 
 
 def _bearer(request: Request) -> str | None:
@@ -237,6 +330,8 @@ def require_token(request: Request) -> Principal:
             audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
                       {"code": "wrong_role"})
             raise Forbidden("planners may not report events or tracks", code="wrong_role")
+        # departments may report events (source "department"); gis.auth.check_track_worker
+        # refuses their tracks
         # the write itself is audited inside its own transaction (see gis.events / gis.patrols)
     return p
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -60,24 +60,53 @@ def _cli_principal(actor: str | None) -> Principal:
                      worker_code=None)
 
 
+def _expires(value: str | None, now: datetime | None = None) -> datetime | None:
+    """--expires: a number of days from now (``30``, ``0.5``) or an ISO time (naive = UTC+8)."""
+    if value is None:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        days = float(value)
+    except ValueError:
+        t = _when(value, "expires")
+        assert t is not None
+        if t <= now:
+            raise InvalidInput.field("expires", f"{value} is in the past", "expired") from None
+        return t
+    if not 0 < days <= 36_500:
+        raise InvalidInput.field("expires", "days must be > 0 (and at most 36500)",
+                                 "out_of_range")
+    return now + timedelta(days=days)
+
+
 @token_app.command("create")
 def token_create(
     role: Annotated[str, typer.Option(help="grid_worker | community_dispatcher | "
-                                      "street_dispatcher | district_centre | planner")],
+                                      "street_dispatcher | district_centre | planner | "
+                                      "department")],
     area: Annotated[str | None, typer.Option(help="Area code the token acts on.")] = None,
     worker: Annotated[str | None, typer.Option(help="Worker code (grid workers).")] = None,
+    department: Annotated[str | None, typer.Option(
+        help="Department code of the dispatch rules (role department).")] = None,
+    expires: Annotated[str | None, typer.Option(
+        help="Expiry: DAYS from now (e.g. 30) or an ISO time (naive = UTC+8). "
+             "Default: never.")] = None,
     name: Annotated[str, typer.Option(help="A label.")] = "",
 ) -> None:
     """Create a token and print it (shown once; only its hash is stored)."""
     from gis import auth
 
     try:
-        t = auth.create_token(_engine(), role, area, worker, name)
+        t = auth.create_token(_engine(), role, area, worker, name, _expires(expires),
+                              department)
     except WanggeError as e:
         _fail(e)
     typer.echo(t["token"])
     typer.echo(f"token #{t['id']}: role {role}" + (f", area {area}" if area else "")
-               + (f", worker {worker}" if worker else ""), err=True)
+               + (f", worker {worker}" if worker else "")
+               + (f", department {department}" if department else "")
+               + (f", expires {t['expires_at'].isoformat()}" if t["expires_at"] else
+                  ", never expires"), err=True)
 
 
 @token_app.command("list")
