@@ -15,7 +15,8 @@ import psycopg2.errors
 from psycopg2.extras import Json
 from sqlalchemy import Engine, text
 
-from gis import catalogue
+from gis import auth, catalogue, dispatch
+from gis.auth import Principal
 from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
 from gis.locator import Location, Locator
 from gis.queries import q
@@ -284,17 +285,33 @@ def _replay(engine: Engine, key: str, body_hash: str | None) -> tuple[int, list[
     return row.status_code, row.response, True
 
 
-def get_event(engine: Engine, event_id: int, with_history: bool = True) -> dict[str, Any]:
-    """One event with its history."""
+def get_event(engine: Engine, event_id: int, with_history: bool = True,
+              who: Principal | None = None) -> dict[str, Any]:
+    """One event with its history and dispatch records (department acknowledgements).
+
+    With a principal the event must lie in its read scope (``gis.auth.read_scope``), else 403
+    ``outside_area`` (audited); without one (CLI, dashboard) every event is readable.
+    """
     with engine.connect() as conn:
         row = conn.execute(q(SQL, "event_by_id"), {"id": event_id}).mappings().first()
         if row is None:
             raise NotFound(f"no event {event_id}", code="event_not_found")
-        ev = dict(row)
-        ev["uid"] = str(ev["uid"])
-        if with_history:
-            ev["history"] = [dict(h) for h in conn.execute(q(SQL, "history"), {"id": event_id})
-                             .mappings()]
+        scope = auth.read_scope(who)
+        visible = scope["scope_prefixes"] is None or conn.execute(
+            q(SQL, "event_visible"), {"id": event_id} | scope).scalar()
+        if visible:
+            ev = dict(row)
+            ev["uid"] = str(ev["uid"])
+            if with_history:
+                ev["history"] = [dict(h) for h in conn.execute(q(SQL, "history"),
+                                                               {"id": event_id}).mappings()]
+                ev["dispatch"] = dispatch.records(conn, event_id)
+    if not visible:
+        assert who is not None
+        err = auth.outside_area(who, event_id, row["grid_code"])
+        auth.audit_now(engine, who, "event.read", f"event:{event_id}", "denied",
+                       {"code": err.code})
+        raise err
     return ev
 
 
@@ -302,8 +319,13 @@ def list_events(engine: Engine, *, grid: str | None = None, status: list[str] | 
                 category: str | None = None, location_status: str | None = None,
                 since: datetime | None = None, until: datetime | None = None,
                 bbox: tuple[float, float, float, float] | None = None,
-                before_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Events matching the filters, newest first (keyset pagination on id)."""
+                before_id: int | None = None, limit: int = 100,
+                who: Principal | None = None) -> list[dict[str, Any]]:
+    """Events matching the filters, newest first (keyset pagination on id).
+
+    With a principal only the events it may read are listed (filtered in the query, see
+    ``gis.auth.read_scope``); without one (CLI, dashboard) there is no such filter.
+    """
     if status:
         bad = [s for s in status if s not in STATUSES]
         if bad:
@@ -319,7 +341,7 @@ def list_events(engine: Engine, *, grid: str | None = None, status: list[str] | 
     params = {"grid": grid, "status": status or None, "category": category,
               "location_status": location_status, "since": since, "until": until,
               "minlon": minlon, "minlat": minlat, "maxlon": maxlon, "maxlat": maxlat,
-              "before_id": before_id, "limit": limit}
+              "before_id": before_id, "limit": limit} | auth.read_scope(who)
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "list_events"), params).mappings().all()
     out = []

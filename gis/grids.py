@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from gis import auth
+from gis.auth import Principal
 from gis.errors import NotFound
 from gis.queries import q
 
@@ -28,8 +30,14 @@ def feature_collection(engine: Engine) -> dict[str, Any]:
 
 
 def grid_detail(engine: Engine, code: str, generation: int | None = None,
-                event_limit: int = 100) -> dict[str, Any]:
-    """One grid as a GeoJSON Feature with its people and open events."""
+                event_limit: int = 100, who: Principal | None = None) -> dict[str, Any]:
+    """One grid as a GeoJSON Feature with its people and open events.
+
+    Any token sees the geometry and the people; the open events are only those ``who`` may
+    read (``gis.auth.read_scope``, in the query): none for a planner or a worker of another
+    grid. ``open_events.filtered`` says whether such a limit applied. No principal = all.
+    """
+    scope = auth.read_scope(who)
     with engine.connect() as conn:
         params = {"code": code, "generation": generation}
         g = conn.execute(q(SQL, "grid"), params).mappings().first()
@@ -37,11 +45,13 @@ def grid_detail(engine: Engine, code: str, generation: int | None = None,
             raise NotFound(f"no grid {code!r} in the active generation", code="grid_not_found")
         people = [dict(r) for r in conn.execute(q(SQL, "people"), {"code": code}).mappings()]
         open_events = [dict(r) for r in conn.execute(
-            q(SQL, "open_events"), {"code": code, "limit": event_limit}).mappings()]
-        counts = {r.status: r.n for r in conn.execute(q(SQL, "open_event_counts"), {"code": code})}
+            q(SQL, "open_events"), {"code": code, "limit": event_limit} | scope).mappings()]
+        counts = {r.status: r.n for r in conn.execute(q(SQL, "open_event_counts"),
+                                                      {"code": code} | scope)}
     props = {k: v for k, v in g.items() if k not in ("geometry", "id")}
     props["area_m2"] = float(props["area_m2"])
     props["people"] = people
     props["open_events"] = {"total": sum(counts.values()), "by_status": counts,
-                            "latest": open_events}
+                            "latest": open_events,
+                            "filtered": scope["scope_prefixes"] is not None}
     return {"type": "Feature", "id": code, "geometry": g["geometry"], "properties": props}

@@ -31,9 +31,20 @@ SELECT e.id, e.item_code, e.status, e.level, e.reported_at, e.due_at, e.unit_cod
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.description
 FROM event e
 WHERE e.grid_code = :code AND e.status NOT IN ('closed', 'rejected', 'duplicate')
+  -- what the caller may read (gis.auth.read_scope): NULL prefixes = everything
+  AND (CAST(:scope_prefixes AS text[]) IS NULL
+       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
+                  WHERE starts_with(e.grid_code, p.code))
+       OR EXISTS (SELECT 1 FROM event_dispatch d
+                  WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 ORDER BY e.reported_at DESC
 LIMIT :limit;
 -- name: open_event_counts
 SELECT e.status, count(*) AS n FROM event e
 WHERE e.grid_code = :code AND e.status NOT IN ('closed', 'rejected', 'duplicate')
+  AND (CAST(:scope_prefixes AS text[]) IS NULL
+       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
+                  WHERE starts_with(e.grid_code, p.code))
+       OR EXISTS (SELECT 1 FROM event_dispatch d
+                  WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 GROUP BY e.status;

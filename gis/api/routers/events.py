@@ -116,6 +116,7 @@ async def post_events(
 
 @router.get("", summary="List events (filter by grid, status, category, time, bbox)")
 def get_events(
+    request: Request,
     grid: str | None = None,
     status: Annotated[list[str] | None, Query(description="Repeat or comma-separate.")] = None,
     category: Annotated[str | None, Query(description="Class or item code.")] = None,
@@ -128,7 +129,8 @@ def get_events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     engine: Engine = Depends(deps.engine),
 ) -> dict[str, Any]:
-    """Events, newest first, ``limit`` per page; pass ``next_cursor`` back as ``cursor``."""
+    """Events in the caller's area, newest first, ``limit`` per page; pass ``next_cursor``
+    back as ``cursor``."""
     box = None
     if bbox:
         try:
@@ -143,12 +145,15 @@ def get_events(
     rows = events.list_events(engine, grid=grid, status=statuses, category=category,
                               location_status=location_status, since=_aware(since),
                               until=_aware(until),
-                              bbox=box, before_id=cursor, limit=limit)
+                              bbox=box, before_id=cursor, limit=limit,
+                              who=getattr(request.state, "principal", None))
     return {"count": len(rows), "events": rows,
             "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
 
 
 @router.get("/{event_id}", summary="One event with its full history")
-def get_event(event_id: int, engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
-    """The event and every step of its history."""
-    return events.get_event(engine, event_id)
+def get_event(event_id: int, request: Request,
+              engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+    """The event, every step of its history and its dispatch records (403 outside the
+    caller's area)."""
+    return events.get_event(engine, event_id, who=getattr(request.state, "principal", None))

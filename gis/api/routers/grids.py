@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
 from gis import grids
@@ -20,7 +20,9 @@ def list_grids(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
 
 
 @router.get("/{code}", summary="One grid: geometry, people, open events")
-def get_grid(code: str, generation: int | None = None,
+def get_grid(code: str, request: Request, generation: int | None = None,
              engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
-    """GeoJSON Feature of the grid with its responsible people and open events."""
-    return grids.grid_detail(engine, code, generation)
+    """GeoJSON Feature of the grid with its responsible people and the open events the
+    caller may see (none outside their area; ``open_events.filtered`` when limited)."""
+    return grids.grid_detail(engine, code, generation,
+                             who=getattr(request.state, "principal", None))
