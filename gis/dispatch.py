@@ -214,7 +214,7 @@ def record(conn: Connection, event_id: int, at: datetime, kind: str, level: str,
 
 def records(conn: Connection, event_id: int) -> list[dict[str, Any]]:
     """Dispatch and notification records of one event, oldest first."""
-    rows = conn.execute(text("SELECT at, kind, level, area_code, department, actor, note, "
+    rows = conn.execute(text("SELECT id, at, kind, level, area_code, department, actor, note, "
                              "acknowledged_at FROM event_dispatch WHERE event_id = :e "
                              "ORDER BY at, id"), {"e": event_id}).mappings()
     return [dict(r) for r in rows]

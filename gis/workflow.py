@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, text
 from gis import auth, dispatch
 from gis.auth import Principal
 from gis.datum import to_wgs84
-from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
+from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, WanggeError
 from gis.locator import check_coordinates, datum_or_error
 from gis.queries import q
 
@@ -193,6 +193,10 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
         if action in NOTE_REQUIRED and not (note and note.strip()):
             raise InvalidInput.field("note", f"a note is required to {action}", "note_required")
         pos = position(lon, lat, crs)
+        if who.role == "department":
+            raise Forbidden("departments acknowledge their notifications "
+                            "(POST /api/v1/dispatches/{id}/acknowledge); they do not move events",
+                            code="wrong_role")
         with engine.begin() as conn:
             ev = lock_event(conn, event_id)
             auth.check_area(who, ev)
@@ -228,3 +232,73 @@ def workflow_view(engine: Engine, event_id: int) -> dict[str, Any]:
         return dict(ev) | {"allowed_actions": allowed_actions(ev["status"]),
                            "dispatch": dispatch.records(conn, event_id),
                            "duplicates": [dict(x) for x in links]}
+
+
+ACK_ROLES = ("department", "district_centre")
+
+
+def acknowledge(engine: Engine, dispatch_id: int, who: Principal, *, note: str | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """A department acknowledges a notification (通报签收): sets ``acknowledged_at`` once.
+
+    A ``department`` token acknowledges its own department's notifications; the district
+    centre may acknowledge any on a department's behalf (e.g. confirmed by phone). Writes a
+    history row (action ``acknowledge``, the status unchanged) and an audit row; refusals
+    change nothing and are audited.
+    """
+    now = now or datetime.now(UTC)
+    target = f"dispatch:{dispatch_id}"
+    try:
+        auth.require_role(who, *ACK_ROLES)
+        with engine.begin() as conn:
+            d = conn.execute(q(SQL, "dispatch_for_update"), {"id": dispatch_id}).mappings().first()
+            if d is None:
+                raise NotFound(f"no dispatch record {dispatch_id}", code="dispatch_not_found")
+            target = f"event:{d['event_id']}"
+            if d["department"] is None:
+                raise Conflict(f"dispatch record {dispatch_id} is a {d['kind']} record of the "
+                               f"{d['level']} level, not a department notification",
+                               code="not_a_notification")
+            if who.role == "department" and who.department != d["department"]:
+                raise Forbidden(f"dispatch record {dispatch_id} notifies {d['department']}, "
+                                f"not {who.department}", code="other_department")
+            if d["acknowledged_at"] is not None:
+                raise Conflict(f"dispatch record {dispatch_id} was already acknowledged at "
+                               f"{d['acknowledged_at'].isoformat()}", code="already_acknowledged")
+            conn.execute(q(SQL, "acknowledge"), {"id": dispatch_id, "at": now})
+            data = {"dispatch_id": dispatch_id, "department": d["department"],
+                    "level": d["level"], "area": d["area_code"],
+                    "notified_at": d["at"].isoformat()}
+            write_history(conn, d["event_id"], now, "acknowledge", d["status"], d["status"],
+                          who.actor, note, None, data)
+            auth.audit(conn, who, "dispatch.acknowledge", target, "ok", data)
+        return {"id": dispatch_id, "event_id": d["event_id"], "department": d["department"],
+                "acknowledged_at": now.isoformat(), "actor": who.actor}
+    except WanggeError as e:
+        auth.audit_now(engine, who, "dispatch.acknowledge", target,
+                       "denied" if e.status in (401, 403) else "refused",
+                       {"code": e.code, "message": e.message, "dispatch_id": dispatch_id})
+        raise
+
+
+def notifications(engine: Engine, who: Principal | None = None, department: str | None = None,
+                  pending: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+    """Department notifications the caller may see, newest first.
+
+    A department sees its own; dispatchers and grid workers those of events in their area;
+    the district centre (or no principal) all. Planners see none (403).
+    """
+    scope = auth.read_scope(who)
+    prefixes = scope["scope_prefixes"]
+    if who is not None and who.role == "planner":
+        raise Forbidden("planners work on boundaries, not on the workflow", code="wrong_role")
+    if who is not None and who.role == "department":
+        if department not in (None, who.department):
+            raise Forbidden(f"a {who.department} token sees only its own notifications",
+                            code="other_department")
+        department, prefixes = who.department, None
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "notifications"), {
+            "department": department, "pending": pending, "scope_prefixes": prefixes,
+            "limit": limit}).mappings()
+        return [dict(r) for r in rows]

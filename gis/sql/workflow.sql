@@ -58,3 +58,26 @@ SELECT n.id, o.id, COALESCE(ST_Distance(n.geom::geography, o.geom::geography), 0
 FROM event n, event o WHERE n.id = :event_id AND o.id = :original_id
 ON CONFLICT (event_id, original_id) DO UPDATE
 SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by;
+-- name: dispatch_for_update
+-- One dispatch record with its event, both locked (an acknowledgement writes history).
+SELECT d.id, d.event_id, d.at, d.kind, d.level, d.area_code, d.department, d.acknowledged_at,
+       e.status, e.grid_code
+FROM event_dispatch d JOIN event e ON e.id = d.event_id
+WHERE d.id = :id
+FOR UPDATE OF d, e;
+-- name: acknowledge
+UPDATE event_dispatch SET acknowledged_at = :at WHERE id = :id AND acknowledged_at IS NULL;
+-- name: notifications
+-- Department notifications, newest first; :department limits to one department, :pending to
+-- unacknowledged ones, :scope_prefixes (NULL = all) to events whose grid starts with one.
+SELECT d.id, d.event_id, d.at, d.level, d.area_code, d.department, d.actor, d.note,
+       d.acknowledged_at, e.item_code, e.status, e.grid_code
+FROM event_dispatch d JOIN event e ON e.id = d.event_id
+WHERE d.department IS NOT NULL
+  AND (CAST(:department AS text) IS NULL OR d.department = :department)
+  AND (NOT CAST(:pending AS boolean) OR d.acknowledged_at IS NULL)
+  AND (CAST(:scope_prefixes AS text[]) IS NULL
+       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
+                  WHERE starts_with(e.grid_code, p.code)))
+ORDER BY d.at DESC, d.id DESC
+LIMIT :limit;

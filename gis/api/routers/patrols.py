@@ -18,9 +18,14 @@ router = APIRouter(prefix="/api/v1/patrols", tags=["patrols"])
 @router.post("", status_code=201, summary="Store a patrol track")
 def post_patrol(body: PatrolIn, request: Request, engine: Engine = Depends(deps.engine),
                 locator: Locator = Depends(deps.locator)) -> dict[str, Any]:
-    """Validate and store the track; answers with its length and main grid."""
+    """Validate and store the track; answers with its length and main grid.
+
+    A grid worker posts only their own tracks; dispatchers those of workers in their area
+    (403 otherwise, nothing stored)."""
     fixes = [patrols.Fix(p.lon, p.lat, p.t) for p in body.points]
     who = getattr(request.state, "principal", None)
+    if who is not None:
+        auth.check_track_worker(engine, who, body.worker)
 
     def audit_track(conn: Connection, track_id: int) -> None:
         """The audit row, in the same transaction."""

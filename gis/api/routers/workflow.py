@@ -78,11 +78,21 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["grid_worker", "community_dispatcher", "street_dispatcher", "district_centre",
-                  "planner"]
+                  "planner", "department"]
     area: str | None = None
     worker: str | None = None
+    department: str | None = Field(None, description="role department: its code in the "
+                                   "dispatch rules (police, fire, ...).")
     name: str = ""
     expires_at: datetime | None = None
+
+
+class AcknowledgeIn(BaseModel):
+    """A department's acknowledgement of a notification (通报签收)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=4000)
 
 
 class DutyIn(BaseModel):
@@ -112,6 +122,9 @@ def _area_ok(who: Principal, area: str | None) -> str | None:
         return area
     if who.role == "planner":
         raise Forbidden("planners work on boundaries, not on the workflow", code="wrong_role")
+    if who.role == "department":
+        raise Forbidden("departments see their notifications (GET /api/v1/dispatches)",
+                        code="wrong_role")
     if area is None:
         if len(who.areas) == 1:
             return who.areas[0]
@@ -125,7 +138,7 @@ def _area_ok(who: Principal, area: str | None) -> str | None:
 def me(who: Who) -> dict[str, Any]:
     """Role, areas and worker of the caller."""
     return {"role": who.role, "areas": list(who.areas), "worker": who.worker_code,
-            "actor": who.actor, "token_id": who.token_id}
+            "department": who.department, "actor": who.actor, "token_id": who.token_id}
 
 
 @router.post("/events/{event_id}/transitions", summary="Act on an event (state machine)")
@@ -152,6 +165,25 @@ def get_workflow(event_id: int, who: Who, engine: Eng) -> dict[str, Any]:
     view = workflow.workflow_view(engine, event_id)
     auth.check_area(who, view)
     return view
+
+
+@router.get("/dispatches", summary="Department notifications (通报) the caller may see")
+def get_dispatches(who: Who, engine: Eng, department: str | None = None,
+                   pending: bool = False,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+    """A department token: its own; dispatchers: their area's; the centre: all.
+    ``pending=true``: only those not acknowledged yet."""
+    rows = workflow.notifications(engine, who, department, pending, limit)
+    return {"count": len(rows), "dispatches": rows}
+
+
+@router.post("/dispatches/{dispatch_id}/acknowledge",
+             summary="A department acknowledges a notification (通报签收)")
+def post_acknowledge(dispatch_id: int, who: Who, engine: Eng,
+                     body: AcknowledgeIn | None = None) -> dict[str, Any]:
+    """Sets ``acknowledged_at`` once (409 ``already_acknowledged`` after); a ``department``
+    token for its own department, or the district centre on its behalf."""
+    return workflow.acknowledge(engine, dispatch_id, who, note=body.note if body else None)
 
 
 @router.get("/dispatch/rules", summary="The dispatch rules in force")
@@ -267,7 +299,7 @@ def post_token(body: TokenIn, who: Who, engine: Eng) -> dict[str, Any]:
     """The secret is shown once."""
     _centre(who)
     return auth.create_token(engine, body.role, body.area, body.worker, body.name,
-                             body.expires_at)
+                             body.expires_at, body.department)
 
 
 @router.get("/tokens", summary="API tokens (without secrets)")
