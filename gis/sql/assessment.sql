@@ -4,7 +4,14 @@
 --   handled  first resolved in the period; within = that resolution was on time and the
 --            event had never been escalated for being overdue
 --   overdue  escalated for being overdue in the period, or resolved late in the period, or
---            still open (unresolved) with its due time in the period
+--            still open at the end of the period (as the history says, not as the event is
+--            today) with the due time it had then already past
+-- The state at :end comes from event_history: the newest status change before :end (the
+-- intake row 'reported' is left out: it is written at receipt, possibly after transitions
+-- replayed with an earlier clock, and any event reported before :end was at least
+-- 'reported'); the due time at :end is the newest due_at set before :end by a dispatch, an
+-- escalation or a whistle, else the one at intake (reported_at + the item's time limit).
+-- Re-running a past month therefore gives the same figures whatever happened since.
 WITH res AS (
     SELECT DISTINCT ON (h.event_id) h.event_id, h.at,
            COALESCE((h.data ->> 'within_limit')::boolean, false) AS within
@@ -14,6 +21,20 @@ WITH res AS (
     SELECT DISTINCT h.event_id FROM event_history h
     WHERE h.action = 'escalated' AND h.data ->> 'reason' = 'overdue'
       AND h.at >= :start AND h.at < :end
+), status_end AS (
+    SELECT DISTINCT ON (h.event_id) h.event_id, h.to_status
+    FROM event_history h
+    WHERE h.at < :end AND h.to_status IS NOT NULL AND h.action <> 'reported'
+    ORDER BY h.event_id, h.at DESC, h.id DESC
+), due_end AS (
+    SELECT DISTINCT ON (h.event_id) h.event_id, (h.data ->> 'due_at')::timestamptz AS due_at
+    FROM event_history h
+    WHERE h.at < :end AND h.action IN ('dispatch', 'escalated', 'whistle')
+      AND h.data ->> 'due_at' IS NOT NULL
+    ORDER BY h.event_id, h.at DESC, h.id DESC
+), due_set AS (
+    SELECT DISTINCT h.event_id FROM event_history h
+    WHERE h.action IN ('dispatch', 'escalated', 'whistle') AND h.data ->> 'due_at' IS NOT NULL
 ), f AS (
     SELECT e.id, e.grid_code, e.worker_id, e.source, e.reporter,
            (e.reported_at >= :start AND e.reported_at < :end) AS found,
@@ -21,10 +42,20 @@ WITH res AS (
            COALESCE(res.at >= :start AND res.at < :end AND res.within, false) AS within,
            (esc.event_id IS NOT NULL
             OR COALESCE(res.at >= :start AND res.at < :end AND NOT res.within, false)
-            OR (res.event_id IS NULL
-                AND e.status IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')
-                AND e.due_at >= :start AND e.due_at < :end)) AS overdue
-    FROM event e LEFT JOIN res ON res.event_id = e.id LEFT JOIN esc ON esc.event_id = e.id
+            OR (e.reported_at < :end
+                AND COALESCE(se.to_status, 'reported')
+                    IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')
+                AND COALESCE(de.due_at,
+                             CASE WHEN ds.event_id IS NULL THEN e.due_at
+                                  ELSE e.reported_at + make_interval(secs => i.time_limit_h * 3600)
+                             END) < :end)) AS overdue
+    FROM event e
+    JOIN event_item i ON i.code = e.item_code
+    LEFT JOIN res ON res.event_id = e.id
+    LEFT JOIN esc ON esc.event_id = e.id
+    LEFT JOIN status_end se ON se.event_id = e.id
+    LEFT JOIN due_end de ON de.event_id = e.id
+    LEFT JOIN due_set ds ON ds.event_id = e.id
 )
 SELECT f.*, w.code AS worker FROM f LEFT JOIN worker w ON w.id = f.worker_id
 WHERE f.found OR f.handled OR f.overdue;
