@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import shapely
 from pyproj import CRS
 from sqlalchemy import Engine
 
-from etl.common import EtlError, Report, file_error, find_column
+from etl.common import EtlError, Progress, Report, file_error, find_column, progress_on
 from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
 from gis.queries import q
 
@@ -534,7 +535,8 @@ def _copy(cur: Any, table: str, prepared: gpd.GeoDataFrame, source: str, rows: n
 
 
 def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: Report,
-               commit: bool = True, progress: bool | None = None) -> Report:
+               commit: bool = True, progress: bool | None = None,
+               progress_min_rows: int | None = None) -> Report:
     """Upsert prepared rows into ``building`` by (source, source_id) through ``COPY``.
 
     One bulk writer of ``building`` at a time (SHARE ROW EXCLUSIVE: readers go on). The keys
@@ -544,12 +546,15 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
     compared with the table, its non-unique indexes (the two GiST) are dropped and built again
     in bulk inside the same transaction, which is much cheaper than inserting row by row
     (not in a preview, which must not lock readers out).
-    """
-    from tqdm import tqdm
 
+    Progress (rows sent, then each later stage) goes to stderr for loads of at least
+    ``progress_min_rows`` rows: when ``progress`` is True, or when it is None and stderr is a
+    terminal.
+    """
     n = len(prepared)
-    show = progress if progress is not None else n >= PROGRESS_MIN_ROWS
-    bar = tqdm(total=n, unit="rows", desc="COPY buildings", disable=not show, leave=False)
+    if progress_min_rows is None:
+        progress_min_rows = PROGRESS_MIN_ROWS
+    bar = Progress(n, "COPY buildings", progress, progress_min_rows)
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -563,12 +568,14 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
         new_rows, old_rows = np.nonzero(~old)[0], np.nonzero(old)[0]
         updated = 0
         if len(old_rows):
+            bar.stage(f"{len(old_rows)} rows already stored: comparing")
             cur.execute(q(SQL, "building_stage", PKG).text)
             _copy(cur, "etl_building_stage", prepared, source, old_rows, bar)
             cur.execute("ANALYZE etl_building_stage")
             cur.execute(q(SQL, "building_update_changed", PKG).text)
             updated = cur.rowcount
             cur.execute("DROP TABLE etl_building_stage")
+            bar.stage(f"{updated} changed row(s) updated")
         if len(new_rows):
             cur.execute(q(SQL, "building_rows_estimate", PKG).text)
             have = max(0, int(cur.fetchone()[0] or 0))
@@ -582,9 +589,12 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
                 for name, _ in defs:
                     cur.execute(f'DROP INDEX "{name}"')
             _copy(cur, "building", prepared, source, new_rows, bar)
-            for _, ddl in defs:
+            bar.stage(f"{len(new_rows)} new rows copied")
+            for name, ddl in defs:
                 cur.execute(ddl)
-        bar.close()
+                bar.stage(f"index {name} rebuilt")
+        if commit:
+            bar.stage("committing")
         report.inserted += len(new_rows)
         report.updated += updated
         report.unchanged += len(old_rows) - updated
@@ -618,7 +628,8 @@ def place(engine: Engine, lon: np.ndarray, lat: np.ndarray) -> tuple[list, list]
 def load_file(engine: Engine, path: str | Path, *, source: str | None = None,
               crs: str | None = None, id_field: str | None = None, layer: str | None = None,
               geometry_field: str | None = None, repair: bool = False, commit: bool = False,
-              placement_file: str | Path | None = None, progress: bool | None = None) -> Report:
+              placement_file: str | Path | None = None, progress: bool | None = None,
+              progress_min_rows: int | None = None) -> Report:
     """Read, validate, bulk-load (preview unless ``commit``) and place a building file."""
     t0 = time.perf_counter()
     p = Path(path)
@@ -627,7 +638,12 @@ def load_file(engine: Engine, path: str | Path, *, source: str | None = None,
     gdf = read_buildings(p, layer=layer, geometry_field=geometry_field)
     prepared = prepare(gdf, report, crs=crs, id_field=id_field, repair=repair, name=p.name)
     if len(prepared):
-        load_frame(engine, prepared, src, report, commit=commit, progress=progress)
+        load_frame(engine, prepared, src, report, commit=commit, progress=progress,
+                   progress_min_rows=progress_min_rows)
+        if progress_on(len(prepared), progress, PROGRESS_MIN_ROWS if progress_min_rows is None
+                       else progress_min_rows):
+            print(f"buildings: placing {len(prepared)} buildings in grids and units",
+                  file=sys.stderr, flush=True)
         pts = shapely.point_on_surface(prepared.geometry.to_numpy())
         grids, units = place(engine, shapely.get_x(pts), shapely.get_y(pts))
         summarise_placement(report, prepared, grids, units, placement_file)

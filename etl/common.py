@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,3 +135,52 @@ def find_column(columns: list[str], wanted: str | None, candidates: tuple[str, .
         if c in lower:
             return lower[c]
     return None
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr (as it is now: tests and CLI runners replace it) is a terminal."""
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def progress_on(total: int, enabled: bool | None, min_rows: int = 0) -> bool:
+    """Whether a load of ``total`` rows shows progress (see ``Progress``)."""
+    return bool(stderr_is_terminal() if enabled is None else enabled) and total >= min_rows
+
+
+class Progress:
+    """Progress of a long load on stderr: a tqdm bar plus one-line stage notes.
+
+    ``enabled``: True shows it (``--progress``), False never, None (the default) when stderr is
+    a terminal. Loads smaller than ``min_rows`` stay quiet either way.
+    """
+
+    def __init__(self, total: int, desc: str, enabled: bool | None = None, min_rows: int = 0,
+                 unit: str = "rows") -> None:
+        from tqdm import tqdm
+
+        tty = stderr_is_terminal()
+        self.on = progress_on(total, enabled, min_rows)
+        self.stream = sys.stderr
+        self.t0 = time.perf_counter()
+        self.desc = desc
+        self.bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=total >= 100_000,
+                        file=self.stream,
+                        disable=not self.on, leave=True, dynamic_ncols=tty,
+                        mininterval=0.2 if tty else 1.0, ascii=not tty)
+
+    def update(self, n: int) -> None:
+        """``n`` more rows done."""
+        self.bar.update(n)
+
+    def stage(self, message: str) -> None:
+        """A one-line note (what the load is doing now, once the bar is full)."""
+        if self.on:
+            self.bar.write(f"{self.desc}: {message} ({time.perf_counter() - self.t0:.1f}s)",
+                           file=self.stream)
+
+    def close(self) -> None:
+        """Finish the bar (idempotent)."""
+        self.bar.close()
