@@ -71,8 +71,14 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
 
 
 def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | None = None,
-                 commit: bool = False) -> dict[str, Any]:
-    """New units for some grids (None = all) of the active generation, as a new generation."""
+                 commit: bool = False, regroup: bool = False) -> dict[str, Any]:
+    """New units for some grids (None = all) of the active generation, as a new generation.
+
+    Codes stay stable: a grid's units whose buildings did not change are kept with their codes
+    (``regroup`` groups every building afresh instead), a regrouped unit takes the code of the
+    old unit with the same buildings or the biggest share of them (one-to-one), and only new
+    units get new codes (the grid's next sequence number never used, retired ones included).
+    """
     loc = Locator(engine)
     snap = loc.refresh(force=True)
     if snap.generation is None:
@@ -88,18 +94,45 @@ def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | N
                        status=422)
     b = load_buildings(engine)
     gidx = np.full(len(b), -1)
+    uidx = np.full(len(b), -1)
     if len(b):
-        gidx, _u, _d = snap.locate_many(b.lon, b.lat, with_outside=False)
+        gidx, uidx, _d = snap.locate_many(b.lon, b.lat, with_outside=False)
     pos = {c: i for i, c in enumerate(snap.grid_codes)}
+    with engine.connect() as conn:
+        used_rows = conn.execute(text(
+            "SELECT code FROM area WHERE level = 'unit' AND "
+            "left(code, length(code) - 3) = ANY(:g)"), {"g": codes}).scalars().all()
+        old_units = conn.execute(text(
+            "SELECT code, grid_code FROM unit WHERE generation_id = :s AND grid_code = ANY(:g)"),
+            {"s": snap.generation, "g": codes}).all()
+    used: dict[str, set[str]] = {}
+    for c in used_rows:
+        used.setdefault(c[:-3], set()).add(c)
+    old_by_grid: dict[str, set[str]] = {}
+    for r in old_units:
+        old_by_grid.setdefault(r.grid_code, set()).add(r.code)
+    unit_codes = np.array(list(snap.unit_codes) + [None], dtype=object)
     records: list[territory.AreaRecord] = []
     per_grid: dict[str, int] = {}
+    stats: dict[str, int] = {}
     for code in codes:
         idx = np.nonzero(gidx == pos[code])[0]
-        recs, _labels = draw_units(code, snap.grid_geoms[pos[code]], b.subset(idx), params)
+        located = unit_codes[uidx[idx]]
+        previous: dict[str, np.ndarray] = {c: np.zeros(0, dtype=np.int64)
+                                           for c in old_by_grid.get(code, ())}
+        for c in previous:
+            previous[c] = np.nonzero(located == c)[0]
+        recs, _labels = draw_units(code, snap.grid_geoms[pos[code]], b.subset(idx), params,
+                                   previous=previous, used_codes=used.get(code, set()),
+                                   regroup=regroup, stats=stats)
         records += recs
         per_grid[code] = len(recs)
     out = {"grids": len(codes), "units": len(records), "buildings": int(np.isin(
-        gidx, [pos[c] for c in codes]).sum()), **_summary(records), "per_grid": per_grid,
+        gidx, [pos[c] for c in codes]).sum()), **_summary(records),
+        "codes": {"kept_or_same_buildings": stats.get("same_buildings", 0),
+                  "by_overlap": stats.get("by_overlap", 0), "new": stats.get("new", 0),
+                  "retired": stats.get("retired", 0)},
+        "per_grid": per_grid,
         "committed": commit, "generation": None, "replaces_generation": snap.generation}
     if commit:
         with engine.begin() as conn:

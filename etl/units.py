@@ -378,33 +378,151 @@ def draw_territory(b: Buildings, district_code: str, district_name: str,
 
 def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x: np.ndarray,
                     y: np.ndarray, keys: list[str], p: DrawParams, plane: Plane,
-                    cells: np.ndarray | None = None, cell_owner: np.ndarray | None = None
+                    cells: np.ndarray | None = None, cell_owner: np.ndarray | None = None,
+                    labels: np.ndarray | None = None, codes: list[str] | None = None
                     ) -> tuple[list[AreaRecord], np.ndarray]:
-    """Unit records of one grid and each building's position in them."""
+    """Unit records of one grid and each building's position in them (``labels`` and ``codes``
+    when the grouping and the codes were decided already)."""
     if len(keys) == 0:
         return [], np.zeros(0, dtype=np.int64)
-    labels = group_units(x, y, keys, p.unit_max_buildings, p.unit_max_gap_m)
-    if labels.max() + 1 > 999:
-        raise ValueError(f"grid {grid_code}: {labels.max() + 1} units do not fit 3-digit codes")
+    if labels is None:
+        labels = group_units(x, y, keys, p.unit_max_buildings, p.unit_max_gap_m)
+    n = int(labels.max()) + 1
+    if codes is None:
+        codes = [f"{grid_code}{k + 1:03d}" for k in range(n)]
+    if any(len(c) != len(grid_code) + 3 or not c[-3:].isdigit() or c[-3:] == "000"
+           for c in codes):
+        raise ValueError(f"grid {grid_code}: {n} units do not fit 3-digit codes")
     polys = unit_polygons(grid_m, geoms_m, labels, cells, cell_owner)
     recs = []
     for k, g in enumerate(polys):
-        recs.append(AreaRecord("unit", f"{grid_code}{k + 1:03d}", f"Unit {k + 1}",
+        recs.append(AreaRecord("unit", codes[k], f"Unit {int(codes[k][-3:])}",
                                plane.inv(g), grid_code,
                                extra={"buildings": [keys[i] for i in np.nonzero(labels == k)[0]]}))
     return recs, labels
 
 
+def regroup_with_previous(x: np.ndarray, y: np.ndarray, keys: list[str],
+                          previous: dict[str, np.ndarray], p: DrawParams
+                          ) -> tuple[list[np.ndarray], list[str | None]]:
+    """Groups for a redraw that keeps what has not changed.
+
+    ``previous`` maps each old unit code to the buildings (positions) lying in it now. An old
+    unit holding 1..unit_max_buildings of them stays as it is (same buildings, same code);
+    the buildings of bigger ones and those in no old unit are grouped afresh. Returns the
+    groups and, for each, the old code it keeps (None for the regrouped ones).
+    """
+    n = len(keys)
+    taken = np.zeros(n, dtype=bool)
+    groups: list[np.ndarray] = []
+    kept: list[str | None] = []
+    for code in sorted(previous):
+        members = np.unique(np.asarray(previous[code], dtype=np.int64))
+        members = members[~taken[members]]
+        if 1 <= len(members) <= p.unit_max_buildings:
+            groups.append(members)
+            kept.append(code)
+            taken[members] = True
+    loose = np.nonzero(~taken)[0]
+    if len(loose):
+        lab = group_units(x[loose], y[loose], [keys[i] for i in loose], p.unit_max_buildings,
+                          p.unit_max_gap_m)
+        for k in range(int(lab.max()) + 1):
+            groups.append(loose[lab == k])
+            kept.append(None)
+    return groups, kept
+
+
+def match_codes(grid_code: str, groups: list[np.ndarray], previous: dict[str, np.ndarray],
+                used: set[str], kept: list[str | None] | None = None) -> tuple[list[str], dict]:
+    """A code for each group: the old unit's code when the group holds the same buildings,
+    else the old unit it overlaps most (one-to-one, biggest overlaps first), else the next
+    sequence number of the grid never used before (``used``: every code the grid ever had)."""
+    codes: list[str | None] = list(kept) if kept is not None else [None] * len(groups)
+    old_sets = {c: frozenset(np.asarray(v).tolist()) for c, v in previous.items()}
+    free_old = set(old_sets) - {c for c in codes if c}
+    by_set: dict[frozenset, str] = {}
+    for c in sorted(free_old):
+        by_set.setdefault(old_sets[c], c)
+    same = 0
+    for k, g in enumerate(groups):
+        if codes[k] is None:
+            c = by_set.get(frozenset(g.tolist()))
+            if c is not None and c in free_old:
+                codes[k] = c
+                free_old.discard(c)
+    same = sum(c is not None for c in codes)
+    pairs = []
+    for k, g in enumerate(groups):
+        if codes[k] is None:
+            gs = set(g.tolist())
+            for c in free_old:
+                ov = len(gs & old_sets[c])
+                if ov:
+                    pairs.append((-ov, c, k))
+    overlap = 0
+    for _neg, c, k in sorted(pairs):
+        if codes[k] is None and c in free_old:
+            codes[k] = c
+            free_old.discard(c)
+            overlap += 1
+    seqs = [int(u[-3:]) for u in used if len(u) == len(grid_code) + 3 and u[-3:].isdigit()
+            and u.startswith(grid_code)]
+    nxt = max(seqs, default=0) + 1
+    new = 0
+    for k in range(len(groups)):
+        if codes[k] is None:
+            if nxt > 999:
+                raise ValueError(f"grid {grid_code}: no 3-digit unit code left (all 999 used)")
+            codes[k] = f"{grid_code}{nxt:03d}"
+            nxt += 1
+            new += 1
+    return codes, {"same_buildings": same, "by_overlap": overlap, "new": new,
+                   "retired": len(free_old)}  # type: ignore[return-value]
+
+
 def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
-               params: DrawParams | None = None) -> tuple[list[AreaRecord], np.ndarray]:
-    """Units for one existing grid (WGS84) from the buildings whose point lies in it."""
+               params: DrawParams | None = None, previous: dict[str, np.ndarray] | None = None,
+               used_codes: set[str] | None = None, regroup: bool = False,
+               stats: dict | None = None) -> tuple[list[AreaRecord], np.ndarray]:
+    """Units for one existing grid (WGS84) from the buildings whose point lies in it.
+
+    ``previous``: the grid's current units (code → positions of the buildings lying in each).
+    Unchanged units are kept with their codes (all regrouped with ``regroup``), new groups
+    take the code of the old unit holding the same buildings or overlapping them most, and
+    only genuinely new units get new codes, after every code in ``used_codes``.
+    """
     p = params or DrawParams()
     if len(b) == 0:
+        if stats is not None and previous:
+            stats["retired"] = stats.get("retired", 0) + len(previous)
         return [], np.zeros(0, dtype=np.int64)
     gb = np.array(shapely.bounds(grid_geom))
     plane = Plane(float((gb[0] + gb[2]) / 2), float((gb[1] + gb[3]) / 2))
     gm = plane.fwd(b.geoms)
     grid_m = plane.fwd(grid_geom)
     pts = plane.fwd(shapely.points(b.lon, b.lat))
-    return _units_for_grid(grid_code, grid_m, gm, shapely.get_x(pts), shapely.get_y(pts),
-                           b.keys, p, plane)
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    previous = previous or {}
+    used = set(used_codes or ()) | set(previous)
+    if previous or used:
+        if regroup:
+            lab = group_units(x, y, b.keys, p.unit_max_buildings, p.unit_max_gap_m)
+            groups = [np.nonzero(lab == k)[0] for k in range(int(lab.max()) + 1)]
+            kept = None
+        else:
+            groups, kept = regroup_with_previous(x, y, b.keys, previous, p)
+        codes, st = match_codes(grid_code, groups, previous, used, kept)
+        if stats is not None:
+            for k, v in st.items():
+                stats[k] = stats.get(k, 0) + v
+        order = sorted(range(len(groups)), key=lambda k: codes[k])
+        labels = np.empty(len(b), dtype=np.int64)
+        for new_k, k in enumerate(order):
+            labels[groups[k]] = new_k
+        return _units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane, labels=labels,
+                               codes=[codes[k] for k in order])
+    recs, labels = _units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane)
+    if stats is not None:
+        stats["new"] = stats.get("new", 0) + len(recs)
+    return recs, labels

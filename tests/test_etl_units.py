@@ -119,3 +119,77 @@ def test_redraw_units_of_one_grid_is_a_new_generation(clean_db) -> None:
         + 12
     with pytest.raises(Exception, match="no grid 320508999999999"):
         draw.redraw_units(clean_db, ["320508999999999"])
+
+
+def _unit_of_buildings(engine) -> dict[str, str]:
+    """Each building's unit code in the active generation (by the locator)."""
+    from gis.locator import Locator
+
+    snap = Locator(engine).refresh(force=True)
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT source_id, ST_X(point), ST_Y(point) FROM building")).all()
+    _g, u, _d = snap.locate_many(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]),
+                                 with_outside=False)
+    return {r[0]: snap.unit_codes[i] for r, i in zip(rows, u, strict=True) if i >= 0}
+
+
+def test_redraw_keeps_codes_of_unchanged_units(clean_db) -> None:
+    from etl import buildings as bld
+    from etl import draw
+    from etl.common import Report
+    from tests.test_etl_buildings import boxes
+
+    g = boxes(12)
+    g2 = boxes(12, lat=31.3065)
+    g2["bid"] = [f"C{i}" for i in range(12)]
+    both = gpd.GeoDataFrame(gpd.pd.concat([g, g2], ignore_index=True), crs=4326)
+    bld.load_frame(clean_db, bld.prepare(both, Report("b", "x"), id_field="bid"), "t",
+                   Report("b", "x"))
+    draw.draw_district(clean_db, "320508", "T", params=DrawParams(grid_max_buildings=12),
+                       commit=True)
+    before = _unit_of_buildings(clean_db)
+    assert len(before) == 24
+    with clean_db.connect() as c:
+        grids = c.execute(text("SELECT code FROM grid g JOIN generation n ON n.id = "
+                               "g.generation_id AND n.status = 'active' ORDER BY code")
+                          ).scalars().all()
+    # a redraw of unchanged buildings changes no code
+    same = draw.redraw_units(clean_db, None, commit=True)
+    assert same["codes"]["new"] == 0 and _unit_of_buildings(clean_db) == before
+    # one building added between B4 and B5
+    extra = boxes(1, lon=120.600 + 0.00235)
+    extra["bid"] = ["NEW"]
+    bld.load_frame(clean_db, bld.prepare(extra, Report("b", "x"), id_field="bid"), "t",
+                   Report("b", "x"))
+    out = draw.redraw_units(clean_db, None, commit=True)
+    after = _unit_of_buildings(clean_db)
+    assert {k: after[k] for k in before} == before  # every old building keeps its unit code
+    groups = Counter(after.values())
+    assert set(groups.values()) <= {1, 2, 3} and out["codes"]["retired"] == 0
+    gb = after["B0"][:-3]  # the grid of the B row (and of the new building)
+    assert after["NEW"].startswith(gb) and gb in grids
+    if groups[after["NEW"]] == 1:  # a unit of its own: a new code after the grid's last
+        assert after["NEW"] not in before.values() and out["codes"]["new"] == 1
+        assert int(after["NEW"][-3:]) == max(int(c[-3:]) for c in before.values()
+                                             if c.startswith(gb)) + 1
+    # regrouping everything into single-building units: codes follow the buildings
+    one = draw.redraw_units(clean_db, [gb], DrawParams(unit_max_buildings=1),
+                            commit=True, regroup=True)
+    single = _unit_of_buildings(clean_db)
+    assert one["codes"]["by_overlap"] + one["codes"]["kept_or_same_buildings"] == len(
+        {c for c in after.values() if c.startswith(gb)})
+    for code in {c for c in after.values() if c.startswith(gb)}:
+        assert sum(single[b] == code for b in after if after[b] == code) == 1
+    other = [k for k, v in before.items() if not v.startswith(gb)]  # the other grid
+    assert other and {k: single[k] for k in other} == {k: before[k] for k in other}
+
+
+def test_new_codes_never_reuse_retired_ones() -> None:
+    from etl.units import match_codes
+
+    prev = {"G001": np.array([0, 1]), "G002": np.array([2]), "G003": np.array([3, 4])}
+    groups = [np.array([0, 1]), np.array([2, 5]), np.array([3]), np.array([4]), np.array([6])]
+    codes, st = match_codes("G", groups, prev, used={"G001", "G002", "G003", "G007"})
+    assert codes[:3] == ["G001", "G002", "G003"]
+    assert codes[3:] == ["G008", "G009"]  # G004-G006 never existed, G007 was retired: not reused
+    assert st == {"same_buildings": 1, "by_overlap": 2, "new": 2, "retired": 0}
