@@ -14,7 +14,8 @@ API (each step usable alone)::
 
 from __future__ import annotations
 
-import io
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,8 +25,13 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
-from gis import synthetic, territory
+from etl.common import copy_frame
+from gis import catalogue, people, synthetic, territory
 from gis.territory import AreaRecord
+
+SOURCE = "citygen"
+GENERATION_SOURCE = "etl:citygen"
+ROSTER_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 CITY_LAYOUT = synthetic.Layout(streets=(5, 5), communities=(4, 4), grids=(5, 5), units=(5, 2))
 CITY_BOUNDS = (120.30, 31.10, 120.80, 31.28)
@@ -42,14 +48,32 @@ class CitySize:
     buildings_per_unit: int = 10
 
 
-def layout_for(grids: int) -> tuple[synthetic.Layout, tuple[float, float, float, float]]:
-    """A layout with about ``grids`` grids (10 units each) and bounds keeping ~100 m units."""
-    if grids >= 10_000:
-        return CITY_LAYOUT, CITY_BOUNDS
-    side = max(1, int(round(np.sqrt(grids / 16))))
-    lay = synthetic.Layout(streets=(side, side), communities=(2, 2), grids=(2, 2), units=(5, 2))
+def _factor(n: int) -> tuple[int, int]:
+    """(a, b) with a * b == n, as square as possible, the wider side along x."""
+    a = max(d for d in range(1, int(np.sqrt(n)) + 1) if n % d == 0)
+    return n // a, a
+
+
+def layout_for(grids: int, units_per_grid: int = 10
+               ) -> tuple[synthetic.Layout, tuple[float, float, float, float]]:
+    """A layout with about ``grids`` grids of ``units_per_grid`` units, and bounds keeping units
+    about 100 m x 100 m (10,000 grids of 10 units: the benchmark city, 25 streets of 16
+    communities of 25 grids). Grids come in communities of 25 (4 below 400 grids, a single
+    community below 16), communities in streets of 16 (4 below 64 communities, a single street
+    below 8)."""
+    if grids < 1 or units_per_grid < 1:
+        raise ValueError("grids and units per grid must be at least 1")
+    per_comm = (5, 5) if grids >= 400 else (2, 2) if grids >= 16 else _factor(grids)
+    n_comm = max(1, round(grids / (per_comm[0] * per_comm[1])))
+    if n_comm >= 8:
+        per_street = (4, 4) if n_comm >= 64 else (2, 2)
+        streets = _factor(max(1, round(n_comm / (per_street[0] * per_street[1]))))
+    else:
+        per_street, streets = _factor(n_comm), (1, 1)
+    units = (5, 2) if units_per_grid == 10 else _factor(units_per_grid)
+    lay = synthetic.Layout(streets=streets, communities=per_street, grids=per_comm, units=units)
     nx, ny = lay.shape
-    return lay, (120.30, 31.10, 120.30 + nx * 0.001, 31.10 + ny * 0.0009)
+    return lay, (120.30, 31.10, round(120.30 + nx * 0.001, 6), round(31.10 + ny * 0.0009, 6))
 
 
 def city_areas(seed: int = 1, layout: synthetic.Layout = CITY_LAYOUT,
@@ -78,29 +102,44 @@ def _bilinear(c: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, 
 
 
 def city_buildings(areas: list[AreaRecord], per_unit: int = 10, seed: int = 1,
-                   limit: int | None = None) -> gpd.GeoDataFrame:
+                   limit: int | None = None, min_per_unit: int | None = None,
+                   clip: bool = False) -> gpd.GeoDataFrame:
     """Rectangular footprints inside every unit (``per_unit`` each, at most 12): EPSG:4326.
 
+    With ``min_per_unit`` each unit gets a seeded number of buildings from ``min_per_unit`` to
+    ``per_unit`` (the minimal units of the demo: 1 to 3). With ``clip`` every footprint is cut
+    to its unit, so no building crosses a unit (or grid) boundary.
     Columns: source_id (unit code + slot), floors, height_m, unit (the unit it was put in).
     """
     if not 1 <= per_unit <= len(_SLOTS):
         raise ValueError(f"per_unit must be 1..{len(_SLOTS)}")
+    if min_per_unit is not None and not 1 <= min_per_unit <= per_unit:
+        raise ValueError(f"min_per_unit must be 1..{per_unit}")
     rng = np.random.default_rng(seed)
     corners, codes = _unit_corners(areas)
     n_units = len(codes)
-    slot = np.argsort(rng.random((n_units, len(_SLOTS))), axis=1)[:, :per_unit]
-    uu = _SLOTS[slot, 0].ravel()
-    vv = _SLOTS[slot, 1].ravel()
-    rep = np.repeat(np.arange(n_units), per_unit)
+    order = np.argsort(rng.random((n_units, len(_SLOTS))), axis=1)[:, :per_unit]
+    if min_per_unit is None:
+        counts = np.full(n_units, per_unit)
+    else:
+        counts = rng.integers(min_per_unit, per_unit + 1, n_units)
+    take = np.arange(per_unit)[None, :] < counts[:, None]
+    slot = order[take]
+    uu = _SLOTS[slot, 0]
+    vv = _SLOTS[slot, 1]
+    rep = np.repeat(np.arange(n_units), counts)
     cx, cy = _bilinear(corners[rep], uu, vv)
     w = (corners[rep, 1, 0] - corners[rep, 0, 0]) * rng.uniform(0.04, 0.09, len(rep))
     h = (corners[rep, 3, 1] - corners[rep, 0, 1]) * rng.uniform(0.05, 0.12, len(rep))
     if limit is not None:
         cx, cy, w, h, rep, slot_flat = cx[:limit], cy[:limit], w[:limit], h[:limit], \
-            rep[:limit], slot.ravel()[:limit]
+            rep[:limit], slot[:limit]
     else:
-        slot_flat = slot.ravel()
+        slot_flat = slot
     geoms = shapely.box(cx - w, cy - h, cx + w, cy + h)
+    if clip:
+        units = np.array([a.geom for a in areas if a.level == "unit"], dtype=object)
+        geoms = shapely.set_precision(shapely.intersection(geoms, units[rep]), 1e-9)
     floors = rng.choice([1, 2, 3, 4, 5, 6, 7, 11, 18, 26], len(rep),
                         p=[.1, .15, .15, .1, .15, .15, .05, .05, .05, .05])
     code_arr = np.array(codes, dtype=object)[rep]
@@ -124,7 +163,11 @@ def city_events(areas: list[AreaRecord], n: int = 1_000_000, seed: int = 2,
     out = rng.random(n) < outside_share
     if out.any():
         dist = [a for a in areas if a.level == "district"][0].geom.bounds
-        lon[out] = dist[2] + rng.uniform(0.001, 0.05, out.sum())
+        # half just beyond the edge (the locator's "outside": nearest grid, with the distance),
+        # half farther away (unassigned)
+        near = rng.random(out.sum()) < 0.5
+        lon[out] = dist[2] + np.where(near, rng.uniform(0.0001, 0.002, out.sum()),
+                                      rng.uniform(0.005, 0.05, out.sum()))
     items = items or ["dispute.neighbour", "safety.fire", "crime.suspicious", "health.sanitation"]
     now = datetime.now(UTC).timestamp()
     return {
@@ -136,69 +179,200 @@ def city_events(areas: list[AreaRecord], n: int = 1_000_000, seed: int = 2,
     }
 
 
-def load_city(engine: Engine, seed: int = 1, n_events: int = 0, per_unit: int = 10,
-              grids: int = 10_000, source: str = "citygen") -> dict:
-    """Write a generated city (active generation, buildings via COPY, events) to ``engine``."""
+@dataclass
+class City:
+    """A generated city in memory: territory, buildings, roster and events (not yet loaded)."""
+
+    seed: int
+    grids_asked: int
+    layout: synthetic.Layout
+    bounds: tuple[float, float, float, float]
+    areas: list[AreaRecord]
+    buildings: gpd.GeoDataFrame
+    roster: list[synthetic.RosterEntry]
+    n_events: int
+
+    @property
+    def description(self) -> str:
+        """Generation description: names the seed and the layout (a rerun reuses it)."""
+        return (f"benchmark city seed {self.seed}: {self.layout}, {len(self.buildings)} "
+                "buildings")
+
+    def counts(self) -> dict[str, int]:
+        """Areas per level, buildings, roster rows, events."""
+        levels: dict[str, int] = {}
+        for a in self.areas:
+            levels[a.level] = levels.get(a.level, 0) + 1
+        return {**levels, "buildings": len(self.buildings), "roster_roles": len(self.roster),
+                "events": self.n_events}
+
+
+def generate_city(grids: int = 10_000, seed: int = 1, n_events: int = 0,
+                  units_per_grid: int = 10, buildings_per_unit: tuple[int, int] = (1, 3)
+                  ) -> City:
+    """The whole city as a pure function of its arguments (no database)."""
+    layout, bounds = layout_for(grids, units_per_grid)
+    areas = city_areas(seed, layout, bounds)
+    lo, hi = buildings_per_unit
+    gdf = city_buildings(areas, hi, seed, min_per_unit=lo, clip=True)
+    return City(seed, grids, layout, bounds, areas, gdf, synthetic.roster(areas, seed),
+                n_events)
+
+
+def _step(log: Callable[[str], None] | None, t0: float, msg: str) -> None:
+    if log is not None:
+        log(f"city: {msg} ({time.perf_counter() - t0:.1f}s)")
+
+
+def load_city(engine: Engine, seed: int = 1, n_events: int = 0, grids: int = 10_000,
+              units_per_grid: int = 10, buildings_per_unit: tuple[int, int] = (1, 3),
+              source: str = SOURCE, progress: bool | None = None,
+              log: Callable[[str], None] | None = None, city: City | None = None) -> dict:
+    """Write a generated city to ``engine``: territory (a new active generation, or the active
+    one when it is this very city), buildings (COPY, upsert by id; buildings of ``source`` the
+    city no longer has are deleted), a roster (a full-time worker per grid, the community
+    secretary as grid leader) and ``n_events`` located events. A rerun with the same arguments
+    changes nothing."""
     from etl import buildings as bld
     from etl.common import Report
     from gis.locator import Locator
 
-    layout, bounds = layout_for(grids)
-    areas = city_areas(seed, layout, bounds)
+    t0 = time.perf_counter()
+    city = city or generate_city(grids, seed, n_events, units_per_grid, buildings_per_unit)
+    timings: dict[str, float] = {"generate_s": round(time.perf_counter() - t0, 2)}
+    _step(log, t0, f"generated {city.counts()}")
+
+    t = time.perf_counter()
     with engine.begin() as conn:
-        gen = territory.create_generation(conn, f"benchmark city seed {seed}", source="citygen")
-        territory.insert_areas(conn, gen, areas)
-        territory.activate_generation(conn, gen)
-    gdf = city_buildings(areas, per_unit, seed)
+        gen = conn.execute(text(
+            "SELECT id FROM generation WHERE status = 'active' AND source = :s AND "
+            "description = :d"), {"s": GENERATION_SOURCE, "d": city.description}).scalar()
+        reused = gen is not None
+        if not reused:
+            gen = territory.create_generation(conn, city.description, source=GENERATION_SOURCE)
+            territory.insert_areas(conn, gen, city.areas)
+            territory.activate_generation(conn, gen)
+    timings["territory_s"] = round(time.perf_counter() - t, 2)
+    _step(log, t0, f"territory {'already active' if reused else 'loaded'}: generation {gen}")
+
+    t = time.perf_counter()
     report = Report(kind="buildings", file="citygen", source=source)
-    frame = bld.prepare(gdf.drop(columns=["unit"]), report, id_field="source_id", name="citygen")
-    bld.load_frame(engine, frame, source, report, commit=True)
-    n_loaded = 0
-    if n_events:
-        with engine.connect() as conn:
-            items = [r[0] for r in conn.execute(text(
-                "SELECT code FROM event_item WHERE active ORDER BY code"))] or None
-        ev = city_events(areas, n_events, seed + 1, items)
-        n_loaded = load_events(engine, Locator(engine), ev)
-    return {"generation": gen, "areas": len(areas), "buildings": report.loaded,
-            "events": n_loaded}
+    frame = bld.prepare(city.buildings.drop(columns=["unit"]), report, id_field="source_id",
+                        name="citygen")
+    bld.load_frame(engine, frame, source, report, commit=True, progress=progress)
+    with engine.begin() as conn:
+        stale = conn.execute(text(
+            "DELETE FROM building b WHERE b.source = :s AND NOT EXISTS (SELECT 1 FROM "
+            "unnest(CAST(:ids AS text[])) AS k(id) WHERE k.id = b.source_id)"),
+            {"s": source, "ids": list(frame["source_id"])}).rowcount
+    timings["buildings_s"] = round(time.perf_counter() - t, 2)
+    _step(log, t0, f"buildings: {report.inserted} inserted, {report.updated} updated, "
+          f"{report.unchanged} unchanged, {stale} stale deleted")
+
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        ids = people.upsert_workers(conn, [(r.worker_code, r.name, r.phone)
+                                           for r in city.roster])
+        before = conn.execute(text("SELECT count(*) FROM grid_role")).scalar_one()
+        people.assign_roles(conn, [(ids[r.worker_code], r.area_code, r.role, ROSTER_SINCE)
+                                   for r in city.roster])
+        roles = conn.execute(text("SELECT count(*) FROM grid_role")).scalar_one() - before
+    timings["roster_s"] = round(time.perf_counter() - t, 2)
+    _step(log, t0, f"roster: {len(ids)} workers, {roles} new roles")
+
+    t = time.perf_counter()
+    n_loaded, events_skipped = 0, False
+    if city.n_events:
+        reporter = f"{source}:{seed}"
+        with engine.begin() as conn:
+            if not catalogue.active_items(conn):
+                catalogue.load(conn)
+            items = sorted(catalogue.active_items(conn))
+            have = conn.execute(text("SELECT count(*) FROM event WHERE reporter = :r"),
+                                {"r": reporter}).scalar_one()
+        if have:
+            events_skipped = True
+            n_loaded = int(have)
+        else:
+            ev = city_events(city.areas, city.n_events, seed + 1, items)
+            n_loaded = load_events(engine, Locator(engine), ev, reporter=reporter,
+                                   progress=progress)
+    timings["events_s"] = round(time.perf_counter() - t, 2)
+    _step(log, t0, f"events: {n_loaded} {'already loaded' if events_skipped else 'loaded'}")
+    timings["total_s"] = round(time.perf_counter() - t0, 2)
+    return {"generation": gen, "territory_reused": reused, "seed": seed,
+            "layout": str(city.layout), "counts": city.counts(),
+            "buildings": {"inserted": report.inserted, "updated": report.updated,
+                          "unchanged": report.unchanged, "rejected": report.rejected,
+                          "stale_deleted": stale},
+            "workers": len(ids), "roles_added": roles,
+            "events": n_loaded, "events_already_loaded": events_skipped,
+            "committed": True, "timings": timings}
 
 
-def load_events(engine: Engine, locator, ev: dict[str, np.ndarray]) -> int:
-    """COPY generated events, located in bulk with the locator's snapshot (one history row
-    each is not written: these are benchmark fixtures, not intake)."""
+def load_events(engine: Engine, locator, ev: dict[str, np.ndarray], reporter: str = SOURCE,
+                progress: bool | None = None) -> int:
+    """COPY generated events located in bulk with the locator's snapshot, exactly as the intake
+    would place them: inside a unit / grid, ``outside`` within the locator's distance of a grid
+    (that grid, with the distance), else ``unassigned``; the responsible worker and the due
+    time of the item. No history rows: these are benchmark fixtures, not intake. The
+    duplicate-detection trigger runs as for any insert."""
+    from etl.common import Progress
+
     snap = locator.refresh(force=True)
-    g, u, dist = snap.locate_many(ev["lon"], ev["lat"], with_outside=False)
-    inside = g >= 0
-    gid = np.where(inside, np.array(snap.grid_ids + [0])[g], 0)
-    uid = np.where(u >= 0, np.array(snap.unit_ids + [0])[u], 0)
-    gcode = np.array(snap.grid_codes + [""], dtype=object)[g]
-    ucode = np.array(snap.unit_codes + [""], dtype=object)[u]
+    n = len(ev["lon"])
+    g, u, dist = snap.locate_many(ev["lon"], ev["lat"], with_outside=True)
+    has_grid = g >= 0
+    inside = has_grid & np.isnan(dist)
+    outside = has_grid & ~inside
+    gcode = np.array(list(snap.grid_codes) + [None], dtype=object)[g]
+    gcode[~has_grid] = None
+    ucode = np.array(list(snap.unit_codes) + [None], dtype=object)[u]
+    gid = np.array(list(snap.grid_ids) + [0], dtype=np.int64)[g]
+    uid = np.array(list(snap.unit_ids) + [0], dtype=np.int64)[u]
+    has_unit = inside & (u >= 0)
+    ucode[~has_unit] = None
+    now = datetime.now(UTC)
+    worker = {c: getattr(snap.responsible(c, now), "worker_id", None) for c in snap.grid_codes}
+    with engine.connect() as conn:
+        limits = dict(conn.execute(text("SELECT code, time_limit_h FROM event_item")).all())
     t = pd.to_datetime(ev["reported_at"], unit="s", utc=True)
+    hours = pd.to_timedelta(np.array([limits.get(i, 72.0) for i in ev["item"]], float), unit="h")
+    wid = [worker.get(c) if c is not None else None for c in gcode]
     df = pd.DataFrame({
-        "item_code": ev["item"], "source": ev["source"], "reported_at": t, "received_at": t,
-        "geom": [f"SRID=4326;POINT({x!r} {y!r})" for x, y in zip(ev["lon"], ev["lat"],
+        "item_code": ev["item"], "source": ev["source"], "reporter": reporter,
+        "description": "generated", "reported_at": t, "received_at": t, "due_at": t + hours,
+        "geom": [f"SRID=4326;POINT({x!r} {y!r})" for x, y in zip(ev["lon"].tolist(),
+                                                                 ev["lat"].tolist(),
                                                                  strict=True)],
-        "location_status": np.where(inside, "inside", "unassigned"),
+        "input_lon": ev["lon"], "input_lat": ev["lat"], "input_crs": "wgs84",
+        "location_status": np.where(inside, "inside", np.where(outside, "outside",
+                                                               "unassigned")),
         "location_method": "point",
+        "distance_m": np.where(outside, np.round(dist, 2), np.nan),
         "generation_id": snap.generation,
-        "grid_id": pd.array(np.where(inside, gid, None), dtype="Int64"),
-        "unit_id": pd.array(np.where(u >= 0, uid, None), dtype="Int64"),
-        "grid_code": np.where(inside, gcode, None),
-        "unit_code": np.where(u >= 0, ucode, None),
-        "community_code": [c[:12] if c else None for c in np.where(inside, gcode, None)],
-        "street_code": [c[:9] if c else None for c in np.where(inside, gcode, None)],
+        "grid_id": pd.array([int(x) if ok else pd.NA for x, ok in zip(gid, has_grid,
+                                                                     strict=True)],
+                            dtype="Int64"),
+        "unit_id": pd.array([int(x) if ok else pd.NA for x, ok in zip(uid, has_unit,
+                                                                     strict=True)],
+                            dtype="Int64"),
+        "grid_code": gcode, "unit_code": ucode,
+        "community_code": [c[:12] if c else None for c in gcode],
+        "street_code": [c[:9] if c else None for c in gcode],
+        "worker_id": pd.array([w if w is not None else pd.NA for w in wid], dtype="Int64"),
     })
+    bar = Progress(n, "COPY events", progress)
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cols = ", ".join(df.columns)
-        for s in range(0, len(df), 200_000):
-            buf = io.StringIO()
-            df.iloc[s:s + 200_000].to_csv(buf, index=False, header=False, na_rep="")
-            buf.seek(0)
-            cur.copy_expert(f"COPY event ({cols}) FROM STDIN WITH (FORMAT csv, NULL '')", buf)
+        cur.execute("SET LOCAL statement_timeout = 0")
+        copy_frame(cur, "event", df, chunk_rows=100_000, progress=bar)
         raw.commit()
+    except Exception:
+        raw.rollback()
+        raise
     finally:
+        bar.close()
         raw.close()
-    return len(df)
+    return n

@@ -46,6 +46,9 @@ def _finish(report: Report, file: Path, report_path: Path | None) -> None:
 
 
 CommitOpt = Annotated[bool, typer.Option("--commit", help="Write to the database.")]
+ProgressOpt = Annotated[bool | None, typer.Option(
+    "--progress/--no-progress", help="Progress of long loads on stderr (default: only when "
+    "stderr is a terminal).", show_default=False)]
 ReportOpt = Annotated[Path | None, typer.Option(
     "--report", help="Write the JSON report here (rejects go to <report>.rejects.csv).")]
 
@@ -67,6 +70,7 @@ def buildings(
                          ] = None,
     commit: CommitOpt = False,
     report: ReportOpt = None,
+    progress: ProgressOpt = None,
 ) -> None:
     """Load building footprints: COPY + upsert by (source, id); each building gets its grid."""
     from etl import buildings as mod
@@ -75,7 +79,7 @@ def buildings(
     try:
         r = mod.load_file(_engine(), file, source=source, crs=crs, id_field=id_field,
                           layer=layer, geometry_field=geometry_field, repair=repair,
-                          commit=commit, placement_file=placement)
+                          commit=commit, placement_file=placement, progress=progress)
     except WanggeError as err:
         _fail(err)
     _finish(r, file, report)
@@ -134,9 +138,15 @@ def units(
     grid_max_buildings: Annotated[int, typer.Option(help="Most buildings in one grid")] = 250,
     grid_max_floor_area: Annotated[float, typer.Option(help="Most floor area (m²) in one grid")
                                    ] = 400_000.0,
+    regroup: Annotated[bool, typer.Option("--regroup", help="Redraw: group every building "
+                                          "afresh (codes still follow the buildings) instead "
+                                          "of keeping unchanged units")] = False,
     commit: CommitOpt = False,
 ) -> None:
-    """Draw minimal units of 1-3 buildings (a new generation, activated with --commit)."""
+    """Draw minimal units of 1-3 buildings (a new generation, activated with --commit).
+
+    Redrawing grids that have units keeps the units whose buildings did not change, with
+    their codes; new units get new codes (never a retired one)."""
     from etl import draw
     from etl.units import DrawParams
     from gis.demo import has_territory
@@ -153,7 +163,8 @@ def units(
                                      commit=commit)
             out.pop("drawn")
         else:
-            out = draw.redraw_units(e, None if all_ else grid, params=params, commit=commit)
+            out = draw.redraw_units(e, None if all_ else grid, params=params, commit=commit,
+                                    regroup=regroup)
             out["per_grid"] = dict(list(out["per_grid"].items())[:50])
     except WanggeError as err:
         _fail(err)
@@ -177,3 +188,48 @@ def near(
     except WanggeError as err:
         _fail(err)
     typer.echo(json.dumps(rows, ensure_ascii=False))
+
+
+@app.command()
+def city(
+    grids: Annotated[int, typer.Option(help="About how many grids (10000: the benchmark city)",
+                                       min=1, max=200_000)] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same city")] = 1,
+    events: Annotated[int, typer.Option(help="Located events to add", min=0)] = 0,
+    units_per_grid: Annotated[int, typer.Option(help="Units in each grid", min=1, max=999)
+                              ] = 10,
+    commit: CommitOpt = False,
+    progress: ProgressOpt = None,
+) -> None:
+    """Generate a seeded benchmark city: territory, buildings (1-3 per unit), roster, events.
+
+    The territory becomes the active generation. A rerun with the same options changes
+    nothing. Without --commit only says what it would load.
+    """
+    import sys
+    import time
+
+    from etl import citygen
+
+    t = time.perf_counter()
+    c = citygen.generate_city(grids, seed, events, units_per_grid)
+    if not commit:
+        out = {"seed": seed, "layout": str(c.layout), "bounds": c.bounds, "counts": c.counts(),
+               "generate_s": round(time.perf_counter() - t, 2), "committed": False}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        typer.echo("preview only: nothing was written; run again with --commit", err=True)
+        return
+
+    def log(msg: str) -> None:
+        if progress or (progress is None and sys.stderr.isatty()):
+            typer.echo(msg, err=True)
+
+    try:
+        out = citygen.load_city(_engine(), seed=seed, n_events=events, grids=grids,
+                                units_per_grid=units_per_grid, progress=progress, log=log,
+                                city=c)
+    except WanggeError as err:
+        _fail(err)
+    out["timings"]["generate_s"] = round(time.perf_counter() - t - out["timings"]["total_s"]
+                                         + out["timings"]["generate_s"], 2)
+    typer.echo(json.dumps(out, ensure_ascii=False, indent=1))

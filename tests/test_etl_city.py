@@ -1,0 +1,135 @@
+"""The seeded benchmark city at a small scale: structure, located events, same seed = same
+city, reruns change nothing; and load progress on stderr."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import shapely
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from etl import buildings as bld
+from etl import citygen
+from etl.common import Report
+from gis.locator import Locator
+
+
+def test_same_seed_same_city_and_scaling() -> None:
+    a = citygen.generate_city(grids=20, seed=5, n_events=0)
+    b = citygen.generate_city(grids=20, seed=5, n_events=0)
+    c = citygen.generate_city(grids=20, seed=6, n_events=0)
+    assert [x.code for x in a.areas] == [x.code for x in b.areas]
+    assert all(x.geom.equals_exact(y.geom, 0) for x, y in zip(a.areas, b.areas, strict=True))
+    assert a.buildings["source_id"].tolist() == b.buildings["source_id"].tolist()
+    assert shapely.equals_exact(a.buildings.geometry.to_numpy(),
+                                b.buildings.geometry.to_numpy(), 0).all()
+    assert a.buildings["source_id"].tolist() != c.buildings["source_id"].tolist()
+    ea = citygen.city_events(a.areas, 300, 9)
+    eb = citygen.city_events(b.areas, 300, 9)
+    assert np.array_equal(ea["lon"], eb["lon"]) and np.array_equal(ea["item"], eb["item"])
+    for n in (1, 7, 20, 400, 10_000):
+        lay, _b = citygen.layout_for(n)
+        got = (lay.streets[0] * lay.streets[1] * lay.communities[0] * lay.communities[1]
+               * lay.grids[0] * lay.grids[1])
+        assert got == n, (n, lay)
+    assert citygen.layout_for(10_000) == (citygen.CITY_LAYOUT, citygen.CITY_BOUNDS)
+
+
+def test_city_cli_preview_then_load_structure_and_events(clean_db, settings) -> None:
+    from gis.cli import app
+
+    env = {"DATABASE_URL": settings.database_url}
+    runner = CliRunner()
+    res = runner.invoke(app, ["etl", "city", "--grids", "20", "--seed", "3", "--events", "400"],
+                        env=env)
+    assert res.exit_code == 0, res.output
+    assert "preview only" in res.output
+    with clean_db.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM generation")).scalar_one() == 0
+    res = runner.invoke(app, ["etl", "city", "--grids", "20", "--seed", "3", "--events", "400",
+                              "--commit"], env=env)
+    assert res.exit_code == 0, res.output
+    with clean_db.connect() as c:
+        gen = c.execute(text("SELECT id FROM generation WHERE status = 'active'")).scalar_one()
+        levels = dict(c.execute(text(
+            "SELECT 'grid', count(*) FROM grid WHERE generation_id = :g UNION ALL "
+            "SELECT 'unit', count(*) FROM unit WHERE generation_id = :g UNION ALL "
+            "SELECT 'building', count(*) FROM building UNION ALL "
+            "SELECT 'event', count(*) FROM event UNION ALL "
+            "SELECT 'full_time', count(DISTINCT area_code) FROM grid_role "
+            "WHERE role = 'full_time' AND valid_to IS NULL"), {"g": gen}).all())
+        ev = c.execute(text(
+            "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, location_status, grid_code, "
+            "unit_code, distance_m, worker_id, grid_id FROM event ORDER BY id")).all()
+    assert levels["grid"] == 20 and levels["unit"] == 200 and levels["full_time"] == 20
+    assert levels["event"] == 400 and 200 <= levels["building"] <= 600
+    # every unit holds 1-3 buildings (by the locator: each building point in its unit)
+    loc = Locator(clean_db)
+    snap = loc.refresh(force=True)
+    with clean_db.connect() as c:
+        pts = c.execute(text("SELECT source_id, ST_X(point), ST_Y(point) FROM building")).all()
+    _g, u, _d = snap.locate_many(np.array([p[1] for p in pts]), np.array([p[2] for p in pts]),
+                                 with_outside=False)
+    assert (u >= 0).all()
+    per_unit = Counter(snap.unit_codes[i] for i in u)
+    assert len(per_unit) == 200 and set(per_unit.values()) <= {1, 2, 3}
+    assert all(snap.unit_codes[i] == p[0][:-3] for i, p in zip(u, pts, strict=True))
+    # buildings stay inside their unit (never across a grid boundary)
+    with clean_db.connect() as c:
+        crossing = c.execute(text(
+            "SELECT count(*) FROM building b JOIN unit u ON u.generation_id = :g AND "
+            "u.code = left(b.source_id, length(b.source_id) - 3) "
+            "WHERE NOT ST_Covers(ST_Buffer(u.geom, 1e-9), b.geom)"), {"g": gen}).scalar_one()
+    assert crossing == 0
+    # events are where the locator puts them
+    statuses = Counter(e.location_status for e in ev)
+    assert statuses["inside"] >= 380 and statuses["outside"] + statuses["unassigned"] >= 1
+    for e in ev[:150] + [e for e in ev if e.location_status != "inside"]:
+        want = loc.locate(e.lon, e.lat)
+        assert (e.location_status, e.grid_code, e.unit_code) == (want.status, want.grid,
+                                                                  want.unit), e
+        assert e.worker_id == want.worker_id
+        if e.location_status == "outside":
+            assert abs(e.distance_m - want.distance_m) < 1.0
+    # a rerun changes nothing
+    res = runner.invoke(app, ["etl", "city", "--grids", "20", "--seed", "3", "--events", "400",
+                              "--commit"], env=env)
+    assert res.exit_code == 0, res.output
+    with clean_db.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM generation")).scalar_one() == 1
+        assert c.execute(text("SELECT count(*) FROM event")).scalar_one() == 400
+        assert c.execute(text("SELECT count(*) FROM grid_role")).scalar_one() == 40
+        assert c.execute(text("SELECT count(*) FROM building")).scalar_one() == \
+            levels["building"]
+
+
+def test_progress_on_stderr_when_asked(clean_db, capsys) -> None:
+    gdf = citygen.generate_city(grids=1, seed=1).buildings.drop(columns=["unit"])
+    frame = bld.prepare(gdf, Report("buildings", "x"), id_field="source_id")
+    bld.load_frame(clean_db, frame, "p1", Report("buildings", "x"), progress=True,
+                   progress_min_rows=5)
+    err = capsys.readouterr().err
+    assert "COPY buildings" in err and f"{len(frame)}/{len(frame)}" in err
+    assert "new rows copied" in err
+    # quiet by default when stderr is not a terminal, and below the threshold
+    bld.load_frame(clean_db, frame, "p2", Report("buildings", "x"), progress_min_rows=5)
+    bld.load_frame(clean_db, frame, "p3", Report("buildings", "x"), progress=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_buildings_cli_progress_flag(clean_db, settings, tmp_path, monkeypatch) -> None:
+    from gis.cli import app
+
+    monkeypatch.setattr(bld, "PROGRESS_MIN_ROWS", 1)
+    gdf = citygen.generate_city(grids=1, seed=1).buildings.drop(columns=["unit"])
+    gdf.to_file(tmp_path / "b.geojson", driver="GeoJSON")
+    runner = CliRunner()
+    res = runner.invoke(app, ["etl", "buildings", str(tmp_path / "b.geojson"), "--commit",
+                              "--progress"], env={"DATABASE_URL": settings.database_url})
+    assert res.exit_code == 0, res.output
+    assert "COPY buildings" in res.stderr and "placing" in res.stderr
+    res = runner.invoke(app, ["etl", "buildings", str(tmp_path / "b.geojson"), "--commit"],
+                        env={"DATABASE_URL": settings.database_url})
+    assert res.exit_code == 0 and "COPY buildings" not in res.stderr
