@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 from workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, report, track
 
@@ -53,14 +54,14 @@ def october(demo_district, engine):
     go(e2, ("resolve", t(10, 7, 10)))
     # e3: resident R1 (+10 points), due 11 Oct 09:00, resolved at 10:00 → late, overdue
     go(e3, ("accept", t(10, 10, 9)), ("dispatch", t(10, 10, 9)), ("resolve", t(10, 11, 10)))
-    # e4: dispatched, due 21 Oct, still open → overdue
+    # e4: dispatched, due 21 Oct, still open at the end of October → overdue
     go(e4, ("accept", t(10, 20, 10)), ("dispatch", t(10, 20, 10)))
     # e5: resident R1 (+10 points), resolved in two hours → handled within
     go(e5, ("accept", t(10, 25, 10, 10)), ("dispatch", t(10, 25, 10, 10)),
        ("resolve", t(10, 25, 12)))
     # e6: resident R2 accepted then rejected → points taken back; closed, not overdue
     go(e6, ("accept", t(10, 26, 10, 30)), ("reject", t(10, 26, 11)))
-    # e9 (found by W2 in G1, due 1 Nov) and e10 (November) add nothing else
+    # e9 (found by W2 in G1, due 1 Nov) and e10 (November) add nothing else to October
     # patrols: W1 passes units 1, 2, 3 of G1 in October (unit 1 twice), unit 5 in
     # September and unit 6 in November; W2 passes unit 4 of G1 and nothing in G2
     for unit, when in (("001", t(10, 5, 9)), ("002", t(10, 6, 9)), ("003", t(10, 7, 9)),
@@ -108,3 +109,53 @@ def test_assessment_csv_from_the_cli(october, settings, monkeypatch):
     assert "resident,R1,0,0,0,0,0,0,,2,20" in lines
     bad = CliRunner().invoke(app, ["report", "assessment", "--month", "2026-13"])
     assert bad.exit_code == 1 and "bad_month" in bad.stderr
+
+
+def _event(engine, reporter, when) -> int:
+    """The id of the event ``reporter`` reported at ``when``."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM event WHERE reporter = :r AND reported_at = :t"),
+                            {"r": reporter, "t": when}).scalar_one()
+
+
+def test_overdue_is_judged_at_the_end_of_the_month(october):
+    """An event still open after its due time at the end of a month is overdue for that month,
+    judged from its history as it stood then: later steps do not change a past month.
+
+    Before, "still open" was read from the event's status today, so resolving e4 in December
+    took it out of October's overdue count, and an event overdue since an earlier month did
+    not count in the months it stayed open. The October figures above were the same under
+    both definitions (e4 was open at the end of October under both readings).
+    """
+    pick = ("handled", "handled_within_limit", "overdue")
+
+    def figures(month):
+        res = assessment.assess(october, month)
+        rows = {(r["kind"], r["code"]): r for r in res["workers"] + res["grids"]}
+        return {k: [rows[k][p] for p in pick] if k in rows else None
+                for k in (("grid", G1), ("grid", G2), ("worker", W1), ("worker", W2))}
+
+    # November, nothing resolved: G1 e9 (due 1 Nov 23:00) and e10 (due 2 Nov 01:00) are still
+    # 'reported' on 30 November → overdue 2; G2 e4 (dispatched, due 21 Oct) still open → 1.
+    # W1 answers for G1 (e9 was found by W2 but in G1), W2 for G2.
+    nov = {("grid", G1): [0, 0, 2], ("grid", G2): [0, 0, 1],
+           ("worker", W1): [0, 0, 2], ("worker", W2): [0, 0, 1]}
+    assert figures("2026-11") == nov
+    oct_g2 = [1, 1, 1]  # e5 handled within; e4 overdue (see test_assessment_figures)
+    assert figures("2026-10")[("grid", G2)] == oct_g2
+    # e4 is resolved late on 2 December: it counts as handled (not within) and overdue in
+    # December; October and November keep their figures (it was open at both month ends)
+    e4 = _event(october, W2, t(10, 20, 10))
+    workflow.transition(october, e4, "resolve", CENTRE, now=t(12, 2, 10), note="late")
+    assert figures("2026-10")[("grid", G2)] == oct_g2
+    assert figures("2026-11") == nov
+    dec = figures("2026-12")
+    assert dec[("grid", G2)] == dec[("worker", W2)] == [1, 0, 1]
+    # e9 and e10 are still open at the end of December, past due since November
+    assert dec[("grid", G1)] == dec[("worker", W1)] == [0, 0, 2]
+    # a step taken after the month's end with an earlier clock still counts where it happened:
+    # e9 rejected on 30 November leaves November's and December's overdue counts
+    e9 = _event(october, W2, t(10, 31, 23))
+    workflow.transition(october, e9, "reject", CENTRE, now=t(11, 30, 12), note="not ours")
+    assert figures("2026-11")[("grid", G1)] == [0, 0, 1]
+    assert figures("2026-12")[("grid", G1)] == [0, 0, 1]
