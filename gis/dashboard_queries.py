@@ -19,6 +19,9 @@ CST = ZoneInfo("Asia/Shanghai")
 BIN_PX = 28  # heat bin edge in screen pixels
 UNIT_MIN_ZOOM = 14  # minimal units are drawn from this zoom on (only those in view)
 EVENT_POINT_LIMIT = 500  # individual events are drawn when no more than this many are in view
+CAMERA_CLUSTER_PX = 90  # camera cluster cell edge in screen pixels
+CAMERA_DETAIL_ZOOM = 16  # individual cameras (with details) from this zoom on
+CAMERA_FEW = 60  # ... or at any zoom when no more than this many cameras are in view
 FAR_FUTURE = datetime(3000, 1, 1, tzinfo=UTC)
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
 
@@ -96,10 +99,14 @@ def grids(engine: Engine) -> list[dict[str, Any]]:
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 
 
-def units(engine: Engine, bbox: BBox, limit: int = 5000) -> list[dict[str, Any]]:
-    """Active minimal units intersecting ``bbox`` (GeoJSON geometry)."""
+def units(engine: Engine, bbox: BBox, limit: int = 5000,
+          zoom: float | None = None) -> list[dict[str, Any]]:
+    """Active minimal units intersecting ``bbox`` (GeoJSON geometry); with ``zoom``, outlines
+    are simplified to about half a screen pixel at that zoom (exact without)."""
+    tol = 0.5 * 360.0 / (256 * 2 ** zoom) if zoom is not None else 0.0
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, "units"), _bbox(bbox) | {"limit": limit}).mappings().all()
+        rows = conn.execute(q(SQL, "units"), _bbox(bbox) | {"limit": limit, "tol": tol}
+                            ).mappings().all()
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 
 
@@ -138,6 +145,36 @@ def cameras_in_view(engine: Engine, bbox: BBox, limit: int = 2000) -> list[dict[
         return [dict(r) for r in rows.mappings()]
 
 
+def camera_clusters(engine: Engine, bbox: BBox, zoom: float,
+                    px: int = CAMERA_CLUSTER_PX) -> dict[str, Any]:
+    """Cameras in ``bbox`` aggregated into square cells about ``px`` pixels wide at ``zoom``:
+    per cell the count, the offline count and the centroid (never the cameras themselves)."""
+    lat = (bbox[1] + bbox[3]) / 2
+    cellx, celly = bin_size(zoom, lat, px)
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "camera_clusters"),
+                            _bbox(bbox) | {"cellx": cellx, "celly": celly}).all()
+    clusters = [{"lon": float(r.lon), "lat": float(r.lat), "n": int(r.n),
+                 "offline": int(r.n_offline), "code": r.first_code} for r in rows]
+    return {"cellx": cellx, "celly": celly, "total": sum(c["n"] for c in clusters),
+            "clusters": clusters}
+
+
+def camera_layer(engine: Engine, bbox: BBox, zoom: float, detail_zoom: int = CAMERA_DETAIL_ZOOM,
+                 few: int = CAMERA_FEW) -> dict[str, Any]:
+    """What the map draws for the cameras in view: clusters at low zoom; the individual
+    cameras with their details from ``detail_zoom`` on or when at most ``few`` are in view.
+    ``mode`` is "clusters" or "cameras"; ``total`` counts the cameras in view either way."""
+    cl = camera_clusters(engine, bbox, zoom)
+    if zoom >= detail_zoom or cl["total"] <= few:
+        cams = cameras_in_view(engine, bbox, limit=min(max(few, cl["total"]), 2000))
+        return {"mode": "cameras", "total": cl["total"], "offline":
+                sum(c["status"] != "online" for c in cams), "cameras": cams, "clusters": []}
+    return {"mode": "clusters", "total": cl["total"],
+            "offline": sum(c["offline"] for c in cl["clusters"]), "cameras": [],
+            "clusters": cl["clusters"]}
+
+
 def cameras_near_event(engine: Engine, event_id: int, radius_m: float = 300.0,
                        limit: int = 20) -> list[dict[str, Any]]:
     """Cameras within ``radius_m`` metres of an event, nearest first."""
@@ -153,12 +190,12 @@ def cameras_near_event(engine: Engine, event_id: int, radius_m: float = 300.0,
 
 def patrol_coverage(engine: Engine, since: datetime, until: datetime | None = None,
                     radius_m: float = 50.0, lat: float = 31.0) -> dict[str, dict[str, Any]]:
-    """Per grid: units, units passed within ``radius_m`` by a track of the period, and share."""
+    """Per grid: units, units passed within ``radius_m`` by a track of the period, and share.
+    (``lat`` is no longer needed: tracks are buffered in metres on the geography.)"""
     until = until or FAR_FUTURE
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "patrol_coverage"), {
-            "since": since, "until": until, "radius": radius_m,
-            "deg": metres_to_deg(radius_m, lat)}).all()
+            "since": since, "until": until, "radius": radius_m}).all()
     return {r.grid_code: {"units": r.units, "covered": r.covered,
                           "share": (r.covered / r.units) if r.units else 0.0} for r in rows}
 

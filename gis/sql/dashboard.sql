@@ -42,7 +42,9 @@ LEFT JOIN LATERAL (
 ORDER BY g.code;
 
 -- name: units
-SELECT u.code, u.name, u.grid_code, ST_AsGeoJSON(u.geom, 5) AS geometry
+-- :tol (degrees, about half a screen pixel; 0 = exact) drops vertices no one can see.
+SELECT u.code, u.name, u.grid_code,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(u.geom, :tol), 5) AS geometry
 FROM unit u
 JOIN generation gen ON gen.id = u.generation_id AND gen.status = 'active'
 WHERE u.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
@@ -101,10 +103,21 @@ WHERE c.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
 ORDER BY c.code
 LIMIT :limit;
 
+-- name: camera_clusters
+-- Cameras in view counted in square cells of :cellx x :celly degrees (sized to the zoom):
+-- count, offline count (anything not online) and the centroid of each cell's cameras.
+SELECT floor(ST_X(c.geom) / :cellx)::bigint AS ix, floor(ST_Y(c.geom) / :celly)::bigint AS iy,
+       count(*) AS n, count(*) FILTER (WHERE c.status <> 'online') AS n_offline,
+       avg(ST_X(c.geom)) AS lon, avg(ST_Y(c.geom)) AS lat, min(c.code) AS first_code
+FROM camera c
+WHERE c.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
 -- name: cameras_near_event
 WITH ev AS (SELECT geom FROM event WHERE id = :id AND geom IS NOT NULL)
-SELECT c.code, c.name, c.kind, c.status, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
-       round(ST_Distance(c.geom::geography, ev.geom::geography)::numeric, 1) AS distance_m
+SELECT c.code, c.name, c.kind, c.status, c.direction_deg, ST_X(c.geom) AS lon,
+       ST_Y(c.geom) AS lat, round(ST_Distance(c.geom::geography, ev.geom::geography)::numeric, 1) AS distance_m
 FROM camera c, ev
 WHERE c.geom && ST_Expand(ev.geom, :deg)
   AND ST_DWithin(c.geom::geography, ev.geom::geography, :radius)
@@ -112,15 +125,17 @@ ORDER BY distance_m, c.code
 LIMIT :limit;
 
 -- name: patrol_coverage
--- Share of each grid's units passed within :radius metres by a track of the period.
-WITH tracks AS (
-    SELECT ST_Force2D(t.geom) AS geom FROM patrol_track t
+-- Share of each grid's units passed within :radius metres by a track of the period. Each track
+-- is buffered once (geography buffer: metres anywhere), then units are tested with indexed,
+-- planar ST_Intersects (same answer as a per-unit geography ST_DWithin, ~30x faster).
+WITH tracks AS MATERIALIZED (
+    SELECT ST_Buffer(ST_Force2D(t.geom)::geography, :radius)::geometry AS geom
+    FROM patrol_track t
     WHERE t.ended_at >= :since AND t.started_at < :until
 ), u AS (
     SELECT u.grid_code,
            EXISTS (SELECT 1 FROM tracks t
-                   WHERE t.geom && ST_Expand(u.geom, :deg)
-                     AND ST_DWithin(u.geom::geography, t.geom::geography, :radius)) AS passed
+                   WHERE t.geom && u.geom AND ST_Intersects(u.geom, t.geom)) AS passed
     FROM unit u JOIN generation gen ON gen.id = u.generation_id AND gen.status = 'active'
 )
 SELECT grid_code, count(*) AS units, count(*) FILTER (WHERE passed) AS covered
