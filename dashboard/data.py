@@ -96,9 +96,9 @@ def grids(url: str) -> list[dict[str, Any]]:
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
-def units(url: str, bbox: BBox) -> list[dict[str, Any]]:
-    """Minimal units in view."""
-    return _call(dq.units, _engine(url), bbox)
+def units(url: str, bbox: BBox, zoom: int | None = None) -> list[dict[str, Any]]:
+    """Minimal units in view (outlines simplified to the zoom)."""
+    return _call(dq.units, _engine(url), bbox, zoom=zoom)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -124,6 +124,12 @@ def events(url: str, filters: Filters, bbox: BBox | None = None,
 def cameras_in_view(url: str, bbox: BBox) -> list[dict[str, Any]]:
     """Cameras in view."""
     return _call(dq.cameras_in_view, _engine(url), bbox)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def camera_layer(url: str, bbox: BBox, zoom: int) -> dict[str, Any]:
+    """Cameras in view: server-side clusters at low zoom, individual cameras when zoomed in."""
+    return _call(dq.camera_layer, _engine(url), bbox, zoom)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

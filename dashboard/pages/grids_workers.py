@@ -59,7 +59,7 @@ def main() -> None:
         st.info(f"No grids here — {data.EMPTY_HINT}.")
     else:
         st.dataframe(
-            df, hide_index=True, use_container_width=True,
+            df, hide_index=True, width="stretch",
             column_config={"coverage": st.column_config.ProgressColumn(
                 "patrol coverage %", min_value=0, max_value=100, format="%.0f%%")})
         if int(df["reported"].sum()) == 0:
@@ -77,7 +77,7 @@ def main() -> None:
             st.markdown("**People who answer for it**")
             if s["people"]:
                 st.dataframe(pd.DataFrame(s["people"]), hide_index=True,
-                             use_container_width=True)
+                             width="stretch")
             else:
                 st.caption("nobody assigned")
 
@@ -90,7 +90,7 @@ def main() -> None:
             wdf = wdf[wdf["roles"].fillna("").str.contains(choice.filters.area, regex=False)]
         st.dataframe(wdf.rename(columns={"assigned_open": "open events assigned",
                                          "patrol_km": "patrol km", "last_patrol": "last patrol"}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
 
 
 main()

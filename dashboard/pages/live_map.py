@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import folium
@@ -11,11 +10,19 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import data, mapview, ui
-from gis.dashboard_queries import EVENT_POINT_LIMIT, UNIT_MIN_ZOOM, today_start, zoom_for_bbox
+from gis.dashboard_queries import (
+    CAMERA_DETAIL_ZOOM,
+    EVENT_POINT_LIMIT,
+    UNIT_MIN_ZOOM,
+    today_start,
+    zoom_for_bbox,
+)
 
 LAYERS = ["Grids", "Units", "Event heat", "Events", "Cameras", "Patrol coverage",
           "Today's tracks"]
 MAP_KEY = "live_map"
+RETURNED = ["center", "zoom", "bounds", "last_object_clicked", "last_object_clicked_count",
+            "last_object_clicked_tooltip"]
 
 
 def initial_view(ext: dict[str, Any]) -> dict[str, Any]:
@@ -25,24 +32,44 @@ def initial_view(ext: dict[str, Any]) -> dict[str, Any]:
             "zoom": zoom_for_bbox(bbox, 900, 560), "bbox": bbox, "fit": bbox}
 
 
+def map_key() -> str:
+    """The map widget's key; "Fit to district" starts a new map (a new key)."""
+    return f"{MAP_KEY}_{st.session_state.get('map_epoch', 0)}"
+
+
 def follow_map(view: dict[str, Any]) -> dict[str, Any]:
     """Take centre / zoom / bounds the user left the map at (st_folium's last value)."""
-    ret = st.session_state.get(MAP_KEY)
+    ret = st.session_state.get(map_key())
     if not isinstance(ret, dict) or not ret.get("zoom") or not ret.get("center"):
         return view
     b = ret.get("bounds") or {}
     sw, ne = b.get("_southWest") or {}, b.get("_northEast") or {}
     if None in (sw.get("lng"), sw.get("lat"), ne.get("lng"), ne.get("lat")):
         return view
-    new = {"center": (round(ret["center"]["lat"], 6), round(ret["center"]["lng"], 6)),
-           "zoom": int(ret["zoom"]),
-           "bbox": (sw["lng"], sw["lat"], ne["lng"], ne["lat"]), "fit": None}
-    tip = ret.get("last_object_clicked_tooltip") or ""
-    hit = re.search(r"#(\d+)", tip)
-    if hit and tip != st.session_state.get("_last_tip"):
-        st.session_state["_last_tip"] = tip
-        st.session_state["selected_event"] = int(hit.group(1))
-    return new
+    return {"center": (round(ret["center"]["lat"], 6), round(ret["center"]["lng"], 6)),
+            "zoom": int(ret["zoom"]),
+            "bbox": (sw["lng"], sw["lat"], ne["lng"], ne["lat"]), "fit": None}
+
+
+def new_click() -> dict[str, Any] | None:
+    """The map object clicked since the last run (lat, lng, tooltip), once per click."""
+    ret = st.session_state.get(map_key())
+    if not isinstance(ret, dict) or not ret.get("last_object_clicked"):
+        return None
+    stamp = (ret.get("last_object_clicked_count"), str(ret["last_object_clicked"]))
+    if stamp == st.session_state.get("_last_click"):
+        return None
+    st.session_state["_last_click"] = stamp
+    return {**ret["last_object_clicked"], "tooltip": ret.get("last_object_clicked_tooltip")}
+
+
+def clicked_event(click: dict[str, Any] | None, points: list[dict], zoom: int) -> int | None:
+    """The event a map click selects: the drawn event nearest the clicked point, within a
+    few pixels (a click on a camera, a cluster or a grid selects nothing)."""
+    if not click or click.get("lat") is None or click.get("lng") is None:
+        return None
+    hit = mapview.nearest_event(points, click["lat"], click["lng"], zoom)
+    return None if hit is None else int(hit["id"])
 
 
 def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
@@ -50,6 +77,7 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
     """Metrics, map and lists; rerun every few seconds by the fragment."""
     view = st.session_state.setdefault("view", initial_view(ext))
     view = st.session_state["view"] = follow_map(view)
+    click = new_click()
     bbox, zoom = view["bbox"], view["zoom"]
     f = choice.filters
     try:
@@ -58,16 +86,19 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
         in_view = bins["total"]
         points = (data.events(url, f, bbox) if "Events" in layers
                   and in_view <= EVENT_POINT_LIMIT else [])
-        cameras = data.cameras_in_view(url, bbox) if "Cameras" in layers else []
+        cameras = data.camera_layer(url, bbox, zoom) if "Cameras" in layers else None
         lat = (ext["minlat"] + ext["maxlat"]) / 2
         coverage = data.patrol_coverage(url, f.since, radius_m, lat)
         tracks = data.tracks(url, today_start()) if "Today's tracks" in layers else []
         grids = data.grids(url)
-        units = (data.units(url, tuple(round(v, 3) for v in bbox))
+        units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom)
                  if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
         latest = data.events(url, f, None, 200)
+        picked = clicked_event(click, points, zoom)
+        if picked is not None:
+            st.session_state["selected_event"] = picked
         sel_id = st.session_state.get("selected_event")
-        selected = next((e for e in latest + points if e["id"] == sel_id), None)
+        selected = next((e for e in points + latest if e["id"] == sel_id), None)
         near = data.cameras_near_event(url, sel_id, camera_radius_m) if selected else []
     except data.DatabaseUnavailable as e:
         st.error(f"Database unreachable: {e}. Retrying every {ui.REFRESH_S} s…")
@@ -81,33 +112,44 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
     cols[2].metric("Overdue", f"{summary['overdue']:,}")
     cols[3].metric("In view", f"{in_view:,}",
                    help=f"individual events drawn when ≤ {EVENT_POINT_LIMIT} are in view")
-    cols[4].metric("Cameras in view", f"{len(cameras):,}")
+    cols[4].metric("Cameras in view", f"{cameras['total']:,}" if cameras else "–",
+                   help=f"{cameras['offline']:,} offline" if cameras else "layer off")
     cols[5].metric("Patrol coverage", f"{covered / units_total:.0%}" if units_total else "–",
                    help=f"units passed within {radius_m:.0f} m, {choice.window}")
 
-    # The base map (grid boundaries) stays the same; the live layers are swapped in place by
-    # streamlit-folium, and centre / zoom are passed separately, so the view is kept.
-    home = st.session_state.setdefault("home", initial_view(ext))
+    # The base map is an empty, fixed Leaflet map (so streamlit-folium never re-creates it);
+    # every layer, the grid boundaries included, is a feature group swapped in place on each
+    # run, so each sidebar layer choice takes effect and the map stays where the user left it.
+    # The centre / zoom passed back are those of the last full-page run (``goto``), not of
+    # every refresh: echoing each refresh's view would snap a map that is still moving back.
+    home = initial_view(ext)
+    goto = st.session_state.get("goto") or {}
     groups: list = []
-    mapview.build_map(view["center"], zoom, dynamic=groups, units=units,
+    mapview.build_map(view["center"], zoom, dynamic=groups, grids=grids,
+                      show_grids="Grids" in layers, units=units,
                       bins=bins if "Event heat" in layers else None, events=points,
                       cameras=cameras, near=near, selected=selected,
-                      coverage=coverage if "Patrol coverage" in layers else None, tracks=tracks,
-                      grids=grids)
-    base = mapview.build_map(home["center"], home["zoom"], fit=home["fit"],
-                             grids=grids if "Grids" in layers else [], dynamic=[])
-    st_folium(base, key=MAP_KEY, height=600, use_container_width=True,
-              center=view["center"], zoom=zoom, feature_group_to_add=groups,
-              layer_control=folium.LayerControl(collapsed=False),
-              returned_objects=["center", "zoom", "bounds", "last_object_clicked_tooltip"])
+                      coverage=coverage if "Patrol coverage" in layers else None,
+                      coverage_radius_m=radius_m, tracks=tracks)
+    st.session_state["_map_layers"] = [fg.layer_name for fg in groups]  # what is drawn
+    base = mapview.build_map(home["center"], home["zoom"], fit=home["fit"], dynamic=[])
+    st_folium(base, key=map_key(), height=600, width=None,  # None: the container width
+              center=goto.get("center"), zoom=goto.get("zoom"), feature_group_to_add=groups,
+              layer_control=folium.LayerControl(collapsed=False), returned_objects=RETURNED)
+    notes = []
     if summary["total"] == 0:
         st.info(f"No events in this window yet — {data.EMPTY_HINT}, or post one to "
                 "`/api/v1/events`.")
     if "Units" in layers and zoom < UNIT_MIN_ZOOM:
-        st.caption(f"zoom in to level {UNIT_MIN_ZOOM} to see the minimal units")
+        notes.append(f"zoom in to level {UNIT_MIN_ZOOM} to see the minimal units")
     if summary["total"] and in_view > EVENT_POINT_LIMIT and "Events" in layers:
-        st.caption(f"{in_view:,} events in view: showing heat bins; zoom in to see "
-                   f"individual events (≤ {EVENT_POINT_LIMIT}).")
+        notes.append(f"{in_view:,} events in view: showing heat bins; zoom in to see "
+                     f"individual events (≤ {EVENT_POINT_LIMIT})")
+    if cameras and cameras["mode"] == "clusters":
+        notes.append(f"cameras clustered: zoom in to level {CAMERA_DETAIL_ZOOM} (or click a "
+                     "cluster) to see each camera")
+    if notes:
+        st.caption(" · ".join(notes))
 
     left, right = st.columns([3, 2])
     with left:
@@ -116,7 +158,7 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
             df = pd.DataFrame([{k: e[k] for k in ("id", "reported_at", "item_name", "status",
                                                   "overdue", "grid_code", "description")}
                                for e in latest[:50]])
-            st.dataframe(df, hide_index=True, height=260, use_container_width=True)
+            st.dataframe(df, hide_index=True, height=260, width="stretch")
         else:
             st.caption("no events match the filters")
     with right:
@@ -128,10 +170,12 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
                             format_func=lambda i: "click an event on the map or pick one"
                             if i is None else f"#{i}")
         if pick and selected:
+            st.caption(f"#{selected['id']} {selected['item_name']} · {selected['status']} · "
+                       f"grid {selected.get('grid_code') or '-'}")
             if near:
                 st.dataframe(pd.DataFrame(near)[["code", "name", "kind", "status",
-                                                 "distance_m"]],
-                             hide_index=True, use_container_width=True)
+                                                 "direction_deg", "distance_m"]],
+                             hide_index=True, width="stretch", key="near_cameras")
             else:
                 st.caption(f"no camera within {camera_radius_m:.0f} m")
 
@@ -157,8 +201,14 @@ def main() -> None:
                                 key="live_cam_radius")
     auto = sb.toggle(f"Auto refresh every {ui.REFRESH_S} s", value=True, key="live_auto")
     if sb.button("Fit to district", key="live_fit"):
+        st.session_state.pop(map_key(), None)
+        st.session_state["map_epoch"] = st.session_state.get("map_epoch", 0) + 1
         st.session_state["view"] = initial_view(ext)
-        st.session_state.pop(MAP_KEY, None)
+    # A full-page run (first load, sidebar change, coming back from the other page) restores
+    # the last position the map reported, e.g. after the map was re-created; none: fit.
+    view = follow_map(st.session_state.get("view") or initial_view(ext))
+    st.session_state["goto"] = (None if view.get("fit") else
+                                {"center": view["center"], "zoom": view["zoom"]})
 
     @st.fragment(run_every=ui.REFRESH_S if auto else None)
     def _live() -> None:
