@@ -99,3 +99,63 @@ def test_bin_size_follows_zoom() -> None:
     b, _ = dq.bin_size(15, 31)
     assert abs(a / b - 2) < 1e-9
     assert dq.zoom_for_bbox((120.59, 31.30, 120.61, 31.32), 900, 560) in (14, 15)
+
+
+def _cameras(engine, n: int = 40) -> tuple[float, float, float, float]:
+    """``n`` cameras on a lattice over the district (every 4th offline); returns the extent."""
+    ext = dq.extent(engine)
+    bbox = (ext["minlon"], ext["minlat"], ext["maxlon"], ext["maxlat"])
+    with engine.begin() as conn:
+        for i in range(n):
+            x = bbox[0] + (bbox[2] - bbox[0]) * ((i % 8) + 0.5) / 8
+            y = bbox[1] + (bbox[3] - bbox[1]) * ((i // 8) + 0.5) / ((n + 7) // 8)
+            conn.execute(text(
+                "INSERT INTO camera (code, name, kind, status, direction_deg, geom) VALUES "
+                "(:c, :n, 'dome', :s, 90, ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
+                {"c": f"LAT{i:03d}", "n": f"lattice {i}", "s": "offline" if i % 4 == 0
+                 else "online", "x": x, "y": y})
+    return bbox
+
+
+def test_camera_clusters(demo_district, engine) -> None:
+    """Clusters add up to the cameras in view at every zoom; individual cameras (with their
+    details) only from the detail zoom on or when few are in view."""
+    bbox = _cameras(engine, 40)
+    in_view = dq.cameras_in_view(engine, bbox)
+    assert len(in_view) == 40
+    for zoom in (10, 12, 13, 14, 15):
+        cl = dq.camera_clusters(engine, bbox, zoom)
+        assert cl["total"] == 40 and sum(c["n"] for c in cl["clusters"]) == 40
+        assert sum(c["offline"] for c in cl["clusters"]) == 10
+        for c in cl["clusters"]:  # the centroid lies in the cluster's cell
+            assert bbox[0] <= c["lon"] <= bbox[2] and bbox[1] <= c["lat"] <= bbox[3]
+    assert len(dq.camera_clusters(engine, bbox, 10)["clusters"]) < 40  # aggregated
+    # a view holding part of the district: the clusters count only the cameras in it
+    half = (bbox[0], bbox[1], (bbox[0] + bbox[2]) / 2, bbox[3])
+    n_half = len(dq.cameras_in_view(engine, half))
+    assert 0 < n_half < 40 and dq.camera_clusters(engine, half, 13)["total"] == n_half
+
+    low = dq.camera_layer(engine, bbox, 12, detail_zoom=16, few=10)
+    assert low["mode"] == "clusters" and low["cameras"] == [] and low["total"] == 40
+    assert low["offline"] == 10 and len(low["clusters"]) < 40
+    high = dq.camera_layer(engine, bbox, 16, detail_zoom=16, few=10)
+    assert high["mode"] == "cameras" and high["clusters"] == [] and len(high["cameras"]) == 40
+    c = high["cameras"][0]
+    assert {"code", "name", "kind", "status", "direction_deg", "lon", "lat"} <= set(c)
+    few = dq.camera_layer(engine, bbox, 12, detail_zoom=16, few=40)  # few in view: details
+    assert few["mode"] == "cameras" and len(few["cameras"]) == 40
+
+
+def test_units_simplified_to_zoom(demo_district, engine) -> None:
+    """Unit outlines are simplified to the zoom (never more vertices than the exact ones)."""
+    ext = dq.extent(engine)
+    bbox = (ext["minlon"], ext["minlat"], ext["maxlon"], ext["maxlat"])
+    exact = dq.units(engine, bbox)
+    coarse = dq.units(engine, bbox, zoom=12)
+    assert [u["code"] for u in exact] == [u["code"] for u in coarse]
+
+    def vertices(us):
+        return sum(len(ring) for u in us for poly in u["geometry"]["coordinates"]
+                   for ring in poly)
+
+    assert vertices(coarse) <= vertices(exact)
