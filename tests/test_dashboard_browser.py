@@ -20,6 +20,22 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-us
         "--disable-sync"]
 
 
+# Container point of a seeded event marker (tooltip "#id ... e2e" is the posted one; the seeded
+# ones sit next to the two cameras), away from the layer control in the top right corner.
+CLICK_TARGET = """() => {
+    let best = null;
+    const size = window.map.getSize();
+    window.map.eachLayer(l => {
+        const tip = l instanceof L.CircleMarker && l.getTooltip() ? String(l.getTooltip()
+            .getContent()) : "";
+        if (!tip.includes("#") || tip.includes("selected") || tip.includes("e2e")) return;
+        const p = window.map.latLngToContainerPoint(l.getLatLng());
+        if (p.x > 50 && p.y > 50 && p.x < size.x - 320 && p.y < size.y - 50) best = [p.x, p.y];
+    });
+    return best;
+}"""
+
+
 def _port() -> int:
     """A free TCP port."""
     with socket.socket() as s:
@@ -103,6 +119,17 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
             frame.locator(".leaflet-control-layers-overlays", has_text="Events (4)").wait_for(
                 timeout=15_000)
             page.screenshot(path=str(out / "dashboard_live_map.png"), full_page=True)
+
+            # a click on an event marker selects it and lists the cameras near it
+            mframe = next(f for f in page.frames if "streamlit_folium" in (f.url or ""))
+            pt = mframe.evaluate(CLICK_TARGET)
+            assert pt, "no event marker in view"
+            box = page.locator('iframe[title="streamlit_folium.st_folium"]').bounding_box()
+            page.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
+            page.get_by_text("2 cameras within 300 m").wait_for(timeout=20_000)
+            frame.locator(".leaflet-control-layers-overlays",
+                          has_text="Selected event and nearby cameras").wait_for(timeout=15_000)
+            page.screenshot(path=str(out / "dashboard_event_selected.png"), full_page=True)
             browser.close()
     finally:
         for proc in (dash, api):

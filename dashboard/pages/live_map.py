@@ -171,7 +171,8 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
                             if i is None else f"#{i}")
         if pick and selected:
             st.caption(f"#{selected['id']} {selected['item_name']} · {selected['status']} · "
-                       f"grid {selected.get('grid_code') or '-'}")
+                       f"grid {selected.get('grid_code') or '-'} · {len(near)} camera"
+                       f"{'' if len(near) == 1 else 's'} within {camera_radius_m:.0f} m")
             if near:
                 st.dataframe(pd.DataFrame(near)[["code", "name", "kind", "status",
                                                  "direction_deg", "distance_m"]],
