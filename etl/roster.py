@@ -85,6 +85,7 @@ def load_file(engine: Engine, path: str | Path, commit: bool = False) -> Report:
     workers: dict[str, tuple[str, str | None, str | None]] = {}
     roles: list[tuple[str, str, str, datetime | None, datetime | None]] = []
     seen_roles: dict[tuple, int] = {}
+    rows_of: dict[tuple, int] = {}
     for i, rec in enumerate(df.to_dict("records"), start=1):
         code = rec[c["code"]].strip()
         name = rec[c["name"]].strip()
@@ -132,6 +133,7 @@ def load_file(engine: Engine, path: str | Path, commit: bool = False) -> Report:
                 report.reject(i, code or None, f, k, why)
             continue
         seen_roles[key] = i
+        rows_of[(code, area, role, vf)] = i
         workers[code] = (name, phone or None, idn or None)
         roles.append((code, area, role, vf, vt))
     report.notes.append(f"{len(workers)} worker(s), {len(roles)} role(s) valid; phone and ID "
@@ -160,26 +162,54 @@ def load_file(engine: Engine, path: str | Path, commit: bool = False) -> Report:
                 {"c": code, "n": name, "p": phone, "i": idn})
         ids = dict(conn.execute(text("SELECT code, id FROM worker WHERE code = ANY(:c)"),
                                 {"c": list(workers)}).all())
-        new_roles = changed_roles = 0
+        new_roles = changed_roles = ended_roles = 0
         now = datetime.now(UTC)
         for code, area, role, vf, vt in roles:
-            row = conn.execute(text(
-                "SELECT id, valid_to FROM grid_role WHERE worker_id = :w AND area_code = :a "
-                "AND role = :r AND (valid_from = :f OR (CAST(:f AS timestamptz) IS NULL AND "
-                "valid_to IS NULL)) ORDER BY valid_from DESC LIMIT 1"),
-                {"w": ids[code], "a": area, "r": role, "f": vf}).first()
+            w = ids[code]
+            if vf is not None:
+                # the role that starts then (ended or not): its end follows the roster
+                row = conn.execute(text(
+                    "SELECT id, valid_from, valid_to FROM grid_role WHERE worker_id = :w AND "
+                    "area_code = :a AND role = :r AND valid_from = :f ORDER BY id LIMIT 1"),
+                    {"w": w, "a": area, "r": role, "f": vf}).first()
+            else:
+                # no start given: the open role (a valid_to ends it), else the one this same
+                # row ended on an earlier load (nothing to do)
+                row = conn.execute(text(
+                    "SELECT id, valid_from, valid_to FROM grid_role WHERE worker_id = :w AND "
+                    "area_code = :a AND role = :r AND (valid_to IS NULL OR valid_to = :t) "
+                    "ORDER BY (valid_to IS NULL) DESC, valid_from DESC, id DESC LIMIT 1"),
+                    {"w": w, "a": area, "r": role, "t": vt}).first()
             if row is None:
+                start = vf or now
+                if vt is not None and vt <= start:
+                    report.reject(rows_of[(code, area, role, vf)], code, "valid_to",
+                                  "nothing_to_end",
+                                  f"no open {role} role of {code} in {area} to end at "
+                                  f"{vt.isoformat()}; give valid_from to record a past role")
+                    continue
                 conn.execute(text(
                     "INSERT INTO grid_role (worker_id, area_code, role, valid_from, valid_to) "
                     "VALUES (:w, :a, :r, :f, :t)"),
-                    {"w": ids[code], "a": area, "r": role, "f": vf or now, "t": vt})
+                    {"w": w, "a": area, "r": role, "f": start, "t": vt})
                 new_roles += 1
+            elif row.valid_to != vt and vt is not None and vt <= row.valid_from:
+                report.reject(rows_of[(code, area, role, vf)], code, "valid_to",
+                              "ends_before_start",
+                              f"valid_to {vt.isoformat()} is not after the start of the "
+                              f"{role} role of {code} in {area} "
+                              f"({row.valid_from.isoformat()}); give valid_from")
             elif row.valid_to != vt:
                 conn.execute(text("UPDATE grid_role SET valid_to = :t WHERE id = :id"),
                              {"t": vt, "id": row.id})
                 changed_roles += 1
+                if vt is not None:
+                    ended_roles += 1
+        done = len(roles) - sum(1 for r in report.rejects
+                                if r.code in ("nothing_to_end", "ends_before_start"))
         report.placement = {"roles_added": new_roles, "roles_changed": changed_roles,
-                            "roles_unchanged": len(roles) - new_roles - changed_roles,
+                            "roles_ended": ended_roles,
+                            "roles_unchanged": done - new_roles - changed_roles,
                             "workers": [{"code": k, "name": v[0], "phone": mask_phone(v[1]),
                                          "id_number": mask_id_number(v[2])}
                                         for k, v in list(workers.items())[:50]]}

@@ -120,3 +120,98 @@ def test_roster_loads_roles_and_masks(demo_district, engine, tmp_path, caplog) -
     with pytest.raises(EtlError, match="missing column.*role"):
         (tmp_path / "b.csv").write_text("worker_code,name,grid\nA,b,c\n")
         roster.load_file(engine, tmp_path / "b.csv")
+
+
+def test_camera_crs_flag_converts_gcj02_and_bd09(demo_district, engine, settings,
+                                                 tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from gis.cli import app
+
+    pts = {"K1": (LON + 0.001, LAT), "K2": (LON + 0.002, LAT + 0.001), "K3": (LON, LAT + 0.002)}
+    g1 = from_wgs84(*pts["K1"], "gcj02")
+    g2 = from_wgs84(*pts["K2"], "gcj02")
+    b3 = from_wgs84(*pts["K3"], "bd09")
+    f = tmp_path / "k.csv"
+    f.write_text("code,name,lon,lat,datum\n"
+                 f"K1,a,{g1[0]},{g1[1]},\n"       # no datum: --crs gcj02 applies
+                 f"K2,b,{g2[0]},{g2[1]},GCJ-02\n"
+                 f"K3,c,{b3[0]},{b3[1]},bd09\n"   # the row's own datum wins over --crs
+                 f"K4,d,{LON},{LAT},mars\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["etl", "cameras", str(f), "--crs", "gcj02", "--commit"],
+                             env={"DATABASE_URL": settings.database_url})
+    assert res.exit_code == 0, res.output
+    with engine.connect() as c:
+        got = {r.code: (r.x, r.y) for r in c.execute(text(
+            "SELECT code, ST_X(geom) AS x, ST_Y(geom) AS y FROM camera"))}
+    assert set(got) == {"K1", "K2", "K3"}
+    for code, (lon, lat) in pts.items():
+        assert haversine_m(lon, lat, *got[code]) < 0.5, code
+    r = cameras.load_file(engine, f, crs="gcj02")
+    assert r.crs == "gcj02" and r.unchanged == 3 and r.rejects[0].code == "unknown_datum"
+    # taken as WGS84 instead, the same file moves the GCJ-02 cameras by hundreds of metres
+    moved = cameras.prepare(cameras.read_cameras(f), cameras.Report("cameras", "k"), "wgs84")
+    k1 = moved[moved.code == "K1"].iloc[0]
+    assert haversine_m(k1.lon, k1.lat, *pts["K1"]) > 100
+    with pytest.raises(Exception, match="datum"):
+        cameras.load_file(engine, f, crs="marsdatum")
+
+
+def test_roster_valid_to_ends_a_role_and_reloads_are_idempotent(demo_district, engine,
+                                                                tmp_path) -> None:
+    from gis.locator import Locator
+
+    with engine.connect() as c:
+        grid = c.execute(text("SELECT code FROM grid ORDER BY code LIMIT 1")).scalar_one()
+    head = "worker_code,name,phone,id_number,role,area_code,valid_from,valid_to\n"
+    start = tmp_path / "start.csv"
+    start.write_text(head + f"Y1,周一,,,full_time,{grid},2024-03-01,\n"
+                     f"Y2,吴二,,,specialist,{grid},,\n", encoding="utf-8")
+    end = tmp_path / "end.csv"
+    end.write_text(head + f"Y1,周一,,,full_time,{grid},2024-03-01,2024-09-30\n"
+                   f"Y2,吴二,,,specialist,{grid},,2099-10-31\n", encoding="utf-8")
+
+    def roles() -> list[tuple]:
+        with engine.connect() as c:
+            return [tuple(r) for r in c.execute(text(
+                "SELECT w.code, r.role, r.valid_to IS NOT NULL FROM grid_role r JOIN worker w "
+                "ON w.id = r.worker_id WHERE w.code IN ('Y1', 'Y2') ORDER BY w.code, r.id"))]
+
+    r = roster.load_file(engine, start, commit=True)
+    assert r.rejected == 0 and r.placement["roles_added"] == 2
+    assert roles() == [("Y1", "full_time", False), ("Y2", "specialist", False)]
+    # preview of the end: nothing changes
+    r = roster.load_file(engine, end)
+    assert r.placement["roles_ended"] == 2 and roles()[0][2] is False
+    r = roster.load_file(engine, end, commit=True)
+    assert r.rejected == 0 and r.placement["roles_ended"] == 2
+    assert r.placement["roles_added"] == 0
+    assert roles() == [("Y1", "full_time", True), ("Y2", "specialist", True)]
+    for _ in range(2):  # reloading the same roster changes nothing
+        again = roster.load_file(engine, end, commit=True)
+        assert again.rejected == 0 and again.placement["roles_added"] == 0
+        assert again.placement["roles_changed"] == 0 and again.placement["roles_unchanged"] == 2
+        assert roles() == [("Y1", "full_time", True), ("Y2", "specialist", True)]
+    # the ended role no longer makes Y1 responsible now; it did during its period
+    snap = Locator(engine).refresh(force=True)
+    from datetime import UTC, datetime
+
+    during = snap.responsible(grid, datetime(2024, 6, 1, tzinfo=UTC))
+    now = snap.responsible(grid)
+    with engine.connect() as c:
+        y1 = c.execute(text("SELECT id FROM worker WHERE code = 'Y1'")).scalar_one()
+    assert now is None or now.worker_id != y1
+    assert during is not None
+    # ending a role nobody holds is reported, not guessed
+    ghost = tmp_path / "ghost.csv"
+    ghost.write_text(head + f"Y3,郑三,,,full_time,{grid},,2024-01-31\n", encoding="utf-8")
+    r = roster.load_file(engine, ghost, commit=True)
+    assert [x.code for x in r.rejects] == ["nothing_to_end"]
+    # so is an end before the start of the role it would end (it started at its first load)
+    early = tmp_path / "early.csv"
+    early.write_text(head + f"Y2,吴二,,,auxiliary,{grid},,\n", encoding="utf-8")
+    roster.load_file(engine, early, commit=True)
+    early.write_text(head + f"Y2,吴二,,,auxiliary,{grid},,2024-01-31\n", encoding="utf-8")
+    r = roster.load_file(engine, early, commit=True)
+    assert [x.code for x in r.rejects] == ["ends_before_start"]
+    assert roles()[-1] == ("Y2", "auxiliary", False)
