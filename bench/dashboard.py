@@ -148,22 +148,24 @@ def live_page(engine: Engine, window_days: float = 30) -> dict[str, Any]:
     bins = dq.event_bins(engine, f, bbox, zoom)
     points = dq.events(engine, f, bbox) if bins["total"] <= dq.EVENT_POINT_LIMIT else []
     latest = dq.events(engine, f, None, 200)
-    cams = dq.cameras_in_view(engine, bbox)
+    cams = dq.camera_layer(engine, bbox, zoom)  # clusters at district zoom
     lat = (bbox[1] + bbox[3]) / 2
     cov = dq.patrol_coverage(engine, f.since, radius_m=50, lat=lat)
     trk = dq.tracks(engine, dq.today_start())
     grids = dq.grids(engine)
-    units = dq.units(engine, bbox) if zoom >= dq.UNIT_MIN_ZOOM else []
+    units = dq.units(engine, bbox, zoom=zoom) if zoom >= dq.UNIT_MIN_ZOOM else []
     t_data = time.perf_counter() - t0
     m = mapview.build_map(((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom, fit=bbox,
                           grids=grids, units=units, bins=bins, events=points, cameras=cams,
-                          coverage=cov, tracks=trk)
+                          coverage=cov, coverage_radius_m=50, tracks=trk)
     html = m.get_root().render()
     t_total = time.perf_counter() - t0
     return {"seconds": round(t_total, 3), "data_seconds": round(t_data, 3),
             "bytes": len(html.encode()), "bins": len(bins["bins"]), "events_total":
             summary["total"], "points_drawn": len(points), "latest": len(latest),
-            "cameras": len(cams), "grids": len(grids), "units": len(units), "zoom": zoom}
+            "cameras": cams["total"], "camera_mode": cams["mode"],
+            "camera_markers": len(cams["clusters"]) + len(cams["cameras"]), "grids": len(grids),
+            "units": len(units), "zoom": zoom}
 
 
 def naive_heatmap(engine: Engine) -> dict[str, Any]:
