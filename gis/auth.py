@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Connection, Engine, text
+from starlette.concurrency import run_in_threadpool
 
 from gis.errors import Forbidden, InvalidInput, Unauthorized
 
@@ -321,14 +322,32 @@ def current(request: Request) -> Principal:
     return p
 
 
-def require_token(request: Request) -> Principal:
-    """Dependency for core routers: a valid token; writes are audited; planners only read."""
-    p = current(request)
+def _cached_current(request: Request) -> Principal | None:
+    """The caller when it is known without the database (auth off, or a cached token)."""
+    if not getattr(request.app.state.settings, "auth_required", True):
+        request.state.principal = ANONYMOUS
+        return ANONYMOUS
+    token = _bearer(request)
+    hit = _cache.get(hash_token(token)) if token else None
+    if hit is not None and time.monotonic() - hit[0] < CACHE_S and (
+            hit[1] is None or hit[1] > now_utc()):
+        request.state.principal = hit[2]
+        return hit[2]
+    return None
+
+
+async def require_token(request: Request) -> Principal:
+    """Dependency for core routers: a valid token; writes are audited; planners only read.
+
+    Async, and without a database round trip for a token seen in the last ``CACHE_S``.
+    """
+    p = _cached_current(request) or await run_in_threadpool(current, request)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         engine = request.app.state.engine
         if p.role == "planner":
-            audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
-                      {"code": "wrong_role"})
+            await run_in_threadpool(
+                audit_now, engine, p, f"{request.method} {request.url.path}", None, "denied",
+                {"code": "wrong_role"})
             raise Forbidden("planners may not report events or tracks", code="wrong_role")
         # departments may report events (source "department"); gis.auth.check_track_worker
         # refuses their tracks
