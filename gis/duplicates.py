@@ -51,13 +51,11 @@ def links(engine: Engine, status: str | None = "possible", event_id: int | None 
         raise InvalidInput.field("status", "one of possible, confirmed, dismissed",
                                  "unknown_status")
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, "duplicate_links"), {"status": status, "event_id": event_id,
-                                                         "limit": limit}).mappings().all()
-    out = [dict(r) for r in rows]
-    if who is not None and who.role != "district_centre":
-        out = [r for r in out if r["grid_code"] and any(r["grid_code"].startswith(a)
-                                                         for a in who.areas)]
-    return out
+        scope = auth.read_scope(who)["scope_prefixes"]
+        rows = conn.execute(q(SQL, "duplicate_links"), {
+            "status": status, "event_id": event_id, "limit": limit, "scope_prefixes": scope,
+        }).mappings().all()
+    return [dict(r) for r in rows]
 
 
 def confirm(engine: Engine, event_id: int, original_id: int, who: Principal,

@@ -227,8 +227,9 @@ def workflow_view(engine: Engine, event_id: int) -> dict[str, Any]:
                           {"i": event_id}).mappings().first()
         if ev is None:
             raise NotFound(f"no event {event_id}", code="event_not_found")
-        links = conn.execute(q(SQL, "duplicate_links"), {"status": None, "event_id": event_id,
-                                                          "limit": 100}).mappings().all()
+        links = conn.execute(q(SQL, "duplicate_links"), {
+            "status": None, "event_id": event_id, "scope_prefixes": None, "limit": 100,
+        }).mappings().all()
         return dict(ev) | {"allowed_actions": allowed_actions(ev["status"]),
                            "dispatch": dispatch.records(conn, event_id),
                            "duplicates": [dict(x) for x in links]}
