@@ -1,4 +1,22 @@
-"""Generations: store a validated territory, activate it (events follow), roll back."""
+"""Generations: store a validated territory, activate it (events follow), roll back.
+
+What an event's columns mean (the assignment semantics):
+
+* ``street_code`` / ``community_code`` / ``grid_code`` / ``unit_code`` / ``worker_id`` /
+  ``location_status`` are the event's CURRENT assignment.  Codes are the stable identity
+  of an area across generations, so they are valid in the active generation.
+* ``generation_id`` / ``grid_id`` / ``unit_id`` (and ``distance_m``) are the boundary rows
+  the event was last located against: not necessarily rows of the active generation.
+* An activation re-locates every open event against the new generation (one set-based
+  statement) but writes (``event_assignment`` row + UPDATE + ``reassigned`` history row) ONLY
+  the events whose street / community / grid / unit code, worker or location status change.
+  The others keep their rows untouched: their codes are the same in the new generation.
+* A rollback restores exactly the events the activation moved (from ``event_assignment``)
+  and re-locates the events last located against the rolled-back generation (those reported
+  while it was active), again writing only those that move.
+* Closed (closed / rejected / duplicate) events are never touched: they keep the grid they
+  had; the first history row of an event records where it was reported.
+"""
 
 from __future__ import annotations
 
@@ -44,14 +62,29 @@ def store(conn: Connection, v: Validation, description: str, source: str | None)
     return gen
 
 
-def _reassign(conn: Connection, gen: int, activation: int, actor: str | None, note: str,
-              max_m: float) -> dict[str, int]:
-    """Re-locate every open event into ``gen`` with one set-based statement."""
+def tune(conn: Connection) -> None:
+    """Session settings for the set-based statements of an activation (transaction-local)."""
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    # the statements write (no parallel plan anyway); keep the preview's plan serial too
+    conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
+def _reassign(conn: Connection, gen: int, activation: int, actor: str | None, note: str,
+              max_m: float, from_gen: int | None = None) -> dict[str, int]:
+    """Re-locate open events against ``gen`` with one set-based statement.
+
+    Semantics (see the module docstring): every open event (or, with ``from_gen``, only the
+    open events last located against ``from_gen``) is located in ``gen``; only the events
+    whose codes, worker or location status change are written (``event_assignment`` row,
+    UPDATE, history row); the others are not touched at all.  Returns ``relocated`` (events
+    located) and ``moved`` (events written).
+    """
+    tune(conn)
     row = conn.execute(composed("locate_open", "reassign_tail"), {
         "gen": gen, "activation": activation, "actor": actor, "note": note, "max_m": max_m,
+        "from_gen": from_gen,
     }).one()
-    return {"reassigned": int(row.reassigned), "moved": int(row.moved)}
+    return {"relocated": int(row.relocated), "moved": int(row.moved)}
 
 
 def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: float = 300.0,
@@ -72,7 +105,8 @@ def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: flo
         "g": gen, "prev": old, "kind": "activate", "actor": actor,
         "summary": json.dumps(summary or {}, default=str)}).scalar_one()
     counts = _reassign(conn, gen, act, actor, f"boundaries: generation {old} -> {gen}", max_m)
-    conn.execute(q(SQL, "activation_counts", PKG), {"id": act, **counts})
+    conn.execute(q(SQL, "activation_counts", PKG),
+                 {"id": act, "reassigned": counts["relocated"], "moved": counts["moved"]})
     return {"activation": act, "generation": gen, "previous": old, **counts}
 
 
@@ -93,19 +127,21 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
     act = conn.execute(q(SQL, "activation_insert", PKG), {
         "g": prev, "prev": current, "kind": "rollback", "actor": actor,
         "summary": json.dumps({"rollback_of": last.id})}).scalar_one()
-    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    tune(conn)
     restored = conn.execute(q(SQL, "restore_assignments", PKG), {
         "activation": last.id, "from_gen": current, "actor": actor,
         "note": f"boundaries: rollback of generation {current} to {prev}"}).one()
-    # events reported while ``current`` was active have no former assignment: re-locate them
-    rest = _reassign(conn, prev, act, actor, f"boundaries: rollback {current} -> {prev}", max_m)
+    # events last located against ``current`` now are those reported while it was active
+    # (the moved ones are back in their former rows): re-locate them, writing the movers
+    rest = _reassign(conn, prev, act, actor, f"boundaries: rollback {current} -> {prev}", max_m,
+                     from_gen=current)
     conn.execute(q(SQL, "mark_rolled_back", PKG), {"id": last.id})
     conn.execute(q(SQL, "activation_counts", PKG), {
-        "id": act, "reassigned": int(restored.restored) + rest["reassigned"],
+        "id": act, "reassigned": int(restored.restored) + rest["relocated"],
         "moved": int(restored.moved) + rest["moved"]})
     return {"activation": act, "generation": prev, "rolled_back": current,
             "restored": int(restored.restored), "restored_moved": int(restored.moved),
-            "relocated": rest["reassigned"], "relocated_moved": rest["moved"]}
+            "relocated": rest["relocated"], "relocated_moved": rest["moved"]}
 
 
 def record_summary(conn: Connection, activation: int, summary: dict[str, Any]) -> None:

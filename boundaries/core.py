@@ -179,8 +179,8 @@ def table(report: dict[str, Any], limit: int = 40) -> str:
     if report.get("committed"):
         a = report.get("activation", {})
         lines.append(f"ACTIVATED generation {report['generation']} (was {a.get('previous')}): "
-                     f"{a.get('reassigned', 0)} open events re-assigned, {a.get('moved', 0)} "
-                     "moved grid/unit/worker")
+                     f"{a.get('relocated', 0)} open events re-located, {a.get('moved', 0)} "
+                     "moved grid/unit/worker (only those were rewritten)")
     elif report.get("acceptable"):
         lines.append("acceptable: preview only, nothing changed (add --commit to activate)")
     else:

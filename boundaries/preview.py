@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from boundaries.activate import composed
+from boundaries.activate import composed, tune
 from boundaries.validate import Area, Validation, areas_m2, base_areas
 from gis.queries import q
 
@@ -54,12 +54,12 @@ def moves(conn: Connection, gen: int, base: int | None, max_m: float,
 
     After an activation (``activation`` given) the event moves are read from what it did.
     """
-    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    tune(conn)
     if activation is not None:
         ev = conn.execute(q(SQL, "activation_moves", PKG), {"activation": activation}).all()
     else:
         ev = conn.execute(composed("locate_open", "preview_events_tail"),
-                          {"gen": gen, "max_m": max_m}).all()
+                          {"gen": gen, "max_m": max_m, "from_gen": None}).all()
     bl = conn.execute(q(SQL, "preview_buildings", PKG), {"gen": gen, "base": base}).all() \
         if base is not None else []
     return {"events": [dict(r._mapping) for r in ev], "buildings": [dict(r._mapping) for r in bl]}

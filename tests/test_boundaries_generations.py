@@ -52,22 +52,63 @@ def redrawn(path: Path, seed: int = 43) -> Path:
     return path
 
 
-def assert_matches_locator(engine: Engine) -> None:
-    """Every open event is where the locator (active generation) would put it."""
+def assert_matches_locator(engine: Engine, skip: frozenset[int] = frozenset()) -> None:
+    """Every open event's current assignment is what the locator (active generation) gives.
+
+    Codes are the identity across generations: grid / unit / community / street codes, worker
+    and location status must equal the locator's answer and exist in the active generation;
+    generation_id / grid_id / unit_id are the rows the event was last located against (not
+    necessarily the active generation's), and those rows carry the same codes.
+    """
     snap = Locator(engine).refresh(force=True)
     with engine.connect() as c:
         rows = c.execute(text(
-            "SELECT e.id, ST_X(geom) AS x, ST_Y(geom) AS y, grid_code, unit_code, w.code AS "
-            "worker, location_status, distance_m, generation_id FROM event e LEFT JOIN worker w "
-            "ON w.id = e.worker_id WHERE status = ANY(:s)"), {"s": list(OPEN_STATUSES)}).all()
+            "SELECT e.id, ST_X(e.geom) AS x, ST_Y(e.geom) AS y, e.grid_code, e.unit_code, "
+            "e.community_code, e.street_code, w.code AS worker, e.location_status, "
+            "e.distance_m, e.generation_id, g.code AS row_grid, u.code AS row_unit, "
+            "ag.code AS active_grid, au.code AS active_unit "
+            "FROM event e LEFT JOIN worker w ON w.id = e.worker_id "
+            "LEFT JOIN grid g ON g.id = e.grid_id LEFT JOIN unit u ON u.id = e.unit_id "
+            "LEFT JOIN grid ag ON ag.generation_id = :a AND ag.code = e.grid_code "
+            "LEFT JOIN unit au ON au.generation_id = :a AND au.code = e.unit_code "
+            "WHERE e.status = ANY(:s)"),
+            {"s": list(OPEN_STATUSES), "a": snap.generation}).all()
     assert rows
     for r in rows:
+        if r.id in skip:
+            continue
         loc = snap.locate_wgs84(r.x, r.y)
-        assert (loc.grid, loc.unit, loc.worker, loc.status, loc.generation) == (
-            r.grid_code, r.unit_code, r.worker, r.location_status, r.generation_id), r
-        # the locator measures in a local plane, PostGIS on the spheroid: within 0.5 %
-        d = r.distance_m or 0
-        assert abs((loc.distance_m or 0) - d) <= 0.005 * d + 0.01
+        assert (loc.grid, loc.unit, loc.community, loc.street, loc.worker, loc.status) == (
+            r.grid_code, r.unit_code, r.community_code, r.street_code, r.worker,
+            r.location_status), r
+        assert (r.active_grid, r.active_unit) == (r.grid_code, r.unit_code), r
+        assert (r.row_grid, r.row_unit) == (r.grid_code, r.unit_code), r
+        if r.generation_id == snap.generation:
+            # the locator measures in a local plane, PostGIS on the spheroid: within 0.5 %
+            d = r.distance_m or 0
+            assert abs((loc.distance_m or 0) - d) <= 0.005 * d + 0.01
+
+
+def swapped_grids(engine: Engine, path: Path) -> tuple[Path, set[str]]:
+    """The active territory with the geometries of two grids of one community (and of their
+    units, pairwise) exchanged: only those two grids change."""
+    with engine.connect() as c:
+        fc = feature_collection(c)
+    feats = fc["features"]
+    grids = [f for f in feats if f["properties"]["level"] == "grid"]
+    a, b = next((x, y) for x in grids for y in grids
+                if x is not y and x["properties"]["parent_code"] == y["properties"]["parent_code"])
+    ca, cb = a["properties"]["code"], b["properties"]["code"]
+    a["geometry"], b["geometry"] = b["geometry"], a["geometry"]
+    ua = sorted((f for f in feats if f["properties"].get("parent_code") == ca
+                 and f["properties"]["level"] == "unit"), key=lambda f: f["properties"]["code"])
+    ub = sorted((f for f in feats if f["properties"].get("parent_code") == cb
+                 and f["properties"]["level"] == "unit"), key=lambda f: f["properties"]["code"])
+    assert len(ua) == len(ub) > 0
+    for x, y in zip(ua, ub, strict=True):
+        x["geometry"], y["geometry"] = y["geometry"], x["geometry"]
+    path.write_text(json.dumps(fc))
+    return path, {ca, cb}
 
 
 def test_round_trip_export_import_export(engine: Engine, demo_district: int,
@@ -135,16 +176,20 @@ def test_rollback_restores_generation_and_assignments(engine: Engine, demo_distr
     with engine.begin() as c:
         out = act.rollback(c)
     assert out["generation"] == demo_district and out["rolled_back"] == new_gen
-    assert out["restored"] == 120 and out["relocated"] == 20
+    # exactly the events the activation moved are restored (event 3 among them: its manual
+    # worker differs from the grid's); the 20 reported meanwhile are re-located
+    assert out["restored"] == res.report["activation"]["moved"] > 0
+    assert out["relocated"] == 20
     with engine.connect() as c:
         assert c.execute(text("SELECT id FROM generation WHERE status = 'active'")
                          ).scalar() == demo_district
         state = c.execute(text(STATE.replace("FROM event", "FROM event WHERE id <= 120"))
                           ).scalar()
         assert state == before
-        n_stale = c.execute(text("SELECT count(*) FROM event WHERE generation_id <> :g"),
-                            {"g": demo_district}).scalar()
+        n_stale = c.execute(text("SELECT count(*) FROM event WHERE id <= 120 AND "
+                                 "generation_id <> :g"), {"g": demo_district}).scalar()
     assert n_stale == 0
+    assert_matches_locator(engine, skip=frozenset({3}))  # 3: the manual worker, restored
 
 
 def test_activation_under_concurrent_reports(engine: Engine, demo_district: int,
@@ -201,12 +246,14 @@ def test_activation_under_concurrent_reports(engine: Engine, demo_district: int,
     active = res.report["generation"]
     with engine.connect() as c:
         stored = c.execute(text("SELECT count(*) FROM event")).scalar()
+        # no open event has a grid code the active generation lacks
         stale = c.execute(text(
-            "SELECT count(*) FROM event e JOIN grid g ON g.id = e.grid_id "
-            "WHERE e.status = ANY(:s) AND (g.generation_id <> :a OR e.generation_id <> :a)"),
-            {"s": list(OPEN_STATUSES), "a": active}).scalar()
+            "SELECT count(*) FROM event e WHERE e.status = ANY(:s) AND e.grid_code IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM grid g WHERE g.generation_id = :a "
+            "AND g.code = e.grid_code)"), {"s": list(OPEN_STATUSES), "a": active}).scalar()
     assert stored == len(sent) > 0
     assert stale == 0
+    # and every open event's codes / worker / status are what the active locator gives
     assert_matches_locator(engine)
 
 
@@ -242,3 +289,46 @@ def test_dropping_grids_orphans_kept_units(engine: Engine, demo_district: int,
     assert res.exit_code == 1
     assert any(x["check"] == "orphan" for x in res.report["problems"])
     assert any(x["check"] == "gap" for x in res.report["problems"])
+
+
+def test_activation_writes_only_moving_events(engine: Engine, demo_district: int,
+                                             tmp_path: Path) -> None:
+    """Changing two grids rewrites only their events: the others keep their very row versions
+    (same xmin) and get no history row; rollback restores exactly the moved ones."""
+    loc = Locator(engine)
+    report_events(engine, loc, 300, seed=11)
+    physical = ("SELECT id, xmin::text AS x, grid_code, (SELECT count(*) FROM event_history h "
+                "WHERE h.event_id = e.id) AS h FROM event e ORDER BY id")
+    with engine.connect() as c:
+        before = {r.id: r for r in c.execute(text(physical))}
+        state = c.execute(text(STATE)).scalar()
+    path, changed = swapped_grids(engine, tmp_path / "swap.geojson")
+    res = run_import(engine, path, commit=True)
+    assert res.exit_code == 0, res.report["problems"]
+    assert res.report["preview"]["totals"]["grids_changed"] == 2
+    a = res.report["activation"]
+    inside = {i for i, r in before.items() if r.grid_code in changed}
+    assert inside and a["relocated"] == 300 and a["moved"] == len(inside)
+    with engine.connect() as c:
+        after = {r.id: r for r in c.execute(text(physical))}
+        saved = {r[0] for r in c.execute(text(
+            "SELECT event_id FROM event_assignment WHERE activation_id = :a"),
+            {"a": a["activation"]})}
+    assert saved == inside
+    for i, r in before.items():
+        if i in inside:  # swapped to the other grid: rewritten, one history row more
+            assert after[i].grid_code in changed - {r.grid_code} and after[i].h == r.h + 1
+            assert after[i].x != r.x
+        else:  # physically untouched
+            assert (after[i].x, after[i].grid_code, after[i].h) == (r.x, r.grid_code, r.h), i
+    assert_matches_locator(engine)
+    with engine.begin() as c:
+        out = act.rollback(c)
+    assert out["restored"] == out["restored_moved"] == len(inside) and out["relocated"] == 0
+    with engine.connect() as c:
+        assert c.execute(text(STATE)).scalar() == state
+        final = {r.id: r for r in c.execute(text(physical))}
+    for i, r in before.items():
+        if i not in inside:
+            assert final[i].x == r.x and final[i].h == r.h, i
+    assert_matches_locator(engine)

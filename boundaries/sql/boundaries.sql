@@ -60,10 +60,14 @@ UPDATE boundary_activation SET rolled_back_at = now() WHERE id = :id;
 SELECT id, status FROM generation WHERE id = :g;
 
 -- name: locate_open
--- Where every open event with a point (not already in generation :gen) falls in :gen:
--- unit piece first (lowest code wins), else grid piece, else the nearest grid within :max_m
--- metres ('outside'), else 'unassigned'; the grid's responsible worker (full-time, else the
--- grid leader, valid now). One pass over area_piece (ST_Subdivide'd, GiST-indexed).
+-- Where the open events with a point fall in generation :gen: unit piece first (lowest code
+-- wins), else grid piece, else the nearest grid within :max_m metres ('outside'), else
+-- 'unassigned'; the grid's responsible worker (full-time, else the grid leader, valid now).
+-- All open events, or (:from_gen given, a rollback) only those last located against
+-- generation :from_gen.  One pass over area_piece (ST_Subdivide'd, GiST-indexed).
+-- ``moves`` keeps only the events whose assignment changes (street, community, grid or unit
+-- code, worker, location status), with their former values: the others are already right
+-- in :gen (codes are the identity across generations) and are left untouched.
 WITH gw AS MATERIALIZED (
     SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
            (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
@@ -75,34 +79,36 @@ WITH gw AS MATERIALIZED (
     WHERE g.generation_id = :gen
 ),
 uw AS MATERIALIZED (
-    SELECT u.id AS unit_id, u.code AS unit_code, gw.grid_id
+    SELECT u.id AS unit_id, u.code AS unit_code, gw.*
     FROM unit u JOIN gw ON gw.grid_code = u.grid_code
     WHERE u.generation_id = :gen
 ),
-cand AS MATERIALIZED (
-    SELECT e.id, e.geom, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
-           e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
-           e.distance_m
-    FROM event e
-    WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.geom IS NOT NULL
-      AND e.generation_id IS DISTINCT FROM :gen
-),
 -- points in a unit: driven by the pieces (one GiST probe of event.geom per piece, PostGIS
--- caches the prepared piece), lowest unit code wins on shared edges
+-- caches the prepared piece), lowest unit code wins on shared edges; the probe reads the
+-- event row anyway, so it brings the event's current assignment along
 up AS MATERIALIZED (
-    SELECT DISTINCT ON (e.id) e.id, p.area_id
+    SELECT DISTINCT ON (e.id) e.*, p.area_id AS n_unit_id
     FROM area_piece p
     CROSS JOIN LATERAL (
-        SELECT e.id FROM event e
+        SELECT e.id, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
+               e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
+               e.distance_m
+        FROM event e
         WHERE e.geom && p.geom AND ST_Intersects(p.geom, e.geom)
           AND e.status NOT IN ('closed', 'rejected', 'duplicate')
-          AND e.generation_id IS DISTINCT FROM :gen
+          AND (CAST(:from_gen AS int) IS NULL OR e.generation_id = CAST(:from_gen AS int))
         OFFSET 0) e
     WHERE p.generation_id = :gen AND p.level = 'unit'
     ORDER BY e.id, p.code
 ),
 rest AS MATERIALIZED (
-    SELECT c.id, c.geom FROM cand c WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.id = c.id)
+    SELECT e.id, e.geom, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
+           e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
+           e.distance_m
+    FROM event e
+    WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.geom IS NOT NULL
+      AND (CAST(:from_gen AS int) IS NULL OR e.generation_id = CAST(:from_gen AS int))
+      AND NOT EXISTS (SELECT 1 FROM up WHERE up.id = e.id)
 ),
 gp AS MATERIALIZED (
     SELECT r.id, x.area_id FROM rest r
@@ -125,31 +131,40 @@ np AS MATERIALIZED (
         ORDER BY ST_Distance(p.geom::geography, r.geom::geography), p.code LIMIT 1) x
     WHERE NOT EXISTS (SELECT 1 FROM gp WHERE gp.id = r.id)
 ),
-hit AS MATERIALIZED (
-    SELECT c.id, COALESCE(uw.grid_id, gp.area_id, np.area_id) AS grid_id, uw.unit_id,
-           uw.unit_code,
-           CASE WHEN uw.grid_id IS NOT NULL OR gp.area_id IS NOT NULL THEN 'inside'
-                WHEN np.area_id IS NOT NULL THEN 'outside' ELSE 'unassigned' END AS status,
-           np.d AS distance_m
-    FROM cand c
-    LEFT JOIN up ON up.id = c.id
-    LEFT JOIN uw ON uw.unit_id = up.area_id
-    LEFT JOIN gp ON gp.id = c.id
-    LEFT JOIN np ON np.id = c.id
+-- every event in scope: current assignment (e.*) and new one (n_*)
+hit AS (
+    SELECT up.id, up.status, up.generation_id, up.grid_id, up.unit_id, up.street_code,
+           up.community_code, up.grid_code, up.unit_code, up.worker_id, up.location_status,
+           up.distance_m, uw.grid_id AS n_grid_id, up.n_unit_id, uw.unit_code AS n_unit_code,
+           uw.grid_code AS n_grid_code, uw.community_code AS n_community_code,
+           uw.street_code AS n_street_code, uw.worker_id AS n_worker_id,
+           'inside' AS n_location_status, NULL::float8 AS n_distance_m
+    FROM up JOIN uw ON uw.unit_id = up.n_unit_id
+    UNION ALL
+    SELECT r.id, r.status, r.generation_id, r.grid_id, r.unit_id, r.street_code,
+           r.community_code, r.grid_code, r.unit_code, r.worker_id, r.location_status,
+           r.distance_m, gw.grid_id, NULL::bigint, NULL::text, gw.grid_code,
+           gw.community_code, gw.street_code, gw.worker_id,
+           CASE WHEN gp.area_id IS NOT NULL THEN 'inside'
+                WHEN np.area_id IS NOT NULL THEN 'outside' ELSE 'unassigned' END,
+           np.d
+    FROM rest r LEFT JOIN gp ON gp.id = r.id LEFT JOIN np ON np.id = r.id
+    LEFT JOIN gw ON gw.grid_id = COALESCE(gp.area_id, np.area_id)
 ),
+-- only the events whose assignment changes
 moves AS MATERIALIZED (
-    SELECT c.*, h.grid_id AS n_grid_id, h.unit_id AS n_unit_id, h.unit_code AS n_unit_code,
-           gw.grid_code AS n_grid_code, gw.community_code AS n_community_code,
-           gw.street_code AS n_street_code, gw.worker_id AS n_worker_id,
-           h.status AS n_location_status, h.distance_m AS n_distance_m,
-           (c.grid_code IS DISTINCT FROM gw.grid_code OR c.unit_code IS DISTINCT FROM h.unit_code
-            OR c.worker_id IS DISTINCT FROM gw.worker_id
-            OR c.location_status IS DISTINCT FROM h.status) AS moved
-    FROM cand c JOIN hit h ON h.id = c.id LEFT JOIN gw ON gw.grid_id = h.grid_id
+    SELECT * FROM hit h
+    WHERE h.grid_code IS DISTINCT FROM h.n_grid_code
+       OR h.unit_code IS DISTINCT FROM h.n_unit_code
+       OR h.worker_id IS DISTINCT FROM h.n_worker_id
+       OR h.location_status IS DISTINCT FROM h.n_location_status
+       OR h.community_code IS DISTINCT FROM h.n_community_code
+       OR h.street_code IS DISTINCT FROM h.n_street_code
 )
 
 -- name: reassign_tail
--- Appended to locate_open: remember, update, write history: one statement.
+-- Appended to locate_open: remember the former assignment of the moving events, update
+-- them, write their history: one statement.  Events that do not move are not written.
 , saved AS (
     INSERT INTO event_assignment (activation_id, event_id, generation_id, grid_id, unit_id,
         street_code, community_code, grid_code, unit_code, worker_id, location_status,
@@ -182,11 +197,11 @@ hist AS (
     FROM moves m
     LEFT JOIN worker ow ON ow.id = m.worker_id
     LEFT JOIN worker nw ON nw.id = m.n_worker_id
-    WHERE m.moved
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM upd) AS reassigned, (SELECT count(*) FROM hist) AS moved,
-       (SELECT count(*) FROM saved) AS saved
+SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM rest) AS relocated,
+       (SELECT count(*) FROM upd) AS moved, (SELECT count(*) FROM saved) AS saved,
+       (SELECT count(*) FROM hist) AS written
 
 -- name: preview_events_tail
 -- Appended to locate_open: the moves per (old grid, new grid), without changing anything.
@@ -195,7 +210,6 @@ SELECT m.grid_code AS old_grid, m.n_grid_code AS new_grid, ow.code AS old_worker
 FROM moves m
 LEFT JOIN worker ow ON ow.id = m.worker_id
 LEFT JOIN worker nw ON nw.id = m.n_worker_id
-WHERE m.moved
 GROUP BY 1, 2, 3, 4
 
 -- name: open_events_total
