@@ -69,8 +69,9 @@ def test_confirm_and_dismiss(engine, loc):
     """Confirm turns the event into a duplicate; dismiss closes the link only."""
     a = report(engine, loc, "safety.road", G1, source="resident", reporter="R-9")
     b = report(engine, loc, "safety.road", G1, offset_m=10, source="resident", reporter="R-9")
-    c = report(engine, loc, "safety.road", G1, offset_m=20)
-    assert _pairs(engine) == [(b, a), (c, a), (c, b)]
+    c = report(engine, loc, "safety.road", G1, offset_m=-15)   # 15 m from a, 25 m from b
+    # one link per new report: to the nearest open report of the same item
+    assert _pairs(engine) == [(b, a), (c, a)]
     workflow.transition(engine, b, "accept", CENTRE)
     res = duplicates.confirm(engine, b, a, CENTRE, note="same manhole")
     assert res["to"] == "duplicate" and res["original_id"] == a
