@@ -130,6 +130,18 @@ def test_round_trip_export_import_export(engine: Engine, demo_district: int,
         g1, g2 = shapely.geometry.shape(f1["geometry"]), shapely.geometry.shape(f2["geometry"])
         assert shapely.to_wkb(g1) == shapely.to_wkb(g2)
     assert res.report["preview"]["totals"]["grids_changed"] == 0
+    # the bulk store wrote the same area_piece rows the per-row trigger writes, and left the
+    # triggers enabled
+    pieces = ("SELECT level, code, string_agg(encode(ST_AsEWKB(geom), 'hex'), ',' ORDER BY "
+              "encode(ST_AsEWKB(geom), 'hex')) FROM area_piece WHERE generation_id = :g "
+              "GROUP BY 1, 2 ORDER BY 1, 2")
+    with engine.connect() as c:
+        p1 = c.execute(text(pieces), {"g": demo_district}).all()
+        p2 = c.execute(text(pieces), {"g": gen2}).all()
+        enabled = c.execute(text("SELECT array_agg(tgenabled::text) FROM pg_trigger WHERE "
+                                 "tgname IN ('grid_piece_sync', 'unit_piece_sync')")).scalar()
+    assert len(p1) == 32 + 288 and p1 == p2
+    assert enabled == ["O", "O"]
 
 
 def test_preview_changes_nothing_then_commit_moves_events(engine: Engine, demo_district: int,
