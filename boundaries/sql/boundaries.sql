@@ -283,6 +283,8 @@ WHERE r.area_code = ANY(:codes) AND w.active
 ORDER BY r.area_code, (r.role <> 'full_time'), r.valid_from DESC, w.code;
 
 -- name: generations
+-- open_events: open events last located against the generation (an activation rewrites
+-- only the events that move, so unmoved ones keep the rows they were located against).
 SELECT g.id, g.status, g.created_at, g.activated_at, g.description, g.source,
        (SELECT count(*) FROM community c WHERE c.generation_id = g.id) AS communities,
        (SELECT count(*) FROM grid x WHERE x.generation_id = g.id) AS grids,
