@@ -6,7 +6,8 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -90,7 +91,7 @@ def parse_reports(raw: bytes, max_batch: int) -> tuple[list[events.Report], bool
 @router.post("", status_code=201, openapi_extra=_BODY_DOC,
              summary="Report one event, or a batch (all or nothing)")
 async def post_events(
-    request: Request, response: Response,
+    request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
     settings: Settings = Depends(deps.settings),
@@ -105,13 +106,13 @@ async def post_events(
         events.ingest, engine, locator, reports, idempotency_key,
         events.request_hash(doc) if idempotency_key else None, settings.max_batch, audit,
     )
-    response.status_code = status
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if batch:
-        return {"count": len(stored), "events": stored}
-    response.headers["Location"] = f"/api/v1/events/{stored[0]['id']}"
-    return stored[0]
+        return JSONResponse({"count": len(stored), "events": stored}, status_code=status,
+                            headers=headers)
+    headers["Location"] = f"/api/v1/events/{stored[0]['id']}"
+    # plain JSON (no jsonable_encoder pass): the answer holds only JSON types
+    return JSONResponse(stored[0], status_code=status, headers=headers)
 
 
 @router.get("", summary="List events (filter by grid, status, category, time, bbox)")
