@@ -214,6 +214,9 @@ def api_tokens(engine: Engine, n: int) -> list[dict[str, str]] | None:
             for i in range(n)]
 
 
+WARMUP_S = 4.0
+
+
 def http_phase(name: str, factory: str, url: str, engine: Engine, bodies: list[bytes],
                rate: float, duration: float, concurrency: int, max_s: float,
                headers: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -226,7 +229,10 @@ def http_phase(name: str, factory: str, url: str, engine: Engine, bodies: list[b
         base = server.base
         pass_ok = 0
         say(f"[{name}] up in {time.perf_counter() - t0:.1f} s at {base}")
-        warm = closed_loop(base, "/api/v1/events", bodies, 4, 1.0, headers=headers)
+        # warm-up, not measured, the same for both apps: the open loop's own schedule for a
+        # few seconds, so connection pools (HTTP and database) and per-connection plan caches
+        # are filled as they will be in the measured run
+        warm = open_loop(base, "/api/v1/events", bodies, rate, WARMUP_S, headers=headers)
         pass_ok += warm.ok
         cpu0 = server.cpu_s()
         open_res = open_loop(base, "/api/v1/events", bodies, rate, duration, headers=headers,
