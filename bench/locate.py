@@ -21,6 +21,7 @@ and re-created at start.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import math
@@ -316,10 +317,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="API tokens (devices) the real app's requests cycle through")
     p.add_argument("--item", default=None,
                    help="send every event with this item (default: cycle through the catalogue)")
-    p.add_argument("--fix-dup-trigger", action="store_true",
-                   help="PROTOTYPE: replace event_duplicate_detect() in the bench database with "
-                        "bench.fixes.DUPLICATE_DETECT (a bounding-box prefilter) before the HTTP "
-                        "part, to measure the fix")
     p.add_argument("--no-piece", action="store_true", help="skip the area_piece PostGIS variant")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 10,000 units, 100,000 points, 5 s of HTTP")
@@ -431,13 +428,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.no_http:
         with engine.begin() as conn:  # leave the server the machine: no bench tables in play
             conn.execute(text("DROP TABLE IF EXISTS bench_point, bench_hit, bench_hit_piece"))
-        r["dup_trigger_fixed"] = False
-        if args.fix_dup_trigger:
-            from bench.fixes import apply_duplicate_detect_fix
-
-            r["dup_trigger_fixed"] = apply_duplicate_detect_fix(engine)
-            say(f"PROTOTYPE duplicate-trigger fix applied: {r['dup_trigger_fixed']}")
         bodies = event_bodies(engine, lon, lat, min(50_000, n), args.item)
+        # this process still holds the bulk phase's index and frames: keep the load
+        # generator's event loop free of long garbage-collector passes over them
+        gc.collect()
+        gc.freeze()
         headers = api_tokens(engine, args.tokens)
         if headers:
             say(f"API tokens: {len(headers)} district_centre tokens, cycled per request")
