@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -188,6 +189,25 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=str, ensure_ascii=False)
 
 
+_EXTRA_NAMES = ("gen", "key", "hash", "audit", "token_id", "role", "actor")
+_EXTRA_TYPES = ("int", "text", "text", "boolean", "bigint", "text", "text")
+_EXECUTE_SINGLE = "EXECUTE wg_store1 (" + ", ".join(["%s"] * (30 + len(_EXTRA_NAMES))) + ")"
+
+
+def _prepare_single() -> str:
+    """``PREPARE wg_store1`` for one report: events_store.sql with $n parameters."""
+    row_types = [m.group(1) for m in re.finditer(r"%s::(\w+)", _ROW)]
+    n = len(row_types)
+    values = _ROW
+    for k in range(1, n + 1):
+        values = values.replace("%s", f"${k}", 1)
+    sql = read_sql("events_store.sql").replace("/*VALUES*/", values)
+    for k, name in enumerate(_EXTRA_NAMES, start=n + 1):
+        sql = sql.replace(f"%({name})s", f"${k}")
+    types = ", ".join(row_types + list(_EXTRA_TYPES))
+    return f"PREPARE wg_store1 ({types}) AS {sql}"
+
+
 def _store(engine: Engine, rows: list[tuple], generation: int | None,
            idempotency_key: str | None, body_hash: str | None,
            audit: dict[str, Any] | None) -> dict[str, int] | None:
@@ -202,13 +222,27 @@ def _store(engine: Engine, rows: list[tuple], generation: int | None,
     try:
         dbapi = raw.dbapi_connection
         dbapi.autocommit = True
+        extra = (generation, idempotency_key, body_hash, audit is not None,
+                 (audit or {}).get("token_id"), (audit or {}).get("role"),
+                 (audit or {}).get("actor"))
         with dbapi.cursor() as cur:
-            values = b",".join(cur.mogrify(_ROW, row) for row in rows).decode()
-            params = {"gen": generation, "key": idempotency_key, "hash": body_hash,
-                      "audit": audit is not None, "token_id": (audit or {}).get("token_id"),
-                      "role": (audit or {}).get("role"), "actor": (audit or {}).get("actor")}
-            sql = read_sql("events_store.sql").replace("/*VALUES*/", values.replace("%", "%%"))
-            cur.execute(sql, params)
+            if len(rows) == 1:
+                # the common case, one report: a statement prepared once per connection, so
+                # the server does not parse and plan the whole statement for every report
+                if not raw.info.get("wg_store1"):
+                    cur.execute(_prepare_single())
+                    raw.info["wg_store1"] = True
+                try:
+                    cur.execute(_EXECUTE_SINGLE, rows[0] + extra)
+                except psycopg2.errors.InvalidSqlStatementName:  # a new server session
+                    cur.execute(_prepare_single())
+                    cur.execute(_EXECUTE_SINGLE, rows[0] + extra)
+            else:
+                values = b",".join(cur.mogrify(_ROW, row) for row in rows).decode()
+                params = dict(zip(_EXTRA_NAMES, extra, strict=True))
+                sql = read_sql("events_store.sql").replace("/*VALUES*/",
+                                                           values.replace("%", "%%"))
+                cur.execute(sql, params)
             got = cur.fetchall()
     except (psycopg2.OperationalError, psycopg2.InterfaceError):
         # the server went away: drop this connection and the rest of the pool with it
