@@ -123,10 +123,12 @@ def test_roster_loads_roles_and_masks(demo_district, engine, tmp_path, caplog) -
 
 
 def test_camera_crs_flag_converts_gcj02_and_bd09(demo_district, engine, settings,
-                                                 tmp_path) -> None:
+                                                 tmp_path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
     from gis.cli import app
+
+    monkeypatch.chdir(tmp_path)  # the CLI writes its rejects file into the working directory
 
     pts = {"K1": (LON + 0.001, LAT), "K2": (LON + 0.002, LAT + 0.001), "K3": (LON, LAT + 0.002)}
     g1 = from_wgs84(*pts["K1"], "gcj02")
@@ -150,7 +152,7 @@ def test_camera_crs_flag_converts_gcj02_and_bd09(demo_district, engine, settings
     r = cameras.load_file(engine, f, crs="gcj02")
     assert r.crs == "gcj02" and r.unchanged == 3 and r.rejects[0].code == "unknown_datum"
     # taken as WGS84 instead, the same file moves the GCJ-02 cameras by hundreds of metres
-    moved = cameras.prepare(cameras.read_cameras(f), cameras.Report("cameras", "k"), "wgs84")
+    moved = cameras.prepare(cameras.read_cameras(f), cameras.Report("cameras", str(f)), "wgs84")
     k1 = moved[moved.code == "K1"].iloc[0]
     assert haversine_m(k1.lon, k1.lat, *pts["K1"]) > 100
     with pytest.raises(Exception, match="datum"):
