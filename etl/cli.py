@@ -198,10 +198,15 @@ def city(
     events: Annotated[int, typer.Option(help="Located events to add", min=0)] = 0,
     units_per_grid: Annotated[int, typer.Option(help="Units in each grid", min=1, max=999)
                               ] = 10,
+    footprints_per_unit: Annotated[int, typer.Option(
+        help="Footprints in each unit: its 1-3 numbered buildings topped up with ancillary "
+             "structures (10: the benchmark city's 1,000,000; 0: numbered buildings only)",
+        min=0, max=12)] = 10,
     commit: CommitOpt = False,
     progress: ProgressOpt = None,
 ) -> None:
-    """Generate a seeded benchmark city: territory, buildings (1-3 per unit), roster, events.
+    """Generate a seeded benchmark city: territory, buildings (1-3 numbered buildings per unit
+    plus ancillary structures), roster, events.
 
     The territory becomes the active generation. A rerun with the same options changes
     nothing. Without --commit only says what it would load.
@@ -212,7 +217,8 @@ def city(
     from etl import citygen
 
     t = time.perf_counter()
-    c = citygen.generate_city(grids, seed, events, units_per_grid)
+    c = citygen.generate_city(grids, seed, events, units_per_grid,
+                              footprints_per_unit=footprints_per_unit)
     if not commit:
         out = {"seed": seed, "layout": str(c.layout), "bounds": c.bounds, "counts": c.counts(),
                "generate_s": round(time.perf_counter() - t, 2), "committed": False}

@@ -64,17 +64,21 @@ def test_city_cli_preview_then_load_structure_and_events(clean_db, settings) -> 
             "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, location_status, grid_code, "
             "unit_code, distance_m, worker_id, grid_id FROM event ORDER BY id")).all()
     assert levels["grid"] == 20 and levels["unit"] == 200 and levels["full_time"] == 20
-    assert levels["event"] == 400 and 200 <= levels["building"] <= 600
+    assert levels["event"] == 400 and levels["building"] == 2000  # 10 footprints per unit
     # every unit holds 1-3 buildings (by the locator: each building point in its unit)
     loc = Locator(clean_db)
     snap = loc.refresh(force=True)
     with clean_db.connect() as c:
-        pts = c.execute(text("SELECT source_id, ST_X(point), ST_Y(point) FROM building")).all()
+        pts = c.execute(text("SELECT source_id, ST_X(point), ST_Y(point), "
+                             "properties->>'building' FROM building")).all()
     _g, u, _d = snap.locate_many(np.array([p[1] for p in pts]), np.array([p[2] for p in pts]),
                                  with_outside=False)
     assert (u >= 0).all()
-    per_unit = Counter(snap.unit_codes[i] for i in u)
+    per_unit = Counter(snap.unit_codes[i] for i, p in zip(u, pts, strict=True)
+                       if p[3] == "residential")
     assert len(per_unit) == 200 and set(per_unit.values()) <= {1, 2, 3}
+    assert set(Counter(snap.unit_codes[i] for i in u).values()) == {10}
+    assert {p[3] for p in pts} - {"residential"} <= set(citygen._ANCILLARY)
     assert all(snap.unit_codes[i] == p[0][:-3] for i, p in zip(u, pts, strict=True))
     # buildings stay inside their unit (never across a grid boundary)
     with clean_db.connect() as c:
@@ -133,3 +137,51 @@ def test_buildings_cli_progress_flag(clean_db, settings, tmp_path, monkeypatch) 
     res = runner.invoke(app, ["etl", "buildings", str(tmp_path / "b.geojson"), "--commit"],
                         env={"DATABASE_URL": settings.database_url})
     assert res.exit_code == 0 and "COPY buildings" not in res.stderr
+
+
+def test_bulk_event_load_links_duplicates_as_the_trigger_does(clean_db) -> None:
+    """The bulk path (trigger off, one set-based pass) links exactly what the per-row trigger
+    links for the same rows inserted one after another."""
+    citygen.load_city(clean_db, seed=4, grids=4, footprints_per_unit=0)
+    rng = np.random.default_rng(11)
+    n = 400
+    centres = rng.uniform([120.3002, 31.1002], [120.3038, 31.1034], (25, 2))
+    k = rng.integers(0, len(centres), n)
+    # clustered within ~150 m, over two days, two items: plenty of near pairs, some beyond
+    # the 100 m / 24 h window
+    ev = {"lon": centres[k, 0] + rng.normal(0, 0.0006, n),
+          "lat": centres[k, 1] + rng.normal(0, 0.0005, n),
+          "item": np.array(["safety.fire", "dispute.neighbour"], dtype=object)[
+              rng.integers(0, 2, n)],
+          "source": np.array(["worker"] * n, dtype=object),
+          "reported_at": 1.7e9 + rng.uniform(0, 2 * 86400, n)}
+    with clean_db.begin() as c:
+        from gis import catalogue
+        if not catalogue.active_items(c):
+            catalogue.load(c)
+    assert citygen.load_events(clean_db, Locator(clean_db), ev, reporter="bulk") == n
+
+    def links() -> set[tuple[int, int, float]]:
+        with clean_db.connect() as c:
+            rows = c.execute(text(
+                "SELECT d.event_id - m.lo, d.original_id - m.lo, round(d.distance_m::numeric, 3) "
+                "FROM event_duplicate d, (SELECT min(id) AS lo FROM event) m")).all()
+        return {(int(a), int(b), float(d)) for a, b, d in rows}
+
+    bulk = links()
+    assert len(bulk) > 20
+    # the same rows again, inserted with the trigger on, in the same order
+    with clean_db.begin() as c:
+        c.execute(text("CREATE TEMP TABLE ev_again ON COMMIT DROP AS "
+                       "SELECT * FROM event ORDER BY id"))
+        c.execute(text("DELETE FROM event"))
+        cols = [r[0] for r in c.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'event' "
+            "AND column_name <> 'id' AND is_generated = 'NEVER'")).all()]
+        c.execute(text(f"INSERT INTO event ({', '.join(cols)}) SELECT {', '.join(cols)} "
+                       "FROM ev_again ORDER BY id"))
+    assert links() == bulk
+    with clean_db.connect() as c:  # the trigger is on again after the bulk load
+        assert c.execute(text(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = 'event_duplicate_detect'")
+        ).scalar_one() == "O"

@@ -62,6 +62,32 @@ SELECT n.id, o.id, COALESCE(ST_Distance(n.geom::geography, o.geom::geography), 0
 FROM event n, event o WHERE n.id = :event_id AND o.id = :original_id
 ON CONFLICT (event_id, original_id) DO UPDATE
 SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by;
+-- name: link_duplicates_bulk
+-- The duplicate trigger's rule applied to every event after :after at once, for bulk loads
+-- that switch the per-row trigger off: each new report is linked to the nearest earlier open
+-- report of the same item within the distance and time window (the earliest on a tie).
+INSERT INTO event_duplicate (event_id, original_id, distance_m, gap_s)
+SELECT n.id, o.id, o.d, abs(extract(epoch FROM n.reported_at - o.reported_at))
+FROM duplicate_config cfg
+JOIN event n ON n.id > :after AND n.geom IS NOT NULL
+CROSS JOIN LATERAL (
+    SELECT o.id, o.reported_at, ST_Distance(o.geom::geography, n.geom::geography, false) AS d
+    FROM event o
+    WHERE o.geom && ST_Expand(n.geom,
+                              cfg.distance_m / 110000.0 * 1.01
+                                  / greatest(cos(radians(ST_Y(n.geom))), 0.01),
+                              cfg.distance_m / 110000.0 * 1.01)
+      AND o.id < n.id AND o.item_code = n.item_code
+      AND o.status IN ('reported', 'accepted', 'dispatched', 'in_progress', 'resolved',
+                       'reopened')
+      AND o.reported_at BETWEEN n.reported_at - make_interval(secs => cfg.window_h * 3600)
+                            AND n.reported_at + make_interval(secs => cfg.window_h * 3600)
+      AND ST_DWithin(o.geom::geography, n.geom::geography, cfg.distance_m, false)
+    ORDER BY d, o.reported_at, o.id
+    LIMIT 1
+) o
+WHERE cfg.id = 1 AND cfg.enabled
+ON CONFLICT DO NOTHING;
 -- name: dispatch_for_update
 -- One dispatch record with its event, both locked (an acknowledgement writes history).
 SELECT d.id, d.event_id, d.at, d.kind, d.level, d.area_code, d.department, d.acknowledged_at,
