@@ -3,8 +3,8 @@
 Scale of the default city: 25 streets, 400 communities, 10,000 grids, 100,000 units,
 1,000,000 building footprints and as many events as asked for. Each unit holds 1-3 numbered
 buildings (楼栋, what a minimal unit groups) and, to 10 footprints in all, the ancillary
-structures a real footprint layer also has (garages, sheds, kiosks, substations). Everything is a pure
-function of the seed, so two benchmarks (or two runs) see the same city.
+structures a real footprint layer also has (garages, sheds, kiosks, substations). Everything
+is a pure function of the seed, so two benchmarks (or two runs) see the same city.
 
 API (each step usable alone)::
 
@@ -253,7 +253,8 @@ def _step(log: Callable[[str], None] | None, t0: float, msg: str) -> None:
 
 def load_city(engine: Engine, seed: int = 1, n_events: int = 0, grids: int = 10_000,
               units_per_grid: int = 10, buildings_per_unit: tuple[int, int] = (1, 3),
-              footprints_per_unit: int = FOOTPRINTS_PER_UNIT, source: str = SOURCE, progress: bool | None = None,
+              footprints_per_unit: int = FOOTPRINTS_PER_UNIT, source: str = SOURCE,
+              progress: bool | None = None,
               log: Callable[[str], None] | None = None, city: City | None = None) -> dict:
     """Write a generated city to ``engine``: territory (a new active generation, or the active
     one when it is this very city), buildings (COPY, upsert by id; buildings of ``source`` the
