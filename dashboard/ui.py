@@ -31,6 +31,21 @@ def no_district() -> None:
     st.info(f"No district loaded — {data.EMPTY_HINT} (it loads the demo district).")
 
 
+def district(url: str) -> tuple[dict, dict] | None:
+    """The district's extent and filter options; None (after showing the empty or the
+    database-down state) when the page has nothing to draw."""
+    try:
+        ext = data.extent(url)
+        options = data.filter_options(url) if ext else None
+    except data.DatabaseUnavailable as e:
+        database_down(str(e))
+        return None
+    if ext is None or options is None:
+        no_district()
+        return None
+    return ext, options
+
+
 @dataclass(frozen=True)
 class Choice:
     """The sidebar's choices."""

@@ -25,15 +25,10 @@ def main() -> None:
     """Render the grid and worker page."""
     st.title("Grids & workers 网格与人员")
     url = data.database_url()
-    try:
-        ext = data.extent(url)
-        options = data.filter_options(url) if ext else None
-    except data.DatabaseUnavailable as e:
-        ui.database_down(str(e))
+    loaded = ui.district(url)
+    if loaded is None:
         return
-    if ext is None or options is None:
-        ui.no_district()
-        return
+    _ext, options = loaded
     choice = ui.sidebar_filters(options, key="gw", statuses=False)
     radius_m = st.sidebar.slider("Patrol passes a unit within (m)", 10, 300, 50, 10,
                                  key="gw_radius")

@@ -185,15 +185,10 @@ def main() -> None:
     """Render the live map page."""
     st.title("Live map 实时地图")
     url = data.database_url()
-    try:
-        ext = data.extent(url)
-        options = data.filter_options(url) if ext else None
-    except data.DatabaseUnavailable as e:
-        ui.database_down(str(e))
+    loaded = ui.district(url)
+    if loaded is None:
         return
-    if ext is None or options is None:
-        ui.no_district()
-        return
+    ext, options = loaded
     choice = ui.sidebar_filters(options, key="live")
     sb = st.sidebar
     layers = sb.multiselect("Layers", LAYERS, default=LAYERS, key="live_layers")
