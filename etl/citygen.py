@@ -405,6 +405,8 @@ def load_events(engine: Engine, locator, ev: dict[str, np.ndarray], reporter: st
             after = conn.execute(text("SELECT coalesce(max(id), 0) FROM event")).scalar_one()
             conn.execute(text("ALTER TABLE event DISABLE TRIGGER event_duplicate_detect"))
             copy_frame(conn.connection.cursor(), "event", df, chunk_rows=100_000, progress=bar)
+            # statistics of the new rows, so each lateral probe uses the GiST index
+            conn.execute(text("ANALYZE event"))
             bar.stage("linking possible duplicates")
             links = conn.execute(q("workflow.sql", "link_duplicates_bulk"),
                                  {"after": after}).rowcount

@@ -80,8 +80,9 @@ CROSS JOIN LATERAL (
       AND o.id < n.id AND o.item_code = n.item_code
       AND o.status IN ('reported', 'accepted', 'dispatched', 'in_progress', 'resolved',
                        'reopened')
-      AND o.reported_at BETWEEN n.reported_at - make_interval(secs => cfg.window_h * 3600)
-                            AND n.reported_at + make_interval(secs => cfg.window_h * 3600)
+      -- the time window as a filter on the GiST candidates (a range scan of reported_at
+      -- for every probe costs far more)
+      AND abs(extract(epoch FROM o.reported_at - n.reported_at)) <= cfg.window_h * 3600
       AND ST_DWithin(o.geom::geography, n.geom::geography, cfg.distance_m, false)
     ORDER BY d, o.reported_at, o.id
     LIMIT 1
