@@ -28,8 +28,7 @@ import shapely
 from sqlalchemy import Engine, text
 
 from etl.common import copy_frame
-from gis import catalogue, people, synthetic, territory
-from gis.queries import q
+from gis import catalogue, duplicates, people, synthetic, territory
 from gis.territory import AreaRecord
 
 SOURCE = "citygen"
@@ -348,7 +347,7 @@ def load_events(engine: Engine, locator, ev: dict[str, np.ndarray], reporter: st
 
     Possible duplicates are linked by the intake's rule, in bulk: the per-row trigger is off
     for the COPY (inside the transaction, so other writers wait and see it on), then one
-    set-based pass (``link_duplicates_bulk``) links every new event, which is several times
+    set-based pass (``gis.duplicates.link_bulk``) links every new event, which is several times
     cheaper than a million trigger calls and gives the same links."""
     from etl.common import Progress
 
@@ -405,11 +404,8 @@ def load_events(engine: Engine, locator, ev: dict[str, np.ndarray], reporter: st
             after = conn.execute(text("SELECT coalesce(max(id), 0) FROM event")).scalar_one()
             conn.execute(text("ALTER TABLE event DISABLE TRIGGER event_duplicate_detect"))
             copy_frame(conn.connection.cursor(), "event", df, chunk_rows=100_000, progress=bar)
-            # statistics of the new rows, so each lateral probe uses the GiST index
-            conn.execute(text("ANALYZE event"))
             bar.stage("linking possible duplicates")
-            links = conn.execute(q("workflow.sql", "link_duplicates_bulk"),
-                                 {"after": after}).rowcount
+            links = duplicates.link_bulk(conn, after)
             bar.stage(f"{links} possible duplicate(s) linked")
             conn.execute(text("ALTER TABLE event ENABLE TRIGGER event_duplicate_detect"))
     finally:

@@ -62,26 +62,44 @@ SELECT n.id, o.id, COALESCE(ST_Distance(n.geom::geography, o.geom::geography), 0
 FROM event n, event o WHERE n.id = :event_id AND o.id = :original_id
 ON CONFLICT (event_id, original_id) DO UPDATE
 SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by;
--- name: link_duplicates_bulk
--- The duplicate trigger's rule applied to every event after :after at once, for bulk loads
--- that switch the per-row trigger off: each new report is linked to the nearest earlier open
--- report of the same item within the distance and time window (the earliest on a tie).
+-- name: bulk_new_events
+-- Bulk duplicate linking (gis.duplicates.link_bulk), for loads that switch the per-row trigger
+-- off: the trigger's rule applied to every event after :after at once. Narrow, spatially
+-- ordered copies of the new events and of the open ones keep each probe on a few pages
+-- (about ten times faster than probing the wide event table). Dropped by the caller in the
+-- same transaction.
+CREATE UNLOGGED TABLE bulk_dup_new AS
+SELECT id, item_code, reported_at, geom FROM event
+WHERE id > :after AND geom IS NOT NULL
+ORDER BY ST_GeoHash(geom, 7);
+-- name: bulk_open_events
+CREATE UNLOGGED TABLE bulk_dup_open AS
+SELECT e.id, e.item_code, e.reported_at, e.geom
+FROM event e, duplicate_config cfg,
+     (SELECT min(reported_at) AS t0, max(reported_at) AS t1 FROM bulk_dup_new) r
+WHERE cfg.id = 1 AND e.geom IS NOT NULL
+  AND e.status IN ('reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'reopened')
+  AND e.reported_at BETWEEN r.t0 - make_interval(secs => cfg.window_h * 3600)
+                        AND r.t1 + make_interval(secs => cfg.window_h * 3600)
+ORDER BY ST_GeoHash(e.geom, 7);
+-- name: bulk_open_events_index
+CREATE INDEX ON bulk_dup_open USING gist (geom);
+-- name: bulk_link
+-- Each new report linked to the nearest earlier open report of the same item within the
+-- distance and time window (the earliest on a tie), exactly as event_duplicate_detect does.
 INSERT INTO event_duplicate (event_id, original_id, distance_m, gap_s)
 SELECT n.id, o.id, o.d, abs(extract(epoch FROM n.reported_at - o.reported_at))
 FROM duplicate_config cfg
-JOIN event n ON n.id > :after AND n.geom IS NOT NULL
+CROSS JOIN bulk_dup_new n
 CROSS JOIN LATERAL (
     SELECT o.id, o.reported_at, ST_Distance(o.geom::geography, n.geom::geography, false) AS d
-    FROM event o
+    FROM bulk_dup_open o
     WHERE o.geom && ST_Expand(n.geom,
                               cfg.distance_m / 110000.0 * 1.01
                                   / greatest(cos(radians(ST_Y(n.geom))), 0.01),
                               cfg.distance_m / 110000.0 * 1.01)
       AND o.id < n.id AND o.item_code = n.item_code
-      AND o.status IN ('reported', 'accepted', 'dispatched', 'in_progress', 'resolved',
-                       'reopened')
-      -- the time window as a filter on the GiST candidates (a range scan of reported_at
-      -- for every probe costs far more)
+      -- the time window as a filter on the GiST candidates, not a second index scan
       AND abs(extract(epoch FROM o.reported_at - n.reported_at)) <= cfg.window_h * 3600
       AND ST_DWithin(o.geom::geography, n.geom::geography, cfg.distance_m, false)
     ORDER BY d, o.reported_at, o.id
@@ -89,6 +107,8 @@ CROSS JOIN LATERAL (
 ) o
 WHERE cfg.id = 1 AND cfg.enabled
 ON CONFLICT DO NOTHING;
+-- name: bulk_drop
+DROP TABLE bulk_dup_new, bulk_dup_open;
 -- name: dispatch_for_update
 -- One dispatch record with its event, both locked (an acknowledgement writes history).
 SELECT d.id, d.event_id, d.at, d.kind, d.level, d.area_code, d.department, d.acknowledged_at,
