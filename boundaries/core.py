@@ -156,24 +156,30 @@ def table(report: dict[str, Any], limit: int = 40) -> str:
     if tot:
         lines.append(f"preview: {tot.get('grids_added', 0)} grids added, "
                      f"{tot.get('grids_removed', 0)} removed, {tot.get('grids_changed', 0)} "
+                     f"changed; units: {tot.get('units_added', 0)} added, "
+                     f"{tot.get('units_removed', 0)} removed, {tot.get('units_changed', 0)} "
                      f"changed; open events moving: {tot.get('events_moving', '-')} of "
                      f"{tot.get('open_events', '-')}; buildings moving: "
                      f"{tot.get('buildings_moving', '-')}")
         if tot.get("grids_without_worker"):
             lines.append("  new grids without a responsible worker: "
                          + ", ".join(tot["grids_without_worker"][:20]))
+        def unit_edits(g: dict) -> str:
+            n = (g.get("units_added", 0), g.get("units_removed", 0), g.get("units_changed", 0))
+            return f"+{n[0]}-{n[1]}~{n[2]}" if any(n) else ""
+
         rows = [g for g in pv_.get("grids", []) if g.get("change") != "unchanged"
-                or g.get("events_out") or g.get("events_in")]
+                or g.get("events_out") or g.get("events_in") or unit_edits(g)]
         if rows:
-            lines.append(f"  {'grid':<20} {'change':<9} {'area %':>8} {'ev out':>7} "
-                         f"{'ev in':>6} {'bld out':>8} {'bld in':>7}  workers")
+            lines.append(f"  {'grid':<20} {'change':<9} {'area %':>8} {'units':>8} "
+                         f"{'ev out':>7} {'ev in':>6} {'bld out':>8} {'bld in':>7}  workers")
             for g in rows[:limit]:
                 pct = g.get("area_change_pct")
                 lines.append(
                     f"  {g['grid']:<20} {g['change']:<9} "
-                    f"{'' if pct is None else f'{pct:+.1f}':>8} {g['events_out']:>7} "
-                    f"{g['events_in']:>6} {g['buildings_out']:>8} {g['buildings_in']:>7}  "
-                    + ", ".join(g.get("workers", [])[:3]))
+                    f"{'' if pct is None else f'{pct:+.1f}':>8} {unit_edits(g):>8} "
+                    f"{g['events_out']:>7} {g['events_in']:>6} {g['buildings_out']:>8} "
+                    f"{g['buildings_in']:>7}  " + ", ".join(g.get("workers", [])[:3]))
             if len(rows) > limit:
                 lines.append(f"  ... and {len(rows) - limit} more grids (see --report)")
     if report.get("committed"):

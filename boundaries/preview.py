@@ -1,4 +1,5 @@
-"""Preview against the active boundaries: grids added/removed/changed, what would move."""
+"""Preview against the active boundaries: grids and units added/removed/changed, what
+would move."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ SQL = "boundaries.sql"
 PKG = "boundaries.sql"
 
 
-def grid_changes(conn: Connection, v: Validation) -> dict[str, dict[str, Any]]:
-    """Per grid code: added / removed / changed with old and new area (m²) and change %."""
-    if "grid" not in v.file_levels or v.metric is None:
+def area_changes(conn: Connection, v: Validation, level: str = "grid"
+                 ) -> dict[str, dict[str, Any]]:
+    """Per code of ``level`` in the file: added / removed / changed with old and new area (m²),
+    change % and the parent (its grid, for a unit)."""
+    if level not in v.file_levels or v.metric is None:
         return {}
-    old = {a.code: a for a in base_areas(conn, v.base_generation, ["grid"])["grid"]}
-    new = {a.code: a for a in v.areas["grid"] if a.geom is not None}
+    old = {a.code: a for a in base_areas(conn, v.base_generation, [level])[level]}
+    new = {a.code: a for a in v.areas[level] if a.geom is not None}
     out: dict[str, dict[str, Any]] = {}
 
     def area(items: dict[str, Area]) -> dict[str, float]:
@@ -40,11 +43,14 @@ def grid_changes(conn: Connection, v: Validation) -> dict[str, dict[str, Any]]:
                 pct = (na[c] - oa[c]) / oa[c] * 100 if oa[c] else None
                 out[c] = {"change": "changed", "area_m2_old": round(oa[c], 1),
                           "area_m2_new": round(na[c], 1),
-                          "area_change_pct": round(pct, 2) if pct is not None else None}
+                          "area_change_pct": round(pct, 2) if pct is not None else None,
+                          "parent": new[c].parent_code}
     for c in sorted(set(new) - set(old)):
-        out[c] = {"change": "added", "area_m2_new": round(na[c], 1)}
+        out[c] = {"change": "added", "area_m2_new": round(na[c], 1),
+                  "parent": new[c].parent_code}
     for c in sorted(set(old) - set(new)):
-        out[c] = {"change": "removed", "area_m2_old": round(oa[c], 1)}
+        out[c] = {"change": "removed", "area_m2_old": round(oa[c], 1),
+                  "parent": old[c].parent_code}
     return out
 
 
@@ -68,15 +74,20 @@ def moves(conn: Connection, gen: int, base: int | None, max_m: float,
 def preview(conn: Connection, v: Validation, gen: int | None, max_m: float,
             activation: int | None = None) -> dict[str, Any]:
     """The whole preview; event/building moves only when the draft ``gen`` is stored."""
-    grids = grid_changes(conn, v)
+    grids = area_changes(conn, v, "grid")
+    units = area_changes(conn, v, "unit")
     per: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "events_out": 0, "events_in": 0, "buildings_out": 0, "buildings_in": 0})
+        "events_out": 0, "events_in": 0, "buildings_out": 0, "buildings_in": 0,
+        "units_added": 0, "units_removed": 0, "units_changed": 0})
     for code, info in grids.items():
-        per[code].update(info)
+        per[code].update({k: x for k, x in info.items() if k != "parent"})
+    for info in units.values():
+        if info["parent"]:
+            per[info["parent"]][f"units_{info['change']}"] += 1
     totals: dict[str, Any] = {
-        "grids_added": sum(1 for g in grids.values() if g["change"] == "added"),
-        "grids_removed": sum(1 for g in grids.values() if g["change"] == "removed"),
-        "grids_changed": sum(1 for g in grids.values() if g["change"] == "changed"),
+        f"{level}s_{change}": sum(1 for g in found.values() if g["change"] == change)
+        for level, found in (("grid", grids), ("unit", units))
+        for change in ("added", "removed", "changed")
     }
     worker_moves: Counter = Counter()
     if gen is not None:

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 import shapely
+from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, text
 
 from boundaries import activate as act
-from boundaries.core import run_import
+from boundaries.core import run_import, table
 from boundaries.export import feature_collection, write
 from gis import catalogue, synthetic
 from gis.errors import Conflict
@@ -287,6 +288,38 @@ def test_partial_import_keeps_other_levels(engine: Engine, demo_district: int,
             "(SELECT count(*) FROM unit WHERE generation_id = :g AND name LIKE 'renamed%')"),
             {"g": res.report["generation"]}).one()
     assert tuple(counts) == (32, 288)
+
+
+def test_preview_counts_unit_edits_per_grid(engine: Engine, demo_district: int,
+                                            tmp_path: Path) -> None:
+    """Merging two neighbouring units of one grid: the preview counts one unit changed and
+    one removed, in that grid's row and the totals; nothing is written without --commit."""
+    with engine.connect() as c:
+        fc = feature_collection(c)
+        gens = c.execute(text("SELECT count(*) FROM generation")).scalar_one()
+    units = [f for f in fc["features"] if f["properties"]["level"] == "unit"]
+    pair = next((a, b) for a in units for b in units
+                if a is not b and a["properties"]["parent_code"] == b["properties"]["parent_code"]
+                and shape(a["geometry"]).intersection(shape(b["geometry"])).length > 0)
+    a, b = pair
+    a["geometry"] = mapping(shape(a["geometry"]).union(shape(b["geometry"])))
+    fc["features"] = [f for f in units if f is not b]
+    p = tmp_path / "merged.geojson"
+    p.write_text(json.dumps(fc))
+    res = run_import(engine, p)
+    assert res.exit_code == 0, res.report["problems"]
+    tot = res.report["preview"]["totals"]
+    assert (tot["units_added"], tot["units_removed"], tot["units_changed"]) == (0, 1, 1)
+    assert (tot["grids_added"], tot["grids_removed"], tot["grids_changed"]) == (0, 0, 0)
+    grid = a["properties"]["parent_code"]
+    row = next(g for g in res.report["preview"]["grids"] if g["grid"] == grid)
+    assert (row["units_removed"], row["units_changed"], row["change"]) == (1, 1, "unchanged")
+    out = table(res.report)
+    assert "units: 0 added, 1 removed, 1 changed" in out
+    assert any(line.split()[:4] == [grid, "unchanged", "+0-1~1", "0"]
+               for line in out.splitlines()), out
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM generation")).scalar_one() == gens
 
 
 def test_dropping_grids_orphans_kept_units(engine: Engine, demo_district: int,
