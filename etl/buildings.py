@@ -20,10 +20,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import CRS
 from sqlalchemy import Engine
 
+from etl import copybin, swapload
 from etl.common import EtlError, Progress, Report, file_error, find_column, progress_on
 from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
 from gis.queries import q
@@ -328,7 +330,7 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
         miss = ids.isna().to_numpy()
         reject(miss, idcol, "missing_id", f"the id field {idcol!r} is empty")
         live = np.nonzero(ok)[0]
-        dmask = pd.Series(id_arr[live]).duplicated(keep="first").to_numpy()
+        dmask = pd.Series(id_arr[live], dtype=object).duplicated(keep="first").to_numpy()
         dup = np.zeros(n, bool)
         dup[live[dmask]] = True
         dup_first: dict[int, int] = {}
@@ -409,50 +411,51 @@ def _is_4490(c: CRS) -> bool:
     return c.to_epsg() == 4490
 
 
-_SPECIAL = ("\\", "\t", "\n", "\r")
 COPY_COLUMNS = ("source", "source_id", "name", "address", "floors", "height_m", "geom",
                 "properties")
 COPY_CHUNK_ROWS = 50_000
 BULK_REBUILD_MIN_ROWS = 10_000  # new rows from which dropping + rebuilding indexes can pay
 BULK_REBUILD_SHARE = 0.2  # ... when they are at least this share of the rows already stored
-# Polygon WKB (little-endian, 2D) -> MultiPolygon EWKB with SRID 4326, by prefixing the header.
-_MULTI_PREFIX = "0106000020E610000001000000"
-_MULTI_HEAD = "0106000020E6100000"
 
 
-def _copy_text(values: Any) -> list[str]:
-    """Strings for COPY text format: a backslash-N for missing values, escapes where needed."""
-    null = [_missing(v) for v in values]
-    out = ["" if m else str(v) for v, m in zip(values, null, strict=True)]
-    joined = "".join(out)
-    if any(c in joined for c in _SPECIAL):
-        out = [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-               .replace("\r", "\\r") for v in out]
-    if any(null):
-        out = ["\\N" if m else v for v, m in zip(out, null, strict=True)]
-    return out
+class CopyColumns:
+    """The columns of a prepared frame, converted once, for binary COPY chunks of any rows."""
 
+    def __init__(self, prepared: gpd.GeoDataFrame, source: str) -> None:
+        p = prepared
+        self.source = source
+        self.text = [copybin.arrow_text(p[c]) for c in ("source_id", "name", "address")]
+        floors = p["floors"].array
+        self.floors_null = np.asarray(floors.isna())
+        self.floors = floors.fillna(0).to_numpy(dtype=np.int64)
+        self.height = p["height_m"].to_numpy(dtype=float)
+        self.geoms = p.geometry.to_numpy()
+        self.props = p.attrs.get("properties")
 
-def ewkb_multi_hex(geoms: np.ndarray) -> list[str]:
-    """Hex EWKB of each (Multi)Polygon as a 2D MultiPolygon in EPSG:4326, as ``building`` stores
-    it (no server-side ST_Multi / ST_SetSRID or WKT parsing needed)."""
-    # binary WKB + bytes.hex is several times faster than GEOS's own hex writer
-    wkbs = shapely.to_wkb(geoms, output_dimension=2, byte_order=1, include_srid=False)
-    types = shapely.get_type_id(geoms)
-    return [_MULTI_PREFIX + w.hex() if t == 3 else _MULTI_HEAD + w[5:].hex()
-            for w, t in zip(wkbs.tolist(), types.tolist(), strict=True)]
+    def chunk(self, idx: np.ndarray) -> bytes:
+        """Binary COPY rows (``COPY_COLUMNS``) of these rows."""
+        take = pa.array(idx)
+        return copybin.rows([
+            copybin.constant_text(self.source, len(idx)),
+            *(copybin.text(t.take(take)) for t in self.text),
+            copybin.int4(self.floors[idx], self.floors_null[idx]),
+            copybin.float8(self.height[idx]),
+            copybin.multipolygon_4326(self.geoms[idx]),
+            copybin.jsonb(copybin.json_objects(
+                None if self.props is None else self.props.iloc[idx], len(idx))),
+        ])
 
 
 class CopyRows:
-    """Rows of a prepared frame as COPY text-format chunks, made on demand (a file-like object
-    for ``copy_expert``); a background thread builds the next chunks while the server parses."""
+    """Rows of a prepared frame as binary COPY chunks, made on demand (a file-like object for
+    ``copy_expert``); a background thread builds the next chunks while the server parses."""
 
     def __init__(self, prepared: gpd.GeoDataFrame, source: str, rows: np.ndarray,
                  progress: Any = None, chunk_rows: int = COPY_CHUNK_ROWS):
         import queue
         import threading
 
-        self.prepared, self.source, self.rows = prepared, source, rows
+        self.columns, self.rows = CopyColumns(prepared, source), rows
         self.progress, self.chunk_rows = progress, chunk_rows
         self._q: queue.Queue = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
@@ -460,40 +463,15 @@ class CopyRows:
         self._thread = threading.Thread(target=self._produce, daemon=True)
         self._thread.start()
 
-    def _chunk(self, idx: np.ndarray) -> bytes:
-        p = self.prepared
-        props = p.attrs.get("properties")
-        if props is not None and len(props.columns):
-            pj = props.iloc[idx].to_json(orient="records", lines=True, force_ascii=False,
-                                         date_format="iso").rstrip("\n").split("\n")
-            if len(pj) != len(idx):
-                pj = ["{}"] * len(idx)
-            pj = _copy_text(pj)
-        else:
-            pj = ["{}"] * len(idx)
-        floors = p["floors"].array[idx]
-        fl = np.where(floors.isna(), "\\N", floors.fillna(0).to_numpy(dtype=np.int64)
-                      .astype(str)) if len(idx) else np.array([], dtype=str)
-        h = p["height_m"].to_numpy(dtype=float)[idx]
-        hs = np.where(np.isnan(h), "\\N", h.astype(str))
-        cols = [
-            [_copy_text([self.source])[0]] * len(idx),
-            _copy_text(p["source_id"].to_numpy()[idx]),
-            _copy_text(p["name"].to_numpy()[idx]),
-            _copy_text(p["address"].to_numpy()[idx]),
-            fl.tolist(), hs.tolist(),
-            ewkb_multi_hex(p.geometry.to_numpy()[idx]),
-            pj,
-        ]
-        return ("\n".join(map("\t".join, zip(*cols, strict=True))) + "\n").encode()
-
     def _produce(self) -> None:
         try:
+            self._q.put((copybin.HEADER, 0))
             for start in range(0, len(self.rows), self.chunk_rows):
                 if self._done:
                     return
                 idx = self.rows[start:start + self.chunk_rows]
-                self._q.put((self._chunk(idx), len(idx)))
+                self._q.put((self.columns.chunk(idx), len(idx)))
+            self._q.put((copybin.TRAILER, 0))
         except BaseException as e:  # handed to the reader, which raises it in COPY's thread
             self._error = e
         finally:
@@ -528,7 +506,8 @@ def _copy(cur: Any, table: str, prepared: gpd.GeoDataFrame, source: str, rows: n
         return
     reader = CopyRows(prepared, source, rows, progress)
     try:
-        cur.copy_expert(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN", reader,
+        cur.copy_expert(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT binary)",
+                        reader,
                         size=1 << 20)
     finally:
         reader.close()
@@ -545,7 +524,8 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
     (an unchanged row is not rewritten, its ``loaded_at`` stays). When the new rows are many
     compared with the table, its non-unique indexes (the two GiST) are dropped and built again
     in bulk inside the same transaction, which is much cheaper than inserting row by row
-    (not in a preview, which must not lock readers out).
+    (not in a preview, which must not lock readers out). A large first load into an empty
+    table goes over several connections and is switched in atomically (``etl.swapload``).
 
     Progress (rows sent, then each later stage) goes to stderr for loads of at least
     ``progress_min_rows`` rows: when ``progress`` is True, or when it is None and stderr is a
@@ -576,7 +556,11 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
             updated = cur.rowcount
             cur.execute("DROP TABLE etl_building_stage")
             bar.stage(f"{updated} changed row(s) updated")
-        if len(new_rows):
+        if len(new_rows) and commit and not len(old_rows) and swapload.usable(cur, len(new_rows)):
+            swapload.load(engine, cur, prepared, source, new_rows,
+                          lambda c, table, rows: _copy(c, table, prepared, source, rows, bar),
+                          bar)
+        elif len(new_rows):
             cur.execute(q(SQL, "building_rows_estimate", PKG).text)
             have = max(0, int(cur.fetchone()[0] or 0))
             rebuild = (commit and len(new_rows) >= BULK_REBUILD_MIN_ROWS

@@ -28,8 +28,10 @@ FROM unit WHERE generation_id = :g ORDER BY code;
 SELECT code, level FROM area WHERE code = ANY(:codes);
 
 -- name: buildings_in_box
+-- (geom && box first: served by building_geom_gist; a building's point lies inside its geom)
 SELECT id, ST_X(point) AS lon, ST_Y(point) AS lat FROM building
-WHERE point && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326);
+WHERE geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+  AND point && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326);
 
 -- name: retire_active
 -- The first statement of an activation: waits for every intake transaction holding
@@ -259,10 +261,13 @@ SELECT (SELECT count(*) FROM upd) AS restored, (SELECT count(*) FROM hist) AS mo
 
 -- name: preview_buildings
 -- Buildings whose grid changes: grid piece of the base generation vs the new one.
-WITH b AS (
-    SELECT b.id, b.point FROM building b
-    WHERE b.point && (SELECT ST_Extent(geom) FROM area_piece
-                      WHERE generation_id IN (:gen, :base) AND level = 'grid')
+WITH x AS MATERIALIZED (
+    SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) AS box FROM area_piece
+    WHERE generation_id IN (:gen, :base) AND level = 'grid'
+),
+b AS (
+    SELECT b.id, b.point FROM building b, x
+    WHERE b.geom && x.box AND b.point && x.box
 ),
 o AS (
     SELECT b.id, (SELECT p.code FROM area_piece p WHERE p.geom && b.point AND p.level = 'grid'

@@ -85,7 +85,9 @@ SELECT b.id, b.source, b.source_id, coalesce(b.floors, 1) AS floors,
        ST_Area(b.geom::geography) AS area_m2, ST_AsBinary(b.geom) AS wkb,
        ST_X(b.point) AS lon, ST_Y(b.point) AS lat
 FROM building b
-WHERE b.point && ST_SetSRID(ST_MakeBox2D(ST_MakePoint(:xmin, :ymin), ST_MakePoint(:xmax, :ymax)), 4326)
+-- (geom && box first: served by building_geom_gist; a building's point lies inside its geom)
+WHERE b.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326)
+  AND b.point && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326)
 ORDER BY b.source, b.source_id;
 
 -- name: all_buildings
@@ -95,3 +97,43 @@ SELECT b.id, b.source, b.source_id, coalesce(b.floors, 1) AS floors,
 FROM building b
 WHERE (:source IS NULL OR b.source = :source)
 ORDER BY b.source, b.source_id;
+
+-- name: building_swap_blockers
+-- What a swap of the building table could not carry over: views or rules reading it, triggers
+-- of our own, grants, row security, other tables inheriting it, publications. (Foreign keys
+-- pointing at it are carried over; see building_referencing_keys.)
+SELECT
+    (SELECT count(*) FROM pg_depend d WHERE d.refobjid = 'building'::regclass
+       AND d.classid = 'pg_rewrite'::regclass) AS views,
+    (SELECT count(*) FROM pg_trigger WHERE tgrelid = 'building'::regclass
+       AND NOT tgisinternal) AS triggers,
+    (SELECT relacl IS NOT NULL OR relrowsecurity OR relhassubclass FROM pg_class
+       WHERE oid = 'building'::regclass) AS acl_rls_inherit,
+    (SELECT count(*) FROM pg_publication_rel WHERE prrelid = 'building'::regclass)
+        AS publications;
+
+-- name: building_is_empty
+SELECT NOT EXISTS (SELECT 1 FROM building);
+
+-- name: building_indexes
+-- Every index of building with its definition and the constraint it backs (if any).
+SELECT c.relname, pg_get_indexdef(i.indexrelid), k.conname, k.contype,
+       am.amname
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_am am ON am.oid = c.relam
+LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid
+WHERE i.indrelid = 'building'::regclass
+ORDER BY c.relname;
+
+-- name: building_referencing_keys
+-- Foreign keys of other tables that point at building.
+SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+FROM pg_constraint WHERE confrelid = 'building'::regclass AND contype = 'f'
+ORDER BY 1, 2;
+
+-- name: building_owned_sequences
+SELECT a.attname, pg_get_serial_sequence('building', a.attname)
+FROM pg_attribute a
+WHERE a.attrelid = 'building'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+  AND pg_get_serial_sequence('building', a.attname) IS NOT NULL;
