@@ -117,7 +117,9 @@ def _index_jobs(defs: list[tuple]) -> tuple[list[list[str]], dict[str, tuple]]:
         if m is None:
             raise RuntimeError(f"unexpected index definition: {ddl}")
         tmp = f"{SHADOW}_i{k}"
-        stmt = f"CREATE {m.group(1) or ''}INDEX {tmp} ON public.{SHADOW} {m.group(4)}"
+        schema = m.group(3).rpartition(".")[0]
+        target = f"{schema}.{SHADOW}" if schema else SHADOW
+        stmt = f"CREATE {m.group(1) or ''}INDEX {tmp} ON {target} {m.group(4)}"
         j = load.index(min(load))
         jobs[j].append(stmt)
         load[j] += 1 if am == "btree" else 3
