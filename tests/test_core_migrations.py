@@ -183,3 +183,24 @@ def test_area_pieces_and_revision_triggers(engine, clean_db):
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM grid"))
         assert conn.execute(text("SELECT count(*) FROM area_piece")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("wkt, constraint", [
+    ("MULTIPOLYGON(((179.9 31, 180 31, 180 31.1, 179.9 31)))", None),   # on the limits: fine
+    ("MULTIPOLYGON(((-180 -90, -179.9 -90, -179.9 -89.9, -180 -90)))", None),
+    ("MULTIPOLYGON(((179.9 31, 180.000000001 31, 180 31.1, 179.9 31)))", "building_geom_range"),
+    ("MULTIPOLYGON(((0 -90.0000001, 1 -90, 1 -89, 0 -90.0000001)))", "building_geom_range"),
+    ("MULTIPOLYGON EMPTY", "building_geom_valid"),
+])
+def test_building_range_check_on_the_bbox(engine, clean_db, wkt, constraint):
+    """The bounding-box range CHECK (migration 0005) answers as the coordinates would, to the
+    last bit past ±180 / ±90; an empty geometry is the validity CHECK's to refuse."""
+    sql = "INSERT INTO building (source_id, geom) VALUES ('b', ST_GeomFromText(:w, 4326))"
+    with engine.connect() as conn:
+        if constraint is None:
+            conn.execute(text(sql), {"w": wkt})
+        else:
+            with pytest.raises(IntegrityError) as e:
+                conn.execute(text(sql), {"w": wkt})
+            assert constraint in str(e.value.orig), str(e.value.orig)
+        conn.rollback()
