@@ -118,3 +118,44 @@ def test_a_failed_stream_leaves_building_as_it_was(clean_db, monkeypatch) -> Non
     prepared.loc[30, "geometry"] = shapely.box(LON, LAT + 0.02, LON + 1e-4, LAT + 0.0201)
     assert bld.load_frame(clean_db, prepared, "s", Report("buildings", "x")).inserted == 40
     assert catalog(clean_db) == before and count(clean_db) == 40
+
+
+def test_readers_during_the_swap_see_nothing_or_everything(clean_db, monkeypatch) -> None:
+    """Queries running all through a parallel first load never fail and never see part of it
+    (the switch waits for them, and those queued behind it read the new table)."""
+    import threading
+
+    monkeypatch.setattr(swapload, "SWAP_MIN_ROWS", 10)
+    n = 3000
+    g = boxes(n).assign(bid=[f"R{i}" for i in range(n)])
+    g["geometry"] = [shapely.box(LON + (i % 60) * 3e-4, LAT + (i // 60) * 3e-4,
+                                 LON + (i % 60) * 3e-4 + 1e-4, LAT + (i // 60) * 3e-4 + 1e-4)
+                     for i in range(n)]
+    seen: set[int] = set()
+    errors: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                with clean_db.connect() as c:
+                    seen.add(c.execute(text(
+                        "SELECT count(*) FROM building WHERE geom && "
+                        "ST_MakeEnvelope(0, 0, 180, 90, 4326)")).scalar_one())
+            except Exception as e:  # noqa: BLE001 - any failure is the finding
+                errors.append(repr(e))
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        first = oid(clean_db)
+        assert load(clean_db, g).inserted == n
+        assert oid(clean_db) != first  # it did take the swap path
+    finally:
+        done.set()
+        for t in readers:
+            t.join()
+    assert not errors, errors[:3]
+    assert seen and seen <= {0, n}
+    assert count(clean_db) == n
