@@ -55,10 +55,14 @@ def usable(cur: Any, rows: int) -> bool:
     if not cur.fetchone()[0]:
         return False
     cur.execute(q(SQL, "building_swap_blockers", PKG).text)
-    views, triggers, acl_rls_inherit, publications = cur.fetchone()
+    views, triggers, acl_rls_inherit, publications, not_allowed = cur.fetchone()
     if views or triggers or acl_rls_inherit or publications:
         log.info("building: parallel first load not used (the table has views, triggers, "
                  "grants, row security, children or publications a swap would not carry over)")
+        return False
+    if not_allowed:
+        log.info("building: parallel first load not used (this database role does not own "
+                 "building or cannot create tables in its schema)")
         return False
     return True
 

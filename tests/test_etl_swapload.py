@@ -159,3 +159,20 @@ def test_readers_during_the_swap_see_nothing_or_everything(clean_db, monkeypatch
     assert not errors, errors[:3]
     assert seen and seen <= {0, n}
     assert count(clean_db) == n
+
+
+def test_a_view_on_building_keeps_the_load_on_one_connection(clean_db, monkeypatch) -> None:
+    """Something a swap could not carry over (here a view reading building) sends the load
+    down the one-connection path: same rows, the view still works."""
+    monkeypatch.setattr(swapload, "SWAP_MIN_ROWS", 10)
+    with clean_db.begin() as c:
+        c.execute(text("CREATE VIEW building_names AS SELECT source_id, name FROM building"))
+    try:
+        first = oid(clean_db)
+        assert load(clean_db, frame(30)).inserted == 30
+        assert oid(clean_db) == first
+        with clean_db.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM building_names")).scalar_one() == 30
+    finally:
+        with clean_db.begin() as c:
+            c.execute(text("DROP VIEW IF EXISTS building_names"))

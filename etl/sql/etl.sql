@@ -100,8 +100,8 @@ ORDER BY b.source, b.source_id;
 
 -- name: building_swap_blockers
 -- What a swap of the building table could not carry over: views or rules reading it, triggers
--- of our own, grants, row security, other tables inheriting it, publications. (Foreign keys
--- pointing at it are carried over; see building_referencing_keys.)
+-- of our own, grants, row security, other tables inheriting it, publications (foreign keys
+-- pointing at it are carried over; see building_referencing_keys).
 SELECT
     (SELECT count(*) FROM pg_depend d WHERE d.refobjid = 'building'::regclass
        AND d.classid = 'pg_rewrite'::regclass) AS views,
@@ -110,7 +110,11 @@ SELECT
     (SELECT relacl IS NOT NULL OR relrowsecurity OR relhassubclass FROM pg_class
        WHERE oid = 'building'::regclass) AS acl_rls_inherit,
     (SELECT count(*) FROM pg_publication_rel WHERE prrelid = 'building'::regclass)
-        AS publications;
+        AS publications,
+    -- and what it needs: to own building (to drop it) and to create tables beside it
+    (SELECT NOT (pg_has_role(current_user, c.relowner, 'USAGE')
+                 AND has_schema_privilege(c.relnamespace, 'CREATE'))
+     FROM pg_class c WHERE c.oid = 'building'::regclass) AS not_allowed;
 
 -- name: building_is_empty
 SELECT NOT EXISTS (SELECT 1 FROM building);
