@@ -7,19 +7,19 @@ from functools import cache
 
 from sqlalchemy import TextClause, text
 
-from gis.sqlfiles import read_sql
+from gis.sqlfiles import read_sql, strip_comments
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
 
 
 @cache
 def named(file: str, package: str = "gis.sql") -> dict[str, TextClause]:
-    """All named statements of one SQL file, as SQLAlchemy ``text`` clauses."""
+    """All named statements of one SQL file, comments removed, as SQLAlchemy ``text`` clauses."""
     src = read_sql(file, package)
     parts = _NAME.split(src)
     out: dict[str, TextClause] = {}
     for i in range(1, len(parts), 2):
-        out[parts[i]] = text(parts[i + 1].strip().rstrip(";"))
+        out[parts[i]] = text(strip_comments(parts[i + 1]).strip().rstrip(";"))
     return out
 
 
