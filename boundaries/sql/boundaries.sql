@@ -62,14 +62,14 @@ UPDATE boundary_activation SET rolled_back_at = now() WHERE id = :id;
 SELECT id, status FROM generation WHERE id = :g;
 
 -- name: locate_open
--- Where the open events with a point fall in generation :gen: unit piece first (lowest code
--- wins), else grid piece, else the nearest grid within :max_m metres ('outside'), else
+-- Where the open events with a point fall in generation @gen: unit piece first (lowest code
+-- wins), else grid piece, else the nearest grid within @max_m metres ('outside'), else
 -- 'unassigned'; the grid's responsible worker (full-time, else the grid leader, valid now).
--- All open events, or (:from_gen given, a rollback) only those last located against
--- generation :from_gen.  One pass over area_piece (ST_Subdivide'd, GiST-indexed).
+-- All open events, or (@from_gen given, a rollback) only those last located against
+-- generation @from_gen.  One pass over area_piece (ST_Subdivide'd, GiST-indexed).
 -- ``moves`` keeps only the events whose assignment changes (street, community, grid or unit
 -- code, worker, location status), with their former values: the others are already right
--- in :gen (codes are the identity across generations) and are left untouched.
+-- in @gen (codes are the identity across generations) and are left untouched.
 WITH gw AS MATERIALIZED (
     SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
            (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id

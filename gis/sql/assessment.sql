@@ -1,15 +1,15 @@
 -- name: event_figures
--- One row per event with something to count in [:start, :end):
+-- One row per event with something to count in [@start, @end):
 --   found    reported in the period
 --   handled  first resolved in the period; within = that resolution was on time and the
 --            event had never been escalated for being overdue
 --   overdue  escalated for being overdue in the period, or resolved late in the period, or
 --            still open at the end of the period (as the history says, not as the event is
 --            today) with the due time it had then already past
--- The state at :end comes from event_history: the newest status change before :end (the
+-- The state at @end comes from event_history: the newest status change before @end (the
 -- intake row 'reported' is left out: it is written at receipt, possibly after transitions
--- replayed with an earlier clock, and any event reported before :end was at least
--- 'reported'); the due time at :end is the newest due_at set before :end by a dispatch, an
+-- replayed with an earlier clock, and any event reported before @end was at least
+-- 'reported'); the due time at @end is the newest due_at set before @end by a dispatch, an
 -- escalation or a whistle, else the one at intake (reported_at + the item's time limit).
 -- Re-running a past month therefore gives the same figures whatever happened since.
 WITH res AS (

@@ -1,6 +1,6 @@
 -- name: unit_visits
--- Every unit of the active generation (under :area) with the workers whose tracks passed
--- within :d metres of it during [:since, :until) (tracks clipped to the period by their M time).
+-- Every unit of the active generation (under @area) with the workers whose tracks passed
+-- within @d metres of it during [@since, @until) (tracks clipped to the period by their M time).
 WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
 t AS (
     SELECT p.worker_id,
@@ -18,8 +18,8 @@ WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
 GROUP BY u.code, u.grid_code
 ORDER BY u.code;
 -- name: unit_last_visit
--- Units of the active generation under :area whose last visit (the M time of the track at
--- its closest approach) is before :cutoff, or that were never visited.
+-- Units of the active generation under @area whose last visit (the M time of the track at
+-- its closest approach) is before @cutoff, or that were never visited.
 WITH gen AS (SELECT id FROM generation WHERE status = 'active')
 SELECT u.code AS unit, u.grid_code, lv.last_visit
 FROM unit u JOIN gen ON u.generation_id = gen.id
@@ -33,7 +33,7 @@ WHERE (CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area))
   AND (lv.last_visit IS NULL OR lv.last_visit < :cutoff)
 ORDER BY u.grid_code, u.code;
 -- name: responsible
--- The worker who answers for each grid at :at: the full-time worker, else the grid leader.
+-- The worker who answers for each grid at @at: the full-time worker, else the grid leader.
 WITH gen AS (SELECT id FROM generation WHERE status = 'active')
 SELECT DISTINCT ON (g.code) g.code AS grid_code, w.id AS worker_id, w.code AS worker, r.role,
        COALESCE(d.patrols_per_day, :default_duty) AS duty
@@ -45,7 +45,7 @@ LEFT JOIN patrol_duty d ON d.grid_code = g.code
 WHERE CAST(:area AS text) IS NULL OR starts_with(g.code, :area)
 ORDER BY g.code, (r.role = 'full_time') DESC, r.valid_from, w.code;
 -- name: patrols_done
--- Tracks per (worker, main grid) started in [:since, :until).
+-- Tracks per (worker, main grid) started in [@since, @until).
 SELECT worker_id, grid_code, count(*) AS n FROM patrol_track
 WHERE started_at >= :since AND started_at < :until AND grid_code IS NOT NULL
 GROUP BY worker_id, grid_code;

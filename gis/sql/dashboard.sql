@@ -42,7 +42,7 @@ LEFT JOIN LATERAL (
 ORDER BY g.code;
 
 -- name: units
--- :tol (degrees, about half a screen pixel; 0 = exact) drops vertices no one can see.
+-- @tol (degrees, about half a screen pixel; 0 = exact) drops vertices no one can see.
 SELECT u.code, u.name, u.grid_code,
        ST_AsGeoJSON(ST_SimplifyPreserveTopology(u.geom, :tol), 5) AS geometry
 FROM unit u
@@ -104,7 +104,7 @@ ORDER BY c.code
 LIMIT :limit;
 
 -- name: camera_clusters
--- Cameras in view counted in square cells of :cellx x :celly degrees (sized to the zoom):
+-- Cameras in view counted in square cells of @cellx x @celly degrees (sized to the zoom):
 -- count, offline count (anything not online) and the centroid of each cell's cameras.
 SELECT floor(ST_X(c.geom) / :cellx)::bigint AS ix, floor(ST_Y(c.geom) / :celly)::bigint AS iy,
        count(*) AS n, count(*) FILTER (WHERE c.status <> 'online') AS n_offline,
@@ -125,7 +125,7 @@ ORDER BY distance_m, c.code
 LIMIT :limit;
 
 -- name: patrol_coverage
--- Share of each grid's units passed within :radius metres by a track of the period. Each track
+-- Share of each grid's units passed within @radius metres by a track of the period. Each track
 -- is buffered once (geography buffer: metres anywhere), then units are tested with indexed,
 -- planar ST_Intersects (same answer as a per-unit geography ST_DWithin, ~30x faster).
 WITH tracks AS MATERIALIZED (

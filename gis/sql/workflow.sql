@@ -64,7 +64,7 @@ ON CONFLICT (event_id, original_id) DO UPDATE
 SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by;
 -- name: bulk_new_events
 -- Bulk duplicate linking (gis.duplicates.link_bulk), for loads that switch the per-row trigger
--- off: the trigger's rule applied to every event after :after at once. Narrow, spatially
+-- off: the trigger's rule applied to every event after @after at once. Narrow, spatially
 -- ordered copies of the new events and of the open ones keep each probe on a few pages
 -- (about ten times faster than probing the wide event table). Dropped by the caller in the
 -- same transaction.
@@ -119,8 +119,8 @@ FOR UPDATE OF d, e;
 -- name: acknowledge
 UPDATE event_dispatch SET acknowledged_at = :at WHERE id = :id AND acknowledged_at IS NULL;
 -- name: notifications
--- Department notifications, newest first; :department limits to one department, :pending to
--- unacknowledged ones, :scope_prefixes (NULL = all) to events whose grid starts with one.
+-- Department notifications, newest first; @department limits to one department, @pending to
+-- unacknowledged ones, @scope_prefixes (NULL = all) to events whose grid starts with one.
 SELECT d.id, d.event_id, d.at, d.level, d.area_code, d.department, d.actor, d.note,
        d.acknowledged_at, e.item_code, e.status, e.grid_code
 FROM event_dispatch d JOIN event e ON e.id = d.event_id
