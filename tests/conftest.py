@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from gis import catalogue, migrate
 from gis.db import dispose_all, make_engine
@@ -16,6 +16,16 @@ DATA_TABLES = (
     "event_history, event, idempotency_key, patrol_track, grid_role, worker, camera, building, "
     "area_piece, unit, grid, community, street, district, area, generation"
 )
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _no_bind_in_a_comment(_conn, _cursor, statement, _params, _context, _many) -> None:
+    """Every statement the suite runs: a bind parameter inside a comment fails the test."""
+    from test_hardening_sql_lint import binds_in_comments
+
+    bad = binds_in_comments(statement)
+    if bad:
+        raise AssertionError(f"bind parameter inside an SQL comment: {bad[0]!r}")
 
 
 def _test_url() -> str:
