@@ -21,6 +21,7 @@ What an event's columns mean (the assignment semantics):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
@@ -158,6 +159,27 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
     return {"activation": act, "generation": prev, "rolled_back": current,
             "restored": int(restored.restored), "restored_moved": int(restored.moved),
             "relocated": rest["relocated"], "relocated_moved": rest["moved"]}
+
+
+def commit_generation(conn: Connection, fill: Callable[[Connection, int], None], *,
+                      base: int | None, description: str, source: str,
+                      actor: str | None = None, max_m: float = 300.0,
+                      summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A new generation filled by ``fill(conn, gen)``, activated through :func:`activate`.
+
+    The one way a territory drawn elsewhere (unit redraws, a drawn district) becomes active:
+    the import lock is held, ``base`` must still be the active generation, and the open events
+    are re-located with an activation record, so ``rollback`` undoes it exactly.
+    """
+    lock(conn)
+    now_active = conn.execute(q(SQL, "active_generation", PKG)).scalar()
+    if now_active != base:
+        raise Conflict(f"the active generation changed from {base} to {now_active} while the "
+                       "territory was drawn; run it again", code="generation_changed")
+    gen = create_generation(conn, description, source)
+    fill(conn, gen)
+    conn.execute(text("ANALYZE district, street, community, grid, unit, area_piece"))
+    return activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
 
 
 def record_summary(conn: Connection, activation: int, summary: dict[str, Any]) -> None:

@@ -146,7 +146,9 @@ def units(
     """Draw minimal units of 1-3 buildings (a new generation, activated with --commit).
 
     Redrawing grids that have units keeps the units whose buildings did not change, with
-    their codes; new units get new codes (never a retired one)."""
+    their codes; new units get new codes (never a retired one). The new generation is
+    activated like a boundary import (open events re-located, undone by
+    `wangge boundaries rollback --commit`)."""
     from etl import draw
     from etl.units import DrawParams
     from gis.demo import has_territory
@@ -157,14 +159,17 @@ def units(
     params = DrawParams(grid_max_buildings=grid_max_buildings,
                         grid_max_floor_area_m2=grid_max_floor_area)
     e = _engine()
+    from gis.cli import settings
+
+    max_m = settings().outside_max_distance_m
     try:
         if all_ and (new_territory or not has_territory(e)):
             out = draw.draw_district(e, district, name, source=source, params=params,
-                                     commit=commit)
+                                     commit=commit, actor="cli", max_m=max_m)
             out.pop("drawn")
         else:
             out = draw.redraw_units(e, None if all_ else grid, params=params, commit=commit,
-                                    regroup=regroup)
+                                    regroup=regroup, actor="cli", max_m=max_m)
             out["per_grid"] = dict(list(out["per_grid"].items())[:50])
     except WanggeError as err:
         _fail(err)

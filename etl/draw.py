@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
+from boundaries import activate as activation
 from etl.units import Buildings, DrawParams, draw_territory, draw_units
 from gis import territory
 from gis.errors import InvalidInput, NotFound
@@ -45,7 +46,8 @@ def _summary(areas: list[territory.AreaRecord]) -> dict[str, Any]:
 def draw_district(engine: Engine, district_code: str, district_name: str,
                   source: str | None = None, params: DrawParams | None = None,
                   commit: bool = False, description: str | None = None,
-                  generation_source: str = "etl:draw") -> dict[str, Any]:
+                  generation_source: str = "etl:draw", actor: str | None = None,
+                  max_m: float = 300.0) -> dict[str, Any]:
     """Draw streets, communities, grids and units from buildings; a new active generation."""
     if not (district_code.isdigit() and len(district_code) == 6):
         raise InvalidInput.field("district", f"a district code has 6 digits, got "
@@ -60,18 +62,22 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
     out = {"district": district_code, "buildings": len(b), **_summary(drawn.areas),
            "committed": commit, "generation": None}
     if commit:
+        with engine.connect() as conn:
+            base = territory.active_generation(conn)
         with engine.begin() as conn:
-            gen = territory.create_generation(
-                conn, description or f"drawn from {len(b)} buildings", source=generation_source)
-            territory.insert_areas(conn, gen, drawn.areas)
-            territory.activate_generation(conn, gen)
-        out["generation"] = gen
+            res = activation.commit_generation(
+                conn, lambda c, gen: territory.insert_areas(c, gen, drawn.areas), base=base,
+                description=description or f"drawn from {len(b)} buildings",
+                source=generation_source, actor=actor, max_m=max_m)
+        out["generation"] = res["generation"]
+        out["activation"] = res
     out["drawn"] = drawn
     return out
 
 
 def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | None = None,
-                 commit: bool = False, regroup: bool = False) -> dict[str, Any]:
+                 commit: bool = False, regroup: bool = False, actor: str | None = None,
+                 max_m: float = 300.0) -> dict[str, Any]:
     """New units for some grids (None = all) of the active generation, as a new generation.
 
     Codes stay stable: a grid's units whose buildings did not change are kept with their codes
@@ -135,9 +141,8 @@ def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | N
         "per_grid": per_grid,
         "committed": commit, "generation": None, "replaces_generation": snap.generation}
     if commit:
-        with engine.begin() as conn:
-            gen = territory.create_generation(
-                conn, f"units redrawn for {len(codes)} grid(s)", source="etl:units")
+        def fill(conn: Connection, gen: int) -> None:
+            """The active generation with the redrawn grids' units replaced."""
             territory.copy_generation(conn, snap.generation, gen,
                                       levels=("district", "street", "community", "grid"))
             conn.execute(text(
@@ -146,6 +151,12 @@ def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | N
                 "WHERE generation_id = :s AND NOT (grid_code = ANY(:g))"),
                 {"s": snap.generation, "t": gen, "g": codes})
             territory.insert_areas(conn, gen, records)
-            territory.activate_generation(conn, gen)
-        out["generation"] = gen
+
+        with engine.begin() as conn:
+            res = activation.commit_generation(
+                conn, fill, base=snap.generation,
+                description=f"units redrawn for {len(codes)} grid(s)", source="etl:units",
+                actor=actor, max_m=max_m, summary={"codes": out["codes"], "grids": len(codes)})
+        out["generation"] = res["generation"]
+        out["activation"] = res
     return out
