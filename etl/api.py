@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Engine
 
-from etl.cameras import cameras_near
+from etl.cameras import NEAR_LIMIT, NEAR_MAX_LIMIT, cameras_in_range
 from gis.api import deps
 from gis.errors import InvalidInput
 from gis.locator import Locator
@@ -32,16 +32,20 @@ def list_cameras(
     near: Annotated[str, Query(description="lon,lat of the point")],
     radius: Annotated[float, Query(description="metres", gt=0, le=50_000)] = 300.0,
     crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09 | cgcs2000")] = "wgs84",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=NEAR_MAX_LIMIT, description="most cameras listed, "
+                                "nearest first; `total` says how many are in range")
+                     ] = NEAR_LIMIT,
     engine: Engine = Depends(deps.engine),
     locator: Locator = Depends(deps.locator),
 ) -> dict[str, Any]:
-    """Cameras within ``radius`` metres with distance_m and the grid each camera is in."""
+    """Cameras within ``radius`` metres with distance_m and the grid each camera is in.
+
+    ``count`` cameras are listed (at most ``limit``), ``total`` are in range; ``truncated``
+    says the list was cut at ``limit``."""
     lon, lat = _point(near)
-    rows = cameras_near(engine, lon, lat, radius, crs, limit)
+    found = cameras_in_range(engine, lon, lat, radius, crs, limit)
     snap = locator.snapshot
-    for r in rows:
+    for r in found["cameras"]:
         loc = snap.locate_wgs84(r["lon"], r["lat"], max_m=0)
         r["grid"] = loc.grid
-    return {"near": {"lon": lon, "lat": lat, "crs": crs}, "radius_m": radius,
-            "count": len(rows), "cameras": rows}
+    return {"near": {"lon": lon, "lat": lat, "crs": crs}, "radius_m": radius, **found}

@@ -26,7 +26,15 @@ from pyproj import CRS
 from sqlalchemy import Engine
 
 from etl import copybin, swapload
-from etl.common import EtlError, Progress, Report, file_error, find_column, progress_on
+from etl.common import (
+    EtlError,
+    Progress,
+    Report,
+    file_error,
+    find_column,
+    progress_on,
+    read_csv_text,
+)
 from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
 from gis.queries import q
 
@@ -61,14 +69,56 @@ def _osm_tags(s: str | None) -> dict[str, str]:
     return dict(re.findall(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"', s))
 
 
-def _read_osm(path: Path) -> gpd.GeoDataFrame:
-    """Ways and multipolygon relations tagged building, with levels, name and address tags."""
+OSM_ORDER_ERROR = "non increasing node id"
+
+
+def _osm_layer(path: Path) -> tuple[dict, np.ndarray, list[np.ndarray], list[str]]:
+    """The raw multipolygons layer (WKB per feature); a file whose node ids do not increase
+    (GDAL: "Non increasing node id") is read again without GDAL's custom indexing."""
     import pyogrio
 
-    df = pyogrio.read_dataframe(path, layer="multipolygons")
+    notes: list[str] = []
+    try:
+        meta, _fids, wkb, fields = pyogrio.raw.read(path, layer="multipolygons",
+                                                    return_fids=True)
+    except Exception as e:
+        if OSM_ORDER_ERROR not in str(e).lower():
+            raise
+        meta, _fids, wkb, fields = pyogrio.raw.read(path, layer="multipolygons",
+                                                    return_fids=True, USE_CUSTOM_INDEXING="NO")
+        notes.append("node ids are not in increasing order: read with "
+                     "OSM_USE_CUSTOM_INDEXING=NO (slower, same result)")
+    return meta, wkb, fields, notes
+
+
+def geoms_from_wkb(wkb: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """Shapely geometries built feature by feature; the reason for each that cannot be built."""
+    geoms = np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
+    errors: list[str | None] = [None] * len(wkb)
+    for i in np.nonzero(pd.isna(geoms))[0]:
+        if wkb[i] is None:
+            continue
+        try:
+            geoms[i] = shapely.from_wkb(wkb[i])
+        except Exception as e:  # GEOS: a 2-point ring (a way cut at the extract's edge) ...
+            msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            errors[i] = msg
+    return geoms, errors
+
+
+def _read_osm(path: Path) -> gpd.GeoDataFrame:
+    """Ways and multipolygon relations tagged building, with levels, name and address tags.
+
+    Read feature by feature: a feature whose outline cannot be built (a way cut at the
+    extract's edge) comes back without geometry and with the reason in ``_geom_error``.
+    """
+    meta, wkb, fields, notes = _osm_layer(path)
+    df = pd.DataFrame({name: col for name, col in zip(meta["fields"], fields, strict=True)})
     if "building" not in df.columns:
         return gpd.GeoDataFrame({"source_id": []}, geometry=[], crs="EPSG:4326")
-    df = df[df["building"].notna() & (df["building"] != "no")].copy()
+    keep = (df["building"].notna() & (df["building"] != "no")).to_numpy()
+    df = df[keep].reset_index(drop=True)
+    geoms, errors = geoms_from_wkb(np.asarray(wkb, dtype=object)[keep])
     tags = [_osm_tags(t) for t in df.get("other_tags", pd.Series([None] * len(df)))]
     ids = []
     for oid, wid in zip(df.get("osm_id"), df.get("osm_way_id"), strict=True):
@@ -85,21 +135,18 @@ def _read_osm(path: Path) -> gpd.GeoDataFrame:
                                       t.get("addr:housenumber")) if x) or t.get("addr:full")
                 for t in tags
             ],
+            "_geom_error": errors,
         },
-        geometry=df.geometry.to_numpy(), crs=df.crs or "EPSG:4326",
+        geometry=geoms, crs=meta.get("crs") or "EPSG:4326",
     )
-    return out.reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
 
 
-def _read_csv(path: Path, geometry_field: str | None) -> gpd.GeoDataFrame:
+def _read_csv(path: Path, geometry_field: str | None,
+              encoding: str | None = None) -> gpd.GeoDataFrame:
     """CSV with a WKT column; unparseable WKT becomes a missing geometry flagged for the report."""
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="error")
-    except pd.errors.EmptyDataError:
-        raise file_error(f"{path.name}: the file is empty", "empty_file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise file_error(f"{path.name}: cannot parse the CSV ({e}); the file may be truncated "
-                         "or not CSV", "unreadable_file") from None
+    df, used = read_csv_text(path, encoding, on_bad_lines="error")
     col = find_column(list(df.columns), geometry_field, WKT_COLUMNS, "geometry")
     if col is None:
         raise file_error(
@@ -113,11 +160,34 @@ def _read_csv(path: Path, geometry_field: str | None) -> gpd.GeoDataFrame:
     bad = raw.ne("").to_numpy() & pd.isna(geoms)
     df["_wkt_error"] = bad
     df = df.replace("", None)
-    return gpd.GeoDataFrame(df, geometry=geoms, crs=None)
+    out = gpd.GeoDataFrame(df, geometry=geoms, crs=None)
+    out.attrs["encoding"] = used
+    return out
+
+
+def pick_layer(p: Path, layer: str | None) -> str | None:
+    """The layer to read: the one named, else the file's only layer with geometry; a file with
+    several such layers and no ``layer`` is refused, listing them."""
+    import pyogrio
+
+    listed = pyogrio.list_layers(p)
+    layers = [str(x[0]) for x in listed]
+    if layer is not None:
+        if layer not in layers:
+            raise file_error(f"{p.name}: no layer {layer!r}; its layers are: "
+                             + ", ".join(repr(x) for x in layers), "unknown_layer", "layer")
+        return layer
+    spatial = [str(x[0]) for x in listed if x[1] is not None]
+    if len(spatial) > 1:
+        raise file_error(f"{p.name} has {len(spatial)} layers: "
+                         + ", ".join(repr(x) for x in spatial)
+                         + "; name the one to load with --layer", "several_layers", "layer")
+    return spatial[0] if spatial else None
 
 
 def read_buildings(path: str | Path, layer: str | None = None,
-                   geometry_field: str | None = None) -> gpd.GeoDataFrame:
+                   geometry_field: str | None = None,
+                   encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read any supported building file into a GeoDataFrame (its own CRS, no checks yet)."""
     import pyogrio
 
@@ -131,13 +201,8 @@ def read_buildings(path: str | Path, layer: str | None = None,
         if name.endswith((".osm.pbf", ".pbf", ".osm")):
             return _read_osm(p)
         if name.endswith((".csv", ".txt")):
-            return _read_csv(p, geometry_field)
-        if layer is not None:
-            layers = [lyr[0] for lyr in pyogrio.list_layers(p)]
-            if layer not in layers:
-                raise file_error(f"{p.name}: no layer {layer!r}; its layers are: "
-                                 + ", ".join(repr(x) for x in layers), "unknown_layer", "layer")
-        return pyogrio.read_dataframe(p, layer=layer)
+            return _read_csv(p, geometry_field, encoding)
+        return pyogrio.read_dataframe(p, layer=pick_layer(p, layer))
     except EtlError:
         raise
     except Exception as e:  # GDAL errors: truncated, corrupt or not the format its name says
@@ -259,6 +324,11 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
 
     wkt_err = gdf["_wkt_error"].to_numpy() if "_wkt_error" in gdf.columns else np.zeros(n, bool)
     reject(wkt_err, "geometry", "bad_wkt", "the WKT text cannot be parsed (truncated or malformed)")
+    gerr = gdf["_geom_error"].to_numpy(dtype=object) if "_geom_error" in gdf.columns else \
+        np.full(n, None, dtype=object)
+    reject(pd.notna(gerr), "geometry", "broken_geometry",
+           lambda i: f"the outline cannot be built ({gerr[i]}); a way cut at the extract's "
+           "edge or a broken multipolygon")
     missing = pd.isna(geom)
     reject(missing, "geometry", "missing_geometry", "the feature has no geometry")
     present = ~pd.isna(geom)
@@ -355,9 +425,10 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     acol = find_column(cols, None, ADDRESS_COLUMNS, "address")
     floors = _num(gdf[fcol]).reset_index(drop=True) if fcol else pd.Series(np.nan, index=range(n))
     height = _num(gdf[hcol]).reset_index(drop=True) if hcol else pd.Series(np.nan, index=range(n))
-    fv = floors.to_numpy()
-    reject(~np.isnan(fv) & ((fv < 0) | (fv >= 300) | (fv != np.round(fv))), fcol or "floors",
-           "bad_floors", lambda i: f"floors must be a whole number from 0 to 299, got {fv[i]:g}")
+    fv = floors.to_numpy().copy()
+    reject(~np.isnan(fv) & ((fv < 0) | (fv > 299)), fcol or "floors",
+           "bad_floors", lambda i: f"floors must be from 0 to 299, got {fv[i]:g}")
+    given = _fractional_floors(fv, ok, notes)
     hv = height.to_numpy()
     reject(~np.isnan(hv) & ((hv < 0) | (hv > 1000)), hcol or "height", "bad_height",
            lambda i: f"height must be 0 to 1000 metres, got {hv[i]:g}")
@@ -365,6 +436,8 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     keep = np.nonzero(ok)[0]
     used = {c for c in (idcol, fcol, hcol, ncol, acol) if c}
     props = gdf.iloc[keep][[c for c in cols if c not in used]].reset_index(drop=True)
+    if given is not None:
+        props["floors_as_given"] = given[keep]
 
     def text(c: str | None) -> Any:
         if c is None:
@@ -387,6 +460,21 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     )
     out.attrs["properties"] = props
     return out
+
+
+def _fractional_floors(fv: np.ndarray, ok: np.ndarray, notes: list[str]) -> np.ndarray | None:
+    """Round fractional floor counts (OSM ``building:levels=2.5``: an attic or half storey)
+    up in place; the values as given (None elsewhere), or None when there are none."""
+    frac = ok & ~np.isnan(fv) & (fv != np.round(fv))
+    if not frac.any():
+        return None
+    given = np.full(len(fv), None, dtype=object)
+    given[frac] = fv[frac]
+    fv[frac] = np.ceil(fv[frac])
+    notes.append(f"{int(frac.sum())} building(s) with a fractional number of floors (e.g. "
+                 f"{given[frac][0]:g}) stored rounded up; the value as given is kept in their "
+                 "properties as floors_as_given")
+    return given
 
 
 def _missing(v: Any) -> bool:
@@ -596,6 +684,34 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
     return report
 
 
+OVERLAP_MIN_SHARE = 0.001  # of the smaller footprint: less is a shared wall drawn twice
+
+
+def footprint_overlaps(prepared: gpd.GeoDataFrame, max_pairs: int = 100) -> dict[str, Any]:
+    """Pairs of footprints of the file that lie one inside the other or overlap (by more than
+    ``OVERLAP_MIN_SHARE`` of the smaller one), with their ids: counts and the first pairs."""
+    geoms = prepared.geometry.to_numpy()
+    ids = prepared["source_id"].to_numpy(dtype=object)
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    m = a < b
+    a, b = a[m], b[m]
+    area = shapely.area(geoms)
+    share = shapely.area(shapely.intersection(geoms[a], geoms[b])) / np.maximum(
+        np.minimum(area[a], area[b]), 1e-18)
+    sig = share > OVERLAP_MIN_SHARE
+    a, b, share = a[sig], b[sig], share[sig]
+    inside_b = shapely.covers(geoms[a], geoms[b])
+    inside = inside_b | shapely.covers(geoms[b], geoms[a])
+    pairs = []
+    for k in np.lexsort((b, a))[:max_pairs]:
+        outer, inner = (a[k], b[k]) if inside_b[k] or not inside[k] else (b[k], a[k])
+        pairs.append({"a": str(ids[outer]), "b": str(ids[inner]),
+                      "kind": "contains" if inside[k] else "overlaps",
+                      "share_of_smaller": round(float(min(share[k], 1.0)), 4)})
+    return {"contained_pairs": int(inside.sum()), "overlapping_pairs": int((~inside).sum()),
+            "pairs": pairs}
+
+
 def place(engine: Engine, lon: np.ndarray, lat: np.ndarray) -> tuple[list, list]:
     """Grid and unit code of each WGS84 point in the active generation (None when outside)."""
     from gis.locator import Locator
@@ -613,15 +729,23 @@ def load_file(engine: Engine, path: str | Path, *, source: str | None = None,
               crs: str | None = None, id_field: str | None = None, layer: str | None = None,
               geometry_field: str | None = None, repair: bool = False, commit: bool = False,
               placement_file: str | Path | None = None, progress: bool | None = None,
-              progress_min_rows: int | None = None) -> Report:
+              progress_min_rows: int | None = None, encoding: str | None = None) -> Report:
     """Read, validate, bulk-load (preview unless ``commit``) and place a building file."""
     t0 = time.perf_counter()
     p = Path(path)
     src = source or re.sub(r"(\.osm)?\.[^.]+$", "", p.name)
     report = Report(kind="buildings", file=str(p), source=src)
-    gdf = read_buildings(p, layer=layer, geometry_field=geometry_field)
+    gdf = read_buildings(p, layer=layer, geometry_field=geometry_field, encoding=encoding)
+    report.notes += gdf.attrs.get("notes", [])
+    report.encoding = gdf.attrs.get("encoding")
     prepared = prepare(gdf, report, crs=crs, id_field=id_field, repair=repair, name=p.name)
     if len(prepared):
+        report.footprints = footprint_overlaps(prepared)
+        if report.footprints["contained_pairs"] or report.footprints["overlapping_pairs"]:
+            report.notes.append(
+                f"{report.footprints['contained_pairs']} pair(s) of footprints lie one inside "
+                f"the other and {report.footprints['overlapping_pairs']} overlap (listed under "
+                "footprints); they are loaded, and unit drawing still keeps 1-3 per unit")
         load_frame(engine, prepared, src, report, commit=commit, progress=progress,
                    progress_min_rows=progress_min_rows)
         if progress_on(len(prepared), progress, PROGRESS_MIN_ROWS if progress_min_rows is None

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from etl.common import Report, copy_frame, file_error, find_column
+from etl.common import Report, copy_frame, file_error, find_column, read_csv_text
 from gis.datum import UnknownDatumError, parse_datum, to_wgs84
 from gis.locator import M_PER_DEG, check_coordinates, datum_or_error
 from gis.queries import q
@@ -24,8 +24,9 @@ STATUS_ALIASES = {"在线": "online", "离线": "offline", "故障": "fault", ""
 REQUIRED = ("code", "lon", "lat")
 
 
-def read_cameras(path: str | Path) -> pd.DataFrame:
-    """Rows of a camera CSV or GeoJSON (Point features) as strings, with lon and lat columns."""
+def read_cameras(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
+    """Rows of a camera CSV or GeoJSON (Point features) as strings, with lon and lat columns
+    (a CSV's encoding in ``attrs["encoding"]``)."""
     p = Path(path)
     if not p.exists():
         raise file_error(f"{p}: no such file", "no_such_file")
@@ -48,13 +49,9 @@ def read_cameras(path: str | Path) -> pd.DataFrame:
         df["lat"] = [g.y if k == "Point" else None for g, k in zip(geom, kinds, strict=True)]
         df["_geom_type"] = kinds
         return df
-    try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise file_error(f"{p.name}: the file is empty", "empty_file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise file_error(f"{p.name}: cannot parse the CSV ({e}); it may be truncated",
-                         "unreadable_file") from None
+    df, used = read_csv_text(p, encoding)
+    df.attrs["encoding"] = used
+    return df
 
 
 def _float(v: Any) -> float | None:
@@ -158,13 +155,15 @@ def prepare(df: pd.DataFrame, report: Report, crs: str | None = None) -> pd.Data
 
 
 def load_file(engine: Engine, path: str | Path, crs: str | None = None,
-              commit: bool = False) -> Report:
+              commit: bool = False, encoding: str | None = None) -> Report:
     """Validate and upsert cameras by code (preview unless ``commit``); each gets its grid."""
     from etl.buildings import place
 
     t0 = time.perf_counter()
     report = Report(kind="cameras", file=str(path))
-    ok = prepare(read_cameras(path), report, crs)
+    df = read_cameras(path, encoding)
+    report.encoding = df.attrs.get("encoding")
+    ok = prepare(df, report, crs)
     report.crs = datum_or_error(crs).value
     if len(ok):
         raw = engine.raw_connection()
@@ -197,9 +196,25 @@ def load_file(engine: Engine, path: str | Path, crs: str | None = None,
     return report
 
 
+NEAR_LIMIT = 50
+NEAR_MAX_LIMIT = 500
+
+
 def cameras_near(engine: Engine, lon: float, lat: float, radius_m: float = 300.0,
-                 crs: str | None = "wgs84", limit: int = 50) -> list[dict[str, Any]]:
+                 crs: str | None = "wgs84", limit: int = NEAR_LIMIT) -> list[dict[str, Any]]:
     """Cameras within ``radius_m`` of a point, nearest first, with their distance in metres."""
+    return cameras_in_range(engine, lon, lat, radius_m, crs, limit)["cameras"]
+
+
+def cameras_in_range(engine: Engine, lon: float, lat: float, radius_m: float = 300.0,
+                     crs: str | None = "wgs84", limit: int = NEAR_LIMIT) -> dict[str, Any]:
+    """The nearest ``limit`` cameras within ``radius_m`` (``cameras``), how many are in range
+    in all (``total``) and whether the list was cut (``truncated``)."""
+    if not (isinstance(limit, int) and 1 <= limit <= NEAR_MAX_LIMIT):
+        from gis.errors import InvalidInput
+
+        raise InvalidInput.field("limit", f"must be 1 to {NEAR_MAX_LIMIT}, got {limit}",
+                                 "out_of_range")
     datum = datum_or_error(crs)
     check_coordinates(lon, lat)
     if not (isinstance(radius_m, int | float) and 0 < radius_m <= 50_000):
@@ -213,8 +228,11 @@ def cameras_near(engine: Engine, lon: float, lat: float, radius_m: float = 300.0
         rows = conn.execute(q("etl.sql", "cameras_near", "etl.sql"),
                             {"lon": wlon, "lat": wlat, "radius": float(radius_m), "deg": deg,
                              "limit": int(limit)}).all()
-    return [{"code": r.code, "name": r.name, "kind": r.kind, "status": r.status,
+    cams = [{"code": r.code, "name": r.name, "kind": r.kind, "status": r.status,
              "direction_deg": r.direction_deg, "lon": r.lon, "lat": r.lat,
              "distance_m": round(float(r.distance_m), 2)} for r in rows]
+    total = int(rows[0].total_in_range) if rows else 0
+    return {"count": len(cams), "total": total, "truncated": total > len(cams),
+            "limit": limit, "cameras": cams}
 
 

@@ -24,11 +24,15 @@ def _engine():
     return engine()
 
 
+UNREADABLE = frozenset({"no_such_file", "empty_file", "unreadable_file", "unknown_layer",
+                        "several_layers", "bad_encoding", "unknown_encoding"})
+
+
 def _fail(err: Exception) -> None:
-    """Print the error as JSON on stderr and exit 1."""
+    """Print the error as JSON on stderr; exit 2 when the file cannot be read as given, else 1."""
     from gis.cli import fail
 
-    fail(err, 1)
+    fail(err, 2 if getattr(err, "code", None) in UNREADABLE else 1)
 
 
 def _finish(report: Report, file: Path, report_path: Path | None) -> None:
@@ -49,6 +53,9 @@ CommitOpt = Annotated[bool, typer.Option("--commit", help="Write to the database
 ProgressOpt = Annotated[bool | None, typer.Option(
     "--progress/--no-progress", help="Progress of long loads on stderr (default: only when "
     "stderr is a terminal).", show_default=False)]
+EncodingOpt = Annotated[str | None, typer.Option(
+    "--encoding", help="Text encoding of a CSV (default: UTF-8 with or without BOM, else "
+    "GB18030/GBK as Excel saves it on Chinese Windows)", show_default=False)]
 ReportOpt = Annotated[Path | None, typer.Option(
     "--report", help="Write the JSON report here (rejects go to <report>.rejects.csv).")]
 
@@ -71,6 +78,7 @@ def buildings(
     commit: CommitOpt = False,
     report: ReportOpt = None,
     progress: ProgressOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Load building footprints: COPY + upsert by (source, id); each building gets its grid."""
     from etl import buildings as mod
@@ -79,7 +87,8 @@ def buildings(
     try:
         r = mod.load_file(_engine(), file, source=source, crs=crs, id_field=id_field,
                           layer=layer, geometry_field=geometry_field, repair=repair,
-                          commit=commit, placement_file=placement, progress=progress)
+                          commit=commit, placement_file=placement, progress=progress,
+                          encoding=encoding)
     except WanggeError as err:
         _fail(err)
     _finish(r, file, report)
@@ -93,12 +102,13 @@ def cameras(
                                      "cgcs2000")] = "wgs84",
     commit: CommitOpt = False,
     report: ReportOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Load cameras (upsert by code); each camera gets its grid."""
     from etl import cameras as mod
 
     try:
-        r = mod.load_file(_engine(), file, crs=crs, commit=commit)
+        r = mod.load_file(_engine(), file, crs=crs, commit=commit, encoding=encoding)
     except WanggeError as err:
         _fail(err)
     _finish(r, file, report)
@@ -110,12 +120,13 @@ def roster(
                                          "area_code,valid_from,valid_to")],
     commit: CommitOpt = False,
     report: ReportOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Load workers and their roles in grids / units (phone and ID numbers masked)."""
     from etl import roster as mod
 
     try:
-        r = mod.load_file(_engine(), file, commit=commit)
+        r = mod.load_file(_engine(), file, commit=commit, encoding=encoding)
     except WanggeError as err:
         _fail(err)
     _finish(r, file, report)
@@ -184,15 +195,20 @@ def near(
     lat: Annotated[float, typer.Argument(help="Latitude")],
     radius: Annotated[float, typer.Option(help="Metres")] = 300.0,
     crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09 | cgcs2000")] = "wgs84",
+    limit: Annotated[int, typer.Option(help="Most cameras listed (1-500)")] = 50,
 ) -> None:
-    """Cameras near a point, nearest first, with distances in metres."""
-    from etl.cameras import cameras_near
+    """Cameras near a point, nearest first, with distances in metres; how many are in range in
+    all (total) and whether the list was cut at --limit (truncated)."""
+    from etl.cameras import cameras_in_range
 
     try:
-        rows = cameras_near(_engine(), lon, lat, radius, crs)
+        out = cameras_in_range(_engine(), lon, lat, radius, crs, limit)
     except WanggeError as err:
         _fail(err)
-    typer.echo(json.dumps(rows, ensure_ascii=False))
+    typer.echo(json.dumps(out, ensure_ascii=False))
+    if out["truncated"]:
+        typer.echo(f"{out['count']} of {out['total']} cameras in range listed; raise --limit "
+                   "to see more", err=True)
 
 
 @app.command()

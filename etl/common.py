@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -57,6 +58,8 @@ class Report:
     placement: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
     rejects_file: str | None = None
+    encoding: str | None = None
+    footprints: dict[str, Any] = field(default_factory=dict)
 
     @property
     def loaded(self) -> int:
@@ -117,6 +120,61 @@ def copy_frame(cur: Any, table: str, frame: pd.DataFrame, chunk_rows: int = 200_
         if progress is not None:
             progress.update(len(part))
     return n
+
+
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (with BOM)",
+                  "gb18030": "GB18030 (GBK)"}
+
+
+def _codec(encoding: str) -> str:
+    """The Python codec of an ``--encoding`` value (gbk / gb2312 read as their superset)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise file_error(f"--encoding {encoding!r} is not an encoding Python knows (e.g. "
+                         "utf-8, gb18030, gbk)", "unknown_encoding", "encoding") from None
+    return "gb18030" if name in ("gbk", "gb2312") else name
+
+
+def decode_text(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
+    """The text of a file and the encoding used: ``encoding`` when given, else UTF-8 (with or
+    without BOM), else GB18030 (Excel on Chinese Windows saves GBK, which it contains)."""
+    if encoding:
+        codec = _codec(encoding)
+        codec = "utf-8-sig" if codec == "utf-8" and data.startswith(codecs.BOM_UTF8) else codec
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError as e:
+            raise file_error(f"{name}: not {encoding} text (byte {e.start}: {e.reason}); leave "
+                             "out --encoding to detect it", "bad_encoding", "encoding") from None
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(codecs.BOM_UTF8) \
+            else "utf-8"
+    except UnicodeDecodeError as e:
+        if e.reason == "unexpected end of data":  # UTF-8 cut in the middle of a character
+            return data[:e.start].decode("utf-8-sig"), "utf-8"
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        raise file_error(f"{name}: the text is neither UTF-8 nor GB18030/GBK; name its "
+                         "encoding with --encoding", "bad_encoding", "encoding") from None
+
+
+def read_csv_text(path: str | Path, encoding: str | None = None,
+                  **kwargs: Any) -> tuple[pd.DataFrame, str]:
+    """A CSV as strings (blank cells ""), decoded by ``decode_text``; and the encoding used."""
+    p = Path(path)
+    if not p.exists():
+        raise file_error(f"{p}: no such file", "no_such_file")
+    body, used = decode_text(p.read_bytes(), p.name, encoding)
+    try:
+        df = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise file_error(f"{p.name}: the file is empty", "empty_file") from None
+    except pd.errors.ParserError as e:
+        raise file_error(f"{p.name}: cannot parse the CSV ({str(e).strip()[:200]}); the file "
+                         "may be truncated or not CSV", "unreadable_file") from None
+    return df, ENCODING_NAMES.get(used, used)
 
 
 def find_column(columns: list[str], wanted: str | None, candidates: tuple[str, ...],

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from etl.common import Report, file_error, find_column
+from etl.common import Report, file_error, find_column, read_csv_text
 from gis.people import ROLES, mask_id_number, mask_phone
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,26 @@ ROLE_ALIASES = {"网格长": "grid_leader", "网格指导员": "grid_instructor"
                 "专职网格员": "full_time", "专业网格员": "specialist", "兼职网格员": "part_time",
                 "网格辅助员": "auxiliary", "单元长": "unit_head", "楼栋长": "building_head",
                 "志愿者": "volunteer"}
+
+
+DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+NUMBER_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d[\d\- ]{5,}\d[Xx]?(?![A-Za-z0-9])")
+
+
+def mask_text(s: str | None, keep: Collection[str] = ()) -> str | None:
+    """``s`` with every number of 7 or more digits that is not a known code (``keep``) masked
+    like a phone (138****5678) or, from 15 digits, like a resident ID."""
+    if not s:
+        return s
+
+    def one(m: re.Match) -> str:
+        tok = m.group(0)
+        digits = sum(ch.isdigit() for ch in tok)
+        if digits < 7 or tok in keep or DATE.fullmatch(tok):
+            return tok
+        return (mask_id_number(tok) if digits >= 15 else mask_phone(tok)) or tok
+
+    return NUMBER_RUN.sub(one, str(s))
 
 
 def id_checksum_ok(idn: str) -> bool:
@@ -45,19 +66,13 @@ def _time(v: str | None) -> datetime | None:
     return t.to_pydatetime()
 
 
-def load_file(engine: Engine, path: str | Path, commit: bool = False) -> Report:
+def load_file(engine: Engine, path: str | Path, commit: bool = False,
+              encoding: str | None = None) -> Report:
     """Validate a roster CSV and upsert workers and roles (preview unless ``commit``)."""
     t0 = time.perf_counter()
     p = Path(path)
     report = Report(kind="roster", file=str(p))
-    if not p.exists():
-        raise file_error(f"{p}: no such file", "no_such_file")
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise file_error(f"{p.name}: the file is empty", "empty_file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise file_error(f"{p.name}: cannot parse the CSV ({e})", "unreadable_file") from None
+    df, report.encoding = read_csv_text(p, encoding)
     report.rows_read = len(df)
     if not len(df):
         raise file_error(f"{p.name}: the file has no rows", "empty_file")
@@ -129,8 +144,8 @@ def load_file(engine: Engine, path: str | Path, commit: bool = False) -> Report:
             problems.append(("name", "conflicting_worker",
                              f"worker {code} is named {workers[code][0]!r} in an earlier row"))
         if problems:
-            for f, k, why in problems:
-                report.reject(i, code or None, f, k, why)
+            for f, k, why in problems:  # a misaligned row may hold a phone or ID anywhere
+                report.reject(i, mask_text(code, areas) or None, f, k, mask_text(why, areas))
             continue
         seen_roles[key] = i
         rows_of[(code, area, role, vf)] = i

@@ -190,12 +190,14 @@ def dissolve(cells: np.ndarray, labels: np.ndarray, n: int) -> list[BaseGeometry
     return out
 
 
-def tile(base: list[BaseGeometry | None], own: list[BaseGeometry], clip: BaseGeometry
-         ) -> list[BaseGeometry | None]:
+def tile(base: list[BaseGeometry | None], own: list[BaseGeometry], clip: BaseGeometry,
+         keep: list[np.ndarray] | None = None) -> list[BaseGeometry | None]:
     """Fix a tessellation so each piece covers its own buildings: (base - others') + own, clipped.
 
     Pieces stay disjoint (where footprints of two pieces overlap the earlier piece keeps the
-    shared part) and together they still tile ``clip``.
+    shared part) and together they still tile ``clip``. ``keep``: each piece's building points;
+    every such point then lies inside its own piece and in no other, whatever the footprints
+    (nested or overlapping ones included), so a piece holds exactly its own buildings.
     """
     n = len(base)
     own = [shapely.intersection(o, clip) for o in own]
@@ -219,13 +221,47 @@ def tile(base: list[BaseGeometry | None], own: list[BaseGeometry], clip: BaseGeo
                                               shapely.union_all([x for x in out if x is not None
                                                                  and x is not out[k]])))
         fixed.append(g)
-    return fixed
+    return fixed if keep is None else claim_points(fixed, keep, clip)
+
+
+def _claim_radius(pts: np.ndarray, owner: np.ndarray, max_m: float = 0.5) -> float:
+    """A radius under half the distance between the closest points of different pieces."""
+    tree = shapely.STRtree(pts)
+    a, b = tree.query(pts, predicate="dwithin", distance=2.5 * max_m)
+    m = owner[a] != owner[b]
+    d = shapely.distance(pts[a[m]], pts[b[m]])
+    d = d[d > 0]
+    return float(min(max_m, 0.4 * d.min())) if len(d) else max_m
+
+
+def claim_points(pieces: list[BaseGeometry | None], keep: list[np.ndarray],
+                 clip: BaseGeometry) -> list[BaseGeometry | None]:
+    """Give each piece a small disk round each of its points, cut out of every other piece."""
+    owner = np.concatenate([np.full(len(k), i) for i, k in enumerate(keep)]).astype(np.int64)
+    if not len(owner):
+        return pieces
+    pts = np.concatenate([np.asarray(k, dtype=object) for k in keep])
+    disks = shapely.intersection(shapely.buffer(pts, _claim_radius(pts, owner), quad_segs=4),
+                                 clip)
+    tree = shapely.STRtree(disks)
+    out: list[BaseGeometry | None] = []
+    for k, piece in enumerate(pieces):
+        mine = disks[owner == k]
+        g = piece if piece is not None else shapely.Polygon()
+        near = tree.query(g, predicate="intersects") if not g.is_empty else []
+        if len(near):
+            g = shapely.difference(g, shapely.union_all(disks[near]))
+        if len(mine):
+            g = shapely.union(g, shapely.union_all(mine))
+        out.append(_polygonal(g))
+    return out
 
 
 def unit_polygons(grid_m: BaseGeometry, geoms_m: np.ndarray, labels: np.ndarray,
-                  cells: np.ndarray | None = None, cell_owner: np.ndarray | None = None
-                  ) -> list[BaseGeometry | None]:
-    """Non-overlapping unit polygons tiling ``grid_m`` and covering their buildings' parts in it."""
+                  cells: np.ndarray | None = None, cell_owner: np.ndarray | None = None,
+                  points: np.ndarray | None = None) -> list[BaseGeometry | None]:
+    """Non-overlapping unit polygons tiling ``grid_m`` and covering their buildings' parts in it
+    (each building's point, ``points``, in its own unit and no other)."""
     n_units = int(labels.max()) + 1
     if n_units == 1:
         return [grid_m]
@@ -233,7 +269,8 @@ def unit_polygons(grid_m: BaseGeometry, geoms_m: np.ndarray, labels: np.ndarray,
         cells, cell_owner = building_cells(geoms_m, grid_m)
     base = dissolve(cells, labels[cell_owner], n_units)
     own = [shapely.union_all(geoms_m[labels == k]) for k in range(n_units)]
-    return tile(base, own, grid_m)
+    keep = None if points is None else [points[labels == k] for k in range(n_units)]
+    return tile(base, own, grid_m, keep)
 
 
 def _bisect(idx: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray,
@@ -339,7 +376,8 @@ def draw_territory(b: Buildings, district_code: str, district_name: str,
     cells, owner = building_cells(gm, hull)
     cell_grid = grid_of[owner]
     grid_geoms = tile(dissolve(cells, cell_grid, n_grids),
-                      [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], hull)
+                      [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], hull,
+                      [pts[grid_of == g] for g in range(n_grids)])
     areas: list[AreaRecord] = []
     comm_geoms = [_polygonal(shapely.union_all([grid_geoms[g] for g in range(n_grids)
                                                 if grid_comm[g] == c]))
@@ -393,7 +431,7 @@ def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x
     if any(len(c) != len(grid_code) + 3 or not c[-3:].isdigit() or c[-3:] == "000"
            for c in codes):
         raise ValueError(f"grid {grid_code}: {n} units do not fit 3-digit codes")
-    polys = unit_polygons(grid_m, geoms_m, labels, cells, cell_owner)
+    polys = unit_polygons(grid_m, geoms_m, labels, cells, cell_owner, shapely.points(x, y))
     recs = []
     for k, g in enumerate(polys):
         recs.append(AreaRecord("unit", codes[k], f"Unit {int(codes[k][-3:])}",

@@ -68,9 +68,10 @@ def _blob(kind: str, data: bytes) -> bytes:
 
 def write_pbf(path: Path, nodes: dict[int, tuple[float, float]],
               ways: list[tuple[int, list[int], dict[str, str]]],
-              relations: list[tuple[int, list[tuple[str, int, str]], dict[str, str]]]) -> Path:
+              relations: list[tuple[int, list[tuple[str, int, str]], dict[str, str]]],
+              sort_nodes: bool = True) -> Path:
     """Write nodes {id: (lon, lat)}, ways (id, refs, tags) and relations (id, [(type, ref,
-    role)], tags) as an .osm.pbf file."""
+    role)], tags) as an .osm.pbf file (nodes in the dict's order unless ``sort_nodes``)."""
     strings = [""]
 
     def sid(s: str) -> int:
@@ -78,7 +79,7 @@ def write_pbf(path: Path, nodes: dict[int, tuple[float, float]],
             strings.append(s)
         return strings.index(s)
 
-    ids = sorted(nodes)
+    ids = sorted(nodes) if sort_nodes else list(nodes)
     dense = (_packed(1, _delta(ids))
              + _packed(8, _delta([round(nodes[i][1] * 1e7) for i in ids]))
              + _packed(9, _delta([round(nodes[i][0] * 1e7) for i in ids]))

@@ -73,7 +73,8 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
 SELECT c.id, c.code, c.name, c.kind, c.status, c.direction_deg,
        ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
-       ST_Distance(c.geom::geography, p.g::geography) AS distance_m
+       ST_Distance(c.geom::geography, p.g::geography) AS distance_m,
+       count(*) OVER () AS total_in_range
 FROM camera c, p
 WHERE c.geom && ST_Expand(p.g, :deg)
   AND ST_DWithin(c.geom::geography, p.g::geography, :radius)
