@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from boundaries import bulk
 from boundaries.validate import Validation
+from gis import people
 from gis.errors import Conflict, NotFound
 from gis.queries import named, q
 from gis.territory import LEVELS, AreaRecord, copy_generation, create_generation
@@ -153,12 +154,17 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
     rest = _reassign(conn, prev, act, actor, f"boundaries: rollback {current} -> {prev}", max_m,
                      from_gen=current)
     conn.execute(q(SQL, "mark_rolled_back", PKG), {"id": last.id})
+    # the restored workers are those of before the activation: roles may have changed since
+    grids = conn.execute(q(SQL, "activation_grids", PKG), {"activation": last.id}).scalars()
+    workers = people.rederive_workers(conn, list(grids), actor=actor,
+                                      note=f"boundaries: rollback {current} -> {prev}")
     conn.execute(q(SQL, "activation_counts", PKG), {
         "id": act, "reassigned": int(restored.restored) + rest["relocated"],
         "moved": int(restored.moved) + rest["moved"]})
     return {"activation": act, "generation": prev, "rolled_back": current,
             "restored": int(restored.restored), "restored_moved": int(restored.moved),
-            "relocated": rest["relocated"], "relocated_moved": rest["moved"]}
+            "relocated": rest["relocated"], "relocated_moved": rest["moved"],
+            "workers_rederived": workers}
 
 
 def commit_generation(conn: Connection, fill: Callable[[Connection, int], None], *,

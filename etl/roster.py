@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from etl.common import Report, file_error, find_column, read_csv_text
+from gis import people
 from gis.people import ROLES, mask_id_number, mask_phone
 
 log = logging.getLogger(__name__)
@@ -222,9 +223,14 @@ def load_file(engine: Engine, path: str | Path, commit: bool = False,
                     ended_roles += 1
         done = len(roles) - sum(1 for r in report.rejects
                                 if r.code in ("nothing_to_end", "ends_before_start"))
+        # open events of the grids whose roles changed follow the new responsible worker
+        reassigned = (people.rederive_workers(conn, sorted({r[1] for r in roles}),
+                                              actor="etl:roster", note=f"roster {p.name}")
+                      if new_roles or changed_roles else 0)
         report.placement = {"roles_added": new_roles, "roles_changed": changed_roles,
                             "roles_ended": ended_roles,
                             "roles_unchanged": done - new_roles - changed_roles,
+                            "open_events_reassigned": reassigned,
                             "workers": [{"code": k, "name": v[0], "phone": mask_phone(v[1]),
                                          "id_number": mask_id_number(v[2])}
                                         for k, v in list(workers.items())[:50]]}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from psycopg2.extras import execute_values
 from sqlalchemy import Connection
+
+from gis.queries import q
 
 ROLES = ("grid_leader", "grid_instructor", "full_time", "specialist", "part_time", "auxiliary",
          "unit_head", "building_head", "volunteer")
@@ -68,4 +70,20 @@ def assign_roles(conn: Connection,
         n = cur.rowcount
     finally:
         cur.close()
+    if n:
+        rederive_workers(conn, sorted({a for _w, a, _r, _f in rows}), note="roles assigned")
     return n
+
+
+def rederive_workers(conn: Connection, grids: Sequence[str] | None = None, *,
+                     actor: str | None = None, note: str = "roles changed") -> int:
+    """Give the open events of ``grids`` (None: all) the worker the roles name now.
+
+    The one rule for a change of roles: the full-time worker of the event's grid, else its
+    grid leader, else none; each event whose worker changes gets a 'reassigned' history row.
+    A worker who never held a full-time or leader role in the event's grid was set by hand
+    and is kept. Returns how many events changed.
+    """
+    row = conn.execute(q("people.sql", "rederive_workers"), {
+        "grids": None if grids is None else list(grids), "actor": actor, "note": note}).one()
+    return int(row.changed)

@@ -55,6 +55,11 @@ SELECT id, generation_id, previous_id, at FROM boundary_activation
 WHERE kind = 'activate' AND rolled_back_at IS NULL AND generation_id = :g
 ORDER BY at DESC, id DESC LIMIT 1;
 
+-- name: activation_grids
+-- The grids an activation moved events out of (a rollback puts them back there).
+SELECT DISTINCT grid_code FROM event_assignment
+WHERE activation_id = :activation AND grid_code IS NOT NULL;
+
 -- name: mark_rolled_back
 UPDATE boundary_activation SET rolled_back_at = now() WHERE id = :id;
 
