@@ -18,6 +18,7 @@ from boundaries.export import feature_collection
 from boundaries.reader import parse_mapping
 from boundaries.validate import Options
 from gis.api import deps
+from gis.api.params import GenerationId
 from gis.errors import InvalidInput
 from gis.locator import Locator
 from gis.settings import Settings
@@ -82,7 +83,7 @@ def generations(engine: Engine = Depends(deps.engine)) -> list[dict[str, Any]]:
 
 
 @router.get("/{generation}/geojson", summary="Export one generation as GeoJSON")
-def export(generation: int, engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """The generation's boundaries with code, name, parent_code, kind, level."""
     with engine.connect() as conn:
         return feature_collection(conn, generation)

@@ -17,6 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from boundaries import geojson
 from boundaries.model import Feature, UnreadableFile
+from gis import safejson
 from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
 from gis.territory import LEVELS
 
@@ -147,8 +148,10 @@ def geometry_from_geojson(g: dict | None) -> tuple[BaseGeometry | None, str | No
 
 def _read_geojson(path: Path, crs: str | None) -> tuple[list[dict], list, str]:
     """(properties, geometries, crs label) of a GeoJSON file; UnreadableFile when invalid."""
-    try:
-        doc = json.loads(path.read_bytes())
+    try:  # nesting depth checked before parsing; NUL / lone surrogates refused after
+        doc = safejson.loads(path.read_bytes())
+    except safejson.JSONRefused as e:
+        raise UnreadableFile(f"{path.name}: {e.field}: {e.reason}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise UnreadableFile(f"{path.name}: not valid JSON: {e}") from None
     errors = geojson.check(doc)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from gis import coverage, dispatch
-from gis.coverage import CST
-from gis.errors import InvalidInput
+from gis import clock, coverage, dispatch
 from gis.queries import q
 
 SQL = "assessment.sql"
@@ -22,14 +19,8 @@ COLUMNS = ("kind", "code", "found", "handled", "handled_within_limit", "overdue"
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise InvalidInput.field("month", f"must be YYYY-MM, got {month!r}", "bad_month")
-    y, mo = int(m.group(1)), int(m.group(2))
-    start = datetime(y, mo, 1, tzinfo=CST)
-    end = datetime(y + (mo == 12), mo % 12 + 1, 1, tzinfo=CST)
-    return start, end
+    """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time (gis.clock; 422 when bad)."""
+    return clock.month_bounds(month)
 
 
 def _blank(kind: str, code: str) -> dict[str, Any]:

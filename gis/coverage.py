@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
 from gis import auth, dispatch
 from gis.auth import Principal
+from gis.clock import CST
 from gis.errors import InvalidInput
 from gis.queries import q
 
 SQL = "coverage.sql"
-CST = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from gis.auth import Principal
+from gis.clock import MAX_DAYS, parse_day, parse_time
 from gis.errors import InvalidInput, WanggeError
 
 report_app = typer.Typer(help="Reports: monthly assessment (考核).", no_args_is_help=True)
@@ -40,18 +41,12 @@ def _out(obj: object) -> None:
 
 
 def _when(value: str | None, name: str) -> datetime | None:
-    """ISO time → aware datetime (naive = UTC+8, as in the API)."""
-    if value is None:
-        return None
+    """ISO time → aware datetime (naive = UTC+8, as in the API; gis.clock); exits 1 when bad."""
     try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput.field(name, f"not an ISO time: {value!r}", "bad_time") from None
-    if t.tzinfo is None:
-        from gis.coverage import CST
-
-        t = t.replace(tzinfo=CST)
-    return t
+        return parse_time(value, name)
+    except InvalidInput as e:
+        _fail(e)
+        raise
 
 
 def _cli_principal(actor: str | None) -> Principal:
@@ -234,13 +229,12 @@ def events_rules(item: Annotated[str | None, typer.Option(help="Preview one item
 
 
 def _day(value: str | None) -> date | None:
-    """YYYY-MM-DD → date."""
-    if value is None:
-        return None
+    """YYYY-MM-DD → date (gis.clock); exits 1 when bad."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput.field("date", f"not a date: {value!r}", "bad_date") from None
+        return parse_day(value, "date")
+    except InvalidInput as e:
+        _fail(e)
+        raise
 
 
 @patrols_app.command("reminders")
@@ -248,7 +242,8 @@ def patrols_reminders(
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")] = None,
     worker: Annotated[str | None, typer.Option()] = None,
     area: Annotated[str | None, typer.Option()] = None,
-    days: Annotated[int | None, typer.Option(help="Unvisited for N days")] = None,
+    days: Annotated[int | None, typer.Option(help="Unvisited for N days", min=0,
+                                             max=MAX_DAYS)] = None,
 ) -> None:
     """Per worker: patrols due today and units not visited for N days."""
     from gis import coverage
@@ -278,7 +273,7 @@ def patrols_coverage(
 
 
 @patrols_app.command("unvisited")
-def patrols_unvisited(days: Annotated[int | None, typer.Option()] = None,
+def patrols_unvisited(days: Annotated[int | None, typer.Option(min=0, max=MAX_DAYS)] = None,
                       area: Annotated[str | None, typer.Option()] = None) -> None:
     """Units not visited for N days."""
     from gis import coverage

@@ -9,7 +9,9 @@ from fastapi import Depends, FastAPI
 
 from gis import auth
 from gis.api import errors
+from gis.api.guards import CatchAll, InputGuard
 from gis.api.limits import BodyLimit
+from gis.api.params import PUBLIC_ERRORS, TOKEN_ERRORS
 from gis.api.routers import events, grids, locate, meta, patrols
 from gis.db import get_engine
 from gis.locator import Locator
@@ -52,11 +54,14 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
     app.state.engine = engine
     app.state.locator = locator
     errors.install(app, settings.retry_after_s)
+    # inside the body limit; path templates from the OpenAPI document name a bad path part
+    app.add_middleware(InputGuard, paths=lambda: list(app.openapi()["paths"]))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for r in (locate.router, meta.router):
-        app.include_router(r)
+        app.include_router(r, responses=PUBLIC_ERRORS)
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
-        app.include_router(r, dependencies=[Depends(auth.require_token)])
+        app.include_router(r, dependencies=[Depends(auth.require_token)],
+                           responses=TOKEN_ERRORS)
     for module, attr in OPTIONAL_ROUTERS:
         mod = import_optional(module)
         if mod is None:
@@ -67,5 +72,7 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
             dependencies = [Depends(auth.require_token)]
         else:
             dependencies = []
-        app.include_router(getattr(mod, attr), dependencies=dependencies)
+        app.include_router(getattr(mod, attr), dependencies=dependencies,
+                           responses=TOKEN_ERRORS)
+    app.add_middleware(CatchAll)  # outermost: a crash is a 500 answer, never a dropped link
     return app

@@ -37,7 +37,8 @@ def pydantic_details(errors: list[dict], prefix: str = "") -> list[dict[str, str
                if not (isinstance(p, str) and p.startswith("function-"))]
         path = field_path(loc)
         field = prefix + path if path != "body" or not prefix else prefix.rstrip(".")
-        details.append({"field": field, "reason": e.get("msg", "invalid")})
+        reason = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        details.append({"field": field, "reason": reason})
     return details
 
 

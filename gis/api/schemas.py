@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-CST = timezone(timedelta(hours=8), "Asia/Shanghai")
+from gis.api.params import Instant
+from gis.clock import CST
 
 
 def _aware(v: datetime | None) -> datetime | None:
@@ -35,14 +36,8 @@ class ReportIn(BaseModel):
     camera_code: str | None = Field(None, max_length=64)
     description: str = Field("", max_length=4000)
     reporter: str | None = Field(None, max_length=100)
-    reported_at: datetime | None = Field(None, description="Naive times are taken as UTC+8.")
+    reported_at: Instant | None = Field(None, description="Naive times are taken as UTC+8.")
     extra: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("reported_at")
-    @classmethod
-    def _tz(cls, v: datetime | None) -> datetime | None:
-        """Naive → UTC+8."""
-        return _aware(v)
 
 
 class BatchIn(BaseModel):
@@ -58,13 +53,7 @@ class TrackPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lon: float
     lat: float
-    t: datetime = Field(..., description="Time of the fix; naive times are taken as UTC+8.")
-
-    @field_validator("t")
-    @classmethod
-    def _tz(cls, v: datetime) -> datetime:
-        """Naive → UTC+8."""
-        return _aware(v)
+    t: Instant = Field(..., description="Time of the fix; naive times are taken as UTC+8.")
 
 
 class PatrolIn(BaseModel):

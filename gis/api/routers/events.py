@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -15,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from gis import events
 from gis.api import deps
 from gis.api.errors import pydantic_details
+from gis.api.params import INT64_MAX, Id, Instant
 from gis.api.schemas import ReportIn, _aware
 from gis.errors import InvalidInput
 from gis.locator import Locator
@@ -122,11 +122,12 @@ def get_events(
     status: Annotated[list[str] | None, Query(description="Repeat or comma-separate.")] = None,
     category: Annotated[str | None, Query(description="Class or item code.")] = None,
     location_status: Annotated[str | None, Query(pattern="^(inside|outside|unassigned)$")] = None,
-    since: Annotated[datetime | None, Query(description="Naive times are taken as UTC+8.")] = None,
-    until: Annotated[datetime | None, Query(description="Naive times are taken as UTC+8.")] = None,
+    since: Annotated[Instant | None, Query(description="Naive times are taken as UTC+8.")] = None,
+    until: Annotated[Instant | None, Query(description="Naive times are taken as UTC+8.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     cursor: Annotated[int | None,
-                      Query(ge=1, description="next_cursor of the previous page")] = None,
+                      Query(ge=1, le=INT64_MAX,
+                            description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     engine: Engine = Depends(deps.engine),
 ) -> dict[str, Any]:
@@ -153,7 +154,7 @@ def get_events(
 
 
 @router.get("/{event_id}", summary="One event with its full history")
-def get_event(event_id: int, request: Request,
+def get_event(event_id: Id, request: Request,
               engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """The event, every step of its history and its dispatch records (403 outside the
     caller's area)."""

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from gis import grids
 from gis.api import deps
+from gis.api.params import GenerationId
 
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
 
@@ -20,7 +21,7 @@ def list_grids(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
 
 
 @router.get("/{code}", summary="One grid: geometry, people, open events")
-def get_grid(code: str, request: Request, generation: int | None = None,
+def get_grid(code: str, request: Request, generation: GenerationId | None = None,
              engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """GeoJSON Feature of the grid with its responsible people and the open events the
     caller may see (none outside their area; ``open_events.filtered`` when limited)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gis import assessment, auth, coverage, dispatch, duplicates, escalation, workflow
 from gis.api import deps
+from gis.api.params import Day, Days, Id, Instant, Month
 from gis.auth import Principal
 from gis.errors import Forbidden
 
@@ -37,7 +37,7 @@ class TransitionIn(BaseModel):
         None, description="dispatch: handling level; escalate/whistle: target level.")
     departments: list[str] | None = Field(
         None, description="Departments notified (default: the dispatch rules).")
-    original_id: int | None = Field(None, description="mark_duplicate: the original event.")
+    original_id: Id | None = Field(None, description="mark_duplicate: the original event.")
 
 
 class WhistleIn(BaseModel):
@@ -84,7 +84,7 @@ class TokenIn(BaseModel):
     department: str | None = Field(None, description="role department: its code in the "
                                    "dispatch rules (police, fire, ...).")
     name: str = ""
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class AcknowledgeIn(BaseModel):
@@ -108,7 +108,7 @@ class EscalateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    now: datetime | None = None
+    now: Instant | None = None
 
 
 def _centre(who: Principal) -> None:
@@ -142,7 +142,7 @@ def me(who: Who) -> dict[str, Any]:
 
 
 @router.post("/events/{event_id}/transitions", summary="Act on an event (state machine)")
-def post_transition(event_id: int, body: TransitionIn, who: Who, engine: Eng) -> dict[str, Any]:
+def post_transition(event_id: Id, body: TransitionIn, who: Who, engine: Eng) -> dict[str, Any]:
     """accept, reject, mark_duplicate, dispatch (上报 + 通报), start, resolve, close, reopen,
     escalate, whistle. Illegal actions get 409 ``illegal_transition`` and change nothing."""
     return workflow.transition(engine, event_id, body.action, who, note=body.note, lon=body.lon,
@@ -151,7 +151,7 @@ def post_transition(event_id: int, body: TransitionIn, who: Who, engine: Eng) ->
 
 
 @router.post("/events/{event_id}/whistle", summary="Blow the whistle (吹哨): grid leader")
-def post_whistle(event_id: int, body: WhistleIn, who: Who, engine: Eng) -> dict[str, Any]:
+def post_whistle(event_id: Id, body: WhistleIn, who: Who, engine: Eng) -> dict[str, Any]:
     """Climb one level (or to ``level``) and notify the departments, who must report in."""
     return workflow.transition(engine, event_id, "whistle", who, note=body.note, lon=body.lon,
                                lat=body.lat, crs=body.crs, level=body.level,
@@ -160,7 +160,7 @@ def post_whistle(event_id: int, body: WhistleIn, who: Who, engine: Eng) -> dict[
 
 @router.get("/events/{event_id}/workflow",
             summary="Allowed actions, dispatch records and duplicate links of an event")
-def get_workflow(event_id: int, who: Who, engine: Eng) -> dict[str, Any]:
+def get_workflow(event_id: Id, who: Who, engine: Eng) -> dict[str, Any]:
     """The event's workflow state (403 outside the caller's area)."""
     view = workflow.workflow_view(engine, event_id)
     auth.check_area(who, view)
@@ -179,7 +179,7 @@ def get_dispatches(who: Who, engine: Eng, department: str | None = None,
 
 @router.post("/dispatches/{dispatch_id}/acknowledge",
              summary="A department acknowledges a notification (通报签收)")
-def post_acknowledge(dispatch_id: int, who: Who, engine: Eng,
+def post_acknowledge(dispatch_id: Id, who: Who, engine: Eng,
                      body: AcknowledgeIn | None = None) -> dict[str, Any]:
     """Sets ``acknowledged_at`` once (409 ``already_acknowledged`` after); a ``department``
     token for its own department, or the district centre on its behalf."""
@@ -210,7 +210,7 @@ async def post_escalate(who: Who, engine: Eng, body: EscalateIn | None = None) -
 
 @router.get("/escalation/overdue", summary="Open events past their due time")
 def get_overdue(who: Who, engine: Eng, area: str | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
+                now: Instant | None = None) -> dict[str, Any]:
     """Overdue events in the caller's area."""
     rows = escalation.overdue(engine, now, _area_ok(who, area))
     return {"count": len(rows), "events": rows}
@@ -227,7 +227,7 @@ def get_duplicates(who: Who, engine: Eng,
 
 @router.post("/events/{event_id}/duplicate-of/{original_id}",
              summary="Confirm or dismiss a possible duplicate")
-def post_duplicate(event_id: int, original_id: int, body: DuplicateDecisionIn, who: Who,
+def post_duplicate(event_id: Id, original_id: Id, body: DuplicateDecisionIn, who: Who,
                    engine: Eng) -> dict[str, Any]:
     """confirm: the event becomes ``duplicate``; dismiss: the link is closed."""
     if body.decision == "confirm":
@@ -248,7 +248,7 @@ def put_dup_config(body: DuplicateConfigIn, who: Who, engine: Eng) -> dict[str, 
 
 
 @router.get("/patrols/coverage", summary="Units passed by tracks in a period")
-def get_coverage(since: datetime, until: datetime, who: Who, engine: Eng,
+def get_coverage(since: Instant, until: Instant, who: Who, engine: Eng,
                  area: str | None = None, worker: str | None = None,
                  distance_m: Annotated[float | None, Query(ge=0, le=1000)] = None
                  ) -> dict[str, Any]:
@@ -257,7 +257,7 @@ def get_coverage(since: datetime, until: datetime, who: Who, engine: Eng,
 
 
 @router.get("/patrols/unvisited", summary="Units not visited for N days")
-def get_unvisited(who: Who, engine: Eng, days: Annotated[int | None, Query(ge=0)] = None,
+def get_unvisited(who: Who, engine: Eng, days: Days | None = None,
                   area: str | None = None) -> dict[str, Any]:
     """Units whose last visit is older than ``days`` (or that were never visited)."""
     rows = coverage.unvisited(engine, days, None, _area_ok(who, area))
@@ -265,7 +265,7 @@ def get_unvisited(who: Who, engine: Eng, days: Annotated[int | None, Query(ge=0)
 
 
 @router.get("/patrols/due", summary="Patrols due today, per worker (reminders)")
-def get_due(who: Who, engine: Eng, day: date | None = None, worker: str | None = None,
+def get_due(who: Who, engine: Eng, day: Day | None = None, worker: str | None = None,
             area: str | None = None) -> dict[str, Any]:
     """Duty, done and due per responsible worker and grid, plus unvisited units."""
     a = _area_ok(who, area)
@@ -284,7 +284,7 @@ def put_duty(grid: str, body: DutyIn, who: Who, engine: Eng) -> dict[str, Any]:
 
 @router.get("/reports/assessment", summary="Monthly assessment (考核)",
             responses={200: {"content": {"text/csv": {}}}})
-def get_assessment(month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")], who: Who,
+def get_assessment(month: Annotated[Month, Query(description="YYYY-MM")], who: Who,
                    engine: Eng, area: str | None = None,
                    format: Literal["json", "csv"] = "json") -> Any:
     """Per worker and grid: found, handled within limit, overdue, coverage; resident points."""
@@ -310,14 +310,14 @@ def get_tokens(who: Who, engine: Eng) -> dict[str, Any]:
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke a token")
-def delete_token(token_id: int, who: Who, engine: Eng) -> dict[str, Any]:
+def delete_token(token_id: Id, who: Who, engine: Eng) -> dict[str, Any]:
     """District centre only."""
     _centre(who)
     return {"revoked": auth.revoke_token(engine, token_id)}
 
 
 @router.get("/audit", summary="The audit log, newest first")
-def get_audit(who: Who, engine: Eng, target: str | None = None, since: datetime | None = None,
+def get_audit(who: Who, engine: Eng, target: str | None = None, since: Instant | None = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """District centre only."""
     _centre(who)
