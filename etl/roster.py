@@ -40,12 +40,24 @@ def mask_text(s: str | None, keep: Collection[str] = ()) -> str | None:
     if not s:
         return s
 
-    def one(m: re.Match) -> str:
-        tok = m.group(0)
+    def number(tok: str) -> str:
         digits = sum(ch.isdigit() for ch in tok)
-        if digits < 7 or tok in keep or DATE.fullmatch(tok):
+        if digits < 7:
             return tok
         return (mask_id_number(tok) if digits >= 15 else mask_phone(tok)) or tok
+
+    def one(m: re.Match) -> str:
+        out: list[str] = []
+        run: list[str] = []  # a number written in groups ("138 1234 5678") is masked whole
+        for part in m.group(0).split(" "):
+            if part in keep or DATE.fullmatch(part):
+                out += [number(" ".join(run))] if run else []
+                out.append(part)
+                run = []
+            else:
+                run.append(part)
+        out += [number(" ".join(run))] if run else []
+        return " ".join(out)
 
     return NUMBER_RUN.sub(one, str(s))
 
