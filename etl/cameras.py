@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from etl.common import Report, copy_frame, file_error, find_column, read_csv_text
+from etl.common import EtlError, Report, copy_frame, file_error, find_column, read_csv_text
 from gis.datum import UnknownDatumError, parse_datum, to_wgs84
 from gis.locator import M_PER_DEG, check_coordinates, datum_or_error
 from gis.queries import q
@@ -35,8 +35,12 @@ def read_cameras(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     if p.suffix.lower() in (".geojson", ".json", ".gpkg"):
         import pyogrio
 
+        from etl.buildings import pick_layer
+
         try:
-            gdf = pyogrio.read_dataframe(p)
+            gdf = pyogrio.read_dataframe(p, layer=pick_layer(p, None))
+        except EtlError:
+            raise  # several layers: refused, listing them
         except Exception as e:
             raise file_error(f"{p.name}: cannot read the file ({str(e).splitlines()[0][:200]});"
                              " it may be truncated or not GeoJSON", "unreadable_file") from None

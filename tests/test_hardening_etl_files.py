@@ -48,6 +48,14 @@ def test_a_geopackage_with_several_layers_needs_layer(clean_db, settings, tmp_pa
     one = tmp_path / "one.gpkg"
     boxes(2).to_file(one, driver="GPKG", layer="only")
     assert bld.load_file(clean_db, one, id_field="bid").inserted == 2  # one layer: no --layer
+    # cameras from a GeoPackage: the same rule
+    cams = tmp_path / "cams.gpkg"
+    pts = gpd.GeoDataFrame({"code": ["K1"]}, geometry=[shapely.Point(LON, LAT)], crs=4326)
+    pts.to_file(cams, driver="GPKG", layer="cams_a")
+    pts.to_file(cams, driver="GPKG", layer="cams_b")
+    with pytest.raises(EtlError, match="'cams_a', 'cams_b'") as e:
+        cameras.load_file(clean_db, cams)
+    assert e.value.code == "several_layers"
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.chdir(tmp_path)
     res = cli(["etl", "buildings", str(f), "--id-field", "bid"])
