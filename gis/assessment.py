@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gis import clock, coverage, dispatch
+from gis.db import heavy_connect
 from gis.queries import q
 
 SQL = "assessment.sql"
@@ -35,7 +36,7 @@ def assess(engine: Engine, month: str, area: str | None = None,
     """Figures for one month: workers, grids and residents."""
     start, end = month_bounds(month)
     d = dispatch.rules().unit_distance_m if distance_m is None else distance_m
-    with engine.connect() as conn:
+    with heavy_connect(engine) as conn:
         figures = conn.execute(q(SQL, "event_figures"), {"start": start, "end": end}).mappings()
         figures = [dict(f) for f in figures]
         visits = coverage.unit_visits(conn, start, end, d, area)

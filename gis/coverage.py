@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, text
 from gis import auth, dispatch
 from gis.auth import Principal
 from gis.clock import CST
+from gis.db import heavy_connect
 from gis.errors import InvalidInput
 from gis.queries import q
 
@@ -48,7 +49,7 @@ def coverage(engine: Engine, since: datetime, until: datetime, area: str | None 
     """Units passed within ``distance_m`` by tracks in [since, until), per grid and in total."""
     _check_period(since, until)
     d = distance_m if distance_m is not None else dispatch.rules().unit_distance_m
-    with engine.connect() as conn:
+    with heavy_connect(engine) as conn:
         wid = None
         if worker:
             wid = conn.execute(text("SELECT id FROM worker WHERE code = :c"),
@@ -79,7 +80,7 @@ def unvisited(engine: Engine, days: int | None = None, now: datetime | None = No
     days = r.unvisited_days if days is None else days
     if days < 0:
         raise InvalidInput.field("days", "must be >= 0", "out_of_range")
-    with engine.connect() as conn:
+    with heavy_connect(engine) as conn:
         rows = conn.execute(q(SQL, "unit_last_visit"), {
             "now": now, "cutoff": now - timedelta(days=days), "area": area,
             "d": r.unit_distance_m if distance_m is None else distance_m}).mappings()
@@ -91,7 +92,7 @@ def patrols_due(engine: Engine, day: date | None = None, worker: str | None = No
     """Per responsible worker and grid: the day's duty, patrols done and patrols still due."""
     day = day or datetime.now(CST).date()
     start, end = day_bounds(day)
-    with engine.connect() as conn:
+    with heavy_connect(engine) as conn:
         resp = responsible(conn, start, area)
         done = {(r.worker_id, r.grid_code): r.n for r in
                 conn.execute(q(SQL, "patrols_done"), {"since": start, "until": end})}

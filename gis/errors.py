@@ -87,3 +87,13 @@ class NoTerritory(WanggeError):
 
     status = 503
     code = "no_territory"
+
+
+class QueryTimeout(WanggeError):
+    """A statement ran past the statement timeout (HTTP 504); nothing was changed."""
+
+    status = 504
+    code = "query_timeout"
+
+    def __init__(self, message: str = "the query took too long", **kw: Any) -> None:
+        super().__init__(message, **kw)

@@ -29,6 +29,18 @@ class Settings(BaseSettings):
         "off by default: a dead connection fails one request with 503 and is discarded."
     )
     statement_timeout_ms: int = Field(15_000, ge=100)
+    heavy_pool_size: int = Field(
+        4, ge=1, le=50, description="Connections (and concurrent requests) for heavy reads "
+        "in the API: coverage, unvisited, patrols due, assessment; their own pool, so they "
+        "never take the connections event intake needs."
+    )
+    heavy_statement_timeout_ms: int | None = Field(
+        None, ge=100, description="Statement timeout of heavy reads in the API "
+        "(default: statement_timeout_ms)."
+    )
+    heavy_wait_s: float = Field(
+        30.0, gt=0, description="How long a heavy read waits for a free slot before 503."
+    )
 
     outside_max_distance_m: float = Field(
         300.0, ge=0, description="A point outside every grid snaps to the nearest grid within this."

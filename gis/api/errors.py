@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from gis.errors import WanggeError
+from gis.db import is_query_timeout
+from gis.errors import QueryTimeout, WanggeError
 
 log = logging.getLogger("gis.api")
 
@@ -60,6 +61,9 @@ def install(app: FastAPI, retry_after_s: int) -> None:
         )
 
     async def _db_down(_req: Request, exc: Exception) -> JSONResponse:
+        if is_query_timeout(exc):  # a statement timeout is slowness, not an outage
+            log.warning("statement timeout: %s", type(exc).__name__)
+            return JSONResponse(QueryTimeout().to_dict(), status_code=QueryTimeout.status)
         log.error("database unavailable: %s", type(exc).__name__)
         return JSONResponse(
             {"error": {"code": "service_unavailable",
@@ -70,7 +74,7 @@ def install(app: FastAPI, retry_after_s: int) -> None:
     app.add_exception_handler(OperationalError, _db_down)
     app.add_exception_handler(PoolTimeout, _db_down)
     # raw psycopg2 cursors (execute_values in gis.events, gis.people) raise unwrapped errors:
-    # a lost connection or a statement timeout is an outage too, not a 500
+    # a lost connection is an outage (503), a statement timeout a 504; never a 500
     app.add_exception_handler(psycopg2.OperationalError, _db_down)
     app.add_exception_handler(psycopg2.InterfaceError, _db_down)
 

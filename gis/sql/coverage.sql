@@ -1,36 +1,134 @@
 -- name: unit_visits
 -- Every unit of the active generation (under @area) with the workers whose tracks passed
 -- within @d metres of it during [@since, @until) (tracks clipped to the period by their M time).
+-- Set-based: each clipped track is cut into segments (and lone points); each piece probes the
+-- unit GiST index with its box grown by a little more than @d in degrees; a pair is then
+-- decided in a local metric plane when it is clearly inside or clearly outside @d, and by the
+-- exact geography ST_DWithin otherwise (the same answer as geography ST_DWithin for every pair).
 WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
 t AS (
-    SELECT p.worker_id,
+    SELECT p.id AS track_id, p.worker_id,
            ST_Force2D(ST_LocateBetween(p.geom, extract(epoch FROM CAST(:since AS timestamptz)),
                                        extract(epoch FROM CAST(:until AS timestamptz)))) AS g
     FROM patrol_track p
     WHERE p.started_at < :until AND p.ended_at >= :since
+),
+part AS (
+    SELECT t.track_id, t.worker_id, d.geom AS g
+    FROM t, LATERAL ST_Dump(t.g) d
+    WHERE NOT ST_IsEmpty(t.g)
+),
+piece AS (
+    SELECT part.track_id, part.worker_id, s.geom AS g
+    FROM part, LATERAL ST_DumpSegments(part.g) s
+    WHERE GeometryType(part.g) = 'LINESTRING'
+    UNION ALL
+    SELECT part.track_id, part.worker_id, part.g FROM part WHERE GeometryType(part.g) = 'POINT'
+),
+seg AS (
+    SELECT piece.track_id, piece.worker_id, piece.g, m.lat, m.local,
+           111132.954 - 559.822 * cos(2 * m.lat) + 1.175 * cos(4 * m.lat) AS ky,
+           111412.84 * cos(m.lat) - 93.5 * cos(3 * m.lat) + 0.118 * cos(5 * m.lat) AS kx,
+           CAST(:d AS float8) * 1.1 + 1 AS reach
+    FROM piece, LATERAL (
+        SELECT radians((ST_YMin(piece.g) + ST_YMax(piece.g)) / 2) AS lat,
+               abs(ST_YMin(piece.g) + ST_YMax(piece.g)) / 2 <= 60
+               AND greatest(ST_XMax(piece.g) - ST_XMin(piece.g),
+                            ST_YMax(piece.g) - ST_YMin(piece.g)) <= 0.01
+               AND CAST(:d AS float8) <= 2000 AS local
+    ) m
+),
+cand AS MATERIALIZED (
+    SELECT u.id AS unit_id, seg.worker_id, seg.g, seg.local,
+           CASE WHEN seg.local THEN ST_Distance(ST_Scale(seg.g, seg.kx, seg.ky),
+                                                ST_Scale(u.geom, seg.kx, seg.ky)) END AS pd
+    FROM seg JOIN unit u ON u.generation_id = (SELECT id FROM gen)
+     AND u.geom && ST_Expand(seg.g, seg.reach / 110574.0,
+                             seg.reach / (111319.0 * cos(radians(least(89.9,
+                                 greatest(abs(ST_YMin(seg.g)), abs(ST_YMax(seg.g)))
+                                 + seg.reach / 110574.0)))))
+    WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
+),
+near AS (
+    SELECT DISTINCT cand.unit_id, cand.worker_id FROM cand
+    WHERE CASE WHEN cand.local AND cand.pd <= CAST(:d AS float8) * 0.99 - 0.5 THEN true
+               WHEN cand.local AND cand.pd > CAST(:d AS float8) * 1.01 + 0.5 THEN false
+               ELSE ST_DWithin(cand.g::geography,
+                               (SELECT u.geom FROM unit u WHERE u.id = cand.unit_id)::geography,
+                               :d) END
 )
 SELECT u.code AS unit, u.grid_code,
-       COALESCE(array_agg(DISTINCT t.worker_id) FILTER (WHERE t.worker_id IS NOT NULL),
+       COALESCE(array_agg(DISTINCT near.worker_id) FILTER (WHERE near.worker_id IS NOT NULL),
                 CAST('{}' AS bigint[])) AS workers
 FROM unit u JOIN gen ON u.generation_id = gen.id
-LEFT JOIN t ON NOT ST_IsEmpty(t.g) AND ST_DWithin(t.g::geography, u.geom::geography, :d)
+LEFT JOIN near ON near.unit_id = u.id
 WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
 GROUP BY u.code, u.grid_code
 ORDER BY u.code;
 -- name: unit_last_visit
 -- Units of the active generation under @area whose last visit (the M time of the track at
--- its closest approach) is before @cutoff, or that were never visited.
-WITH gen AS (SELECT id FROM generation WHERE status = 'active')
+-- its closest approach) is before @cutoff, or that were never visited. The tracks within @d
+-- metres of each unit are found as in unit_visits (segments probing the unit index, exact
+-- geography where the local plane cannot decide); the closest approach is on the whole track.
+WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
+p AS (SELECT id, geom FROM patrol_track WHERE started_at <= :now),
+span AS (
+    SELECT p.id AS track_id, min(ST_M(d.geom)) AS mmin, max(ST_M(d.geom)) AS mmax
+    FROM p, LATERAL ST_DumpPoints(p.geom) d
+    GROUP BY p.id
+),
+seg AS (
+    SELECT s.track_id, s.g, m.local,
+           111132.954 - 559.822 * cos(2 * m.lat) + 1.175 * cos(4 * m.lat) AS ky,
+           111412.84 * cos(m.lat) - 93.5 * cos(3 * m.lat) + 0.118 * cos(5 * m.lat) AS kx,
+           CAST(:d AS float8) * 1.1 + 1 AS reach
+    FROM (SELECT p.id AS track_id, d.geom AS g
+          FROM p, LATERAL ST_DumpSegments(ST_Force2D(p.geom)) d) s,
+    LATERAL (
+        SELECT radians((ST_YMin(s.g) + ST_YMax(s.g)) / 2) AS lat,
+               abs(ST_YMin(s.g) + ST_YMax(s.g)) / 2 <= 60
+               AND greatest(ST_XMax(s.g) - ST_XMin(s.g), ST_YMax(s.g) - ST_YMin(s.g)) <= 0.01
+               AND CAST(:d AS float8) <= 2000 AS local
+    ) m
+),
+cand AS MATERIALIZED (
+    SELECT u.id AS unit_id, seg.track_id, seg.g, seg.local,
+           CASE WHEN seg.local THEN ST_Distance(ST_Scale(seg.g, seg.kx, seg.ky),
+                                                ST_Scale(u.geom, seg.kx, seg.ky)) END AS pd
+    FROM seg JOIN unit u ON u.generation_id = (SELECT id FROM gen)
+     AND u.geom && ST_Expand(seg.g, seg.reach / 110574.0,
+                             seg.reach / (111319.0 * cos(radians(least(89.9,
+                                 greatest(abs(ST_YMin(seg.g)), abs(ST_YMax(seg.g)))
+                                 + seg.reach / 110574.0)))))
+    WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
+),
+near AS (
+    SELECT DISTINCT cand.unit_id, cand.track_id FROM cand
+    WHERE CASE WHEN cand.local AND cand.pd <= CAST(:d AS float8) * 0.99 - 0.5 THEN true
+               WHEN cand.local AND cand.pd > CAST(:d AS float8) * 1.01 + 0.5 THEN false
+               ELSE ST_DWithin(cand.g::geography,
+                               (SELECT u.geom FROM unit u WHERE u.id = cand.unit_id)::geography,
+                               :d) END
+),
+bound AS (
+    SELECT near.unit_id, near.track_id, span.mmax,
+           max(span.mmin) OVER (PARTITION BY near.unit_id) AS floor
+    FROM near JOIN span ON span.track_id = near.track_id
+),
+lv AS (
+    SELECT bound.unit_id, max(to_timestamp(ST_InterpolatePoint(p.geom,
+               ST_ClosestPoint(ST_Force2D(p.geom), u.geom)))) AS last_visit
+    FROM bound JOIN p ON p.id = bound.track_id JOIN unit u ON u.id = bound.unit_id
+    WHERE bound.mmax >= bound.floor AND to_timestamp(bound.floor) < :cutoff
+    GROUP BY bound.unit_id
+),
+visited AS (SELECT DISTINCT near.unit_id FROM near)
 SELECT u.code AS unit, u.grid_code, lv.last_visit
 FROM unit u JOIN gen ON u.generation_id = gen.id
-LEFT JOIN LATERAL (
-    SELECT max(to_timestamp(ST_InterpolatePoint(p.geom,
-               ST_ClosestPoint(ST_Force2D(p.geom), u.geom)))) AS last_visit
-    FROM patrol_track p
-    WHERE p.started_at <= :now AND ST_DWithin(ST_Force2D(p.geom)::geography, u.geom::geography, :d)
-) lv ON true
+LEFT JOIN visited ON visited.unit_id = u.id
+LEFT JOIN lv ON lv.unit_id = u.id
 WHERE (CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area))
-  AND (lv.last_visit IS NULL OR lv.last_visit < :cutoff)
+  AND (visited.unit_id IS NULL OR lv.last_visit < :cutoff)
 ORDER BY u.grid_code, u.code;
 -- name: responsible
 -- The worker who answers for each grid at @at: the full-time worker, else the grid leader.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -13,11 +14,13 @@ from gis import assessment, auth, coverage, dispatch, duplicates, escalation, wo
 from gis.api import deps
 from gis.api.params import Day, Days, Id, Instant, Month
 from gis.auth import Principal
-from gis.errors import Forbidden
+from gis.clock import aware
+from gis.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["workflow"])
 Who = Annotated[Principal, Depends(auth.current)]
 Eng = Annotated[Engine, Depends(deps.engine)]
+Heavy = Annotated[Engine, Depends(deps.heavy_engine)]  # own small pool: never starves intake
 
 
 class TransitionIn(BaseModel):
@@ -104,11 +107,33 @@ class DutyIn(BaseModel):
 
 
 class EscalateIn(BaseModel):
-    """Scheduler run; ``now`` only for replays and tests."""
+    """Scheduler run; ``now`` only to replay a missed run (see ``ESCALATION_NOW_WINDOW``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    now: Instant | None = None
+    now: Instant | None = Field(None, description=(
+        "Replay a missed run as of this time (naive = UTC+8): at most 7 days before and 5 "
+        "minutes after the server clock, else 422 now_out_of_range. Default: the server "
+        "clock."))
+
+
+# How far POST /escalation/run's ``now`` may be from the server clock: a missed run of the
+# last week may be replayed; the future only by clock skew between scheduler and server.
+ESCALATION_NOW_WINDOW = (timedelta(days=7), timedelta(minutes=5))
+
+
+def _escalation_now(now: datetime | None) -> datetime | None:
+    """``now`` of an escalation run, refused (422) outside ``ESCALATION_NOW_WINDOW``."""
+    if now is None:
+        return None
+    now = aware(now)  # already checked by ``Instant``; naive = UTC+8
+    clock = datetime.now(UTC)
+    back, ahead = ESCALATION_NOW_WINDOW
+    if not clock - back <= now <= clock + ahead:
+        raise InvalidInput.field("now", "must be within 7 days before and 5 minutes after the "
+                                 "server clock (omit it to use the server clock)",
+                                 "now_out_of_range")
+    return now
 
 
 def _centre(who: Principal) -> None:
@@ -161,10 +186,13 @@ def post_whistle(event_id: Id, body: WhistleIn, who: Who, engine: Eng) -> dict[s
 @router.get("/events/{event_id}/workflow",
             summary="Allowed actions, dispatch records and duplicate links of an event")
 def get_workflow(event_id: Id, who: Who, engine: Eng) -> dict[str, Any]:
-    """The event's workflow state (403 outside the caller's area)."""
-    view = workflow.workflow_view(engine, event_id)
-    auth.check_area(who, view)
-    return view
+    """The event's workflow state (404, as if missing, outside the caller's area)."""
+    try:
+        return workflow.workflow_view(engine, event_id, who)
+    except auth.Hidden:
+        auth.audit_now(engine, who, "event.workflow", f"event:{event_id}", "denied",
+                       {"code": "outside_area"})
+        raise
 
 
 @router.get("/dispatches", summary="Department notifications (通报) the caller may see")
@@ -188,8 +216,10 @@ def post_acknowledge(dispatch_id: Id, who: Who, engine: Eng,
 
 @router.get("/dispatch/rules", summary="The dispatch rules in force")
 def get_rules(who: Who) -> dict[str, Any]:
-    """Departments, per-level limits and rules."""
-    return dispatch.rules().to_dict()
+    """Departments, per-level limits and rules (never the server's file path)."""
+    out = dispatch.rules().to_dict()
+    out.pop("path", None)
+    return out
 
 
 @router.get("/dispatch/preview", summary="What dispatching an item would do")
@@ -201,10 +231,11 @@ def get_preview(item: str, who: Who, engine: Eng, level: str | None = None) -> d
 
 @router.post("/escalation/run", summary="Escalate overdue events one level (scheduler)")
 async def post_escalate(who: Who, engine: Eng, body: EscalateIn | None = None) -> dict[str, Any]:
-    """District centre only; safe to run twice or concurrently."""
+    """District centre only; safe to run twice or concurrently. ``now`` (replays) at most
+    7 days before and 5 minutes after the server clock."""
     _centre(who)
-    done = await run_in_threadpool(escalation.escalate_overdue, engine,
-                                   body.now if body else None)
+    now = _escalation_now(body.now if body else None)
+    done = await run_in_threadpool(escalation.escalate_overdue, engine, now)
     return {"escalated": len(done), "events": done}
 
 
@@ -248,7 +279,7 @@ def put_dup_config(body: DuplicateConfigIn, who: Who, engine: Eng) -> dict[str, 
 
 
 @router.get("/patrols/coverage", summary="Units passed by tracks in a period")
-def get_coverage(since: Instant, until: Instant, who: Who, engine: Eng,
+def get_coverage(since: Instant, until: Instant, who: Who, engine: Heavy,
                  area: str | None = None, worker: str | None = None,
                  distance_m: Annotated[float | None, Query(ge=0, le=1000)] = None
                  ) -> dict[str, Any]:
@@ -257,7 +288,7 @@ def get_coverage(since: Instant, until: Instant, who: Who, engine: Eng,
 
 
 @router.get("/patrols/unvisited", summary="Units not visited for N days")
-def get_unvisited(who: Who, engine: Eng, days: Days | None = None,
+def get_unvisited(who: Who, engine: Heavy, days: Days | None = None,
                   area: str | None = None) -> dict[str, Any]:
     """Units whose last visit is older than ``days`` (or that were never visited)."""
     rows = coverage.unvisited(engine, days, None, _area_ok(who, area))
@@ -265,7 +296,7 @@ def get_unvisited(who: Who, engine: Eng, days: Days | None = None,
 
 
 @router.get("/patrols/due", summary="Patrols due today, per worker (reminders)")
-def get_due(who: Who, engine: Eng, day: Day | None = None, worker: str | None = None,
+def get_due(who: Who, engine: Heavy, day: Day | None = None, worker: str | None = None,
             area: str | None = None) -> dict[str, Any]:
     """Duty, done and due per responsible worker and grid, plus unvisited units."""
     a = _area_ok(who, area)
@@ -285,7 +316,7 @@ def put_duty(grid: str, body: DutyIn, who: Who, engine: Eng) -> dict[str, Any]:
 @router.get("/reports/assessment", summary="Monthly assessment (考核)",
             responses={200: {"content": {"text/csv": {}}}})
 def get_assessment(month: Annotated[Month, Query(description="YYYY-MM")], who: Who,
-                   engine: Eng, area: str | None = None,
+                   engine: Heavy, area: str | None = None,
                    format: Literal["json", "csv"] = "json") -> Any:
     """Per worker and grid: found, handled within limit, overdue, coverage; resident points."""
     result = assessment.assess(engine, month, _area_ok(who, area))
