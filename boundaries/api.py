@@ -17,14 +17,29 @@ from boundaries.core import run_import
 from boundaries.export import feature_collection
 from boundaries.reader import parse_mapping
 from boundaries.validate import Options
+from gis import auth
 from gis.api import deps
 from gis.api.params import GenerationId
+from gis.auth import Principal
 from gis.errors import InvalidInput
 from gis.locator import Locator
 from gis.settings import Settings
 
 router = APIRouter(prefix="/api/v1/boundaries", tags=["boundaries"])
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+
+
+def _actor(who: Principal) -> str:
+    """The caller as recorded in the generation, the activation, history and the audit."""
+    return who.actor if who.token_id is None else f"{who.actor} (token #{who.token_id})"
+
+
+def _audit(engine: Engine, who: Principal, action: str, out: dict[str, Any]) -> None:
+    """Audit a boundary change (or its preview) with what it did."""
+    gen = out.get("generation")
+    auth.audit_now(engine, who, action, f"generation:{gen}" if gen else None, "ok",
+                   {k: out.get(k) for k in ("committed", "generation", "activation",
+                                            "previous", "rolled_back")})
 
 
 @router.post("", summary="Upload boundaries: validation report, preview; commit=true activates")
@@ -41,6 +56,8 @@ async def upload(
     engine: Engine = Depends(deps.engine),
     locator: Locator = Depends(deps.locator),
     settings: Settings = Depends(deps.settings),
+    # the caller: the router's own dependency (gis.api.app), so run once per request
+    who: Principal = Depends(auth.require_planner_for_writes),
 ) -> JSONResponse:
     """Same pipeline as ``wangge boundaries import``: 200 acceptable, 422 blocked/unreadable."""
     name = Path(file.filename or "upload.geojson").name
@@ -52,6 +69,8 @@ async def upload(
         mapping = parse_mapping(map_)
     except ValueError as e:
         raise InvalidInput.field("map", str(e), "bad_mapping") from None
+    actor = _actor(who)
+    description = f"{description or f'import of {name}'} (uploaded by {actor})"
     with tempfile.TemporaryDirectory(prefix="wangge-bnd-") as d:
         path = Path(d) / f"upload{suffix}"
         with path.open("wb") as out:
@@ -59,10 +78,16 @@ async def upload(
         res = await run_in_threadpool(
             run_import, engine, path, crs=crs, level=level, mapping=mapping, layer=layer,
             options=Options(min_area_m2=min_area_m2, repair=repair), commit=commit,
-            description=description, actor="api", max_m=settings.outside_max_distance_m,
+            description=description, actor=actor, max_m=settings.outside_max_distance_m,
             source_name=name)
     if res.report.get("committed"):
         locator.refresh(force=True)
+    if res.report.get("readable"):
+        done = res.report.get("activation") or {}
+        await run_in_threadpool(_audit, engine, who, "boundaries.import", {
+            "committed": bool(res.report.get("committed")),
+            "generation": res.report.get("generation"),
+            "activation": done.get("activation"), "previous": done.get("previous")})
     body: dict[str, Any] = {**res.report, "exit_code": res.exit_code,
                             "problem_geometries": res.problems_geojson}
     return JSONResponse(_jsonable(body), status_code=200 if res.exit_code == 0 else 422)
@@ -92,12 +117,15 @@ def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> d
 @router.post("/rollback", summary="Return to the previous generation")
 def rollback(commit: Annotated[bool, Query(description="Really roll back")] = False,
              engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
-             settings: Settings = Depends(deps.settings)) -> dict[str, Any]:
+             settings: Settings = Depends(deps.settings),
+             who: Principal = Depends(auth.require_planner_for_writes)) -> dict[str, Any]:
     """Restore the generation the last activation replaced and the former assignments."""
     with engine.begin() as conn:
-        out = act.rollback(conn, actor="api", max_m=settings.outside_max_distance_m)
+        out = act.rollback(conn, actor=_actor(who), max_m=settings.outside_max_distance_m)
         if not commit:
             conn.rollback()
     if commit:
         locator.refresh(force=True)
-    return {**out, "committed": commit}
+    out = {**out, "committed": commit}
+    _audit(engine, who, "boundaries.rollback", out)
+    return out

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,17 +13,20 @@ from fastapi import Request
 from sqlalchemy import Connection, Engine, text
 from starlette.concurrency import run_in_threadpool
 
-from gis.errors import Forbidden, InvalidInput, Unauthorized
+from gis.errors import Forbidden, InvalidInput, NotFound, Unauthorized, WanggeError
+from gis.queries import q
 
 ROLES = ("grid_worker", "community_dispatcher", "street_dispatcher", "district_centre", "planner",
          "department")
+# The area level each role's --area must have (docs/ROLES.md); None: the role takes no area.
+# The district centre may name its district (it sees everything either way).
 AREA_LEVEL = {"community_dispatcher": "community", "street_dispatcher": "street"}
+AREA_LEVELS: dict[str, tuple[str, ...] | None] = {
+    "grid_worker": ("grid",), "community_dispatcher": ("community",),
+    "street_dispatcher": ("street",), "district_centre": ("district",), "planner": None,
+    "department": None,
+}
 PREFIX = "wg_"
-# Verified tokens are remembered this long (per process) so that a report costs no extra
-# round trip; revoking a token through this process forgets it at once.
-CACHE_S = 10.0
-_cache: dict[str, tuple[float, datetime | None, Principal]] = {}
-_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -120,14 +121,7 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
             raise InvalidInput.field("expires_at", "is in the past", "expired")
     with engine.begin() as conn:
         if area is not None:
-            level = conn.execute(text("SELECT level FROM area WHERE code = :c"),
-                                 {"c": area}).scalar()
-            if level is None:
-                raise InvalidInput.field("area", f"unknown area {area!r}", "unknown_area")
-            want = AREA_LEVEL.get(role)
-            if want and level != want:
-                raise InvalidInput.field("area", f"a {role} needs a {want} code; {area} is a "
-                                         f"{level}", "wrong_area_level")
+            check_area_level(conn, role, area)
         elif role in AREA_LEVEL:
             raise InvalidInput.field("area", f"a {role} needs --area", "area_required")
         if worker is not None:
@@ -150,10 +144,21 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
             "department": department, "expires_at": expires_at}
 
 
+def check_area_level(conn: Connection, role: str, area: str) -> None:
+    """422 unless ``area`` is a known code of the level ``role`` acts on (docs/ROLES.md)."""
+    want = AREA_LEVELS.get(role)
+    if want is None:
+        raise InvalidInput.field("area", f"a {role} token has no area", "area_not_allowed")
+    level = conn.execute(text("SELECT level FROM area WHERE code = :c"), {"c": area}).scalar()
+    if level is None:
+        raise InvalidInput.field("area", f"unknown area {area!r}", "unknown_area")
+    if level not in want:
+        raise InvalidInput.field("area", f"a {role} needs a {' or '.join(want)} code; {area} "
+                                 f"is a {level}", "wrong_area_level")
+
+
 def revoke_token(engine: Engine, token_id: int) -> bool:
-    """Revoke a token; True when it was active."""
-    with _cache_lock:
-        _cache.clear()
+    """Revoke a token; True when it was active (every API process refuses it at once)."""
     with engine.begin() as conn:
         n = conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :i AND "
                               "revoked_at IS NULL"), {"i": token_id}).rowcount
@@ -169,46 +174,42 @@ def list_tokens(engine: Engine) -> list[dict[str, Any]]:
             "expires_at, revoked_at, last_used_at FROM api_token ORDER BY id")).mappings()]
 
 
-def _areas(conn: Connection, role: str, area: str | None, worker: str | None) -> tuple[str, ...]:
+def _token_areas(role: str, area: str | None,
+                 worker_areas: list[str] | None) -> tuple[str, ...]:
     """Area codes a token acts on: its area, else the grids its worker holds a role in."""
     if area:
         return (area,)
-    if role == "grid_worker" and worker:
-        rows = conn.execute(text(
-            "SELECT DISTINCT r.area_code FROM grid_role r JOIN worker w ON w.id = r.worker_id "
-            "WHERE w.code = :w AND r.valid_from <= now() AND (r.valid_to IS NULL OR "
-            "r.valid_to > now()) ORDER BY 1"), {"w": worker})
-        return tuple(r[0] for r in rows)
+    if role == "grid_worker":
+        return tuple(worker_areas or ())
     return ()
 
 
+def _areas(conn: Connection, role: str, area: str | None, worker: str | None) -> tuple[str, ...]:
+    """Area codes of a token's role, area and worker (the grids the worker holds a role in)."""
+    if area or role != "grid_worker" or not worker:
+        return _token_areas(role, area, None)
+    rows = conn.execute(text(
+        "SELECT DISTINCT r.area_code FROM grid_role r JOIN worker w ON w.id = r.worker_id "
+        "WHERE w.code = :w AND r.valid_from <= now() AND (r.valid_to IS NULL OR "
+        "r.valid_to > now()) ORDER BY 1"), {"w": worker})
+    return tuple(r[0] for r in rows)
+
+
 def authenticate(engine: Engine, token: str | None) -> Principal:
-    """The principal of a bearer token; 401 when missing, unknown, revoked or expired."""
+    """The principal of a bearer token; 401 when missing, unknown, revoked or expired.
+
+    The token row is read on every request (one indexed statement, autocommit): a token
+    revoked or expired anywhere (CLI, another API process) is refused at once.
+    """
     if not token:
         raise Unauthorized("missing bearer token (Authorization: Bearer wg_...)",
                            code="missing_token")
-    h = hash_token(token)
-    now = time.monotonic()
-    hit = _cache.get(h)
-    if hit is not None and now - hit[0] < CACHE_S and (hit[1] is None or hit[1] > now_utc()):
-        return hit[2]
-    with engine.begin() as conn:
-        row = conn.execute(text(
-            "SELECT id, role, area_code, worker_code, name, expires_at, last_used_at, department "
-            "FROM api_token WHERE token_hash = :h AND revoked_at IS NULL "
-            "AND (expires_at IS NULL OR expires_at > now())"), {"h": h}).first()
-        if row is None:
-            raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
-        if row.last_used_at is None or (now_utc() - row.last_used_at).total_seconds() > 60:
-            conn.execute(text("UPDATE api_token SET last_used_at = now() WHERE id = :i"),
-                         {"i": row.id})
-        p = Principal(row.role, _areas(conn, row.role, row.area_code, row.worker_code),
-                      row.worker_code, row.id, row.name, row.department)
-    with _cache_lock:
-        if len(_cache) > 10_000:
-            _cache.clear()
-        _cache[h] = (now, row.expires_at, p)
-    return p
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(q("auth.sql", "token_principal"), {"h": hash_token(token)}).first()
+    if row is None:
+        raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
+    return Principal(row.role, _token_areas(row.role, row.area_code, row.worker_areas),
+                     row.worker_code, row.id, row.name, row.department)
 
 
 def audit(conn: Connection, who: Principal | None, action: str, target: str | None,
@@ -248,16 +249,35 @@ def require_role(p: Principal, *roles: str) -> None:
                         code="wrong_role")
 
 
+class Hidden(NotFound):
+    """Something outside the caller's area: answered exactly as if it did not exist (404).
+
+    ``audit_code`` is what the audit log records (``outside_area``); the caller never sees it.
+    """
+
+    def __init__(self, message: str, *, code: str, audit_code: str = "outside_area") -> None:
+        super().__init__(message, code=code)
+        self.audit_code = audit_code
+
+
 def check_area(p: Principal, ev: Any) -> None:
-    """403 when the event lies outside the principal's area."""
+    """404, as for a missing event, when the event lies outside the principal's area."""
     if not p.covers(ev):
         raise outside_area(p, ev["id"], ev["grid_code"])
 
 
-def outside_area(p: Principal, event_id: Any, grid_code: str | None) -> Forbidden:
-    """The 403 ``outside_area`` for an event the principal may not see or act on."""
-    return Forbidden(f"event {event_id} ({grid_code or 'unassigned'}) is outside your area "
-                     f"({', '.join(p.areas) or p.department or p.role})", code="outside_area")
+def outside_area(p: Principal, event_id: Any, grid_code: str | None = None) -> Hidden:
+    """The answer for an event the principal may not see or act on: the body of a missing one.
+
+    Neither the event's grid nor the caller's area is named (that told the grid of any id).
+    """
+    return Hidden(f"no event {event_id}", code="event_not_found")
+
+
+def refusal(e: WanggeError) -> tuple[str, str]:
+    """Audit outcome and code of a refused request (an area refusal is ``denied``)."""
+    code = getattr(e, "audit_code", e.code)
+    return ("denied" if e.status in (401, 403) or isinstance(e, Hidden) else "refused"), code
 
 
 def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:
@@ -322,26 +342,16 @@ def current(request: Request) -> Principal:
     return p
 
 
-def _cached_current(request: Request) -> Principal | None:
-    """The caller when it is known without the database (auth off, or a cached token)."""
-    if not getattr(request.app.state.settings, "auth_required", True):
-        request.state.principal = ANONYMOUS
-        return ANONYMOUS
-    token = _bearer(request)
-    hit = _cache.get(hash_token(token)) if token else None
-    if hit is not None and time.monotonic() - hit[0] < CACHE_S and (
-            hit[1] is None or hit[1] > now_utc()):
-        request.state.principal = hit[2]
-        return hit[2]
-    return None
-
-
 async def require_token(request: Request) -> Principal:
     """Dependency for core routers: a valid token; writes are audited; planners only read.
 
-    Async, and without a database round trip for a token seen in the last ``CACHE_S``.
+    The token is checked against the database on every request (see ``authenticate``).
     """
-    p = _cached_current(request) or await run_in_threadpool(current, request)
+    if not getattr(request.app.state.settings, "auth_required", True):
+        request.state.principal = ANONYMOUS
+        p = ANONYMOUS
+    else:
+        p = await run_in_threadpool(current, request)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         engine = request.app.state.engine
         if p.role == "planner":

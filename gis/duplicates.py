@@ -61,7 +61,8 @@ def set_config(engine: Engine, who: Principal, distance_m: float | None = None,
 
 def links(engine: Engine, status: str | None = "possible", event_id: int | None = None,
           who: Principal | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Duplicate links (default: those waiting for a dispatcher), restricted to who's area."""
+    """Duplicate links (default: those waiting for a dispatcher) whose both events lie in
+    who's area (a link reaching outside it is decided by a dispatcher covering both)."""
     if status is not None and status not in ("possible", "confirmed", "dismissed"):
         raise InvalidInput.field("status", "one of possible, confirmed, dismissed",
                                  "unknown_status")
@@ -80,6 +81,15 @@ def confirm(engine: Engine, event_id: int, original_id: int, who: Principal,
                                original_id=original_id)
 
 
+def _check_original(conn: Connection, who: Principal, event_id: int, original_id: int) -> None:
+    """A link whose original lies outside the caller's area does not exist for them (404)."""
+    grid = conn.execute(text("SELECT grid_code FROM event WHERE id = :i"),
+                        {"i": original_id}).first()
+    if grid is not None and not who.covers({"grid_code": grid[0]}):
+        raise auth.Hidden(f"no possible duplicate link {event_id} → {original_id}",
+                          code="no_duplicate_link")
+
+
 def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
             note: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Dismiss a possible link: the two events are different; the event keeps its status."""
@@ -89,6 +99,7 @@ def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
         with engine.begin() as conn:
             ev = workflow.lock_event(conn, event_id)
             auth.check_area(who, ev)
+            _check_original(conn, who, event_id, original_id)
             n = conn.execute(text(
                 "UPDATE event_duplicate SET status = 'dismissed', decided_at = :at, "
                 "decided_by = :by WHERE event_id = :e AND original_id = :o "
@@ -103,7 +114,7 @@ def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
             auth.audit(conn, who, "duplicate_dismissed", target, "ok",
                        {"original_id": original_id})
     except WanggeError as e:
-        auth.audit_now(engine, who, "duplicate_dismissed", target,
-                       "denied" if e.status in (401, 403) else "refused", {"code": e.code})
+        outcome, code = auth.refusal(e)
+        auth.audit_now(engine, who, "duplicate_dismissed", target, outcome, {"code": code})
         raise
     return {"event_id": event_id, "original_id": original_id, "status": "dismissed"}

@@ -323,8 +323,9 @@ def get_event(engine: Engine, event_id: int, with_history: bool = True,
               who: Principal | None = None) -> dict[str, Any]:
     """One event with its history and dispatch records (department acknowledgements).
 
-    With a principal the event must lie in its read scope (``gis.auth.read_scope``), else 403
-    ``outside_area`` (audited); without one (CLI, dashboard) every event is readable.
+    With a principal the event must lie in its read scope (``gis.auth.read_scope``), else 404
+    exactly as for a missing event (audited as ``outside_area``); without one (CLI, dashboard)
+    every event is readable.
     """
     with engine.connect() as conn:
         row = conn.execute(q(SQL, "event_by_id"), {"id": event_id}).mappings().first()
@@ -344,7 +345,7 @@ def get_event(engine: Engine, event_id: int, with_history: bool = True,
         assert who is not None
         err = auth.outside_area(who, event_id, row["grid_code"])
         auth.audit_now(engine, who, "event.read", f"event:{event_id}", "denied",
-                       {"code": err.code})
+                       {"code": err.audit_code})
         raise err
     return ev
 

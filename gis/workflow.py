@@ -166,10 +166,13 @@ def _confirm_original(conn: Connection, ev: dict[str, Any], who: Principal, now:
     if original_id == ev["id"]:
         raise InvalidInput.field("original_id", "an event cannot duplicate itself",
                                  "self_duplicate")
-    orig = conn.execute(text("SELECT status FROM event WHERE id = :i"),
-                        {"i": original_id}).scalar()
-    if orig is None:
-        raise InvalidInput.field("original_id", f"no event {original_id}", "unknown_original")
+    original = conn.execute(text("SELECT id, status, grid_code FROM event WHERE id = :i"),
+                            {"i": original_id}).mappings().first()
+    if original is None:
+        raise NotFound(f"no event {original_id}", code="event_not_found")
+    # both events must lie in the caller's area: an original outside it does not exist for them
+    auth.check_area(who, original)
+    orig = original["status"]
     if orig in ("rejected", "duplicate"):
         raise Conflict(f"event {original_id} is {orig}; it cannot be an original",
                        code="bad_original")
@@ -213,22 +216,30 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
                        {k: v for k, v in result.items() if k not in ("id", "actor")})
         return result
     except WanggeError as e:
-        auth.audit_now(engine, who, action, target,
-                       "denied" if e.status in (401, 403) else "refused",
-                       {"code": e.code, "message": e.message})
+        outcome, code = auth.refusal(e)
+        auth.audit_now(engine, who, action, target, outcome,
+                       {"code": code, "message": e.message})
         raise
 
 
-def workflow_view(engine: Engine, event_id: int) -> dict[str, Any]:
-    """Status, level, due time, allowed actions, dispatch records and duplicate links."""
+def workflow_view(engine: Engine, event_id: int,
+                  who: Principal | None = None) -> dict[str, Any]:
+    """Status, level, due time, allowed actions, dispatch records and duplicate links.
+
+    With a principal: 404 (as if missing) outside its area, and only the links whose both
+    events lie in its area.
+    """
     with engine.connect() as conn:
         ev = conn.execute(text("SELECT id, status, level, due_at, grid_code, community_code, "
                                "street_code, item_code FROM event WHERE id = :i"),
                           {"i": event_id}).mappings().first()
         if ev is None:
             raise NotFound(f"no event {event_id}", code="event_not_found")
+        if who is not None:
+            auth.check_area(who, ev)
         links = conn.execute(q(SQL, "duplicate_links"), {
-            "status": None, "event_id": event_id, "scope_prefixes": None, "limit": 100,
+            "status": None, "event_id": event_id, "limit": 100,
+            "scope_prefixes": auth.read_scope(who)["scope_prefixes"],
         }).mappings().all()
         return dict(ev) | {"allowed_actions": allowed_actions(ev["status"]),
                            "dispatch": dispatch.records(conn, event_id),
@@ -255,6 +266,12 @@ def acknowledge(engine: Engine, dispatch_id: int, who: Principal, *, note: str |
             d = conn.execute(q(SQL, "dispatch_for_update"), {"id": dispatch_id}).mappings().first()
             if d is None:
                 raise NotFound(f"no dispatch record {dispatch_id}", code="dispatch_not_found")
+            if who.role == "department" and not conn.execute(
+                    q("events.sql", "event_visible"),
+                    {"id": d["event_id"]} | auth.read_scope(who)).scalar():
+                # a record of an event the department was not notified of does not exist for it
+                raise auth.Hidden(f"no dispatch record {dispatch_id}", code="dispatch_not_found",
+                                  audit_code="other_department")
             target = f"event:{d['event_id']}"
             if d["department"] is None:
                 raise Conflict(f"dispatch record {dispatch_id} is a {d['kind']} record of the "
@@ -276,9 +293,9 @@ def acknowledge(engine: Engine, dispatch_id: int, who: Principal, *, note: str |
         return {"id": dispatch_id, "event_id": d["event_id"], "department": d["department"],
                 "acknowledged_at": now.isoformat(), "actor": who.actor}
     except WanggeError as e:
-        auth.audit_now(engine, who, "dispatch.acknowledge", target,
-                       "denied" if e.status in (401, 403) else "refused",
-                       {"code": e.code, "message": e.message, "dispatch_id": dispatch_id})
+        outcome, code = auth.refusal(e)
+        auth.audit_now(engine, who, "dispatch.acknowledge", target, outcome,
+                       {"code": code, "message": e.message, "dispatch_id": dispatch_id})
         raise
 
 

@@ -21,9 +21,9 @@ from gis import auth
 
 
 @pytest.fixture()
-def client(api, demo_district, engine):
+def client(api, demo_district, engine, owner_engine):
     """The api fixture on the demo district (its default token is the district centre's)."""
-    clear_workflow(engine)
+    clear_workflow(owner_engine)
     api.app.state.locator.refresh(force=True)
     api.headers["Authorization"] = "Bearer " + auth.create_token(
         engine, "district_centre", name="centre")["token"]
@@ -79,7 +79,7 @@ def test_open_and_closed_endpoints(client, engine):
 
 
 def test_roles_and_areas(client, engine):
-    """Grid worker: own grid; community/street dispatcher: their area; 403 changes nothing."""
+    """Grid worker: own grid; community/street dispatcher: their area; refusals change nothing."""
     e1 = _post_event(client, engine, G1)
     e_comm = _post_event(client, engine, G_OTHER_COMMUNITY)
     e_street = _post_event(client, engine, G_OTHER_STREET)
@@ -97,10 +97,10 @@ def test_roles_and_areas(client, engine):
                          (e_street, street), (e1, planner)):
         before = row(engine, eid)
         r = post(eid, headers)
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "outside_area"
+        assert r.status_code == 404, r.text  # outside the area: as if it did not exist
+        assert r.json()["error"]["code"] == "event_not_found"
         assert row(engine, eid) == before
-        assert client.get(f"/api/v1/events/{eid}/workflow", headers=headers).status_code == 403
+        assert client.get(f"/api/v1/events/{eid}/workflow", headers=headers).status_code == 404
     assert post(e1, worker).status_code == 200
     assert post(e_comm, street).status_code == 200
     assert post(e_street, {}).status_code == 200  # the district centre: everywhere
@@ -146,7 +146,11 @@ def test_closed_loop_through_the_api(client, engine):
     leader = _bearer(engine, "grid_worker", worker=LEADER)
     r = client.post(base + "/whistle", json={"note": "need the court"}, headers=leader)
     assert r.status_code == 200 and r.json()["to_level"] == "community"
-    r = client.post("/api/v1/escalation/run", json={"now": "2030-01-01T00:00:00Z"})
+    # overdue now (the run's clock is the server's: a far future ``now`` is refused)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE event SET due_at = now() - interval '1 minute' WHERE id = :i"),
+                     {"i": eid})
+    r = client.post("/api/v1/escalation/run", json={})
     assert r.status_code == 200 and r.json()["escalated"] == 1
     worker = _bearer(engine, "grid_worker", area=G1)
     for action in ("start", "resolve", "close"):
@@ -158,9 +162,8 @@ def test_closed_loop_through_the_api(client, engine):
     assert [d["kind"] for d in view["dispatch"]] == ["handle", "notify", "whistle", "notify",
                                                      "escalate", "notify"]
     hist = client.get(base).json()["history"]
-    # history is ordered by time; the scheduler ran with a clock in 2030
     assert [h["action"] for h in hist] == ["reported", "accept", "dispatch", "whistle",
-                                           "start", "resolve", "close", "escalated"]
+                                           "escalated", "start", "resolve", "close"]
     r = client.get("/api/v1/dispatch/preview?item=safety.fire")
     assert r.json()["departments"] == ["fire"]
     assert client.get("/api/v1/reports/assessment?month=2026-10&format=csv").text.startswith(

@@ -48,10 +48,12 @@ SELECT d.event_id, d.original_id, d.distance_m, d.gap_s, d.status, d.created_at,
 FROM event_duplicate d JOIN event e ON e.id = d.event_id JOIN event o ON o.id = d.original_id
 WHERE (CAST(:status AS text) IS NULL OR d.status = :status)
   AND (CAST(:event_id AS bigint) IS NULL OR d.event_id = :event_id OR d.original_id = :event_id)
-  -- only the links a dispatcher may see: the new report's grid in one of their areas
+  -- only the links a caller may see: both events' grids in their area
   AND (CAST(:scope_prefixes AS text[]) IS NULL
-       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                  WHERE starts_with(e.grid_code, p.code)))
+       OR (EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
+                   WHERE starts_with(e.grid_code, p.code))
+           AND EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
+                       WHERE starts_with(o.grid_code, p.code))))
 ORDER BY d.created_at DESC, d.event_id DESC
 LIMIT :limit;
 -- name: link_duplicate

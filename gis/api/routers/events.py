@@ -156,6 +156,6 @@ def get_events(
 @router.get("/{event_id}", summary="One event with its full history")
 def get_event(event_id: Id, request: Request,
               engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
-    """The event, every step of its history and its dispatch records (403 outside the
-    caller's area)."""
+    """The event, every step of its history and its dispatch records (404, as if missing,
+    outside the caller's area)."""
     return events.get_event(engine, event_id, who=getattr(request.state, "principal", None))
