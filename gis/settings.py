@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     )
 
     max_batch: int = Field(500, ge=1, description="Most events in one POST.")
-    max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted.")
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted "
+                                "(every endpoint but the file uploads).")
+    max_upload_bytes: int = Field(50_000_000, ge=1024, description="Largest file upload "
+                                  "accepted (POST /api/v1/boundaries and other file uploads).")
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with a 503.")
 
     api_host: str = "127.0.0.1"

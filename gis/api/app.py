@@ -20,6 +20,9 @@ from gis.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Endpoints taking files: their bodies may reach WANGGE_MAX_UPLOAD_BYTES (others: max_body).
+UPLOAD_PATHS = ("/api/v1/boundaries",)
+
 # Routers of other packages, mounted when they are installed: (module, attribute).
 OPTIONAL_ROUTERS = [
     ("boundaries.api", "router"),
@@ -56,7 +59,8 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
     errors.install(app, settings.retry_after_s)
     # inside the body limit; path templates from the OpenAPI document name a bad path part
     app.add_middleware(InputGuard, paths=lambda: list(app.openapi()["paths"]))
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       limits={path: settings.max_upload_bytes for path in UPLOAD_PATHS})
     for r in (locate.router, meta.router):
         app.include_router(r, responses=PUBLIC_ERRORS)
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)

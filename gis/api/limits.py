@@ -1,4 +1,8 @@
-"""ASGI middleware refusing request bodies above a size limit (422, nothing read further)."""
+"""ASGI middleware refusing request bodies above a size limit (422, nothing read further).
+
+The limit is per endpoint: file uploads (boundary files, ETL layers) take a larger one than
+the JSON endpoints, whose small default keeps a flood of huge bodies cheap to refuse.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimit:
-    """Reject bodies larger than ``max_bytes`` with a 422 naming the limit."""
+    """Reject bodies larger than the endpoint's limit with a 422 naming the limit.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``limits`` maps exact paths (e.g. ``/api/v1/boundaries``) to their own limit; every other
+    path has ``max_bytes``.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, limits: dict[str, int] | None = None
+                 ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = {k.rstrip("/"): v for k, v in (limits or {}).items()}
+
+    def limit_for(self, path: str) -> int:
+        """The body limit of a request path."""
+        return self.limits.get(path.rstrip("/"), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    if int(value) > self.max_bytes:
-                        await self._reject(send)
+                    if int(value) > max_bytes:
+                        await self._reject(send, max_bytes)
                         return
                 except ValueError:
                     pass
@@ -34,7 +49,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     too_big = True
                     raise _TooLarge
             return msg
@@ -42,13 +57,13 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._reject(send)
+            await self._reject(send, max_bytes)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, max_bytes: int) -> None:
         body = json.dumps({"error": {
             "code": "body_too_large",
-            "message": f"body: the request body is larger than {self.max_bytes} bytes",
-            "details": [{"field": "body", "reason": f"larger than {self.max_bytes} bytes"}],
+            "message": f"body: the request body is larger than {max_bytes} bytes",
+            "details": [{"field": "body", "reason": f"larger than {max_bytes} bytes"}],
         }}).encode()
         await send({"type": "http.response.start", "status": 422,
                     "headers": [(b"content-type", b"application/json"),
