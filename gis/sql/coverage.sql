@@ -43,10 +43,11 @@ cand AS MATERIALIZED (
            CASE WHEN seg.local THEN ST_Distance(ST_Scale(seg.g, seg.kx, seg.ky),
                                                 ST_Scale(u.geom, seg.kx, seg.ky)) END AS pd
     FROM seg JOIN unit u ON u.generation_id = (SELECT id FROM gen)
-     AND u.geom && ST_Expand(seg.g, seg.reach / 110574.0,
+     AND u.geom && ST_Expand(seg.g,
                              seg.reach / (111319.0 * cos(radians(least(89.9,
                                  greatest(abs(ST_YMin(seg.g)), abs(ST_YMax(seg.g)))
-                                 + seg.reach / 110574.0)))))
+                                 + seg.reach / 110574.0)))),
+                             seg.reach / 110574.0)
     WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
 ),
 near AS (
@@ -96,10 +97,11 @@ cand AS MATERIALIZED (
            CASE WHEN seg.local THEN ST_Distance(ST_Scale(seg.g, seg.kx, seg.ky),
                                                 ST_Scale(u.geom, seg.kx, seg.ky)) END AS pd
     FROM seg JOIN unit u ON u.generation_id = (SELECT id FROM gen)
-     AND u.geom && ST_Expand(seg.g, seg.reach / 110574.0,
+     AND u.geom && ST_Expand(seg.g,
                              seg.reach / (111319.0 * cos(radians(least(89.9,
                                  greatest(abs(ST_YMin(seg.g)), abs(ST_YMax(seg.g)))
-                                 + seg.reach / 110574.0)))))
+                                 + seg.reach / 110574.0)))),
+                             seg.reach / 110574.0)
     WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
 ),
 near AS (
