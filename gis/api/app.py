@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from gis import auth
-from gis.api import errors
+from gis.api import docs, errors
 from gis.api.guards import CatchAll, InputGuard
 from gis.api.limits import BodyLimit
 from gis.api.params import PUBLIC_ERRORS, TOKEN_ERRORS
@@ -52,11 +52,14 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
         version="0.1.0",
         description="Grid governance: locate and store events, grids, patrols.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc from local assets (gis.api.docs): no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.locator = locator
     errors.install(app, settings.retry_after_s)
+    docs.install(app)
     # inside the body limit; path templates from the OpenAPI document name a bad path part
     app.add_middleware(InputGuard, paths=lambda: list(app.openapi()["paths"]))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
