@@ -223,5 +223,14 @@ _mount_optional()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; a statement timeout anywhere is one line on stderr, exit 1."""
+    from gis.db import is_query_timeout
+    from gis.errors import QueryTimeout
+
+    try:
+        app()
+    except Exception as e:
+        if not is_query_timeout(e):
+            raise
+        typer.echo(json.dumps(QueryTimeout().to_dict(), ensure_ascii=False), err=True)
+        raise SystemExit(1) from None

@@ -68,10 +68,10 @@ ORDER BY u.grid_code, u.code
 
 
 @contextmanager
-def tracks_locked(owner_engine: Engine) -> Iterator[None]:
-    """Hold an ACCESS EXCLUSIVE lock on patrol_track: every heavy read waits on it."""
+def tracks_locked(owner_engine: Engine, table: str = "patrol_track") -> Iterator[None]:
+    """Hold an ACCESS EXCLUSIVE lock on ``table`` (patrol_track: every heavy read waits)."""
     with owner_engine.connect() as conn:
-        conn.execute(text("LOCK TABLE patrol_track IN ACCESS EXCLUSIVE MODE"))
+        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
         try:
             yield
         finally:
@@ -176,18 +176,20 @@ def test_statement_timeout_anywhere_in_the_api_is_504(settings, demo_district, e
         slow.dispose()
 
 
-@pytest.mark.parametrize("args", [
-    ["patrols", "unvisited"],
-    ["patrols", "reminders"],
-    ["report", "assessment", "--month", "2026-11"],
+@pytest.mark.parametrize(("args", "table"), [
+    (["patrols", "unvisited"], "patrol_track"),
+    (["patrols", "reminders"], "patrol_track"),
+    (["report", "assessment", "--month", "2026-11"], "patrol_track"),
+    (["events", "show", "1"], "event"),  # any command: the entry point catches it
 ])
-def test_cli_prints_a_timeout_as_one_line(settings, demo_district, engine, owner_engine, args):
+def test_cli_prints_a_timeout_as_one_line(settings, demo_district, engine, owner_engine, args,
+                                          table):
     """The commands print the timeout as one JSON line on stderr, no traceback, exit 1."""
     clear_workflow(engine)
     exe = Path(sys.executable).with_name("wangge")
     env = {**os.environ, "DATABASE_URL": settings.database_url,
            "WANGGE_DATABASE_URL": settings.database_url, "WANGGE_STATEMENT_TIMEOUT_MS": "200"}
-    with tracks_locked(owner_engine):
+    with tracks_locked(owner_engine, table):
         p = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True,
                            timeout=120)
     assert p.returncode == 1, p.stderr
