@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -196,18 +194,16 @@ def demo(
         typer.echo(f"API token for this demo (district centre): {tok['token']}\n"
                    f"  curl -H 'Authorization: Bearer {tok['token']}' "
                    f"http://{s.api_host}:{port or s.api_port}/api/v1/events")
-    child = None
+    demo_mod.supervise()  # SIGTERM, SIGHUP, Ctrl-C, exit: the dashboard stops too
     cmd = dashboard_command(dashboard_port or s.dashboard_port, s.api_host)
     if cmd is not None:
-        child = subprocess.Popen(cmd)
+        demo_mod.spawn(cmd)
         typer.echo(f"dashboard: http://{s.api_host}:{dashboard_port or s.dashboard_port}/")
     typer.echo(f"API: http://{s.api_host}:{port or s.api_port}/docs")
     try:
         serve(port=port, host=None)
     finally:
-        if child is not None:
-            child.send_signal(signal.SIGTERM)
-            child.wait(timeout=10)
+        demo_mod.stop_children()
 
 
 def _mount_optional() -> None:
