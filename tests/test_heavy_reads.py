@@ -147,6 +147,25 @@ def test_intake_answers_while_heavy_reads_are_in_flight(settings, demo_district,
     assert results == [200] * 24
 
 
+def test_a_heavy_read_finding_no_slot_is_503_busy(settings, demo_district, engine,
+                                                  owner_engine):
+    """With every heavy slot taken past ``heavy_wait_s``: 503 busy with Retry-After."""
+    clear_workflow(engine)
+    client = _client(settings, engine, heavy_pool_size=1, heavy_wait_s=0.2)
+    first: list[int] = []
+    with client:
+        with tracks_locked(owner_engine):
+            t = threading.Thread(target=lambda: first.append(
+                client.get(HEAVY_PATHS[0]).status_code))
+            t.start()
+            _wait_for(lambda: _heavy_waiting(engine) == 1, "the heavy connection waiting")
+            r = client.get(HEAVY_PATHS[0])
+            assert r.status_code == 503 and r.json()["error"]["code"] == "busy"
+            assert "Retry-After" in r.headers
+        t.join(120)
+    assert first == [200]
+
+
 def test_statement_timeout_is_504_not_503(settings, demo_district, engine, owner_engine):
     """A heavy read past its statement timeout: 504 query_timeout on every heavy endpoint."""
     clear_workflow(engine)
