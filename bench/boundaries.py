@@ -105,12 +105,12 @@ def copy_events(engine, n: int, seed: int) -> None:
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("SET session_replication_role = replica")  # skip the duplicate trigger
+        cur.execute("ALTER TABLE event DISABLE TRIGGER event_duplicate_detect")  # owner only
         cur.copy_expert(
             "COPY event (item_code, source, geom, location_status, location_method, "
             "generation_id, grid_id, unit_id, street_code, community_code, grid_code, "
             "unit_code, worker_id, status) FROM STDIN", buf)
-        cur.execute("SET session_replication_role = origin")
+        cur.execute("ALTER TABLE event ENABLE TRIGGER event_duplicate_detect")
         raw.commit()
     finally:
         raw.close()
@@ -149,7 +149,7 @@ def main() -> None:
     args = ap.parse_args()
     n_events = args.events if args.events is not None else int(1_000_000 * args.scale)
     lay = layout(args.scale)
-    url = make_db(Settings().database_url)
+    url = make_db(Settings().owner_url)
     engine = make_engine(Settings(database_url=url, statement_timeout_ms=3_600_000))
     migrate.upgrade(engine)
     with engine.begin() as c:

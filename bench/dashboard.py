@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--fresh", action="store_true", help="drop and rebuild the bench database")
     ap.add_argument("--no-naive", action="store_true", help="skip the raw HeatMap comparison")
     args = ap.parse_args(argv)
-    eng, seeded = prepare_db(Settings().database_url, args.db_name, args.events, args.fresh)
+    eng, seeded = prepare_db(Settings().owner_url, args.db_name, args.events, args.fresh)
     print(f"seeded: {seeded}", file=sys.stderr)
     live_page(eng)  # warm the connection pool and the PostGIS caches once
     runs = [live_page(eng) for _ in range(3)]

@@ -42,7 +42,7 @@ THEIRS = "to_postgis into a fresh table with 1 GiST index (no validation, no ups
 
 def bench_engine():
     """A fresh, migrated ``wangge_bench_etl`` database on DATABASE_URL's server."""
-    url = make_url(Settings().database_url).set(drivername="postgresql+psycopg2")
+    url = make_url(Settings().owner_url).set(drivername="postgresql+psycopg2")
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))

@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from gis.locator import Locator
     from gis.settings import Settings
 
-    base_url = Settings().database_url
+    base_url = Settings().owner_url
     url = recreate_database(base_url, args.db)
     say(f"database {args.db} re-created on {base_url.rsplit('@', 1)[-1].rsplit('/', 1)[0]}")
     engine = prepared_engine(url)

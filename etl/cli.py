@@ -24,6 +24,13 @@ def _engine():
     return engine()
 
 
+def _owner_engine():
+    """The owner role's engine: bulk loads that may swap tables in or switch triggers off."""
+    from gis.cli import owner_engine
+
+    return owner_engine()
+
+
 UNREADABLE = frozenset({"no_such_file", "empty_file", "unreadable_file", "unknown_layer",
                         "several_layers", "bad_encoding", "unknown_encoding"})
 
@@ -85,7 +92,7 @@ def buildings(
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        r = mod.load_file(_engine(), file, source=source, crs=crs, id_field=id_field,
+        r = mod.load_file(_owner_engine(), file, source=source, crs=crs, id_field=id_field,
                           layer=layer, geometry_field=geometry_field, repair=repair,
                           commit=commit, placement_file=placement, progress=progress,
                           encoding=encoding)
@@ -252,7 +259,7 @@ def city(
             typer.echo(msg, err=True)
 
     try:
-        out = citygen.load_city(_engine(), seed=seed, n_events=events, grids=grids,
+        out = citygen.load_city(_owner_engine(), seed=seed, n_events=events, grids=grids,
                                 units_per_grid=units_per_grid, progress=progress, log=log,
                                 city=c)
     except WanggeError as err:

@@ -58,7 +58,8 @@ def usable(cur: Any, rows: int) -> bool:
     views, triggers, acl_rls_inherit, publications, not_allowed = cur.fetchone()
     if views or triggers or acl_rls_inherit or publications:
         log.info("building: parallel first load not used (the table has views, triggers, "
-                 "grants, row security, children or publications a swap would not carry over)")
+                 "public grants, row security, children or publications a swap would not "
+                 "carry over)")
         return False
     if not_allowed:
         log.info("building: parallel first load not used (this database role does not own "
@@ -142,6 +143,8 @@ def load(engine: Engine, cur: Any, prepared: gpd.GeoDataFrame, source: str, rows
     fkeys = cur.fetchall()
     cur.execute(q(SQL, "building_owned_sequences", PKG).text)
     sequences = cur.fetchall()
+    cur.execute(q(SQL, "building_grants", PKG).text)
+    grants = [g for (g,) in cur.fetchall()]
     shadow = sql.Identifier(SHADOW)
     try:
         _drop_shadow(engine)  # a killed load's leftover (bulk writers are serialised)
@@ -175,6 +178,8 @@ def load(engine: Engine, cur: Any, prepared: gpd.GeoDataFrame, source: str, rows
         for table, name, ddl in fkeys:
             cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
                 sql.SQL(table), sql.Identifier(name)) + sql.SQL(ddl))
+        for grant in grants:  # the platform's role keeps its rights on the new table
+            cur.execute(grant)
         bar.stage("switched in")
     except BaseException:
         cur.connection.rollback()  # first: it may hold the shadow (renamed) or locks on it

@@ -49,6 +49,13 @@ def engine():
     return get_engine(settings())
 
 
+def owner_engine():
+    """The engine for the owner role (migrations, loads that need DDL)."""
+    from gis.db import get_engine
+
+    return get_engine(settings().as_owner())
+
+
 def fail(err: Exception, code: int = 1) -> None:
     """Print an error as JSON on stderr and exit."""
     if isinstance(err, WanggeError):
@@ -61,12 +68,11 @@ def fail(err: Exception, code: int = 1) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Migrate the database up (default: to the newest revision)."""
+    """Migrate the database up as the owner role, then grant the platform's role its rights."""
     from gis import migrate
 
-    e = engine()
-    migrate.upgrade(e, revision)
-    typer.echo(f"database at revision {migrate.current(e)}")
+    rev = migrate.upgrade_and_grant(settings(), revision)
+    typer.echo(f"database at revision {rev}")
 
 
 @db_app.command("downgrade")
@@ -79,7 +85,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument()] = "base",
     if not yes:
         typer.echo("downgrade drops tables and their data; add --yes to do it", err=True)
         raise typer.Exit(1)
-    e = engine()
+    e = owner_engine()
     migrate.downgrade(e, revision)
     typer.echo(f"database at revision {migrate.current(e)}")
 
@@ -176,12 +182,14 @@ def demo(
 ) -> None:
     """Load the demo district (migrations, catalogue, territory) and serve API + dashboard."""
     from gis import demo as demo_mod
+    from gis import migrate
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     s = settings()
     e = engine()
     try:
-        info = demo_mod.prepare(e, force=reload)
+        migrate.upgrade_and_grant(s)
+        info = demo_mod.prepare(owner_engine(), force=reload)
     except WanggeError as err:
         fail(err)
     typer.echo(json.dumps({"demo": info}, default=str))

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from gis.settings import Settings
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -25,6 +27,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def app_role(settings: Settings) -> str | None:
+    """The platform's own role when it differs from the owner (else None: one role)."""
+    from gis.dbroles import url_user
+
+    app, owner = url_user(settings.database_url), url_user(settings.owner_url)
+    return app if app and app != owner else None
+
+
+def upgrade_and_grant(settings: Settings, revision: str = "head") -> str | None:
+    """Migrate as the owner role, then give the platform's role its data rights."""
+    from gis.db import get_engine
+    from gis.dbroles import grant_app_role
+
+    owner = get_engine(settings.as_owner())
+    upgrade(owner, revision)
+    role = app_role(settings)
+    if role:
+        with owner.begin() as conn:
+            grant_app_role(conn, role)
+    return current(owner)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

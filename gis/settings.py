@@ -20,7 +20,14 @@ class Settings(BaseSettings):
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("WANGGE_DATABASE_URL", "DATABASE_URL"),
-        description="SQLAlchemy URL of the PostGIS database.",
+        description="URL of the PostGIS database for the platform's own role (the API, the "
+        "dashboard, scheduled commands): data rights only, no DDL, not the owner.",
+    )
+    owner_database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("WANGGE_OWNER_DATABASE_URL", "OWNER_DATABASE_URL"),
+        description="URL of the same database for the owner role, used by migrations and bulk "
+        "loads that need DDL (default: DATABASE_URL, one role for everything).",
     )
     pool_size: int = Field(10, ge=1, le=200)
     pool_timeout_s: float = Field(5.0, gt=0)
@@ -68,10 +75,12 @@ class Settings(BaseSettings):
         None, description="Dispatch rules TOML (default: gis/data/dispatch_rules.toml)."
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "owner_database_url")
     @classmethod
-    def _postgres_only(cls, v: str) -> str:
+    def _postgres_only(cls, v: str | None) -> str | None:
         """Only PostgreSQL URLs are accepted."""
+        if v is None:
+            return None
         if not v.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
             raise ValueError(
                 f"DATABASE_URL must be a postgresql:// URL, got {v.split('://')[0]}://..."
@@ -79,6 +88,16 @@ class Settings(BaseSettings):
         if v.startswith("postgres://"):
             v = "postgresql://" + v[len("postgres://"):]
         return v
+
+
+    @property
+    def owner_url(self) -> str:
+        """The owner role's URL (migrations, DDL-needing loads)."""
+        return self.owner_database_url or self.database_url
+
+    def as_owner(self) -> Settings:
+        """These settings with the owner role's URL as the database URL."""
+        return self.model_copy(update={"database_url": self.owner_url})
 
 
 @lru_cache(maxsize=1)

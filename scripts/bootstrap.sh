@@ -9,12 +9,14 @@
 #   than .venv/.installed-stamp;
 # * unless DATABASE_URL is set, initialises and starts a repo-local PostgreSQL 15
 #   cluster (data dir .pgdata/, port $WANGGE_PG_PORT or 55432, 127.0.0.1 only)
-#   with role/database `wangge` and the postgis extension.
+#   with the owner role and database `wangge`, the platform's role `wangge_app` and the
+#   postgis extension.
 #
 # Idempotent: a second run only checks and takes a second or two.
 #
 # Output: all progress goes to stderr; the LAST line on stdout is
-#   export DATABASE_URL=postgresql://wangge@127.0.0.1:55432/wangge
+#   export DATABASE_URL=postgresql://wangge_app@127.0.0.1:55432/wangge \
+#          WANGGE_OWNER_DATABASE_URL=postgresql://wangge@127.0.0.1:55432/wangge
 # so callers can `eval "$(scripts/bootstrap.sh)"`.
 #
 # Environment:
@@ -240,7 +242,8 @@ bootstrap: (the database must be reachable and have the postgis extension: CREAT
     else
         log "DATABASE_URL is set and psql is not installed; leaving the database check to the app"
     fi
-    printf 'export DATABASE_URL=%q\n' "$DATABASE_URL" >&3
+    printf 'export DATABASE_URL=%q WANGGE_OWNER_DATABASE_URL=%q\n' "$DATABASE_URL" \
+        "${WANGGE_OWNER_DATABASE_URL:-$DATABASE_URL}" >&3
     exit 0
 fi
 
@@ -377,12 +380,24 @@ psql_admin() {  # psql_admin DB SQL
     PGCONNECT_TIMEOUT=10 "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -Atq \
         -h 127.0.0.1 -p "$PORT" -U postgres -d "$1" -c "$2"
 }
-if [[ "$(psql_admin postgres "select 1 from pg_roles where rolname = 'wangge'")" != 1 ]]; then
-    log "creating role wangge"
-    psql_admin postgres "create role wangge login superuser"
-elif [[ "$(psql_admin postgres "select rolsuper and rolcanlogin from pg_roles where rolname = 'wangge'")" != t ]]; then
-    psql_admin postgres "alter role wangge login superuser"
-fi
+# Two roles (least privilege): `wangge` owns the database and its tables and runs the
+# migrations and the loads that need DDL; `wangge_app` is what the API, the dashboard and the
+# scheduled commands use: no superuser, no DDL; `wangge db upgrade` grants it data rights.
+ensure_role() {  # ensure_role NAME ATTRIBUTES
+    if [[ "$(psql_admin postgres "select 1 from pg_roles where rolname = '$1'")" != 1 ]]; then
+        log "creating role $1"
+        psql_admin postgres "create role $1 $2"
+    else
+        psql_admin postgres "alter role $1 $2"
+    fi
+}
+ensure_role wangge "login nosuperuser createdb nocreaterole"
+ensure_role wangge_app "login nosuperuser nocreatedb nocreaterole"
+# the owner may end the platform role's sessions (DROP DATABASE ... WITH (FORCE) in the tests)
+psql_admin postgres "set client_min_messages = warning; grant wangge_app to wangge"
+# PostGIS is not a trusted extension: put it in template1 so that databases the owner creates
+# (the tests' database) have it without a superuser
+psql_admin template1 "set client_min_messages = warning; create extension if not exists postgis"
 if [[ "$(psql_admin postgres "select 1 from pg_database where datname = 'wangge'")" != 1 ]]; then
     log "creating database wangge"
     psql_admin postgres "create database wangge owner wangge"
@@ -390,4 +405,5 @@ fi
 psql_admin wangge "set client_min_messages = warning; create extension if not exists postgis"
 log "PostGIS $(psql_admin wangge 'select postgis_lib_version()') ready in database wangge"
 
-printf 'export DATABASE_URL=%q\n' "postgresql://wangge@127.0.0.1:$PORT/wangge" >&3
+printf 'export DATABASE_URL=%q WANGGE_OWNER_DATABASE_URL=%q\n' \
+    "postgresql://wangge_app@127.0.0.1:$PORT/wangge" "postgresql://wangge@127.0.0.1:$PORT/wangge" >&3

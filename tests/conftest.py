@@ -28,22 +28,31 @@ def _no_bind_in_a_comment(_conn, _cursor, statement, _params, _context, _many) -
         raise AssertionError(f"bind parameter inside an SQL comment: {bad[0]!r}")
 
 
-def _test_url() -> str:
-    """The test database: WANGGE_TEST_DATABASE_URL, else DATABASE_URL's server + _test name."""
-    explicit = os.environ.get("WANGGE_TEST_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = Settings().database_url
-    url = make_url(base)
-    return url.set(database=(url.database or "wangge") + "_test").render_as_string(
+def _test_db(url: str, database: str | None = None) -> str:
+    """``url`` on the test database (``database``, else its own name + ``_test``)."""
+    u = make_url(url)
+    return u.set(database=database or (u.database or "wangge") + "_test").render_as_string(
         hide_password=False)
+
+
+def _test_urls() -> tuple[str, str]:
+    """(platform role, owner role) URLs of the test database.
+
+    WANGGE_TEST_DATABASE_URL / WANGGE_TEST_OWNER_DATABASE_URL, else DATABASE_URL's and the
+    owner URL's server with the database name + ``_test``.
+    """
+    base = Settings()
+    app = os.environ.get("WANGGE_TEST_DATABASE_URL") or _test_db(base.database_url)
+    owner = os.environ.get("WANGGE_TEST_OWNER_DATABASE_URL") or _test_db(
+        base.owner_url, make_url(app).database)
+    return app, owner
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    """Settings pointing at the (freshly created) test database."""
-    url = _test_url()
-    u = make_url(url).set(drivername="postgresql+psycopg2")
+    """Settings pointing at the (freshly created) test database, with both roles."""
+    url, owner_url = _test_urls()
+    u = make_url(owner_url).set(drivername="postgresql+psycopg2")
     admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -53,13 +62,24 @@ def settings() -> Settings:
         pytest.exit(f"cannot create the test database at {u.render_as_string()}: {e}", 2)
     finally:
         admin.dispose()
-    s = Settings(database_url=url, locator_poll_s=0.05)
-    eng = make_engine(s)
-    migrate.upgrade(eng)
+    s = Settings(database_url=url, owner_database_url=owner_url, locator_poll_s=0.05)
+    # commands run by the tests (in process or as children) find the owner role as an
+    # operator's environment gives it; DATABASE_URL is set per test
+    os.environ["WANGGE_OWNER_DATABASE_URL"] = owner_url
+    migrate.upgrade_and_grant(s)
+    eng = make_engine(s.as_owner())
     with eng.begin() as conn:
         catalogue.load(conn)
     eng.dispose()
     return s
+
+
+@pytest.fixture(scope="session")
+def owner_engine(settings: Settings) -> Engine:
+    """Engine of the owner role (DDL, TRUNCATE, bulk loads)."""
+    from gis.db import get_engine
+
+    return get_engine(settings.as_owner())
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +93,17 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture()
-def clean_db(engine: Engine) -> Engine:
-    """Empty every data table (the catalogue stays)."""
-    with engine.begin() as conn:
+def clean_db(engine: Engine, owner_engine: Engine) -> Engine:
+    """Empty every data table (the catalogue stays); TRUNCATE is the owner's right."""
+    with owner_engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
     return engine
+
+
+@pytest.fixture()
+def owner_db(clean_db: Engine, owner_engine: Engine) -> Engine:
+    """``clean_db`` as the owner role: bulk loads that swap tables in or switch triggers off."""
+    return owner_engine
 
 
 @pytest.fixture()

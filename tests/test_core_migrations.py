@@ -17,7 +17,7 @@ CORE_TABLES = {"generation", "area", "territory_state", "district", "street", "c
 @pytest.fixture()
 def scratch(settings):
     """An empty database of its own; dropped afterwards."""
-    u = make_url(settings.database_url)
+    u = make_url(settings.owner_url)  # creating and migrating a database is the owner's
     name = (u.database or "wangge") + "_mig"
     admin = create_engine(u.set(drivername="postgresql+psycopg2", database="postgres"),
                           isolation_level="AUTOCOMMIT")
@@ -83,6 +83,7 @@ def test_cli_db_upgrade_on_empty_database(scratch, monkeypatch):
     url = scratch.url.render_as_string(hide_password=False).replace("+psycopg2", "")
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("WANGGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("WANGGE_OWNER_DATABASE_URL", raising=False)  # one role for everything
     r = CliRunner().invoke(app, ["db", "upgrade"])
     assert r.exit_code == 0, r.output
     assert "database at revision" in r.output

@@ -223,14 +223,14 @@ def index_state(engine) -> dict[str, tuple[int, str]]:
             "pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'building'::regclass"))}
 
 
-def test_bulk_load_rebuilds_indexes_and_upserts_exactly(clean_db, monkeypatch) -> None:
+def test_bulk_load_rebuilds_indexes_and_upserts_exactly(owner_db, monkeypatch) -> None:
     """The large-load path (indexes dropped and rebuilt, new rows COPYed straight in, stored
     ones staged) keeps every value, the index definitions and the upsert semantics."""
     from etl.common import Report
 
     monkeypatch.setattr(bld, "BULK_REBUILD_MIN_ROWS", 5)
     monkeypatch.setattr(bld, "COPY_CHUNK_ROWS", 7)  # several COPY chunks
-    before = index_state(clean_db)
+    before = index_state(owner_db)
     g = boxes(40)
     g["name"] = [f"楼{i}\t\\x\n\"q\"" if i % 3 == 0 else None for i in range(40)]
     g["note"] = [f'a "b" \\ c\t{i}' for i in range(40)]
@@ -242,16 +242,16 @@ def test_bulk_load_rebuilds_indexes_and_upserts_exactly(clean_db, monkeypatch) -
     def load(frame, commit=True):
         r = Report("buildings", "x")
         prepared = bld.prepare(frame, r, id_field="bid")
-        return bld.load_frame(clean_db, prepared, "bulk", r, commit=commit)
+        return bld.load_frame(owner_db, prepared, "bulk", r, commit=commit)
 
     r = load(g, commit=False)  # a preview: nothing written, indexes untouched
-    assert r.inserted == 40 and count(clean_db) == 0 and index_state(clean_db) == before
+    assert r.inserted == 40 and count(owner_db) == 0 and index_state(owner_db) == before
     r = load(g)
     assert (r.inserted, r.updated, r.unchanged) == (40, 0, 0)
-    after = index_state(clean_db)
+    after = index_state(owner_db)
     assert {k: v[1] for k, v in after.items()} == {k: v[1] for k, v in before.items()}
     assert after["building_geom_gist"][0] != before["building_geom_gist"][0]  # rebuilt
-    with clean_db.connect() as c:
+    with owner_db.connect() as c:
         rows = {x.source_id: x for x in c.execute(text(
             "SELECT source_id, name, floors, properties, ST_AsBinary(geom) AS wkb, "
             "ST_SRID(geom) AS srid, ST_Equals(point, ST_PointOnSurface(geom)) AS pt, loaded_at "
@@ -270,8 +270,8 @@ def test_bulk_load_rebuilds_indexes_and_upserts_exactly(clean_db, monkeypatch) -
     g2.loc[g2["bid"].isin([f"B{i}" for i in range(3, 13)]), "floors"] = 7
     r = load(g2)
     assert (r.inserted, r.updated, r.unchanged) == (5, 10, 27)
-    assert index_state(clean_db) == after  # 5 new rows next to 40: no rebuild
-    with clean_db.connect() as c:
+    assert index_state(owner_db) == after  # 5 new rows next to 40: no rebuild
+    with owner_db.connect() as c:
         now = {x.source_id: x for x in c.execute(text(
             "SELECT source_id, floors, loaded_at FROM building WHERE source = 'bulk'"))}
     assert len(now) == 45

@@ -139,10 +139,10 @@ def test_buildings_cli_progress_flag(clean_db, settings, tmp_path, monkeypatch) 
     assert res.exit_code == 0 and "COPY buildings" not in res.stderr
 
 
-def test_bulk_event_load_links_duplicates_as_the_trigger_does(clean_db) -> None:
+def test_bulk_event_load_links_duplicates_as_the_trigger_does(owner_db) -> None:
     """The bulk path (trigger off, one set-based pass) links exactly what the per-row trigger
     links for the same rows inserted one after another."""
-    citygen.load_city(clean_db, seed=4, grids=4, footprints_per_unit=0)
+    citygen.load_city(owner_db, seed=4, grids=4, footprints_per_unit=0)
     rng = np.random.default_rng(11)
     n = 400
     centres = rng.uniform([120.3002, 31.1002], [120.3038, 31.1034], (25, 2))
@@ -155,14 +155,14 @@ def test_bulk_event_load_links_duplicates_as_the_trigger_does(clean_db) -> None:
               rng.integers(0, 2, n)],
           "source": np.array(["worker"] * n, dtype=object),
           "reported_at": 1.7e9 + rng.uniform(0, 2 * 86400, n)}
-    with clean_db.begin() as c:
+    with owner_db.begin() as c:
         from gis import catalogue
         if not catalogue.active_items(c):
             catalogue.load(c)
-    assert citygen.load_events(clean_db, Locator(clean_db), ev, reporter="bulk") == n
+    assert citygen.load_events(owner_db, Locator(owner_db), ev, reporter="bulk") == n
 
     def links() -> set[tuple[int, int, float]]:
-        with clean_db.connect() as c:
+        with owner_db.connect() as c:
             rows = c.execute(text(
                 "SELECT d.event_id - m.lo, d.original_id - m.lo, round(d.distance_m::numeric, 3) "
                 "FROM event_duplicate d, (SELECT min(id) AS lo FROM event) m")).all()
@@ -171,7 +171,7 @@ def test_bulk_event_load_links_duplicates_as_the_trigger_does(clean_db) -> None:
     bulk = links()
     assert len(bulk) > 20
     # the same rows again, inserted with the trigger on, in the same order
-    with clean_db.begin() as c:
+    with owner_db.begin() as c:
         c.execute(text("CREATE TEMP TABLE ev_again ON COMMIT DROP AS "
                        "SELECT * FROM event ORDER BY id"))
         c.execute(text("DELETE FROM event"))
@@ -181,7 +181,7 @@ def test_bulk_event_load_links_duplicates_as_the_trigger_does(clean_db) -> None:
         c.execute(text(f"INSERT INTO event ({', '.join(cols)}) SELECT {', '.join(cols)} "
                        "FROM ev_again ORDER BY id"))
     assert links() == bulk
-    with clean_db.connect() as c:  # the trigger is on again after the bulk load
+    with owner_db.connect() as c:  # the trigger is on again after the bulk load
         assert c.execute(text(
             "SELECT tgenabled FROM pg_trigger WHERE tgname = 'event_duplicate_detect'")
         ).scalar_one() == "O"

@@ -67,60 +67,62 @@ def load(engine, g: gpd.GeoDataFrame, commit: bool = True) -> Report:
 
 
 def test_first_load_through_the_shadow_table_equals_the_one_connection_load(
-        clean_db, monkeypatch) -> None:
+        owner_db, engine, monkeypatch) -> None:
     """The swap path stores exactly what the one-connection path stores, the table keeps its
     columns, constraints, index names and the foreign key pointing at it, and a reload and a
     later load take the ordinary path."""
     g = frame(60)
-    before, first_oid = catalog(clean_db), oid(clean_db)
-    assert load(clean_db, g).inserted == 60  # below the threshold: one connection
-    assert oid(clean_db) == first_oid
-    plain = stored(clean_db)
+    before, first_oid = catalog(owner_db), oid(owner_db)
+    assert load(owner_db, g).inserted == 60  # below the threshold: one connection
+    assert oid(owner_db) == first_oid
+    plain = stored(owner_db)
     assert plain["B1"][3].startswith("SRID=4326;MULTIPOLYGON") and plain["B2"][1] is None
     assert all(v[3].startswith("SRID=4326;MULTIPOLYGON") and v[4] for v in plain.values())
 
-    with clean_db.begin() as c:
+    with owner_db.begin() as c:
         c.execute(text("TRUNCATE building CASCADE"))
     monkeypatch.setattr(swapload, "SWAP_MIN_ROWS", 10)
     monkeypatch.setattr(bld, "COPY_CHUNK_ROWS", 7)  # several chunks per stream
-    assert load(clean_db, g, commit=False).inserted == 60  # a preview never swaps
-    assert oid(clean_db) == first_oid and count(clean_db) == 0
-    r = load(clean_db, g)
+    assert load(owner_db, g, commit=False).inserted == 60  # a preview never swaps
+    assert oid(owner_db) == first_oid and count(owner_db) == 0
+    r = load(owner_db, g)
     assert (r.inserted, r.updated, r.unchanged) == (60, 0, 0)
-    assert oid(clean_db) != first_oid  # the shadow table became building
-    assert catalog(clean_db) == before
-    assert stored(clean_db) == plain
+    assert oid(owner_db) != first_oid  # the shadow table became building
+    with engine.connect() as c:  # the platform's role keeps its rights on the new table
+        assert c.execute(text("SELECT count(*) FROM building")).scalar_one() == 60
+    assert catalog(owner_db) == before
+    assert stored(owner_db) == plain
 
-    swapped = oid(clean_db)
-    r = load(clean_db, g)  # a reload changes nothing and keeps the table
-    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 60) and oid(clean_db) == swapped
+    swapped = oid(owner_db)
+    r = load(owner_db, g)  # a reload changes nothing and keeps the table
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 60) and oid(owner_db) == swapped
     more = boxes(20, lat=LAT + 0.003).assign(bid=[f"M{i}" for i in range(20)])
-    assert load(clean_db, more).inserted == 20 and oid(clean_db) == swapped  # not empty
-    with clean_db.begin() as c, pytest.raises(Exception, match="unique|duplicate"):
+    assert load(owner_db, more).inserted == 20 and oid(owner_db) == swapped  # not empty
+    with owner_db.begin() as c, pytest.raises(Exception, match="unique|duplicate"):
         c.execute(text("INSERT INTO building (source, source_id, geom) SELECT source, "
                        "source_id, geom FROM building LIMIT 1"))
 
 
-def test_a_failed_stream_leaves_building_as_it_was(clean_db, monkeypatch) -> None:
+def test_a_failed_stream_leaves_building_as_it_was(owner_db, monkeypatch) -> None:
     """A row the table's CHECK refuses (here an invalid polygon slipped past ``prepare``)
     aborts the whole load: nothing stored, the table and its catalogue unchanged, no shadow."""
     monkeypatch.setattr(swapload, "SWAP_MIN_ROWS", 10)
-    before, first_oid = catalog(clean_db), oid(clean_db)
+    before, first_oid = catalog(owner_db), oid(owner_db)
     r = Report("buildings", "x")
     prepared = bld.prepare(frame(40), r, id_field="bid")
     bow = shapely.Polygon([(LON, LAT), (LON + 1e-4, LAT + 1e-4), (LON + 1e-4, LAT),
                            (LON, LAT + 1e-4)])
     prepared.loc[30, "geometry"] = bow  # self-intersecting, in the second stream's share
     with pytest.raises(Exception, match="building_geom_valid"):
-        bld.load_frame(clean_db, prepared, "s", r)
-    assert count(clean_db) == 0 and oid(clean_db) == first_oid
-    assert catalog(clean_db) == before
+        bld.load_frame(owner_db, prepared, "s", r)
+    assert count(owner_db) == 0 and oid(owner_db) == first_oid
+    assert catalog(owner_db) == before
     prepared.loc[30, "geometry"] = shapely.box(LON, LAT + 0.02, LON + 1e-4, LAT + 0.0201)
-    assert bld.load_frame(clean_db, prepared, "s", Report("buildings", "x")).inserted == 40
-    assert catalog(clean_db) == before and count(clean_db) == 40
+    assert bld.load_frame(owner_db, prepared, "s", Report("buildings", "x")).inserted == 40
+    assert catalog(owner_db) == before and count(owner_db) == 40
 
 
-def test_readers_during_the_swap_see_nothing_or_everything(clean_db, monkeypatch) -> None:
+def test_readers_during_the_swap_see_nothing_or_everything(owner_db, monkeypatch) -> None:
     """Queries running all through a parallel first load never fail and never see part of it
     (the switch waits for them, and those queued behind it read the new table)."""
     import threading
@@ -138,7 +140,7 @@ def test_readers_during_the_swap_see_nothing_or_everything(clean_db, monkeypatch
     def read() -> None:
         while not done.is_set():
             try:
-                with clean_db.connect() as c:
+                with owner_db.connect() as c:
                     seen.add(c.execute(text(
                         "SELECT count(*) FROM building WHERE geom && "
                         "ST_MakeEnvelope(0, 0, 180, 90, 4326)")).scalar_one())
@@ -149,30 +151,30 @@ def test_readers_during_the_swap_see_nothing_or_everything(clean_db, monkeypatch
     for t in readers:
         t.start()
     try:
-        first = oid(clean_db)
-        assert load(clean_db, g).inserted == n
-        assert oid(clean_db) != first  # it did take the swap path
+        first = oid(owner_db)
+        assert load(owner_db, g).inserted == n
+        assert oid(owner_db) != first  # it did take the swap path
     finally:
         done.set()
         for t in readers:
             t.join()
     assert not errors, errors[:3]
     assert seen and seen <= {0, n}
-    assert count(clean_db) == n
+    assert count(owner_db) == n
 
 
-def test_a_view_on_building_keeps_the_load_on_one_connection(clean_db, monkeypatch) -> None:
+def test_a_view_on_building_keeps_the_load_on_one_connection(owner_db, monkeypatch) -> None:
     """Something a swap could not carry over (here a view reading building) sends the load
     down the one-connection path: same rows, the view still works."""
     monkeypatch.setattr(swapload, "SWAP_MIN_ROWS", 10)
-    with clean_db.begin() as c:
+    with owner_db.begin() as c:
         c.execute(text("CREATE VIEW building_names AS SELECT source_id, name FROM building"))
     try:
-        first = oid(clean_db)
-        assert load(clean_db, frame(30)).inserted == 30
-        assert oid(clean_db) == first
-        with clean_db.connect() as c:
+        first = oid(owner_db)
+        assert load(owner_db, frame(30)).inserted == 30
+        assert oid(owner_db) == first
+        with owner_db.connect() as c:
             assert c.execute(text("SELECT count(*) FROM building_names")).scalar_one() == 30
     finally:
-        with clean_db.begin() as c:
+        with owner_db.begin() as c:
             c.execute(text("DROP VIEW IF EXISTS building_names"))

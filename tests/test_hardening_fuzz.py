@@ -48,13 +48,13 @@ def _leak_free(status: int, body: str, where: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_env(settings: Settings, engine: Engine) -> dict[str, Any]:
+def fuzz_env(settings: Settings, engine: Engine, owner_engine: Engine) -> dict[str, Any]:
     """The demo district, a district-centre token whose id no generated value hits, row ids."""
     from gis import auth
     from gis.demo import load_synthetic
     from tests.conftest import DATA_TABLES
 
-    with engine.begin() as conn:
+    with owner_engine.begin() as conn:  # TRUNCATE and setval are the owner's rights
         conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
         conn.execute(text("SELECT setval('api_token_id_seq', 987654321)"))
     load_synthetic(engine)

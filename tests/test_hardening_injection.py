@@ -47,9 +47,10 @@ def _canary(engine: Engine) -> list[str]:
 
 
 @pytest.fixture()
-def canary(engine: Engine) -> Engine:
+def canary(owner_engine: Engine) -> Engine:
     """An empty canary table and an unused sequence anyone may use (a restricted API role
-    too)."""
+    too); made by the owner role, which alone may create tables."""
+    engine = owner_engine
     with engine.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {CANARY}; DROP SEQUENCE IF EXISTS {CANARY}_seq"))
         conn.execute(text(f"CREATE TABLE {CANARY} (v text); CREATE SEQUENCE {CANARY}_seq"))

@@ -21,9 +21,9 @@ def t(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture()
-def october(demo_district, engine):
+def october(demo_district, engine, owner_engine):
     """The crafted month (see the comments for what each event contributes)."""
-    clear_workflow(engine)
+    clear_workflow(owner_engine)
     loc = Locator(engine)
     item = "health.sanitation"  # grid level, 24 h; 48 h at the community ([limits])
 

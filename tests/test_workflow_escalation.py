@@ -16,9 +16,9 @@ from gis.locator import Locator
 
 
 @pytest.fixture()
-def loc(demo_district, engine):
+def loc(demo_district, engine, owner_engine):
     """A locator on the demo district."""
-    clear_workflow(engine)
+    clear_workflow(owner_engine)
     return Locator(engine)
 
 

@@ -25,9 +25,9 @@ STREET = "320508001"         # holds COMMUNITY and G_OTHER_COMMUNITY
 
 
 @pytest.fixture()
-def client(api, demo_district, engine):
+def client(api, demo_district, engine, owner_engine):
     """The api fixture on the demo district, as the district centre."""
-    clear_workflow(engine)
+    clear_workflow(owner_engine)
     api.app.state.locator.refresh(force=True)
     api.headers["Authorization"] = "Bearer " + auth.create_token(
         engine, "district_centre", name="centre")["token"]

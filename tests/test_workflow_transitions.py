@@ -27,11 +27,11 @@ PATHS = {
 
 
 @pytest.fixture()
-def loc(demo_district, engine):
+def loc(demo_district, engine, owner_engine):
     """A locator on the demo district."""
     from workflow_helpers import clear_workflow
 
-    clear_workflow(engine)
+    clear_workflow(owner_engine)
     return Locator(engine)
 
 

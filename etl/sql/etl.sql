@@ -101,14 +101,15 @@ ORDER BY b.source, b.source_id;
 
 -- name: building_swap_blockers
 -- What a swap of the building table could not carry over: views or rules reading it, triggers
--- of our own, grants, row security, other tables inheriting it, publications (foreign keys
--- pointing at it are carried over; see building_referencing_keys).
+-- of our own, row security, other tables inheriting it, publications (foreign keys pointing
+-- at it and grants to roles are carried over; see building_referencing_keys, building_grants).
 SELECT
     (SELECT count(*) FROM pg_depend d WHERE d.refobjid = 'building'::regclass
        AND d.classid = 'pg_rewrite'::regclass) AS views,
     (SELECT count(*) FROM pg_trigger WHERE tgrelid = 'building'::regclass
        AND NOT tgisinternal) AS triggers,
-    (SELECT relacl IS NOT NULL OR relrowsecurity OR relhassubclass FROM pg_class
+    (SELECT relrowsecurity OR relhassubclass OR EXISTS (
+            SELECT 1 FROM aclexplode(relacl) a WHERE a.grantee = 0) FROM pg_class
        WHERE oid = 'building'::regclass) AS acl_rls_inherit,
     (SELECT count(*) FROM pg_publication_rel WHERE prrelid = 'building'::regclass)
         AS publications,
@@ -116,6 +117,13 @@ SELECT
     (SELECT NOT (pg_has_role(current_user, c.relowner, 'USAGE')
                  AND has_schema_privilege(c.relnamespace, 'CREATE'))
      FROM pg_class c WHERE c.oid = 'building'::regclass) AS not_allowed;
+
+-- name: building_grants
+-- The grants on building to other roles (the platform's role), as statements to run again on
+-- the table that replaces it.
+SELECT format('GRANT %s ON building TO %I', a.privilege_type, r.rolname)
+FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee
+WHERE c.oid = 'building'::regclass AND a.grantee <> c.relowner;
 
 -- name: building_is_empty
 SELECT NOT EXISTS (SELECT 1 FROM building);
