@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
+from boundaries.activate import activate
 from etl.common import copy_frame
 from gis import catalogue, duplicates, people, synthetic, territory
 from gis.territory import AreaRecord
@@ -279,7 +280,7 @@ def load_city(engine: Engine, seed: int = 1, n_events: int = 0, grids: int = 10_
         if not reused:
             gen = territory.create_generation(conn, city.description, source=GENERATION_SOURCE)
             territory.insert_areas(conn, gen, city.areas)
-            territory.activate_generation(conn, gen)
+            activate(conn, gen, actor="etl city")  # the one activation path
     timings["territory_s"] = round(time.perf_counter() - t, 2)
     _step(log, t0, f"territory {'already active' if reused else 'loaded'}: generation {gen}")
 

@@ -22,6 +22,8 @@ def load_synthetic(engine: Engine, layout: synthetic.Layout | None = None,
                    bounds: tuple[float, float, float, float] | None = None,
                    description: str = "generated demo district") -> int:
     """Load a generated district as a new active generation, with its roster; returns its id."""
+    from boundaries.activate import activate  # (moves into gis with the restructure)
+
     areas = synthetic.generate(layout=layout or synthetic.Layout(),
                                **({"bounds": bounds} if bounds else {}))
     entries = synthetic.roster(areas, leader_only_every=5)
@@ -29,7 +31,7 @@ def load_synthetic(engine: Engine, layout: synthetic.Layout | None = None,
     with engine.begin() as conn:
         gen = territory.create_generation(conn, description, source="synthetic")
         territory.insert_areas(conn, gen, areas)
-        territory.activate_generation(conn, gen)
+        activate(conn, gen, actor="demo")  # the one activation path
         ids = people.upsert_workers(conn, [(e.worker_code, e.name, e.phone) for e in entries])
         people.assign_roles(conn, [(ids[e.worker_code], e.area_code, e.role, since)
                                    for e in entries])
