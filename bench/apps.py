@@ -1,6 +1,6 @@
 """ASGI app factories the benchmarks serve with ``uvicorn --factory`` (settings from the env).
 
-* ``real_app``: the Wangge API exactly as shipped (``gis.api.app.create_app``).
+* ``real_app``: the Wangge API exactly as shipped (``wangge.app.create_app``).
 * ``naive_app``: the baseline of issue 2 — per request, one ``ST_Contains`` query against the
   ``unit`` table and one ``INSERT`` into ``event``, in one committed transaction; no in-memory
   index, no history row, no idempotency.
@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 def real_app() -> FastAPI:
     """The real API on ``DATABASE_URL``."""
-    from gis.api.app import create_app
     from gis.settings import Settings
+    from wangge.app import create_app
 
     return create_app(Settings())
 
@@ -60,7 +60,7 @@ class NaiveReport(BaseModel):
 
 def naive_app() -> FastAPI:
     """One ``ST_Contains`` query and one ``INSERT`` per request (same engine settings)."""
-    from gis.db import make_engine
+    from gis.db.engine import make_engine
     from gis.settings import Settings
 
     engine = make_engine(Settings())

@@ -31,10 +31,13 @@ from sqlalchemy import create_engine, make_url, text
 
 from boundaries.core import run_import
 from boundaries.validate import Options
-from gis import catalogue, migrate, people, synthetic, territory
-from gis.db import make_engine
-from gis.locator import Locator
+from gis.db import migrate
+from gis.db.engine import make_engine
+from gis.intake import catalogue
 from gis.settings import Settings
+from gis.territory import generations as territory
+from gis.territory import people, synthetic
+from gis.territory.locator import Locator
 
 DB = "wangge_bench_boundaries"
 BOUNDS = (120.40, 31.10, 120.90, 31.50)

@@ -106,8 +106,9 @@ def recreate_database(base_url: str, name: str) -> str:
 
 def prepared_engine(url: str) -> Engine:
     """Engine on ``url`` after the migrations and the catalogue load."""
-    from gis import catalogue, migrate
-    from gis.db import make_engine
+    from gis.db import migrate
+    from gis.db.engine import make_engine
+    from gis.intake import catalogue
     from gis.settings import Settings
 
     engine = make_engine(Settings(database_url=url))

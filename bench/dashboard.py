@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from gis import catalogue, migrate, synthetic
-from gis.events import OPEN_STATUSES, STATUSES
+from gis.db import migrate
+from gis.intake import catalogue
+from gis.intake.events import OPEN_STATUSES, STATUSES
 from gis.settings import Settings
+from gis.territory import synthetic
 
 BENCH_LAYOUT = synthetic.Layout(streets=(3, 2), communities=(3, 3), grids=(3, 3), units=(3, 3))
 BENCH_BOUNDS = (120.52, 31.26, 120.68, 31.36)
@@ -33,7 +35,7 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
          seed: int = 1) -> dict[str, int]:
     """COPY ``events`` located events (hotspots + background) into the active district, plus
     cameras and today's patrol tracks."""
-    from gis.locator import Locator
+    from gis.territory.locator import Locator
 
     rng = np.random.default_rng(seed)
     snap = Locator(engine).refresh(force=True)
@@ -136,7 +138,7 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
 def live_page(engine: Engine, window_days: float = 30) -> dict[str, Any]:
     """Everything the live page computes for its first map (cold), and the HTML it ships."""
     from dashboard import mapview
-    from gis import dashboard_queries as dq
+    from gis.oversight import dashboard as dq
 
     t0 = time.perf_counter()
     ext = dq.extent(engine)
@@ -187,8 +189,8 @@ def naive_heatmap(engine: Engine) -> dict[str, Any]:
 
 def prepare_db(base_url: str, name: str, events: int, fresh: bool) -> tuple[Engine, dict]:
     """Create (or reuse) the bench database with its district and ``events`` events."""
-    from gis.db import make_engine
-    from gis.demo import load_synthetic
+    from gis.db.engine import make_engine
+    from gis.territory.synthetic import load_synthetic
 
     url = make_url(base_url)
     admin = create_engine(url.set(drivername="postgresql+psycopg2", database="postgres"),

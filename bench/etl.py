@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, make_url, text
 from etl import buildings as bld
 from etl import citygen
 from etl.common import Report
-from gis import migrate
+from gis.db import migrate
 from gis.settings import Settings
 
 DB = "wangge_bench_etl"

@@ -80,7 +80,8 @@ def _track_month(engine: Engine) -> str:
 
 def run(engine: Engine, repeat: int) -> dict[str, Any]:
     """Old vs new on the loaded district: seconds, ratios and whether the answers agree."""
-    from gis import assessment, coverage, dispatch
+    from gis.oversight import assessment, coverage
+    from gis.workflow import dispatch
 
     d = dispatch.rules().unit_distance_m
     days = dispatch.rules().unvisited_days

@@ -59,7 +59,7 @@ TARGET_RATE = 200.0
 # -- territory ------------------------------------------------------------------------------
 def layout_for(units: int):
     """A Layout with about ``units`` units: streets (sx, sy) x 1,000 units each."""
-    from gis.synthetic import Layout
+    from gis.territory.synthetic import Layout
 
     streets = max(1, round(units / UNITS_PER_STREET))
     sx = max(d for d in range(1, int(math.isqrt(streets)) + 1) if streets % d == 0)
@@ -79,7 +79,8 @@ def load_territory(engine: Engine, units: int, seed: int) -> dict[str, Any]:
     """Generate and store the district (with a roster) as the active generation."""
     from datetime import UTC, datetime, timedelta
 
-    from gis import people, synthetic, territory
+    from gis.territory import generations as territory
+    from gis.territory import people, synthetic
 
     layout = layout_for(units)
     bounds = bounds_for(layout.shape[0] * layout.shape[1])
@@ -205,7 +206,7 @@ def reset_events(engine: Engine) -> None:
 def api_tokens(engine: Engine, n: int) -> list[dict[str, str]] | None:
     """Headers with ``n`` district-centre API tokens (several devices), when the API has auth."""
     try:
-        from gis import auth
+        from gis.access import auth
     except ImportError:
         return None
     if not hasattr(auth, "create_token") or n <= 0:
@@ -331,8 +332,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    from gis.locator import Locator
     from gis.settings import Settings
+    from gis.territory.locator import Locator
 
     base_url = Settings().owner_url
     url = recreate_database(base_url, args.db)

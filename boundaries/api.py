@@ -12,18 +12,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from boundaries import activate as act
 from boundaries.core import run_import
 from boundaries.export import feature_collection
 from boundaries.reader import parse_mapping
 from boundaries.validate import Options
-from gis import auth
+from gis.access import auth
+from gis.access.auth import Principal
 from gis.api import deps
 from gis.api.params import GenerationId
-from gis.auth import Principal
 from gis.errors import InvalidInput
-from gis.locator import Locator
 from gis.settings import Settings
+from gis.territory import activation as act
+from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1/boundaries", tags=["boundaries"])
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
@@ -56,7 +56,7 @@ async def upload(
     engine: Engine = Depends(deps.engine),
     locator: Locator = Depends(deps.locator),
     settings: Settings = Depends(deps.settings),
-    # the caller: the router's own dependency (gis.api.app), so run once per request
+    # the caller: the router's own dependency (wangge.app), so run once per request
     who: Principal = Depends(auth.require_planner_for_writes),
 ) -> JSONResponse:
     """Same pipeline as ``wangge boundaries import``: 200 acceptable, 422 blocked/unreadable."""

@@ -1,6 +1,7 @@
-"""Bulk store of a generation's boundaries (same tables and rows as ``gis.territory``).
+"""Bulk store of a generation's boundaries (same tables and rows as ``gis.territory.generations``).
 
-``gis.territory.insert_areas`` sends every polygon in a multi-row INSERT and lets the per-row
+``gis.territory.generations.insert_areas`` sends every polygon in a multi-row INSERT and
+lets the per-row
 ``area_piece_sync`` trigger subdivide each grid / unit.  For a city (100,000 units) this does
 the same work set-based: one COPY (CSV, hex WKB) into a temporary table, one INSERT ... SELECT
 per level, and, when the role may switch the two piece triggers off for the transaction
@@ -19,13 +20,13 @@ import shapely
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from gis.territory import LEVELS, PARENT_COLUMN, AreaRecord
+from gis.territory.generations import LEVELS, PARENT_COLUMN, AreaRecord
 
 PIECE_TRIGGERS = {"grid": "grid_piece_sync", "unit": "unit_piece_sync"}
 
 
 def _hex_multi(geoms: list) -> list[str]:
-    """Hex WKB of every geometry as a MultiPolygon (like ``gis.territory._multi``)."""
+    """Hex WKB of every geometry as a MultiPolygon (like ``gis.territory.generations._multi``)."""
     out = []
     for g in geoms:
         if g.geom_type == "Polygon":

@@ -16,14 +16,14 @@ app = typer.Typer(help="Grid boundaries: import, validate, preview, activate, ro
 
 def _engine():
     """Engine of the configured database."""
-    from gis.cli import engine
+    from gis.cli.core import engine
 
     return engine()
 
 
 def _settings():
     """Settings (for outside_max_distance_m)."""
-    from gis.cli import settings
+    from gis.cli.core import settings
 
     return settings()
 
@@ -97,7 +97,7 @@ def rollback(
     commit: Annotated[bool, typer.Option("--commit", help="Really roll back.")] = False,
 ) -> None:
     """Return to the previous generation and restore the former event assignments."""
-    from boundaries import activate as act
+    from gis.territory import activation as act
 
     e = _engine()
     try:
@@ -132,7 +132,7 @@ def export(
 @app.command("list")
 def list_() -> None:
     """The generations, newest last."""
-    from boundaries import activate as act
+    from gis.territory import activation as act
 
     with _engine().connect() as conn:
         rows = act.generations(conn)

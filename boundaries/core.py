@@ -11,13 +11,13 @@ from typing import Any
 import shapely
 from sqlalchemy import Engine
 
-from boundaries import activate as act
 from boundaries import preview as pv
+from boundaries import store
 from boundaries.model import ERROR, REPAIRED, WARNING, Problem, UnreadableFile
 from boundaries.reader import read
 from boundaries.validate import Options, Validation, validate
 from gis.errors import Conflict
-from gis.queries import q
+from gis.territory import activation as act
 
 OK, BLOCKED, UNREADABLE = 0, 1, 2
 
@@ -99,14 +99,13 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
     out: dict[str, Any] = {}
     with engine.begin() as conn:
         act.lock(conn)
-        now_active = conn.execute(q("boundaries.sql", "active_generation",
-                                    "boundaries.sql")).scalar()
+        now_active = act.active_generation(conn)
         if now_active != v.base_generation:
             raise Conflict(f"the active generation changed from {v.base_generation} to "
                            f"{now_active} while the file was validated; run the import again",
                            code="generation_changed")
         t = time.perf_counter()
-        gen = act.store(conn, v, description, source)
+        gen = store.store(conn, v, description, source)
         out["store_s"] = round(time.perf_counter() - t, 3)
         if not commit:
             t = time.perf_counter()

@@ -9,8 +9,9 @@ from typing import Any
 import shapely
 from sqlalchemy import Connection
 
+from gis.db.queries import q
 from gis.errors import NotFound
-from gis.queries import q
+from gis.territory import activation
 
 SQL = "boundaries.sql"
 PKG = "boundaries.sql"
@@ -19,11 +20,11 @@ PKG = "boundaries.sql"
 def feature_collection(conn: Connection, generation: int | None = None) -> dict[str, Any]:
     """All boundaries of a generation (default: the active one) as a FeatureCollection."""
     if generation is None:
-        generation = conn.execute(q(SQL, "active_generation", PKG)).scalar()
+        generation = activation.active_generation(conn)
         if generation is None:
             raise NotFound("no generation is active; give --generation", code="no_generation")
-    row = conn.execute(q(SQL, "generation_status", PKG), {"g": generation}).first()
-    if row is None:
+    status = activation.generation_status(conn, generation)
+    if status is None:
         raise NotFound(f"no generation {generation}", code="generation_not_found")
     rows = conn.execute(q(SQL, "export", PKG), {"g": generation}).all()
     geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
@@ -35,7 +36,7 @@ def feature_collection(conn: Connection, generation: int | None = None) -> dict[
         feats.append({"type": "Feature", "properties": props,
                       "geometry": shapely.geometry.mapping(g)})
     return {"type": "FeatureCollection", "name": f"wangge generation {generation}",
-            "generation": generation, "status": row.status, "features": feats}
+            "generation": generation, "status": status, "features": feats}
 
 
 def write(conn: Connection, out: str | Path, generation: int | None = None) -> int:

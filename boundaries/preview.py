@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from boundaries.activate import composed, tune
 from boundaries.validate import Area, Validation, areas_m2, base_areas
-from gis.queries import q
+from gis.db.queries import named, q
+from gis.territory.activation import locate_open_sql, tune
 
 SQL = "boundaries.sql"
 PKG = "boundaries.sql"
@@ -64,7 +64,8 @@ def moves(conn: Connection, gen: int, base: int | None, max_m: float,
     if activation is not None:
         ev = conn.execute(q(SQL, "activation_moves", PKG), {"activation": activation}).all()
     else:
-        ev = conn.execute(composed("locate_open", "preview_events_tail"),
+        tail = named(SQL, PKG)["preview_events_tail"].text
+        ev = conn.execute(text(locate_open_sql() + "\n" + tail),
                           {"gen": gen, "max_m": max_m, "from_gen": None}).all()
     bl = conn.execute(q(SQL, "preview_buildings", PKG), {"gen": gen, "base": base}).all() \
         if base is not None else []

@@ -18,8 +18,8 @@ from shapely.geometry.base import BaseGeometry
 from boundaries import geojson
 from boundaries.model import Feature, UnreadableFile
 from gis import safejson
-from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
-from gis.territory import LEVELS
+from gis.geo.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
+from gis.territory.generations import LEVELS
 
 FIELDS = ("code", "name", "parent_code", "kind", "level")
 CODE_LENGTH = {6: "district", 9: "street", 12: "community", 15: "grid", 18: "unit"}

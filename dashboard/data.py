@@ -1,4 +1,4 @@
-"""Cached loaders of the dashboard: short-TTL wrappers around ``gis.dashboard_queries``."""
+"""Cached loaders of the dashboard: short-TTL wrappers around ``gis.oversight.dashboard``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import streamlit as st
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
 
-from gis import dashboard_queries as dq
-from gis.dashboard_queries import BBox, Filters
-from gis.db import get_engine
-from gis.events import OPEN_STATUSES, STATUSES
+from gis.db.engine import get_engine
+from gis.intake.events import OPEN_STATUSES, STATUSES
+from gis.oversight import dashboard as dq
+from gis.oversight.dashboard import BBox, Filters
 from gis.settings import Settings
 
 TTL_S = 3  # live data: a little under the refresh period

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from etl.cameras import NEAR_LIMIT, NEAR_MAX_LIMIT, cameras_in_range
 from gis.api import deps
 from gis.errors import InvalidInput
-from gis.locator import Locator
+from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1", tags=["cameras"])
 

@@ -35,8 +35,8 @@ from etl.common import (
     progress_on,
     read_csv_text,
 )
-from gis.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
-from gis.queries import q
+from gis.db.queries import q
+from gis.geo.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
 
 log = logging.getLogger(__name__)
 SQL = "etl.sql"
@@ -714,7 +714,7 @@ def footprint_overlaps(prepared: gpd.GeoDataFrame, max_pairs: int = 100) -> dict
 
 def place(engine: Engine, lon: np.ndarray, lat: np.ndarray) -> tuple[list, list]:
     """Grid and unit code of each WGS84 point in the active generation (None when outside)."""
-    from gis.locator import Locator
+    from gis.territory.locator import Locator
 
     snap = Locator(engine).refresh(force=True)
     if not snap.grid_codes:

@@ -11,9 +11,9 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from etl.common import EtlError, Report, copy_frame, file_error, find_column, read_csv_text
-from gis.datum import UnknownDatumError, parse_datum, to_wgs84
-from gis.locator import M_PER_DEG, check_coordinates, datum_or_error
-from gis.queries import q
+from gis.db.queries import q
+from gis.geo.datum import UnknownDatumError, parse_datum, to_wgs84
+from gis.territory.locator import M_PER_DEG, check_coordinates, datum_or_error
 
 KINDS = ("fixed", "ptz", "dome", "ai", "other")
 KIND_ALIASES = {"bullet": "fixed", "枪机": "fixed", "球机": "ptz", "半球": "dome",

@@ -27,10 +27,13 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, text
 
-from boundaries.activate import activate
 from etl.common import copy_frame
-from gis import catalogue, duplicates, people, synthetic, territory
-from gis.territory import AreaRecord
+from gis.intake import catalogue
+from gis.territory import generations as territory
+from gis.territory import people, synthetic
+from gis.territory.activation import activate
+from gis.territory.generations import AreaRecord
+from gis.workflow import duplicates
 
 SOURCE = "citygen"
 GENERATION_SOURCE = "etl:citygen"
@@ -263,7 +266,7 @@ def load_city(engine: Engine, seed: int = 1, n_events: int = 0, grids: int = 10_
     changes nothing."""
     from etl import buildings as bld
     from etl.common import Report
-    from gis.locator import Locator
+    from gis.territory.locator import Locator
 
     t0 = time.perf_counter()
     city = city or generate_city(grids, seed, n_events, units_per_grid, buildings_per_unit,
@@ -348,7 +351,8 @@ def load_events(engine: Engine, locator, ev: dict[str, np.ndarray], reporter: st
 
     Possible duplicates are linked by the intake's rule, in bulk: the per-row trigger is off
     for the COPY (inside the transaction, so other writers wait and see it on), then one
-    set-based pass (``gis.duplicates.link_bulk``) links every new event, which is several times
+    set-based pass (``gis.workflow.duplicates.link_bulk``) links every new event, which is
+    several times
     cheaper than a million trigger calls and gives the same links."""
     from etl.common import Progress
 

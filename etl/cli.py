@@ -19,14 +19,14 @@ app = typer.Typer(help="Load GIS layers (buildings, cameras, roster) and draw mi
 
 def _engine():
     """The configured engine (settings errors exit 2)."""
-    from gis.cli import engine
+    from gis.cli.core import engine
 
     return engine()
 
 
 def _owner_engine():
     """The owner role's engine: bulk loads that may swap tables in or switch triggers off."""
-    from gis.cli import owner_engine
+    from gis.cli.core import owner_engine
 
     return owner_engine()
 
@@ -37,7 +37,7 @@ UNREADABLE = frozenset({"no_such_file", "empty_file", "unreadable_file", "unknow
 
 def _fail(err: Exception) -> None:
     """Print the error as JSON on stderr; exit 2 when the file cannot be read as given, else 1."""
-    from gis.cli import fail
+    from gis.cli.core import fail
 
     fail(err, 2 if getattr(err, "code", None) in UNREADABLE else 1)
 
@@ -169,7 +169,7 @@ def units(
     `wangge boundaries rollback --commit`)."""
     from etl import draw
     from etl.units import DrawParams
-    from gis.demo import has_territory
+    from wangge.demo import has_territory
 
     if not grid and not all_:
         typer.echo("name grids with --grid CODE (repeatable) or use --all", err=True)
@@ -177,7 +177,7 @@ def units(
     params = DrawParams(grid_max_buildings=grid_max_buildings,
                         grid_max_floor_area_m2=grid_max_floor_area)
     e = _engine()
-    from gis.cli import settings
+    from gis.cli.core import settings
 
     max_m = settings().outside_max_distance_m
     try:

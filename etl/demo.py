@@ -20,9 +20,10 @@ from etl import buildings as bld
 from etl.common import Report
 from etl.draw import draw_district
 from etl.units import M_PER_DEG, Plane
-from gis import catalogue, events, patrols, people
 from gis.errors import WanggeError
-from gis.locator import Locator
+from gis.intake import catalogue, events, patrols
+from gis.territory import people
+from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
 SOURCE = "suzhou-gusu"

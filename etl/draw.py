@@ -10,12 +10,12 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, Engine, text
 
-from boundaries import activate as activation
 from etl.units import Buildings, DrawParams, draw_territory, draw_units
-from gis import territory
+from gis.db.queries import q
 from gis.errors import InvalidInput, NotFound
-from gis.locator import Locator
-from gis.queries import q
+from gis.territory import activation
+from gis.territory import generations as territory
+from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
 PKG = "etl.sql"

@@ -18,8 +18,8 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from etl.common import Report, file_error, find_column, read_csv_text
-from gis import people
-from gis.people import ROLES, mask_id_number, mask_phone
+from gis.territory import people
+from gis.territory.people import ROLES, mask_id_number, mask_phone
 
 log = logging.getLogger(__name__)
 PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")

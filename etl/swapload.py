@@ -33,7 +33,7 @@ import numpy as np
 from psycopg2 import sql
 from sqlalchemy import Engine
 
-from gis.queries import q
+from gis.db.queries import q
 
 log = logging.getLogger(__name__)
 SQL = "etl.sql"

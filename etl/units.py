@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.territory import AreaRecord
+from gis.territory.generations import AreaRecord
 
 M_PER_DEG = 6371008.8 * math.pi / 180.0
 SAMPLE_M = 5.0

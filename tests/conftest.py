@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, event, make_url, text
 
-from gis import catalogue, migrate
-from gis.db import dispose_all, make_engine
+from gis.db import migrate
+from gis.db.engine import dispose_all, make_engine
+from gis.intake import catalogue
 from gis.settings import Settings
 
 DATA_TABLES = (
@@ -77,7 +78,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def owner_engine(settings: Settings) -> Engine:
     """Engine of the owner role (DDL, TRUNCATE, bulk loads)."""
-    from gis.db import get_engine
+    from gis.db.engine import get_engine
 
     return get_engine(settings.as_owner())
 
@@ -85,7 +86,7 @@ def owner_engine(settings: Settings) -> Engine:
 @pytest.fixture(scope="session")
 def engine(settings: Settings) -> Iterator[Engine]:
     """Engine on the test database."""
-    from gis.db import get_engine
+    from gis.db.engine import get_engine
 
     eng = get_engine(settings)
     yield eng
@@ -109,7 +110,7 @@ def owner_db(clean_db: Engine, owner_engine: Engine) -> Engine:
 @pytest.fixture()
 def demo_district(clean_db: Engine) -> int:
     """The small generated district (2 streets, 8 communities, 32 grids, 288 units) active."""
-    from gis.demo import load_synthetic
+    from gis.territory.synthetic import load_synthetic
 
     return load_synthetic(clean_db)
 
@@ -119,8 +120,8 @@ def api(settings: Settings, clean_db: Engine):
     """A TestClient on a fresh app (no LISTEN thread; the locator polls every 50 ms)."""
     from fastapi.testclient import TestClient
 
-    from gis import auth
-    from gis.api.app import create_app
+    from gis.access import auth
+    from wangge.app import create_app
 
     app = create_app(settings, listen=False)
     token = auth.create_token(clean_db, "district_centre", name="tests")["token"]

@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 import shapely
 from sqlalchemy import Engine, text
 
-from gis import people, territory
-from gis.territory import AreaRecord
+from gis.territory import generations as territory
+from gis.territory import people
+from gis.territory.generations import AreaRecord
 
 D = "320508"
 S = D + "001"

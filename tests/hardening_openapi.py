@@ -216,8 +216,9 @@ def text_value(slot: Slot, value: str) -> Any:
 
 def demo_ids(engine: Engine) -> dict[str, Any]:
     """Ids of rows that exist on the demo district: an event, a generation, a spare token."""
-    from gis import auth, events
-    from gis.locator import Locator
+    from gis.access import auth
+    from gis.intake import events
+    from gis.territory.locator import Locator
 
     loc = Locator(engine, 300.0, 60.0)
     loc.refresh(force=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gis.demo import load_synthetic
+from gis.territory.synthetic import load_synthetic
 
 
 def test_upload_preview_commit_list_rollback(api, clean_db) -> None:

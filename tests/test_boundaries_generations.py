@@ -12,13 +12,14 @@ import shapely
 from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, text
 
-from boundaries import activate as act
 from boundaries.core import run_import, table
 from boundaries.export import feature_collection, write
-from gis import catalogue, synthetic
 from gis.errors import Conflict
-from gis.events import OPEN_STATUSES, Report, ingest
-from gis.locator import Locator
+from gis.intake import catalogue
+from gis.intake.events import OPEN_STATUSES, Report, ingest
+from gis.territory import activation as act
+from gis.territory import synthetic
+from gis.territory.locator import Locator
 
 BOUNDS = (120.5920, 31.3000, 120.6140, 31.3190)
 STATE = ("SELECT md5(string_agg(concat_ws(',', id, generation_id, grid_id, unit_id, grid_code, "

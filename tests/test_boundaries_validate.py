@@ -214,7 +214,7 @@ def test_report_and_problem_geojson_files(clean_db: Engine, tmp_path: Path, monk
     """CLI: readable table, JSON report, GeoJSON of problem geometries, exit codes 0/1/2."""
     from typer.testing import CliRunner
 
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.setenv("DATABASE_URL", clean_db.url.render_as_string(hide_password=False)
                        .replace("+psycopg2", ""))
@@ -252,7 +252,7 @@ def test_crs_gpkg_and_zipped_shapefile(clean_db: Engine, tmp_path: Path, crs: st
     import geopandas as gpd
 
     from boundaries.reader import read
-    from gis.datum import Datum, from_wgs84
+    from gis.geo.datum import Datum, from_wgs84
 
     feats = territory()
     gdf = gpd.GeoDataFrame.from_features(feats, crs="EPSG:4326")

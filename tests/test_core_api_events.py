@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from gis.api.app import create_app
+from wangge.app import create_app
 
 URL = "/api/v1/events"
 
@@ -90,7 +90,7 @@ def test_post_batch_all_forms(client, engine, inside):
 
 
 def test_gcj02_report_is_converted(client, engine, inside):
-    from gis.datum import Datum, from_wgs84
+    from gis.geo.datum import Datum, from_wgs84
 
     lon, lat, unit, _grid = inside
     x, y = from_wgs84(lon, lat, Datum.GCJ02)

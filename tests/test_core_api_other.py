@@ -10,7 +10,7 @@ import core_helpers as T
 import pytest
 from sqlalchemy import text
 
-from gis.datum import Datum, from_wgs84
+from gis.geo.datum import Datum, from_wgs84
 
 CLI_KEYS = {"lon", "lat", "status", "grid", "unit", "community", "street", "worker"}
 

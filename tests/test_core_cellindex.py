@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gis import synthetic
-from gis.cellindex import CellIndex
+from gis.geo.cellindex import CellIndex
+from gis.territory import synthetic
 
 
 def brute(polys, xs, ys) -> np.ndarray:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from gis import catalogue
-from gis.cli import app
-from gis.datum import Datum, from_wgs84
+from gis.geo.datum import Datum, from_wgs84
+from gis.intake import catalogue
+from wangge.cli import app
 
 KEYS = {"lon", "lat", "status", "grid", "unit", "community", "street", "worker"}
 
@@ -76,7 +76,7 @@ def test_locate_errors(cli):
 
 
 def test_db_upgrade_is_idempotent(cli, engine):
-    from gis import migrate
+    from gis.db import migrate
 
     head = migrate.current(engine)
     r = cli("db", "upgrade")

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
-from gis.api.app import create_app
+from wangge.app import create_app
 
 URL = "/api/v1/events"
 REPORT = {"item": "safety.fire", "lon": 120.602, "lat": 31.302, "description": "smoke"}

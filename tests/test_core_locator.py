@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from gis import territory
-from gis.datum import Datum, from_wgs84, haversine_m
 from gis.errors import InvalidInput, WanggeError
-from gis.locator import Locator
+from gis.geo.datum import Datum, from_wgs84, haversine_m
+from gis.territory import generations as territory
+from gis.territory.locator import Locator
 
 
 @pytest.fixture()
@@ -295,7 +295,7 @@ def test_snapshot_pieces_without_database():
 
     import shapely
 
-    from gis.locator import Snapshot
+    from gis.territory.locator import Snapshot
 
     def grid(i, code, geom):
         return NS(id=i, code=code, name=code, kind="basic", community_code="c",

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import IntegrityError
 
-from gis import migrate
-from gis.db import make_engine
+from gis.db import migrate
+from gis.db.engine import make_engine
 
 CORE_TABLES = {"generation", "area", "territory_state", "district", "street", "community", "grid",
                "unit", "area_piece", "building", "worker", "grid_role", "camera", "event_class",
@@ -78,7 +78,7 @@ def test_up_down_up(scratch):
 def test_cli_db_upgrade_on_empty_database(scratch, monkeypatch):
     from typer.testing import CliRunner
 
-    from gis.cli import app
+    from wangge.cli import app
 
     url = scratch.url.render_as_string(hide_password=False).replace("+psycopg2", "")
     monkeypatch.setenv("DATABASE_URL", url)

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from gis.api.app import create_app
 from gis.settings import Settings
+from wangge.app import create_app
 
 URL = "/api/v1/events"
 REPORT = {"item": "safety.fire", "lon": 120.602, "lat": 31.302}

@@ -66,7 +66,7 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
                         "DATABASE_URL": settings.database_url}
     api_port, dash_port = _port(), _port()
     api = subprocess.Popen(
-        [sys.executable, "-c", "import uvicorn; from gis.api.app import create_app; "
+        [sys.executable, "-c", "import uvicorn; from wangge.app import create_app; "
          "from gis.settings import Settings; uvicorn.run(create_app(Settings(), listen=False), "
          f"host='127.0.0.1', port={api_port}, log_level='warning')"], env=env, cwd=ROOT)
     dash = subprocess.Popen(
@@ -95,12 +95,12 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
                 return int(v.replace(",", ""))
 
             assert events_shown() == 3
-            from gis import dashboard_queries as dq
+            from gis.oversight import dashboard as dq
 
             e = dq.extent(engine)
             headers = {}
             try:  # the API asks for a bearer token once the workflow package is installed
-                from gis.auth import create_token
+                from gis.access.auth import create_token
 
                 tok = create_token(engine, "district_centre", name="e2e")
                 headers = {"Authorization": f"Bearer {tok['token']}"}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from gis import dashboard_queries as dq
+from gis.oversight import dashboard as dq
 
 
 def _seed(engine) -> None:

@@ -1,4 +1,4 @@
-"""Tests for gis.datum against gcoord 1.0.7 control vectors."""
+"""Tests for gis.geo.datum against gcoord 1.0.7 control vectors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gis.datum import (
+from gis.geo.datum import (
     Datum,
     UnknownDatumError,
     bd09_to_gcj02,

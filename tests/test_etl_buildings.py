@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from etl import buildings as bld
 from etl.common import EtlError
-from gis.datum import from_wgs84
+from gis.geo.datum import from_wgs84
 from tests.etl_fixtures import osm_sample
 
 LON, LAT = 120.600, 31.305  # inside the generated demo district
@@ -197,7 +197,7 @@ def test_each_building_gets_its_grid_and_unit(demo_district, engine, tmp_path: P
 
 
 def test_cli_preview_and_commit(clean_db, settings, tmp_path: Path, monkeypatch) -> None:
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.chdir(tmp_path)

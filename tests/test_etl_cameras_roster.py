@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from etl import cameras, roster
 from etl.common import EtlError
-from gis.datum import from_wgs84, haversine_m
+from gis.geo.datum import from_wgs84, haversine_m
 
 LON, LAT = 120.600, 31.305
 
@@ -52,8 +52,8 @@ def test_cameras_load_validate_and_nearest_first(demo_district, engine, tmp_path
 
 
 def test_cameras_api_and_geojson(api, tmp_path) -> None:
-    from gis.api.app import create_app  # noqa: F401
-    from gis.demo import load_synthetic
+    from gis.territory.synthetic import load_synthetic
+    from wangge.app import create_app  # noqa: F401
 
     load_synthetic(api.app.state.engine)
     fc = {"type": "FeatureCollection", "features": [
@@ -126,7 +126,7 @@ def test_camera_crs_flag_converts_gcj02_and_bd09(demo_district, engine, settings
                                                  tmp_path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.chdir(tmp_path)  # the CLI writes its rejects file into the working directory
 
@@ -161,7 +161,7 @@ def test_camera_crs_flag_converts_gcj02_and_bd09(demo_district, engine, settings
 
 def test_roster_valid_to_ends_a_role_and_reloads_are_idempotent(demo_district, engine,
                                                                 tmp_path) -> None:
-    from gis.locator import Locator
+    from gis.territory.locator import Locator
 
     with engine.connect() as c:
         grid = c.execute(text("SELECT code FROM grid ORDER BY code LIMIT 1")).scalar_one()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from etl import buildings as bld
 from etl import citygen
 from etl.common import Report
-from gis.locator import Locator
+from gis.territory.locator import Locator
 
 
 def test_same_seed_same_city_and_scaling() -> None:
@@ -38,7 +38,7 @@ def test_same_seed_same_city_and_scaling() -> None:
 
 
 def test_city_cli_preview_then_load_structure_and_events(clean_db, settings) -> None:
-    from gis.cli import app
+    from wangge.cli import app
 
     env = {"DATABASE_URL": settings.database_url}
     runner = CliRunner()
@@ -124,7 +124,7 @@ def test_progress_on_stderr_when_asked(clean_db, capsys) -> None:
 
 
 def test_buildings_cli_progress_flag(clean_db, settings, tmp_path, monkeypatch) -> None:
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.setattr(bld, "PROGRESS_MIN_ROWS", 1)
     gdf = citygen.generate_city(grids=1, seed=1).buildings.drop(columns=["unit"])
@@ -156,7 +156,7 @@ def test_bulk_event_load_links_duplicates_as_the_trigger_does(owner_db) -> None:
           "source": np.array(["worker"] * n, dtype=object),
           "reported_at": 1.7e9 + rng.uniform(0, 2 * 86400, n)}
     with owner_db.begin() as c:
-        from gis import catalogue
+        from gis.intake import catalogue
         if not catalogue.active_items(c):
             catalogue.load(c)
     assert citygen.load_events(owner_db, Locator(owner_db), ev, reporter="bulk") == n

@@ -123,7 +123,7 @@ def test_redraw_units_of_one_grid_is_a_new_generation(clean_db) -> None:
 
 def _unit_of_buildings(engine) -> dict[str, str]:
     """Each building's unit code in the active generation (by the locator)."""
-    from gis.locator import Locator
+    from gis.territory.locator import Locator
 
     snap = Locator(engine).refresh(force=True)
     with engine.connect() as c:

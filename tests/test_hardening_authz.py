@@ -13,7 +13,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 from workflow_helpers import G1, G2, G_OTHER_STREET, W1, clear_workflow, grid_point, row
 
-from gis import auth, dispatch
+from gis.access import auth
+from gis.workflow import dispatch
 
 COMMUNITY = "320508001001"   # holds G1 and G2
 STREET = "320508001"
@@ -142,7 +143,7 @@ def test_token_area_must_have_the_roles_level(client, engine, settings, monkeypa
     """API and CLI refuse a grid worker with a street or district (and every wrong level)."""
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)
-    from gis.cli import app
+    from wangge.cli import app
 
     runner = CliRunner()
     before = _tokens(engine)
@@ -298,7 +299,7 @@ def test_outside_the_area_is_answered_as_missing(client, engine):
 
 def test_boundary_changes_record_the_caller(api, clean_db):
     """Import (commit) and rollback through the API record the planner's token, not "api"."""
-    from gis.demo import load_synthetic
+    from gis.territory.synthetic import load_synthetic
 
     gen = load_synthetic(clean_db)
     t = auth.create_token(clean_db, "planner", name="planner-li")
@@ -316,7 +317,8 @@ def test_boundary_changes_record_the_caller(api, clean_db):
                                  "ORDER BY id")).all()
         desc = conn.execute(text("SELECT description FROM generation WHERE id = :g"),
                             {"g": new}).scalar()
-    assert [tuple(a) for a in acts] == [("activate", new, who), ("rollback", gen, who)]
+    assert [tuple(a) for a in acts] == [("activate", gen, "demo"),  # load_synthetic's
+                                        ("activate", new, who), ("rollback", gen, who)]
     assert who in desc
     imports = _audit(clean_db, "boundaries.import")
     assert [(a["token_id"], a["actor"], a["target"], a["data"]["committed"]) for a in imports] \

@@ -62,7 +62,7 @@ def test_stopping_the_demo_stops_the_dashboard(settings, demo_district, sig) -> 
                 "PYTHONUNBUFFERED": "1"})
     env.pop("WANGGE_DATABASE_URL", None)
     demo = subprocess.Popen(
-        [sys.executable, "-c", "from gis.cli import main; main()", "demo", "--port",
+        [sys.executable, "-c", "from wangge.cli import main; main()", "demo", "--port",
          str(api_port), "--dashboard-port", str(dash_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)

@@ -50,7 +50,7 @@ def _port() -> int:
 @pytest.fixture()
 def served(settings, clean_db):
     """The API on a free local port (uvicorn in a thread); yields its base URL."""
-    from gis.api.app import create_app
+    from wangge.app import create_app
 
     port = _port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, listen=False), host="127.0.0.1",

@@ -28,7 +28,7 @@ def boxes(n: int, dx: float = 0.0) -> gpd.GeoDataFrame:
 
 def cli(args: list[str]):
     """Run ``wangge`` with these arguments."""
-    from gis.cli import app
+    from wangge.cli import app
 
     return CliRunner().invoke(app, args)
 

@@ -72,7 +72,7 @@ def test_cameras_near_report_the_total_and_whether_the_list_was_cut(api, setting
     assert api.get("/api/v1/cameras", params={"near": f"{LON},{LAT}", "limit": 501}
                    ).status_code == 422
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    from gis.cli import app
+    from wangge.cli import app
 
     res = CliRunner().invoke(app, ["etl", "near", str(LON), str(LAT), "--radius", "200",
                                    "--limit", "10"])

@@ -50,8 +50,8 @@ def _leak_free(status: int, body: str, where: str) -> list[str]:
 @pytest.fixture(scope="module")
 def fuzz_env(settings: Settings, engine: Engine, owner_engine: Engine) -> dict[str, Any]:
     """The demo district, a district-centre token whose id no generated value hits, row ids."""
-    from gis import auth
-    from gis.demo import load_synthetic
+    from gis.access import auth
+    from gis.territory.synthetic import load_synthetic
     from tests.conftest import DATA_TABLES
 
     with owner_engine.begin() as conn:  # TRUNCATE and setval are the owner's rights
@@ -67,7 +67,7 @@ def fuzz_client(settings: Settings, fuzz_env: dict[str, Any]):
     """A TestClient that answers 500 (not raises) on a crash, as a real server would."""
     from fastapi.testclient import TestClient
 
-    from gis.api.app import create_app
+    from wangge.app import create_app
 
     app = create_app(settings, listen=False)
     with TestClient(app, raise_server_exceptions=False) as client:

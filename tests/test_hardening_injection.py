@@ -64,7 +64,7 @@ def test_statement_payloads_in_every_string_parameter_run_nothing(api, demo_dist
                                                                   canary) -> None:
     """Every string slot of every operation (path, query, header, JSON body, uploaded file
     properties) gets every payload; no 5xx, the canary stays empty, no token changes."""
-    from gis import auth
+    from gis.access import auth
 
     worker = auth.create_token(canary, "grid_worker", area=H.GRID, worker="W" + H.GRID,
                                name="injection")["token"]

@@ -91,7 +91,7 @@ def test_boundary_upload_deep_or_nul_geojson(api, clean_db) -> None:
 
 def test_coverage_with_one_naive_and_one_aware_time(api, demo_district, engine) -> None:
     """Naive = UTC+8: the same period given naive, aware or mixed gives the same answer."""
-    from gis.locator import Locator
+    from gis.territory.locator import Locator
 
     t0 = datetime(2026, 11, 5, 9, 0, tzinfo=clock.CST)
     track(engine, Locator(engine), W1, G1 + "001", t0)
@@ -124,8 +124,8 @@ def test_clock_parses_every_time_the_same_way() -> None:
     for bad in ("0000-07", "2026-13", "26-01", "3000-01"):
         with pytest.raises(InvalidInput):
             clock.month_bounds(bad)
-    from gis import assessment, coverage
     from gis.api import schemas
+    from gis.oversight import assessment, coverage
 
     assert coverage.CST is schemas.CST is clock.CST  # one definition of China Standard Time
     with pytest.raises(InvalidInput):
@@ -135,7 +135,7 @@ def test_clock_parses_every_time_the_same_way() -> None:
 @pytest.fixture()
 def cli(settings, demo_district, monkeypatch):
     """Run ``wangge`` against the test database."""
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.delenv("WANGGE_DATABASE_URL", raising=False)
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
@@ -187,7 +187,7 @@ def test_a_crash_answers_500_json_and_keeps_the_connection(settings, clean_db) -
     """An unhandled exception: 500 JSON, and the same keep-alive connection answers again."""
     import uvicorn
 
-    from gis.api.app import create_app
+    from wangge.app import create_app
 
     app = create_app(settings, listen=False)
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import core_helpers as T
 from sqlalchemy import Engine, text
 
-from boundaries import activate as act
 from etl import roster
-from gis import catalogue, people, territory
-from gis.events import Report, ingest
-from gis.locator import Locator
+from gis.intake import catalogue
+from gis.intake.events import Report, ingest
+from gis.territory import activation as act
+from gis.territory import generations as territory
+from gis.territory import people
+from gis.territory.locator import Locator
 
 PAST = datetime.now(UTC) - timedelta(days=3)
 

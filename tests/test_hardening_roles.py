@@ -7,8 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
-from gis import dbroles
-from gis.api.app import create_app
+from gis.db import roles as dbroles
+from wangge.app import create_app
 
 
 def app_role(settings) -> str:
@@ -56,7 +56,7 @@ def test_api_and_owner_connect_as_their_roles(settings, engine, owner_engine) ->
 def test_db_upgrade_grants_the_platform_role(settings, owner_engine, engine,
                                              monkeypatch) -> None:
     """`wangge db upgrade` (as the owner) gives the platform role back its data rights."""
-    from gis.cli import app
+    from wangge.cli import app
 
     role = app_role(settings)
     with owner_engine.begin() as c:

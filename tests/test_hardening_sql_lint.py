@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gis.queries import named
-from gis.sqlfiles import strip_comments
+from gis.db.queries import named
+from gis.db.sqlfiles import strip_comments
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("gis", "etl", "boundaries", "dashboard", "bench")
@@ -67,7 +67,7 @@ def test_inline_sql_has_no_bind_in_a_comment() -> None:
 
 
 def test_named_statements_reach_the_driver_without_comments() -> None:
-    """Belt and braces: the statements gis.queries hands out carry no comment at all."""
+    """Belt and braces: the statements gis.db.queries hands out carry no comment at all."""
     files = [(p.name, p.parent.relative_to(ROOT).as_posix().replace("/", "."))
              for p in sql_files() if "-- name:" in p.read_text(encoding="utf-8")]
     assert files

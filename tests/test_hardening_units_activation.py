@@ -11,12 +11,12 @@ from etl import buildings as bld
 from etl import draw
 from etl.common import Report
 from etl.units import DrawParams
-from gis import catalogue
-from gis.cli import app
-from gis.events import Report as EventReport
-from gis.events import ingest
-from gis.locator import Locator
+from gis.intake import catalogue
+from gis.intake.events import Report as EventReport
+from gis.intake.events import ingest
+from gis.territory.locator import Locator
 from tests.test_etl_buildings import boxes
+from wangge.cli import app
 
 STATE = ("SELECT md5(string_agg(concat_ws(',', id, generation_id, grid_id, unit_id, grid_code, "
          "unit_code, worker_id, location_status, distance_m, street_code, community_code, "

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from boundaries.export import feature_collection
-from gis import synthetic
-from gis.demo import load_synthetic
+from gis.territory import synthetic
+from gis.territory.synthetic import load_synthetic
 
 LAYOUT = synthetic.Layout((2, 2), (2, 5), (5, 2), (3, 5))  # 400 grids, 6,000 units
 
@@ -35,8 +35,8 @@ def test_boundary_upload_between_the_two_limits(api, clean_db: Engine, settings)
 
 
 def test_boundary_upload_over_its_own_limit_is_refused(clean_db: Engine, settings) -> None:
-    from gis import auth
-    from gis.api.app import create_app
+    from gis.access import auth
+    from wangge.app import create_app
 
     small = settings.model_copy(update={"max_upload_bytes": 3_000_000})
     app = create_app(small, listen=False)

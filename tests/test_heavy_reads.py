@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy import Engine, text
 from workflow_helpers import G1, W1, W2, clear_workflow, grid_point
 
-from gis import auth, coverage, patrols
-from gis.db import HEAVY_APP_NAME
-from gis.locator import Locator
+from gis.access import auth
+from gis.db.engine import HEAVY_APP_NAME
+from gis.intake import patrols
+from gis.oversight import coverage
 from gis.settings import Settings
+from gis.territory.locator import Locator
 
 T0 = datetime(2026, 11, 5, 1, 0, tzinfo=UTC)
 HEAVY_PATHS = (
@@ -82,7 +84,7 @@ def _client(settings: Settings, engine: Engine, **overrides):
     """A TestClient (district centre token) on an app with ``overrides`` of the settings."""
     from fastapi.testclient import TestClient
 
-    from gis.api.app import create_app
+    from wangge.app import create_app
 
     app = create_app(settings.model_copy(update=overrides), listen=False)
     client = TestClient(app)
@@ -181,7 +183,7 @@ def test_statement_timeout_is_504_not_503(settings, demo_district, engine, owner
 def test_statement_timeout_anywhere_in_the_api_is_504(settings, demo_district, engine,
                                                      owner_engine):
     """The error handlers map SQLSTATE 57014 to 504 for any endpoint, not 503 'unreachable'."""
-    from gis.db import make_engine
+    from gis.db.engine import make_engine
 
     client = _client(settings, engine)
     slow = make_engine(settings, pool_size=1, statement_timeout_ms=200)

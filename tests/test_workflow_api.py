@@ -17,7 +17,7 @@ from workflow_helpers import (
     row,
 )
 
-from gis import auth
+from gis.access import auth
 
 
 @pytest.fixture()
@@ -185,7 +185,7 @@ def test_auth_can_be_turned_off_for_demos(settings, clean_db):
     """auth_required = false: no token needed, actions are recorded as anonymous."""
     from fastapi.testclient import TestClient
 
-    from gis.api.app import create_app
+    from wangge.app import create_app
 
     app = create_app(settings.model_copy(update={"auth_required": False}), listen=False)
     with TestClient(app) as c:
@@ -195,7 +195,7 @@ def test_auth_can_be_turned_off_for_demos(settings, clean_db):
 
 def test_cli_token_create_prints_a_working_token(client, engine, settings, monkeypatch):
     """`wangge token create --role ... --area ...` prints a token the API accepts."""
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)

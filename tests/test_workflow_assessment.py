@@ -9,8 +9,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 from workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, report, track
 
-from gis import assessment, escalation, workflow
-from gis.locator import Locator
+from gis.oversight import assessment
+from gis.territory.locator import Locator
+from gis.workflow import escalation
+from gis.workflow import transitions as workflow
 
 CST = timezone(timedelta(hours=8))
 
@@ -96,7 +98,7 @@ def test_assessment_figures(october):
 
 def test_assessment_csv_from_the_cli(october, settings, monkeypatch):
     """`wangge report assessment --month 2026-10 --csv` prints the same figures."""
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from workflow_helpers import CENTRE, G1, G2, W1, W2, clear_workflow, track, unit_point
 
-from gis import coverage, patrols
-from gis.auth import Principal
+from gis.access.auth import Principal
 from gis.errors import Forbidden, InvalidInput
-from gis.locator import Locator
+from gis.intake import patrols
+from gis.oversight import coverage
+from gis.territory.locator import Locator
 
 A, B = G1 + "001", G2 + "009"
 
@@ -73,7 +74,7 @@ def test_unvisited_units_and_patrols_due(engine, loc):
 
 def test_patrol_endpoints(api, demo_district, engine):
     """Coverage, unvisited and due over the API; a grid worker sees their own grid."""
-    from gis import auth
+    from gis.access import auth
 
     api.app.state.locator.refresh(force=True)
     now = datetime.now(UTC)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from workflow_helpers import CENTRE, G1, G2, clear_workflow, grid_point, report, row
 
-from gis import duplicates, events, workflow
 from gis.errors import Conflict, NotFound
-from gis.locator import Locator
+from gis.intake import events
+from gis.territory.locator import Locator
+from gis.workflow import duplicates
+from gis.workflow import transitions as workflow
 
 
 @pytest.fixture()

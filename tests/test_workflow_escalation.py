@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import text
 from workflow_helpers import CENTRE, G1, G2, LEADER, W1, clear_workflow, report, row
 
-from gis import auth, escalation, workflow
-from gis.auth import Principal
+from gis.access import auth
+from gis.access.auth import Principal
 from gis.errors import Conflict, Forbidden, InvalidInput
-from gis.locator import Locator
+from gis.territory.locator import Locator
+from gis.workflow import escalation
+from gis.workflow import transitions as workflow
 
 
 @pytest.fixture()

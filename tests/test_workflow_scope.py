@@ -18,7 +18,9 @@ from workflow_helpers import (
     grid_point,
 )
 
-from gis import auth, events, grids
+from gis.access import auth
+from gis.intake import events
+from gis.territory import grids
 
 COMMUNITY = "320508001001"   # holds G1 and G2
 STREET = "320508001"         # holds COMMUNITY and G_OTHER_COMMUNITY
@@ -277,7 +279,7 @@ def test_patrol_tracks_only_for_own_or_area_workers(client, engine):
 
 def test_cli_token_expires(client, engine, settings, monkeypatch):
     """--expires DAYS or an ISO time; past or nonsense values are refused; expired = 401."""
-    from gis.cli import app
+    from wangge.cli import app
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)

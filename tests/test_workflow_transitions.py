@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import text
 from workflow_helpers import CENTRE, G1, last_history, report, row
 
-from gis import dispatch, workflow
 from gis.errors import Conflict, InvalidInput, NotFound
-from gis.locator import Locator
+from gis.territory.locator import Locator
+from gis.workflow import dispatch
+from gis.workflow import transitions as workflow
 
 # how to bring a fresh (reported) event to each status
 PATHS = {

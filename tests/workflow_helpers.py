@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from gis import events, patrols
-from gis.auth import Principal
-from gis.locator import Locator
+from gis.access.auth import Principal
+from gis.intake import events, patrols
+from gis.territory.locator import Locator
 
 CENTRE = Principal("district_centre", name="centre")
 G1, G2 = "320508001001001", "320508001001002"      # community 320508001001, street 320508001
@@ -80,7 +80,7 @@ def as_owner(engine: Engine) -> Engine:
     """The owner role's engine on the test database (TRUNCATE is not the platform's right)."""
     import os
 
-    from gis.db import get_engine
+    from gis.db.engine import get_engine
     from gis.settings import Settings
 
     url = os.environ.get("WANGGE_OWNER_DATABASE_URL")  # set by the settings fixture

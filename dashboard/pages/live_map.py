@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import data, mapview, ui
-from gis.dashboard_queries import (
+from gis.oversight.dashboard import (
     CAMERA_DETAIL_ZOOM,
     EVENT_POINT_LIMIT,
     UNIT_MIN_ZOOM,

@@ -1,37 +1,40 @@
-"""``create_app(settings)``: the FastAPI application, one router per resource."""
+"""``create_app(settings, mounts)``: the FastAPI application of gis, one router per resource;
+routers of the top-level packages are mounted by the caller (``wangge.app``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
-from gis import auth
+from gis.access import auth
 from gis.api import docs, errors
 from gis.api.guards import CatchAll, InputGuard
 from gis.api.limits import BodyLimit
 from gis.api.params import PUBLIC_ERRORS, TOKEN_ERRORS
-from gis.api.routers import events, grids, locate, meta, patrols
-from gis.db import get_engine
-from gis.locator import Locator
-from gis.plugins import import_optional
+from gis.api.routers import events, grids, locate, meta, patrols, workflow
+from gis.db.engine import get_engine
 from gis.settings import Settings
+from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
 
-# Endpoints taking files: their bodies may reach WANGGE_MAX_UPLOAD_BYTES (others: max_body).
-UPLOAD_PATHS = ("/api/v1/boundaries",)
 
-# Routers of other packages, mounted when they are installed: (module, attribute).
-OPTIONAL_ROUTERS = [
-    ("boundaries.api", "router"),
-    ("etl.api", "router"),
-    ("gis.api.routers.workflow", "router"),
-]
+@dataclass(frozen=True)
+class Mount:
+    """A router of another package, with the dependencies (access checks) it is mounted with
+    and the paths whose bodies may reach WANGGE_MAX_UPLOAD_BYTES (others: max_body_bytes)."""
+
+    router: APIRouter
+    dependencies: Sequence[Any] = ()
+    upload_paths: Sequence[str] = field(default_factory=tuple)
 
 
-def create_app(settings: Settings, listen: bool = True) -> FastAPI:
+def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] = ()) -> FastAPI:
     """Build the API for ``settings``; the locator listens for boundary changes."""
     engine = get_engine(settings)
     locator = Locator(engine, settings.outside_max_distance_m, settings.locator_poll_s)
@@ -63,23 +66,15 @@ def create_app(settings: Settings, listen: bool = True) -> FastAPI:
     # inside the body limit; path templates from the OpenAPI document name a bad path part
     app.add_middleware(InputGuard, paths=lambda: list(app.openapi()["paths"]))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
-                       limits={path: settings.max_upload_bytes for path in UPLOAD_PATHS})
+                       limits={path: settings.max_upload_bytes
+                               for m in mounts for path in m.upload_paths})
     for r in (locate.router, meta.router):
         app.include_router(r, responses=PUBLIC_ERRORS)
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
         app.include_router(r, dependencies=[Depends(auth.require_token)],
                            responses=TOKEN_ERRORS)
-    for module, attr in OPTIONAL_ROUTERS:
-        mod = import_optional(module)
-        if mod is None:
-            continue
-        if module == "boundaries.api":
-            dependencies = [Depends(auth.require_planner_for_writes)]
-        elif module == "etl.api":  # camera positions are not public
-            dependencies = [Depends(auth.require_token)]
-        else:
-            dependencies = []
-        app.include_router(getattr(mod, attr), dependencies=dependencies,
-                           responses=TOKEN_ERRORS)
+    app.include_router(workflow.router, responses=TOKEN_ERRORS)  # checks per endpoint
+    for m in mounts:
+        app.include_router(m.router, dependencies=list(m.dependencies), responses=TOKEN_ERRORS)
     app.add_middleware(CatchAll)  # outermost: a crash is a 500 answer, never a dropped link
     return app

@@ -11,10 +11,10 @@ import anyio
 from fastapi import Request
 from sqlalchemy import Engine
 
-from gis.db import get_heavy_engine
+from gis.db.engine import get_heavy_engine
 from gis.errors import ServiceUnavailable
-from gis.locator import Locator
 from gis.settings import Settings
+from gis.territory.locator import Locator
 
 
 async def engine(request: Request) -> Engine:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from gis.db import is_query_timeout
+from gis.db.engine import is_query_timeout
 from gis.errors import QueryTimeout, WanggeError
 
 log = logging.getLogger("gis.api")
@@ -73,7 +73,8 @@ def install(app: FastAPI, retry_after_s: int) -> None:
 
     app.add_exception_handler(OperationalError, _db_down)
     app.add_exception_handler(PoolTimeout, _db_down)
-    # raw psycopg2 cursors (execute_values in gis.events, gis.people) raise unwrapped errors:
+    # raw psycopg2 cursors (execute_values in gis.intake.events, gis.territory.people) raise
+    # unwrapped errors:
     # a lost connection is an outage (503), a statement timeout a 504; never a 500
     app.add_exception_handler(psycopg2.OperationalError, _db_down)
     app.add_exception_handler(psycopg2.InterfaceError, _db_down)

@@ -11,14 +11,14 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from gis import events
 from gis.api import deps
 from gis.api.errors import pydantic_details
 from gis.api.params import INT64_MAX, Id, Instant
 from gis.api.schemas import ReportIn, _aware
 from gis.errors import InvalidInput
-from gis.locator import Locator
+from gis.intake import events
 from gis.settings import Settings
+from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
-from gis import grids
 from gis.api import deps
 from gis.api.params import GenerationId
+from gis.territory import grids
 
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from gis.api import deps
 from gis.errors import InvalidInput
-from gis.locator import Locator
+from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 

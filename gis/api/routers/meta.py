@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import Engine, text
 
 from gis.api import deps
-from gis.locator import Locator
+from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1", tags=["meta"])
 

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Connection, Engine
 
-from gis import auth, patrols
+from gis.access import auth
 from gis.api import deps
 from gis.api.schemas import PatrolIn
-from gis.locator import Locator
+from gis.intake import patrols
+from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1/patrols", tags=["patrols"])
 

@@ -10,12 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from gis import assessment, auth, coverage, dispatch, duplicates, escalation, workflow
+from gis.access import auth
+from gis.access.auth import Principal
 from gis.api import deps
 from gis.api.params import Day, Days, Id, Instant, Month
-from gis.auth import Principal
 from gis.clock import aware
 from gis.errors import Forbidden, InvalidInput
+from gis.oversight import assessment, coverage
+from gis.workflow import dispatch, duplicates, escalation
+from gis.workflow import transitions as workflow
 
 router = APIRouter(prefix="/api/v1", tags=["workflow"])
 Who = Annotated[Principal, Depends(auth.current)]

@@ -1,0 +1,1 @@
+"""Tokens, principals and their areas, the audit log."""

@@ -1,0 +1,385 @@
+"""API tokens with roles and areas, the audit log, and the FastAPI dependencies that use them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Connection, Engine, text
+from starlette.concurrency import run_in_threadpool
+
+from gis.db.queries import q
+from gis.errors import Forbidden, InvalidInput, NotFound, Unauthorized, WanggeError
+
+ROLES = ("grid_worker", "community_dispatcher", "street_dispatcher", "district_centre", "planner",
+         "department")
+# The area level each role's --area must have (docs/ROLES.md); None: the role takes no area.
+# The district centre may name its district (it sees everything either way).
+AREA_LEVEL = {"community_dispatcher": "community", "street_dispatcher": "street"}
+AREA_LEVELS: dict[str, tuple[str, ...] | None] = {
+    "grid_worker": ("grid",), "community_dispatcher": ("community",),
+    "street_dispatcher": ("street",), "district_centre": ("district",), "planner": None,
+    "department": None,
+}
+PREFIX = "wg_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a token's role and the area codes it may act on."""
+
+    role: str
+    areas: tuple[str, ...] = ()
+    worker_code: str | None = None
+    token_id: int | None = None
+    name: str = ""
+    department: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The name written into history and the audit log."""
+        if self.role == "department" and not self.name:
+            return f"department:{self.department}"
+        return self.worker_code or self.name or f"{self.role}#{self.token_id}"
+
+    def covers(self, ev: Any) -> bool:
+        """True when the event lies in this principal's area (codes start with their parent's).
+
+        Only the grid code counts: community and street codes are derived from it, so an event
+        without a grid (unassigned) belongs to the district centre alone.
+        """
+        if self.role == "district_centre":
+            return True
+        if self.role in ("planner", "department"):
+            return False
+        code = ev["grid_code"]
+        return bool(code) and any(code.startswith(a) for a in self.areas)
+
+    def read_scope(self) -> dict[str, Any]:
+        """Bound parameters of the event read filter (see ``read_scope``)."""
+        return read_scope(self)
+
+
+SYSTEM = Principal("district_centre", name="system")
+
+
+def read_scope(who: Principal | None) -> dict[str, Any]:
+    """The bound parameters that limit event reads to what ``who`` may see.
+
+    ``scope_prefixes``: code prefixes an event's grid code must start with (None = every
+    event, [] = none by area); ``scope_department``: a department also sees the events it was
+    notified of. No principal (CLI, dashboard) and the district centre see everything.
+    """
+    if who is None or who.role == "district_centre":
+        return {"scope_prefixes": None, "scope_department": None}
+    if who.role == "department":
+        return {"scope_prefixes": [], "scope_department": who.department or ""}
+    if who.role == "planner":
+        return {"scope_prefixes": [], "scope_department": None}
+    return {"scope_prefixes": list(who.areas), "scope_department": None}
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token (only the hash is stored)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(engine: Engine, role: str, area: str | None = None, worker: str | None = None,
+                 name: str = "", expires_at: datetime | None = None,
+                 department: str | None = None) -> dict[str, Any]:
+    """Create a token; the secret is returned once and stored only as a hash.
+
+    A ``department`` token names one department of the dispatch rules (police, fire, ...).
+    """
+    if role not in ROLES:
+        raise InvalidInput.field("role", f"must be one of {', '.join(ROLES)}", "unknown_role")
+    if role == "department":
+        from gis.workflow import dispatch
+
+        known = dispatch.rules().departments
+        if not department:
+            raise InvalidInput.field("department", "a department token needs --department CODE",
+                                     "department_required")
+        if department not in known:
+            raise InvalidInput.field("department", f"unknown department {department!r}; one of "
+                                     f"{', '.join(known)}", "unknown_department")
+        if area is not None or worker is not None:
+            raise InvalidInput.field("area", "a department token has no area or worker",
+                                     "area_not_allowed")
+    elif department is not None:
+        raise InvalidInput.field("department", "only a department token names a department",
+                                 "department_not_allowed")
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise InvalidInput.field("expires_at", "needs a time zone", "naive_time")
+        if expires_at <= now_utc():
+            raise InvalidInput.field("expires_at", "is in the past", "expired")
+    with engine.begin() as conn:
+        if area is not None:
+            check_area_level(conn, role, area)
+        elif role in AREA_LEVEL:
+            raise InvalidInput.field("area", f"a {role} needs --area", "area_required")
+        if worker is not None:
+            ok = conn.execute(text("SELECT 1 FROM worker WHERE code = :c"), {"c": worker}).first()
+            if ok is None:
+                raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
+        if role == "grid_worker" and area is None and worker is None:
+            raise InvalidInput.field("area", "a grid_worker needs --area GRID or --worker CODE",
+                                     "area_required")
+        token = PREFIX + secrets.token_urlsafe(32)
+        tid = conn.execute(text(
+            "INSERT INTO api_token (token_hash, prefix, role, area_code, worker_code, name, "
+            "expires_at, department) VALUES (:h, :p, :r, :a, :w, :n, :x, :d) RETURNING id"),
+            {"h": hash_token(token), "p": token[:10], "r": role, "a": area, "w": worker,
+             "n": name, "x": expires_at, "d": department}).scalar_one()
+        audit(conn, SYSTEM, "token.create", f"token:{tid}", "ok",
+              {"role": role, "area": area, "worker": worker, "department": department,
+               "expires_at": expires_at})
+    return {"id": tid, "token": token, "role": role, "area": area, "worker": worker,
+            "department": department, "expires_at": expires_at}
+
+
+def check_area_level(conn: Connection, role: str, area: str) -> None:
+    """422 unless ``area`` is a known code of the level ``role`` acts on (docs/ROLES.md)."""
+    want = AREA_LEVELS.get(role)
+    if want is None:
+        raise InvalidInput.field("area", f"a {role} token has no area", "area_not_allowed")
+    level = conn.execute(text("SELECT level FROM area WHERE code = :c"), {"c": area}).scalar()
+    if level is None:
+        raise InvalidInput.field("area", f"unknown area {area!r}", "unknown_area")
+    if level not in want:
+        raise InvalidInput.field("area", f"a {role} needs a {' or '.join(want)} code; {area} "
+                                 f"is a {level}", "wrong_area_level")
+
+
+def revoke_token(engine: Engine, token_id: int) -> bool:
+    """Revoke a token; True when it was active (every API process refuses it at once)."""
+    with engine.begin() as conn:
+        n = conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :i AND "
+                              "revoked_at IS NULL"), {"i": token_id}).rowcount
+        audit(conn, SYSTEM, "token.revoke", f"token:{token_id}", "ok" if n else "refused", {})
+    return bool(n)
+
+
+def list_tokens(engine: Engine) -> list[dict[str, Any]]:
+    """Tokens without their secrets."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(text(
+            "SELECT id, prefix, role, area_code, worker_code, department, name, created_at, "
+            "expires_at, revoked_at, last_used_at FROM api_token ORDER BY id")).mappings()]
+
+
+def _token_areas(role: str, area: str | None,
+                 worker_areas: list[str] | None) -> tuple[str, ...]:
+    """Area codes a token acts on: its area, else the grids its worker holds a role in."""
+    if area:
+        return (area,)
+    if role == "grid_worker":
+        return tuple(worker_areas or ())
+    return ()
+
+
+def _areas(conn: Connection, role: str, area: str | None, worker: str | None) -> tuple[str, ...]:
+    """Area codes of a token's role, area and worker (the grids the worker holds a role in)."""
+    if area or role != "grid_worker" or not worker:
+        return _token_areas(role, area, None)
+    rows = conn.execute(text(
+        "SELECT DISTINCT r.area_code FROM grid_role r JOIN worker w ON w.id = r.worker_id "
+        "WHERE w.code = :w AND r.valid_from <= now() AND (r.valid_to IS NULL OR "
+        "r.valid_to > now()) ORDER BY 1"), {"w": worker})
+    return tuple(r[0] for r in rows)
+
+
+def authenticate(engine: Engine, token: str | None) -> Principal:
+    """The principal of a bearer token; 401 when missing, unknown, revoked or expired.
+
+    The token row is read on every request (one indexed statement, autocommit): a token
+    revoked or expired anywhere (CLI, another API process) is refused at once.
+    """
+    if not token:
+        raise Unauthorized("missing bearer token (Authorization: Bearer wg_...)",
+                           code="missing_token")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(q("auth.sql", "token_principal", "gis.access.sql"),
+                           {"h": hash_token(token)}).first()
+    if row is None:
+        raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
+    return Principal(row.role, _token_areas(row.role, row.area_code, row.worker_areas),
+                     row.worker_code, row.id, row.name, row.department)
+
+
+def audit(conn: Connection, who: Principal | None, action: str, target: str | None,
+          outcome: str, data: dict[str, Any] | None = None) -> None:
+    """Append one audit row in the caller's transaction."""
+    conn.execute(text(
+        "INSERT INTO audit_log (token_id, role, actor, action, target, outcome, data) "
+        "VALUES (:t, :r, :a, :act, :tg, :o, CAST(:d AS jsonb))"),
+        {"t": who.token_id if who else None, "r": who.role if who else None,
+         "a": who.actor if who else None, "act": action, "tg": target, "o": outcome,
+         "d": json.dumps(data or {}, default=str, ensure_ascii=False)})
+
+
+def audit_now(engine: Engine, who: Principal | None, action: str, target: str | None,
+              outcome: str, data: dict[str, Any] | None = None) -> None:
+    """Append one audit row in its own transaction (for refusals)."""
+    with engine.begin() as conn:
+        audit(conn, who, action, target, outcome, data)
+
+
+def audit_entries(engine: Engine, limit: int = 100, target: str | None = None,
+                  since: datetime | None = None) -> list[dict[str, Any]]:
+    """Newest audit rows first."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, at, token_id, role, actor, action, target, outcome, data FROM audit_log "
+            "WHERE (CAST(:t AS text) IS NULL OR target = :t) AND "
+            "(CAST(:s AS timestamptz) IS NULL OR at >= :s) ORDER BY id DESC LIMIT :l"),
+            {"t": target, "s": since, "l": limit}).mappings()
+        return [dict(r) for r in rows]
+
+
+def require_role(p: Principal, *roles: str) -> None:
+    """403 unless the principal holds one of ``roles``."""
+    if p.role not in roles:
+        raise Forbidden(f"role {p.role} may not do this (needs {' or '.join(roles)})",
+                        code="wrong_role")
+
+
+class Hidden(NotFound):
+    """Something outside the caller's area: answered exactly as if it did not exist (404).
+
+    ``audit_code`` is what the audit log records (``outside_area``); the caller never sees it.
+    """
+
+    def __init__(self, message: str, *, code: str, audit_code: str = "outside_area") -> None:
+        super().__init__(message, code=code)
+        self.audit_code = audit_code
+
+
+def check_area(p: Principal, ev: Any) -> None:
+    """404, as for a missing event, when the event lies outside the principal's area."""
+    if not p.covers(ev):
+        raise outside_area(p, ev["id"], ev["grid_code"])
+
+
+def outside_area(p: Principal, event_id: Any, grid_code: str | None = None) -> Hidden:
+    """The answer for an event the principal may not see or act on: the body of a missing one.
+
+    Neither the event's grid nor the caller's area is named (that told the grid of any id).
+    """
+    return Hidden(f"no event {event_id}", code="event_not_found")
+
+
+def refusal(e: WanggeError) -> tuple[str, str]:
+    """Audit outcome and code of a refused request (an area refusal is ``denied``)."""
+    code = getattr(e, "audit_code", e.code)
+    return ("denied" if e.status in (401, 403) or isinstance(e, Hidden) else "refused"), code
+
+
+def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:
+    """403 unless ``p`` may post a patrol track of ``worker``.
+
+    A grid worker posts only their own tracks; a dispatcher those of workers holding a current
+    role in their area; the district centre anyone's. Unknown workers are left to the intake
+    (422). Refusals are audited.
+    """
+    if p.role == "district_centre":
+        return
+    err: Forbidden | None = None
+    if p.role == "grid_worker":
+        if not p.worker_code or p.worker_code != worker:
+            err = Forbidden(f"a grid worker posts only their own tracks (token of "
+                            f"{p.worker_code or 'no worker'}, track of {worker})",
+                            code="not_your_track")
+    elif p.role in AREA_LEVEL:
+        with engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT w.id, array_remove(array_agg(r.area_code), NULL) AS areas FROM worker w "
+                "LEFT JOIN grid_role r ON r.worker_id = w.id AND r.valid_from <= now() "
+                "AND (r.valid_to IS NULL OR r.valid_to > now()) WHERE w.code = :w GROUP BY w.id"),
+                {"w": worker}).first()
+        if row is None:
+            return
+        if not any(c.startswith(a) for c in row.areas for a in p.areas):
+            err = Forbidden(f"worker {worker} does not work in your area "
+                            f"({', '.join(p.areas)})", code="outside_area")
+    else:
+        err = Forbidden(f"role {p.role} may not post patrol tracks", code="wrong_role")
+    if err is not None:
+        audit_now(engine, p, "patrol.report", f"worker:{worker}", "denied", {"code": err.code})
+        raise err
+
+
+def _bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (or X-API-Token)."""
+    h = request.headers.get("authorization", "")
+    if h.lower().startswith("bearer "):
+        return h[7:].strip() or None
+    return request.headers.get("x-api-token") or None
+
+
+ANONYMOUS = Principal("district_centre", name="anonymous (auth off)")
+
+
+def current(request: Request) -> Principal:
+    """FastAPI dependency: the caller, 401 without a valid token (unless auth is turned off)."""
+    settings = request.app.state.settings
+    engine = request.app.state.engine
+    if not getattr(settings, "auth_required", True):
+        request.state.principal = ANONYMOUS
+        return ANONYMOUS
+    try:
+        p = authenticate(engine, _bearer(request))
+    except Unauthorized as e:
+        audit_now(engine, None, f"{request.method} {request.url.path}", None, "denied",
+                  {"code": e.code})
+        raise
+    request.state.principal = p
+    return p
+
+
+async def require_token(request: Request) -> Principal:
+    """Dependency for core routers: a valid token; writes are audited; planners only read.
+
+    The token is checked against the database on every request (see ``authenticate``).
+    """
+    if not getattr(request.app.state.settings, "auth_required", True):
+        request.state.principal = ANONYMOUS
+        p = ANONYMOUS
+    else:
+        p = await run_in_threadpool(current, request)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        engine = request.app.state.engine
+        if p.role == "planner":
+            await run_in_threadpool(
+                audit_now, engine, p, f"{request.method} {request.url.path}", None, "denied",
+                {"code": "wrong_role"})
+            raise Forbidden("planners may not report events or tracks", code="wrong_role")
+        # departments may report events (source "department"); check_track_worker
+        # refuses their tracks
+        # the write itself is audited inside its own transaction (gis.intake.events, .patrols)
+    return p
+
+
+def require_planner_for_writes(request: Request) -> Principal:
+    """Dependency for the boundaries router: any token reads; planners and the centre write."""
+    p = current(request)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        engine = request.app.state.engine
+        if p.role not in ("planner", "district_centre"):
+            audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
+                      {"code": "wrong_role"})
+            raise Forbidden("only planners and the district centre change boundaries",
+                            code="wrong_role")
+        audit_now(engine, p, f"{request.method} {request.url.path}", None, "request", {})
+    return p
+
+
+def now_utc() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)

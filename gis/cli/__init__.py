@@ -1,0 +1,1 @@
+"""The gis commands (the root command is composed in wangge.cli)."""

@@ -1,0 +1,1 @@
+"""The engine, named SQL, migrations and the two database roles."""

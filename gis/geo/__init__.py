@@ -1,0 +1,1 @@
+"""Datums, the cell index: geometry with no database."""

@@ -1,0 +1,1 @@
+"""Reports, patrol tracks and the event catalogue coming in."""

@@ -1,0 +1,390 @@
+"""Event intake: validate, locate, store durably with history, once per Idempotency-Key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg2.errors
+from psycopg2.extras import Json
+from sqlalchemy import Engine, text
+
+from gis.access import auth
+from gis.access.auth import Principal
+from gis.db.queries import q
+from gis.db.sqlfiles import read_sql
+from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
+from gis.intake import catalogue
+from gis.territory.locator import Location, Locator
+from gis.workflow import dispatch
+
+SQL = "events.sql"
+PKG = "gis.intake.sql"
+SOURCES = ("worker", "resident", "camera", "hotline", "department", "other")
+STATUSES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "closed",
+            "rejected", "duplicate", "reopened")
+OPEN_STATUSES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "reopened")
+
+
+@dataclass
+class Report:
+    """One incoming report, as parsed from the API or the CLI."""
+
+    item: str
+    source: str = "resident"
+    lon: float | None = None
+    lat: float | None = None
+    crs: str | None = "wgs84"
+    building_id: str | int | None = None
+    address: str | None = None
+    camera_code: str | None = None
+    description: str = ""
+    reporter: str | None = None
+    reported_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Catalogue:
+    """Active catalogue items, cached briefly."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, tuple[str, str, float]]] = {}
+        self.loaded: dict[str, float] = {}
+
+    def get(self, engine: Engine, code: str) -> tuple[str, str, float] | None:
+        """Item by code, reloading the cache on a miss or when older than 30 s."""
+        key = str(engine.url)
+        items = self.items.get(key, {})
+        if code not in items or time.monotonic() - self.loaded.get(key, 0.0) > 30:
+            with engine.connect() as conn:
+                items = self.items[key] = catalogue.active_items(conn)
+            self.loaded[key] = time.monotonic()
+        return items.get(code)
+
+
+_catalogue = _Catalogue()
+
+
+def request_hash(payload: Any) -> str:
+    """Stable hash of a request body (for Idempotency-Key reuse checks)."""
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()
+
+
+def _locate(locator: Locator, r: Report, prefix: str, at: datetime) -> Location:
+    """Locate one report: by coordinates, else building, else address, else unassigned."""
+    if r.lon is not None or r.lat is not None:
+        if r.lon is None or r.lat is None:
+            missing = "lat" if r.lat is None else "lon"
+            raise InvalidInput.field(prefix + missing, "lon and lat must be given together",
+                                     "missing_coordinate")
+        return locator.locate(r.lon, r.lat, r.crs, at=at, prefix=prefix)
+    if r.building_id is not None and str(r.building_id).strip():
+        return locator.locate_building(r.building_id, at=at, prefix=prefix)
+    if r.address and r.address.strip():
+        loc = locator.locate_address(r.address, at=at, prefix=prefix)
+        if loc is not None:
+            return loc
+        return Location(None, None, "unassigned", method="address",
+                        generation=locator.snapshot.generation,
+                        input={"address": r.address, "reason": "address not found"})
+    return Location(None, None, "unassigned", method="none",
+                    generation=locator.snapshot.generation, input={"reason": "no location given"})
+
+
+def _prepare(engine: Engine, locator: Locator, reports: list[Report],
+             now: datetime) -> list[tuple[Report, Location, tuple[str, str, float]]]:
+    """Validate and locate every report; all problems are collected into one 422."""
+    out = []
+    errors: list[dict[str, str]] = []
+    for i, r in enumerate(reports):
+        prefix = f"events[{i}]." if len(reports) > 1 else ""
+        try:
+            item = _catalogue.get(engine, r.item)
+            if item is None:
+                raise InvalidInput.field(prefix + "item", f"unknown event item {r.item!r} "
+                                         "(see GET /api/v1/catalogue)", "unknown_item")
+            if r.source not in SOURCES:
+                raise InvalidInput.field(prefix + "source", f"must be one of {', '.join(SOURCES)}",
+                                         "unknown_source")
+            at = r.reported_at or now
+            if at > now + timedelta(minutes=10):
+                raise InvalidInput.field(prefix + "reported_at", "is in the future", "future_time")
+            out.append((r, _locate(locator, r, prefix, now), item))
+        except WanggeError as e:
+            errors.extend(e.details or [{"field": prefix or "body", "reason": e.message}])
+            if len(reports) == 1:
+                raise
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} problem(s) in the batch; nothing was stored: "
+            + "; ".join(f"{d['field']}: {d['reason']}" for d in errors[:5]),
+            code="invalid_batch", details=errors,
+        )
+    return out
+
+
+def _camera_ids(engine: Engine, reports: list[Report]) -> dict[str, int]:
+    """Camera ids for the camera codes named in the reports (unknown ones are an error)."""
+    codes = sorted({r.camera_code for r in reports if r.camera_code})
+    if not codes:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, id FROM camera WHERE code = ANY(:c)"),
+                            {"c": codes}).all()
+    found = {r.code: r.id for r in rows}
+    for i, r in enumerate(reports):
+        if r.camera_code and r.camera_code not in found:
+            p = f"events[{i}]." if len(reports) > 1 else ""
+            raise InvalidInput.field(p + "camera_code", f"unknown camera {r.camera_code!r}",
+                                     "unknown_camera")
+    return found
+
+
+_COLUMNS = (
+    "uid, item_code, source, reporter, description, reported_at, received_at, geom, input_lon, "
+    "input_lat, input_crs, building_id, address, camera_id, location_status, location_method, "
+    "distance_m, generation_id, grid_id, unit_id, street_code, community_code, grid_code, "
+    "unit_code, worker_id, level, due_at"
+)
+_ROW = (
+    "(%s::uuid, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::timestamptz, "
+    "ST_GeomFromEWKT(%s::text), %s::float8, %s::float8, %s::text, %s::bigint, %s::text, "
+    "%s::bigint, %s::text, %s::text, %s::float8, %s::int, %s::bigint, %s::bigint, %s::text, "
+    "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::timestamptz, %s::jsonb, %s::jsonb, "
+    "%s::int)"
+)
+
+
+def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
+    """One VALUES tuple per report: the event columns, its history data and its answer."""
+    rows = []
+    for n, (r, loc, item) in enumerate(prepared):
+        _cls, level, limit_h = item
+        at = r.reported_at or now
+        geom = f"SRID=4326;POINT({loc.lon!r} {loc.lat!r})" if loc.lon is not None else None
+        hist = loc.to_dict()
+        hist.pop("input", None)
+        uid = str(uuid.uuid4())
+        rows.append((
+            uid, r.item, r.source, r.reporter, r.description or "", at, now, geom,
+            r.lon, r.lat, (loc.input or {}).get("crs") if r.lon is not None else None,
+            (loc.input or {}).get("building_id"), r.address,
+            cameras.get(r.camera_code) if r.camera_code else None,
+            loc.status, loc.method, loc.distance_m, loc.generation, loc.grid_id, loc.unit_id,
+            loc.street, loc.community, loc.grid, loc.unit, loc.worker_id, level,
+            at + timedelta(hours=limit_h),
+            Json(hist), Json(_public(r, loc, 0, uid, item), dumps=_dumps), n,
+        ))
+    return rows
+
+
+def _dumps(obj: Any) -> str:
+    """JSON for psycopg2 (datetimes as ISO strings)."""
+    return json.dumps(obj, default=str, ensure_ascii=False)
+
+
+_EXTRA_NAMES = ("gen", "key", "hash", "audit", "token_id", "role", "actor")
+_EXTRA_TYPES = ("int", "text", "text", "boolean", "bigint", "text", "text")
+_EXECUTE_SINGLE = "EXECUTE wg_store1 (" + ", ".join(["%s"] * (30 + len(_EXTRA_NAMES))) + ")"
+
+
+def _prepare_single() -> str:
+    """``PREPARE wg_store1`` for one report: events_store.sql with $n parameters."""
+    row_types = [m.group(1) for m in re.finditer(r"%s::(\w+)", _ROW)]
+    n = len(row_types)
+    values = _ROW
+    for k in range(1, n + 1):
+        values = values.replace("%s", f"${k}", 1)
+    sql = read_sql("events_store.sql", "gis.intake.sql").replace("/*VALUES*/", values)
+    for k, name in enumerate(_EXTRA_NAMES, start=n + 1):
+        sql = sql.replace(f"%({name})s", f"${k}")
+    types = ", ".join(row_types + list(_EXTRA_TYPES))
+    return f"PREPARE wg_store1 ({types}) AS {sql}"
+
+
+def _store(engine: Engine, rows: list[tuple], generation: int | None,
+           idempotency_key: str | None, body_hash: str | None,
+           audit: dict[str, Any] | None) -> dict[str, int] | None:
+    """Store events, history, the idempotency answer and the audit row in ONE statement.
+
+    The statement only inserts while ``generation`` is still the active one (it holds that
+    generation row FOR SHARE, so an activation waits for it); returns uid → id, or None when
+    the generation changed. A concurrent request with the same Idempotency-Key waits on the
+    key and then fails with a unique violation (handled by the caller as a replay).
+    """
+    raw = engine.raw_connection()
+    try:
+        dbapi = raw.dbapi_connection
+        dbapi.autocommit = True
+        extra = (generation, idempotency_key, body_hash, audit is not None,
+                 (audit or {}).get("token_id"), (audit or {}).get("role"),
+                 (audit or {}).get("actor"))
+        with dbapi.cursor() as cur:
+            if len(rows) == 1:
+                # the common case, one report: a statement prepared once per connection, so
+                # the server does not parse and plan the whole statement for every report
+                if not raw.info.get("wg_store1"):
+                    cur.execute(_prepare_single())
+                    raw.info["wg_store1"] = True
+                try:
+                    cur.execute(_EXECUTE_SINGLE, rows[0] + extra)
+                except psycopg2.errors.InvalidSqlStatementName:  # a new server session
+                    cur.execute(_prepare_single())
+                    cur.execute(_EXECUTE_SINGLE, rows[0] + extra)
+            else:
+                values = b",".join(cur.mogrify(_ROW, row) for row in rows).decode()
+                params = dict(zip(_EXTRA_NAMES, extra, strict=True))
+                sql = read_sql("events_store.sql", "gis.intake.sql").replace("/*VALUES*/",
+                                                           values.replace("%", "%%"))
+                cur.execute(sql, params)
+            got = cur.fetchall()
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        # the server went away: drop this connection and the rest of the pool with it
+        raw.invalidate()
+        engine.dispose(close=False)
+        raise
+    finally:
+        try:
+            raw.dbapi_connection.autocommit = False
+        except Exception:  # connection already broken: the pool discards it
+            pass
+        raw.close()
+    if not got:
+        return None
+    return {u: i for u, i in got}
+
+
+def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any]:
+    """The API's answer for one stored event."""
+    return {
+        "id": eid, "uid": uid, "item": r.item, "class": item[0], "status": "reported",
+        "level": item[1], "location": {k: v for k, v in loc.to_dict().items() if k != "input"},
+    }
+
+
+def ingest(engine: Engine, locator: Locator, reports: list[Report],
+           idempotency_key: str | None = None, body_hash: str | None = None,
+           max_batch: int = 500, audit: dict[str, Any] | None = None,
+           ) -> tuple[int, list[dict[str, Any]], bool]:
+    """Store reports atomically; returns (HTTP status, stored events, replayed?).
+
+    ``audit`` ({token_id, role, actor}) adds an audit row in the same statement.
+    """
+    if not reports:
+        raise InvalidInput.field("events", "the batch is empty", "empty_batch")
+    if len(reports) > max_batch:
+        raise InvalidInput.field("events", f"{len(reports)} events in one batch; the limit is "
+                                 f"{max_batch}", "batch_too_large")
+    for _attempt in range(3):
+        now = datetime.now(UTC)
+        snap = locator.snapshot
+        prepared = _prepare(engine, locator, reports, now)
+        cameras = _camera_ids(engine, reports)
+        gens = {loc.generation for _r, loc, _i in prepared}
+        gen = gens.pop() if len(gens) == 1 else snap.generation
+        rows = _rows(prepared, cameras, now)
+        try:
+            ids = _store(engine, rows, gen, idempotency_key, body_hash, audit)
+        except psycopg2.errors.UniqueViolation as e:
+            if idempotency_key and e.diag.constraint_name == "idempotency_key_pkey":
+                return _replay(engine, idempotency_key, body_hash)
+            raise
+        if ids is None:
+            # boundaries changed under us: reload the index, then locate again
+            locator.refresh(force=True)
+            continue
+        result = [_public(r, loc, ids[row[0]], row[0], item)
+                  for row, (r, loc, item) in zip(rows, prepared, strict=True)]
+        return 201, result, False
+    raise Conflict("boundaries kept changing while the report was stored; retry",
+                   code="territory_changing", status=503)
+
+
+def _replay(engine: Engine, key: str, body_hash: str | None) -> tuple[int, list[dict], bool]:
+    """The stored answer of an earlier request with the same Idempotency-Key."""
+    with engine.connect() as conn:
+        row = conn.execute(q(SQL, "idem_get", PKG), {"key": key}).first()
+    if row is None or row.response is None:
+        raise Conflict("a request with this Idempotency-Key is still being processed; retry",
+                       code="idempotency_in_progress")
+    if body_hash and row.request_hash != body_hash:
+        raise InvalidInput.field("Idempotency-Key", "was already used for a different request "
+                                 "body", "idempotency_key_reused")
+    return row.status_code, row.response, True
+
+
+def get_event(engine: Engine, event_id: int, with_history: bool = True,
+              who: Principal | None = None) -> dict[str, Any]:
+    """One event with its history and dispatch records (department acknowledgements).
+
+    With a principal the event must lie in its read scope (``gis.access.auth.read_scope``), else 404
+    exactly as for a missing event (audited as ``outside_area``); without one (CLI, dashboard)
+    every event is readable.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(q(SQL, "event_by_id", PKG), {"id": event_id}).mappings().first()
+        if row is None:
+            raise NotFound(f"no event {event_id}", code="event_not_found")
+        scope = auth.read_scope(who)
+        visible = scope["scope_prefixes"] is None or conn.execute(
+            q(SQL, "event_visible", PKG), {"id": event_id} | scope).scalar()
+        if visible:
+            ev = dict(row)
+            ev["uid"] = str(ev["uid"])
+            if with_history:
+                ev["history"] = [dict(h) for h in conn.execute(q(SQL, "history", PKG),
+                                                               {"id": event_id}).mappings()]
+                ev["dispatch"] = dispatch.records(conn, event_id)
+    if not visible:
+        assert who is not None
+        err = auth.outside_area(who, event_id, row["grid_code"])
+        auth.audit_now(engine, who, "event.read", f"event:{event_id}", "denied",
+                       {"code": err.audit_code})
+        raise err
+    return ev
+
+
+def list_events(engine: Engine, *, grid: str | None = None, status: list[str] | None = None,
+                category: str | None = None, location_status: str | None = None,
+                since: datetime | None = None, until: datetime | None = None,
+                bbox: tuple[float, float, float, float] | None = None,
+                before_id: int | None = None, limit: int = 100,
+                who: Principal | None = None) -> list[dict[str, Any]]:
+    """Events matching the filters, newest first (keyset pagination on id).
+
+    With a principal only the events it may read are listed (filtered in the query, see
+    ``gis.access.auth.read_scope``); without one (CLI, dashboard) there is no such filter.
+    """
+    if status:
+        bad = [s for s in status if s not in STATUSES]
+        if bad:
+            raise InvalidInput.field("status", f"unknown status {bad[0]!r}; one of "
+                                     f"{', '.join(STATUSES)}", "unknown_status")
+    if bbox is not None:
+        minlon, minlat, maxlon, maxlat = bbox
+        if not all(math.isfinite(v) for v in bbox) or minlon > maxlon or minlat > maxlat:
+            raise InvalidInput.field("bbox", "must be minlon,minlat,maxlon,maxlat with min <= max",
+                                     "bad_bbox")
+    else:
+        minlon = minlat = maxlon = maxlat = None
+    params = {"grid": grid, "status": status or None, "category": category,
+              "location_status": location_status, "since": since, "until": until,
+              "minlon": minlon, "minlat": minlat, "maxlon": maxlon, "maxlat": maxlat,
+              "before_id": before_id, "limit": limit} | auth.read_scope(who)
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "list_events", PKG), params).mappings().all()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["uid"] = str(d["uid"])
+        out.append(d)
+    return out

@@ -1,0 +1,70 @@
+"""Patrol tracks: a worker's GPS fixes stored as a LineStringM (M = epoch seconds)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, text
+
+from gis.errors import InvalidInput, NotFound
+from gis.geo.datum import to_wgs84
+from gis.territory.locator import Locator, check_coordinates, datum_or_error
+
+
+@dataclass
+class Fix:
+    """One GPS fix."""
+
+    lon: float
+    lat: float
+    t: datetime
+
+
+def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix],
+                 crs: str = "wgs84",
+                 on_stored: Callable[[Connection, int], None] | None = None) -> dict[str, Any]:
+    """Validate, convert to WGS84 and store one track; returns its summary.
+
+    ``on_stored(conn, track_id)`` runs inside the same transaction (e.g. the audit row).
+    """
+    datum = datum_or_error(crs)
+    if len(fixes) < 2:
+        raise InvalidInput.field("points", "a track needs at least 2 points", "short_track")
+    for i, f in enumerate(fixes):
+        check_coordinates(f.lon, f.lat, prefix=f"points[{i}].")
+        if i and f.t < fixes[i - 1].t:
+            raise InvalidInput.field(f"points[{i}].t", "times must not go backwards "
+                                     f"({f.t.isoformat()} < {fixes[i - 1].t.isoformat()})",
+                                     "time_order")
+    lon, lat = to_wgs84(np.array([f.lon for f in fixes]), np.array([f.lat for f in fixes]), datum)
+    if len({(round(x, 9), round(y, 9)) for x, y in zip(lon, lat, strict=True)}) < 2:
+        raise InvalidInput.field("points", "all points are the same place", "degenerate_track")
+    ms = [f.t.timestamp() for f in fixes]
+    wkt = "LINESTRING M (" + ", ".join(
+        f"{x!r} {y!r} {m!r}" for x, y, m in zip(lon.tolist(), lat.tolist(), ms, strict=True)
+    ) + ")"
+    snap = locator.snapshot
+    g, _u, _d = snap.locate_many(lon, lat, with_outside=False)
+    inside = g[g >= 0]
+    grid_code = snap.grid_codes[int(np.bincount(inside).argmax())] if len(inside) else None
+    with engine.begin() as conn:
+        wid = conn.execute(text("SELECT id FROM worker WHERE code = :c"), {"c": worker}).scalar()
+        if wid is None:
+            raise NotFound(f"worker: no worker {worker!r}", code="unknown_worker",
+                           details=[{"field": "worker", "reason": "no such worker"}], status=422)
+        row = conn.execute(text(
+            "INSERT INTO patrol_track (worker_id, grid_code, started_at, ended_at, geom, length_m,"
+            " input_crs) VALUES (:w, :g, :s, :e, ST_GeomFromText(:wkt, 4326), "
+            "ST_Length(ST_Force2D(ST_GeomFromText(:wkt, 4326))::geography), :crs) "
+            "RETURNING id, uid::text, length_m"),
+            {"w": wid, "g": grid_code, "s": fixes[0].t, "e": fixes[-1].t, "wkt": wkt,
+             "crs": datum.value}).one()
+        if on_stored is not None:
+            on_stored(conn, row.id)
+    return {"id": row.id, "uid": row.uid, "worker": worker, "grid": grid_code,
+            "points": len(fixes), "length_m": round(row.length_m, 1),
+            "started_at": fixes[0].t, "ended_at": fixes[-1].t, "crs": datum.value}

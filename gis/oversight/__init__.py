@@ -1,0 +1,1 @@
+"""Patrol coverage, assessment, the commanders' read model."""

@@ -1,0 +1,102 @@
+"""Monthly assessment (考核) per worker and per grid, and resident points."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gis import clock
+from gis.db.engine import heavy_connect
+from gis.db.queries import q
+from gis.oversight import coverage
+from gis.workflow import dispatch
+
+SQL = "assessment.sql"
+PKG = "gis.oversight.sql"
+COLUMNS = ("kind", "code", "found", "handled", "handled_within_limit", "overdue", "units",
+           "units_visited", "patrol_coverage", "accepted_reports", "points")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time (gis.clock; 422 when bad)."""
+    return clock.month_bounds(month)
+
+
+def _blank(kind: str, code: str) -> dict[str, Any]:
+    """A row with zero counts."""
+    return {"kind": kind, "code": code, "found": 0, "handled": 0, "handled_within_limit": 0,
+            "overdue": 0, "units": 0, "units_visited": 0, "patrol_coverage": None,
+            "accepted_reports": 0, "points": 0}
+
+
+def assess(engine: Engine, month: str, area: str | None = None,
+           distance_m: float | None = None) -> dict[str, Any]:
+    """Figures for one month: workers, grids and residents."""
+    start, end = month_bounds(month)
+    d = dispatch.rules().unit_distance_m if distance_m is None else distance_m
+    with heavy_connect(engine) as conn:
+        period = {"start": start, "end": end}
+        figures = conn.execute(q(SQL, "event_figures", PKG), period).mappings()
+        figures = [dict(f) for f in figures]
+        visits = coverage.unit_visits(conn, start, end, d, area)
+        resp = coverage.responsible(conn, start, area)
+        points = conn.execute(q(SQL, "resident_points", PKG), period).mappings()
+        points = [dict(p) for p in points]
+        worker_ids = {r.code: r.id for r in conn.execute(q(SQL, "workers", PKG))}
+    if area:
+        figures = [f for f in figures if f["grid_code"] and f["grid_code"].startswith(area)]
+    grids: dict[str, dict[str, Any]] = {}
+    workers: dict[str, dict[str, Any]] = {}
+    for v in visits:
+        g = grids.setdefault(v["grid_code"], _blank("grid", v["grid_code"]))
+        g["units"] += 1
+        g["units_visited"] += bool(v["workers"])
+    unit_workers = defaultdict(list)
+    for v in visits:
+        unit_workers[v["grid_code"]].append(set(v["workers"]))
+    for r in resp:
+        w = workers.setdefault(r["worker"], _blank("worker", r["worker"]))
+        units = unit_workers.get(r["grid_code"], [])
+        w["units"] += len(units)
+        w["units_visited"] += sum(1 for ws in units if r["worker_id"] in ws)
+    for f in figures:
+        targets = []
+        if f["grid_code"]:
+            targets.append(grids.setdefault(f["grid_code"], _blank("grid", f["grid_code"])))
+        if f["worker"]:
+            targets.append(workers.setdefault(f["worker"], _blank("worker", f["worker"])))
+        for t in targets:
+            t["handled"] += f["handled"]
+            t["handled_within_limit"] += f["within"]
+            t["overdue"] += f["overdue"]
+            if t["kind"] == "grid":
+                t["found"] += f["found"]
+        if f["found"] and f["source"] == "worker" and f["reporter"] in worker_ids:
+            workers.setdefault(f["reporter"], _blank("worker", f["reporter"]))["found"] += 1
+    for row in list(grids.values()) + list(workers.values()):
+        if row["units"]:
+            row["patrol_coverage"] = round(row["units_visited"] / row["units"], 4)
+    residents = []
+    for p in points:
+        r = _blank("resident", p["reporter"])
+        r["accepted_reports"] = int(p["accepted_reports"])
+        r["points"] = int(p["points"])
+        residents.append(r)
+    return {"month": month, "start": start, "end": end, "distance_m": d,
+            "workers": [workers[k] for k in sorted(workers)],
+            "grids": [grids[k] for k in sorted(grids)], "residents": residents}
+
+
+def to_csv(result: dict[str, Any]) -> str:
+    """The assessment as one CSV table (kind = worker, grid or resident)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for row in result["workers"] + result["grids"] + result["residents"]:
+        w.writerow({k: ("" if row[k] is None else row[k]) for k in COLUMNS})
+    return buf.getvalue()

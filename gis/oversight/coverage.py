@@ -1,0 +1,151 @@
+"""Patrols: daily duty per grid, coverage of units by tracks, unvisited units, patrols due."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from gis.access import auth
+from gis.access.auth import Principal
+from gis.clock import CST
+from gis.db.engine import heavy_connect
+from gis.db.queries import q
+from gis.errors import InvalidInput
+from gis.workflow import dispatch
+
+SQL = "coverage.sql"
+PKG = "gis.oversight.sql"
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """A calendar day in China Standard Time as [start, end) instants."""
+    start = datetime.combine(day, time(0), tzinfo=CST)
+    return start, start + timedelta(days=1)
+
+
+def _check_period(since: datetime, until: datetime) -> None:
+    """422 unless since < until."""
+    if since >= until:
+        raise InvalidInput.field("until", "must be after since", "bad_period")
+
+
+def unit_visits(conn: Connection, since: datetime, until: datetime, distance_m: float,
+                area: str | None = None) -> list[dict[str, Any]]:
+    """Every unit under ``area`` with the worker ids whose tracks passed it in the period."""
+    rows = conn.execute(q(SQL, "unit_visits", PKG), {
+        "since": since, "until": until, "d": distance_m, "area": area}).mappings()
+    return [dict(r) for r in rows]
+
+
+def responsible(conn: Connection, at: datetime, area: str | None = None) -> list[dict[str, Any]]:
+    """Per grid: the worker answering for it at ``at`` and its daily patrol duty."""
+    return [dict(r) for r in conn.execute(q(SQL, "responsible", PKG), {
+        "at": at, "area": area, "default_duty": dispatch.rules().patrols_per_day}).mappings()]
+
+
+def coverage(engine: Engine, since: datetime, until: datetime, area: str | None = None,
+             distance_m: float | None = None, worker: str | None = None) -> dict[str, Any]:
+    """Units passed within ``distance_m`` by tracks in [since, until), per grid and in total."""
+    _check_period(since, until)
+    d = distance_m if distance_m is not None else dispatch.rules().unit_distance_m
+    with heavy_connect(engine) as conn:
+        wid = None
+        if worker:
+            wid = conn.execute(text("SELECT id FROM worker WHERE code = :c"),
+                               {"c": worker}).scalar()
+            if wid is None:
+                raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
+        visits = unit_visits(conn, since, until, d, area)
+    grids: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for v in visits:
+        g = grids[v["grid_code"]]
+        g[0] += 1
+        if (wid in v["workers"]) if wid else bool(v["workers"]):
+            g[1] += 1
+    rows = [{"grid": k, "units": n, "visited": vis, "coverage": round(vis / n, 4) if n else None}
+            for k, (n, vis) in sorted(grids.items())]
+    units = sum(r["units"] for r in rows)
+    visited = sum(r["visited"] for r in rows)
+    return {"since": since, "until": until, "distance_m": d, "worker": worker, "area": area,
+            "units": units, "visited": visited,
+            "coverage": round(visited / units, 4) if units else None, "grids": rows}
+
+
+def unvisited(engine: Engine, days: int | None = None, now: datetime | None = None,
+              area: str | None = None, distance_m: float | None = None) -> list[dict[str, Any]]:
+    """Units not visited for ``days`` days (never visited ones have last_visit None)."""
+    r = dispatch.rules()
+    now = now or datetime.now(UTC)
+    days = r.unvisited_days if days is None else days
+    if days < 0:
+        raise InvalidInput.field("days", "must be >= 0", "out_of_range")
+    with heavy_connect(engine) as conn:
+        rows = conn.execute(q(SQL, "unit_last_visit", PKG), {
+            "now": now, "cutoff": now - timedelta(days=days), "area": area,
+            "d": r.unit_distance_m if distance_m is None else distance_m}).mappings()
+        return [dict(x) for x in rows]
+
+
+def patrols_due(engine: Engine, day: date | None = None, worker: str | None = None,
+                area: str | None = None) -> list[dict[str, Any]]:
+    """Per responsible worker and grid: the day's duty, patrols done and patrols still due."""
+    day = day or datetime.now(CST).date()
+    start, end = day_bounds(day)
+    with heavy_connect(engine) as conn:
+        resp = responsible(conn, start, area)
+        done = {(r.worker_id, r.grid_code): r.n for r in
+                conn.execute(q(SQL, "patrols_done", PKG), {"since": start, "until": end})}
+    out = []
+    for r in resp:
+        if worker and r["worker"] != worker:
+            continue
+        n = done.get((r["worker_id"], r["grid_code"]), 0)
+        out.append({"worker": r["worker"], "grid": r["grid_code"], "role": r["role"],
+                    "date": day.isoformat(), "duty": r["duty"], "done": n,
+                    "due": max(r["duty"] - n, 0)})
+    return out
+
+
+def reminders(engine: Engine, day: date | None = None, worker: str | None = None,
+              area: str | None = None, days: int | None = None,
+              now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per worker: patrols due today and units of their grids not visited for N days."""
+    due = patrols_due(engine, day, worker, area)
+    stale = unvisited(engine, days, now, area)
+    by_grid: dict[str, list[str]] = defaultdict(list)
+    for u in stale:
+        by_grid[u["grid_code"]].append(u["unit"])
+    people: dict[str, dict[str, Any]] = {}
+    for d in due:
+        p = people.setdefault(d["worker"], {"worker": d["worker"], "patrols_due": 0,
+                                            "grids": [], "unvisited_units": []})
+        p["patrols_due"] += d["due"]
+        p["grids"].append({"grid": d["grid"], "duty": d["duty"], "done": d["done"],
+                           "due": d["due"]})
+        p["unvisited_units"].extend(by_grid.get(d["grid"], []))
+    return [p for p in people.values() if p["patrols_due"] or p["unvisited_units"]]
+
+
+def set_duty(engine: Engine, who: Principal, grid: str, patrols_per_day: int) -> dict[str, Any]:
+    """Set a grid's daily patrol duty (dispatchers of its area or the centre)."""
+    if patrols_per_day < 0 or patrols_per_day > 48:
+        raise InvalidInput.field("patrols_per_day", "must be between 0 and 48", "out_of_range")
+    auth.require_role(who, "district_centre", "street_dispatcher", "community_dispatcher")
+    if not who.covers({"grid_code": grid, "community_code": None, "street_code": None,
+                       "id": grid}):
+        from gis.errors import Forbidden
+
+        raise Forbidden(f"grid {grid} is outside your area", code="outside_area")
+    with engine.begin() as conn:
+        lvl = conn.execute(text("SELECT level FROM area WHERE code = :c"), {"c": grid}).scalar()
+        if lvl != "grid":
+            raise InvalidInput.field("grid", f"unknown grid {grid!r}", "unknown_grid")
+        conn.execute(text("INSERT INTO patrol_duty (grid_code, patrols_per_day) VALUES (:g, :n) "
+                          "ON CONFLICT (grid_code) DO UPDATE SET patrols_per_day = :n, "
+                          "updated_at = now()"), {"g": grid, "n": patrols_per_day})
+        auth.audit(conn, who, "patrol_duty.set", f"grid:{grid}", "ok",
+                   {"patrols_per_day": patrols_per_day})
+    return {"grid": grid, "patrols_per_day": patrols_per_day}

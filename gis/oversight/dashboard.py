@@ -1,0 +1,255 @@
+"""Server-side queries of the commanders' live map: boundaries, binned heat, coverage, stats."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from gis.db.queries import q
+from gis.intake.events import OPEN_STATUSES
+
+SQL = "dashboard.sql"
+PKG = "gis.oversight.sql"
+CST = ZoneInfo("Asia/Shanghai")
+BIN_PX = 28  # heat bin edge in screen pixels
+UNIT_MIN_ZOOM = 14  # minimal units are drawn from this zoom on (only those in view)
+EVENT_POINT_LIMIT = 500  # individual events are drawn when no more than this many are in view
+CAMERA_CLUSTER_PX = 90  # camera cluster cell edge in screen pixels
+CAMERA_DETAIL_ZOOM = 16  # individual cameras (with details) from this zoom on
+CAMERA_FEW = 60  # ... or at any zoom when no more than this many cameras are in view
+FAR_FUTURE = datetime(3000, 1, 1, tzinfo=UTC)
+BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Event filters shared by every map query."""
+
+    since: datetime
+    until: datetime = FAR_FUTURE
+    classes: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    area: str | None = None  # street, community or grid code (codes nest by prefix)
+    overdue_only: bool = False
+
+    def params(self) -> dict[str, Any]:
+        """Bound parameters for the SQL filter block."""
+        return {"since": self.since, "until": self.until,
+                "classes": list(self.classes) or None, "statuses": list(self.statuses) or None,
+                "area": self.area or None, "overdue": self.overdue_only,
+                "open": list(OPEN_STATUSES)}
+
+
+def today_start(now: datetime | None = None) -> datetime:
+    """Midnight today in China Standard Time (the working day of the grid workers)."""
+    now = (now or datetime.now(UTC)).astimezone(CST)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def metres_to_deg(metres: float, lat: float) -> float:
+    """A generous degree margin covering ``metres`` at latitude ``lat`` (for && prefilters)."""
+    return 1.5 * metres / (111_320.0 * max(math.cos(math.radians(abs(lat))), 0.05))
+
+
+def zoom_for_bbox(bbox: BBox, width_px: int = 1000, height_px: int = 600) -> int:
+    """The largest web-map zoom at which ``bbox`` fits into the given pixel size."""
+    minlon, minlat, maxlon, maxlat = bbox
+    dx = max(maxlon - minlon, 1e-6)
+    lat = math.radians((minlat + maxlat) / 2)
+    dy = max(maxlat - minlat, 1e-6) / max(math.cos(lat), 0.05)
+    z = min(math.log2(360 * width_px / (256 * dx)), math.log2(360 * height_px / (256 * dy)))
+    return max(1, min(19, int(math.floor(z))))
+
+
+def bin_size(zoom: float, lat: float, px: int = BIN_PX) -> tuple[float, float]:
+    """Square heat bin (degrees lon, degrees lat) about ``px`` screen pixels wide at ``zoom``."""
+    cellx = 360.0 / (256 * 2 ** zoom) * px
+    return cellx, cellx * max(math.cos(math.radians(lat)), 0.05)
+
+
+def extent(engine: Engine) -> dict[str, Any] | None:
+    """Bounding box of the active grids, or None when no district is loaded."""
+    with engine.connect() as conn:
+        r = conn.execute(q(SQL, "extent", PKG)).mappings().first()
+    if r is None or r["minlon"] is None:
+        return None
+    return dict(r)
+
+
+def filter_options(engine: Engine) -> dict[str, Any]:
+    """Streets, communities, grids (code, name, parent) and event classes for the filters."""
+    with engine.connect() as conn:
+        areas = [dict(r) for r in conn.execute(q(SQL, "options_areas", PKG)).mappings()]
+        classes = [dict(r) for r in conn.execute(q(SQL, "options_classes", PKG)).mappings()]
+    out: dict[str, Any] = {"street": [], "community": [], "grid": [], "classes": classes}
+    for a in areas:
+        out[a["level"]].append(a)
+    return out
+
+
+def grids(engine: Engine) -> list[dict[str, Any]]:
+    """Active grids with community, street, responsible worker and GeoJSON geometry."""
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "grids", PKG)).mappings().all()
+    return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
+
+
+def units(engine: Engine, bbox: BBox, limit: int = 5000,
+          zoom: float | None = None) -> list[dict[str, Any]]:
+    """Active minimal units intersecting ``bbox`` (GeoJSON geometry); with ``zoom``, outlines
+    are simplified to about half a screen pixel at that zoom (exact without)."""
+    tol = 0.5 * 360.0 / (256 * 2 ** zoom) if zoom is not None else 0.0
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "units", PKG), _bbox(bbox) | {"limit": limit, "tol": tol}
+                            ).mappings().all()
+    return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
+
+
+def event_bins(engine: Engine, filters: Filters, bbox: BBox, zoom: float) -> dict[str, Any]:
+    """Events in ``bbox`` counted in square bins sized to ``zoom`` (never the raw points)."""
+    lat = (bbox[1] + bbox[3]) / 2
+    cellx, celly = bin_size(zoom, lat)
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "event_bins", PKG), filters.params() | _bbox(bbox)
+                            | {"cellx": cellx, "celly": celly}).all()
+    bins = [{"minlon": r.ix * cellx, "minlat": r.iy * celly, "maxlon": (r.ix + 1) * cellx,
+             "maxlat": (r.iy + 1) * celly, "n": r.n, "open": r.n_open} for r in rows]
+    return {"cellx": cellx, "celly": celly, "total": sum(b["n"] for b in bins), "bins": bins}
+
+
+def event_summary(engine: Engine, filters: Filters) -> dict[str, int]:
+    """Events matching the filters anywhere: total, open, overdue and the newest id."""
+    with engine.connect() as conn:
+        r = conn.execute(q(SQL, "event_summary", PKG), filters.params()).mappings().one()
+    return {k: int(v or 0) for k, v in r.items()}
+
+
+def events(engine: Engine, filters: Filters, bbox: BBox | None = None,
+           limit: int = EVENT_POINT_LIMIT) -> list[dict[str, Any]]:
+    """Individual events (newest first) with their details, optionally inside ``bbox``."""
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "events", PKG), filters.params() | _bbox(bbox)
+                            | {"limit": limit}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def cameras_in_view(engine: Engine, bbox: BBox, limit: int = 2000) -> list[dict[str, Any]]:
+    """Cameras inside ``bbox``."""
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "cameras_in_view", PKG), _bbox(bbox) | {"limit": limit})
+        return [dict(r) for r in rows.mappings()]
+
+
+def camera_clusters(engine: Engine, bbox: BBox, zoom: float,
+                    px: int = CAMERA_CLUSTER_PX) -> dict[str, Any]:
+    """Cameras in ``bbox`` aggregated into square cells about ``px`` pixels wide at ``zoom``:
+    per cell the count, the offline count and the centroid (never the cameras themselves)."""
+    lat = (bbox[1] + bbox[3]) / 2
+    cellx, celly = bin_size(zoom, lat, px)
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "camera_clusters", PKG),
+                            _bbox(bbox) | {"cellx": cellx, "celly": celly}).all()
+    clusters = [{"lon": float(r.lon), "lat": float(r.lat), "n": int(r.n),
+                 "offline": int(r.n_offline), "code": r.first_code} for r in rows]
+    return {"cellx": cellx, "celly": celly, "total": sum(c["n"] for c in clusters),
+            "clusters": clusters}
+
+
+def camera_layer(engine: Engine, bbox: BBox, zoom: float, detail_zoom: int = CAMERA_DETAIL_ZOOM,
+                 few: int = CAMERA_FEW) -> dict[str, Any]:
+    """What the map draws for the cameras in view: clusters at low zoom; the individual
+    cameras with their details from ``detail_zoom`` on or when at most ``few`` are in view.
+    ``mode`` is "clusters" or "cameras"; ``total`` counts the cameras in view either way."""
+    cl = camera_clusters(engine, bbox, zoom)
+    if zoom >= detail_zoom or cl["total"] <= few:
+        cams = cameras_in_view(engine, bbox, limit=min(max(few, cl["total"]), 2000))
+        return {"mode": "cameras", "total": cl["total"], "offline":
+                sum(c["status"] != "online" for c in cams), "cameras": cams, "clusters": []}
+    return {"mode": "clusters", "total": cl["total"],
+            "offline": sum(c["offline"] for c in cl["clusters"]), "cameras": [],
+            "clusters": cl["clusters"]}
+
+
+def cameras_near_event(engine: Engine, event_id: int, radius_m: float = 300.0,
+                       limit: int = 20) -> list[dict[str, Any]]:
+    """Cameras within ``radius_m`` metres of an event, nearest first."""
+    with engine.connect() as conn:
+        ev = conn.execute(q("events.sql", "event_by_id", "gis.intake.sql"),
+                          {"id": event_id}).mappings().first()
+        if ev is None or ev["lat"] is None:
+            return []
+        rows = conn.execute(q(SQL, "cameras_near_event", PKG), {
+            "id": event_id, "radius": radius_m, "limit": limit,
+            "deg": metres_to_deg(radius_m, ev["lat"])}).mappings().all()
+    return [dict(r) | {"distance_m": float(r["distance_m"])} for r in rows]
+
+
+def patrol_coverage(engine: Engine, since: datetime, until: datetime | None = None,
+                    radius_m: float = 50.0, lat: float = 31.0) -> dict[str, dict[str, Any]]:
+    """Per grid: units, units passed within ``radius_m`` by a track of the period, and share.
+    (``lat`` is no longer needed: tracks are buffered in metres on the geography.)"""
+    until = until or FAR_FUTURE
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "patrol_coverage", PKG), {
+            "since": since, "until": until, "radius": radius_m}).all()
+    return {r.grid_code: {"units": r.units, "covered": r.covered,
+                          "share": (r.covered / r.units) if r.units else 0.0} for r in rows}
+
+
+def tracks(engine: Engine, since: datetime, until: datetime | None = None,
+           limit: int = 2000) -> list[dict[str, Any]]:
+    """Patrol tracks of the period (2D GeoJSON) with their worker."""
+    until = until or FAR_FUTURE
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "tracks", PKG), {"since": since, "until": until,
+                                               "limit": limit}).mappings().all()
+    return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
+
+
+def grid_stats(engine: Engine, since: datetime, radius_m: float = 50.0) -> list[dict[str, Any]]:
+    """Per active grid: open / overdue (backlog), closed / reported (period), coverage, people."""
+    with engine.connect() as conn:
+        counts = {r.grid_code: r for r in conn.execute(
+            q(SQL, "grid_event_counts", PKG), {"since": since, "open": list(OPEN_STATUSES)})}
+        people: dict[str, list[dict[str, Any]]] = {}
+        for r in conn.execute(q(SQL, "grid_people", PKG)).mappings():
+            people.setdefault(r["grid_code"], []).append(
+                {"code": r["code"], "name": r["name"], "role": r["role"]})
+    ext = extent(engine)
+    lat = (ext["minlat"] + ext["maxlat"]) / 2 if ext else 31.0
+    cov = patrol_coverage(engine, since, radius_m=radius_m, lat=lat)
+    out = []
+    for g in grids(engine):
+        c = counts.get(g["code"])
+        cv = cov.get(g["code"], {"units": 0, "covered": 0, "share": 0.0})
+        out.append({
+            "code": g["code"], "name": g["name"], "kind": g["kind"],
+            "community": g["community_name"], "street": g["street_name"],
+            "responsible": g["worker_name"], "responsible_code": g["worker_code"],
+            "open": c.open if c else 0, "overdue": c.overdue if c else 0,
+            "closed": c.closed if c else 0, "reported": c.reported if c else 0,
+            "units": cv["units"], "units_patrolled": cv["covered"], "coverage": cv["share"],
+            "people": people.get(g["code"], []),
+        })
+    return out
+
+
+def worker_stats(engine: Engine, since: datetime) -> list[dict[str, Any]]:
+    """Per worker: roles, reports in the period, open events assigned, patrols and km."""
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "worker_stats", PKG),
+                            {"since": since, "open": list(OPEN_STATUSES)}).mappings().all()
+    return [dict(r) | {"patrol_km": float(r["patrol_km"])} for r in rows]
+
+
+def _bbox(bbox: BBox | None) -> dict[str, float | None]:
+    """Bound parameters of a bounding box (all None for no box)."""
+    if bbox is None:
+        return {"minlon": None, "minlat": None, "maxlon": None, "maxlat": None}
+    return dict(zip(("minlon", "minlat", "maxlon", "maxlat"), map(float, bbox), strict=True))

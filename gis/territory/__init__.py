@@ -1,0 +1,1 @@
+"""Generations, the one activation path, the locator, people."""

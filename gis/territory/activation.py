@@ -1,0 +1,193 @@
+"""The one activation path: activate a generation (open events follow), roll back.
+
+What an event's columns mean (the assignment semantics):
+
+* ``street_code`` / ``community_code`` / ``grid_code`` / ``unit_code`` / ``worker_id`` /
+  ``location_status`` are the event's CURRENT assignment.  Codes are the stable identity
+  of an area across generations, so they are valid in the active generation.
+* ``generation_id`` / ``grid_id`` / ``unit_id`` (and ``distance_m``) are the boundary rows
+  the event was last located against: not necessarily rows of the active generation.
+* An activation re-locates every open event against the new generation (one set-based
+  statement) but writes (``event_assignment`` row + UPDATE + ``reassigned`` history row) ONLY
+  the events whose street / community / grid / unit code, worker or location status change.
+  The others keep their rows untouched: their codes are the same in the new generation.
+* A rollback restores exactly the events the activation moved (from ``event_assignment``)
+  and re-locates the events last located against the rolled-back generation (those reported
+  while it was active), again writing only those that move.
+* Closed (closed / rejected / duplicate) events are never touched: they keep the grid they
+  had; the first history row of an event records where it was reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, TextClause, text
+from sqlalchemy.exc import DBAPIError
+
+from gis.db.queries import named, q
+from gis.errors import Conflict, NotFound
+from gis.territory import people
+from gis.territory.generations import create_generation
+
+SQL = "activation.sql"
+PKG = "gis.territory.sql"
+
+
+def composed(*names: str) -> TextClause:
+    """Several named blocks of activation.sql joined into one statement."""
+    return text("\n".join(named(SQL, PKG)[n].text for n in names))
+
+
+def locate_open_sql() -> str:
+    """The statement locating open events in generation @gen, for a caller's tail (a preview)."""
+    return named(SQL, PKG)["locate_open"].text
+
+
+def active_generation(conn: Connection) -> int | None:
+    """Id of the active generation (None before the first activation)."""
+    return conn.execute(q(SQL, "active_generation", PKG)).scalar()
+
+
+def generation_status(conn: Connection, gen: int) -> str | None:
+    """Status of generation ``gen`` (None when there is no such generation)."""
+    row = conn.execute(q(SQL, "generation_status", PKG), {"g": gen}).first()
+    return None if row is None else row.status
+
+
+def lock(conn: Connection) -> None:
+    """Serialise imports, activations and rollbacks; lift the API's statement timeout."""
+    conn.execute(text("SET LOCAL statement_timeout = 0"))
+    conn.execute(text("SET LOCAL jit = off"))
+    conn.execute(q(SQL, "lock_imports", PKG))
+
+
+def tune(conn: Connection) -> None:
+    """Session settings for the set-based statements of an activation (transaction-local)."""
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    # the statements write (no parallel plan anyway); keep the preview's plan serial too
+    conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    # rewriting 250k events touches most heap and index pages: full-page images are most of
+    # the WAL (1.2 GB -> 0.7 GB with lz4, ~3 s at city scale).  Only a superuser may set it:
+    # skipped otherwise.  (Commit stays synchronous: an activation must survive a crash.)
+    sp = conn.begin_nested()
+    try:
+        conn.execute(text("SET LOCAL wal_compression = 'lz4'"))
+    except DBAPIError:
+        sp.rollback()
+    else:
+        sp.commit()
+
+
+def _reassign(conn: Connection, gen: int, activation: int, actor: str | None, note: str,
+              max_m: float, from_gen: int | None = None) -> dict[str, int]:
+    """Re-locate open events against ``gen`` with one set-based statement.
+
+    Semantics (see the module docstring): every open event (or, with ``from_gen``, only the
+    open events last located against ``from_gen``) is located in ``gen``; only the events
+    whose codes, worker or location status change are written (``event_assignment`` row,
+    UPDATE, history row); the others are not touched at all.  Returns ``relocated`` (events
+    located) and ``moved`` (events written).
+    """
+    tune(conn)
+    row = conn.execute(composed("locate_open", "reassign_tail"), {
+        "gen": gen, "activation": activation, "actor": actor, "note": note, "max_m": max_m,
+        "from_gen": from_gen,
+    }).one()
+    return {"relocated": int(row.relocated), "moved": int(row.moved)}
+
+
+def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: float = 300.0,
+             summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make ``gen`` active and move the open events to it (in the caller's transaction).
+
+    The first statement retires the active generation: it waits for intake transactions that
+    hold FOR SHARE on it, and new intakes wait for this transaction, then re-locate.
+    """
+    row = conn.execute(q(SQL, "generation_status", PKG), {"g": gen}).first()
+    if row is None:
+        raise NotFound(f"no generation {gen}", code="generation_not_found")
+    old = conn.execute(q(SQL, "retire_active", PKG)).scalar()
+    if old == gen:
+        raise Conflict(f"generation {gen} is already active", code="already_active")
+    conn.execute(q(SQL, "make_active", PKG), {"g": gen})
+    act = conn.execute(q(SQL, "activation_insert", PKG), {
+        "g": gen, "prev": old, "kind": "activate", "actor": actor,
+        "summary": json.dumps(summary or {}, default=str)}).scalar_one()
+    counts = _reassign(conn, gen, act, actor, f"boundaries: generation {old} -> {gen}", max_m)
+    conn.execute(q(SQL, "activation_counts", PKG),
+                 {"id": act, "reassigned": counts["relocated"], "moved": counts["moved"]})
+    return {"activation": act, "generation": gen, "previous": old, **counts}
+
+
+def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
+             ) -> dict[str, Any]:
+    """Return to the generation the last activation replaced, restoring former assignments."""
+    lock(conn)
+    current = conn.execute(q(SQL, "active_generation", PKG)).scalar()
+    if current is None:
+        raise Conflict("no generation is active: nothing to roll back", code="nothing_active")
+    last = conn.execute(q(SQL, "last_activation", PKG), {"g": current}).first()
+    if last is None or last.previous_id is None:
+        raise Conflict(f"generation {current} was not activated by a boundary import (or has "
+                       "no predecessor): nothing to roll back", code="nothing_to_roll_back")
+    prev = last.previous_id
+    conn.execute(q(SQL, "retire_active", PKG))
+    conn.execute(q(SQL, "make_active", PKG), {"g": prev})
+    act = conn.execute(q(SQL, "activation_insert", PKG), {
+        "g": prev, "prev": current, "kind": "rollback", "actor": actor,
+        "summary": json.dumps({"rollback_of": last.id})}).scalar_one()
+    tune(conn)
+    restored = conn.execute(q(SQL, "restore_assignments", PKG), {
+        "activation": last.id, "from_gen": current, "actor": actor,
+        "note": f"boundaries: rollback of generation {current} to {prev}"}).one()
+    # events last located against ``current`` now are those reported while it was active
+    # (the moved ones are back in their former rows): re-locate them, writing the movers
+    rest = _reassign(conn, prev, act, actor, f"boundaries: rollback {current} -> {prev}", max_m,
+                     from_gen=current)
+    conn.execute(q(SQL, "mark_rolled_back", PKG), {"id": last.id})
+    # the restored workers are those of before the activation: roles may have changed since
+    grids = conn.execute(q(SQL, "activation_grids", PKG), {"activation": last.id}).scalars()
+    workers = people.rederive_workers(conn, list(grids), actor=actor,
+                                      note=f"boundaries: rollback {current} -> {prev}")
+    conn.execute(q(SQL, "activation_counts", PKG), {
+        "id": act, "reassigned": int(restored.restored) + rest["relocated"],
+        "moved": int(restored.moved) + rest["moved"]})
+    return {"activation": act, "generation": prev, "rolled_back": current,
+            "restored": int(restored.restored), "restored_moved": int(restored.moved),
+            "relocated": rest["relocated"], "relocated_moved": rest["moved"],
+            "workers_rederived": workers}
+
+
+def commit_generation(conn: Connection, fill: Callable[[Connection, int], None], *,
+                      base: int | None, description: str, source: str,
+                      actor: str | None = None, max_m: float = 300.0,
+                      summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A new generation filled by ``fill(conn, gen)``, activated through :func:`activate`.
+
+    The one way a territory drawn elsewhere (unit redraws, a drawn district) becomes active:
+    the import lock is held, ``base`` must still be the active generation, and the open events
+    are re-located with an activation record, so ``rollback`` undoes it exactly.
+    """
+    lock(conn)
+    now_active = conn.execute(q(SQL, "active_generation", PKG)).scalar()
+    if now_active != base:
+        raise Conflict(f"the active generation changed from {base} to {now_active} while the "
+                       "territory was drawn; run it again", code="generation_changed")
+    gen = create_generation(conn, description, source)
+    fill(conn, gen)
+    conn.execute(text("ANALYZE district, street, community, grid, unit, area_piece"))
+    return activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
+
+
+def record_summary(conn: Connection, activation: int, summary: dict[str, Any]) -> None:
+    """Store the preview totals with the activation."""
+    conn.execute(q(SQL, "activation_summary", PKG),
+                 {"id": activation, "summary": json.dumps(summary, default=str)})
+
+
+def generations(conn: Connection) -> list[dict[str, Any]]:
+    """Every generation with its size and open events."""
+    return [dict(r) for r in conn.execute(q(SQL, "generations", PKG)).mappings()]

@@ -1,0 +1,125 @@
+"""Escalation (提级办理): overdue events climb one level; a grid leader can blow the whistle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from gis.access import auth
+from gis.access.auth import Principal
+from gis.db.queries import q
+from gis.errors import Conflict, Forbidden, InvalidInput
+from gis.workflow import dispatch
+from gis.workflow.transitions import ESCALATABLE, LEVELS, Position, illegal, write_history
+
+SQL = "workflow.sql"
+PKG = "gis.workflow.sql"
+SCHEDULER = Principal("district_centre", name="scheduler")
+
+
+def next_level(level: str) -> str | None:
+    """The level above ``level`` (None at the district)."""
+    i = LEVELS.index(level)
+    return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
+
+
+def climb(conn: Connection, ev: dict[str, Any], now: datetime, actor: str, note: str | None,
+          kind: str, reason: str, pos: Position | None = None, to_level: str | None = None,
+          departments: list[str] | None = None) -> dict[str, Any] | None:
+    """Move a locked event up a level, reset its due time, notify; None if it moved meanwhile."""
+    r = dispatch.rules()
+    new = to_level or next_level(ev["level"])
+    if new is None:
+        raise Conflict(f"event {ev['id']} is already at the district level",
+                       code="top_level")
+    if LEVELS.index(new) <= LEVELS.index(ev["level"]):
+        raise InvalidInput.field("level", f"must be above {ev['level']}", "not_higher")
+    dispatch.check_departments(r, departments)
+    deps = departments if departments is not None else r.departments_for(
+        ev["item_code"], ev["class_code"], new)
+    limit = r.limit_h(ev["item_code"], ev["class_code"], new, ev["default_level"],
+                      ev["time_limit_h"])
+    due = now + timedelta(hours=limit)
+    area = dispatch.area_for(conn, ev, new)
+    n = conn.execute(q(SQL, "set_level", PKG), {"id": ev["id"], "to_level": new, "due": due,
+                                           "now": now, "from_level": ev["level"]}).rowcount
+    if n != 1:
+        return None
+    data = {"from_level": ev["level"], "to_level": new, "reason": reason, "area": area,
+            "departments": deps, "due_at": due.isoformat(),
+            "was_due_at": ev["due_at"].isoformat() if ev["due_at"] else None}
+    write_history(conn, ev["id"], now, "escalated" if kind == "escalate" else "whistle",
+                  ev["status"], ev["status"], actor, note, pos, data)
+    dispatch.record(conn, ev["id"], now, kind, new, area, deps, actor, note)
+    return {"id": ev["id"], "action": kind, "actor": actor, "at": now.isoformat()} | data
+
+
+def is_grid_leader(conn: Connection, worker: str | None, grid: str | None, at: datetime) -> bool:
+    """True when ``worker`` holds the grid-leader role for ``grid`` at ``at``."""
+    if not worker or not grid:
+        return False
+    return conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM grid_role r JOIN worker w ON w.id = r.worker_id "
+        "WHERE w.code = :w AND r.area_code = :g AND r.role = 'grid_leader' "
+        "AND r.valid_from <= :at AND (r.valid_to IS NULL OR r.valid_to > :at))"),
+        {"w": worker, "g": grid, "at": at}).scalar()
+
+
+def climb_manual(conn: Connection, ev: dict[str, Any], action: str, who: Principal,
+                 now: datetime, note: str | None, pos: Position | None, level: str | None,
+                 departments: list[str] | None) -> dict[str, Any]:
+    """Dispatcher escalation or a grid leader's whistle (吹哨) on a locked event."""
+    if ev["status"] not in ESCALATABLE:
+        raise illegal(ev, action)
+    if action == "whistle":
+        if who.role == "grid_worker" and not is_grid_leader(conn, who.worker_code,
+                                                             ev["grid_code"], now):
+            raise Forbidden("only the grid leader (网格长) of this grid can blow the whistle",
+                            code="not_grid_leader")
+    elif who.role == "grid_worker":
+        raise Forbidden("grid workers report upward with a whistle through their grid leader; "
+                        "escalation is for dispatchers", code="wrong_role")
+    res = climb(conn, ev, now, who.actor, note, action, "whistle" if action == "whistle"
+                else "manual", pos, level, departments)
+    if res is None:
+        raise Conflict(f"event {ev['id']} changed meanwhile; retry", code="concurrent_change")
+    return res
+
+
+def escalate_overdue(engine: Engine, now: datetime | None = None,
+                     batch: int = 500) -> list[dict[str, Any]]:
+    """Climb every overdue open event one level; safe to run twice or concurrently."""
+    now = now or datetime.now(UTC)
+    done: list[dict[str, Any]] = []
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(q(SQL, "lock_overdue", PKG),
+                                {"now": now, "limit": batch}).mappings().all()
+            step = []
+            for row in rows:
+                res = climb(conn, dict(row), now, SCHEDULER.actor,
+                            f"overdue since {row['due_at'].isoformat()}", "escalate", "overdue")
+                if res is not None:
+                    step.append(res)
+            if step:
+                auth.audit(conn, SCHEDULER, "escalate_overdue", None, "ok",
+                           {"now": now, "events": [s["id"] for s in step]})
+        done.extend(step)
+        if len(rows) < batch:
+            return done
+
+
+def overdue(engine: Engine, now: datetime | None = None,
+            area: str | None = None) -> list[dict[str, Any]]:
+    """Open events past their due time (including those already at the district)."""
+    now = now or datetime.now(UTC)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, item_code, status, level, grid_code, due_at, "
+            "extract(epoch FROM :now - due_at) / 3600 AS hours_over FROM event "
+            "WHERE status = ANY(:st) AND due_at <= :now AND (CAST(:a AS text) IS NULL OR "
+            "starts_with(COALESCE(grid_code, community_code, street_code, ''), :a)) "
+            "ORDER BY due_at"), {"now": now, "st": list(ESCALATABLE), "a": area}).mappings()
+        return [dict(r) for r in rows]

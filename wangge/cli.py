@@ -1,0 +1,121 @@
+"""The ``wangge`` command: gis's commands, boundaries, etl, and serving the platform."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import boundaries.cli
+import etl.cli
+from gis.cli import core
+from gis.cli import workflow as workflow_cli
+from gis.cli.core import engine, fail, owner_engine, settings
+from gis.errors import WanggeError
+
+app = typer.Typer(help="Wangge 网格: grid governance on PostGIS.", no_args_is_help=True,
+                  add_completion=False)
+app.add_typer(core.app)  # db, catalogue, locate
+app.add_typer(boundaries.cli.app, name="boundaries")
+app.add_typer(etl.cli.app, name="etl")
+app.add_typer(workflow_cli.report_app, name="report")
+app.add_typer(workflow_cli.token_app, name="token")
+app.add_typer(workflow_cli.events_app, name="events")
+app.add_typer(workflow_cli.patrols_app, name="patrols")
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="API port")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from wangge.app import create_app
+
+    s = settings()
+    uvicorn.run(create_app(s), host=host or s.api_host, port=port or s.api_port,
+                log_level="info", access_log=False)
+
+
+def dashboard_command(port: int, host: str) -> list[str] | None:
+    """The command that runs the Streamlit dashboard, when the dashboard exists."""
+    entry = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    if not entry.exists():
+        return None
+    return [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
+            "--server.address", host, "--server.headless", "true",
+            "--browser.gatherUsageStats", "false"]
+
+
+@app.command()
+def dashboard(port: Annotated[int | None, typer.Option(help="Dashboard port")] = None,
+              host: Annotated[str | None, typer.Option(help="Bind address")] = None) -> None:
+    """Run the commanders' live map alone."""
+    s = settings()
+    cmd = dashboard_command(port or s.dashboard_port, host or s.api_host)
+    if cmd is None:
+        typer.echo("the dashboard is not installed", err=True)
+        raise typer.Exit(1)
+    os.execv(cmd[0], cmd)
+
+
+@app.command()
+def demo(
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading.")] = True,
+    port: Annotated[int | None, typer.Option(help="API port")] = None,
+    dashboard_port: Annotated[int | None, typer.Option(help="Dashboard port")] = None,
+    reload: Annotated[bool, typer.Option("--reload", help="Load the district again.")] = False,
+) -> None:
+    """Load the demo district (migrations, catalogue, territory) and serve API + dashboard."""
+    from gis.db import migrate
+    from wangge import demo as demo_mod
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    s = settings()
+    e = engine()
+    try:
+        migrate.upgrade_and_grant(s)
+        info = demo_mod.prepare(owner_engine(), force=reload)
+    except WanggeError as err:
+        fail(err)
+    typer.echo(json.dumps({"demo": info}, default=str))
+    if not serve_:
+        return
+    if s.auth_required:
+        from gis.access import auth
+
+        tok = auth.create_token(e, "district_centre", name="wangge demo")
+        typer.echo(f"API token for this demo (district centre): {tok['token']}\n"
+                   f"  curl -H 'Authorization: Bearer {tok['token']}' "
+                   f"http://{s.api_host}:{port or s.api_port}/api/v1/events")
+    demo_mod.supervise()  # SIGTERM, SIGHUP, Ctrl-C, exit: the dashboard stops too
+    cmd = dashboard_command(dashboard_port or s.dashboard_port, s.api_host)
+    if cmd is not None:
+        demo_mod.spawn(cmd)
+        typer.echo(f"dashboard: http://{s.api_host}:{dashboard_port or s.dashboard_port}/")
+    typer.echo(f"API: http://{s.api_host}:{port or s.api_port}/docs")
+    try:
+        serve(port=port, host=None)
+    finally:
+        demo_mod.stop_children()
+
+
+def main() -> None:
+    """Console-script entry point; a statement timeout anywhere is one line on stderr, exit 1."""
+    from gis.db.engine import is_query_timeout
+    from gis.errors import QueryTimeout
+
+    try:
+        app()
+    except Exception as e:
+        if not is_query_timeout(e):
+            raise
+        typer.echo(json.dumps(QueryTimeout().to_dict(), ensure_ascii=False), err=True)
+        raise SystemExit(1) from None
