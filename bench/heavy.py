@@ -80,11 +80,11 @@ def _track_month(engine: Engine) -> str:
 
 def run(engine: Engine, repeat: int) -> dict[str, Any]:
     """Old vs new on the loaded district: seconds, ratios and whether the answers agree."""
+    from gis import rulebook
     from gis.oversight import assessment, coverage
-    from gis.workflow import dispatch
 
-    d = dispatch.rules().unit_distance_m
-    days = dispatch.rules().unvisited_days
+    d = rulebook.rules().unit_distance_m
+    days = rulebook.rules().unvisited_days
     now = datetime.now(UTC)
     month = _track_month(engine)
     since, until = assessment.month_bounds(month)

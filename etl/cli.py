@@ -169,7 +169,7 @@ def units(
     `wangge boundaries rollback --commit`)."""
     from etl import draw
     from etl.units import DrawParams
-    from wangge.demo import has_territory
+    from gis.territory.activation import has_territory
 
     if not grid and not all_:
         typer.echo("name grids with --grid CODE (repeatable) or use --all", err=True)

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 from workflow_helpers import G1, G2, G_OTHER_STREET, W1, clear_workflow, grid_point, row
 
+from gis import rulebook
 from gis.access import auth
-from gis.workflow import dispatch
 
 COMMUNITY = "320508001001"   # holds G1 and G2
 STREET = "320508001"
@@ -247,7 +247,7 @@ def test_dispatch_rules_do_not_show_the_server_path(client, engine):
     """GET /dispatch/rules: departments and rules, never the file path."""
     r = client.get("/api/v1/dispatch/rules", headers=_h(engine, "grid_worker", G1))
     assert r.status_code == 200 and r.json()["departments"]
-    path = str(dispatch.rules().path)
+    path = str(rulebook.rules().path)
     assert "path" not in r.json() and path not in r.text and "dispatch_rules.toml" not in r.text
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from workflow_helpers import CENTRE, G1, last_history, report, row
 
 from gis.errors import Conflict, InvalidInput, NotFound
+from gis.intake import events
 from gis.territory.locator import Locator
-from gis.workflow import dispatch
 from gis.workflow import transitions as workflow
 
 # how to bring a fresh (reported) event to each status
@@ -135,7 +135,7 @@ def test_dispatch_reports_up_and_notifies_in_one_step(engine, loc):
     assert res["level"] == "grid" and res["area"] == G1 and res["departments"] == ["fire"]
     assert row(engine, eid)["due_at"] == now + timedelta(hours=24)
     with engine.connect() as conn:
-        recs = dispatch.records(conn, eid)
+        recs = events.dispatch_records(conn, eid)
     assert [(r["kind"], r["level"], r["area_code"], r["department"]) for r in recs] == [
         ("handle", "grid", G1, None), ("notify", "grid", G1, "fire")]
     # an explicit level and departments; the district code comes from the street

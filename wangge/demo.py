@@ -10,20 +10,14 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gis.db import migrate
 from gis.intake import catalogue
+from gis.territory.activation import has_territory
 from gis.territory.synthetic import load_synthetic
 
 log = logging.getLogger(__name__)
-
-
-def has_territory(engine: Engine) -> bool:
-    """True when an active generation exists."""
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM generation WHERE status = 'active'")
-                            ).scalar_one() > 0
 
 
 def prepare(engine: Engine, force: bool = False) -> dict:

@@ -99,9 +99,9 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
     if role not in ROLES:
         raise InvalidInput.field("role", f"must be one of {', '.join(ROLES)}", "unknown_role")
     if role == "department":
-        from gis.workflow import dispatch
+        from gis import rulebook
 
-        known = dispatch.rules().departments
+        known = rulebook.rules().departments
         if not department:
             raise InvalidInput.field("department", "a department token needs --department CODE",
                                      "department_required")

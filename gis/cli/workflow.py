@@ -216,6 +216,7 @@ def events_duplicate_window(
 def events_rules(item: Annotated[str | None, typer.Option(help="Preview one item")] = None,
                  level: Annotated[str | None, typer.Option()] = None) -> None:
     """The dispatch rules (or what dispatching one item would do)."""
+    from gis import rulebook
     from gis.workflow import dispatch
 
     try:
@@ -223,7 +224,7 @@ def events_rules(item: Annotated[str | None, typer.Option(help="Preview one item
             with _engine().connect() as conn:
                 _out(dispatch.preview(conn, item, level))
         else:
-            _out(dispatch.rules().to_dict())
+            _out(rulebook.rules().to_dict())
     except WanggeError as e:
         _fail(e)
 

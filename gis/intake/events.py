@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg2.errors
 from psycopg2.extras import Json
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -23,7 +23,6 @@ from gis.db.sqlfiles import read_sql
 from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
 from gis.intake import catalogue
 from gis.territory.locator import Location, Locator
-from gis.workflow import dispatch
 
 SQL = "events.sql"
 PKG = "gis.intake.sql"
@@ -343,7 +342,7 @@ def get_event(engine: Engine, event_id: int, with_history: bool = True,
             if with_history:
                 ev["history"] = [dict(h) for h in conn.execute(q(SQL, "history", PKG),
                                                                {"id": event_id}).mappings()]
-                ev["dispatch"] = dispatch.records(conn, event_id)
+                ev["dispatch"] = dispatch_records(conn, event_id)
     if not visible:
         assert who is not None
         err = auth.outside_area(who, event_id, row["grid_code"])
@@ -388,3 +387,9 @@ def list_events(engine: Engine, *, grid: str | None = None, status: list[str] | 
         d["uid"] = str(d["uid"])
         out.append(d)
     return out
+
+
+def dispatch_records(conn: Connection, event_id: int) -> list[dict[str, Any]]:
+    """Dispatch and notification records of one event, oldest first."""
+    rows = conn.execute(q(SQL, "dispatch_records", PKG), {"e": event_id}).mappings()
+    return [dict(r) for r in rows]

@@ -10,11 +10,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from gis import clock
+from gis import clock, rulebook
 from gis.db.engine import heavy_connect
 from gis.db.queries import q
 from gis.oversight import coverage
-from gis.workflow import dispatch
 
 SQL = "assessment.sql"
 PKG = "gis.oversight.sql"
@@ -38,7 +37,7 @@ def assess(engine: Engine, month: str, area: str | None = None,
            distance_m: float | None = None) -> dict[str, Any]:
     """Figures for one month: workers, grids and residents."""
     start, end = month_bounds(month)
-    d = dispatch.rules().unit_distance_m if distance_m is None else distance_m
+    d = rulebook.rules().unit_distance_m if distance_m is None else distance_m
     with heavy_connect(engine) as conn:
         period = {"start": start, "end": end}
         figures = conn.execute(q(SQL, "event_figures", PKG), period).mappings()

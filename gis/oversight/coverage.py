@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from gis import rulebook
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.clock import CST
 from gis.db.engine import heavy_connect
 from gis.db.queries import q
 from gis.errors import InvalidInput
-from gis.workflow import dispatch
 
 SQL = "coverage.sql"
 PKG = "gis.oversight.sql"
@@ -43,14 +43,14 @@ def unit_visits(conn: Connection, since: datetime, until: datetime, distance_m: 
 def responsible(conn: Connection, at: datetime, area: str | None = None) -> list[dict[str, Any]]:
     """Per grid: the worker answering for it at ``at`` and its daily patrol duty."""
     return [dict(r) for r in conn.execute(q(SQL, "responsible", PKG), {
-        "at": at, "area": area, "default_duty": dispatch.rules().patrols_per_day}).mappings()]
+        "at": at, "area": area, "default_duty": rulebook.rules().patrols_per_day}).mappings()]
 
 
 def coverage(engine: Engine, since: datetime, until: datetime, area: str | None = None,
              distance_m: float | None = None, worker: str | None = None) -> dict[str, Any]:
     """Units passed within ``distance_m`` by tracks in [since, until), per grid and in total."""
     _check_period(since, until)
-    d = distance_m if distance_m is not None else dispatch.rules().unit_distance_m
+    d = distance_m if distance_m is not None else rulebook.rules().unit_distance_m
     with heavy_connect(engine) as conn:
         wid = None
         if worker:
@@ -77,7 +77,7 @@ def coverage(engine: Engine, since: datetime, until: datetime, area: str | None 
 def unvisited(engine: Engine, days: int | None = None, now: datetime | None = None,
               area: str | None = None, distance_m: float | None = None) -> list[dict[str, Any]]:
     """Units not visited for ``days`` days (never visited ones have last_visit None)."""
-    r = dispatch.rules()
+    r = rulebook.rules()
     now = now or datetime.now(UTC)
     days = r.unvisited_days if days is None else days
     if days < 0:

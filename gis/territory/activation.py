@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, Engine, TextClause, text
 from sqlalchemy.exc import DBAPIError
 
 from gis.db.queries import named, q
@@ -49,6 +49,12 @@ def locate_open_sql() -> str:
 def active_generation(conn: Connection) -> int | None:
     """Id of the active generation (None before the first activation)."""
     return conn.execute(q(SQL, "active_generation", PKG)).scalar()
+
+
+def has_territory(engine: Engine) -> bool:
+    """True when a generation is active."""
+    with engine.connect() as conn:
+        return active_generation(conn) is not None
 
 
 def generation_status(conn: Connection, gen: int) -> str | None:

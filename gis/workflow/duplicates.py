@@ -16,6 +16,7 @@ from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.errors import InvalidInput, NotFound, WanggeError
+from gis.workflow import state
 from gis.workflow import transitions as workflow
 
 SQL = "workflow.sql"
@@ -99,7 +100,7 @@ def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
     target = f"event:{event_id}"
     try:
         with engine.begin() as conn:
-            ev = workflow.lock_event(conn, event_id)
+            ev = state.lock_event(conn, event_id)
             auth.check_area(who, ev)
             _check_original(conn, who, event_id, original_id)
             n = conn.execute(text(
@@ -110,7 +111,7 @@ def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
             if n != 1:
                 raise NotFound(f"no possible duplicate link {event_id} → {original_id}",
                                code="no_duplicate_link")
-            workflow.write_history(conn, event_id, now, "duplicate_dismissed", ev["status"],
+            state.write_history(conn, event_id, now, "duplicate_dismissed", ev["status"],
                                    ev["status"], who.actor, note, None,
                                    {"original_id": original_id})
             auth.audit(conn, who, "duplicate_dismissed", target, "ok",

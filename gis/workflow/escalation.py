@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -11,8 +11,8 @@ from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.errors import Conflict, Forbidden, InvalidInput
-from gis.workflow import dispatch
-from gis.workflow.transitions import ESCALATABLE, LEVELS, Position, illegal, write_history
+from gis.workflow import levels
+from gis.workflow.state import ESCALATABLE, LEVELS, Position, illegal, write_history
 
 SQL = "workflow.sql"
 PKG = "gis.workflow.sql"
@@ -29,30 +29,20 @@ def climb(conn: Connection, ev: dict[str, Any], now: datetime, actor: str, note:
           kind: str, reason: str, pos: Position | None = None, to_level: str | None = None,
           departments: list[str] | None = None) -> dict[str, Any] | None:
     """Move a locked event up a level, reset its due time, notify; None if it moved meanwhile."""
-    r = dispatch.rules()
     new = to_level or next_level(ev["level"])
     if new is None:
         raise Conflict(f"event {ev['id']} is already at the district level",
                        code="top_level")
     if LEVELS.index(new) <= LEVELS.index(ev["level"]):
         raise InvalidInput.field("level", f"must be above {ev['level']}", "not_higher")
-    dispatch.check_departments(r, departments)
-    deps = departments if departments is not None else r.departments_for(
-        ev["item_code"], ev["class_code"], new)
-    limit = r.limit_h(ev["item_code"], ev["class_code"], new, ev["default_level"],
-                      ev["time_limit_h"])
-    due = now + timedelta(hours=limit)
-    area = dispatch.area_for(conn, ev, new)
-    n = conn.execute(q(SQL, "set_level", PKG), {"id": ev["id"], "to_level": new, "due": due,
-                                           "now": now, "from_level": ev["level"]}).rowcount
-    if n != 1:
+    move = levels.plan(conn, ev, new, now, departments)
+    if not levels.move_to_level(conn, ev, move, now, kind, actor, note):
         return None
-    data = {"from_level": ev["level"], "to_level": new, "reason": reason, "area": area,
-            "departments": deps, "due_at": due.isoformat(),
+    data = {"from_level": ev["level"], "to_level": new, "reason": reason, "area": move.area,
+            "departments": move.departments, "due_at": move.due_at.isoformat(),
             "was_due_at": ev["due_at"].isoformat() if ev["due_at"] else None}
     write_history(conn, ev["id"], now, "escalated" if kind == "escalate" else "whistle",
                   ev["status"], ev["status"], actor, note, pos, data)
-    dispatch.record(conn, ev["id"], now, kind, new, area, deps, actor, note)
     return {"id": ev["id"], "action": kind, "actor": actor, "at": now.isoformat()} | data
 
 

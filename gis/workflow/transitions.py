@@ -2,124 +2,49 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from gis import rulebook
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, WanggeError
-from gis.geo.datum import to_wgs84
-from gis.territory.locator import check_coordinates, datum_or_error
-from gis.workflow import dispatch
+from gis.intake import events
+from gis.workflow import levels, state
+from gis.workflow.state import (
+    ACTIONS,
+    LEVELS,
+    NOTE_REQUIRED,
+    TRANSITIONS,
+    Position,
+    allowed_actions,
+    illegal,
+    lock_event,
+    position,
+    write_history,
+)
 
 SQL = "workflow.sql"
 PKG = "gis.workflow.sql"
-LEVELS = dispatch.LEVELS
-
-# action → (statuses it may start from, status it leads to)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "accept": (("reported",), "accepted"),
-    "reject": (("reported", "accepted"), "rejected"),
-    "mark_duplicate": (("reported", "accepted"), "duplicate"),
-    "dispatch": (("accepted", "reopened"), "dispatched"),
-    "start": (("dispatched",), "in_progress"),
-    "resolve": (("dispatched", "in_progress"), "resolved"),
-    "close": (("resolved",), "closed"),
-    "reopen": (("resolved", "closed"), "reopened"),
-}
-# Level actions: the status stays, the level climbs (see gis.workflow.escalation).
-ESCALATABLE = ("reported", "accepted", "dispatched", "in_progress", "reopened")
-LEVEL_ACTIONS = ("escalate", "whistle")
-ACTIONS = tuple(TRANSITIONS) + LEVEL_ACTIONS
-NOTE_REQUIRED = ("reject", "reopen", "whistle", "escalate")
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where the actor was (WGS84)."""
-
-    lon: float
-    lat: float
-
-
-def position(lon: float | None, lat: float | None, crs: str | None = "wgs84") -> Position | None:
-    """Validate an optional position and convert it to WGS84."""
-    if lon is None and lat is None:
-        return None
-    if lon is None or lat is None:
-        raise InvalidInput.field("lat" if lat is None else "lon",
-                                 "lon and lat must be given together", "missing_coordinate")
-    check_coordinates(lon, lat)
-    x, y = to_wgs84(lon, lat, datum_or_error(crs))
-    return Position(float(x), float(y))
-
-
-def allowed_actions(status: str) -> list[str]:
-    """Actions possible from ``status``."""
-    out = [a for a, (src, _dst) in TRANSITIONS.items() if status in src]
-    if status in ESCALATABLE:
-        out += list(LEVEL_ACTIONS)
-    return out
-
-
-def lock_event(conn: Connection, event_id: int) -> dict[str, Any]:
-    """The event row locked FOR UPDATE; 404 when it does not exist."""
-    row = conn.execute(q(SQL, "event_for_update", PKG), {"id": event_id}).mappings().first()
-    if row is None:
-        raise NotFound(f"no event {event_id}", code="event_not_found")
-    return dict(row)
-
-
-def write_history(conn: Connection, event_id: int, at: datetime, action: str,
-                  from_status: str | None, to_status: str | None, actor: str,
-                  note: str | None, pos: Position | None, data: dict[str, Any]) -> None:
-    """One event_history row: who, when, where, note and the details."""
-    conn.execute(q(SQL, "history", PKG), {
-        "id": event_id, "at": at, "action": action, "from_status": from_status,
-        "to_status": to_status, "actor": actor, "note": note,
-        "lon": pos.lon if pos else None, "lat": pos.lat if pos else None,
-        "data": json.dumps(data, default=str, ensure_ascii=False)})
-
-
-def illegal(ev: dict[str, Any], action: str) -> Conflict:
-    """The error for an action not allowed from the event's status."""
-    allowed = allowed_actions(ev["status"])
-    return Conflict(f"cannot {action} event {ev['id']}: it is {ev['status']}; allowed: "
-                    f"{', '.join(allowed) or 'none'}", code="illegal_transition",
-                    details=[{"field": "action", "reason": f"not allowed from {ev['status']}"}])
-
-
-def _limit_h(ev: dict[str, Any], level: str, rules: dispatch.Rules) -> float:
-    """Hours allowed for this event at ``level``."""
-    return rules.limit_h(ev["item_code"], ev["class_code"], level, ev["default_level"],
-                         ev["time_limit_h"])
-
 
 def _dispatch(conn: Connection, ev: dict[str, Any], who: Principal, now: datetime,
               note: str | None, level: str | None,
               departments: list[str] | None) -> dict[str, Any]:
     """Set the handling level and due time; record the handler and notify departments."""
-    r = dispatch.rules()
+    r = rulebook.rules()
     lv = level or r.handling_level(ev["item_code"], ev["class_code"], ev["default_level"])
     if lv not in LEVELS:
         raise InvalidInput.field("level", f"must be one of {', '.join(LEVELS)}", "unknown_level")
-    dispatch.check_departments(r, departments)
-    deps = departments if departments is not None else r.departments_for(
-        ev["item_code"], ev["class_code"], lv)
-    area = dispatch.area_for(conn, ev, lv)
-    if area is None:
+    move = levels.plan(conn, ev, lv, now, departments)
+    if move.area is None:
         raise Conflict(f"event {ev['id']} has no {lv} (it is unassigned); locate it first",
                        code="no_area_at_level")
-    due = now + timedelta(hours=_limit_h(ev, lv, r))
-    conn.execute(q(SQL, "set_level", PKG), {"id": ev["id"], "to_level": lv, "due": due, "now": now,
-                                       "from_level": ev["level"]})
-    dispatch.record(conn, ev["id"], now, "handle", lv, area, deps, who.actor, note)
-    return {"level": lv, "area": area, "departments": deps, "due_at": due.isoformat()}
+    levels.move_to_level(conn, ev, move, now, "handle", who.actor, note)
+    return {"level": lv, "area": move.area, "departments": move.departments,
+            "due_at": move.due_at.isoformat()}
 
 
 def _apply(conn: Connection, ev: dict[str, Any], action: str, who: Principal, now: datetime,
@@ -133,7 +58,7 @@ def _apply(conn: Connection, ev: dict[str, Any], action: str, who: Principal, no
         data = _dispatch(conn, ev, who, now, note, params.get("level"), params.get("departments"))
     elif action == "accept":
         if ev["source"] == "resident" and ev["reporter"]:
-            pts = dispatch.rules().points_accepted
+            pts = rulebook.rules().points_accepted
             conn.execute(q(SQL, "award_points", PKG), {"reporter": ev["reporter"], "id": ev["id"],
                                                   "points": pts, "at": now})
             data = {"points": pts, "resident": ev["reporter"]}
@@ -205,7 +130,7 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
         with engine.begin() as conn:
             ev = lock_event(conn, event_id)
             auth.check_area(who, ev)
-            if action in LEVEL_ACTIONS:
+            if action in state.LEVEL_ACTIONS:
                 from gis.workflow import escalation
 
                 result = escalation.climb_manual(conn, ev, action, who, now, note, pos,
@@ -244,7 +169,7 @@ def workflow_view(engine: Engine, event_id: int,
             "scope_prefixes": auth.read_scope(who)["scope_prefixes"],
         }).mappings().all()
         return dict(ev) | {"allowed_actions": allowed_actions(ev["status"]),
-                           "dispatch": dispatch.records(conn, event_id),
+                           "dispatch": events.dispatch_records(conn, event_id),
                            "duplicates": [dict(x) for x in links]}
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from gis import rulebook
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.api import deps
@@ -220,7 +221,7 @@ def post_acknowledge(dispatch_id: Id, who: Who, engine: Eng,
 @router.get("/dispatch/rules", summary="The dispatch rules in force")
 def get_rules(who: Who) -> dict[str, Any]:
     """Departments, per-level limits and rules (never the server's file path)."""
-    out = dispatch.rules().to_dict()
+    out = rulebook.rules().to_dict()
     out.pop("path", None)
     return out
 

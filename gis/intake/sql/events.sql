@@ -53,3 +53,8 @@ WHERE (CAST(:grid AS text) IS NULL OR e.grid_code = :grid)
                   WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 ORDER BY e.id DESC
 LIMIT :limit;
+-- name: dispatch_records
+-- Dispatch and notification records of one event, oldest first.
+SELECT id, at, kind, level, area_code, department, actor, note, acknowledged_at
+FROM event_dispatch WHERE event_id = :e
+ORDER BY at, id;
