@@ -157,9 +157,10 @@ def live_page(engine: Engine, window_days: float = 30) -> dict[str, Any]:
     grids = dq.grids(engine)
     units = dq.units(engine, bbox, zoom=zoom) if zoom >= dq.UNIT_MIN_ZOOM else []
     t_data = time.perf_counter() - t0
-    m = mapview.build_map(((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom, fit=bbox,
-                          grids=grids, units=units, bins=bins, events=points, cameras=cams,
-                          coverage=cov, coverage_radius_m=50, tracks=trk)
+    m = mapview.build_map(mapview.MapView(
+        ((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom, fit=bbox, grids=grids,
+        units=units, bins=bins, events=points, cameras=cams, coverage=cov,
+        coverage_radius_m=50, tracks=trk))
     html = m.get_root().render()
     t_total = time.perf_counter() - t0
     return {"seconds": round(t_total, 3), "data_seconds": round(t_data, 3),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
 
 from gis.db.engine import get_engine
@@ -70,8 +70,7 @@ def since_for(window: str, now: datetime | None = None) -> datetime:
 def ping(url: str) -> bool:
     """True when the database answers."""
     try:
-        with _engine(url).connect() as conn:
-            conn.execute(text("SELECT 1"))
+        dq.ping(_engine(url))
         return True
     except Exception:
         return False

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -156,19 +158,38 @@ def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = None,
-              grids: list[dict] = (), show_grids: bool = True, units: list[dict] = (),
-              bins: dict | None = None, events: list[dict] = (),
-              cameras: dict | list[dict] | None = None, near: list[dict] = (),
-              selected: dict | None = None, coverage: dict[str, dict] | None = None,
-              coverage_radius_m: float | None = None, tracks: list[dict] = (),
-              online_tiles: bool = False, dynamic: list | None = None) -> folium.Map:
+@dataclass(frozen=True)
+class MapView:
+    """What the live map shows: where it looks and the data of each layer (``build_map``).
+    ``grids`` also feed the coverage choropleth; ``show_grids`` draws their boundaries;
+    ``cameras`` is a ``camera_layer`` result (clusters or cameras) or a plain list of cameras."""
+
+    center: tuple[float, float]
+    zoom: int
+    fit: tuple | None = None
+    grids: Sequence[dict] = ()
+    show_grids: bool = True
+    units: Sequence[dict] = ()
+    bins: dict | None = None
+    events: Sequence[dict] = ()
+    cameras: dict | list[dict] | None = None
+    near: Sequence[dict] = ()
+    selected: dict | None = None
+    coverage: dict[str, dict] | None = None
+    coverage_radius_m: float | None = None
+    tracks: Sequence[dict] = ()
+    online_tiles: bool = False
+
+
+Target = Callable[[str], folium.FeatureGroup]
+
+
+def build_map(view: MapView, dynamic: list | None = None) -> folium.Map:
     """The live map with its layers. With ``dynamic`` (a list), every layer goes into that
     list as a FeatureGroup instead of onto the map: streamlit-folium then swaps them in place,
     keeping the map's position, and the base map (no layers) never changes, so every layer
-    choice takes effect on the next run. ``grids`` also feed the coverage choropleth;
-    ``show_grids`` draws their boundaries. ``cameras`` is a ``camera_layer`` result (clusters
-    or individual cameras) or a plain list of cameras."""
+    choice takes effect on the next run."""
+    m = _base_map(view)
 
     def target(name: str) -> folium.FeatureGroup:
         """A feature group for one layer, on the map or in ``dynamic``."""
@@ -179,165 +200,223 @@ def build_map(center: tuple[float, float], zoom: int, *, fit: tuple | None = Non
             dynamic.append(fg)
         return fg
 
-    m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True,
-                   prefer_canvas=True, min_zoom=3, max_zoom=19)
-    if online_tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)").add_to(m)
-    if fit:
-        m.fit_bounds([[fit[1], fit[0]], [fit[3], fit[2]]])
-
-    def responsible(g: dict) -> str:
-        """The grid's responsible worker as shown on hover."""
-        return (f"{g['worker_name']} ({g['worker_code']})" if g.get("worker_code")
-                else "nobody assigned")
-
-    if grids and show_grids:
-        fg = target("Grids")
-        folium.GeoJson(
-            _fc([{"type": "Feature", "geometry": g["geometry"], "properties": {
-                "grid": g["code"], "name": g["name"], "community": g.get("community_name"),
-                "responsible": responsible(g)}} for g in grids]),
-            name="Grids",
-            style_function=lambda f: {"color": "#1f3b73", "weight": 1.6, "fillOpacity": 0.0,
-                                      "fillColor": "#1f3b73"},
-            highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.08},
-            tooltip=folium.GeoJsonTooltip(["grid", "name", "community", "responsible"]),
-        ).add_to(fg)
-
-    if coverage is not None and grids:
-        feats = []
-        for g in grids:
-            c = coverage.get(g["code"], {"units": 0, "covered": 0, "share": 0.0})
-            feats.append({"type": "Feature", "geometry": g["geometry"], "properties": {
-                "grid": g["code"], "name": g["name"], "responsible": responsible(g),
-                "coverage": f"{c['share']:.0%}", "units": f"{c['covered']} / {c['units']}",
-                "colour": coverage_colour(c["share"])}})
-        fg = target("Patrol coverage")
-        folium.GeoJson(
-            _fc(feats), name="Patrol coverage",
-            style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.45,
-                                      "weight": 0, "color": f["properties"]["colour"]},
-            tooltip=folium.GeoJsonTooltip(["grid", "name", "responsible", "coverage", "units"],
-                                          aliases=["grid", "name", "responsible",
-                                                   "patrol coverage", "units passed"]),
-        ).add_to(fg)
-        coverage_legend(coverage_radius_m).add_to(fg)
-
-    if units:
-        folium.GeoJson(
-            _fc([{"type": "Feature", "geometry": u["geometry"],
-                  "properties": {"unit": u["code"], "name": u["name"]}} for u in units]),
-            name="Units", interactive=False,
-            style_function=lambda f: {"color": "#6a7f99", "weight": 0.6, "fill": False,
-                                      "dashArray": "2 3"},
-        ).add_to(target("Units"))
-
-    if bins and bins["bins"]:
-        top = max(b["n"] for b in bins["bins"])
-        feats = [{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
-            [round(b["minlon"], 6), round(b["minlat"], 6)],
-            [round(b["maxlon"], 6), round(b["minlat"], 6)],
-            [round(b["maxlon"], 6), round(b["maxlat"], 6)],
-            [round(b["minlon"], 6), round(b["maxlat"], 6)],
-            [round(b["minlon"], 6), round(b["minlat"], 6)]]]},
-            "properties": {"events": b["n"], "open": b["open"],
-                           "c": heat_colour(b["n"], top)}} for b in bins["bins"]]
-        fg = target("Event heat (server bins)")
-        folium.GeoJson(
-            _fc(feats), name="Event heat (server bins)",
-            style_function=lambda f: {"fillColor": f["properties"]["c"], "fillOpacity": 0.7,
-                                      "weight": 0.4, "color": "#ffffff"},
-            tooltip=folium.GeoJsonTooltip(["events", "open"]),
-        ).add_to(fg)
-        heat_legend(top, bins["celly"] * 111_320).add_to(fg)
-
-    if isinstance(cameras, dict):
-        camera_layer = cameras
-    else:
-        cams = list(cameras or [])
-        camera_layer = {"mode": "cameras", "cameras": cams, "clusters": [], "total": len(cams)}
-    if camera_layer["mode"] == "clusters" and camera_layer["clusters"]:
-        fg = target(f"Cameras ({camera_layer['total']:,}, clustered)")
-        for c in camera_layer["clusters"]:
-            off = c["offline"]
-            if c["n"] == 1:
-                tip = f"1 camera ({html.escape(c.get('code') or '')}){', offline' if off else ''}"
-            else:
-                tip = f"{c['n']} cameras, {off} offline"
-            folium.CircleMarker(
-                [c["lat"], c["lon"]], radius=min(7 + 2.6 * math.sqrt(c["n"]), 24),
-                weight=2, color="#ffffff" if not off else "#555555",
-                fill=True, fill_color=CAMERA if off < c["n"] else CAMERA_OFF, fill_opacity=0.85,
-                tooltip=tip + "<br><i>click to zoom in</i>",
-            ).add_to(fg)
-            if c["n"] > 1:
-                folium.Marker(
-                    [c["lat"], c["lon"]], interactive=False,
-                    icon=folium.DivIcon(
-                        html=f'<div class="wg-count" style="width:34px;text-align:center;'
-                             f'font:bold 11px/14px sans-serif;color:#fff;pointer-events:none">'
-                             f'{c["n"]}</div>', icon_size=(34, 14), icon_anchor=(17, 7)),
-                ).add_to(fg)
-        ClickToZoom().add_to(fg)
-    elif camera_layer["cameras"]:
-        fg = target(f"Cameras ({len(camera_layer['cameras']):,})")
-        for c in camera_layer["cameras"]:
-            direction = (f"{c['direction_deg']:.0f}°" if c.get("direction_deg") is not None
-                         else "–")
-            folium.CircleMarker(
-                [c["lat"], c["lon"]], radius=5, weight=1, color="#08306b", fill=True,
-                fill_color=CAMERA_OFF if c["status"] != "online" else CAMERA, fill_opacity=0.9,
-                tooltip=f"camera <b>{html.escape(c['code'])}</b> "
-                        f"{html.escape(c.get('name') or '')}<br>type {c['kind']} · direction "
-                        f"{direction} · <b>{c['status']}</b>",
-            ).add_to(fg)
-
-    if events:
-        fg = target(f"Events ({len(events)})")
-        for e in events:
-            when = e["reported_at"].strftime("%m-%d %H:%M") if e.get("reported_at") else ""
-            tip = (f"<b>#{e['id']}</b> {html.escape(e['item_name'])}"
-                   f" ({html.escape(e.get('item_name_zh') or '')})<br>status: {e['status']}"
-                   f"{' <b>overdue</b>' if e.get('overdue') else ''}<br>reported {when}"
-                   f" · {e['source']}<br>grid {e.get('grid_code') or '-'} unit "
-                   f"{e.get('unit_code') or '-'}<br>{html.escape(e.get('description') or '')}"
-                   "<br><i>click: cameras near it</i>")
-            folium.CircleMarker(
-                [e["lat"], e["lon"]], radius=6, weight=2 if e.get("overdue") else 1,
-                color="#000" if e.get("overdue") else "#fff",
-                fill=True, fill_color=STATUS_COLOUR.get(e["status"], "#d7301f"),
-                fill_opacity=0.9, tooltip=folium.Tooltip(tip, sticky=False),
-            ).add_to(fg)
-
-    if selected is not None:
-        fg = target("Selected event and nearby cameras")
-        for c in near:
-            folium.PolyLine([[selected["lat"], selected["lon"]], [c["lat"], c["lon"]]],
-                            color=SELECTED, weight=2, dash_array="4 4").add_to(fg)
-            folium.CircleMarker([c["lat"], c["lon"]], radius=7, color="#004d55", weight=2,
-                                fill=True, fill_color=SELECTED, fill_opacity=0.9,
-                                tooltip=f"camera {html.escape(c['code'])} "
-                                        f"{html.escape(c.get('name') or '')} · {c['status']} · "
-                                        f"{c['distance_m']:.0f} m").add_to(fg)
-        folium.CircleMarker([selected["lat"], selected["lon"]], radius=12, color=SELECTED,
-                            weight=4, fill=False, tooltip=f"selected #{selected['id']}"
-                            ).add_to(fg)
-
-    if tracks:
-        fg = target(f"Today's patrol tracks ({len(tracks)})")
-        for t in tracks:
-            coords = [[y, x] for x, y in t["geometry"]["coordinates"]]
-            folium.PolyLine(coords, color="#0571b0", weight=3, opacity=0.85,
-                            tooltip=f"{t['worker_name']} ({t['worker_code']}) · "
-                                    f"{t['length_m'] / 1000:.2f} km · "
-                                    f"{t['started_at']:%H:%M}–{t['ended_at']:%H:%M}").add_to(fg)
-
+    for layer in LAYERS:
+        layer(view, target)
     if dynamic is None:
         folium.LayerControl(collapsed=False).add_to(m)
     stabilise_ids(m)
     for fg in dynamic or ():
         stabilise_ids(fg)
     return m
+
+
+def _base_map(view: MapView) -> folium.Map:
+    """The map itself: position, optional online tiles, the extent to fit."""
+    m = folium.Map(location=list(view.center), zoom_start=view.zoom, tiles=None,
+                   control_scale=True, prefer_canvas=True, min_zoom=3, max_zoom=19)
+    if view.online_tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)").add_to(m)
+    if view.fit:
+        f = view.fit
+        m.fit_bounds([[f[1], f[0]], [f[3], f[2]]])
+    return m
+
+
+def _responsible(g: dict) -> str:
+    """The grid's responsible worker as shown on hover."""
+    return (f"{g['worker_name']} ({g['worker_code']})" if g.get("worker_code")
+            else "nobody assigned")
+
+
+def grid_layer(view: MapView, target: Target) -> None:
+    """Grid boundaries with their responsible worker on hover."""
+    if not (view.grids and view.show_grids):
+        return
+    fg = target("Grids")
+    folium.GeoJson(
+        _fc([{"type": "Feature", "geometry": g["geometry"], "properties": {
+            "grid": g["code"], "name": g["name"], "community": g.get("community_name"),
+            "responsible": _responsible(g)}} for g in view.grids]),
+        name="Grids",
+        style_function=lambda f: {"color": "#1f3b73", "weight": 1.6, "fillOpacity": 0.0,
+                                  "fillColor": "#1f3b73"},
+        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.08},
+        tooltip=folium.GeoJsonTooltip(["grid", "name", "community", "responsible"]),
+    ).add_to(fg)
+
+
+def coverage_layer(view: MapView, target: Target) -> None:
+    """Patrol coverage choropleth of the grids, with its legend."""
+    if view.coverage is None or not view.grids:
+        return
+    feats = []
+    for g in view.grids:
+        c = view.coverage.get(g["code"], {"units": 0, "covered": 0, "share": 0.0})
+        feats.append({"type": "Feature", "geometry": g["geometry"], "properties": {
+            "grid": g["code"], "name": g["name"], "responsible": _responsible(g),
+            "coverage": f"{c['share']:.0%}", "units": f"{c['covered']} / {c['units']}",
+            "colour": coverage_colour(c["share"])}})
+    fg = target("Patrol coverage")
+    folium.GeoJson(
+        _fc(feats), name="Patrol coverage",
+        style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.45,
+                                  "weight": 0, "color": f["properties"]["colour"]},
+        tooltip=folium.GeoJsonTooltip(["grid", "name", "responsible", "coverage", "units"],
+                                      aliases=["grid", "name", "responsible",
+                                               "patrol coverage", "units passed"]),
+    ).add_to(fg)
+    coverage_legend(view.coverage_radius_m).add_to(fg)
+
+
+def unit_layer(view: MapView, target: Target) -> None:
+    """Minimal unit outlines (not interactive)."""
+    if not view.units:
+        return
+    folium.GeoJson(
+        _fc([{"type": "Feature", "geometry": u["geometry"],
+              "properties": {"unit": u["code"], "name": u["name"]}} for u in view.units]),
+        name="Units", interactive=False,
+        style_function=lambda f: {"color": "#6a7f99", "weight": 0.6, "fill": False,
+                                  "dashArray": "2 3"},
+    ).add_to(target("Units"))
+
+
+def _bin_feature(b: dict, top: int) -> dict[str, Any]:
+    """One heat bin as a GeoJSON rectangle with its count and colour."""
+    x0, y0, x1, y1 = (round(b[k], 6) for k in ("minlon", "minlat", "maxlon", "maxlat"))
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
+        [x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]},
+        "properties": {"events": b["n"], "open": b["open"], "c": heat_colour(b["n"], top)}}
+
+
+def heat_layer(view: MapView, target: Target) -> None:
+    """Event heat from the server's bins, with its legend."""
+    bins = view.bins
+    if not (bins and bins["bins"]):
+        return
+    top = max(b["n"] for b in bins["bins"])
+    fg = target("Event heat (server bins)")
+    folium.GeoJson(
+        _fc([_bin_feature(b, top) for b in bins["bins"]]), name="Event heat (server bins)",
+        style_function=lambda f: {"fillColor": f["properties"]["c"], "fillOpacity": 0.7,
+                                  "weight": 0.4, "color": "#ffffff"},
+        tooltip=folium.GeoJsonTooltip(["events", "open"]),
+    ).add_to(fg)
+    heat_legend(top, bins["celly"] * 111_320).add_to(fg)
+
+
+def camera_layer(view: MapView, target: Target) -> None:
+    """Cameras: server-side clusters or each camera."""
+    if isinstance(view.cameras, dict):
+        layer = view.cameras
+    else:
+        cams = list(view.cameras or [])
+        layer = {"mode": "cameras", "cameras": cams, "clusters": [], "total": len(cams)}
+    if layer["mode"] == "clusters" and layer["clusters"]:
+        _camera_clusters(layer, target(f"Cameras ({layer['total']:,}, clustered)"))
+    elif layer["cameras"]:
+        _cameras(layer["cameras"], target(f"Cameras ({len(layer['cameras']):,})"))
+
+
+def _camera_clusters(layer: dict, fg: folium.FeatureGroup) -> None:
+    """One circle per camera cluster (with its count); a click zooms in."""
+    for c in layer["clusters"]:
+        off = c["offline"]
+        if c["n"] == 1:
+            tip = f"1 camera ({html.escape(c.get('code') or '')}){', offline' if off else ''}"
+        else:
+            tip = f"{c['n']} cameras, {off} offline"
+        folium.CircleMarker(
+            [c["lat"], c["lon"]], radius=min(7 + 2.6 * math.sqrt(c["n"]), 24),
+            weight=2, color="#ffffff" if not off else "#555555",
+            fill=True, fill_color=CAMERA if off < c["n"] else CAMERA_OFF, fill_opacity=0.85,
+            tooltip=tip + "<br><i>click to zoom in</i>",
+        ).add_to(fg)
+        if c["n"] > 1:
+            folium.Marker(
+                [c["lat"], c["lon"]], interactive=False,
+                icon=folium.DivIcon(
+                    html=f'<div class="wg-count" style="width:34px;text-align:center;'
+                         f'font:bold 11px/14px sans-serif;color:#fff;pointer-events:none">'
+                         f'{c["n"]}</div>', icon_size=(34, 14), icon_anchor=(17, 7)),
+            ).add_to(fg)
+    ClickToZoom().add_to(fg)
+
+
+def _cameras(cameras: list[dict], fg: folium.FeatureGroup) -> None:
+    """One marker per camera, grey when offline."""
+    for c in cameras:
+        direction = (f"{c['direction_deg']:.0f}°" if c.get("direction_deg") is not None
+                     else "–")
+        folium.CircleMarker(
+            [c["lat"], c["lon"]], radius=5, weight=1, color="#08306b", fill=True,
+            fill_color=CAMERA_OFF if c["status"] != "online" else CAMERA, fill_opacity=0.9,
+            tooltip=f"camera <b>{html.escape(c['code'])}</b> "
+                    f"{html.escape(c.get('name') or '')}<br>type {c['kind']} · direction "
+                    f"{direction} · <b>{c['status']}</b>",
+        ).add_to(fg)
+
+
+def _event_tip(e: dict) -> str:
+    """Hover text of one event marker."""
+    when = e["reported_at"].strftime("%m-%d %H:%M") if e.get("reported_at") else ""
+    return (f"<b>#{e['id']}</b> {html.escape(e['item_name'])}"
+            f" ({html.escape(e.get('item_name_zh') or '')})<br>status: {e['status']}"
+            f"{' <b>overdue</b>' if e.get('overdue') else ''}<br>reported {when}"
+            f" · {e['source']}<br>grid {e.get('grid_code') or '-'} unit "
+            f"{e.get('unit_code') or '-'}<br>{html.escape(e.get('description') or '')}"
+            "<br><i>click: cameras near it</i>")
+
+
+def event_layer(view: MapView, target: Target) -> None:
+    """Individual events coloured by status, overdue ones outlined in black."""
+    if not view.events:
+        return
+    fg = target(f"Events ({len(view.events)})")
+    for e in view.events:
+        folium.CircleMarker(
+            [e["lat"], e["lon"]], radius=6, weight=2 if e.get("overdue") else 1,
+            color="#000" if e.get("overdue") else "#fff",
+            fill=True, fill_color=STATUS_COLOUR.get(e["status"], "#d7301f"),
+            fill_opacity=0.9, tooltip=folium.Tooltip(_event_tip(e), sticky=False),
+        ).add_to(fg)
+
+
+def selected_layer(view: MapView, target: Target) -> None:
+    """The selected event ringed, with lines to the cameras near it."""
+    sel = view.selected
+    if sel is None:
+        return
+    fg = target("Selected event and nearby cameras")
+    for c in view.near:
+        folium.PolyLine([[sel["lat"], sel["lon"]], [c["lat"], c["lon"]]],
+                        color=SELECTED, weight=2, dash_array="4 4").add_to(fg)
+        folium.CircleMarker([c["lat"], c["lon"]], radius=7, color="#004d55", weight=2,
+                            fill=True, fill_color=SELECTED, fill_opacity=0.9,
+                            tooltip=f"camera {html.escape(c['code'])} "
+                                    f"{html.escape(c.get('name') or '')} · {c['status']} · "
+                                    f"{c['distance_m']:.0f} m").add_to(fg)
+    folium.CircleMarker([sel["lat"], sel["lon"]], radius=12, color=SELECTED,
+                        weight=4, fill=False, tooltip=f"selected #{sel['id']}").add_to(fg)
+
+
+def track_layer(view: MapView, target: Target) -> None:
+    """Today's patrol tracks."""
+    if not view.tracks:
+        return
+    fg = target(f"Today's patrol tracks ({len(view.tracks)})")
+    for t in view.tracks:
+        coords = [[y, x] for x, y in t["geometry"]["coordinates"]]
+        folium.PolyLine(coords, color="#0571b0", weight=3, opacity=0.85,
+                        tooltip=f"{t['worker_name']} ({t['worker_code']}) · "
+                                f"{t['length_m'] / 1000:.2f} km · "
+                                f"{t['started_at']:%H:%M}–{t['ended_at']:%H:%M}").add_to(fg)
+
+
+# The layers in drawing order (later ones on top).
+LAYERS: tuple[Callable[[MapView, Target], None], ...] = (
+    grid_layer, coverage_layer, unit_layer, heat_layer, camera_layer, event_layer,
+    selected_layer, track_layer)
 
 
 @cache

@@ -140,7 +140,7 @@ def test_mapview_legends_and_nearest_event() -> None:
 
     assert set(mapview.HEAT).isdisjoint({mapview.coverage_colour(i / 10) for i in range(11)})
     assert mapview.heat_levels(1000)[0] == 1 and mapview.heat_levels(1000)[-1] == 1000
-    m = mapview.build_map(
+    m = mapview.build_map(mapview.MapView(
         (31.3, 120.6), 14, grids=[{"code": "g", "name": "G", "geometry": {
             "type": "Polygon", "coordinates": [[[120.5, 31.2], [120.7, 31.2], [120.7, 31.4],
                                                 [120.5, 31.2]]]}}],
@@ -149,7 +149,7 @@ def test_mapview_legends_and_nearest_event() -> None:
              "open": 1}]},
         coverage={"g": {"units": 2, "covered": 1, "share": 0.5}},
         cameras={"mode": "clusters", "total": 7, "offline": 2, "cameras": [], "clusters": [
-            {"lon": 120.6, "lat": 31.3, "n": 7, "offline": 2, "code": "C1"}]})
+            {"lon": 120.6, "lat": 31.3, "n": 7, "offline": 2, "code": "C1"}]}))
     html = m.get_root().render()
     assert "Events per bin" in html and "Patrol coverage" in html
     assert "7 cameras, 2 offline" in html

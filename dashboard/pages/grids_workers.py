@@ -21,6 +21,63 @@ def grid_table(stats: list[dict], area: str | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def show_metrics(df: pd.DataFrame) -> None:
+    """The row of headline numbers over the grids shown."""
+    c = st.columns(4)
+    c[0].metric("Grids", len(df))
+    c[1].metric("Open events", int(df["open"].sum()) if len(df) else 0)
+    c[2].metric("Overdue", int(df["overdue"].sum()) if len(df) else 0)
+    c[3].metric("Grids never patrolled", int((df["coverage"] == 0).sum()) if len(df) else 0)
+
+
+def show_grid(s: dict) -> None:
+    """One grid's numbers and the people who answer for it."""
+    a, b = st.columns(2)
+    with a:
+        st.markdown(f"**{s['name']}** ({s['code']}) · {s['kind']} · {s['community']}, "
+                    f"{s['street']}")
+        st.markdown(f"open **{s['open']}** · overdue **{s['overdue']}** · closed "
+                    f"**{s['closed']}** · patrol coverage **{s['coverage']:.0%}** "
+                    f"({s['units_patrolled']} of {s['units']} units)")
+    with b:
+        st.markdown("**People who answer for it**")
+        if s["people"]:
+            st.dataframe(pd.DataFrame(s["people"]), hide_index=True,
+                         width="stretch")
+        else:
+            st.caption("nobody assigned")
+
+
+def show_grids(stats: list[dict], df: pd.DataFrame) -> None:
+    """The per-grid table and the details of the grid picked."""
+    st.subheader("Per grid")
+    if df.empty:
+        st.info(f"No grids here — {data.EMPTY_HINT}.")
+        return
+    st.dataframe(
+        df, hide_index=True, width="stretch",
+        column_config={"coverage": st.column_config.ProgressColumn(
+            "patrol coverage %", min_value=0, max_value=100, format="%.0f%%")})
+    if int(df["reported"].sum()) == 0:
+        st.info(f"No events reported in this window yet — {data.EMPTY_HINT}.")
+    pick = st.selectbox("Grid details", df["grid"].tolist(), key="gw_grid_detail")
+    show_grid(next(x for x in stats if x["code"] == pick))
+
+
+def show_workers(workers: list[dict], area: str | None) -> None:
+    """The per-worker table (workers with a role in the chosen area)."""
+    st.subheader("Per worker")
+    wdf = pd.DataFrame(workers)
+    if wdf.empty:
+        st.info(f"No workers yet — {data.EMPTY_HINT}.")
+        return
+    if area:
+        wdf = wdf[wdf["roles"].fillna("").str.contains(area, regex=False)]
+    st.dataframe(wdf.rename(columns={"assigned_open": "open events assigned",
+                                     "patrol_km": "patrol km", "last_patrol": "last patrol"}),
+                 hide_index=True, width="stretch")
+
+
 def main() -> None:
     """Render the grid and worker page."""
     st.title("Grids & workers 网格与人员")
@@ -43,49 +100,8 @@ def main() -> None:
     st.caption(f"{choice.area_label} · open and overdue: current backlog; closed, reported and "
                f"patrol coverage: {choice.window}")
     df = grid_table(stats, choice.filters.area)
-    c = st.columns(4)
-    c[0].metric("Grids", len(df))
-    c[1].metric("Open events", int(df["open"].sum()) if len(df) else 0)
-    c[2].metric("Overdue", int(df["overdue"].sum()) if len(df) else 0)
-    c[3].metric("Grids never patrolled", int((df["coverage"] == 0).sum()) if len(df) else 0)
-
-    st.subheader("Per grid")
-    if df.empty:
-        st.info(f"No grids here — {data.EMPTY_HINT}.")
-    else:
-        st.dataframe(
-            df, hide_index=True, width="stretch",
-            column_config={"coverage": st.column_config.ProgressColumn(
-                "patrol coverage %", min_value=0, max_value=100, format="%.0f%%")})
-        if int(df["reported"].sum()) == 0:
-            st.info(f"No events reported in this window yet — {data.EMPTY_HINT}.")
-        pick = st.selectbox("Grid details", df["grid"].tolist(), key="gw_grid_detail")
-        s = next(x for x in stats if x["code"] == pick)
-        a, b = st.columns(2)
-        with a:
-            st.markdown(f"**{s['name']}** ({s['code']}) · {s['kind']} · {s['community']}, "
-                        f"{s['street']}")
-            st.markdown(f"open **{s['open']}** · overdue **{s['overdue']}** · closed "
-                        f"**{s['closed']}** · patrol coverage **{s['coverage']:.0%}** "
-                        f"({s['units_patrolled']} of {s['units']} units)")
-        with b:
-            st.markdown("**People who answer for it**")
-            if s["people"]:
-                st.dataframe(pd.DataFrame(s["people"]), hide_index=True,
-                             width="stretch")
-            else:
-                st.caption("nobody assigned")
-
-    st.subheader("Per worker")
-    wdf = pd.DataFrame(workers)
-    if wdf.empty:
-        st.info(f"No workers yet — {data.EMPTY_HINT}.")
-    else:
-        if choice.filters.area:
-            wdf = wdf[wdf["roles"].fillna("").str.contains(choice.filters.area, regex=False)]
-        st.dataframe(wdf.rename(columns={"assigned_open": "open events assigned",
-                                         "patrol_km": "patrol km", "last_patrol": "last patrol"}),
-                     hide_index=True, width="stretch")
-
+    show_metrics(df)
+    show_grids(stats, df)
+    show_workers(workers, choice.filters.area)
 
 main()

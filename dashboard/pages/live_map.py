@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -72,51 +73,78 @@ def clicked_event(click: dict[str, Any] | None, points: list[dict], zoom: int) -
     return None if hit is None else int(hit["id"])
 
 
-def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
-         radius_m: float, camera_radius_m: float) -> None:
-    """Metrics, map and lists; rerun every few seconds by the fragment."""
-    view = st.session_state.setdefault("view", initial_view(ext))
-    view = st.session_state["view"] = follow_map(view)
-    click = new_click()
-    bbox, zoom = view["bbox"], view["zoom"]
-    f = choice.filters
-    try:
-        summary = data.event_summary(url, f)
-        bins = data.event_bins(url, f, bbox, zoom)
-        in_view = bins["total"]
-        points = (data.events(url, f, bbox) if "Events" in layers
-                  and in_view <= EVENT_POINT_LIMIT else [])
-        cameras = data.camera_layer(url, bbox, zoom) if "Cameras" in layers else None
-        lat = (ext["minlat"] + ext["maxlat"]) / 2
-        coverage = data.patrol_coverage(url, f.since, radius_m, lat)
-        tracks = data.tracks(url, today_start()) if "Today's tracks" in layers else []
-        grids = data.grids(url)
-        units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom)
-                 if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
-        latest = data.events(url, f, None, 200)
-        picked = clicked_event(click, points, zoom)
-        if picked is not None:
-            st.session_state["selected_event"] = picked
-        sel_id = st.session_state.get("selected_event")
-        selected = next((e for e in points + latest if e["id"] == sel_id), None)
-        near = data.cameras_near_event(url, sel_id, camera_radius_m) if selected else []
-    except data.DatabaseUnavailable as e:
-        st.error(f"Database unreachable: {e}. Retrying every {ui.REFRESH_S} s…")
-        return
+@dataclass
+class LiveData:
+    """What one refresh of the live page shows, loaded in one go."""
 
-    units_total = sum(c["units"] for c in coverage.values())
-    covered = sum(c["covered"] for c in coverage.values())
+    summary: dict[str, Any]
+    bins: dict[str, Any]
+    points: list[dict]
+    cameras: dict[str, Any] | None
+    coverage: dict[str, dict]
+    tracks: list[dict]
+    grids: list[dict]
+    units: list[dict]
+    latest: list[dict]
+    sel_id: int | None
+    selected: dict | None
+    near: list[dict]
+
+    @property
+    def in_view(self) -> int:
+        """Events matching the filters inside the map's view."""
+        return self.bins["total"]
+
+
+def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Choice,
+              layers: list[str], radii: tuple[float, float]) -> LiveData:
+    """Every query of one refresh (``radii``: patrol pass and camera search, in metres);
+    a map click selects the event under it."""
+    bbox, zoom, f = view["bbox"], view["zoom"], choice.filters
+    radius_m, camera_radius_m = radii
+    click = new_click()
+    summary = data.event_summary(url, f)
+    bins = data.event_bins(url, f, bbox, zoom)
+    points = (data.events(url, f, bbox) if "Events" in layers
+              and bins["total"] <= EVENT_POINT_LIMIT else [])
+    cameras = data.camera_layer(url, bbox, zoom) if "Cameras" in layers else None
+    lat = (ext["minlat"] + ext["maxlat"]) / 2
+    coverage = data.patrol_coverage(url, f.since, radius_m, lat)
+    tracks = data.tracks(url, today_start()) if "Today's tracks" in layers else []
+    grids = data.grids(url)
+    units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom)
+             if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
+    latest = data.events(url, f, None, 200)
+    picked = clicked_event(click, points, zoom)
+    if picked is not None:
+        st.session_state["selected_event"] = picked
+    sel_id = st.session_state.get("selected_event")
+    selected = next((e for e in points + latest if e["id"] == sel_id), None)
+    near = data.cameras_near_event(url, sel_id, camera_radius_m) if selected else []
+    return LiveData(summary, bins, points, cameras, coverage, tracks, grids, units, latest,
+                    sel_id, selected, near)
+
+
+def show_metrics(d: LiveData, choice: ui.Choice, radius_m: float) -> None:
+    """The row of headline numbers."""
+    units_total = sum(c["units"] for c in d.coverage.values())
+    covered = sum(c["covered"] for c in d.coverage.values())
+    summary, cameras = d.summary, d.cameras
     cols = st.columns(6)
     cols[0].metric("Events", f"{summary['total']:,}", help=f"{choice.window}, {choice.area_label}")
     cols[1].metric("Open", f"{summary['open']:,}")
     cols[2].metric("Overdue", f"{summary['overdue']:,}")
-    cols[3].metric("In view", f"{in_view:,}",
+    cols[3].metric("In view", f"{d.in_view:,}",
                    help=f"individual events drawn when ≤ {EVENT_POINT_LIMIT} are in view")
     cols[4].metric("Cameras in view", f"{cameras['total']:,}" if cameras else "–",
                    help=f"{cameras['offline']:,} offline" if cameras else "layer off")
     cols[5].metric("Patrol coverage", f"{covered / units_total:.0%}" if units_total else "–",
                    help=f"units passed within {radius_m:.0f} m, {choice.window}")
 
+
+def show_map(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: list[str],
+             radius_m: float) -> None:
+    """The map: a fixed base map and the chosen layers swapped in place."""
     # The base map is an empty, fixed Leaflet map (so streamlit-folium never re-creates it);
     # every layer, the grid boundaries included, is a feature group swapped in place on each
     # run, so each sidebar layer choice takes effect and the map stays where the user left it.
@@ -125,60 +153,91 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
     home = initial_view(ext)
     goto = st.session_state.get("goto") or {}
     groups: list = []
-    mapview.build_map(view["center"], zoom, dynamic=groups, grids=grids,
-                      show_grids="Grids" in layers, units=units,
-                      bins=bins if "Event heat" in layers else None, events=points,
-                      cameras=cameras, near=near, selected=selected,
-                      coverage=coverage if "Patrol coverage" in layers else None,
-                      coverage_radius_m=radius_m, tracks=tracks)
+    mapview.build_map(mapview.MapView(
+        view["center"], view["zoom"], grids=d.grids, show_grids="Grids" in layers,
+        units=d.units, bins=d.bins if "Event heat" in layers else None, events=d.points,
+        cameras=d.cameras, near=d.near, selected=d.selected,
+        coverage=d.coverage if "Patrol coverage" in layers else None,
+        coverage_radius_m=radius_m, tracks=d.tracks), dynamic=groups)
     st.session_state["_map_layers"] = [fg.layer_name for fg in groups]  # what is drawn
-    base = mapview.build_map(home["center"], home["zoom"], fit=home["fit"], dynamic=[])
+    base = mapview.build_map(mapview.MapView(home["center"], home["zoom"], fit=home["fit"]),
+                             dynamic=[])
     st_folium(base, key=map_key(), height=600, width=None,  # None: the container width
               center=goto.get("center"), zoom=goto.get("zoom"), feature_group_to_add=groups,
               layer_control=folium.LayerControl(collapsed=False), returned_objects=RETURNED)
+
+
+def show_notes(d: LiveData, layers: list[str], zoom: int) -> None:
+    """Hints under the map: empty district, zoom for units, events or cameras."""
     notes = []
-    if summary["total"] == 0:
+    total = d.summary["total"]
+    if total == 0:
         st.info(f"No events in this window yet — {data.EMPTY_HINT}, or post one to "
                 "`/api/v1/events`.")
     if "Units" in layers and zoom < UNIT_MIN_ZOOM:
         notes.append(f"zoom in to level {UNIT_MIN_ZOOM} to see the minimal units")
-    if summary["total"] and in_view > EVENT_POINT_LIMIT and "Events" in layers:
-        notes.append(f"{in_view:,} events in view: showing heat bins; zoom in to see "
+    if total and d.in_view > EVENT_POINT_LIMIT and "Events" in layers:
+        notes.append(f"{d.in_view:,} events in view: showing heat bins; zoom in to see "
                      f"individual events (≤ {EVENT_POINT_LIMIT})")
-    if cameras and cameras["mode"] == "clusters":
+    if d.cameras and d.cameras["mode"] == "clusters":
         notes.append(f"cameras clustered: zoom in to level {CAMERA_DETAIL_ZOOM} (or click a "
                      "cluster) to see each camera")
     if notes:
         st.caption(" · ".join(notes))
 
+
+def show_latest(latest: list[dict]) -> None:
+    """The latest events table."""
+    st.subheader("Latest events")
+    if latest:
+        df = pd.DataFrame([{k: e[k] for k in ("id", "reported_at", "item_name", "status",
+                                              "overdue", "grid_code", "description")}
+                           for e in latest[:50]])
+        st.dataframe(df, hide_index=True, height=260, width="stretch")
+    else:
+        st.caption("no events match the filters")
+
+
+def show_near(d: LiveData, camera_radius_m: float) -> None:
+    """The event picker and the cameras near the picked event."""
+    st.subheader("Cameras near an event")
+    ids = [e["id"] for e in d.latest[:200]]
+    if d.sel_id and d.sel_id not in ids:
+        ids.insert(0, d.sel_id)
+    pick = st.selectbox("Event", [None] + ids, key="selected_event",
+                        format_func=lambda i: "click an event on the map or pick one"
+                        if i is None else f"#{i}")
+    selected, near = d.selected, d.near
+    if pick and selected:
+        st.caption(f"#{selected['id']} {selected['item_name']} · {selected['status']} · "
+                   f"grid {selected.get('grid_code') or '-'} · {len(near)} camera"
+                   f"{'' if len(near) == 1 else 's'} within {camera_radius_m:.0f} m")
+        if near:
+            st.dataframe(pd.DataFrame(near)[["code", "name", "kind", "status",
+                                             "direction_deg", "distance_m"]],
+                         hide_index=True, width="stretch", key="near_cameras")
+        else:
+            st.caption(f"no camera within {camera_radius_m:.0f} m")
+
+
+def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
+         radius_m: float, camera_radius_m: float) -> None:
+    """Metrics, map and lists; rerun every few seconds by the fragment."""
+    view = st.session_state.setdefault("view", initial_view(ext))
+    view = st.session_state["view"] = follow_map(view)
+    try:
+        d = load_live(url, ext, view, choice, layers, (radius_m, camera_radius_m))
+    except data.DatabaseUnavailable as e:
+        st.error(f"Database unreachable: {e}. Retrying every {ui.REFRESH_S} s…")
+        return
+    show_metrics(d, choice, radius_m)
+    show_map(d, ext, view, layers, radius_m)
+    show_notes(d, layers, view["zoom"])
     left, right = st.columns([3, 2])
     with left:
-        st.subheader("Latest events")
-        if latest:
-            df = pd.DataFrame([{k: e[k] for k in ("id", "reported_at", "item_name", "status",
-                                                  "overdue", "grid_code", "description")}
-                               for e in latest[:50]])
-            st.dataframe(df, hide_index=True, height=260, width="stretch")
-        else:
-            st.caption("no events match the filters")
+        show_latest(d.latest)
     with right:
-        st.subheader("Cameras near an event")
-        ids = [e["id"] for e in latest[:200]]
-        if sel_id and sel_id not in ids:
-            ids.insert(0, sel_id)
-        pick = st.selectbox("Event", [None] + ids, key="selected_event",
-                            format_func=lambda i: "click an event on the map or pick one"
-                            if i is None else f"#{i}")
-        if pick and selected:
-            st.caption(f"#{selected['id']} {selected['item_name']} · {selected['status']} · "
-                       f"grid {selected.get('grid_code') or '-'} · {len(near)} camera"
-                       f"{'' if len(near) == 1 else 's'} within {camera_radius_m:.0f} m")
-            if near:
-                st.dataframe(pd.DataFrame(near)[["code", "name", "kind", "status",
-                                                 "direction_deg", "distance_m"]],
-                             hide_index=True, width="stretch", key="near_cameras")
-            else:
-                st.caption(f"no camera within {camera_radius_m:.0f} m")
+        show_near(d, camera_radius_m)
 
 
 def main() -> None:

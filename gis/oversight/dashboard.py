@@ -73,6 +73,12 @@ def bin_size(zoom: float, lat: float, px: int = BIN_PX) -> tuple[float, float]:
     return cellx, cellx * max(math.cos(math.radians(lat)), 0.05)
 
 
+def ping(engine: Engine) -> None:
+    """Raise when the database does not answer."""
+    with engine.connect() as conn:
+        conn.execute(q(SQL, "ping", PKG))
+
+
 def extent(engine: Engine) -> dict[str, Any] | None:
     """Bounding box of the active grids, or None when no district is loaded."""
     with engine.connect() as conn:

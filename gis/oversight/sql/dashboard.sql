@@ -1,6 +1,9 @@
 -- Queries of the commanders' live map (dashboard/). Events are filtered the same way
 -- everywhere: time window, class, status, area code prefix (street/community/grid), overdue.
 
+-- name: ping
+SELECT 1;
+
 -- name: extent
 SELECT ST_XMin(x) AS minlon, ST_YMin(x) AS minlat, ST_XMax(x) AS maxlon, ST_YMax(x) AS maxlat,
        gen.id AS generation
