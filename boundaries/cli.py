@@ -29,9 +29,10 @@ def _settings():
 
 
 def _fail(err: WanggeError, code: int = 1) -> None:
-    """Print a typed error and exit."""
-    typer.echo(json.dumps(err.to_dict(), ensure_ascii=False), err=True)
-    raise typer.Exit(code)
+    """Print a typed error (with the command line's hint) and exit."""
+    from gis.cli.core import fail
+
+    fail(err, code)
 
 
 @app.command("import")

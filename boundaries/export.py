@@ -22,7 +22,7 @@ def feature_collection(conn: Connection, generation: int | None = None) -> dict[
     if generation is None:
         generation = activation.active_generation(conn)
         if generation is None:
-            raise NotFound("no generation is active; give --generation", code="no_generation")
+            raise NotFound("no generation is active", code="no_generation")
     status = activation.generation_status(conn, generation)
     if status is None:
         raise NotFound(f"no generation {generation}", code="generation_not_found")

@@ -20,7 +20,7 @@ from etl import buildings as bld
 from etl.common import Report
 from etl.draw import draw_district
 from etl.units import M_PER_DEG, Plane
-from gis.errors import WanggeError
+from gis.errors import Unavailable
 from gis.intake import catalogue, events, patrols
 from gis.territory import people
 from gis.territory.locator import Locator
@@ -59,10 +59,10 @@ def load_demo(engine: Engine, seed: int = 20240601, days: int = 3, n_events: int
         return found
     path = data_path()
     if not path.exists():
-        raise WanggeError(
+        raise Unavailable(
             f"demo data not found: {path} (expected the shared data folder beside the "
             "repository, ../shared/data; or set WANGGE_DEMO_BUILDINGS to the GeoJSON file)",
-            code="demo_data_missing", status=503)
+            code="demo_data_missing")
     t0 = time.perf_counter()
     report = Report(kind="buildings", file=str(path), source=SOURCE)
     frame = bld.prepare(bld.read_buildings(path), report, name=path.name)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, text
 
 from etl.units import Buildings, DrawParams, draw_territory, draw_units
 from gis.db.queries import q
-from gis.errors import InvalidInput, NotFound
+from gis.errors import InvalidInput, UnknownReference
 from gis.territory import activation
 from gis.territory import generations as territory
 from gis.territory.locator import Locator
@@ -55,8 +55,7 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
     b = load_buildings(engine, source)
     if len(b) == 0:
         raise InvalidInput.field("buildings", "no buildings loaded"
-                                 + (f" from source {source!r}" if source else "")
-                                 + "; load some with `wangge etl buildings FILE --commit`",
+                                 + (f" from source {source!r}" if source else ""),
                                  "no_buildings")
     drawn = draw_territory(b, district_code, district_name, params)
     out = {"district": district_code, "buildings": len(b), **_summary(drawn.areas),
@@ -88,16 +87,14 @@ def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | N
     loc = Locator(engine)
     snap = loc.refresh(force=True)
     if snap.generation is None:
-        raise InvalidInput.field("grid", "no active territory: draw one first with "
-                                 "`wangge etl units --all --district CODE --commit`",
-                                 "no_territory")
+        raise InvalidInput.field("grid", "no active territory", "no_territory")
     codes = list(snap.grid_codes) if grids is None else grids
     unknown = [c for c in codes if c not in snap.grid_codes]
     if unknown:
-        raise NotFound(f"grid: no grid {', '.join(unknown)} in the active generation "
-                       f"{snap.generation}", code="unknown_grid",
-                       details=[{"field": "grid", "reason": f"unknown grid {c}"} for c in unknown],
-                       status=422)
+        raise UnknownReference(f"grid: no grid {', '.join(unknown)} in the active generation "
+                               f"{snap.generation}", code="unknown_grid",
+                               details=[{"field": "grid", "reason": f"unknown grid {c}"}
+                                        for c in unknown])
     b = load_buildings(engine)
     gidx = np.full(len(b), -1)
     uidx = np.full(len(b), -1)

@@ -1,4 +1,8 @@
-"""Typed errors: each carries an HTTP status, a stable code and a user-safe message."""
+"""Typed errors by meaning: each carries a stable code and a user-safe message, no transport.
+
+The API maps each class to its status code in one table (``gis.api.errors.STATUS``); the
+command line keeps its own exit codes.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ from typing import Any
 
 
 class WanggeError(Exception):
-    """Base error: ``status`` for HTTP, ``code`` stable for clients, ``message`` safe to show."""
+    """Base error: ``code`` stable for clients, ``message`` safe to show, ``details`` per field."""
 
-    status: int = 400
     code: str = "bad_request"
 
     def __init__(
@@ -17,14 +20,11 @@ class WanggeError(Exception):
         *,
         code: str | None = None,
         details: list[dict[str, Any]] | None = None,
-        status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
-        if status:
-            self.status = status
         self.details = details or []
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,9 +36,8 @@ class WanggeError(Exception):
 
 
 class InvalidInput(WanggeError):
-    """The request is well-formed but a field is wrong (HTTP 422)."""
+    """The request is well-formed but a field is wrong."""
 
-    status = 422
     code = "invalid_input"
 
     @classmethod
@@ -47,52 +46,51 @@ class InvalidInput(WanggeError):
         return cls(f"{field}: {reason}", code=code, details=[{"field": field, "reason": reason}])
 
 
-class NotFound(WanggeError):
-    """The thing asked for does not exist (HTTP 404)."""
+class UnknownReference(WanggeError):
+    """An input names something that does not exist (a worker, a building, a grid)."""
 
-    status = 404
+    code = "unknown_reference"
+
+
+class NotFound(WanggeError):
+    """The thing asked for does not exist."""
+
     code = "not_found"
 
 
 class Conflict(WanggeError):
-    """The request conflicts with stored state (HTTP 409)."""
+    """The request conflicts with stored state."""
 
-    status = 409
     code = "conflict"
 
 
 class Unauthorized(WanggeError):
-    """No valid credentials (HTTP 401)."""
+    """No valid credentials."""
 
-    status = 401
     code = "unauthorized"
 
 
 class Forbidden(WanggeError):
-    """Valid credentials, but not for this (HTTP 403)."""
+    """Valid credentials, but not for this."""
 
-    status = 403
     code = "forbidden"
 
 
-class ServiceUnavailable(WanggeError):
-    """The database (or another dependency) is unreachable (HTTP 503); retry later."""
+class Unavailable(WanggeError):
+    """Something needed is not there for now (data, a steady territory); retry later."""
 
-    status = 503
-    code = "service_unavailable"
+    code = "unavailable"
 
 
-class NoTerritory(WanggeError):
-    """No active boundary generation is loaded yet (HTTP 503)."""
+class Busy(Unavailable):
+    """Too much work at once; retry later."""
 
-    status = 503
-    code = "no_territory"
+    code = "busy"
 
 
 class QueryTimeout(WanggeError):
-    """A statement ran past the statement timeout (HTTP 504); nothing was changed."""
+    """A statement ran past the statement timeout; nothing was changed."""
 
-    status = 504
     code = "query_timeout"
 
     def __init__(self, message: str = "the query took too long", **kw: Any) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from gis.api.errors import status_for
 from gis.errors import InvalidInput, WanggeError
 from gis.geo.datum import Datum, from_wgs84, haversine_m
 from gis.territory import generations as territory
@@ -283,7 +284,7 @@ def test_building_and_address(hand):
     assert hand.locate_address("No. 99 Nowhere") is None
     with pytest.raises(WanggeError) as e:
         hand.locate_building(999999)
-    assert e.value.status == 422 and e.value.code == "unknown_building"
+    assert status_for(e.value) == 422 and e.value.code == "unknown_building"
     # two buildings with the same address: ambiguous, not guessed
     T.insert_building(hand.engine, "B-18", "No. 17 Renmin Road", 120.602, 31.302)
     assert hand.locate_address("No. 17 Renmin Road") is None

@@ -103,7 +103,7 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
 
         known = rulebook.rules().departments
         if not department:
-            raise InvalidInput.field("department", "a department token needs --department CODE",
+            raise InvalidInput.field("department", "a department token needs a department code",
                                      "department_required")
         if department not in known:
             raise InvalidInput.field("department", f"unknown department {department!r}; one of "
@@ -123,13 +123,13 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
         if area is not None:
             check_area_level(conn, role, area)
         elif role in AREA_LEVEL:
-            raise InvalidInput.field("area", f"a {role} needs --area", "area_required")
+            raise InvalidInput.field("area", f"a {role} needs an area code", "area_required")
         if worker is not None:
             ok = conn.execute(text("SELECT 1 FROM worker WHERE code = :c"), {"c": worker}).first()
             if ok is None:
                 raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
         if role == "grid_worker" and area is None and worker is None:
-            raise InvalidInput.field("area", "a grid_worker needs --area GRID or --worker CODE",
+            raise InvalidInput.field("area", "a grid_worker needs a grid code or a worker code",
                                      "area_required")
         token = PREFIX + secrets.token_urlsafe(32)
         tid = conn.execute(text(
@@ -278,7 +278,8 @@ def outside_area(p: Principal, event_id: Any, grid_code: str | None = None) -> H
 def refusal(e: WanggeError) -> tuple[str, str]:
     """Audit outcome and code of a refused request (an area refusal is ``denied``)."""
     code = getattr(e, "audit_code", e.code)
-    return ("denied" if e.status in (401, 403) or isinstance(e, Hidden) else "refused"), code
+    denied = isinstance(e, (Unauthorized, Forbidden, Hidden))
+    return ("denied" if denied else "refused"), code
 
 
 def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:

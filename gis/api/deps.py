@@ -12,7 +12,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from gis.db.engine import get_heavy_engine
-from gis.errors import ServiceUnavailable
+from gis.errors import Busy
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
@@ -54,7 +54,7 @@ async def heavy_engine(request: Request) -> AsyncIterator[Engine]:
         await slots.acquire()
         acquired = True
     if not acquired:
-        raise ServiceUnavailable("too many heavy reads at once; retry later", code="busy")
+        raise Busy("too many heavy reads at once; retry later")
     try:
         yield get_heavy_engine(settings)
     finally:

@@ -1,4 +1,4 @@
-"""Exception handlers: typed errors → JSON; database outages → 503 + Retry-After; no SQL leaks."""
+"""Exception handlers: typed errors → one status table; outages → 503 + Retry-After; no leaks."""
 
 from __future__ import annotations
 
@@ -12,9 +12,42 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gis.db.engine import is_query_timeout
-from gis.errors import QueryTimeout, WanggeError
+from gis.errors import (
+    Busy,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    QueryTimeout,
+    Unauthorized,
+    Unavailable,
+    UnknownReference,
+    WanggeError,
+)
 
 log = logging.getLogger("gis.api")
+
+# The one place a domain error becomes an HTTP status (a subclass takes its nearest ancestor's).
+STATUS: dict[type[WanggeError], int] = {
+    WanggeError: 400,
+    InvalidInput: 422,
+    UnknownReference: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Unavailable: 503,
+    Busy: 503,
+    QueryTimeout: 504,
+}
+
+
+def status_for(exc: WanggeError) -> int:
+    """The HTTP status of a domain error: its class's entry, else its nearest ancestor's."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
 
 
 def field_path(loc: tuple | list) -> str:
@@ -48,8 +81,9 @@ def install(app: FastAPI, retry_after_s: int) -> None:
 
     @app.exception_handler(WanggeError)
     async def _wangge(_req: Request, exc: WanggeError) -> JSONResponse:
-        headers = {"Retry-After": str(retry_after_s)} if exc.status == 503 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        status = status_for(exc)
+        headers = {"Retry-After": str(retry_after_s)} if status == 503 else None
+        return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -63,7 +97,7 @@ def install(app: FastAPI, retry_after_s: int) -> None:
     async def _db_down(_req: Request, exc: Exception) -> JSONResponse:
         if is_query_timeout(exc):  # a statement timeout is slowness, not an outage
             log.warning("statement timeout: %s", type(exc).__name__)
-            return JSONResponse(QueryTimeout().to_dict(), status_code=QueryTimeout.status)
+            return JSONResponse(QueryTimeout().to_dict(), status_code=STATUS[QueryTimeout])
         log.error("database unavailable: %s", type(exc).__name__)
         return JSONResponse(
             {"error": {"code": "service_unavailable",

@@ -40,10 +40,30 @@ def owner_engine():
     return get_engine(settings().as_owner())
 
 
+# What to type, by error code: domain messages name fields and values, the command line adds its
+# flags and commands here.
+HINTS = {
+    "no_generation": "give --generation",
+    "department_required": "give --department CODE",
+    "area_required": "give --area CODE (a grid worker: --area GRID or --worker CODE)",
+    "no_buildings": "load some with `wangge etl buildings FILE --commit`",
+    "no_territory": "draw one first with `wangge etl units --all --district CODE --commit`",
+}
+
+
+def error_body(err: WanggeError) -> dict:
+    """The JSON body of a typed error, its message followed by the command line's hint."""
+    body = err.to_dict()
+    hint = HINTS.get(err.code)
+    if hint:
+        body["error"]["message"] = f"{err.message}; {hint}"
+    return body
+
+
 def fail(err: Exception, code: int = 1) -> None:
     """Print an error as JSON on stderr and exit."""
     if isinstance(err, WanggeError):
-        typer.echo(json.dumps(err.to_dict(), ensure_ascii=False), err=True)
+        typer.echo(json.dumps(error_body(err), ensure_ascii=False), err=True)
     else:
         typer.echo(json.dumps({"error": {"code": type(err).__name__, "message": str(err)}}),
                    err=True)

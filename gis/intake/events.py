@@ -20,7 +20,7 @@ from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.db.sqlfiles import read_sql
-from gis.errors import Conflict, InvalidInput, NotFound, WanggeError
+from gis.errors import Conflict, InvalidInput, NotFound, Unavailable, WanggeError
 from gis.intake import catalogue
 from gis.territory.locator import Location, Locator
 
@@ -304,8 +304,8 @@ def ingest(engine: Engine, locator: Locator, reports: list[Report],
         result = [_public(r, loc, ids[row[0]], row[0], item)
                   for row, (r, loc, item) in zip(rows, prepared, strict=True)]
         return 201, result, False
-    raise Conflict("boundaries kept changing while the report was stored; retry",
-                   code="territory_changing", status=503)
+    raise Unavailable("boundaries kept changing while the report was stored; retry",
+                      code="territory_changing")
 
 
 def _replay(engine: Engine, key: str, body_hash: str | None) -> tuple[int, list[dict], bool]:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from gis.errors import InvalidInput, NotFound
+from gis.errors import InvalidInput, UnknownReference
 from gis.geo.datum import to_wgs84
 from gis.territory.locator import Locator, check_coordinates, datum_or_error
 
@@ -54,8 +54,8 @@ def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix]
     with engine.begin() as conn:
         wid = conn.execute(text("SELECT id FROM worker WHERE code = :c"), {"c": worker}).scalar()
         if wid is None:
-            raise NotFound(f"worker: no worker {worker!r}", code="unknown_worker",
-                           details=[{"field": "worker", "reason": "no such worker"}], status=422)
+            raise UnknownReference(f"worker: no worker {worker!r}", code="unknown_worker",
+                                   details=[{"field": "worker", "reason": "no such worker"}])
         row = conn.execute(text(
             "INSERT INTO patrol_track (worker_id, grid_code, started_at, ended_at, geom, length_m,"
             " input_crs) VALUES (:w, :g, :s, :e, ST_GeomFromText(:wkt, 4326), "

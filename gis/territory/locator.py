@@ -38,7 +38,7 @@ import shapely
 from sqlalchemy import Engine
 
 from gis.db.queries import q
-from gis.errors import InvalidInput, NotFound
+from gis.errors import InvalidInput, UnknownReference
 from gis.geo.cellindex import CellIndex
 from gis.geo.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
 
@@ -456,11 +456,10 @@ class Locator:
                                     {"source_id": str(building_id)}).all()
                 row = rows[0] if len(rows) == 1 else None
         if row is None:
-            raise NotFound(f"{prefix}building_id: no building {building_id!r}",
-                           code="unknown_building",
-                           details=[{"field": prefix + "building_id",
-                                     "reason": "no such building"}],
-                           status=422)
+            raise UnknownReference(f"{prefix}building_id: no building {building_id!r}",
+                                   code="unknown_building",
+                                   details=[{"field": prefix + "building_id",
+                                             "reason": "no such building"}])
         loc = self.snapshot.locate_wgs84(row.lon, row.lat, at)
         loc.method = "building"
         loc.input = {"building_id": row.id}
