@@ -125,16 +125,20 @@ def catalogue_load(
 
 @app.command()
 def locate(
-    lon: Annotated[float, typer.Argument(help="Longitude")],
-    lat: Annotated[float, typer.Argument(help="Latitude")],
+    lon: Annotated[float | None, typer.Argument(help="Longitude")] = None,
+    lat: Annotated[float | None, typer.Argument(help="Latitude")] = None,
     crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09 | cgcs2000")] = "wgs84",
+    building_id: Annotated[str | None, typer.Option(help="Building id or source id.")] = None,
+    address: Annotated[str | None, typer.Option(help="A building's address.")] = None,
 ) -> None:
-    """Locate a point: prints one JSON object (status inside / outside / unassigned)."""
+    """Locate a point, a building or an address: prints one JSON object (as GET /api/v1/locate)."""
+    from gis.territory.locate import Place, locate_place
     from gis.territory.locator import Locator
 
     s = settings()
     try:
-        loc = Locator(engine(), s.outside_max_distance_m).locate(lon, lat, crs)
+        loc = locate_place(Locator(engine(), s.outside_max_distance_m),
+                           Place(lon, lat, crs, building_id, address))
     except WanggeError as err:
         fail(err, 2)
     typer.echo(json.dumps(loc.to_dict(), ensure_ascii=False))

@@ -22,6 +22,7 @@ from gis.db.queries import q
 from gis.db.sqlfiles import read_sql
 from gis.errors import Conflict, InvalidInput, NotFound, Unavailable, WanggeError
 from gis.intake import catalogue
+from gis.territory.locate import NothingToLocate, Place, PlaceNotFound, locate_place
 from gis.territory.locator import Location, Locator
 
 SQL = "events.sql"
@@ -79,24 +80,20 @@ def request_hash(payload: Any) -> str:
 
 
 def _locate(locator: Locator, r: Report, prefix: str, at: datetime) -> Location:
-    """Locate one report: by coordinates, else building, else address, else unassigned."""
-    if r.lon is not None or r.lat is not None:
-        if r.lon is None or r.lat is None:
-            missing = "lat" if r.lat is None else "lon"
-            raise InvalidInput.field(prefix + missing, "lon and lat must be given together",
-                                     "missing_coordinate")
-        return locator.locate(r.lon, r.lat, r.crs, at=at, prefix=prefix)
-    if r.building_id is not None and str(r.building_id).strip():
-        return locator.locate_building(r.building_id, at=at, prefix=prefix)
-    if r.address and r.address.strip():
-        loc = locator.locate_address(r.address, at=at, prefix=prefix)
-        if loc is not None:
-            return loc
+    """Locate one report; an unknown address or nothing to locate by is stored unassigned."""
+    place = Place(r.lon, r.lat, r.crs, r.building_id, r.address)
+    try:
+        return locate_place(locator, place, at=at, prefix=prefix)
+    except PlaceNotFound as err:
+        if err.method != "address":
+            raise
         return Location(None, None, "unassigned", method="address",
                         generation=locator.snapshot.generation,
                         input={"address": r.address, "reason": "address not found"})
-    return Location(None, None, "unassigned", method="none",
-                    generation=locator.snapshot.generation, input={"reason": "no location given"})
+    except NothingToLocate:
+        return Location(None, None, "unassigned", method="none",
+                        generation=locator.snapshot.generation,
+                        input={"reason": "no location given"})
 
 
 def _prepare(engine: Engine, locator: Locator, reports: list[Report],

@@ -86,6 +86,27 @@ _PUBLIC_FIELDS = tuple(f.name for f in fields(Location)
                        if f.name not in ("grid_id", "unit_id", "worker_id"))
 
 
+class PlaceNotFound(UnknownReference):
+    """No building has this id, or no single building has this address."""
+
+    def __init__(self, method: str, field: str, message: str, reason: str) -> None:
+        super().__init__(f"{field}: {message}", code=f"unknown_{method}",
+                         details=[{"field": field, "reason": reason}])
+        self.method = method
+
+    @classmethod
+    def building(cls, building_id: int | str, prefix: str = "") -> PlaceNotFound:
+        """No building with this id or source id."""
+        return cls("building", prefix + "building_id", f"no building {building_id!r}",
+                   "no such building")
+
+    @classmethod
+    def address(cls, prefix: str = "") -> PlaceNotFound:
+        """No single building with this address (none, or several)."""
+        reason = "no single building has this address"
+        return cls("address", prefix + "address", reason, reason)
+
+
 @dataclass(frozen=True)
 class Role:
     """A responsibility held for a period."""
@@ -456,10 +477,7 @@ class Locator:
                                     {"source_id": str(building_id)}).all()
                 row = rows[0] if len(rows) == 1 else None
         if row is None:
-            raise UnknownReference(f"{prefix}building_id: no building {building_id!r}",
-                                   code="unknown_building",
-                                   details=[{"field": prefix + "building_id",
-                                             "reason": "no such building"}])
+            raise PlaceNotFound.building(building_id, prefix)
         loc = self.snapshot.locate_wgs84(row.lon, row.lat, at)
         loc.method = "building"
         loc.input = {"building_id": row.id}
@@ -468,6 +486,8 @@ class Locator:
     def locate_address(self, address: str, at: datetime | None = None,
                        prefix: str = "") -> Location | None:
         """Locate by exact (case-insensitive) building address; None when not found or ambiguous."""
+        if not address.strip():  # a blank address names no building
+            return None
         with self.engine.connect() as conn:
             rows = conn.execute(q(SQL, "address_point", PKG), {"address": address.strip()}).all()
         if len(rows) != 1:
