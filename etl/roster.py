@@ -11,13 +11,15 @@ import logging
 import re
 import time
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine
 
 from etl.common import Report, file_error, find_column, read_csv_text
+from gis.db.queries import q
 from gis.territory import people
 from gis.territory.people import ROLES, mask_id_number, mask_phone
 
@@ -79,177 +81,178 @@ def _time(v: str | None) -> datetime | None:
     return t.to_pydatetime()
 
 
+COLUMNS = {  # key: (accepted names, canonical name)
+    "code": (("worker_code", "code", "worker"), "worker_code"),
+    "name": (("name", "worker_name"), "name"),
+    "phone": (("phone", "mobile", "tel"), "phone"),
+    "idn": (("id_number", "id_card", "idcard"), "id_number"),
+    "role": (("role",), "role"),
+    "area": (("area_code", "grid_code", "grid", "unit_code", "unit"), "area_code"),
+    "from": (("valid_from", "from", "start"), "valid_from"),
+    "to": (("valid_to", "to", "end"), "valid_to"),
+}
+REQUIRED = ("code", "name", "role", "area")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One roster row, trimmed, its role name resolved and its dates read."""
+
+    row: int
+    code: str
+    name: str
+    phone: str
+    id_number: str
+    role: str
+    area: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+
+
+@dataclass
+class Roster:
+    """The valid part of a roster: workers by code (first seen first) and role rows in order."""
+
+    workers: dict[str, people.Worker] = field(default_factory=dict)
+    roles: list[RosterRow] = field(default_factory=list)
+
+
+def read_roster(p: Path, encoding: str | None,
+                report: Report) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """The roster's rows and which column holds each field; file-level errors raise."""
+    df, report.encoding = read_csv_text(p, encoding)
+    report.rows_read = len(df)
+    if not len(df):
+        raise file_error(f"{p.name}: the file has no rows", "empty_file")
+    cols = list(df.columns)
+    c = {k: find_column(cols, None, names, canon) for k, (names, canon) in COLUMNS.items()}
+    missing = [k for k in REQUIRED if c[k] is None]
+    if missing:
+        names = [COLUMNS[m][1] for m in missing]
+        raise file_error(f"missing column(s) {', '.join(names)}; the file's "
+                         f"columns are: {', '.join(repr(x) for x in cols)}", "unknown_column",
+                         names[0])
+    return df, c
+
+
+def _field_problems(rec: dict, c: dict[str, str | None], areas: dict[str, str],
+                    i: int) -> tuple[RosterRow, list[tuple[str, str, str]]]:
+    """Row ``i`` read, and what is wrong with its fields on their own."""
+    code, name, role, area = (rec[c[k]].strip() for k in REQUIRED)
+    phone = rec[c["phone"]].strip().replace(" ", "") if c["phone"] else ""
+    idn = rec[c["idn"]].strip() if c["idn"] else ""
+    role = ROLE_ALIASES.get(role, role.lower())
+    problems = []
+    if not code:
+        problems.append(("worker_code", "missing_id", "the worker code is empty"))
+    if not name:
+        problems.append(("name", "missing_name", "the name is empty"))
+    if phone and not PHONE.match(phone):
+        problems.append(("phone", "bad_phone", f"{mask_phone(phone)} is not a mainland "
+                         "mobile or landline number"))
+    if idn and not (ID18.match(idn) and id_checksum_ok(idn)):
+        problems.append(("id_number", "bad_id_number", f"{mask_id_number(idn)} is not a "
+                         "valid 18-character resident ID (format or check digit)"))
+    if role not in ROLES:
+        problems.append(("role", "bad_role", f"role {role!r} is not one of {', '.join(ROLES)}"))
+    if area not in areas:
+        problems.append(("area_code", "unknown_area", f"no grid or unit {area!r}"))
+    elif areas[area] not in ("grid", "unit"):
+        problems.append(("area_code", "not_grid_or_unit",
+                         f"{area!r} is a {areas[area]}; roles are held in a grid or unit"))
+    try:
+        vf = _time(rec[c["from"]]) if c["from"] else None
+        vt = _time(rec[c["to"]]) if c["to"] else None
+        if vf and vt and vt <= vf:
+            problems.append(("valid_to", "bad_period", "valid_to is not after valid_from"))
+    except (ValueError, TypeError) as e:
+        problems.append(("valid_from/valid_to", "bad_date", f"not a date: {e}"))
+        vf = vt = None
+    return RosterRow(i, code, name, phone, idn, role, area, vf, vt), problems
+
+
+def check_rows(df: pd.DataFrame, c: dict[str, str | None], areas: dict[str, str],
+               report: Report) -> Roster:
+    """The rows that can be loaded; each other row is rejected (masked) with its reasons."""
+    out = Roster()
+    seen_roles: dict[tuple, int] = {}
+    for i, rec in enumerate(df.to_dict("records"), start=1):
+        r, problems = _field_problems(rec, c, areas, i)
+        key = (r.code, r.area, r.role, r.valid_from)
+        if not problems and key in seen_roles:
+            problems.append(("worker_code", "duplicate_row",
+                             f"same worker, area, role and start as row {seen_roles[key]}"))
+        known = out.workers.get(r.code)
+        if known is not None and not problems and known.name != r.name:
+            problems.append(("name", "conflicting_worker",
+                             f"worker {r.code} is named {known.name!r} in an earlier row"))
+        if problems:
+            for f, k, why in problems:  # a misaligned row may hold a phone or ID anywhere
+                report.reject(i, mask_text(r.code, areas) or None, f, k, mask_text(why, areas))
+            continue
+        seen_roles[key] = i
+        out.workers[r.code] = people.Worker(r.code, r.name, r.phone or None, r.id_number or None)
+        out.roles.append(r)
+    report.notes.append(f"{len(out.workers)} worker(s), {len(out.roles)} role(s) valid; phone "
+                        "and ID numbers are masked in this report")
+    return out
+
+
+def write_roster(conn: Connection, roster: Roster,
+                 file_name: str) -> tuple[people.WorkersSaved, people.RolesRecorded]:
+    """Save the workers and record their role periods (through gis.territory.people)."""
+    saved = people.save_workers(conn, roster.workers.values())
+    periods = [people.RolePeriod(saved.ids[r.code], r.area, r.role, r.valid_from, r.valid_to)
+               for r in roster.roles]
+    # open events of the grids whose roles changed follow the new responsible worker
+    recorded = people.record_role_periods(conn, periods, now=datetime.now(UTC),
+                                          actor="etl:roster", note=f"roster {file_name}")
+    return saved, recorded
+
+
+def report_changes(report: Report, roster: Roster, saved: people.WorkersSaved,
+                   recorded: people.RolesRecorded) -> None:
+    """Counts, the masked worker list and a reject for each role period that was refused."""
+    report.inserted, report.updated, report.unchanged = (saved.inserted, saved.updated,
+                                                         saved.unchanged)
+    for r, o in zip(roster.roles, recorded.outcomes, strict=True):
+        if o.change == "nothing_to_end":
+            report.reject(r.row, r.code, "valid_to", "nothing_to_end",
+                          f"no open {r.role} role of {r.code} in {r.area} to end at "
+                          f"{r.valid_to.isoformat()}; give valid_from to record a past role")
+        elif o.change == "ends_before_start":
+            report.reject(r.row, r.code, "valid_to", "ends_before_start",
+                          f"valid_to {r.valid_to.isoformat()} is not after the start of the "
+                          f"{r.role} role of {r.code} in {r.area} "
+                          f"({o.held_from.isoformat()}); give valid_from")
+    report.placement = {
+        "roles_added": recorded.count("added"),
+        "roles_changed": recorded.count("ended", "reopened"),
+        "roles_ended": recorded.count("ended"),
+        "roles_unchanged": recorded.count("unchanged"),
+        "open_events_reassigned": recorded.reassigned,
+        "workers": [{"code": w.code, "name": w.name, "phone": mask_phone(w.phone),
+                     "id_number": mask_id_number(w.id_number)}
+                    for w in list(roster.workers.values())[:50]]}
+
+
 def load_file(engine: Engine, path: str | Path, commit: bool = False,
               encoding: str | None = None) -> Report:
     """Validate a roster CSV and upsert workers and roles (preview unless ``commit``)."""
     t0 = time.perf_counter()
     p = Path(path)
     report = Report(kind="roster", file=str(p))
-    df, report.encoding = read_csv_text(p, encoding)
-    report.rows_read = len(df)
-    if not len(df):
-        raise file_error(f"{p.name}: the file has no rows", "empty_file")
-    cols = list(df.columns)
-    c = {
-        "code": find_column(cols, None, ("worker_code", "code", "worker"), "worker_code"),
-        "name": find_column(cols, None, ("name", "worker_name"), "name"),
-        "phone": find_column(cols, None, ("phone", "mobile", "tel"), "phone"),
-        "idn": find_column(cols, None, ("id_number", "id_card", "idcard"), "id_number"),
-        "role": find_column(cols, None, ("role",), "role"),
-        "area": find_column(cols, None, ("area_code", "grid_code", "grid", "unit_code", "unit"),
-                            "area_code"),
-        "from": find_column(cols, None, ("valid_from", "from", "start"), "valid_from"),
-        "to": find_column(cols, None, ("valid_to", "to", "end"), "valid_to"),
-    }
-    missing = [k for k, name in (("code", "worker_code"), ("name", "name"), ("role", "role"),
-                                 ("area", "area_code")) if c[k] is None]
-    if missing:
-        names = {"code": "worker_code", "name": "name", "role": "role", "area": "area_code"}
-        raise file_error(f"missing column(s) {', '.join(names[m] for m in missing)}; the file's "
-                         f"columns are: {', '.join(repr(x) for x in cols)}", "unknown_column",
-                         names[missing[0]])
+    df, c = read_roster(p, encoding, report)
     with engine.connect() as conn:
-        areas = dict(conn.execute(text("SELECT code, level FROM area")).all())
-    workers: dict[str, tuple[str, str | None, str | None]] = {}
-    roles: list[tuple[str, str, str, datetime | None, datetime | None]] = []
-    seen_roles: dict[tuple, int] = {}
-    rows_of: dict[tuple, int] = {}
-    for i, rec in enumerate(df.to_dict("records"), start=1):
-        code = rec[c["code"]].strip()
-        name = rec[c["name"]].strip()
-        phone = rec[c["phone"]].strip().replace(" ", "") if c["phone"] else ""
-        idn = rec[c["idn"]].strip() if c["idn"] else ""
-        role = rec[c["role"]].strip()
-        role = ROLE_ALIASES.get(role, role.lower())
-        area = rec[c["area"]].strip()
-        problems = []
-        if not code:
-            problems.append(("worker_code", "missing_id", "the worker code is empty"))
-        if not name:
-            problems.append(("name", "missing_name", "the name is empty"))
-        if phone and not PHONE.match(phone):
-            problems.append(("phone", "bad_phone", f"{mask_phone(phone)} is not a mainland "
-                             "mobile or landline number"))
-        if idn and not (ID18.match(idn) and id_checksum_ok(idn)):
-            problems.append(("id_number", "bad_id_number", f"{mask_id_number(idn)} is not a "
-                             "valid 18-character resident ID (format or check digit)"))
-        if role not in ROLES:
-            problems.append(("role", "bad_role", f"role {role!r} is not one of "
-                             f"{', '.join(ROLES)}"))
-        if area not in areas:
-            problems.append(("area_code", "unknown_area", f"no grid or unit {area!r}"))
-        elif areas[area] not in ("grid", "unit"):
-            problems.append(("area_code", "not_grid_or_unit",
-                             f"{area!r} is a {areas[area]}; roles are held in a grid or unit"))
-        try:
-            vf = _time(rec[c["from"]]) if c["from"] else None
-            vt = _time(rec[c["to"]]) if c["to"] else None
-            if vf and vt and vt <= vf:
-                problems.append(("valid_to", "bad_period", "valid_to is not after valid_from"))
-        except (ValueError, TypeError) as e:
-            problems.append(("valid_from/valid_to", "bad_date", f"not a date: {e}"))
-            vf = vt = None
-        key = (code, area, role, vf)
-        if not problems and key in seen_roles:
-            problems.append(("worker_code", "duplicate_row",
-                             f"same worker, area, role and start as row {seen_roles[key]}"))
-        if code in workers and not problems and workers[code][0] != name:
-            problems.append(("name", "conflicting_worker",
-                             f"worker {code} is named {workers[code][0]!r} in an earlier row"))
-        if problems:
-            for f, k, why in problems:  # a misaligned row may hold a phone or ID anywhere
-                report.reject(i, mask_text(code, areas) or None, f, k, mask_text(why, areas))
-            continue
-        seen_roles[key] = i
-        rows_of[(code, area, role, vf)] = i
-        workers[code] = (name, phone or None, idn or None)
-        roles.append((code, area, role, vf, vt))
-    report.notes.append(f"{len(workers)} worker(s), {len(roles)} role(s) valid; phone and ID "
-                        "numbers are masked in this report")
+        areas = dict(conn.execute(q("etl.sql", "roster_areas", "etl.sql")).all())
+    roster = check_rows(df, c, areas, report)
     with engine.begin() as conn:
-        existing = {r.code: r for r in conn.execute(text(
-            "SELECT code, name, phone, id_number FROM worker WHERE code = ANY(:c)"),
-            {"c": list(workers)})}
-        for code, (name, phone, idn) in workers.items():
-            old = existing.get(code)
-            if old is None:
-                report.inserted += 1
-            elif (old.name, old.phone, old.id_number) != (name, phone or old.phone,
-                                                         idn or old.id_number):
-                report.updated += 1
-            else:
-                report.unchanged += 1
-            conn.execute(text(
-                "INSERT INTO worker (code, name, phone, id_number) VALUES (:c, :n, :p, :i) "
-                "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
-                "phone = coalesce(EXCLUDED.phone, worker.phone), "
-                "id_number = coalesce(EXCLUDED.id_number, worker.id_number) "
-                "WHERE (worker.name, worker.phone, worker.id_number) IS DISTINCT FROM "
-                "(EXCLUDED.name, coalesce(EXCLUDED.phone, worker.phone), "
-                "coalesce(EXCLUDED.id_number, worker.id_number))"),
-                {"c": code, "n": name, "p": phone, "i": idn})
-        ids = dict(conn.execute(text("SELECT code, id FROM worker WHERE code = ANY(:c)"),
-                                {"c": list(workers)}).all())
-        new_roles = changed_roles = ended_roles = 0
-        now = datetime.now(UTC)
-        for code, area, role, vf, vt in roles:
-            w = ids[code]
-            if vf is not None:
-                # the role that starts then (ended or not): its end follows the roster
-                row = conn.execute(text(
-                    "SELECT id, valid_from, valid_to FROM grid_role WHERE worker_id = :w AND "
-                    "area_code = :a AND role = :r AND valid_from = :f ORDER BY id LIMIT 1"),
-                    {"w": w, "a": area, "r": role, "f": vf}).first()
-            else:
-                # no start given: the open role (a valid_to ends it), else the one this same
-                # row ended on an earlier load (nothing to do)
-                row = conn.execute(text(
-                    "SELECT id, valid_from, valid_to FROM grid_role WHERE worker_id = :w AND "
-                    "area_code = :a AND role = :r AND (valid_to IS NULL OR valid_to = :t) "
-                    "ORDER BY (valid_to IS NULL) DESC, valid_from DESC, id DESC LIMIT 1"),
-                    {"w": w, "a": area, "r": role, "t": vt}).first()
-            if row is None:
-                start = vf or now
-                if vt is not None and vt <= start:
-                    report.reject(rows_of[(code, area, role, vf)], code, "valid_to",
-                                  "nothing_to_end",
-                                  f"no open {role} role of {code} in {area} to end at "
-                                  f"{vt.isoformat()}; give valid_from to record a past role")
-                    continue
-                conn.execute(text(
-                    "INSERT INTO grid_role (worker_id, area_code, role, valid_from, valid_to) "
-                    "VALUES (:w, :a, :r, :f, :t)"),
-                    {"w": w, "a": area, "r": role, "f": start, "t": vt})
-                new_roles += 1
-            elif row.valid_to != vt and vt is not None and vt <= row.valid_from:
-                report.reject(rows_of[(code, area, role, vf)], code, "valid_to",
-                              "ends_before_start",
-                              f"valid_to {vt.isoformat()} is not after the start of the "
-                              f"{role} role of {code} in {area} "
-                              f"({row.valid_from.isoformat()}); give valid_from")
-            elif row.valid_to != vt:
-                conn.execute(text("UPDATE grid_role SET valid_to = :t WHERE id = :id"),
-                             {"t": vt, "id": row.id})
-                changed_roles += 1
-                if vt is not None:
-                    ended_roles += 1
-        done = len(roles) - sum(1 for r in report.rejects
-                                if r.code in ("nothing_to_end", "ends_before_start"))
-        # open events of the grids whose roles changed follow the new responsible worker
-        reassigned = (people.rederive_workers(conn, sorted({r[1] for r in roles}),
-                                              actor="etl:roster", note=f"roster {p.name}")
-                      if new_roles or changed_roles else 0)
-        report.placement = {"roles_added": new_roles, "roles_changed": changed_roles,
-                            "roles_ended": ended_roles,
-                            "roles_unchanged": done - new_roles - changed_roles,
-                            "open_events_reassigned": reassigned,
-                            "workers": [{"code": k, "name": v[0], "phone": mask_phone(v[1]),
-                                         "id_number": mask_id_number(v[2])}
-                                        for k, v in list(workers.items())[:50]]}
+        saved, recorded = write_roster(conn, roster, p.name)
+        report_changes(report, roster, saved, recorded)
         if not commit:
             conn.rollback()
     report.committed = commit
     report.elapsed_s = round(time.perf_counter() - t0, 3)
-    log.info("roster %s: %d workers, %d roles, %d rejected", p.name, len(workers), len(roles),
-             report.rejected)
+    log.info("roster %s: %d workers, %d roles, %d rejected", p.name, len(roster.workers),
+             len(roster.roles), report.rejected)
     return report

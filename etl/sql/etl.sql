@@ -150,3 +150,7 @@ SELECT a.attname, pg_get_serial_sequence('building', a.attname)
 FROM pg_attribute a
 WHERE a.attrelid = 'building'::regclass AND a.attnum > 0 AND NOT a.attisdropped
   AND pg_get_serial_sequence('building', a.attname) IS NOT NULL;
+
+-- name: roster_areas
+-- Every area code with its level (a roster's roles are held in a grid or unit).
+SELECT code, level FROM area;

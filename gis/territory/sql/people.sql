@@ -45,3 +45,65 @@ hist AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM upd) AS changed, (SELECT count(*) FROM hist) AS written;
+
+-- name: save_workers
+-- Insert or update the workers @codes / @names / @phones / @id_numbers (parallel arrays, one
+-- row a code).  A blank phone or ID number keeps the one on file; a worker whose name, phone
+-- and ID number stay the same is not written.  Returns every code with its id and what
+-- happened to it ('inserted', 'updated', 'unchanged').
+WITH v AS (
+    SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[]),
+                         CAST(:phones AS text[]), CAST(:id_numbers AS text[]))
+        AS v(code, name, phone, id_number)
+),
+up AS (
+    INSERT INTO worker AS w (code, name, phone, id_number)
+    SELECT code, name, phone, id_number FROM v
+    ON CONFLICT (code) DO UPDATE SET
+        name = EXCLUDED.name,
+        phone = coalesce(EXCLUDED.phone, w.phone),
+        id_number = coalesce(EXCLUDED.id_number, w.id_number)
+    WHERE (w.name, w.phone, w.id_number) IS DISTINCT FROM
+          (EXCLUDED.name, coalesce(EXCLUDED.phone, w.phone),
+           coalesce(EXCLUDED.id_number, w.id_number))
+    RETURNING w.code, w.id, (xmax = 0) AS inserted
+)
+SELECT v.code, coalesce(up.id, old.id) AS id,
+       CASE WHEN up.code IS NULL THEN 'unchanged'
+            WHEN up.inserted THEN 'inserted' ELSE 'updated' END AS change
+FROM v
+LEFT JOIN up ON up.code = v.code
+LEFT JOIN worker old ON old.code = v.code;
+
+-- name: assign_roles
+-- Roles (@workers, @areas, @roles, @starts: parallel arrays; a null start is now) that the
+-- worker does not already hold open-ended in that area.
+INSERT INTO grid_role (worker_id, area_code, role, valid_from)
+SELECT v.w, v.a, v.r, coalesce(v.f, now())
+FROM unnest(CAST(:workers AS bigint[]), CAST(:areas AS text[]), CAST(:roles AS text[]),
+            CAST(:starts AS timestamptz[])) AS v(w, a, r, f)
+WHERE NOT EXISTS (SELECT 1 FROM grid_role g WHERE g.worker_id = v.w
+                  AND g.area_code = v.a AND g.role = v.r AND g.valid_to IS NULL);
+
+-- name: held_roles
+-- Every role (open, ended or future) the workers @workers hold in the areas @areas.
+SELECT id, worker_id, area_code, role, valid_from, valid_to
+FROM grid_role
+WHERE worker_id = ANY(CAST(:workers AS bigint[])) AND area_code = ANY(CAST(:areas AS text[]))
+ORDER BY id;
+
+-- name: add_role_periods
+-- New roles with their periods (@workers, @areas, @roles, @starts, @ends: parallel arrays),
+-- inserted in the order given.
+INSERT INTO grid_role (worker_id, area_code, role, valid_from, valid_to)
+SELECT w, a, r, f, t
+FROM unnest(CAST(:workers AS bigint[]), CAST(:areas AS text[]), CAST(:roles AS text[]),
+            CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+    WITH ORDINALITY AS v(w, a, r, f, t, n)
+ORDER BY n;
+
+-- name: set_role_ends
+-- The end (@ends; null reopens) of each role @ids (parallel arrays).
+UPDATE grid_role g SET valid_to = v.t
+FROM unnest(CAST(:ids AS bigint[]), CAST(:ends AS timestamptz[])) AS v(id, t)
+WHERE g.id = v.id;
