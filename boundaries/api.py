@@ -57,7 +57,7 @@ async def upload(
     locator: Locator = Depends(deps.locator),
     settings: Settings = Depends(deps.settings),
     # the caller: the router's own dependency (wangge.app), so run once per request
-    who: Principal = Depends(auth.require_planner_for_writes),
+    who: Principal = Depends(deps.require_planner_for_writes),
 ) -> JSONResponse:
     """Same pipeline as ``wangge boundaries import``: 200 acceptable, 422 blocked/unreadable."""
     name = Path(file.filename or "upload.geojson").name
@@ -118,7 +118,7 @@ def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> d
 def rollback(commit: Annotated[bool, Query(description="Really roll back")] = False,
              engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
              settings: Settings = Depends(deps.settings),
-             who: Principal = Depends(auth.require_planner_for_writes)) -> dict[str, Any]:
+             who: Principal = Depends(deps.require_planner_for_writes)) -> dict[str, Any]:
     """Restore the generation the last activation replaced and the former assignments."""
     with engine.begin() as conn:
         out = act.rollback(conn, actor=_actor(who), max_m=settings.outside_max_distance_m)

@@ -179,7 +179,7 @@ def rules(path: Path | None = None) -> Rules:
 
 
 def check_departments(r: Rules, departments: list[str] | None) -> None:
-    """Unknown department codes are a 422 naming the code."""
+    """Unknown department codes are an InvalidInput naming the code."""
     for d in departments or []:
         if d not in r.departments:
             raise InvalidInput.field("departments", f"unknown department {d!r}; one of "

@@ -1,4 +1,4 @@
-"""API tokens with roles and areas, the audit log, and the FastAPI dependencies that use them."""
+"""API tokens with roles and areas, the checks of who may do what, and the audit log."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Connection, Engine, text
-from starlette.concurrency import run_in_threadpool
 
 from gis.db.queries import q
 from gis.errors import Forbidden, InvalidInput, NotFound, Unauthorized, WanggeError
@@ -145,7 +143,7 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
 
 
 def check_area_level(conn: Connection, role: str, area: str) -> None:
-    """422 unless ``area`` is a known code of the level ``role`` acts on (docs/ROLES.md)."""
+    """InvalidInput unless ``area`` is a code of the level ``role`` acts on (docs/ROLES.md)."""
     want = AREA_LEVELS.get(role)
     if want is None:
         raise InvalidInput.field("area", f"a {role} token has no area", "area_not_allowed")
@@ -196,7 +194,7 @@ def _areas(conn: Connection, role: str, area: str | None, worker: str | None) ->
 
 
 def authenticate(engine: Engine, token: str | None) -> Principal:
-    """The principal of a bearer token; 401 when missing, unknown, revoked or expired.
+    """The principal of a bearer token; Unauthorized when missing, unknown, revoked or expired.
 
     The token row is read on every request (one indexed statement, autocommit): a token
     revoked or expired anywhere (CLI, another API process) is refused at once.
@@ -244,14 +242,14 @@ def audit_entries(engine: Engine, limit: int = 100, target: str | None = None,
 
 
 def require_role(p: Principal, *roles: str) -> None:
-    """403 unless the principal holds one of ``roles``."""
+    """Forbidden unless the principal holds one of ``roles``."""
     if p.role not in roles:
         raise Forbidden(f"role {p.role} may not do this (needs {' or '.join(roles)})",
                         code="wrong_role")
 
 
 class Hidden(NotFound):
-    """Something outside the caller's area: answered exactly as if it did not exist (404).
+    """Something outside the caller's area: answered exactly as if it did not exist.
 
     ``audit_code`` is what the audit log records (``outside_area``); the caller never sees it.
     """
@@ -262,7 +260,7 @@ class Hidden(NotFound):
 
 
 def check_area(p: Principal, ev: Any) -> None:
-    """404, as for a missing event, when the event lies outside the principal's area."""
+    """Hidden, as for a missing event, when the event lies outside the principal's area."""
     if not p.covers(ev):
         raise outside_area(p, ev["id"], ev["grid_code"])
 
@@ -283,11 +281,11 @@ def refusal(e: WanggeError) -> tuple[str, str]:
 
 
 def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:
-    """403 unless ``p`` may post a patrol track of ``worker``.
+    """Forbidden unless ``p`` may post a patrol track of ``worker``.
 
     A grid worker posts only their own tracks; a dispatcher those of workers holding a current
     role in their area; the district centre anyone's. Unknown workers are left to the intake
-    (422). Refusals are audited.
+    (UnknownReference). Refusals are audited.
     """
     if p.role == "district_centre":
         return
@@ -316,69 +314,7 @@ def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:
         raise err
 
 
-def _bearer(request: Request) -> str | None:
-    """The token of an ``Authorization: Bearer`` header (or X-API-Token)."""
-    h = request.headers.get("authorization", "")
-    if h.lower().startswith("bearer "):
-        return h[7:].strip() or None
-    return request.headers.get("x-api-token") or None
-
-
 ANONYMOUS = Principal("district_centre", name="anonymous (auth off)")
-
-
-def current(request: Request) -> Principal:
-    """FastAPI dependency: the caller, 401 without a valid token (unless auth is turned off)."""
-    settings = request.app.state.settings
-    engine = request.app.state.engine
-    if not getattr(settings, "auth_required", True):
-        request.state.principal = ANONYMOUS
-        return ANONYMOUS
-    try:
-        p = authenticate(engine, _bearer(request))
-    except Unauthorized as e:
-        audit_now(engine, None, f"{request.method} {request.url.path}", None, "denied",
-                  {"code": e.code})
-        raise
-    request.state.principal = p
-    return p
-
-
-async def require_token(request: Request) -> Principal:
-    """Dependency for core routers: a valid token; writes are audited; planners only read.
-
-    The token is checked against the database on every request (see ``authenticate``).
-    """
-    if not getattr(request.app.state.settings, "auth_required", True):
-        request.state.principal = ANONYMOUS
-        p = ANONYMOUS
-    else:
-        p = await run_in_threadpool(current, request)
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        engine = request.app.state.engine
-        if p.role == "planner":
-            await run_in_threadpool(
-                audit_now, engine, p, f"{request.method} {request.url.path}", None, "denied",
-                {"code": "wrong_role"})
-            raise Forbidden("planners may not report events or tracks", code="wrong_role")
-        # departments may report events (source "department"); check_track_worker
-        # refuses their tracks
-        # the write itself is audited inside its own transaction (gis.intake.events, .patrols)
-    return p
-
-
-def require_planner_for_writes(request: Request) -> Principal:
-    """Dependency for the boundaries router: any token reads; planners and the centre write."""
-    p = current(request)
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        engine = request.app.state.engine
-        if p.role not in ("planner", "district_centre"):
-            audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
-                      {"code": "wrong_role"})
-            raise Forbidden("only planners and the district centre change boundaries",
-                            code="wrong_role")
-        audit_now(engine, p, f"{request.method} {request.url.path}", None, "request", {})
-    return p
 
 
 def now_utc() -> datetime:

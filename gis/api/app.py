@@ -11,8 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from gis.access import auth
-from gis.api import docs, errors
+from gis.api import deps, docs, errors
 from gis.api.guards import CatchAll, InputGuard
 from gis.api.limits import BodyLimit
 from gis.api.params import PUBLIC_ERRORS, TOKEN_ERRORS
@@ -71,7 +70,7 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
     for r in (locate.router, meta.router):
         app.include_router(r, responses=PUBLIC_ERRORS)
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
-        app.include_router(r, dependencies=[Depends(auth.require_token)],
+        app.include_router(r, dependencies=[Depends(deps.require_token)],
                            responses=TOKEN_ERRORS)
     app.include_router(workflow.router, responses=TOKEN_ERRORS)  # checks per endpoint
     for m in mounts:

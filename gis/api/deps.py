@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the engine, the locator and the settings of this app.
+"""FastAPI dependencies: the engine, the locator, the settings and the caller of this app.
 
 They are `async` so that FastAPI does not hop to a worker thread to run them.
 """
@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator
 import anyio
 from fastapi import Request
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
+from gis.access import auth
+from gis.access.auth import Principal
 from gis.db.engine import get_heavy_engine
-from gis.errors import Busy
+from gis.errors import Busy, Forbidden, Unauthorized
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
@@ -59,3 +62,65 @@ async def heavy_engine(request: Request) -> AsyncIterator[Engine]:
         yield get_heavy_engine(settings)
     finally:
         slots.release()
+
+
+def _bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (or X-API-Token)."""
+    h = request.headers.get("authorization", "")
+    if h.lower().startswith("bearer "):
+        return h[7:].strip() or None
+    return request.headers.get("x-api-token") or None
+
+
+def current(request: Request) -> Principal:
+    """The caller, 401 without a valid token (unless auth is turned off)."""
+    settings = request.app.state.settings
+    engine = request.app.state.engine
+    if not getattr(settings, "auth_required", True):
+        request.state.principal = auth.ANONYMOUS
+        return auth.ANONYMOUS
+    try:
+        p = auth.authenticate(engine, _bearer(request))
+    except Unauthorized as e:
+        auth.audit_now(engine, None, f"{request.method} {request.url.path}", None, "denied",
+                       {"code": e.code})
+        raise
+    request.state.principal = p
+    return p
+
+
+async def require_token(request: Request) -> Principal:
+    """Dependency for core routers: a valid token; writes are audited; planners only read.
+
+    The token is checked against the database on every request (``auth.authenticate``).
+    """
+    if not getattr(request.app.state.settings, "auth_required", True):
+        request.state.principal = auth.ANONYMOUS
+        p = auth.ANONYMOUS
+    else:
+        p = await run_in_threadpool(current, request)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        engine = request.app.state.engine
+        if p.role == "planner":
+            await run_in_threadpool(
+                auth.audit_now, engine, p, f"{request.method} {request.url.path}", None, "denied",
+                {"code": "wrong_role"})
+            raise Forbidden("planners may not report events or tracks", code="wrong_role")
+        # departments may report events (source "department"); check_track_worker
+        # refuses their tracks
+        # the write itself is audited inside its own transaction (gis.intake.events, .patrols)
+    return p
+
+
+def require_planner_for_writes(request: Request) -> Principal:
+    """Dependency for the boundaries router: any token reads; planners and the centre write."""
+    p = current(request)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        engine = request.app.state.engine
+        if p.role not in ("planner", "district_centre"):
+            auth.audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
+                           {"code": "wrong_role"})
+            raise Forbidden("only planners and the district centre change boundaries",
+                            code="wrong_role")
+        auth.audit_now(engine, p, f"{request.method} {request.url.path}", None, "request", {})
+    return p

@@ -98,7 +98,7 @@ def _locate(locator: Locator, r: Report, prefix: str, at: datetime) -> Location:
 
 def _prepare(engine: Engine, locator: Locator, reports: list[Report],
              now: datetime) -> list[tuple[Report, Location, tuple[str, str, float]]]:
-    """Validate and locate every report; all problems are collected into one 422."""
+    """Validate and locate every report; all problems are collected into one InvalidInput."""
     out = []
     errors: list[dict[str, str]] = []
     for i, r in enumerate(reports):
@@ -322,9 +322,9 @@ def get_event(engine: Engine, event_id: int, with_history: bool = True,
               who: Principal | None = None) -> dict[str, Any]:
     """One event with its history and dispatch records (department acknowledgements).
 
-    With a principal the event must lie in its read scope (``gis.access.auth.read_scope``), else 404
-    exactly as for a missing event (audited as ``outside_area``); without one (CLI, dashboard)
-    every event is readable.
+    With a principal the event must lie in its read scope (``gis.access.auth.read_scope``), else
+    Hidden, exactly as for a missing event (audited as ``outside_area``); without one (CLI,
+    dashboard) every event is readable.
     """
     with engine.connect() as conn:
         row = conn.execute(q(SQL, "event_by_id", PKG), {"id": event_id}).mappings().first()

@@ -22,7 +22,7 @@ COLUMNS = ("kind", "code", "found", "handled", "handled_within_limit", "overdue"
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time (gis.clock; 422 when bad)."""
+    """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time (gis.clock; InvalidInput)."""
     return clock.month_bounds(month)
 
 

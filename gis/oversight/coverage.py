@@ -27,7 +27,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def _check_period(since: datetime, until: datetime) -> None:
-    """422 unless since < until."""
+    """InvalidInput unless since < until."""
     if since >= until:
         raise InvalidInput.field("until", "must be after since", "bad_period")
 

@@ -317,7 +317,7 @@ def check_coordinates(lon: float, lat: float, prefix: str = "") -> None:
 
 
 def datum_or_error(crs: str | None, prefix: str = "") -> Datum:
-    """Parse a datum name, or raise a 422 naming the field."""
+    """Parse a datum name, or raise an InvalidInput naming the field."""
     try:
         return parse_datum(crs or "wgs84")
     except UnknownDatumError as e:
@@ -427,7 +427,7 @@ class Locator:
     # -- locating ------------------------------------------------------------------------
     def locate(self, lon: float, lat: float, crs: str | None = "wgs84",
                at: datetime | None = None, detect_swap: bool = True, prefix: str = "") -> Location:
-        """Locate a point given in ``crs``; 422 for bad coordinates (including swapped ones)."""
+        """Locate a point given in ``crs``; InvalidInput for bad points (including swapped ones)."""
         datum = datum_or_error(crs, prefix)
         snap = self.snapshot
         try:
@@ -455,7 +455,7 @@ class Locator:
 
     @staticmethod
     def _swap_error(lon: float, lat: float, prefix: str) -> InvalidInput:
-        """The 422 for swapped coordinates."""
+        """The InvalidInput for swapped coordinates."""
         return InvalidInput(
             f"{prefix}lon/{prefix}lat: longitude and latitude look swapped: ({lon}, {lat}) is "
             f"outside the territory but ({lat}, {lon}) is inside it; send lon={lat}, lat={lon}",

@@ -85,7 +85,7 @@ def confirm(engine: Engine, event_id: int, original_id: int, who: Principal,
 
 
 def _check_original(conn: Connection, who: Principal, event_id: int, original_id: int) -> None:
-    """A link whose original lies outside the caller's area does not exist for them (404)."""
+    """A link whose original lies outside the caller's area does not exist for them (Hidden)."""
     grid = conn.execute(text("SELECT grid_code FROM event WHERE id = :i"),
                         {"i": original_id}).first()
     if grid is not None and not who.covers({"grid_code": grid[0]}):

@@ -66,7 +66,7 @@ def allowed_actions(status: str) -> list[str]:
 
 
 def lock_event(conn: Connection, event_id: int) -> dict[str, Any]:
-    """The event row locked FOR UPDATE; 404 when it does not exist."""
+    """The event row locked FOR UPDATE; NotFound when it does not exist."""
     row = conn.execute(q(SQL, "event_for_update", PKG), {"id": event_id}).mappings().first()
     if row is None:
         raise NotFound(f"no event {event_id}", code="event_not_found")

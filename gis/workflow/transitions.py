@@ -153,7 +153,7 @@ def workflow_view(engine: Engine, event_id: int,
                   who: Principal | None = None) -> dict[str, Any]:
     """Status, level, due time, allowed actions, dispatch records and duplicate links.
 
-    With a principal: 404 (as if missing) outside its area, and only the links whose both
+    With a principal: Hidden (as if missing) outside its area, and only the links whose both
     events lie in its area.
     """
     with engine.connect() as conn:
@@ -232,7 +232,7 @@ def notifications(engine: Engine, who: Principal | None = None, department: str 
     """Department notifications the caller may see, newest first.
 
     A department sees its own; dispatchers and grid workers those of events in their area;
-    the district centre (or no principal) all. Planners see none (403).
+    the district centre (or no principal) all. Planners see none (Forbidden).
     """
     scope = auth.read_scope(who)
     prefixes = scope["scope_prefixes"]

@@ -22,7 +22,7 @@ from gis.workflow import dispatch, duplicates, escalation
 from gis.workflow import transitions as workflow
 
 router = APIRouter(prefix="/api/v1", tags=["workflow"])
-Who = Annotated[Principal, Depends(auth.current)]
+Who = Annotated[Principal, Depends(deps.current)]
 Eng = Annotated[Engine, Depends(deps.engine)]
 Heavy = Annotated[Engine, Depends(deps.heavy_engine)]  # own small pool: never starves intake
 
