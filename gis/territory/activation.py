@@ -65,22 +65,21 @@ def generation_status(conn: Connection, gen: int) -> str | None:
 
 def lock(conn: Connection) -> None:
     """Serialise imports, activations and rollbacks; lift the API's statement timeout."""
-    conn.execute(text("SET LOCAL statement_timeout = 0"))
-    conn.execute(text("SET LOCAL jit = off"))
+    conn.execute(q(SQL, "no_statement_timeout", PKG))
+    conn.execute(q(SQL, "jit_off", PKG))
     conn.execute(q(SQL, "lock_imports", PKG))
 
 
 def tune(conn: Connection) -> None:
     """Session settings for the set-based statements of an activation (transaction-local)."""
-    conn.execute(text("SET LOCAL work_mem = '256MB'"))
-    # the statements write (no parallel plan anyway); keep the preview's plan serial too
-    conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    conn.execute(q(SQL, "work_mem", PKG))
+    conn.execute(q(SQL, "serial_plans", PKG))
     # rewriting 250k events touches most heap and index pages: full-page images are most of
     # the WAL (1.2 GB -> 0.7 GB with lz4, ~3 s at city scale).  Only a superuser may set it:
     # skipped otherwise.  (Commit stays synchronous: an activation must survive a crash.)
     sp = conn.begin_nested()
     try:
-        conn.execute(text("SET LOCAL wal_compression = 'lz4'"))
+        conn.execute(q(SQL, "wal_compression", PKG))
     except DBAPIError:
         sp.rollback()
     else:
@@ -184,7 +183,7 @@ def commit_generation(conn: Connection, fill: Callable[[Connection, int], None],
                        "territory was drawn; run it again", code="generation_changed")
     gen = create_generation(conn, description, source)
     fill(conn, gen)
-    conn.execute(text("ANALYZE district, street, community, grid, unit, area_piece"))
+    conn.execute(q(SQL, "analyze_territory", PKG))
     return activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
 
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 import shapely
 from psycopg2.extras import execute_values
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
+
+from gis.db.queries import named, q
 
 LEVELS: tuple[str, ...] = ("district", "street", "community", "grid", "unit")
 PARENT_LEVEL = {"street": "district", "community": "street", "grid": "community", "unit": "grid"}
@@ -19,6 +21,9 @@ PARENT_COLUMN = {
     "unit": "grid_code",
 }
 GRID_KINDS = ("basic", "industrial", "port", "sea_islands", "special")
+SQL = "generations.sql"
+ACTIVATION_SQL = "activation.sql"
+PKG = "gis.territory.sql"
 
 
 @dataclass
@@ -36,35 +41,29 @@ class AreaRecord:
 
 def create_generation(conn: Connection, description: str = "", source: str | None = None) -> int:
     """Open a new draft generation and return its id."""
-    return conn.execute(
-        text(
-            "INSERT INTO generation (description, source) VALUES (:d, :s) RETURNING id"
-        ),
-        {"d": description, "s": source},
-    ).scalar_one()
+    return conn.execute(q(SQL, "create_generation", PKG),
+                        {"d": description, "s": source}).scalar_one()
 
 
 def active_generation(conn: Connection) -> int | None:
     """Id of the active generation, or None when there is none."""
-    return conn.execute(text("SELECT id FROM generation WHERE status = 'active'")).scalar()
+    return conn.execute(q(ACTIVATION_SQL, "active_generation", PKG)).scalar()
 
 
 def activate_generation(conn: Connection, generation_id: int) -> int | None:
     """Make ``generation_id`` the active one (in the caller's transaction); return the old one."""
-    conn.execute(text("LOCK TABLE generation IN SHARE ROW EXCLUSIVE MODE"))
+    conn.execute(q(SQL, "lock_generations", PKG))
     old = active_generation(conn)
     if old == generation_id:
         return old
-    conn.execute(
-        text("UPDATE generation SET status = 'retired' WHERE status = 'active'")
-    )
-    conn.execute(
-        text(
-            "UPDATE generation SET status = 'active', activated_at = now() WHERE id = :g"
-        ),
-        {"g": generation_id},
-    )
+    conn.execute(q(ACTIVATION_SQL, "retire_active", PKG))
+    conn.execute(q(ACTIVATION_SQL, "make_active", PKG), {"g": generation_id})
     return old
+
+
+def _statement(name: str) -> str:
+    """A named statement of generations.sql as plain text (an execute_values template)."""
+    return named(SQL, PKG)[name].text
 
 
 def _multi(geom: BaseGeometry) -> bytes:
@@ -89,7 +88,7 @@ def insert_areas(conn: Connection, generation_id: int, records: Iterable[AreaRec
         all_codes = [(r.code, r.level) for lvl in LEVELS for r in by_level[lvl]]
         execute_values(
             cur,
-            "INSERT INTO area (code, level) VALUES %s ON CONFLICT (code) DO NOTHING",
+            _statement("insert_area_codes"),
             all_codes,
             page_size=5000,
         )
@@ -101,7 +100,7 @@ def insert_areas(conn: Connection, generation_id: int, records: Iterable[AreaRec
             if lvl == "district":
                 execute_values(
                     cur,
-                    "INSERT INTO district (generation_id, code, name, geom) VALUES %s",
+                    _statement("insert_district"),
                     [(generation_id, r.code, r.name, _multi(r.geom)) for r in rows],
                     template="(%s, %s, %s, ST_GeomFromWKB(%s, 4326))",
                     page_size=2000,
@@ -109,8 +108,7 @@ def insert_areas(conn: Connection, generation_id: int, records: Iterable[AreaRec
             elif lvl == "grid":
                 execute_values(
                     cur,
-                    "INSERT INTO grid (generation_id, code, name, community_code, kind, geom)"
-                    " VALUES %s",
+                    _statement("insert_grid"),
                     [
                         (generation_id, r.code, r.name, r.parent_code, r.kind, _multi(r.geom))
                         for r in rows
@@ -121,8 +119,7 @@ def insert_areas(conn: Connection, generation_id: int, records: Iterable[AreaRec
             else:
                 execute_values(
                     cur,
-                    f"INSERT INTO {lvl} (generation_id, code, name, {PARENT_COLUMN[lvl]}, geom)"
-                    " VALUES %s",
+                    _statement(f"insert_{lvl}"),
                     [(generation_id, r.code, r.name, r.parent_code, _multi(r.geom)) for r in rows],
                     template="(%s, %s, %s, %s, ST_GeomFromWKB(%s, 4326))",
                     page_size=2000,
@@ -134,19 +131,6 @@ def copy_generation(
     conn: Connection, source_id: int, target_id: int, levels: Sequence[str] = LEVELS
 ) -> None:
     """Copy the boundaries of one generation into another (for partial re-imports)."""
-    cols = {
-        "district": "code, name, geom",
-        "street": "code, name, district_code, geom",
-        "community": "code, name, street_code, geom",
-        "grid": "code, name, community_code, kind, geom",
-        "unit": "code, name, grid_code, geom",
-    }
     for lvl in LEVELS:
         if lvl in levels:
-            conn.execute(
-                text(
-                    f"INSERT INTO {lvl} (generation_id, {cols[lvl]}) "
-                    f"SELECT :t, {cols[lvl]} FROM {lvl} WHERE generation_id = :s"
-                ),
-                {"s": source_id, "t": target_id},
-            )
+            conn.execute(q(SQL, f"copy_{lvl}", PKG), {"s": source_id, "t": target_id})

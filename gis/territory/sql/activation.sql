@@ -236,3 +236,24 @@ FROM generation g ORDER BY g.id;
 
 -- name: activation_summary
 UPDATE boundary_activation SET summary = CAST(:summary AS jsonb) WHERE id = :id;
+
+-- name: no_statement_timeout
+-- Imports, activations and rollbacks may run long: lift the API's statement timeout.
+SET LOCAL statement_timeout = 0;
+
+-- name: jit_off
+SET LOCAL jit = off;
+
+-- name: work_mem
+SET LOCAL work_mem = '256MB';
+
+-- name: serial_plans
+-- The activation statements write (no parallel plan anyway); keep the preview's plan serial too.
+SET LOCAL max_parallel_workers_per_gather = 0;
+
+-- name: wal_compression
+-- Only a superuser may set it; the caller skips it otherwise.
+SET LOCAL wal_compression = 'lz4';
+
+-- name: analyze_territory
+ANALYZE district, street, community, grid, unit, area_piece;

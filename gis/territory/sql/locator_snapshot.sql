@@ -27,3 +27,6 @@ WHERE source_id = :source_id ORDER BY id LIMIT 2;
 -- name: address_point
 SELECT id, ST_X(point) AS lon, ST_Y(point) AS lat FROM building
 WHERE lower(address) = lower(:address) ORDER BY id LIMIT 2;
+-- name: listen
+-- The territory revision trigger (migration 001) NOTIFYs this channel.
+LISTEN wangge_territory;
