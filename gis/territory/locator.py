@@ -411,7 +411,7 @@ class Locator:
                     dbapi = raw.dbapi_connection
                     dbapi.set_isolation_level(0)
                     with dbapi.cursor() as cur:
-                        cur.execute("LISTEN wangge_territory")
+                        cur.execute(q(SQL, "listen", PKG).text)
                     while not self._stop.is_set():
                         if select.select([dbapi], [], [], 1.0)[0]:
                             dbapi.poll()
