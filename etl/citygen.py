@@ -20,14 +20,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from etl.common import copy_frame
+from etl.common import Report, copy_frame
+from gis.db.queries import q
 from gis.intake import catalogue
 from gis.territory import generations as territory
 from gis.territory import people, synthetic
@@ -35,6 +37,8 @@ from gis.territory.activation import activate
 from gis.territory.generations import AreaRecord
 from gis.workflow import duplicates
 
+SQL = "etl.sql"
+PKG = "etl.sql"
 SOURCE = "citygen"
 GENERATION_SOURCE = "etl:citygen"
 ROSTER_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -45,15 +49,6 @@ CITY_BOUNDS = (120.30, 31.10, 120.80, 31.28)
 _SLOTS = np.array([(u, v) for v in (0.25, 0.5, 0.75) for u in (0.2, 0.4, 0.6, 0.8)])
 # OSM building=* values of the structures beside a unit's numbered buildings
 _ANCILLARY = ("garage", "shed", "kiosk", "service", "roof")
-
-
-@dataclass(frozen=True)
-class CitySize:
-    """How big a city to generate."""
-
-    layout: synthetic.Layout = CITY_LAYOUT
-    bounds: tuple[float, float, float, float] = CITY_BOUNDS
-    buildings_per_unit: int = 10
 
 
 def _factor(n: int) -> tuple[int, int]:
@@ -109,6 +104,28 @@ def _bilinear(c: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, 
     return p[:, 0], p[:, 1]
 
 
+def _check_counts(per_unit: int, min_per_unit: int | None, footprints_per_unit: int) -> None:
+    """Refuse building counts outside the 12 slots of a unit."""
+    if not 1 <= per_unit <= len(_SLOTS):
+        raise ValueError(f"per_unit must be 1..{len(_SLOTS)}")
+    if min_per_unit is not None and not 1 <= min_per_unit <= per_unit:
+        raise ValueError(f"min_per_unit must be 1..{per_unit}")
+    if not 0 <= footprints_per_unit <= len(_SLOTS):
+        raise ValueError(f"footprints_per_unit must be 0..{len(_SLOTS)}")
+
+
+def _kinds(rng: np.random.Generator, main: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Floors and OSM kind of each footprint: numbered buildings are residential, ancillary
+    structures 1-2 floors."""
+    n = len(main)
+    floors = rng.choice([1, 2, 3, 4, 5, 6, 7, 11, 18, 26], n,
+                        p=[.1, .15, .15, .1, .15, .15, .05, .05, .05, .05])
+    kinds = np.array(_ANCILLARY, dtype=object)[rng.integers(0, len(_ANCILLARY), n)]
+    floors = np.where(main, floors, np.minimum(floors, 2))
+    kinds[main] = "residential"
+    return floors, kinds
+
+
 def city_buildings(areas: list[AreaRecord], per_unit: int = 10, seed: int = 1,
                    limit: int | None = None, min_per_unit: int | None = None,
                    clip: bool = False, footprints_per_unit: int = 0) -> gpd.GeoDataFrame:
@@ -123,12 +140,7 @@ def city_buildings(areas: list[AreaRecord], per_unit: int = 10, seed: int = 1,
     Columns: source_id (unit code + slot), floors, height_m, building (OSM-style kind:
     ``residential`` for the numbered buildings), unit (the unit it was put in).
     """
-    if not 1 <= per_unit <= len(_SLOTS):
-        raise ValueError(f"per_unit must be 1..{len(_SLOTS)}")
-    if min_per_unit is not None and not 1 <= min_per_unit <= per_unit:
-        raise ValueError(f"min_per_unit must be 1..{per_unit}")
-    if not 0 <= footprints_per_unit <= len(_SLOTS):
-        raise ValueError(f"footprints_per_unit must be 0..{len(_SLOTS)}")
+    _check_counts(per_unit, min_per_unit, footprints_per_unit)
     rng = np.random.default_rng(seed)
     corners, codes = _unit_corners(areas)
     n_units = len(codes)
@@ -143,31 +155,21 @@ def city_buildings(areas: list[AreaRecord], per_unit: int = 10, seed: int = 1,
     take = rank < total[:, None]
     slot = order[take]
     main = (rank < counts[:, None])[take]
-    uu = _SLOTS[slot, 0]
-    vv = _SLOTS[slot, 1]
     rep = np.repeat(np.arange(n_units), total)
-    cx, cy = _bilinear(corners[rep], uu, vv)
+    cx, cy = _bilinear(corners[rep], _SLOTS[slot, 0], _SLOTS[slot, 1])
     # numbered buildings: 8-18 % x 10-24 % of the unit; ancillary ones about a third of that
     scale = np.where(main, 1.0, 0.35)
     w = (corners[rep, 1, 0] - corners[rep, 0, 0]) * rng.uniform(0.04, 0.09, len(rep)) * scale
     h = (corners[rep, 3, 1] - corners[rep, 0, 1]) * rng.uniform(0.05, 0.12, len(rep)) * scale
-    if limit is not None:
-        cx, cy, w, h, rep, slot_flat, main = cx[:limit], cy[:limit], w[:limit], h[:limit], \
-            rep[:limit], slot[:limit], main[:limit]
-    else:
-        slot_flat = slot
+    cx, cy, w, h, rep, slot, main = (a[:limit] for a in (cx, cy, w, h, rep, slot, main))
     geoms = shapely.box(cx - w, cy - h, cx + w, cy + h)
     if clip:
         units = np.array([a.geom for a in areas if a.level == "unit"], dtype=object)
         geoms = shapely.set_precision(shapely.intersection(geoms, units[rep]), 1e-9)
-    floors = rng.choice([1, 2, 3, 4, 5, 6, 7, 11, 18, 26], len(rep),
-                        p=[.1, .15, .15, .1, .15, .15, .05, .05, .05, .05])
-    kinds = np.array(_ANCILLARY, dtype=object)[rng.integers(0, len(_ANCILLARY), len(rep))]
-    floors = np.where(main, floors, np.minimum(floors, 2))
-    kinds[main] = "residential"
+    floors, kinds = _kinds(rng, main)
     code_arr = np.array(codes, dtype=object)[rep]
     return gpd.GeoDataFrame({
-        "source_id": [f"{c}-{s:02d}" for c, s in zip(code_arr, slot_flat, strict=True)],
+        "source_id": [f"{c}-{s:02d}" for c, s in zip(code_arr, slot, strict=True)],
         "floors": floors,
         "height_m": np.round(floors * 3.1, 1),
         "building": kinds,
@@ -254,6 +256,72 @@ def _step(log: Callable[[str], None] | None, t0: float, msg: str) -> None:
         log(f"city: {msg} ({time.perf_counter() - t0:.1f}s)")
 
 
+def _since(t: float) -> float:
+    """Seconds since ``t``, rounded for the timings."""
+    return round(time.perf_counter() - t, 2)
+
+
+def _load_territory(engine: Engine, city: City) -> tuple[int, bool]:
+    """The city's generation: the active one when it is this very city, else a new one
+    activated through the one activation path. (generation id, reused)."""
+    with engine.begin() as conn:
+        gen = conn.execute(q(SQL, "city_active_generation", PKG),
+                           {"s": GENERATION_SOURCE, "d": city.description}).scalar()
+        if gen is not None:
+            return gen, True
+        gen = territory.create_generation(conn, city.description, source=GENERATION_SOURCE)
+        territory.insert_areas(conn, gen, city.areas)
+        activate(conn, gen, actor="etl city")  # the one activation path
+    return gen, False
+
+
+def _load_buildings(engine: Engine, city: City, source: str,
+                    progress: bool | None) -> tuple[Report, int]:
+    """Upsert the city's buildings and delete those of ``source`` it no longer has;
+    (the load report, stale rows deleted)."""
+    from etl import buildings as bld
+
+    report = Report(kind="buildings", file="citygen", source=source)
+    frame = bld.prepare(city.buildings.drop(columns=["unit"]), report, id_field="source_id",
+                        name="citygen")
+    bld.load_frame(engine, frame, source, report, commit=True, progress=progress)
+    with engine.begin() as conn:
+        stale = conn.execute(q(SQL, "city_delete_stale_buildings", PKG),
+                             {"s": source, "ids": list(frame["source_id"])}).rowcount
+    return report, stale
+
+
+def _load_roster(engine: Engine, city: City) -> tuple[int, int]:
+    """Upsert the city's workers and their roles; (workers, new roles)."""
+    with engine.begin() as conn:
+        ids = people.upsert_workers(conn, [(r.worker_code, r.name, r.phone)
+                                           for r in city.roster])
+        before = conn.execute(q(SQL, "grid_role_count", PKG)).scalar_one()
+        people.assign_roles(conn, [(ids[r.worker_code], r.area_code, r.role, ROSTER_SINCE)
+                                   for r in city.roster])
+        roles = conn.execute(q(SQL, "grid_role_count", PKG)).scalar_one() - before
+    return len(ids), roles
+
+
+def _load_city_events(engine: Engine, city: City, seed: int, reporter: str,
+                      progress: bool | None) -> tuple[int, bool]:
+    """The city's events (seeded ``seed + 1``), unless events of ``reporter`` are stored
+    already; (events, already loaded)."""
+    from gis.territory.locator import Locator
+
+    if not city.n_events:
+        return 0, False
+    with engine.begin() as conn:
+        if not catalogue.active_items(conn):
+            catalogue.load(conn)
+        items = sorted(catalogue.active_items(conn))
+        have = conn.execute(q(SQL, "events_of_reporter", PKG), {"r": reporter}).scalar_one()
+    if have:
+        return int(have), True
+    ev = city_events(city.areas, city.n_events, seed + 1, items)
+    return load_events(engine, Locator(engine), ev, reporter=reporter, progress=progress), False
+
+
 def load_city(engine: Engine, seed: int = 1, n_events: int = 0, grids: int = 10_000,
               units_per_grid: int = 10, buildings_per_unit: tuple[int, int] = (1, 3),
               footprints_per_unit: int = FOOTPRINTS_PER_UNIT, source: str = SOURCE,
@@ -264,82 +332,84 @@ def load_city(engine: Engine, seed: int = 1, n_events: int = 0, grids: int = 10_
     city no longer has are deleted), a roster (a full-time worker per grid, the community
     secretary as grid leader) and ``n_events`` located events. A rerun with the same arguments
     changes nothing."""
-    from etl import buildings as bld
-    from etl.common import Report
-    from gis.territory.locator import Locator
-
     t0 = time.perf_counter()
     city = city or generate_city(grids, seed, n_events, units_per_grid, buildings_per_unit,
                                  footprints_per_unit)
-    timings: dict[str, float] = {"generate_s": round(time.perf_counter() - t0, 2)}
+    timings: dict[str, float] = {"generate_s": _since(t0)}
     _step(log, t0, f"generated {city.counts()}")
-
     t = time.perf_counter()
-    with engine.begin() as conn:
-        gen = conn.execute(text(
-            "SELECT id FROM generation WHERE status = 'active' AND source = :s AND "
-            "description = :d"), {"s": GENERATION_SOURCE, "d": city.description}).scalar()
-        reused = gen is not None
-        if not reused:
-            gen = territory.create_generation(conn, city.description, source=GENERATION_SOURCE)
-            territory.insert_areas(conn, gen, city.areas)
-            activate(conn, gen, actor="etl city")  # the one activation path
-    timings["territory_s"] = round(time.perf_counter() - t, 2)
+    gen, reused = _load_territory(engine, city)
+    timings["territory_s"] = _since(t)
     _step(log, t0, f"territory {'already active' if reused else 'loaded'}: generation {gen}")
-
     t = time.perf_counter()
-    report = Report(kind="buildings", file="citygen", source=source)
-    frame = bld.prepare(city.buildings.drop(columns=["unit"]), report, id_field="source_id",
-                        name="citygen")
-    bld.load_frame(engine, frame, source, report, commit=True, progress=progress)
-    with engine.begin() as conn:
-        stale = conn.execute(text(
-            "DELETE FROM building b WHERE b.source = :s AND NOT EXISTS (SELECT 1 FROM "
-            "unnest(CAST(:ids AS text[])) AS k(id) WHERE k.id = b.source_id)"),
-            {"s": source, "ids": list(frame["source_id"])}).rowcount
-    timings["buildings_s"] = round(time.perf_counter() - t, 2)
+    report, stale = _load_buildings(engine, city, source, progress)
+    timings["buildings_s"] = _since(t)
     _step(log, t0, f"buildings: {report.inserted} inserted, {report.updated} updated, "
           f"{report.unchanged} unchanged, {stale} stale deleted")
-
     t = time.perf_counter()
-    with engine.begin() as conn:
-        ids = people.upsert_workers(conn, [(r.worker_code, r.name, r.phone)
-                                           for r in city.roster])
-        before = conn.execute(text("SELECT count(*) FROM grid_role")).scalar_one()
-        people.assign_roles(conn, [(ids[r.worker_code], r.area_code, r.role, ROSTER_SINCE)
-                                   for r in city.roster])
-        roles = conn.execute(text("SELECT count(*) FROM grid_role")).scalar_one() - before
-    timings["roster_s"] = round(time.perf_counter() - t, 2)
-    _step(log, t0, f"roster: {len(ids)} workers, {roles} new roles")
-
+    workers, roles = _load_roster(engine, city)
+    timings["roster_s"] = _since(t)
+    _step(log, t0, f"roster: {workers} workers, {roles} new roles")
     t = time.perf_counter()
-    n_loaded, events_skipped = 0, False
-    if city.n_events:
-        reporter = f"{source}:{seed}"
-        with engine.begin() as conn:
-            if not catalogue.active_items(conn):
-                catalogue.load(conn)
-            items = sorted(catalogue.active_items(conn))
-            have = conn.execute(text("SELECT count(*) FROM event WHERE reporter = :r"),
-                                {"r": reporter}).scalar_one()
-        if have:
-            events_skipped = True
-            n_loaded = int(have)
-        else:
-            ev = city_events(city.areas, city.n_events, seed + 1, items)
-            n_loaded = load_events(engine, Locator(engine), ev, reporter=reporter,
-                                   progress=progress)
-    timings["events_s"] = round(time.perf_counter() - t, 2)
+    n_loaded, events_skipped = _load_city_events(engine, city, seed, f"{source}:{seed}",
+                                                 progress)
+    timings["events_s"] = _since(t)
     _step(log, t0, f"events: {n_loaded} {'already loaded' if events_skipped else 'loaded'}")
-    timings["total_s"] = round(time.perf_counter() - t0, 2)
+    timings["total_s"] = _since(t0)
     return {"generation": gen, "territory_reused": reused, "seed": seed,
             "layout": str(city.layout), "counts": city.counts(),
             "buildings": {"inserted": report.inserted, "updated": report.updated,
                           "unchanged": report.unchanged, "rejected": report.rejected,
                           "stale_deleted": stale},
-            "workers": len(ids), "roles_added": roles,
+            "workers": workers, "roles_added": roles,
             "events": n_loaded, "events_already_loaded": events_skipped,
             "committed": True, "timings": timings}
+
+
+def _event_frame(snap: Any, ev: dict[str, np.ndarray], reporter: str,
+                 limits: dict[str, float]) -> pd.DataFrame:
+    """Generated events as ``event`` rows, located with the locator snapshot ``snap``."""
+    g, u, dist = snap.locate_many(ev["lon"], ev["lat"], with_outside=True)
+    has_grid = g >= 0
+    inside = has_grid & np.isnan(dist)
+    outside = has_grid & ~inside
+    gcode = np.array(list(snap.grid_codes) + [None], dtype=object)[g]
+    gcode[~has_grid] = None
+    ucode = np.array(list(snap.unit_codes) + [None], dtype=object)[u]
+    gid = np.array(list(snap.grid_ids) + [0], dtype=np.int64)[g]
+    uid = np.array(list(snap.unit_ids) + [0], dtype=np.int64)[u]
+    has_unit = inside & (u >= 0)
+    ucode[~has_unit] = None
+    now = datetime.now(UTC)
+    worker = {c: getattr(snap.responsible(c, now), "worker_id", None) for c in snap.grid_codes}
+    t = pd.to_datetime(ev["reported_at"], unit="s", utc=True)
+    hours = pd.to_timedelta(np.array([limits.get(i, 72.0) for i in ev["item"]], float), unit="h")
+    wid = [worker.get(c) if c is not None else None for c in gcode]
+    return pd.DataFrame({
+        "item_code": ev["item"], "source": ev["source"], "reporter": reporter,
+        "description": "generated", "reported_at": t, "received_at": t, "due_at": t + hours,
+        "geom": [f"SRID=4326;POINT({x!r} {y!r})" for x, y in zip(ev["lon"].tolist(),
+                                                                 ev["lat"].tolist(),
+                                                                 strict=True)],
+        "input_lon": ev["lon"], "input_lat": ev["lat"], "input_crs": "wgs84",
+        "location_status": np.where(inside, "inside", np.where(outside, "outside",
+                                                               "unassigned")),
+        "location_method": "point",
+        "distance_m": np.where(outside, np.round(dist, 2), np.nan),
+        "generation_id": snap.generation,
+        "grid_id": _ids_or_na(gid, has_grid),
+        "unit_id": _ids_or_na(uid, has_unit),
+        "grid_code": gcode, "unit_code": ucode,
+        "community_code": [c[:12] if c else None for c in gcode],
+        "street_code": [c[:9] if c else None for c in gcode],
+        "worker_id": pd.array([w if w is not None else pd.NA for w in wid], dtype="Int64"),
+    })
+
+
+def _ids_or_na(ids: np.ndarray, present: np.ndarray) -> pd.arrays.IntegerArray:
+    """Ids where ``present``, NA elsewhere."""
+    return pd.array([int(x) if ok else pd.NA for x, ok in zip(ids, present, strict=True)],
+                    dtype="Int64")
 
 
 def load_events(engine: Engine, locator, ev: dict[str, np.ndarray], reporter: str = SOURCE,
@@ -357,62 +427,23 @@ def load_events(engine: Engine, locator, ev: dict[str, np.ndarray], reporter: st
     from etl.common import Progress
 
     snap = locator.refresh(force=True)
-    n = len(ev["lon"])
-    g, u, dist = snap.locate_many(ev["lon"], ev["lat"], with_outside=True)
-    has_grid = g >= 0
-    inside = has_grid & np.isnan(dist)
-    outside = has_grid & ~inside
-    gcode = np.array(list(snap.grid_codes) + [None], dtype=object)[g]
-    gcode[~has_grid] = None
-    ucode = np.array(list(snap.unit_codes) + [None], dtype=object)[u]
-    gid = np.array(list(snap.grid_ids) + [0], dtype=np.int64)[g]
-    uid = np.array(list(snap.unit_ids) + [0], dtype=np.int64)[u]
-    has_unit = inside & (u >= 0)
-    ucode[~has_unit] = None
-    now = datetime.now(UTC)
-    worker = {c: getattr(snap.responsible(c, now), "worker_id", None) for c in snap.grid_codes}
     with engine.connect() as conn:
-        limits = dict(conn.execute(text("SELECT code, time_limit_h FROM event_item")).all())
-    t = pd.to_datetime(ev["reported_at"], unit="s", utc=True)
-    hours = pd.to_timedelta(np.array([limits.get(i, 72.0) for i in ev["item"]], float), unit="h")
-    wid = [worker.get(c) if c is not None else None for c in gcode]
-    df = pd.DataFrame({
-        "item_code": ev["item"], "source": ev["source"], "reporter": reporter,
-        "description": "generated", "reported_at": t, "received_at": t, "due_at": t + hours,
-        "geom": [f"SRID=4326;POINT({x!r} {y!r})" for x, y in zip(ev["lon"].tolist(),
-                                                                 ev["lat"].tolist(),
-                                                                 strict=True)],
-        "input_lon": ev["lon"], "input_lat": ev["lat"], "input_crs": "wgs84",
-        "location_status": np.where(inside, "inside", np.where(outside, "outside",
-                                                               "unassigned")),
-        "location_method": "point",
-        "distance_m": np.where(outside, np.round(dist, 2), np.nan),
-        "generation_id": snap.generation,
-        "grid_id": pd.array([int(x) if ok else pd.NA for x, ok in zip(gid, has_grid,
-                                                                     strict=True)],
-                            dtype="Int64"),
-        "unit_id": pd.array([int(x) if ok else pd.NA for x, ok in zip(uid, has_unit,
-                                                                     strict=True)],
-                            dtype="Int64"),
-        "grid_code": gcode, "unit_code": ucode,
-        "community_code": [c[:12] if c else None for c in gcode],
-        "street_code": [c[:9] if c else None for c in gcode],
-        "worker_id": pd.array([w if w is not None else pd.NA for w in wid], dtype="Int64"),
-    })
-    bar = Progress(n, "COPY events", progress)
+        limits = dict(conn.execute(q(SQL, "event_item_limits", PKG)).all())
+    df = _event_frame(snap, ev, reporter, limits)
+    bar = Progress(len(df), "COPY events", progress)
     try:
         with engine.begin() as conn:
-            conn.execute(text("SET LOCAL statement_timeout = 0"))
+            conn.execute(q(SQL, "no_statement_timeout", PKG))
             # writers wait for the load (the trigger is off only inside this transaction); the
             # new events are the ids above the current maximum
-            conn.execute(text("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE"))
-            after = conn.execute(text("SELECT coalesce(max(id), 0) FROM event")).scalar_one()
-            conn.execute(text("ALTER TABLE event DISABLE TRIGGER event_duplicate_detect"))
+            conn.execute(q(SQL, "event_lock", PKG))
+            after = conn.execute(q(SQL, "event_max_id", PKG)).scalar_one()
+            conn.execute(q(SQL, "event_duplicate_trigger_off", PKG))
             copy_frame(conn.connection.cursor(), "event", df, chunk_rows=100_000, progress=bar)
             bar.stage("linking possible duplicates")
             links = duplicates.link_bulk(conn, after)
             bar.stage(f"{links} possible duplicate(s) linked")
-            conn.execute(text("ALTER TABLE event ENABLE TRIGGER event_duplicate_detect"))
+            conn.execute(q(SQL, "event_duplicate_trigger_on", PKG))
     finally:
         bar.close()
-    return n
+    return len(df)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from psycopg2 import sql as psql
 
 from gis.errors import InvalidInput
 
@@ -107,15 +108,15 @@ class Report:
 def copy_frame(cur: Any, table: str, frame: pd.DataFrame, chunk_rows: int = 200_000,
                progress: Any = None) -> int:
     """COPY a DataFrame (columns named like the table's) into ``table`` in CSV chunks."""
-    cols = ", ".join(frame.columns)
-    sql = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '')"
+    stmt = psql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '')").format(
+        psql.Identifier(table), psql.SQL(", ").join(map(psql.Identifier, frame.columns)))
     n = 0
     for start in range(0, len(frame), chunk_rows):
         part = frame.iloc[start:start + chunk_rows]
         buf = io.StringIO()
         part.to_csv(buf, index=False, header=False, na_rep="")
         buf.seek(0)
-        cur.copy_expert(sql, buf)
+        cur.copy_expert(stmt, buf)
         n += len(part)
         if progress is not None:
             progress.update(len(part))

@@ -14,18 +14,21 @@ from pathlib import Path
 import numpy as np
 import shapely
 from psycopg2.extras import execute_values
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl import buildings as bld
 from etl.common import Report
 from etl.draw import draw_district
 from etl.units import M_PER_DEG, Plane
+from gis.db.queries import q
 from gis.errors import Unavailable
 from gis.intake import catalogue, events, patrols
 from gis.territory import people
 from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
+SQL = "etl.sql"
+PKG = "etl.sql"
 SOURCE = "suzhou-gusu"
 GENERATION_SOURCE = "etl:demo-suzhou"
 DISTRICT = "320508"
@@ -45,10 +48,7 @@ def data_path() -> Path:
 def existing_demo(engine: Engine) -> int | None:
     """Id of an already loaded demo generation (the active one first), else None."""
     with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT id FROM generation WHERE source = :s AND status IN ('active', 'retired') "
-            "ORDER BY (status = 'active') DESC, id DESC LIMIT 1"), {"s": GENERATION_SOURCE}
-        ).scalar()
+        return conn.execute(q(SQL, "demo_generation", PKG), {"s": GENERATION_SOURCE}).scalar()
 
 
 def load_demo(engine: Engine, seed: int = 20240601, days: int = 3, n_events: int = 240) -> int:
@@ -148,8 +148,7 @@ def _cameras(conn, frame, areas, rng: np.random.Generator, spacing_m: float = 90
                      f"SRID=4326;POINT({p.x!r} {p.y!r})"))
     cur = conn.connection.dbapi_connection.cursor()
     try:
-        execute_values(cur, "INSERT INTO camera (code, name, kind, direction_deg, status, geom) "
-                       "VALUES %s ON CONFLICT (code) DO NOTHING", rows, page_size=1000)
+        execute_values(cur, q(SQL, "demo_cameras", PKG).text, rows, page_size=1000)
     finally:
         cur.close()
     return [r[0] for r in rows]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from etl.units import Buildings, DrawParams, draw_territory, draw_units
 from gis.db.queries import q
@@ -18,13 +18,14 @@ from gis.territory import generations as territory
 from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
+SQL = "etl.sql"
 PKG = "etl.sql"
 
 
 def load_buildings(engine: Engine, source: str | None = None) -> Buildings:
     """All stored buildings (optionally of one source) in a stable order."""
     with engine.connect() as conn:
-        rows = conn.execute(q("etl.sql", "all_buildings", PKG), {"source": source}).all()
+        rows = conn.execute(q(SQL, "all_buildings", PKG), {"source": source}).all()
     return Buildings(
         keys=[f"{r.source}:{r.source_id}" for r in rows],
         geoms=shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.array([]),
@@ -74,6 +75,87 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
     return out
 
 
+def _grids_to_redraw(snap: Any, grids: list[str] | None) -> list[str]:
+    """The grid codes asked for (None: all), each a grid of the active generation."""
+    if snap.generation is None:
+        raise InvalidInput.field("grid", "no active territory", "no_territory")
+    codes = list(snap.grid_codes) if grids is None else grids
+    unknown = [c for c in codes if c not in snap.grid_codes]
+    if unknown:
+        raise UnknownReference(f"grid: no grid {', '.join(unknown)} in the active generation "
+                               f"{snap.generation}", code="unknown_grid",
+                               details=[{"field": "grid", "reason": f"unknown grid {c}"}
+                                        for c in unknown])
+    return codes
+
+
+def _unit_codes(engine: Engine, generation: int,
+                codes: list[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per grid: every unit code ever used (never given again), and its current units."""
+    with engine.connect() as conn:
+        used_rows = conn.execute(q(SQL, "unit_codes_ever_used", PKG),
+                                 {"g": codes}).scalars().all()
+        old_units = conn.execute(q(SQL, "units_of_grids", PKG),
+                                 {"s": generation, "g": codes}).all()
+    used: dict[str, set[str]] = {}
+    for c in used_rows:
+        used.setdefault(c[:-3], set()).add(c)
+    old_by_grid: dict[str, set[str]] = {}
+    for r in old_units:
+        old_by_grid.setdefault(r.grid_code, set()).add(r.code)
+    return used, old_by_grid
+
+
+def _redraw(engine: Engine, snap: Any, codes: list[str], params: DrawParams | None,
+            regroup: bool) -> tuple[list[territory.AreaRecord], dict[str, Any]]:
+    """The new units of the grids ``codes`` and what the drawing did (counts, code stats)."""
+    b = load_buildings(engine)
+    gidx = np.full(len(b), -1)
+    uidx = np.full(len(b), -1)
+    if len(b):
+        gidx, uidx, _d = snap.locate_many(b.lon, b.lat, with_outside=False)
+    pos = {c: i for i, c in enumerate(snap.grid_codes)}
+    used, old_by_grid = _unit_codes(engine, snap.generation, codes)
+    unit_codes = np.array(list(snap.unit_codes) + [None], dtype=object)
+    records: list[territory.AreaRecord] = []
+    per_grid: dict[str, int] = {}
+    stats: dict[str, int] = {}
+    for code in codes:
+        idx = np.nonzero(gidx == pos[code])[0]
+        located = unit_codes[uidx[idx]]
+        previous = {c: np.nonzero(located == c)[0] for c in old_by_grid.get(code, ())}
+        recs, _labels = draw_units(code, snap.grid_geoms[pos[code]], b.subset(idx), params,
+                                   previous=previous, used_codes=used.get(code, set()),
+                                   regroup=regroup, stats=stats)
+        records += recs
+        per_grid[code] = len(recs)
+    return records, {
+        "grids": len(codes), "units": len(records), "buildings": int(np.isin(
+            gidx, [pos[c] for c in codes]).sum()), **_summary(records),
+        "codes": {"kept_or_same_buildings": stats.get("same_buildings", 0),
+                  "by_overlap": stats.get("by_overlap", 0), "new": stats.get("new", 0),
+                  "retired": stats.get("retired", 0)},
+        "per_grid": per_grid}
+
+
+def _activate_redraw(engine: Engine, base: int, codes: list[str],
+                     records: list[territory.AreaRecord], codes_summary: dict[str, int],
+                     actor: str | None, max_m: float) -> dict[str, Any]:
+    """A new generation: ``base`` with the redrawn grids' units replaced, activated."""
+    def fill(conn: Connection, gen: int) -> None:
+        """The active generation with the redrawn grids' units replaced."""
+        territory.copy_generation(conn, base, gen,
+                                  levels=("district", "street", "community", "grid"))
+        conn.execute(q(SQL, "copy_units_except_grids", PKG), {"s": base, "t": gen, "g": codes})
+        territory.insert_areas(conn, gen, records)
+
+    with engine.begin() as conn:
+        return activation.commit_generation(
+            conn, fill, base=base,
+            description=f"units redrawn for {len(codes)} grid(s)", source="etl:units",
+            actor=actor, max_m=max_m, summary={"codes": codes_summary, "grids": len(codes)})
+
+
 def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | None = None,
                  commit: bool = False, regroup: bool = False, actor: str | None = None,
                  max_m: float = 300.0) -> dict[str, Any]:
@@ -84,76 +166,13 @@ def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | N
     old unit with the same buildings or the biggest share of them (one-to-one), and only new
     units get new codes (the grid's next sequence number never used, retired ones included).
     """
-    loc = Locator(engine)
-    snap = loc.refresh(force=True)
-    if snap.generation is None:
-        raise InvalidInput.field("grid", "no active territory", "no_territory")
-    codes = list(snap.grid_codes) if grids is None else grids
-    unknown = [c for c in codes if c not in snap.grid_codes]
-    if unknown:
-        raise UnknownReference(f"grid: no grid {', '.join(unknown)} in the active generation "
-                               f"{snap.generation}", code="unknown_grid",
-                               details=[{"field": "grid", "reason": f"unknown grid {c}"}
-                                        for c in unknown])
-    b = load_buildings(engine)
-    gidx = np.full(len(b), -1)
-    uidx = np.full(len(b), -1)
-    if len(b):
-        gidx, uidx, _d = snap.locate_many(b.lon, b.lat, with_outside=False)
-    pos = {c: i for i, c in enumerate(snap.grid_codes)}
-    with engine.connect() as conn:
-        used_rows = conn.execute(text(
-            "SELECT code FROM area WHERE level = 'unit' AND "
-            "left(code, length(code) - 3) = ANY(:g)"), {"g": codes}).scalars().all()
-        old_units = conn.execute(text(
-            "SELECT code, grid_code FROM unit WHERE generation_id = :s AND grid_code = ANY(:g)"),
-            {"s": snap.generation, "g": codes}).all()
-    used: dict[str, set[str]] = {}
-    for c in used_rows:
-        used.setdefault(c[:-3], set()).add(c)
-    old_by_grid: dict[str, set[str]] = {}
-    for r in old_units:
-        old_by_grid.setdefault(r.grid_code, set()).add(r.code)
-    unit_codes = np.array(list(snap.unit_codes) + [None], dtype=object)
-    records: list[territory.AreaRecord] = []
-    per_grid: dict[str, int] = {}
-    stats: dict[str, int] = {}
-    for code in codes:
-        idx = np.nonzero(gidx == pos[code])[0]
-        located = unit_codes[uidx[idx]]
-        previous: dict[str, np.ndarray] = {c: np.zeros(0, dtype=np.int64)
-                                           for c in old_by_grid.get(code, ())}
-        for c in previous:
-            previous[c] = np.nonzero(located == c)[0]
-        recs, _labels = draw_units(code, snap.grid_geoms[pos[code]], b.subset(idx), params,
-                                   previous=previous, used_codes=used.get(code, set()),
-                                   regroup=regroup, stats=stats)
-        records += recs
-        per_grid[code] = len(recs)
-    out = {"grids": len(codes), "units": len(records), "buildings": int(np.isin(
-        gidx, [pos[c] for c in codes]).sum()), **_summary(records),
-        "codes": {"kept_or_same_buildings": stats.get("same_buildings", 0),
-                  "by_overlap": stats.get("by_overlap", 0), "new": stats.get("new", 0),
-                  "retired": stats.get("retired", 0)},
-        "per_grid": per_grid,
-        "committed": commit, "generation": None, "replaces_generation": snap.generation}
+    snap = Locator(engine).refresh(force=True)
+    codes = _grids_to_redraw(snap, grids)
+    records, out = _redraw(engine, snap, codes, params, regroup)
+    out.update({"committed": commit, "generation": None, "replaces_generation": snap.generation})
     if commit:
-        def fill(conn: Connection, gen: int) -> None:
-            """The active generation with the redrawn grids' units replaced."""
-            territory.copy_generation(conn, snap.generation, gen,
-                                      levels=("district", "street", "community", "grid"))
-            conn.execute(text(
-                "INSERT INTO unit (generation_id, code, name, grid_code, geom) "
-                "SELECT :t, code, name, grid_code, geom FROM unit "
-                "WHERE generation_id = :s AND NOT (grid_code = ANY(:g))"),
-                {"s": snap.generation, "t": gen, "g": codes})
-            territory.insert_areas(conn, gen, records)
-
-        with engine.begin() as conn:
-            res = activation.commit_generation(
-                conn, fill, base=snap.generation,
-                description=f"units redrawn for {len(codes)} grid(s)", source="etl:units",
-                actor=actor, max_m=max_m, summary={"codes": out["codes"], "grids": len(codes)})
+        res = _activate_redraw(engine, snap.generation, codes, records, out["codes"], actor,
+                               max_m)
         out["generation"] = res["generation"]
         out["activation"] = res
     return out

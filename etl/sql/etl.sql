@@ -45,6 +45,74 @@ WHERE i.indrelid = 'building'::regclass AND NOT i.indisunique AND NOT i.indispri
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 ORDER BY c.relname;
 
+-- name: building_stage_analyze
+ANALYZE etl_building_stage;
+
+-- name: building_stage_drop
+DROP TABLE etl_building_stage;
+
+-- name: building_lock_exclusive
+-- Around dropping and rebuilding the indexes: nobody reads a half-indexed table.
+LOCK TABLE building IN ACCESS EXCLUSIVE MODE;
+
+-- name: city_active_generation
+-- The active generation of this very city (same source, same description), if any.
+SELECT id FROM generation WHERE status = 'active' AND source = :s AND description = :d;
+
+-- name: city_delete_stale_buildings
+-- Buildings of the source that the city no longer has (@ids: the source ids it has).
+DELETE FROM building b
+WHERE b.source = :s
+  AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:ids AS text[])) AS k(id) WHERE k.id = b.source_id);
+
+-- name: grid_role_count
+SELECT count(*) FROM grid_role;
+
+-- name: events_of_reporter
+SELECT count(*) FROM event WHERE reporter = :r;
+
+-- name: event_item_limits
+SELECT code, time_limit_h FROM event_item;
+
+-- name: no_statement_timeout
+SET LOCAL statement_timeout = 0;
+
+-- name: event_lock
+-- Writers wait for a bulk event load (the duplicate trigger is off only inside it).
+LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE;
+
+-- name: event_max_id
+SELECT coalesce(max(id), 0) FROM event;
+
+-- name: event_duplicate_trigger_off
+ALTER TABLE event DISABLE TRIGGER event_duplicate_detect;
+
+-- name: event_duplicate_trigger_on
+ALTER TABLE event ENABLE TRIGGER event_duplicate_detect;
+
+-- name: unit_codes_ever_used
+-- Every unit code ever given in the grids @g (retired generations too): never given again.
+SELECT code FROM area WHERE level = 'unit' AND left(code, length(code) - 3) = ANY(:g);
+
+-- name: units_of_grids
+SELECT code, grid_code FROM unit WHERE generation_id = :s AND grid_code = ANY(:g);
+
+-- name: copy_units_except_grids
+-- A new generation @t takes the units of generation @s, except those of the grids @g.
+INSERT INTO unit (generation_id, code, name, grid_code, geom)
+SELECT :t, code, name, grid_code, geom FROM unit
+WHERE generation_id = :s AND NOT (grid_code = ANY(:g));
+
+-- name: demo_generation
+-- The loaded demo's generation, the active one first.
+SELECT id FROM generation WHERE source = :s AND status IN ('active', 'retired')
+ORDER BY (status = 'active') DESC, id DESC LIMIT 1;
+
+-- name: demo_cameras
+-- (psycopg2 execute_values: the rows go where VALUES names them)
+INSERT INTO camera (code, name, kind, direction_deg, status, geom) VALUES %s
+ON CONFLICT (code) DO NOTHING;
+
 -- name: camera_stage
 CREATE TEMP TABLE etl_camera_stage (
     code text, name text, kind text, direction_deg double precision, status text,
