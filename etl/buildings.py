@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import shapely
+from psycopg2 import sql as psql
 from pyproj import CRS
 from sqlalchemy import Engine
 
@@ -273,23 +274,74 @@ def _num(s: pd.Series) -> pd.Series:
                          errors="coerce")
 
 
+@dataclass
+class _Rows:
+    """The features of one file under check: geometries, source ids, which rows are still in."""
+
+    report: Report
+    geom: np.ndarray
+    ids: np.ndarray
+    ok: np.ndarray
+
+    @property
+    def rowno(self) -> np.ndarray:
+        """1-based feature numbers."""
+        return np.arange(1, len(self.ok) + 1)
+
+    def mask(self, idx: Any = None) -> np.ndarray:
+        """A row mask, set at ``idx``."""
+        m = np.zeros(len(self.ok), bool)
+        if idx is not None:
+            m[idx] = True
+        return m
+
+    def reject(self, mask: np.ndarray, field: str, code: str, why: Any) -> None:
+        """Reject the rows of ``mask`` still in (``why``: a reason or a function of the row)."""
+        for i in np.nonzero(mask & self.ok)[0]:
+            self.report.reject(int(i) + 1, self.ids[i], field, code,
+                               why(i) if callable(why) else why)
+        self.ok[mask] = False
+
+
+@dataclass
+class _Attributes:
+    """Building attributes found in the file: their columns and the numbers read."""
+
+    floors_col: str | None
+    height_col: str | None
+    name_col: str | None
+    address_col: str | None
+    floors: np.ndarray
+    height: np.ndarray
+    floors_given: np.ndarray | None
+
+
 def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
             id_field: str | None = None, repair: bool = False,
             name: str = "input") -> gpd.GeoDataFrame:
     """Validate and normalise features; returns WGS84 rows ready to load, rejects in ``report``."""
-    notes = report.notes
     n = len(gdf)
     report.rows_read = n
     if n == 0:
         raise file_error(f"{name}: the file has no features", "empty_file")
     cols = [c for c in gdf.columns if c != gdf.geometry.name and not c.startswith("_")]
-    target_crs, datum = resolve_crs(gdf.crs, crs, notes)
+    target_crs, datum = resolve_crs(gdf.crs, crs, report.notes)
     report.crs = _crs_name(target_crs) + (f" ({datum.value})" if datum else "")
-    rowno = np.arange(1, n + 1)
-    geom = gdf.geometry.to_numpy().copy()
-    ok = np.ones(n, dtype=bool)
+    idcol, ids = _source_ids(gdf, cols, id_field, report.notes)
+    rows = _Rows(report, gdf.geometry.to_numpy().copy(), ids, np.ones(n, dtype=bool))
+    bounds = _check_geometry(gdf, rows)
+    check_crs_matches(target_crs, bounds[rows.ok], name)
+    _convert(rows, bounds, target_crs, datum)
+    _check_validity(rows, repair)
+    if idcol is not None:
+        _check_ids(rows, idcol)
+    attrs = _attributes(gdf, cols, rows)
+    return _frame(gdf, cols, rows, idcol, attrs)
 
-    # identifiers
+
+def _source_ids(gdf: gpd.GeoDataFrame, cols: list[str], id_field: str | None,
+                notes: list[str]) -> tuple[str | None, np.ndarray]:
+    """The id column (None: feature numbers) and each feature's source id (None: empty)."""
     explicit = id_field is not None
     idcol = find_column(cols, id_field, ID_COLUMNS, "id")
     if idcol is not None and not explicit:
@@ -299,126 +351,129 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
                          "using the feature number as source id (name an id with --id-field)")
             idcol = None
     if idcol is None:
-        ids = pd.Series(rowno.astype(str), dtype=object)
         if not explicit:
             notes.append("source ids are feature numbers: reload the same file to update it")
+        return None, np.arange(1, len(gdf) + 1).astype(str).astype(object)
+    raw = gdf[idcol].reset_index(drop=True)
+    null = raw.isna().to_numpy()
+    if raw.dtype.kind in "iu":
+        vals = raw.astype(str).to_numpy(dtype=object)
+    elif raw.dtype.kind == "f":
+        vals = np.array([str(int(v)) if float(v).is_integer() else str(v)
+                         for v in raw.fillna(0).to_numpy()], dtype=object)
     else:
-        raw = gdf[idcol].reset_index(drop=True)
-        null = raw.isna().to_numpy()
-        if raw.dtype.kind in "iu":
-            vals = raw.astype(str).to_numpy(dtype=object)
-        elif raw.dtype.kind == "f":
-            vals = np.array([str(int(v)) if float(v).is_integer() else str(v)
-                             for v in raw.fillna(0).to_numpy()], dtype=object)
-        else:
-            vals = raw.astype(str).str.strip().to_numpy(dtype=object)
-        vals[null | (vals == "")] = None
-        ids = pd.Series(vals, dtype=object)
-    id_arr = ids.to_numpy(dtype=object)
+        vals = raw.astype(str).str.strip().to_numpy(dtype=object)
+    vals[null | (vals == "")] = None
+    return idcol, vals
 
-    def reject(mask: np.ndarray, field: str, code: str, why) -> None:
-        for i in np.nonzero(mask & ok)[0]:
-            report.reject(int(rowno[i]), id_arr[i], field, code,
-                          why(i) if callable(why) else why)
-        ok[mask] = False
 
+_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
+               5: "MultiLineString", 7: "GeometryCollection"}
+
+
+def _check_geometry(gdf: gpd.GeoDataFrame, rows: _Rows) -> np.ndarray:
+    """Reject unreadable, missing, empty, non-polygon and non-finite geometries; the bounds."""
+    n, geom = len(rows.ok), rows.geom
     wkt_err = gdf["_wkt_error"].to_numpy() if "_wkt_error" in gdf.columns else np.zeros(n, bool)
-    reject(wkt_err, "geometry", "bad_wkt", "the WKT text cannot be parsed (truncated or malformed)")
+    rows.reject(wkt_err, "geometry", "bad_wkt",
+                "the WKT text cannot be parsed (truncated or malformed)")
     gerr = gdf["_geom_error"].to_numpy(dtype=object) if "_geom_error" in gdf.columns else \
         np.full(n, None, dtype=object)
-    reject(pd.notna(gerr), "geometry", "broken_geometry",
-           lambda i: f"the outline cannot be built ({gerr[i]}); a way cut at the extract's "
-           "edge or a broken multipolygon")
-    missing = pd.isna(geom)
-    reject(missing, "geometry", "missing_geometry", "the feature has no geometry")
+    rows.reject(pd.notna(gerr), "geometry", "broken_geometry",
+                lambda i: f"the outline cannot be built ({gerr[i]}); a way cut at the extract's "
+                "edge or a broken multipolygon")
+    rows.reject(pd.isna(geom), "geometry", "missing_geometry", "the feature has no geometry")
     present = ~pd.isna(geom)
     empty = np.zeros(n, bool)
     empty[present] = shapely.is_empty(geom[present])
-    reject(empty, "geometry", "empty_geometry", "the geometry is empty")
-    live = ok.copy()
+    rows.reject(empty, "geometry", "empty_geometry", "the geometry is empty")
+    live = rows.ok.copy()
     types = np.full(n, None, dtype=object)
     types[live] = shapely.get_type_id(geom[live])
-    notpoly = live & ~np.isin(types, [3, 6])
-    names = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
-             5: "MultiLineString", 7: "GeometryCollection"}
-    reject(notpoly, "geometry", "not_a_polygon",
-           lambda i: f"expected a Polygon or MultiPolygon, got {names.get(types[i], types[i])}")
+    rows.reject(live & ~np.isin(types, [3, 6]), "geometry", "not_a_polygon",
+                lambda i: "expected a Polygon or MultiPolygon, got "
+                f"{_TYPE_NAMES.get(types[i], types[i])}")
     nonfinite = np.zeros(n, bool)
     bounds = np.full((n, 4), np.nan)
+    ok = rows.ok
     if ok.any():
         bounds[ok] = shapely.bounds(geom[ok])
         nonfinite[ok] = ~np.isfinite(bounds[ok]).all(axis=1)
-    reject(nonfinite, "geometry", "bad_coordinates", "coordinates are NaN or infinite")
-    check_crs_matches(target_crs, bounds[ok], name)
+    rows.reject(nonfinite, "geometry", "bad_coordinates", "coordinates are NaN or infinite")
+    return bounds
 
-    # coordinates: reproject / convert datum, then range check
+
+def _convert(rows: _Rows, b: np.ndarray, target_crs: CRS, datum: Datum | None) -> None:
+    """Range-check lon/lat input, reproject or convert the datum to WGS84, range-check again."""
+    ok = rows.ok
     if target_crs.is_geographic:
-        b = bounds
         out = ok & ((b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90))
-        reject(out, "geometry", "out_of_range",
-               lambda i: "coordinates out of range (lon must be in [-180, 180], lat in [-90, 90]):"
-               f" x {b[i, 0]:.6g}..{b[i, 2]:.6g}, y {b[i, 1]:.6g}..{b[i, 3]:.6g}")
+        rows.reject(out, "geometry", "out_of_range",
+                    lambda i: "coordinates out of range (lon must be in [-180, 180], lat in "
+                    f"[-90, 90]): x {b[i, 0]:.6g}..{b[i, 2]:.6g}, y {b[i, 1]:.6g}..{b[i, 3]:.6g}")
     idx = np.nonzero(ok)[0]
-    if len(idx):
-        g = geom[idx]
-        if datum is not None:
-            g = shapely.transform(g, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1],
-                                                                         datum)))
-        elif not target_crs.equals(CRS.from_epsg(4326)) and not _is_4490(target_crs):
-            g = gpd.GeoSeries(g, crs=target_crs).to_crs(4326).to_numpy()
-        geom[idx] = g
-        b2 = shapely.bounds(g)
-        bad = ~np.isfinite(b2).all(axis=1) | (b2[:, 0] < -180) | (b2[:, 2] > 180) | (
-            b2[:, 1] < -90) | (b2[:, 3] > 90)
-        m = np.zeros(n, bool)
-        m[idx[bad]] = True
-        reject(m, "geometry", "out_of_range",
-               f"coordinates fall outside the world once converted from {_crs_name(target_crs)}")
+    if not len(idx):
+        return
+    g = rows.geom[idx]
+    if datum is not None:
+        g = shapely.transform(g, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], datum)))
+    elif not target_crs.equals(CRS.from_epsg(4326)) and not _is_4490(target_crs):
+        g = gpd.GeoSeries(g, crs=target_crs).to_crs(4326).to_numpy()
+    rows.geom[idx] = g
+    b2 = shapely.bounds(g)
+    bad = ~np.isfinite(b2).all(axis=1) | (b2[:, 0] < -180) | (b2[:, 2] > 180) | (
+        b2[:, 1] < -90) | (b2[:, 3] > 90)
+    rows.reject(rows.mask(idx[bad]), "geometry", "out_of_range",
+                f"coordinates fall outside the world once converted from {_crs_name(target_crs)}")
 
-    # validity
-    idx = np.nonzero(ok)[0]
-    if len(idx):
-        valid = _is_valid(geom[idx])
-        for k in np.nonzero(~valid)[0]:
-            i = idx[k]
-            why = shapely.is_valid_reason(geom[i])
-            if repair:
-                fixed = shapely.make_valid(geom[i])
-                polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon",
-                                                                              "MultiPolygon")]
-                if polys and shapely.area(shapely.union_all(polys)) > 0:
-                    geom[i] = shapely.union_all(polys)
-                    notes.append(f"row {rowno[i]}: invalid polygon ({why}) repaired")
-                    continue
-            m = np.zeros(n, bool)
-            m[i] = True
-            reject(m, "geometry", "invalid_polygon",
-                   f"invalid polygon: {why}" + ("" if repair else " (use --repair to fix it)"))
 
-    # ids: missing and duplicate
-    if idcol is not None:
-        miss = ids.isna().to_numpy()
-        reject(miss, idcol, "missing_id", f"the id field {idcol!r} is empty")
-        live = np.nonzero(ok)[0]
-        dmask = pd.Series(id_arr[live], dtype=object).duplicated(keep="first").to_numpy()
-        dup = np.zeros(n, bool)
-        dup[live[dmask]] = True
-        dup_first: dict[int, int] = {}
-        if dmask.any():
-            keys = set(id_arr[live[dmask]])
-            firsts: dict[str, int] = {}
-            for i in live:
-                k = id_arr[i]
-                if k in keys:
-                    if k in firsts:
-                        dup_first[int(i)] = firsts[k]
-                    else:
-                        firsts[k] = int(rowno[i])
-        reject(dup, idcol, "duplicate_id",
-               lambda i: f"duplicate id {id_arr[i]!r} (first seen at row {dup_first[i]}); "
-               "only the first is loaded")
+def _check_validity(rows: _Rows, repair: bool) -> None:
+    """Reject invalid polygons, or with ``repair`` make them valid (noted)."""
+    idx = np.nonzero(rows.ok)[0]
+    if not len(idx):
+        return
+    geom = rows.geom
+    valid = _is_valid(geom[idx])
+    for k in np.nonzero(~valid)[0]:
+        i = idx[k]
+        why = shapely.is_valid_reason(geom[i])
+        if repair:
+            fixed = shapely.make_valid(geom[i])
+            polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon",
+                                                                          "MultiPolygon")]
+            if polys and shapely.area(shapely.union_all(polys)) > 0:
+                geom[i] = shapely.union_all(polys)
+                rows.report.notes.append(f"row {i + 1}: invalid polygon ({why}) repaired")
+                continue
+        rows.reject(rows.mask(i), "geometry", "invalid_polygon",
+                    f"invalid polygon: {why}" + ("" if repair else " (use --repair to fix it)"))
 
-    # attributes
+
+def _check_ids(rows: _Rows, idcol: str) -> None:
+    """Reject rows without a source id, and repeats of an id (the first one is kept)."""
+    id_arr = rows.ids
+    rows.reject(pd.isna(id_arr), idcol, "missing_id", f"the id field {idcol!r} is empty")
+    live = np.nonzero(rows.ok)[0]
+    dmask = pd.Series(id_arr[live], dtype=object).duplicated(keep="first").to_numpy()
+    dup_first: dict[int, int] = {}
+    if dmask.any():
+        keys = set(id_arr[live[dmask]])
+        firsts: dict[str, int] = {}
+        for i in live:
+            k = id_arr[i]
+            if k in keys:
+                if k in firsts:
+                    dup_first[int(i)] = firsts[k]
+                else:
+                    firsts[k] = int(i) + 1
+    rows.reject(rows.mask(live[dmask]), idcol, "duplicate_id",
+                lambda i: f"duplicate id {id_arr[i]!r} (first seen at row {dup_first[i]}); "
+                "only the first is loaded")
+
+
+def _attributes(gdf: gpd.GeoDataFrame, cols: list[str], rows: _Rows) -> _Attributes:
+    """Find the floors, height, name and address columns; reject impossible numbers."""
+    n = len(rows.ok)
     fcol = find_column(cols, None, FLOOR_COLUMNS, "floors")
     hcol = find_column(cols, None, HEIGHT_COLUMNS, "height")
     ncol = find_column(cols, None, NAME_COLUMNS, "name")
@@ -426,20 +481,26 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     floors = _num(gdf[fcol]).reset_index(drop=True) if fcol else pd.Series(np.nan, index=range(n))
     height = _num(gdf[hcol]).reset_index(drop=True) if hcol else pd.Series(np.nan, index=range(n))
     fv = floors.to_numpy().copy()
-    reject(~np.isnan(fv) & ((fv < 0) | (fv > 299)), fcol or "floors",
-           "bad_floors", lambda i: f"floors must be from 0 to 299, got {fv[i]:g}")
-    given = _fractional_floors(fv, ok, notes)
+    rows.reject(~np.isnan(fv) & ((fv < 0) | (fv > 299)), fcol or "floors",
+                "bad_floors", lambda i: f"floors must be from 0 to 299, got {fv[i]:g}")
+    given = _fractional_floors(fv, rows.ok, rows.report.notes)
     hv = height.to_numpy()
-    reject(~np.isnan(hv) & ((hv < 0) | (hv > 1000)), hcol or "height", "bad_height",
-           lambda i: f"height must be 0 to 1000 metres, got {hv[i]:g}")
+    rows.reject(~np.isnan(hv) & ((hv < 0) | (hv > 1000)), hcol or "height", "bad_height",
+                lambda i: f"height must be 0 to 1000 metres, got {hv[i]:g}")
+    return _Attributes(fcol, hcol, ncol, acol, fv, hv, given)
 
-    keep = np.nonzero(ok)[0]
-    used = {c for c in (idcol, fcol, hcol, ncol, acol) if c}
+
+def _frame(gdf: gpd.GeoDataFrame, cols: list[str], rows: _Rows, idcol: str | None,
+           a: _Attributes) -> gpd.GeoDataFrame:
+    """The rows still in as a WGS84 frame; other columns in ``attrs["properties"]``."""
+    keep = np.nonzero(rows.ok)[0]
+    used = {c for c in (idcol, a.floors_col, a.height_col, a.name_col, a.address_col) if c}
     props = gdf.iloc[keep][[c for c in cols if c not in used]].reset_index(drop=True)
-    if given is not None:
-        props["floors_as_given"] = given[keep]
+    if a.floors_given is not None:
+        props["floors_as_given"] = a.floors_given[keep]
 
     def text(c: str | None) -> Any:
+        """Stripped text of a column (None where missing), or None without the column."""
         if c is None:
             return None
         # pandas 3 string columns turn None back into NaN: test each value, never str(NaN)
@@ -448,15 +509,15 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
 
     out = gpd.GeoDataFrame(
         {
-            "row": rowno[keep],
-            "source_id": id_arr[keep],
-            "name": text(ncol),
-            "address": text(acol),
-            "floors": pd.array(fv[keep], dtype="Int64") if fcol else pd.array(
+            "row": rows.rowno[keep],
+            "source_id": rows.ids[keep],
+            "name": text(a.name_col),
+            "address": text(a.address_col),
+            "floors": pd.array(a.floors[keep], dtype="Int64") if a.floors_col else pd.array(
                 [None] * len(keep), dtype="Int64"),
-            "height_m": hv[keep],
+            "height_m": a.height[keep],
         },
-        geometry=geom[keep], crs="EPSG:4326",
+        geometry=rows.geom[keep], crs="EPSG:4326",
     )
     out.attrs["properties"] = props
     return out
@@ -592,13 +653,61 @@ def _copy(cur: Any, table: str, prepared: gpd.GeoDataFrame, source: str, rows: n
     """COPY the given rows of a prepared frame into ``table``."""
     if not len(rows):
         return
+    stmt = psql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        psql.Identifier(table), psql.SQL(", ").join(map(psql.Identifier, COPY_COLUMNS)))
     reader = CopyRows(prepared, source, rows, progress)
     try:
-        cur.copy_expert(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT binary)",
-                        reader,
-                        size=1 << 20)
+        cur.copy_expert(stmt, reader, size=1 << 20)
     finally:
         reader.close()
+
+
+def _split_stored(cur: Any, prepared: gpd.GeoDataFrame,
+                  source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the rows whose (source, id) is new, and of those already stored."""
+    n = len(prepared)
+    cur.execute(q(SQL, "building_keys", PKG).text, {"source": source})
+    stored = {r[0] for r in cur.fetchall()}
+    ids = prepared["source_id"].to_numpy(dtype=object)
+    old = np.fromiter((i in stored for i in ids), dtype=bool, count=n) if stored else \
+        np.zeros(n, bool)
+    return np.nonzero(~old)[0], np.nonzero(old)[0]
+
+
+def _update_changed(cur: Any, prepared: gpd.GeoDataFrame, source: str, rows: np.ndarray,
+                    bar: Progress) -> int:
+    """Stage the stored rows and rewrite only those that changed; how many."""
+    bar.stage(f"{len(rows)} rows already stored: comparing")
+    cur.execute(q(SQL, "building_stage", PKG).text)
+    _copy(cur, "etl_building_stage", prepared, source, rows, bar)
+    cur.execute(q(SQL, "building_stage_analyze", PKG).text)
+    cur.execute(q(SQL, "building_update_changed", PKG).text)
+    updated = cur.rowcount
+    cur.execute(q(SQL, "building_stage_drop", PKG).text)
+    bar.stage(f"{updated} changed row(s) updated")
+    return updated
+
+
+def _insert_new(cur: Any, prepared: gpd.GeoDataFrame, source: str, rows: np.ndarray,
+                commit: bool, bar: Progress) -> None:
+    """COPY new rows into ``building``; when they are many compared with the table (and not
+    in a preview), its non-unique indexes are dropped first and built again after."""
+    cur.execute(q(SQL, "building_rows_estimate", PKG).text)
+    have = max(0, int(cur.fetchone()[0] or 0))
+    rebuild = (commit and len(rows) >= BULK_REBUILD_MIN_ROWS
+               and len(rows) >= BULK_REBUILD_SHARE * have)
+    defs: list[tuple[str, str]] = []
+    if rebuild:
+        cur.execute(q(SQL, "building_rebuildable_indexes", PKG).text)
+        defs = cur.fetchall()
+        cur.execute(q(SQL, "building_lock_exclusive", PKG).text)
+        for name, _ in defs:
+            cur.execute(psql.SQL("DROP INDEX {}").format(psql.Identifier(name)))
+    _copy(cur, "building", prepared, source, rows, bar)
+    bar.stage(f"{len(rows)} new rows copied")
+    for name, ddl in defs:
+        cur.execute(ddl)
+        bar.stage(f"index {name} rebuilt")
 
 
 def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: Report,
@@ -619,52 +728,22 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
     ``progress_min_rows`` rows: when ``progress`` is True, or when it is None and stderr is a
     terminal.
     """
-    n = len(prepared)
     if progress_min_rows is None:
         progress_min_rows = PROGRESS_MIN_ROWS
-    bar = Progress(n, "COPY buildings", progress, progress_min_rows)
+    bar = Progress(len(prepared), "COPY buildings", progress, progress_min_rows)
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         cur.execute(q(SQL, "building_load_settings", PKG).text)
         cur.execute(q(SQL, "building_lock", PKG).text)
-        cur.execute(q(SQL, "building_keys", PKG).text, {"source": source})
-        stored = {r[0] for r in cur.fetchall()}
-        ids = prepared["source_id"].to_numpy(dtype=object)
-        old = np.fromiter((i in stored for i in ids), dtype=bool, count=n) if stored else \
-            np.zeros(n, bool)
-        new_rows, old_rows = np.nonzero(~old)[0], np.nonzero(old)[0]
-        updated = 0
-        if len(old_rows):
-            bar.stage(f"{len(old_rows)} rows already stored: comparing")
-            cur.execute(q(SQL, "building_stage", PKG).text)
-            _copy(cur, "etl_building_stage", prepared, source, old_rows, bar)
-            cur.execute("ANALYZE etl_building_stage")
-            cur.execute(q(SQL, "building_update_changed", PKG).text)
-            updated = cur.rowcount
-            cur.execute("DROP TABLE etl_building_stage")
-            bar.stage(f"{updated} changed row(s) updated")
+        new_rows, old_rows = _split_stored(cur, prepared, source)
+        updated = _update_changed(cur, prepared, source, old_rows, bar) if len(old_rows) else 0
         if len(new_rows) and commit and not len(old_rows) and swapload.usable(cur, len(new_rows)):
             swapload.load(engine, cur, prepared, source, new_rows,
                           lambda c, table, rows: _copy(c, table, prepared, source, rows, bar),
                           bar)
         elif len(new_rows):
-            cur.execute(q(SQL, "building_rows_estimate", PKG).text)
-            have = max(0, int(cur.fetchone()[0] or 0))
-            rebuild = (commit and len(new_rows) >= BULK_REBUILD_MIN_ROWS
-                       and len(new_rows) >= BULK_REBUILD_SHARE * have)
-            defs: list[tuple[str, str]] = []
-            if rebuild:
-                cur.execute(q(SQL, "building_rebuildable_indexes", PKG).text)
-                defs = cur.fetchall()
-                cur.execute("LOCK TABLE building IN ACCESS EXCLUSIVE MODE")
-                for name, _ in defs:
-                    cur.execute(f'DROP INDEX "{name}"')
-            _copy(cur, "building", prepared, source, new_rows, bar)
-            bar.stage(f"{len(new_rows)} new rows copied")
-            for name, ddl in defs:
-                cur.execute(ddl)
-                bar.stage(f"index {name} rebuilt")
+            _insert_new(cur, prepared, source, new_rows, commit, bar)
         if commit:
             bar.stage("committing")
         report.inserted += len(new_rows)
