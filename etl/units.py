@@ -311,34 +311,41 @@ class Drawn:
     building_grid: list[str]
 
 
-def draw_territory(b: Buildings, district_code: str, district_name: str,
-                   params: DrawParams | None = None, street_name: str = "Street",
-                   community_name: str = "Community") -> Drawn:
-    """Draw district → streets → communities → grids → units from buildings alone."""
-    p = params or DrawParams()
-    plane = Plane.around(b.lon, b.lat)
-    gm = plane.fwd(b.geoms)
-    pts = plane.fwd(shapely.points(b.lon, b.lat))
-    x, y = shapely.get_x(pts), shapely.get_y(pts)
-    area = shapely.area(gm)
-    floors = np.where(np.isnan(b.floors.astype(float)), 1.0, b.floors.astype(float))
-    floor_area = area * np.maximum(floors, 1.0)
-    # district outline: buildings closed over their gaps, holes filled
-    hull = shapely.union_all(shapely.buffer(gm, p.margin_m * 2, quad_segs=4)).buffer(
-        -p.margin_m, quad_segs=4)
+@dataclass
+class _Tree:
+    """Codes of a drawn hierarchy in tree order, each level pointing at its parent."""
+
+    street_code: list[str]
+    comm_code: list[str]
+    comm_street: list[int]
+    grid_code: list[str]
+    grid_comm: list[int]
+    grid_of: np.ndarray  # each building's grid
+
+
+def _district_hull(gm: np.ndarray, margin_m: float) -> BaseGeometry:
+    """District outline: buildings closed over their gaps, holes filled."""
+    hull = shapely.union_all(shapely.buffer(gm, margin_m * 2, quad_segs=4)).buffer(
+        -margin_m, quad_segs=4)
     hull = shapely.union_all([shapely.Polygon(r.exterior) for r in shapely.get_parts(hull)])
     hull = shapely.union(hull, shapely.union_all(gm)).simplify(1.0)
-    hull = _polygonal(hull)
-    # grids by building count and floor area
+    return _polygonal(hull)
+
+
+def _groups(x: np.ndarray, y: np.ndarray, floor_area: np.ndarray,
+            p: DrawParams) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Buildings bisected into grids (by count and floor area), grids into communities,
+    communities into streets: (grids, communities, streets), each a list of member indexes."""
     total_fa = float(floor_area.sum()) or 1.0
-    w = 0.5 / len(b) + 0.5 * floor_area / total_fa
+    w = 0.5 / len(x) + 0.5 * floor_area / total_fa
 
     def grid_fits(idx: np.ndarray) -> bool:
+        """Small enough for one full-time worker."""
         return bool(len(idx) <= p.grid_max_buildings
                     and floor_area[idx].sum() <= p.grid_max_floor_area_m2)
 
     leaves: list[np.ndarray] = []
-    _bisect(np.arange(len(b)), x, y, w, grid_fits, leaves)
+    _bisect(np.arange(len(x)), x, y, w, grid_fits, leaves)
     gx = np.array([x[lf].mean() for lf in leaves])
     gy = np.array([y[lf].mean() for lf in leaves])
     gw = np.array([w[lf].sum() for lf in leaves])
@@ -351,56 +358,81 @@ def draw_territory(b: Buildings, district_code: str, district_name: str,
     streets: list[np.ndarray] = []
     _bisect(np.arange(len(comms)), cx, cy, cw,
             lambda idx: len(idx) <= p.communities_per_street, streets)
-    # codes in tree order
-    grid_of = np.empty(len(b), dtype=np.int64)
-    grid_code: list[str] = []
-    grid_comm: list[int] = []
-    comm_code: list[str] = []
-    comm_street: list[int] = []
-    street_code: list[str] = []
+    return leaves, comms, streets
+
+
+def _codes(district_code: str, n: int, leaves: list[np.ndarray], comms: list[np.ndarray],
+           streets: list[np.ndarray]) -> _Tree:
+    """Street, community and grid codes in tree order (3 digits per level)."""
+    t = _Tree([], [], [], [], [], np.empty(n, dtype=np.int64))
     grid_pos = {}
     for s_i, s in enumerate(streets):
         sc = f"{district_code}{s_i + 1:03d}"
-        street_code.append(sc)
+        t.street_code.append(sc)
         for c_i, c in enumerate(s):
             cc = f"{sc}{c_i + 1:03d}"
-            comm_code.append(cc)
-            comm_street.append(s_i)
+            t.comm_code.append(cc)
+            t.comm_street.append(s_i)
             for g_i, g in enumerate(comms[c]):
-                grid_pos[int(g)] = len(grid_code)
-                grid_code.append(f"{cc}{g_i + 1:03d}")
-                grid_comm.append(len(comm_code) - 1)
+                grid_pos[int(g)] = len(t.grid_code)
+                t.grid_code.append(f"{cc}{g_i + 1:03d}")
+                t.grid_comm.append(len(t.comm_code) - 1)
     for leaf_i, lf in enumerate(leaves):
-        grid_of[lf] = grid_pos[leaf_i]
-    n_grids = len(grid_code)
-    cells, owner = building_cells(gm, hull)
-    cell_grid = grid_of[owner]
-    grid_geoms = tile(dissolve(cells, cell_grid, n_grids),
-                      [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], hull,
-                      [pts[grid_of == g] for g in range(n_grids)])
-    areas: list[AreaRecord] = []
-    comm_geoms = [_polygonal(shapely.union_all([grid_geoms[g] for g in range(n_grids)
-                                                if grid_comm[g] == c]))
-                  for c in range(len(comm_code))]
-    street_geoms = [_polygonal(shapely.union_all([comm_geoms[c] for c in range(len(comm_code))
-                                                  if comm_street[c] == s]))
-                    for s in range(len(street_code))]
-    areas.append(AreaRecord("district", district_code, district_name,
-                            plane.inv(_polygonal(shapely.union_all(street_geoms)))))
-    for s, sc in enumerate(street_code):
+        t.grid_of[lf] = grid_pos[leaf_i]
+    return t
+
+
+def _level_records(t: _Tree, grid_geoms: list, plane: Plane, district: tuple[str, str],
+                   street_name: str, community_name: str) -> list[AreaRecord]:
+    """District, street, community and grid records (parents first), in WGS84."""
+    district_code, district_name = district
+    n_comms, n_streets = len(t.comm_code), len(t.street_code)
+    comm_geoms = [_polygonal(shapely.union_all([grid_geoms[g] for g in range(len(t.grid_code))
+                                                if t.grid_comm[g] == c]))
+                  for c in range(n_comms)]
+    street_geoms = [_polygonal(shapely.union_all([comm_geoms[c] for c in range(n_comms)
+                                                  if t.comm_street[c] == s]))
+                    for s in range(n_streets)]
+    areas = [AreaRecord("district", district_code, district_name,
+                        plane.inv(_polygonal(shapely.union_all(street_geoms))))]
+    for s, sc in enumerate(t.street_code):
         areas.append(AreaRecord("street", sc, f"{street_name} {s + 1}",
                                 plane.inv(street_geoms[s]), district_code))
-    for c, cc in enumerate(comm_code):
-        areas.append(AreaRecord("community", cc, f"{community_name} {comm_street[c] + 1}-"
+    for c, cc in enumerate(t.comm_code):
+        areas.append(AreaRecord("community", cc, f"{community_name} {t.comm_street[c] + 1}-"
                                 f"{cc[-3:].lstrip('0')}", plane.inv(comm_geoms[c]),
-                                street_code[comm_street[c]]))
-    for g, gc in enumerate(grid_code):
+                                t.street_code[t.comm_street[c]]))
+    for g, gc in enumerate(t.grid_code):
         areas.append(AreaRecord("grid", gc, f"Grid {gc[-9:-6].lstrip('0')}-{gc[-6:-3].lstrip('0')}"
                                 f"-{gc[-3:].lstrip('0')}", plane.inv(grid_geoms[g]),
-                                comm_code[grid_comm[g]]))
+                                t.comm_code[t.grid_comm[g]]))
+    return areas
+
+
+def draw_territory(b: Buildings, district_code: str, district_name: str,
+                   params: DrawParams | None = None, street_name: str = "Street",
+                   community_name: str = "Community") -> Drawn:
+    """Draw district → streets → communities → grids → units from buildings alone."""
+    p = params or DrawParams()
+    plane = Plane.around(b.lon, b.lat)
+    gm = plane.fwd(b.geoms)
+    pts = plane.fwd(shapely.points(b.lon, b.lat))
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    floors = np.where(np.isnan(b.floors.astype(float)), 1.0, b.floors.astype(float))
+    floor_area = shapely.area(gm) * np.maximum(floors, 1.0)
+    hull = _district_hull(gm, p.margin_m)
+    t = _codes(district_code, len(b), *_groups(x, y, floor_area, p))
+    n_grids = len(t.grid_code)
+    grid_of = t.grid_of
+    cells, owner = building_cells(gm, hull)
+    grid_geoms = tile(dissolve(cells, grid_of[owner], n_grids),
+                      [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], hull,
+                      [pts[grid_of == g] for g in range(n_grids)])
+    areas = _level_records(t, grid_geoms, plane, (district_code, district_name), street_name,
+                           community_name)
     bunit = [""] * len(b)
     bgrid = [""] * len(b)
-    for g, gc in enumerate(grid_code):
+    for g, gc in enumerate(t.grid_code):
         idx = np.nonzero(grid_of == g)[0]
         sel = np.isin(owner, idx)
         local = {int(i): k for k, i in enumerate(idx)}
