@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from boundaries.answers import BoundaryCollection, Generation, ImportReport, Rollback
 from boundaries.core import run_import
 from boundaries.export import feature_collection
 from boundaries.reader import parse_mapping
@@ -42,7 +43,8 @@ def _audit(engine: Engine, who: Principal, action: str, out: dict[str, Any]) -> 
                                             "previous", "rolled_back")})
 
 
-@router.post("", summary="Upload boundaries: validation report, preview; commit=true activates")
+@router.post("", response_model=ImportReport,
+             summary="Upload boundaries: validation report, preview; commit=true activates")
 async def upload(
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage or zipped Shapefile")],
     commit: Annotated[bool, Query(description="Activate when acceptable")] = False,
@@ -100,21 +102,22 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
 
 
-@router.get("", summary="Boundary generations")
+@router.get("", response_model=list[Generation], summary="Boundary generations")
 def generations(engine: Engine = Depends(deps.engine)) -> list[dict[str, Any]]:
     """Every generation with its status, size and open events."""
     with engine.connect() as conn:
         return _jsonable(act.generations(conn))
 
 
-@router.get("/{generation}/geojson", summary="Export one generation as GeoJSON")
+@router.get("/{generation}/geojson", response_model=BoundaryCollection,
+            response_model_exclude_unset=True, summary="Export one generation as GeoJSON")
 def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """The generation's boundaries with code, name, parent_code, kind, level."""
     with engine.connect() as conn:
         return feature_collection(conn, generation)
 
 
-@router.post("/rollback", summary="Return to the previous generation")
+@router.post("/rollback", response_model=Rollback, summary="Return to the previous generation")
 def rollback(commit: Annotated[bool, Query(description="Really roll back")] = False,
              engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
              settings: Settings = Depends(deps.settings),

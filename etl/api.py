@@ -5,14 +5,50 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 from sqlalchemy import Engine
 
 from etl.cameras import NEAR_LIMIT, NEAR_MAX_LIMIT, cameras_in_range
 from gis.api import deps
+from gis.api.answers import Answer
 from gis.errors import InvalidInput
 from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1", tags=["cameras"])
+
+
+class NearPoint(Answer):
+    """The point asked about, as given."""
+
+    lon: float
+    lat: float
+    crs: str
+
+
+class Camera(Answer):
+    """A camera in range, with its distance and the grid it is in."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    status: str | None
+    direction_deg: float | None
+    lon: float
+    lat: float
+    distance_m: float
+    grid: str | None
+
+
+class Cameras(Answer):
+    """Cameras within the radius, nearest first (``truncated``: cut at ``limit``)."""
+
+    near: NearPoint
+    radius_m: float
+    count: int
+    total: int = Field(description="cameras in range in all")
+    truncated: bool
+    limit: int
+    cameras: list[Camera]
 
 
 def _point(near: str) -> tuple[float, float]:
@@ -27,7 +63,7 @@ def _point(near: str) -> tuple[float, float]:
                                  "bad_point") from None
 
 
-@router.get("/cameras", summary="Cameras near a point, nearest first")
+@router.get("/cameras", response_model=Cameras, summary="Cameras near a point, nearest first")
 def list_cameras(
     near: Annotated[str, Query(description="lon,lat of the point")],
     radius: Annotated[float, Query(description="metres", gt=0, le=50_000)] = 300.0,

@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg2.errors
 from psycopg2.extras import Json
@@ -49,6 +49,14 @@ class Report:
     reporter: str | None = None
     reported_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class IntakeResult(NamedTuple):
+    """What storing reports gave: the HTTP status, the stored events, whether replayed."""
+
+    status: int
+    events: list[dict[str, Any]]
+    replayed: bool
 
 
 class _Catalogue:
@@ -270,8 +278,8 @@ def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any
 def ingest(engine: Engine, locator: Locator, reports: list[Report],
            idempotency_key: str | None = None, body_hash: str | None = None,
            max_batch: int = 500, audit: dict[str, Any] | None = None,
-           ) -> tuple[int, list[dict[str, Any]], bool]:
-    """Store reports atomically; returns (HTTP status, stored events, replayed?).
+           ) -> IntakeResult:
+    """Store reports atomically; the status, the stored events and whether replayed.
 
     ``audit`` ({token_id, role, actor}) adds an audit row in the same statement.
     """
@@ -300,12 +308,12 @@ def ingest(engine: Engine, locator: Locator, reports: list[Report],
             continue
         result = [_public(r, loc, ids[row[0]], row[0], item)
                   for row, (r, loc, item) in zip(rows, prepared, strict=True)]
-        return 201, result, False
+        return IntakeResult(201, result, False)
     raise Unavailable("boundaries kept changing while the report was stored; retry",
                       code="territory_changing")
 
 
-def _replay(engine: Engine, key: str, body_hash: str | None) -> tuple[int, list[dict], bool]:
+def _replay(engine: Engine, key: str, body_hash: str | None) -> IntakeResult:
     """The stored answer of an earlier request with the same Idempotency-Key."""
     with engine.connect() as conn:
         row = conn.execute(q(SQL, "idem_get", PKG), {"key": key}).first()
@@ -315,7 +323,7 @@ def _replay(engine: Engine, key: str, body_hash: str | None) -> tuple[int, list[
     if body_hash and row.request_hash != body_hash:
         raise InvalidInput.field("Idempotency-Key", "was already used for a different request "
                                  "body", "idempotency_key_reused")
-    return row.status_code, row.response, True
+    return IntakeResult(row.status_code, row.response, True)
 
 
 def get_event(engine: Engine, event_id: int, with_history: bool = True,

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from gis.api import deps
+from gis.api.answers import EventDetail, EventPage, StoredBatch, StoredEvent
 from gis.api.errors import pydantic_details
 from gis.api.params import INT64_MAX, Id, Instant
 from gis.api.schemas import ReportIn, _aware
@@ -89,6 +90,7 @@ def parse_reports(raw: bytes, max_batch: int) -> tuple[list[events.Report], bool
 
 
 @router.post("", status_code=201, openapi_extra=_BODY_DOC,
+             response_model=StoredEvent | StoredBatch,
              summary="Report one event, or a batch (all or nothing)")
 async def post_events(
     request: Request,
@@ -102,20 +104,21 @@ async def post_events(
     who = getattr(request.state, "principal", None)
     audit = ({"token_id": who.token_id, "role": who.role, "actor": who.actor}
              if who is not None else None)
-    status, stored, replayed = await run_in_threadpool(
+    res = await run_in_threadpool(
         events.ingest, engine, locator, reports, idempotency_key,
         events.request_hash(doc) if idempotency_key else None, settings.max_batch, audit,
     )
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    headers = {"Idempotent-Replayed": "true"} if res.replayed else {}
     if batch:
-        return JSONResponse({"count": len(stored), "events": stored}, status_code=status,
-                            headers=headers)
-    headers["Location"] = f"/api/v1/events/{stored[0]['id']}"
+        return JSONResponse({"count": len(res.events), "events": res.events},
+                            status_code=res.status, headers=headers)
+    headers["Location"] = f"/api/v1/events/{res.events[0]['id']}"
     # plain JSON (no jsonable_encoder pass): the answer holds only JSON types
-    return JSONResponse(stored[0], status_code=status, headers=headers)
+    return JSONResponse(res.events[0], status_code=res.status, headers=headers)
 
 
-@router.get("", summary="List events (filter by grid, status, category, time, bbox)")
+@router.get("", response_model=EventPage,
+            summary="List events (filter by grid, status, category, time, bbox)")
 def get_events(
     request: Request,
     grid: str | None = None,
@@ -153,7 +156,8 @@ def get_events(
             "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
 
 
-@router.get("/{event_id}", summary="One event with its full history")
+@router.get("/{event_id}", response_model=EventDetail,
+            summary="One event with its full history")
 def get_event(event_id: Id, request: Request,
               engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """The event, every step of its history and its dispatch records (404, as if missing,

@@ -8,19 +8,22 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
 from gis.api import deps
+from gis.api.answers import GridCollection, GridDetail
 from gis.api.params import GenerationId
 from gis.territory import grids
 
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
 
 
-@router.get("", summary="Active grids as a GeoJSON FeatureCollection")
+@router.get("", response_model=GridCollection,
+            summary="Active grids as a GeoJSON FeatureCollection")
 def list_grids(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """Every grid of the active generation."""
     return grids.feature_collection(engine)
 
 
-@router.get("/{code}", summary="One grid: geometry, people, open events")
+@router.get("/{code}", response_model=GridDetail,
+            summary="One grid: geometry, people, open events")
 def get_grid(code: str, request: Request, generation: GenerationId | None = None,
              engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """GeoJSON Feature of the grid with its responsible people and the open events the

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from gis.api import deps
+from gis.api.answers import LocationAnswer
 from gis.territory.locate import Place, locate_place
 from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1", tags=["locate"])
 
 
-@router.get("/locate", summary="Locate a point (or a building / address)")
+@router.get("/locate", response_model=LocationAnswer,
+            summary="Locate a point (or a building / address)")
 def locate(
     lon: Annotated[float | None, Query(description="Longitude in the datum named by crs")] = None,
     lat: Annotated[float | None, Query(description="Latitude in the datum named by crs")] = None,

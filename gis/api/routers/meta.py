@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import Engine, text
 
 from gis.api import deps
+from gis.api.answers import Catalogue, Health
 from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1", tags=["meta"])
 
 
-@router.get("/health", summary="Database and locator status")
+@router.get("/health", response_model=Health, summary="Database and locator status")
 def health(engine: Engine = Depends(deps.engine),
            locator: Locator = Depends(deps.locator)) -> dict[str, Any]:
     """503 when the database is unreachable (via the error handlers)."""
@@ -24,7 +25,7 @@ def health(engine: Engine = Depends(deps.engine),
             "grids": len(snap.grid_codes), "units": len(snap.unit_codes)}
 
 
-@router.get("/catalogue", summary="Event classes and items")
+@router.get("/catalogue", response_model=Catalogue, summary="Event classes and items")
 def get_catalogue(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """Active catalogue."""
     with engine.connect() as conn:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from gis.access import auth
 from gis.api import deps
+from gis.api.answers import StoredTrack
 from gis.api.schemas import PatrolIn
 from gis.intake import patrols
 from gis.territory.locator import Locator
@@ -16,7 +17,7 @@ from gis.territory.locator import Locator
 router = APIRouter(prefix="/api/v1/patrols", tags=["patrols"])
 
 
-@router.post("", status_code=201, summary="Store a patrol track")
+@router.post("", status_code=201, response_model=StoredTrack, summary="Store a patrol track")
 def post_patrol(body: PatrolIn, request: Request, engine: Engine = Depends(deps.engine),
                 locator: Locator = Depends(deps.locator)) -> dict[str, Any]:
     """Validate and store the track; answers with its length and main grid.

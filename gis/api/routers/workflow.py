@@ -14,6 +14,30 @@ from gis import rulebook
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.api import deps
+from gis.api.answers import (
+    Acknowledgement,
+    Assessment,
+    AuditLog,
+    Coverage,
+    DispatchPreview,
+    DispatchRules,
+    DuplicateConfig,
+    DuplicateDismissed,
+    DuplicateLinks,
+    DutySet,
+    EscalationRun,
+    LevelMove,
+    Me,
+    NewToken,
+    Notifications,
+    Overdue,
+    PatrolsDue,
+    Revoked,
+    Tokens,
+    TransitionAnswer,
+    Unvisited,
+    WorkflowView,
+)
 from gis.api.params import Day, Days, Id, Instant, Month
 from gis.clock import aware
 from gis.errors import Forbidden, InvalidInput
@@ -163,14 +187,15 @@ def _area_ok(who: Principal, area: str | None) -> str | None:
     return area
 
 
-@router.get("/me", summary="Who the token belongs to")
+@router.get("/me", response_model=Me, summary="Who the token belongs to")
 def me(who: Who) -> dict[str, Any]:
     """Role, areas and worker of the caller."""
     return {"role": who.role, "areas": list(who.areas), "worker": who.worker_code,
             "department": who.department, "actor": who.actor, "token_id": who.token_id}
 
 
-@router.post("/events/{event_id}/transitions", summary="Act on an event (state machine)")
+@router.post("/events/{event_id}/transitions", response_model=TransitionAnswer | LevelMove,
+             response_model_exclude_unset=True, summary="Act on an event (state machine)")
 def post_transition(event_id: Id, body: TransitionIn, who: Who, engine: Eng) -> dict[str, Any]:
     """accept, reject, mark_duplicate, dispatch (上报 + 通报), start, resolve, close, reopen,
     escalate, whistle. Illegal actions get 409 ``illegal_transition`` and change nothing."""
@@ -179,7 +204,8 @@ def post_transition(event_id: Id, body: TransitionIn, who: Who, engine: Eng) -> 
                                departments=body.departments, original_id=body.original_id)
 
 
-@router.post("/events/{event_id}/whistle", summary="Blow the whistle (吹哨): grid leader")
+@router.post("/events/{event_id}/whistle", response_model=LevelMove,
+             summary="Blow the whistle (吹哨): grid leader")
 def post_whistle(event_id: Id, body: WhistleIn, who: Who, engine: Eng) -> dict[str, Any]:
     """Climb one level (or to ``level``) and notify the departments, who must report in."""
     return workflow.transition(engine, event_id, "whistle", who, note=body.note, lon=body.lon,
@@ -187,7 +213,7 @@ def post_whistle(event_id: Id, body: WhistleIn, who: Who, engine: Eng) -> dict[s
                                departments=body.departments)
 
 
-@router.get("/events/{event_id}/workflow",
+@router.get("/events/{event_id}/workflow", response_model=WorkflowView,
             summary="Allowed actions, dispatch records and duplicate links of an event")
 def get_workflow(event_id: Id, who: Who, engine: Eng) -> dict[str, Any]:
     """The event's workflow state (404, as if missing, outside the caller's area)."""
@@ -199,7 +225,8 @@ def get_workflow(event_id: Id, who: Who, engine: Eng) -> dict[str, Any]:
         raise
 
 
-@router.get("/dispatches", summary="Department notifications (通报) the caller may see")
+@router.get("/dispatches", response_model=Notifications,
+            summary="Department notifications (通报) the caller may see")
 def get_dispatches(who: Who, engine: Eng, department: str | None = None,
                    pending: bool = False,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
@@ -209,7 +236,7 @@ def get_dispatches(who: Who, engine: Eng, department: str | None = None,
     return {"count": len(rows), "dispatches": rows}
 
 
-@router.post("/dispatches/{dispatch_id}/acknowledge",
+@router.post("/dispatches/{dispatch_id}/acknowledge", response_model=Acknowledgement,
              summary="A department acknowledges a notification (通报签收)")
 def post_acknowledge(dispatch_id: Id, who: Who, engine: Eng,
                      body: AcknowledgeIn | None = None) -> dict[str, Any]:
@@ -218,7 +245,8 @@ def post_acknowledge(dispatch_id: Id, who: Who, engine: Eng,
     return workflow.acknowledge(engine, dispatch_id, who, note=body.note if body else None)
 
 
-@router.get("/dispatch/rules", summary="The dispatch rules in force")
+@router.get("/dispatch/rules", response_model=DispatchRules,
+            summary="The dispatch rules in force")
 def get_rules(who: Who) -> dict[str, Any]:
     """Departments, per-level limits and rules (never the server's file path)."""
     out = rulebook.rules().to_dict()
@@ -226,14 +254,16 @@ def get_rules(who: Who) -> dict[str, Any]:
     return out
 
 
-@router.get("/dispatch/preview", summary="What dispatching an item would do")
+@router.get("/dispatch/preview", response_model=DispatchPreview,
+            summary="What dispatching an item would do")
 def get_preview(item: str, who: Who, engine: Eng, level: str | None = None) -> dict[str, Any]:
     """Level, departments and time limits for ``item``."""
     with engine.connect() as conn:
         return dispatch.preview(conn, item, level)
 
 
-@router.post("/escalation/run", summary="Escalate overdue events one level (scheduler)")
+@router.post("/escalation/run", response_model=EscalationRun,
+             summary="Escalate overdue events one level (scheduler)")
 async def post_escalate(who: Who, engine: Eng, body: EscalateIn | None = None) -> dict[str, Any]:
     """District centre only; safe to run twice or concurrently. ``now`` (replays) at most
     7 days before and 5 minutes after the server clock."""
@@ -243,7 +273,8 @@ async def post_escalate(who: Who, engine: Eng, body: EscalateIn | None = None) -
     return {"escalated": len(done), "events": done}
 
 
-@router.get("/escalation/overdue", summary="Open events past their due time")
+@router.get("/escalation/overdue", response_model=Overdue,
+            summary="Open events past their due time")
 def get_overdue(who: Who, engine: Eng, area: str | None = None,
                 now: Instant | None = None) -> dict[str, Any]:
     """Overdue events in the caller's area."""
@@ -251,7 +282,8 @@ def get_overdue(who: Who, engine: Eng, area: str | None = None,
     return {"count": len(rows), "events": rows}
 
 
-@router.get("/duplicates", summary="Possible duplicate links for dispatchers to decide")
+@router.get("/duplicates", response_model=DuplicateLinks,
+            summary="Possible duplicate links for dispatchers to decide")
 def get_duplicates(who: Who, engine: Eng,
                    status: Annotated[str | None, Query(pattern="^(possible|confirmed|dismissed)$")]
                    = "possible") -> dict[str, Any]:
@@ -261,6 +293,8 @@ def get_duplicates(who: Who, engine: Eng,
 
 
 @router.post("/events/{event_id}/duplicate-of/{original_id}",
+             response_model=TransitionAnswer | DuplicateDismissed,
+             response_model_exclude_unset=True,
              summary="Confirm or dismiss a possible duplicate")
 def post_duplicate(event_id: Id, original_id: Id, body: DuplicateDecisionIn, who: Who,
                    engine: Eng) -> dict[str, Any]:
@@ -270,19 +304,22 @@ def post_duplicate(event_id: Id, original_id: Id, body: DuplicateDecisionIn, who
     return duplicates.dismiss(engine, event_id, original_id, who, body.note)
 
 
-@router.get("/duplicates/config", summary="Duplicate detection window")
+@router.get("/duplicates/config", response_model=DuplicateConfig,
+            summary="Duplicate detection window")
 def get_dup_config(who: Who, engine: Eng) -> dict[str, Any]:
     """Distance (m) and window (h)."""
     return duplicates.get_config(engine)
 
 
-@router.put("/duplicates/config", summary="Change the duplicate detection window")
+@router.put("/duplicates/config", response_model=DuplicateConfig,
+            summary="Change the duplicate detection window")
 def put_dup_config(body: DuplicateConfigIn, who: Who, engine: Eng) -> dict[str, Any]:
     """District centre only."""
     return duplicates.set_config(engine, who, body.distance_m, body.window_h, body.enabled)
 
 
-@router.get("/patrols/coverage", summary="Units passed by tracks in a period")
+@router.get("/patrols/coverage", response_model=Coverage,
+            summary="Units passed by tracks in a period")
 def get_coverage(since: Instant, until: Instant, who: Who, engine: Heavy,
                  area: str | None = None, worker: str | None = None,
                  distance_m: Annotated[float | None, Query(ge=0, le=1000)] = None
@@ -291,7 +328,8 @@ def get_coverage(since: Instant, until: Instant, who: Who, engine: Heavy,
     return coverage.coverage(engine, since, until, _area_ok(who, area), distance_m, worker)
 
 
-@router.get("/patrols/unvisited", summary="Units not visited for N days")
+@router.get("/patrols/unvisited", response_model=Unvisited,
+            summary="Units not visited for N days")
 def get_unvisited(who: Who, engine: Heavy, days: Days | None = None,
                   area: str | None = None) -> dict[str, Any]:
     """Units whose last visit is older than ``days`` (or that were never visited)."""
@@ -299,7 +337,8 @@ def get_unvisited(who: Who, engine: Heavy, days: Days | None = None,
     return {"count": len(rows), "units": rows}
 
 
-@router.get("/patrols/due", summary="Patrols due today, per worker (reminders)")
+@router.get("/patrols/due", response_model=PatrolsDue,
+            summary="Patrols due today, per worker (reminders)")
 def get_due(who: Who, engine: Heavy, day: Day | None = None, worker: str | None = None,
             area: str | None = None) -> dict[str, Any]:
     """Duty, done and due per responsible worker and grid, plus unvisited units."""
@@ -311,13 +350,15 @@ def get_due(who: Who, engine: Heavy, day: Day | None = None, worker: str | None 
             "duties": coverage.patrols_due(engine, day, worker, a)}
 
 
-@router.put("/patrols/duty/{grid}", summary="Set a grid's daily patrol duty")
+@router.put("/patrols/duty/{grid}", response_model=DutySet,
+            summary="Set a grid's daily patrol duty")
 def put_duty(grid: str, body: DutyIn, who: Who, engine: Eng) -> dict[str, Any]:
     """Dispatchers of the grid's area or the centre."""
     return coverage.set_duty(engine, who, grid, body.patrols_per_day)
 
 
-@router.get("/reports/assessment", summary="Monthly assessment (考核)",
+@router.get("/reports/assessment", response_model=Assessment,
+            summary="Monthly assessment (考核)",
             responses={200: {"content": {"text/csv": {}}}})
 def get_assessment(month: Annotated[Month, Query(description="YYYY-MM")], who: Who,
                    engine: Heavy, area: str | None = None,
@@ -329,7 +370,8 @@ def get_assessment(month: Annotated[Month, Query(description="YYYY-MM")], who: W
     return result
 
 
-@router.post("/tokens", status_code=201, summary="Create an API token (district centre)")
+@router.post("/tokens", status_code=201, response_model=NewToken,
+             summary="Create an API token (district centre)")
 def post_token(body: TokenIn, who: Who, engine: Eng) -> dict[str, Any]:
     """The secret is shown once."""
     _centre(who)
@@ -337,21 +379,21 @@ def post_token(body: TokenIn, who: Who, engine: Eng) -> dict[str, Any]:
                              body.expires_at, body.department)
 
 
-@router.get("/tokens", summary="API tokens (without secrets)")
+@router.get("/tokens", response_model=Tokens, summary="API tokens (without secrets)")
 def get_tokens(who: Who, engine: Eng) -> dict[str, Any]:
     """District centre only."""
     _centre(who)
     return {"tokens": auth.list_tokens(engine)}
 
 
-@router.delete("/tokens/{token_id}", summary="Revoke a token")
+@router.delete("/tokens/{token_id}", response_model=Revoked, summary="Revoke a token")
 def delete_token(token_id: Id, who: Who, engine: Eng) -> dict[str, Any]:
     """District centre only."""
     _centre(who)
     return {"revoked": auth.revoke_token(engine, token_id)}
 
 
-@router.get("/audit", summary="The audit log, newest first")
+@router.get("/audit", response_model=AuditLog, summary="The audit log, newest first")
 def get_audit(who: Who, engine: Eng, target: str | None = None, since: Instant | None = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """District centre only."""

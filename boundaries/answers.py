@@ -1,0 +1,98 @@
+"""Response models of /api/v1/boundaries (see ``gis.api.answers`` for the conventions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from gis.api.answers import Answer, Geometry
+
+
+class Generation(Answer):
+    """A boundary generation with its status, size and open events (times as text)."""
+
+    id: int
+    status: str
+    created_at: str | None
+    activated_at: str | None
+    description: str | None
+    source: str | None
+    communities: int
+    grids: int
+    units: int
+    open_events: int
+
+
+class BoundaryProperties(Answer):
+    """Properties of an exported boundary (``kind`` only for grids that have one)."""
+
+    code: str
+    name: str | None
+    parent_code: str | None
+    level: str
+    kind: str | None = None
+
+
+class BoundaryFeature(Answer):
+    """One exported boundary."""
+
+    type: str
+    properties: BoundaryProperties
+    geometry: Geometry | None
+
+
+class BoundaryCollection(Answer):
+    """A generation's boundaries as a GeoJSON FeatureCollection."""
+
+    type: str
+    name: str
+    generation: int
+    status: str
+    features: list[BoundaryFeature]
+
+
+class Rollback(Answer):
+    """What a rollback did (or would do, ``committed`` false)."""
+
+    activation: int
+    generation: int
+    rolled_back: int
+    restored: int
+    restored_moved: int
+    relocated: int
+    relocated_moved: int
+    workers_rederived: int
+    committed: bool
+
+
+class Problem(Answer):
+    """One problem of a boundary file (blocking when ``severity`` is error)."""
+
+    check: str
+    severity: str
+    message: str
+
+
+class ImportReport(Answer):
+    """Validation report and preview of an upload (also the 422 body of a blocked one)."""
+
+    file: str
+    readable: bool
+    crs: str | None = None
+    levels: list[str] | None = None
+    layers: list[str] | None = None
+    base_generation: int | None = None
+    stats: dict[str, int] | None = None
+    acceptable: bool
+    committed: bool
+    generation: int | None = None
+    counts: dict[str, int] | None = None
+    activation: dict[str, Any] | None = None
+    preview: dict[str, Any] | None = None
+    timings: dict[str, float] | None = None
+    error: str | None = Field(None, description="why the file could not be read")
+    problems: list[Problem]
+    exit_code: int = Field(description="0 acceptable, 1 blocked, 2 unreadable")
+    problem_geometries: dict[str, Any] = Field(
+        description="GeoJSON FeatureCollection of the problem places ({} when unreadable)")

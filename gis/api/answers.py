@@ -1,0 +1,705 @@
+"""Response models of the HTTP API: every endpoint's ``response_model``.
+
+They describe today's JSON exactly: fields in the order the domain builds them, times as
+the domain gives them (``datetime`` values, or ISO strings where the domain formats them),
+and ``extra="allow"`` so a key a domain row adds passes through instead of being dropped.
+Routes whose answers leave keys out (transitions, level moves) use
+``response_model_exclude_unset`` so nothing is added as ``null``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A measure the domain gives as int or float (rules files, rounding): kept as given.
+Number = int | float
+# GeoJSON geometry, typed loosely (``type`` and ``coordinates``).
+Geometry = dict[str, Any]
+
+
+class Answer(BaseModel):
+    """Base of the answers: documented fields; keys a domain row adds are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- meta -------------------------------------------------------------------------------------
+
+
+class Health(Answer):
+    """Database and locator status."""
+
+    status: str
+    generation: int | None
+    revision: int
+    grids: int
+    units: int
+
+
+class CatalogueItem(Answer):
+    """One event item of the catalogue."""
+
+    code: str
+    class_code: str
+    name: str
+    name_zh: str | None
+    default_level: str
+    time_limit_h: float | None
+
+
+class CatalogueClass(Answer):
+    """One event class with its active items."""
+
+    code: str
+    name: str
+    name_zh: str | None
+    items: list[CatalogueItem]
+
+
+class Catalogue(Answer):
+    """The active catalogue."""
+
+    classes: list[CatalogueClass]
+
+
+# -- locate -----------------------------------------------------------------------------------
+
+
+class Place(Answer):
+    """Where a point is and who answers for it (``gis.territory.locator.Location``)."""
+
+    lon: float | None
+    lat: float | None
+    status: str = Field(description="inside, outside (nearest grid within reach) or unassigned")
+    grid: str | None
+    unit: str | None
+    community: str | None
+    street: str | None
+    district: str | None
+    worker: str | None
+    worker_name: str | None
+    grid_name: str | None
+    grid_kind: str | None
+    distance_m: float | None
+    method: str = Field(description="point, building, address or none")
+    generation: int | None
+
+
+class LocationAnswer(Place):
+    """A located point with what was asked (``input``)."""
+
+    input: dict[str, Any] | None
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+class StoredEvent(Answer):
+    """One stored report: its ids, item, status, level and location."""
+
+    id: int
+    uid: UUID
+    item: str
+    class_: str = Field(alias="class")
+    status: str
+    level: str
+    location: Place
+
+
+class StoredBatch(Answer):
+    """A stored batch, in the order sent."""
+
+    count: int
+    events: list[StoredEvent]
+
+
+class EventRow(Answer):
+    """One event of a list."""
+
+    id: int
+    uid: UUID
+    item_code: str
+    class_code: str
+    source: str
+    description: str | None
+    reported_at: datetime
+    lon: float | None
+    lat: float | None
+    location_status: str
+    location_method: str | None
+    grid_code: str | None
+    unit_code: str | None
+    community_code: str | None
+    street_code: str | None
+    worker: str | None
+    status: str
+    level: str | None
+    due_at: datetime | None
+
+
+class EventPage(Answer):
+    """A page of events, newest first; ``next_cursor`` fetches the next one."""
+
+    count: int
+    events: list[EventRow]
+    next_cursor: int | None
+
+
+class HistoryStep(Answer):
+    """One step of an event's history."""
+
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor: str | None
+    note: str | None
+    data: dict[str, Any] | None
+
+
+class DispatchRecord(Answer):
+    """A dispatch record of an event: handler, whistle or department notification."""
+
+    id: int
+    at: datetime
+    kind: str
+    level: str | None
+    area_code: str | None
+    department: str | None
+    actor: str | None
+    note: str | None
+    acknowledged_at: datetime | None
+
+
+class EventDetail(Answer):
+    """One event with its full history and dispatch records."""
+
+    id: int
+    uid: UUID
+    item_code: str
+    class_code: str
+    source: str
+    reporter: str | None
+    description: str | None
+    reported_at: datetime
+    received_at: datetime
+    lon: float | None
+    lat: float | None
+    input_lon: float | None
+    input_lat: float | None
+    input_crs: str | None
+    building_id: int | None
+    address: str | None
+    location_status: str
+    location_method: str | None
+    distance_m: float | None
+    generation_id: int | None
+    street_code: str | None
+    community_code: str | None
+    grid_code: str | None
+    unit_code: str | None
+    worker: str | None
+    status: str
+    level: str | None
+    due_at: datetime | None
+    updated_at: datetime | None
+    closed_at: datetime | None
+    history: list[HistoryStep]
+    dispatch: list[DispatchRecord]
+
+
+# -- grids ------------------------------------------------------------------------------------
+
+
+class GridProperties(Answer):
+    """Properties of a grid feature."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    community_code: str | None
+    street_code: str | None
+    generation_id: int
+    area_m2: float
+
+
+class GridFeature(Answer):
+    """One grid as a GeoJSON Feature."""
+
+    type: str
+    id: str
+    geometry: Geometry | None
+    properties: GridProperties
+
+
+class GridCollection(Answer):
+    """The active grids as a GeoJSON FeatureCollection."""
+
+    type: str
+    features: list[GridFeature]
+
+
+class Person(Answer):
+    """A worker responsible for a grid (or its community / street)."""
+
+    code: str
+    name: str | None
+    role: str
+    area_code: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+
+
+class OpenEvent(Answer):
+    """An open event of a grid."""
+
+    id: int
+    item_code: str
+    status: str
+    level: str | None
+    reported_at: datetime
+    due_at: datetime | None
+    unit_code: str | None
+    lon: float | None
+    lat: float | None
+    description: str | None
+
+
+class OpenEvents(Answer):
+    """Open events of a grid the caller may see (``filtered`` when limited)."""
+
+    total: int
+    by_status: dict[str, int]
+    latest: list[OpenEvent]
+    filtered: bool
+
+
+class GridDetailProperties(Answer):
+    """Properties of one grid with its people and open events."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    community_code: str | None
+    community_name: str | None
+    street_code: str | None
+    street_name: str | None
+    district_code: str | None
+    generation_id: int
+    area_m2: float
+    units: int
+    people: list[Person]
+    open_events: OpenEvents
+
+
+class GridDetail(Answer):
+    """One grid as a GeoJSON Feature with its people and open events."""
+
+    type: str
+    id: str
+    geometry: Geometry | None
+    properties: GridDetailProperties
+
+
+# -- patrols ----------------------------------------------------------------------------------
+
+
+class StoredTrack(Answer):
+    """A stored patrol track: its length and main grid."""
+
+    id: int
+    uid: UUID
+    worker: str
+    grid: str | None
+    points: int
+    length_m: float
+    started_at: datetime
+    ended_at: datetime
+    crs: str
+
+
+# -- workflow ---------------------------------------------------------------------------------
+
+
+class Me(Answer):
+    """Role, areas and worker of the caller."""
+
+    role: str
+    areas: list[str]
+    worker: str | None
+    department: str | None
+    actor: str
+    token_id: int | None
+
+
+class TransitionAnswer(Answer):
+    """A status transition; the keys after ``actor`` depend on the action."""
+
+    id: int
+    action: str
+    from_: str = Field(alias="from")
+    to: str
+    at: str = Field(description="ISO 8601 time of the transition")
+    actor: str
+    level: str | None = Field(None, description="dispatch: the handling level")
+    area: str | None = Field(None, description="dispatch: the handling area")
+    departments: list[str] | None = Field(None, description="dispatch: departments notified")
+    due_at: datetime | str | None = Field(None, description="dispatch, resolve: due time")
+    within_limit: bool | None = Field(None, description="resolve: within the time limit")
+    points: int | None = Field(None, description="accept: points given to the resident")
+    resident: str | None = Field(None, description="accept: the resident rewarded")
+    original_id: int | None = Field(None, description="mark_duplicate: the original event")
+
+
+class LevelMove(Answer):
+    """An escalation or whistle (吹哨): the event climbs a level; departments are notified."""
+
+    id: int
+    action: str
+    actor: str
+    at: str = Field(description="ISO 8601 time of the move")
+    from_level: str
+    to_level: str
+    reason: str
+    area: str | None
+    departments: list[str]
+    due_at: str
+    was_due_at: str | None
+
+
+class DuplicateLink(Answer):
+    """A (possible) duplicate link between two events."""
+
+    event_id: int
+    original_id: int
+    distance_m: float | None
+    gap_s: float | None
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    item_code: str | None
+    event_status: str | None
+    original_status: str | None
+    grid_code: str | None
+
+
+class WorkflowView(Answer):
+    """An event's workflow state: allowed actions, dispatch records, duplicate links."""
+
+    id: int
+    status: str
+    level: str | None
+    due_at: datetime | None
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+    item_code: str
+    allowed_actions: list[str]
+    dispatch: list[DispatchRecord]
+    duplicates: list[DuplicateLink]
+
+
+class Notification(Answer):
+    """A department notification (通报) with its event."""
+
+    id: int
+    event_id: int
+    at: datetime
+    level: str | None
+    area_code: str | None
+    department: str | None
+    actor: str | None
+    note: str | None
+    acknowledged_at: datetime | None
+    item_code: str | None
+    status: str | None
+    grid_code: str | None
+
+
+class Notifications(Answer):
+    """Department notifications the caller may see, newest first."""
+
+    count: int
+    dispatches: list[Notification]
+
+
+class Acknowledgement(Answer):
+    """A notification acknowledged (通报签收)."""
+
+    id: int
+    event_id: int
+    department: str | None
+    acknowledged_at: str = Field(description="ISO 8601 time")
+    actor: str
+
+
+class PatrolRules(Answer):
+    """Patrol duty defaults of the rules."""
+
+    patrols_per_day: int
+    unit_distance_m: Number
+    unvisited_days: int
+
+
+class DispatchRule(Answer):
+    """One dispatch rule: where it applies, the level and departments it sets."""
+
+    item: str | None
+    class_: str | None = Field(alias="class")
+    at_level: str | None
+    level: str | None
+    departments: list[str] | None
+    time_limit_h: dict[str, Number]
+
+
+class DispatchRules(Answer):
+    """The dispatch rules in force (departments, time limits per level, rules)."""
+
+    departments: dict[str, str]
+    limits: dict[str, Number]
+    points: dict[str, int]
+    patrol: PatrolRules
+    rules: list[DispatchRule]
+
+
+class DispatchPreview(Answer):
+    """What dispatching an item would do: level, departments, time limits."""
+
+    item: str
+    class_: str = Field(alias="class")
+    level: str
+    departments: list[str]
+    time_limit_h: dict[str, Number | None]
+
+
+class EscalationRun(Answer):
+    """Events escalated by a scheduler run."""
+
+    escalated: int
+    events: list[LevelMove]
+
+
+class OverdueEvent(Answer):
+    """An open event past its due time."""
+
+    id: int
+    item_code: str
+    status: str
+    level: str | None
+    grid_code: str | None
+    due_at: datetime
+    hours_over: Decimal = Field(description="hours past due_at (a decimal string)")
+
+
+class Overdue(Answer):
+    """Open events past their due time."""
+
+    count: int
+    events: list[OverdueEvent]
+
+
+class DuplicateLinks(Answer):
+    """Duplicate links for dispatchers to decide."""
+
+    count: int
+    links: list[DuplicateLink]
+
+
+class DuplicateDismissed(Answer):
+    """A possible duplicate link dismissed."""
+
+    event_id: int
+    original_id: int
+    status: str
+
+
+class DuplicateConfig(Answer):
+    """Distance (m) and window (h) of duplicate detection."""
+
+    distance_m: Number
+    window_h: Number
+    enabled: bool
+
+
+# -- oversight: patrols, assessment -------------------------------------------------------------
+
+
+class GridCoverage(Answer):
+    """Units of one grid passed by tracks."""
+
+    grid: str
+    units: int
+    visited: int
+    coverage: float | None
+
+
+class Coverage(Answer):
+    """Units passed by tracks in a period, in all and per grid."""
+
+    since: datetime
+    until: datetime
+    distance_m: Number
+    worker: str | None
+    area: str | None
+    units: int
+    visited: int
+    coverage: float | None
+    grids: list[GridCoverage]
+
+
+class UnvisitedUnit(Answer):
+    """A unit not visited recently (``last_visit`` null: never)."""
+
+    unit: str
+    grid_code: str | None
+    last_visit: datetime | None
+
+
+class Unvisited(Answer):
+    """Units not visited for N days."""
+
+    count: int
+    units: list[UnvisitedUnit]
+
+
+class GridDue(Answer):
+    """Duty, done and due of one grid."""
+
+    grid: str
+    duty: int
+    done: int
+    due: int
+
+
+class Reminder(Answer):
+    """Patrols due of one worker, with the units not visited recently."""
+
+    worker: str
+    patrols_due: int
+    grids: list[GridDue]
+    unvisited_units: list[str]
+
+
+class Duty(Answer):
+    """Duty, done and due of one worker in one grid on one day."""
+
+    worker: str
+    grid: str
+    role: str
+    date: date
+    duty: int
+    done: int
+    due: int
+
+
+class PatrolsDue(Answer):
+    """Reminders per worker and the duties behind them."""
+
+    count: int
+    reminders: list[Reminder]
+    duties: list[Duty]
+
+
+class DutySet(Answer):
+    """A grid's daily patrol duty, as set."""
+
+    grid: str
+    patrols_per_day: int
+
+
+class Score(Answer):
+    """Assessment figures of one worker, grid or resident."""
+
+    kind: str
+    code: str | None
+    found: int
+    handled: int
+    handled_within_limit: int
+    overdue: int
+    units: int
+    units_visited: int
+    patrol_coverage: float | None
+    accepted_reports: int
+    points: int
+
+
+class Assessment(Answer):
+    """Monthly assessment (考核) per worker, grid and resident."""
+
+    month: str
+    start: datetime
+    end: datetime
+    distance_m: Number
+    workers: list[Score]
+    grids: list[Score]
+    residents: list[Score]
+
+
+# -- access: tokens, audit ----------------------------------------------------------------------
+
+
+class NewToken(Answer):
+    """A new API token; ``token`` (the secret) is shown this once."""
+
+    id: int
+    token: str
+    role: str
+    area: str | None
+    worker: str | None
+    department: str | None
+    expires_at: datetime | None
+
+
+class TokenRow(Answer):
+    """An API token, without its secret."""
+
+    id: int
+    prefix: str
+    role: str
+    area_code: str | None
+    worker_code: str | None
+    department: str | None
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class Tokens(Answer):
+    """API tokens (without secrets)."""
+
+    tokens: list[TokenRow]
+
+
+class Revoked(Answer):
+    """Whether the token was revoked now (false: it already was)."""
+
+    revoked: bool
+
+
+class AuditEntry(Answer):
+    """One audit row."""
+
+    id: int
+    at: datetime
+    token_id: int | None
+    role: str | None
+    actor: str | None
+    action: str
+    target: str | None
+    outcome: str
+    data: dict[str, Any] | None
+
+
+class AuditLog(Answer):
+    """Audit rows, newest first."""
+
+    count: int
+    entries: list[AuditEntry]

@@ -1,0 +1,120 @@
+"""Every endpoint declares a named response model, and the OpenAPI document describes every
+successful answer with a schema (no database needed: the app is only built, never served)."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from gis.settings import Settings
+
+# Routes that answer with a file or an HTML page, not JSON: no response model.
+NOT_JSON = {
+    ("GET", "/docs"),  # Swagger UI page
+    ("GET", "/docs/oauth2-redirect"),  # Swagger UI OAuth2 redirect page
+    ("GET", "/redoc"),  # ReDoc page
+}
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    """The whole API (gis with boundaries and etl mounted), built without a database."""
+    from wangge.app import create_app
+
+    return create_app(Settings(), listen=False)
+
+
+def _models(annotation: Any) -> list[type]:
+    """The pydantic models a response model names (itself, a list's items, a union's arms);
+    an empty list when it names none (dict, Any, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and len(args) == 1:
+        return _models(args[0])
+    if origin in (typing.Union, types.UnionType):
+        found = [_models(a) for a in args]
+        return [m for ms in found for m in ms] if all(found) else []
+    return []
+
+
+def _routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """(method, path, route) of every API route."""
+    return [(m, r.path, r) for r in app.routes if isinstance(r, APIRoute) for m in r.methods]
+
+
+def test_every_endpoint_declares_a_named_response_model(app) -> None:
+    """Each JSON route names pydantic models (not dict / Any); file and HTML pages are listed."""
+    missing = []
+    for method, path, route in _routes(app):
+        if (method, path) in NOT_JSON:
+            assert not route.include_in_schema, (method, path)
+            continue
+        if not _models(route.response_model):
+            missing.append(f"{method} {path}: {route.response_model!r}")
+    assert not missing, "routes without a named response_model:\n" + "\n".join(missing)
+    assert NOT_JSON <= {(m, p) for m, p, _r in _routes(app)}, "NOT_JSON names a gone route"
+
+
+def _refs(schema: dict[str, Any]) -> list[str]:
+    """Component names a response schema points to (directly, as array items or in a union);
+    empty when any part is an inline free-form schema."""
+    if "$ref" in schema:
+        return [schema["$ref"].rsplit("/", 1)[-1]]
+    if schema.get("type") == "array":
+        return _refs(schema.get("items", {}))
+    arms = schema.get("anyOf") or schema.get("oneOf")
+    if arms:
+        found = [_refs(a) for a in arms]
+        return [n for ns in found for n in ns] if all(found) else []
+    return []
+
+
+def test_openapi_describes_every_successful_answer(app) -> None:
+    """Every 2xx answer of every operation has a JSON schema made of named components, each
+    with its properties listed."""
+    doc = app.openapi()
+    components = doc["components"]["schemas"]
+    problems, seen = [], 0
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            ok = {c: r for c, r in op["responses"].items() if c.startswith("2")}
+            if not ok:
+                problems.append(f"{method.upper()} {path}: no 2xx answer")
+            for code, resp in ok.items():
+                seen += 1
+                schema = resp.get("content", {}).get("application/json", {}).get("schema")
+                names = _refs(schema) if schema else []
+                if not names:
+                    problems.append(f"{method.upper()} {path} {code}: schema {schema!r}")
+                for n in names:
+                    if not components.get(n, {}).get("properties"):
+                        problems.append(f"{method.upper()} {path} {code}: {n} has no fields")
+    assert not problems, "\n".join(problems)
+    assert seen >= 30, seen
+
+
+def test_answers_keep_keys_they_do_not_declare() -> None:
+    """A key a domain row adds passes through (nothing is dropped), and a transition's absent
+    keys stay absent rather than becoming null."""
+    from gis.api.answers import EventRow, TransitionAnswer
+
+    row = EventRow.model_validate({
+        "id": 1, "uid": "16b52eeb-df19-424a-a5af-8f87c0d2fc0c", "item_code": "safety.fire",
+        "class_code": "safety", "source": "worker", "description": "", "lon": None,
+        "lat": None, "reported_at": "2026-01-01T00:00:00+08:00", "location_status": "unassigned",
+        "location_method": "none", "grid_code": None, "unit_code": None,
+        "community_code": None, "street_code": None, "worker": None, "status": "reported",
+        "level": "grid", "due_at": None, "new_column": 7})
+    assert row.model_dump(mode="json")["new_column"] == 7
+    step = {"id": 1, "action": "start", "from": "dispatched", "to": "in_progress",
+            "at": "2026-01-01T00:00:00+00:00", "actor": "tests"}
+    out = TransitionAnswer.model_validate(step).model_dump(mode="json", by_alias=True,
+                                                           exclude_unset=True)
+    assert out == step and list(out) == list(step)
