@@ -1,4 +1,4 @@
-"""Request models of the HTTP API (responses are plain JSON documented per route)."""
+"""Request models of the HTTP API (the response models are in ``gis.api.answers``)."""
 
 from __future__ import annotations
 
