@@ -139,10 +139,18 @@ def table(report: dict[str, Any], limit: int = 40) -> str:
     st = report.get("stats", {})
     lines.append("territory after import: " + ", ".join(
         f"{st.get(k, 0)} {k}" for k in ("districts", "streets", "communities", "grids", "units")))
+    lines += _problem_lines(report, limit)
+    lines += _preview_lines(report.get("preview") or {}, limit)
+    lines.append(_outcome_line(report))
+    return "\n".join(lines)
+
+
+def _problem_lines(report: dict[str, Any], limit: int) -> list[str]:
+    """Problem counts, then the first ``limit`` problems."""
     probs = report.get("problems", [])
     c = report.get("counts", {})
-    lines.append(f"problems: {c.get('error', 0)} blocking, {c.get('warning', 0)} warnings, "
-                 f"{c.get('repaired', 0)} repaired")
+    lines = [f"problems: {c.get('error', 0)} blocking, {c.get('warning', 0)} warnings, "
+             f"{c.get('repaired', 0)} repaired"]
     if probs:
         lines.append(f"  {'severity':<9} {'check':<26} {'area m²':>10}  message")
         for p in probs[:limit]:
@@ -150,44 +158,55 @@ def table(report: dict[str, Any], limit: int = 40) -> str:
             lines.append(f"  {p['severity']:<9} {p['check']:<26} {area:>10}  {p['message']}")
         if len(probs) > limit:
             lines.append(f"  ... and {len(probs) - limit} more (see --report)")
-    pv_ = report.get("preview") or {}
-    tot = pv_.get("totals", {})
-    if tot:
-        lines.append(f"preview: {tot.get('grids_added', 0)} grids added, "
-                     f"{tot.get('grids_removed', 0)} removed, {tot.get('grids_changed', 0)} "
-                     f"changed; units: {tot.get('units_added', 0)} added, "
-                     f"{tot.get('units_removed', 0)} removed, {tot.get('units_changed', 0)} "
-                     f"changed; open events moving: {tot.get('events_moving', '-')} of "
-                     f"{tot.get('open_events', '-')}; buildings moving: "
-                     f"{tot.get('buildings_moving', '-')}")
-        if tot.get("grids_without_worker"):
-            lines.append("  new grids without a responsible worker: "
-                         + ", ".join(tot["grids_without_worker"][:20]))
-        def unit_edits(g: dict) -> str:
-            n = (g.get("units_added", 0), g.get("units_removed", 0), g.get("units_changed", 0))
-            return f"+{n[0]}-{n[1]}~{n[2]}" if any(n) else ""
+    return lines
 
-        rows = [g for g in pv_.get("grids", []) if g.get("change") != "unchanged"
-                or g.get("events_out") or g.get("events_in") or unit_edits(g)]
-        if rows:
-            lines.append(f"  {'grid':<20} {'change':<9} {'area %':>8} {'units':>8} "
-                         f"{'ev out':>7} {'ev in':>6} {'bld out':>8} {'bld in':>7}  workers")
-            for g in rows[:limit]:
-                pct = g.get("area_change_pct")
-                lines.append(
-                    f"  {g['grid']:<20} {g['change']:<9} "
-                    f"{'' if pct is None else f'{pct:+.1f}':>8} {unit_edits(g):>8} "
-                    f"{g['events_out']:>7} {g['events_in']:>6} {g['buildings_out']:>8} "
-                    f"{g['buildings_in']:>7}  " + ", ".join(g.get("workers", [])[:3]))
-            if len(rows) > limit:
-                lines.append(f"  ... and {len(rows) - limit} more grids (see --report)")
+
+def _unit_edits(g: dict) -> str:
+    """A grid's unit changes as +added-removed~changed ('' when none)."""
+    n = (g.get("units_added", 0), g.get("units_removed", 0), g.get("units_changed", 0))
+    return f"+{n[0]}-{n[1]}~{n[2]}" if any(n) else ""
+
+
+def _preview_lines(pv_: dict[str, Any], limit: int) -> list[str]:
+    """Preview totals, then the grids that change (or whose events move)."""
+    tot = pv_.get("totals", {})
+    if not tot:
+        return []
+    lines = [f"preview: {tot.get('grids_added', 0)} grids added, "
+             f"{tot.get('grids_removed', 0)} removed, {tot.get('grids_changed', 0)} "
+             f"changed; units: {tot.get('units_added', 0)} added, "
+             f"{tot.get('units_removed', 0)} removed, {tot.get('units_changed', 0)} "
+             f"changed; open events moving: {tot.get('events_moving', '-')} of "
+             f"{tot.get('open_events', '-')}; buildings moving: "
+             f"{tot.get('buildings_moving', '-')}"]
+    if tot.get("grids_without_worker"):
+        lines.append("  new grids without a responsible worker: "
+                     + ", ".join(tot["grids_without_worker"][:20]))
+    rows = [g for g in pv_.get("grids", []) if g.get("change") != "unchanged"
+            or g.get("events_out") or g.get("events_in") or _unit_edits(g)]
+    if not rows:
+        return lines
+    lines.append(f"  {'grid':<20} {'change':<9} {'area %':>8} {'units':>8} "
+                 f"{'ev out':>7} {'ev in':>6} {'bld out':>8} {'bld in':>7}  workers")
+    for g in rows[:limit]:
+        pct = g.get("area_change_pct")
+        lines.append(
+            f"  {g['grid']:<20} {g['change']:<9} "
+            f"{'' if pct is None else f'{pct:+.1f}':>8} {_unit_edits(g):>8} "
+            f"{g['events_out']:>7} {g['events_in']:>6} {g['buildings_out']:>8} "
+            f"{g['buildings_in']:>7}  " + ", ".join(g.get("workers", [])[:3]))
+    if len(rows) > limit:
+        lines.append(f"  ... and {len(rows) - limit} more grids (see --report)")
+    return lines
+
+
+def _outcome_line(report: dict[str, Any]) -> str:
+    """Activated, acceptable (a preview) or blocked."""
     if report.get("committed"):
         a = report.get("activation", {})
-        lines.append(f"ACTIVATED generation {report['generation']} (was {a.get('previous')}): "
-                     f"{a.get('relocated', 0)} open events re-located, {a.get('moved', 0)} "
-                     "moved grid/unit/worker (only those were rewritten)")
-    elif report.get("acceptable"):
-        lines.append("acceptable: preview only, nothing changed (add --commit to activate)")
-    else:
-        lines.append("BLOCKED: fix the blocking problems (nothing changed)")
-    return "\n".join(lines)
+        return (f"ACTIVATED generation {report['generation']} (was {a.get('previous')}): "
+                f"{a.get('relocated', 0)} open events re-located, {a.get('moved', 0)} "
+                "moved grid/unit/worker (only those were rewritten)")
+    if report.get("acceptable"):
+        return "acceptable: preview only, nothing changed (add --commit to activate)"
+    return "BLOCKED: fix the blocking problems (nothing changed)"

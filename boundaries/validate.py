@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,14 +119,35 @@ def _polygonal(g: BaseGeometry) -> BaseGeometry:
 
 
 # -- per-feature checks ---------------------------------------------------------------------
+Add = Callable[..., Problem]
+
+
 def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[Problem],
                     valid: bool) -> BaseGeometry | None:
     """Attribute and geometry checks of one feature; returns the geometry to use (or None)."""
     def add(check: str, severity: str, msg: str, **kw: Any) -> Problem:
+        """Record a problem of this feature."""
         p = Problem(check, severity, f"{f.label()}: {msg}", f.level, f.code, f.index, **kw)
         problems.append(p)
         return p
 
+    _attribute_checks(f, add)
+    g = f.geom
+    if not _usable_geometry(f, add):
+        return None
+    if f.ring_problems:
+        msg = "; ".join(f.ring_problems)
+        repair = {"method": "close unclosed rings, drop rings with too few positions",
+                  "geometry_type": g.geom_type}
+        sev = REPAIRED if opts.repair else ERROR
+        add("bad_ring", sev, msg + ("; repaired" if opts.repair else
+                                    "; run with --repair to close / drop them"),
+            geom=g, repair=repair, repair_geom=g)
+    return g if valid else _made_valid(g, opts, tr, add)
+
+
+def _attribute_checks(f: Feature, add: Add) -> None:
+    """Level, code (its form and its parent's prefix) and grid kind."""
     if f.level is None:
         add("missing_level", ERROR, "no level: give a 'level' property or --level")
     elif f.level not in LEVELS:
@@ -142,59 +164,57 @@ def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[P
             f"{f.parent_code}")
     if f.level == "grid" and f.kind not in GRID_KINDS:
         add("bad_kind", ERROR, f"grid kind {f.kind!r} is not one of {', '.join(GRID_KINDS)}")
+
+
+def _usable_geometry(f: Feature, add: Add) -> bool:
+    """A non-empty (Multi)Polygon in longitude/latitude; else the problem is recorded."""
     g = f.geom
     if g is None:
         add("no_geometry", ERROR, "has no geometry")
-        return None
+        return False
     if g.geom_type not in POLYGONAL:
         add("wrong_type", ERROR, f"geometry is a {f.geom_type or g.geom_type}; boundaries must "
             "be Polygon or MultiPolygon", geom=g if not g.is_empty else None)
-        return None
+        return False
     if g.is_empty:
         reason = "; ".join(f.ring_problems) if f.ring_problems else "no coordinates"
         add("empty_geometry", ERROR, f"geometry is empty ({reason})")
-        return None
+        return False
     xmin, ymin, xmax, ymax = g.bounds
     if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
         add("out_of_range", ERROR, f"coordinates ({xmin:.1f}, {ymin:.1f})..({xmax:.1f}, "
             f"{ymax:.1f}) are not longitude/latitude: is the file in a projected CRS? give "
             "--crs (e.g. EPSG:4547)")
+        return False
+    return True
+
+
+def _made_valid(g: BaseGeometry, opts: Options, tr: Transformer,
+                add: Add) -> BaseGeometry | None:
+    """An invalid geometry made valid (with ``opts.repair``; else None), the change recorded."""
+    reason = shapely.is_valid_reason(g)
+    fixed = _polygonal(shapely.make_valid(g))
+    lon, lat = _where(shapely.boundary(g))
+    if fixed.is_empty:
+        add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid leaves no "
+            "polygon, redraw it", geom=g, lon=lon, lat=lat)
         return None
-    use = g
-    if f.ring_problems:
-        msg = "; ".join(f.ring_problems)
-        repair = {"method": "close unclosed rings, drop rings with too few positions",
-                  "geometry_type": g.geom_type}
-        sev = REPAIRED if opts.repair else ERROR
-        add("bad_ring", sev, msg + ("; repaired" if opts.repair else
-                                    "; run with --repair to close / drop them"),
-            geom=g, repair=repair, repair_geom=g)
-    if not valid:
-        reason = shapely.is_valid_reason(g)
-        fixed = _polygonal(shapely.make_valid(g))
-        lon, lat = _where(shapely.boundary(g))
-        if fixed.is_empty:
-            add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid leaves no "
-                "polygon, redraw it", geom=g, lon=lon, lat=lat)
-            return None
-        before = float(areas_m2(tr, [g])[0])
-        after = float(areas_m2(tr, [fixed])[0])
-        repair = {"method": "shapely make_valid (polygonal parts kept)",
-                  "geometry_type": fixed.geom_type, "parts": len(shapely.get_parts(fixed)),
-                  "area_m2_before": round(before, 2), "area_m2_after": round(after, 2),
-                  "wkt": shapely.to_wkt(fixed, rounding_precision=7)}
-        if opts.repair:
-            add("invalid_geometry", REPAIRED, f"invalid geometry ({reason}); repaired with "
-                f"make_valid into {repair['parts']} polygon(s), {after:.0f} m²",
-                geom=g, lon=lon, lat=lat, repair=repair, repair_geom=fixed)
-            use = fixed
-        else:
-            add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid would give "
-                f"{repair['parts']} polygon(s) of {after:.0f} m² (was {before:.0f} m²): run with "
-                "--repair to use it", geom=g, lon=lon, lat=lat, repair=repair,
-                repair_geom=fixed)
-            return None
-    return use
+    before = float(areas_m2(tr, [g])[0])
+    after = float(areas_m2(tr, [fixed])[0])
+    repair = {"method": "shapely make_valid (polygonal parts kept)",
+              "geometry_type": fixed.geom_type, "parts": len(shapely.get_parts(fixed)),
+              "area_m2_before": round(before, 2), "area_m2_after": round(after, 2),
+              "wkt": shapely.to_wkt(fixed, rounding_precision=7)}
+    if opts.repair:
+        add("invalid_geometry", REPAIRED, f"invalid geometry ({reason}); repaired with "
+            f"make_valid into {repair['parts']} polygon(s), {after:.0f} m²",
+            geom=g, lon=lon, lat=lat, repair=repair, repair_geom=fixed)
+        return fixed
+    add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid would give "
+        f"{repair['parts']} polygon(s) of {after:.0f} m² (was {before:.0f} m²): run with "
+        "--repair to use it", geom=g, lon=lon, lat=lat, repair=repair,
+        repair_geom=fixed)
+    return None
 
 
 def _slivers(areas: list[Area], opts: Options, tr: Transformer,
@@ -394,17 +414,9 @@ def base_areas(conn: Connection, generation: int | None, levels: list[str]
     return out
 
 
-def validate(conn: Connection, source: Source, opts: Options | None = None) -> Validation:
-    """Check a file against itself and the active generation; nothing is written."""
-    opts = opts or Options()
-    problems: list[Problem] = []
-    base = activation.active_generation(conn)
-    tr = metric_transformer([f.geom for f in source.features])
-    file_levels = [lvl for lvl in LEVELS if any(f.level == lvl for f in source.features)]
-    if not source.features:
-        problems.append(Problem("empty_file", ERROR, f"{source.path}: the file holds no "
-                                "features"))
-    # per feature
+def _file_areas(source: Source, opts: Options, tr: Transformer,
+                problems: list[Problem]) -> dict[str, list[Area]]:
+    """Each feature checked; the file's areas by level (a repeated code counts once)."""
     seen: dict[str, Feature] = {}
     file_areas: dict[str, list[Area]] = {lvl: [] for lvl in LEVELS}
     valid = shapely.is_valid(np.array([f.geom for f in source.features], dtype=object))
@@ -421,20 +433,25 @@ def validate(conn: Connection, source: Source, opts: Options | None = None) -> V
         if f.level in file_areas and f.code is not None:
             file_areas[f.level].append(Area(f.level, f.code, f.name, f.parent_code, f.kind,
                                             geom, True, f.index))
-    # codes already known at another level
+    return file_areas
+
+
+def _code_level_conflicts(conn: Connection, source: Source, problems: list[Problem]) -> None:
+    """Codes already known at another level (codes never change meaning)."""
     codes = [f.code for f in source.features if f.code]
-    if codes:
-        known = dict(conn.execute(q(SQL, "area_levels", PKG), {"codes": codes}).all())
-        for f in source.features:
-            if f.code in known and f.level in LEVELS and known[f.code] != f.level:
-                problems.append(Problem(
-                    "code_level_conflict", ERROR, f"{f.label()}: code {f.code} is already a "
-                    f"{known[f.code]} (codes never change meaning)", f.level, f.code, f.index))
-    # the territory the import produces: the file's levels replace the active ones
-    kept_levels = [lvl for lvl in LEVELS if lvl not in file_levels]
-    kept = base_areas(conn, base, kept_levels)
-    areas = {lvl: (file_areas[lvl] if lvl in file_levels else kept[lvl]) for lvl in LEVELS}
-    # parents
+    if not codes:
+        return
+    known = dict(conn.execute(q(SQL, "area_levels", PKG), {"codes": codes}).all())
+    for f in source.features:
+        if f.code in known and f.level in LEVELS and known[f.code] != f.level:
+            problems.append(Problem(
+                "code_level_conflict", ERROR, f"{f.label()}: code {f.code} is already a "
+                f"{known[f.code]} (codes never change meaning)", f.level, f.code, f.index))
+
+
+def _parent_checks(areas: dict[str, list[Area]], file_levels: list[str],
+                   problems: list[Problem]) -> None:
+    """Every area's parent exists in the territory the import produces."""
     for lvl in LEVELS[1:]:
         parent_codes = {a.code for a in areas[PARENT_LEVEL[lvl]]}
         plevel = PARENT_LEVEL[lvl]
@@ -455,10 +472,13 @@ def validate(conn: Connection, source: Source, opts: Options | None = None) -> V
                     "orphan", ERROR, f"{a.label()} would lose its {plevel} {a.parent_code}, "
                     f"which the file drops: include the {lvl} level in the file too",
                     a.level, a.code))
-    # geometry relations
+
+
+def _relations(areas: dict[str, list[Area]], relevant: set[str], opts: Options,
+               tr: Transformer, problems: list[Problem]) -> None:
+    """Slivers, overlaps, gaps and areas outside their parent, for the levels concerned."""
     for lvl in ("community", "grid", "unit"):
         _slivers(areas[lvl], opts, tr, problems)
-    relevant = {"grid", "community", "unit"} & set(file_levels)
     if relevant & {"grid"}:
         _overlaps(areas["grid"], opts, tr, problems)
     if relevant & {"unit"}:
@@ -471,6 +491,27 @@ def validate(conn: Connection, source: Source, opts: Options | None = None) -> V
     if relevant & {"grid", "unit"}:
         _outside_parent(areas["unit"], {g.code: g for g in areas["grid"]}, "unit_outside_grid",
                         "lies outside its", opts, tr, problems)
+
+
+def validate(conn: Connection, source: Source, opts: Options | None = None) -> Validation:
+    """Check a file against itself and the active generation; nothing is written."""
+    opts = opts or Options()
+    problems: list[Problem] = []
+    base = activation.active_generation(conn)
+    tr = metric_transformer([f.geom for f in source.features])
+    file_levels = [lvl for lvl in LEVELS if any(f.level == lvl for f in source.features)]
+    if not source.features:
+        problems.append(Problem("empty_file", ERROR, f"{source.path}: the file holds no "
+                                "features"))
+    file_areas = _file_areas(source, opts, tr, problems)
+    _code_level_conflicts(conn, source, problems)
+    # the territory the import produces: the file's levels replace the active ones
+    kept_levels = [lvl for lvl in LEVELS if lvl not in file_levels]
+    kept = base_areas(conn, base, kept_levels)
+    areas = {lvl: (file_areas[lvl] if lvl in file_levels else kept[lvl]) for lvl in LEVELS}
+    _parent_checks(areas, file_levels, problems)
+    relevant = {"grid", "community", "unit"} & set(file_levels)
+    _relations(areas, relevant, opts, tr, problems)
     stats: dict[str, Any] = {"features": len(source.features),
                              **{PLURAL[lvl]: len(areas[lvl]) for lvl in LEVELS}}
     if relevant & {"unit", "grid"}:
