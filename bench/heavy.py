@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bench.common import Stopwatch, best_of, prepared_engine, recreate_database, rnd, say
+from gis import clock
 
 TARGET_S = 1.0
 
@@ -73,9 +74,8 @@ def _old(engine: Engine, sql: str, params: dict[str, Any]) -> tuple[float, list[
 def _track_month(engine: Engine) -> str:
     """The month (China Standard Time) of the newest track."""
     with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT to_char(max(started_at) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') "
-            "FROM patrol_track")).scalar_one()
+        newest = conn.execute(text("SELECT max(started_at) FROM patrol_track")).scalar_one()
+    return newest.astimezone(clock.CST).strftime("%Y-%m")
 
 
 def run(engine: Engine, repeat: int) -> dict[str, Any]:

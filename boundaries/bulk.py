@@ -17,12 +17,15 @@ import io
 from collections.abc import Iterable
 
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from gis.territory.generations import LEVELS, PARENT_COLUMN, AreaRecord
+from gis.db.queries import q
+from gis.territory.generations import LEVELS, AreaRecord
 
-PIECE_TRIGGERS = {"grid": "grid_piece_sync", "unit": "unit_piece_sync"}
+SQL = "boundaries.sql"
+PKG = "boundaries.sql"
+PIECE_LEVELS = ("grid", "unit")  # the levels whose per-row trigger subdivides into area_piece
 
 
 def _hex_multi(geoms: list) -> list[str]:
@@ -41,8 +44,8 @@ def pieces_off(conn: Connection) -> bool:
     """Switch the per-row piece triggers off for this transaction; False when not allowed."""
     sp = conn.begin_nested()
     try:
-        for lvl, trg in PIECE_TRIGGERS.items():
-            conn.execute(text(f"ALTER TABLE {lvl} DISABLE TRIGGER {trg}"))
+        for lvl in PIECE_LEVELS:
+            conn.execute(q(SQL, f"pieces_off_{lvl}", PKG))
     except DBAPIError:
         sp.rollback()
         return False
@@ -52,14 +55,9 @@ def pieces_off(conn: Connection) -> bool:
 
 def pieces_on(conn: Connection, gen: int) -> None:
     """Write the generation's area_piece rows set-based, then switch the triggers back on."""
-    for lvl, trg in PIECE_TRIGGERS.items():
-        conn.execute(text(
-            "INSERT INTO area_piece (generation_id, level, area_id, code, geom) "
-            f"SELECT a.generation_id, '{lvl}', a.id, a.code, p.geom FROM {lvl} a, "
-            "LATERAL ST_Subdivide(a.geom, 128) AS s(geom), LATERAL ST_Dump(s.geom) AS p "
-            "WHERE a.generation_id = :g AND GeometryType(p.geom) = 'POLYGON' "
-            "ORDER BY a.id"), {"g": gen})
-        conn.execute(text(f"ALTER TABLE {lvl} ENABLE TRIGGER {trg}"))
+    for lvl in PIECE_LEVELS:
+        conn.execute(q(SQL, f"pieces_insert_{lvl}", PKG), {"g": gen})
+        conn.execute(q(SQL, f"pieces_on_{lvl}", PKG))
 
 
 def insert_areas(conn: Connection, gen: int, records: Iterable[AreaRecord]) -> int:
@@ -76,31 +74,12 @@ def insert_areas(conn: Connection, gen: int, records: Iterable[AreaRecord]) -> i
     for i, (r, h) in enumerate(zip(recs, wkb, strict=True)):
         w.writerow([i, r.level, r.code, r.name, r.parent_code or "", r.kind or "", h])
     buf.seek(0)
-    conn.execute(text(
-        "CREATE TEMP TABLE IF NOT EXISTS boundaries_bulk (ord int, level text, code text, "
-        "name text, parent_code text, kind text, wkb text) ON COMMIT DROP"))
-    conn.execute(text("TRUNCATE boundaries_bulk"))
+    conn.execute(q(SQL, "bulk_stage", PKG))
+    conn.execute(q(SQL, "bulk_truncate", PKG))
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cur:
-        cur.copy_expert(
-            "COPY boundaries_bulk FROM STDIN WITH (FORMAT csv, "
-            "FORCE_NOT_NULL (code, name, parent_code, kind, wkb))", buf)
-    conn.execute(text(
-        "INSERT INTO area (code, level) SELECT code, level FROM boundaries_bulk "
-        "ORDER BY array_position(ARRAY['district', 'street', 'community', 'grid', 'unit'], "
-        "level), ord ON CONFLICT (code) DO NOTHING"))
-    geom = "ST_GeomFromWKB(decode(wkb, 'hex'), 4326)"
-    for lvl in LEVELS:
-        if lvl == "district":
-            cols, vals = "code, name, geom", f"code, name, {geom}"
-        elif lvl == "grid":
-            cols = "code, name, community_code, kind, geom"
-            vals = ("code, name, NULLIF(parent_code, ''), COALESCE(NULLIF(kind, ''), 'basic'), "
-                    f"{geom}")
-        else:
-            cols = f"code, name, {PARENT_COLUMN[lvl]}, geom"
-            vals = f"code, name, NULLIF(parent_code, ''), {geom}"
-        conn.execute(text(
-            f"INSERT INTO {lvl} (generation_id, {cols}) SELECT :g, {vals} "
-            "FROM boundaries_bulk WHERE level = :lvl ORDER BY ord"), {"g": gen, "lvl": lvl})
+        cur.copy_expert(q(SQL, "bulk_copy", PKG).text, buf)
+    conn.execute(q(SQL, "bulk_area_codes", PKG))
+    for lvl in LEVELS:  # parents first; one named statement per level
+        conn.execute(q(SQL, f"bulk_insert_{lvl}", PKG), {"g": gen})
     return len(recs)

@@ -5,23 +5,22 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from boundaries import geojson
 from boundaries.model import Feature, UnreadableFile
 from gis import safejson
-from gis.geo.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
+from gis.geo.crs import Resolved, UnknownCrsError, resolve
 from gis.territory.generations import LEVELS
 
 FIELDS = ("code", "name", "parent_code", "kind", "level")
+WGS84 = CRS.from_epsg(4326)  # coordinates of a file that declares no CRS
 CODE_LENGTH = {6: "district", 9: "street", 12: "community", 15: "grid", 18: "unit"}
 
 
@@ -55,50 +54,12 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
 
 
 # -- coordinate systems ---------------------------------------------------------------------
-def _transformer(crs: str | None) -> tuple[str, Callable[[np.ndarray], np.ndarray] | None]:
-    """(label, function mapping an (n, 2) array to WGS84) for a CRS or datum name."""
-    if crs is None:
-        return "EPSG:4326", None
+def _resolved(crs: str | None) -> Resolved:
+    """The CRS (or datum) of the coordinates, EPSG:4326 when none is given or declared."""
     try:
-        datum = parse_datum(crs)
-    except UnknownDatumError:
-        datum = None
-    if datum in (Datum.WGS84, Datum.CGCS2000):
-        return datum.value, None
-    if datum is not None:
-        def shift(xy: np.ndarray, d: Datum = datum) -> np.ndarray:
-            """GCJ-02 / BD-09 → WGS84."""
-            x, y = to_wgs84(xy[:, 0], xy[:, 1], d)
-            return np.column_stack([x, y])
-        return datum.value, shift
-    try:
-        src = CRS.from_user_input(crs)
-    except Exception as e:
-        raise UnreadableFile(f"unknown CRS {crs!r}: {e}") from None
-    epsg = src.to_epsg()
-    if epsg in (4326, 4490, 4326):
-        return f"EPSG:{epsg}", None
-    if src.is_geographic and src.ellipsoid and src.ellipsoid.name in ("WGS 84", "GRS 1980",
-                                                                       "CGCS2000"):
-        return src.to_string(), None
-    tr = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
-
-    def project(xy: np.ndarray) -> np.ndarray:
-        """Projected → WGS84."""
-        x, y = tr.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-    return src.to_string(), project
-
-
-def _to_wgs84(geoms: list[BaseGeometry | None], fn) -> list[BaseGeometry | None]:
-    """Apply a coordinate function to every geometry (None stays None)."""
-    if fn is None:
-        return geoms
-    arr = np.array(geoms, dtype=object)
-    ok = np.array([g is not None for g in geoms], dtype=bool)
-    if ok.any():
-        arr[ok] = shapely.transform(arr[ok], fn)
-    return list(arr)
+        return resolve(crs if crs is not None else WGS84)
+    except UnknownCrsError as e:
+        raise UnreadableFile(str(e)) from None
 
 
 # -- GeoJSON --------------------------------------------------------------------------------
@@ -272,8 +233,8 @@ def read(path: str | Path, *, crs: str | None = None, level: str | None = None,
     else:
         raise UnreadableFile(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
                              ".geojson, .gpkg or a zipped Shapefile (.zip)")
-    label, fn = _transformer(declared)
-    wgs = _to_wgs84([g[0] for g in geoms], fn)
+    resolved = _resolved(declared)
+    wgs = resolved.geometries([g[0] for g in geoms])
     features = []
     for i, (p, (_g, gtype, ring_problems), w) in enumerate(zip(props, geoms, wgs, strict=True)):
         code = _text(p.get(m["code"]))
@@ -292,4 +253,4 @@ def read(path: str | Path, *, crs: str | None = None, level: str | None = None,
             kind=_text(p.get(m["kind"])) or "basic", geom=w, geom_type=gtype,
             ring_problems=ring_problems, properties=p,
         ))
-    return Source(str(path), features, label, layers)
+    return Source(str(path), features, resolved.label, layers)

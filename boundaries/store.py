@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from boundaries import bulk
 from boundaries.validate import Validation
+from gis.db.queries import q
 from gis.territory.generations import LEVELS, AreaRecord, copy_generation, create_generation
 
 
@@ -25,5 +26,5 @@ def store(conn: Connection, v: Validation, description: str, source: str | None)
     if set_based:
         bulk.pieces_on(conn, gen)
     # fresh statistics, so the planner sees the new generation's size (hash joins, not loops)
-    conn.execute(text("ANALYZE district, street, community, grid, unit, area_piece"))
+    conn.execute(q("boundaries.sql", "analyze_territory", "boundaries.sql"))
     return gen

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 
 from etl.common import EtlError, Report, copy_frame, file_error, find_column, read_csv_text
 from gis.db.queries import q
-from gis.geo.datum import UnknownDatumError, parse_datum, to_wgs84
+from gis.geo.crs import resolve
+from gis.geo.datum import UnknownDatumError, to_wgs84
 from gis.territory.locator import M_PER_DEG, check_coordinates, datum_or_error
 
 KINDS = ("fixed", "ptz", "dome", "ai", "other")
@@ -44,8 +45,9 @@ def read_cameras(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
         except Exception as e:
             raise file_error(f"{p.name}: cannot read the file ({str(e).splitlines()[0][:200]});"
                              " it may be truncated or not GeoJSON", "unreadable_file") from None
-        if gdf.crs is not None and not gdf.crs.is_geographic:
-            gdf = gdf.to_crs(4326)
+        declared = resolve(gdf.crs) if gdf.crs is not None else None
+        if declared is not None and not declared.is_wgs84:  # e.g. a projected CRS
+            gdf = gdf.set_geometry(declared.geometries(gdf.geometry.to_numpy()), crs=4326)
         geom = gdf.geometry
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
         kinds = geom.geom_type.to_numpy()
@@ -119,7 +121,7 @@ def prepare(df: pd.DataFrame, report: Report, crs: str | None = None) -> pd.Data
         datum = default
         if found["datum"] and str(rec.get(found["datum"]) or "").strip():
             try:
-                datum = parse_datum(str(rec[found["datum"]]))
+                datum = resolve(str(rec[found["datum"]]), points=True).datum
             except UnknownDatumError as e:
                 bad("datum", "unknown_datum", str(e).split(";")[0])
                 continue

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from etl.common import Report, file_error, find_column, read_csv_text
+from gis.clock import assume_cst
 from gis.db.queries import q
 from gis.territory import people
 from gis.territory.people import ROLES, mask_id_number, mask_phone
@@ -75,10 +76,7 @@ def _time(v: str | None) -> datetime | None:
     """A timezone-aware time from a date or ISO string; None when blank."""
     if v is None or not str(v).strip():
         return None
-    t = pd.Timestamp(str(v).strip())
-    if t.tzinfo is None:
-        t = t.tz_localize("Asia/Shanghai")
-    return t.to_pydatetime()
+    return assume_cst(pd.Timestamp(str(v).strip()).to_pydatetime())
 
 
 COLUMNS = {  # key: (accepted names, canonical name)

@@ -1,5 +1,8 @@
 """Times from users, parsed in one place: naive means China Standard Time (UTC+8).
 
+The one definition of China Standard Time (``CST``) in the code: every module, API, CLI,
+loader, dashboard and benchmark takes it (and naive-time handling) from here.
+
 Every API parameter and CLI option that takes a time, a date or a month goes through here, so
 they all accept the same forms and refuse the same ones: offsets beyond ±15:59 (PostgreSQL's
 limit), year 0 and times outside [1900, 3000), where date arithmetic would overflow.
@@ -21,10 +24,16 @@ MAX_DAYS = 36_500  # a span in days (e.g. "not visited for N days"): at most 100
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
+def assume_cst(t: datetime) -> datetime:
+    """A naive time taken as China Standard Time (UTC+8); an aware one unchanged."""
+    if t.tzinfo is None or t.utcoffset() is None:
+        return t.replace(tzinfo=CST)
+    return t
+
+
 def aware(t: datetime) -> datetime:
     """A checked, time-zone-aware time: naive → UTC+8; ValueError naming the reason."""
-    if t.tzinfo is None or t.utcoffset() is None:
-        t = t.replace(tzinfo=CST)
+    t = assume_cst(t)
     offset = t.utcoffset()
     assert offset is not None
     if abs(offset) > MAX_OFFSET:
@@ -91,6 +100,12 @@ def month_bounds(month: str, field: str = "month") -> tuple[datetime, datetime]:
     start = datetime(y, mo, 1, tzinfo=CST)
     end = datetime(y + (mo == 12), mo % 12 + 1, 1, tzinfo=CST)
     return start, end
+
+
+def today_start(now: datetime | None = None) -> datetime:
+    """Midnight today in China Standard Time (the working day of the grid workers)."""
+    now = (now or datetime.now(UTC)).astimezone(CST)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

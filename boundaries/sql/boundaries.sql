@@ -98,3 +98,83 @@ WHERE a.activation_id = :activation
        OR a.location_status IS DISTINCT FROM e.location_status)
 GROUP BY 1, 2, 3, 4;
 
+
+-- Bulk store of a generation (boundaries/bulk.py): COPY into a temporary table, then one
+-- INSERT ... SELECT per level; statements per level, never composed from values.
+
+-- name: bulk_stage
+CREATE TEMP TABLE IF NOT EXISTS boundaries_bulk (ord int, level text, code text,
+    name text, parent_code text, kind text, wkb text) ON COMMIT DROP;
+
+-- name: bulk_truncate
+TRUNCATE boundaries_bulk;
+
+-- name: bulk_copy
+-- psycopg2 copy_expert: CSV rows (ord, level, code, name, parent_code, kind, hex WKB).
+COPY boundaries_bulk FROM STDIN WITH (FORMAT csv,
+    FORCE_NOT_NULL (code, name, parent_code, kind, wkb));
+
+-- name: bulk_area_codes
+INSERT INTO area (code, level) SELECT code, level FROM boundaries_bulk
+ORDER BY array_position(ARRAY['district', 'street', 'community', 'grid', 'unit'], level), ord
+ON CONFLICT (code) DO NOTHING;
+
+-- name: bulk_insert_district
+INSERT INTO district (generation_id, code, name, geom)
+SELECT :g, code, name, ST_GeomFromWKB(decode(wkb, 'hex'), 4326)
+FROM boundaries_bulk WHERE level = 'district' ORDER BY ord;
+
+-- name: bulk_insert_street
+INSERT INTO street (generation_id, code, name, district_code, geom)
+SELECT :g, code, name, NULLIF(parent_code, ''), ST_GeomFromWKB(decode(wkb, 'hex'), 4326)
+FROM boundaries_bulk WHERE level = 'street' ORDER BY ord;
+
+-- name: bulk_insert_community
+INSERT INTO community (generation_id, code, name, street_code, geom)
+SELECT :g, code, name, NULLIF(parent_code, ''), ST_GeomFromWKB(decode(wkb, 'hex'), 4326)
+FROM boundaries_bulk WHERE level = 'community' ORDER BY ord;
+
+-- name: bulk_insert_grid
+INSERT INTO grid (generation_id, code, name, community_code, kind, geom)
+SELECT :g, code, name, NULLIF(parent_code, ''), COALESCE(NULLIF(kind, ''), 'basic'),
+       ST_GeomFromWKB(decode(wkb, 'hex'), 4326)
+FROM boundaries_bulk WHERE level = 'grid' ORDER BY ord;
+
+-- name: bulk_insert_unit
+INSERT INTO unit (generation_id, code, name, grid_code, geom)
+SELECT :g, code, name, NULLIF(parent_code, ''), ST_GeomFromWKB(decode(wkb, 'hex'), 4326)
+FROM boundaries_bulk WHERE level = 'unit' ORDER BY ord;
+
+-- The per-row piece triggers (area_piece_sync) switched off for one transaction (ALTER TABLE
+-- ... DISABLE TRIGGER is transactional) and the pieces written set-based instead.
+
+-- name: pieces_off_grid
+ALTER TABLE grid DISABLE TRIGGER grid_piece_sync;
+
+-- name: pieces_off_unit
+ALTER TABLE unit DISABLE TRIGGER unit_piece_sync;
+
+-- name: pieces_on_grid
+ALTER TABLE grid ENABLE TRIGGER grid_piece_sync;
+
+-- name: pieces_on_unit
+ALTER TABLE unit ENABLE TRIGGER unit_piece_sync;
+
+-- name: pieces_insert_grid
+-- Exactly what the trigger writes, for the whole generation @g at once.
+INSERT INTO area_piece (generation_id, level, area_id, code, geom)
+SELECT a.generation_id, 'grid', a.id, a.code, p.geom FROM grid a,
+LATERAL ST_Subdivide(a.geom, 128) AS s(geom), LATERAL ST_Dump(s.geom) AS p
+WHERE a.generation_id = :g AND GeometryType(p.geom) = 'POLYGON'
+ORDER BY a.id;
+
+-- name: pieces_insert_unit
+INSERT INTO area_piece (generation_id, level, area_id, code, geom)
+SELECT a.generation_id, 'unit', a.id, a.code, p.geom FROM unit a,
+LATERAL ST_Subdivide(a.geom, 128) AS s(geom), LATERAL ST_Dump(s.geom) AS p
+WHERE a.generation_id = :g AND GeometryType(p.geom) = 'POLYGON'
+ORDER BY a.id;
+
+-- name: analyze_territory
+-- Fresh statistics after a store, so the planner sees the new generation's size.
+ANALYZE district, street, community, grid, unit, area_piece;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -11,19 +11,13 @@ from sqlalchemy import Connection, Engine, text
 from gis import rulebook
 from gis.access import auth
 from gis.access.auth import Principal
-from gis.clock import CST
+from gis.clock import CST, day_bounds
 from gis.db.engine import heavy_connect
 from gis.db.queries import q
 from gis.errors import InvalidInput
 
 SQL = "coverage.sql"
 PKG = "gis.oversight.sql"
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """A calendar day in China Standard Time as [start, end) instants."""
-    start = datetime.combine(day, time(0), tzinfo=CST)
-    return start, start + timedelta(days=1)
 
 
 def _check_period(since: datetime, until: datetime) -> None:

@@ -7,16 +7,15 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from gis.clock import today_start as today_start  # the live map's "today"
 from gis.db.queries import q
 from gis.intake.events import OPEN_STATUSES
 
 SQL = "dashboard.sql"
 PKG = "gis.oversight.sql"
-CST = ZoneInfo("Asia/Shanghai")
 BIN_PX = 28  # heat bin edge in screen pixels
 UNIT_MIN_ZOOM = 14  # minimal units are drawn from this zoom on (only those in view)
 EVENT_POINT_LIMIT = 500  # individual events are drawn when no more than this many are in view
@@ -44,12 +43,6 @@ class Filters:
                 "classes": list(self.classes) or None, "statuses": list(self.statuses) or None,
                 "area": self.area or None, "overdue": self.overdue_only,
                 "open": list(OPEN_STATUSES)}
-
-
-def today_start(now: datetime | None = None) -> datetime:
-    """Midnight today in China Standard Time (the working day of the grid workers)."""
-    now = (now or datetime.now(UTC)).astimezone(CST)
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def metres_to_deg(metres: float, lat: float) -> float:

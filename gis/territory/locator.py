@@ -40,7 +40,8 @@ from sqlalchemy import Engine
 from gis.db.queries import q
 from gis.errors import InvalidInput, UnknownReference
 from gis.geo.cellindex import CellIndex
-from gis.geo.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
+from gis.geo.crs import resolve
+from gis.geo.datum import Datum, UnknownDatumError, to_wgs84
 
 log = logging.getLogger(__name__)
 
@@ -317,11 +318,13 @@ def check_coordinates(lon: float, lat: float, prefix: str = "") -> None:
 
 
 def datum_or_error(crs: str | None, prefix: str = "") -> Datum:
-    """Parse a datum name, or raise an InvalidInput naming the field."""
+    """Resolve a point's datum name, or raise an InvalidInput naming the field."""
     try:
-        return parse_datum(crs or "wgs84")
+        found = resolve(crs or "wgs84", points=True)
     except UnknownDatumError as e:
         raise InvalidInput.field(prefix + "crs", str(e), "unknown_datum") from None
+    assert found.datum is not None  # a point's crs is always a datum name
+    return found.datum
 
 
 class Locator:
