@@ -1,6 +1,7 @@
 """The rule book (流转规则): handling level, notified departments, time limits, patrol duty.
 
-Read from ``gis/data/dispatch_rules.toml`` (or ``WANGGE_DISPATCH_RULES``); every room that
+Read from ``gis/data/dispatch_rules.toml`` (or the file the environment variable
+``WANGGE_DISPATCH_RULES_PATH`` names; it is not read from ``.env``); every room that
 needs a rule (intake, access, workflow, oversight) reads it here.
 """
 

@@ -71,9 +71,6 @@ class Settings(BaseSettings):
         True, description="API tokens required on events/grids/patrols and workflow routes; "
         "turn off only for local demos (every request then acts as the district centre)."
     )
-    dispatch_rules_path: str | None = Field(
-        None, description="Dispatch rules TOML (default: gis/data/dispatch_rules.toml)."
-    )
 
     @field_validator("database_url", "owner_database_url")
     @classmethod

@@ -58,10 +58,6 @@ class Principal:
         code = ev["grid_code"]
         return bool(code) and any(code.startswith(a) for a in self.areas)
 
-    def read_scope(self) -> dict[str, Any]:
-        """Bound parameters of the event read filter (see ``read_scope``)."""
-        return read_scope(self)
-
 
 SYSTEM = Principal("district_centre", name="system")
 

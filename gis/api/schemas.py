@@ -8,13 +8,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis.api.params import Instant
-from gis.clock import CST as CST  # re-exported: the one China Standard Time
-from gis.clock import assume_cst
+from gis.clock import CST
 
 
 def _aware(v: datetime | None) -> datetime | None:
     """Naive times are China Standard Time (UTC+8), as phones in China send them."""
-    return None if v is None else assume_cst(v)
+    if v is not None and v.tzinfo is None:
+        return v.replace(tzinfo=CST)
+    return v
 
 
 class ReportIn(BaseModel):
@@ -37,13 +38,6 @@ class ReportIn(BaseModel):
     reporter: str | None = Field(None, max_length=100)
     reported_at: Instant | None = Field(None, description="Naive times are taken as UTC+8.")
     extra: dict[str, Any] = Field(default_factory=dict)
-
-
-class BatchIn(BaseModel):
-    """Several reports stored atomically: all or none."""
-
-    model_config = ConfigDict(extra="forbid")
-    events: list[dict[str, Any]]
 
 
 class TrackPoint(BaseModel):

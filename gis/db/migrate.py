@@ -14,7 +14,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(engine: Engine) -> Config:
-    """An Alembic config pointing at ``gis/migrations`` for ``engine``."""
+    """An Alembic config pointing at ``gis/db/migrations`` for ``engine``."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))

@@ -16,7 +16,7 @@ SELECT format('GRANT USAGE, SELECT ON SEQUENCE %I.%I TO %I', n.nspname, c.relnam
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = :schema AND c.relkind = 'S' AND pg_has_role(c.relowner, 'USAGE');
 -- name: role_facts
--- What a role may do in this database (for the checks in gis.dbroles).
+-- What a role may do in this database (for the checks in gis.db.roles).
 SELECT r.rolsuper AS superuser, r.rolcreaterole AS createrole, r.rolcreatedb AS createdb,
        has_schema_privilege(r.oid, :schema, 'CREATE') AS create_in_schema,
        has_database_privilege(r.oid, current_database(), 'CREATE') AS create_in_database,

@@ -1,5 +1,5 @@
 -- Workers and roles: the responsible worker of open events, re-derived when roles change.
--- Named blocks, read with gis.queries.q("people.sql", ...).
+-- Named blocks, read with gis.db.queries.q("people.sql", ...).
 
 -- name: rederive_workers
 -- Open events (of the grids in @grids, or of every grid when @grids is null) whose

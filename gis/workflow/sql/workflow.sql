@@ -65,7 +65,7 @@ FROM event n, event o WHERE n.id = :event_id AND o.id = :original_id
 ON CONFLICT (event_id, original_id) DO UPDATE
 SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by;
 -- name: bulk_new_events
--- Bulk duplicate linking (gis.duplicates.link_bulk), for loads that switch the per-row trigger
+-- Bulk duplicate linking (gis.workflow.duplicates.link_bulk), for loads that switch the per-row trigger
 -- off: the trigger's rule applied to every event after @after at once. Narrow, spatially
 -- ordered copies of the new events and of the open ones keep each probe on a few pages
 -- (about ten times faster than probing the wide event table). Dropped by the caller in the
