@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from etl.common import (
     read_csv_text,
 )
 from gis.db.queries import q
-from gis.geo.datum import Datum, UnknownDatumError, parse_datum, to_wgs84
+from gis.geo.crs import Resolved, UnknownCrsError, resolve
 
 log = logging.getLogger(__name__)
 SQL = "etl.sql"
@@ -47,7 +48,6 @@ NAME_COLUMNS = ("name", "name:zh", "building_name", "mc", "jzwmc")
 ADDRESS_COLUMNS = ("address", "addr", "addr:full", "dz", "location")
 FLOOR_COLUMNS = ("floors", "floor", "building:levels", "levels", "storeys", "cs")
 HEIGHT_COLUMNS = ("height_m", "height", "building:height", "gd")
-DATUMS = {"gcj02": Datum.GCJ02, "bd09": Datum.BD09}
 PROGRESS_MIN_ROWS = 50_000
 
 
@@ -200,32 +200,24 @@ def read_buildings(path: str | Path, layer: str | None = None,
                          "corrupt, or not the format its name says", "unreadable_file") from None
 
 
-def resolve_crs(declared: CRS | None, crs_opt: str | None,
-                notes: list[str]) -> tuple[CRS, Datum | None]:
-    """The CRS to read the coordinates in, and the Chinese datum (GCJ-02/BD-09) if flagged."""
+def resolve_crs(declared: CRS | None, crs_opt: str | None, notes: list[str]) -> Resolved:
+    """The CRS the coordinates are in (``--crs`` over the declared one; none: EPSG:4326)."""
     if crs_opt:
         try:
-            d = parse_datum(crs_opt)
-        except UnknownDatumError:
-            d = None
-        if d in DATUMS.values():
-            notes.append(f"coordinates taken as {d.value} lon/lat and converted to WGS84")
-            return CRS.from_epsg(4326), d
-        if d is not None:
-            return CRS.from_epsg(4490 if d == Datum.CGCS2000 else 4326), None
-        try:
-            c = CRS.from_user_input(crs_opt)
-        except Exception:
+            c = resolve(crs_opt)
+        except UnknownCrsError:
             raise file_error(f"--crs {crs_opt!r} is neither a datum (wgs84, gcj02, bd09, "
                              "cgcs2000) nor a CRS pyproj knows (e.g. EPSG:4547)",
                              "unknown_crs", "crs") from None
-        if declared is not None and not declared.equals(c):
+        if c.shift is not None:
+            notes.append(f"coordinates taken as {c.shift.value} lon/lat and converted to WGS84")
+        elif c.datum is None and declared is not None and not declared.equals(c.crs):
             notes.append(f"--crs {crs_opt} overrides the file's declared {declared.to_string()}")
-        return c, None
+        return c
     if declared is None:
         notes.append("the file declares no CRS; taken as EPSG:4326 (WGS84 lon/lat)")
-        return CRS.from_epsg(4326), None
-    return CRS.from_user_input(declared), None
+        return resolve(CRS.from_epsg(4326))
+    return resolve(CRS.from_user_input(declared))
 
 
 def _crs_name(c: CRS) -> str:
@@ -313,13 +305,13 @@ def prepare(gdf: gpd.GeoDataFrame, report: Report, *, crs: str | None = None,
     if n == 0:
         raise file_error(f"{name}: the file has no features", "empty_file")
     cols = [c for c in gdf.columns if c != gdf.geometry.name and not c.startswith("_")]
-    target_crs, datum = resolve_crs(gdf.crs, crs, report.notes)
-    report.crs = _crs_name(target_crs) + (f" ({datum.value})" if datum else "")
+    source = resolve_crs(gdf.crs, crs, report.notes)
+    report.crs = _crs_name(source.crs) + (f" ({source.shift.value})" if source.shift else "")
     idcol, ids = _source_ids(gdf, cols, id_field, report.notes)
     rows = _Rows(report, gdf.geometry.to_numpy().copy(), ids, np.ones(n, dtype=bool))
     bounds = _check_geometry(gdf, rows)
-    check_crs_matches(target_crs, bounds[rows.ok], name)
-    _convert(rows, bounds, target_crs, datum)
+    check_crs_matches(source.crs, bounds[rows.ok], name)
+    _convert(rows, bounds, source)
     _check_validity(rows, repair)
     if idcol is not None:
         _check_ids(rows, idcol)
@@ -391,10 +383,10 @@ def _check_geometry(gdf: gpd.GeoDataFrame, rows: _Rows) -> np.ndarray:
     return bounds
 
 
-def _convert(rows: _Rows, b: np.ndarray, target_crs: CRS, datum: Datum | None) -> None:
+def _convert(rows: _Rows, b: np.ndarray, source: Resolved) -> None:
     """Range-check lon/lat input, reproject or convert the datum to WGS84, range-check again."""
     ok = rows.ok
-    if target_crs.is_geographic:
+    if source.crs.is_geographic:
         out = ok & ((b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90))
         rows.reject(out, "geometry", "out_of_range",
                     lambda i: "coordinates out of range (lon must be in [-180, 180], lat in "
@@ -403,16 +395,14 @@ def _convert(rows: _Rows, b: np.ndarray, target_crs: CRS, datum: Datum | None) -
     if not len(idx):
         return
     g = rows.geom[idx]
-    if datum is not None:
-        g = shapely.transform(g, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], datum)))
-    elif not target_crs.equals(CRS.from_epsg(4326)) and not _is_4490(target_crs):
-        g = gpd.GeoSeries(g, crs=target_crs).to_crs(4326).to_numpy()
+    if not source.is_wgs84:
+        g = shapely.transform(g, source.transform_xy)
     rows.geom[idx] = g
     b2 = shapely.bounds(g)
     bad = ~np.isfinite(b2).all(axis=1) | (b2[:, 0] < -180) | (b2[:, 2] > 180) | (
         b2[:, 1] < -90) | (b2[:, 3] > 90)
     rows.reject(rows.mask(idx[bad]), "geometry", "out_of_range",
-                f"coordinates fall outside the world once converted from {_crs_name(target_crs)}")
+                f"coordinates fall outside the world once converted from {_crs_name(source.crs)}")
 
 
 def _check_validity(rows: _Rows, repair: bool) -> None:
@@ -541,11 +531,6 @@ def _is_valid(geoms: np.ndarray) -> np.ndarray:
     with ThreadPoolExecutor(2) as ex:
         parts = list(ex.map(shapely.is_valid, (geoms[:half], geoms[half:])))
     return np.concatenate(parts)
-
-
-def _is_4490(c: CRS) -> bool:
-    """CGCS2000 geographic: taken as WGS84 (centimetres apart)."""
-    return c.to_epsg() == 4490
 
 
 COPY_COLUMNS = ("source", "source_id", "name", "address", "floors", "height_m", "geom",

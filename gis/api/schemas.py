@@ -8,14 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis.api.params import Instant
-from gis.clock import CST
+from gis.clock import CST as CST  # re-exported: the one China Standard Time
+from gis.clock import assume_cst
 
 
 def _aware(v: datetime | None) -> datetime | None:
     """Naive times are China Standard Time (UTC+8), as phones in China send them."""
-    if v is not None and v.tzinfo is None:
-        return v.replace(tzinfo=CST)
-    return v
+    return None if v is None else assume_cst(v)
 
 
 class ReportIn(BaseModel):
