@@ -128,7 +128,6 @@ class Snapshot:
         self.generation = generation
         self.revision = revision
         self.outside_max_m = outside_max_m
-        self.built_at = time.time()
         self.grid_ids = [r.id for r in grids]
         self.grid_codes = [r.code for r in grids]
         self.grid_names = [r.name for r in grids]
@@ -385,10 +384,6 @@ class Locator:
                 log.warning("locator: revision check failed; keeping revision %s", snap.revision)
                 self._checked = time.monotonic()
         return snap
-
-    def invalidate(self) -> None:
-        """Force a revision check on next use."""
-        self._checked = 0.0
 
     def start_listener(self) -> None:
         """LISTEN for territory changes in a daemon thread; refresh at once on NOTIFY."""
