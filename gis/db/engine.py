@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg2.errors
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError
 
+from gis.db.queries import q
 from gis.errors import QueryTimeout
 from gis.settings import Settings
 
@@ -72,13 +73,18 @@ def heavy_connect(engine: Engine) -> Iterator[Connection]:
     """A read-only-use connection for a heavy read: no JIT, a timeout raised as QueryTimeout."""
     try:
         with engine.connect() as conn:
-            # JIT compiling costs more than these PostGIS plans save (their estimates are huge)
-            conn.execute(text("SET LOCAL jit = off"))
+            conn.execute(q("engine.sql", "jit_off", "gis.db.sql"))
             yield conn
     except DBAPIError as e:
         if is_query_timeout(e):
             raise QueryTimeout() from None
         raise
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises when it is unreachable."""
+    with engine.connect() as conn:
+        conn.execute(q("engine.sql", "ping", "gis.db.sql"))
 
 
 def dispose_all() -> None:

@@ -6,12 +6,16 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine
 
+from gis.db.queries import q
 from gis.errors import InvalidInput
 
 LEVELS = ("grid", "community", "street", "district")
+SQL = "catalogue.sql"
+PKG = "gis.intake.sql"
 
 
 @dataclass(frozen=True)
@@ -88,39 +92,26 @@ def load(conn: Connection, path: Path | None = None) -> dict[str, int]:
     """Upsert the catalogue; items no longer in the file are deactivated, never deleted."""
     classes, items = parse(path)
     for c in classes:
-        conn.execute(
-            text(
-                "INSERT INTO event_class (code, name, name_zh, position) VALUES (:code, :name, "
-                ":name_zh, :position) ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
-                "name_zh = EXCLUDED.name_zh, position = EXCLUDED.position"
-            ),
-            c.__dict__,
-        )
-    before = {r[0] for r in conn.execute(text("SELECT code FROM event_item WHERE active"))}
+        conn.execute(q(SQL, "upsert_class", PKG), c.__dict__)
+    before = {r[0] for r in conn.execute(q(SQL, "active_codes", PKG))}
     for it in items:
-        conn.execute(
-            text(
-                "INSERT INTO event_item (code, class_code, name, name_zh, default_level, "
-                "time_limit_h, position, active) VALUES (:code, :class_code, :name, :name_zh, "
-                ":default_level, :time_limit_h, :position, true) ON CONFLICT (code) DO UPDATE SET "
-                "class_code = EXCLUDED.class_code, name = EXCLUDED.name, name_zh = "
-                "EXCLUDED.name_zh, default_level = EXCLUDED.default_level, time_limit_h = "
-                "EXCLUDED.time_limit_h, position = EXCLUDED.position, active = true"
-            ),
-            it.__dict__,
-        )
+        conn.execute(q(SQL, "upsert_item", PKG), it.__dict__)
     codes = [it.code for it in items]
-    gone = conn.execute(
-        text("UPDATE event_item SET active = false WHERE active AND NOT (code = ANY(:codes))"),
-        {"codes": codes},
-    ).rowcount
+    gone = conn.execute(q(SQL, "deactivate_missing", PKG), {"codes": codes}).rowcount
     return {"classes": len(classes), "items": len(items),
             "new_items": len(set(codes) - before), "deactivated": gone}
 
 
 def active_items(conn: Connection) -> dict[str, tuple[str, str, float]]:
     """Active items: code → (class code, default level, time limit in hours)."""
-    rows = conn.execute(
-        text("SELECT code, class_code, default_level, time_limit_h FROM event_item WHERE active")
-    )
+    rows = conn.execute(q(SQL, "active_items", PKG))
     return {r.code: (r.class_code, r.default_level, r.time_limit_h) for r in rows}
+
+
+def listing(engine: Engine) -> list[dict[str, Any]]:
+    """The active catalogue: classes in order, each with its active items."""
+    with engine.connect() as conn:
+        classes = conn.execute(q(SQL, "listed_classes", PKG)).mappings().all()
+        items = conn.execute(q(SQL, "listed_items", PKG)).mappings().all()
+    return [dict(c) | {"items": [dict(i) for i in items if i["class_code"] == c["code"]]}
+            for c in classes]

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import psycopg2.errors
 from psycopg2.extras import Json
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -142,8 +142,7 @@ def _camera_ids(engine: Engine, reports: list[Report]) -> dict[str, int]:
     if not codes:
         return {}
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT code, id FROM camera WHERE code = ANY(:c)"),
-                            {"c": codes}).all()
+        rows = conn.execute(q(SQL, "camera_ids", PKG), {"c": codes}).all()
     found = {r.code: r.id for r in rows}
     for i, r in enumerate(reports):
         if r.camera_code and r.camera_code not in found:

@@ -8,11 +8,15 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gis.db.queries import q
 from gis.errors import InvalidInput, UnknownReference
 from gis.geo.datum import to_wgs84
 from gis.territory.locator import Locator, check_coordinates, datum_or_error
+
+SQL = "patrols.sql"
+PKG = "gis.intake.sql"
 
 
 @dataclass
@@ -52,15 +56,11 @@ def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix]
     inside = g[g >= 0]
     grid_code = snap.grid_codes[int(np.bincount(inside).argmax())] if len(inside) else None
     with engine.begin() as conn:
-        wid = conn.execute(text("SELECT id FROM worker WHERE code = :c"), {"c": worker}).scalar()
+        wid = conn.execute(q(SQL, "worker_id", PKG), {"c": worker}).scalar()
         if wid is None:
             raise UnknownReference(f"worker: no worker {worker!r}", code="unknown_worker",
                                    details=[{"field": "worker", "reason": "no such worker"}])
-        row = conn.execute(text(
-            "INSERT INTO patrol_track (worker_id, grid_code, started_at, ended_at, geom, length_m,"
-            " input_crs) VALUES (:w, :g, :s, :e, ST_GeomFromText(:wkt, 4326), "
-            "ST_Length(ST_Force2D(ST_GeomFromText(:wkt, 4326))::geography), :crs) "
-            "RETURNING id, uid::text, length_m"),
+        row = conn.execute(q(SQL, "insert_track", PKG),
             {"w": wid, "g": grid_code, "s": fixes[0].t, "e": fixes[-1].t, "wkt": wkt,
              "crs": datum.value}).one()
         if on_stored is not None:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gis import rulebook
 from gis.access import auth
@@ -48,8 +48,7 @@ def coverage(engine: Engine, since: datetime, until: datetime, area: str | None 
     with heavy_connect(engine) as conn:
         wid = None
         if worker:
-            wid = conn.execute(text("SELECT id FROM worker WHERE code = :c"),
-                               {"c": worker}).scalar()
+            wid = conn.execute(q(SQL, "worker_id", PKG), {"c": worker}).scalar()
             if wid is None:
                 raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
         visits = unit_visits(conn, since, until, d, area)
@@ -134,12 +133,10 @@ def set_duty(engine: Engine, who: Principal, grid: str, patrols_per_day: int) ->
 
         raise Forbidden(f"grid {grid} is outside your area", code="outside_area")
     with engine.begin() as conn:
-        lvl = conn.execute(text("SELECT level FROM area WHERE code = :c"), {"c": grid}).scalar()
+        lvl = conn.execute(q(SQL, "area_level", PKG), {"c": grid}).scalar()
         if lvl != "grid":
             raise InvalidInput.field("grid", f"unknown grid {grid!r}", "unknown_grid")
-        conn.execute(text("INSERT INTO patrol_duty (grid_code, patrols_per_day) VALUES (:g, :n) "
-                          "ON CONFLICT (grid_code) DO UPDATE SET patrols_per_day = :n, "
-                          "updated_at = now()"), {"g": grid, "n": patrols_per_day})
+        conn.execute(q(SQL, "set_duty", PKG), {"g": grid, "n": patrols_per_day})
         auth.audit(conn, who, "patrol_duty.set", f"grid:{grid}", "ok",
                    {"patrols_per_day": patrols_per_day})
     return {"grid": grid, "patrols_per_day": patrols_per_day}

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from gis.db.queries import q
 from gis.errors import InvalidInput
 from gis.rulebook import LEVELS, rules
+
+SQL = "workflow.sql"
+PKG = "gis.workflow.sql"
 
 
 def area_for(conn: Connection, ev: Any, level: str) -> str | None:
@@ -21,17 +25,14 @@ def area_for(conn: Connection, ev: Any, level: str) -> str | None:
         return ev["street_code"]
     if ev["street_code"] is None:
         return None
-    return conn.execute(text("SELECT district_code FROM street WHERE code = :s "
-                             "ORDER BY generation_id DESC LIMIT 1"),
-                        {"s": ev["street_code"]}).scalar()
+    return conn.execute(q(SQL, "district_of_street", PKG), {"s": ev["street_code"]}).scalar()
 
 
 
 def record(conn: Connection, event_id: int, at: datetime, kind: str, level: str,
            area: str | None, departments: list[str], actor: str, note: str | None) -> None:
     """Write the handling record and one notification per department (上报 + 通报 at once)."""
-    sql = text("INSERT INTO event_dispatch (event_id, at, kind, level, area_code, department, "
-               "actor, note) VALUES (:e, :at, :k, :lv, :a, :d, :actor, :note)")
+    sql = q(SQL, "insert_dispatch", PKG)
     conn.execute(sql, {"e": event_id, "at": at, "k": kind, "lv": level, "a": area, "d": None,
                        "actor": actor, "note": note})
     for d in departments:
@@ -42,8 +43,7 @@ def record(conn: Connection, event_id: int, at: datetime, kind: str, level: str,
 
 def preview(conn: Connection, item: str, level: str | None = None) -> dict[str, Any]:
     """What dispatching an event of ``item`` would do (level, departments, time limit)."""
-    row = conn.execute(text("SELECT class_code, default_level, time_limit_h FROM event_item "
-                            "WHERE code = :c"), {"c": item}).first()
+    row = conn.execute(q(SQL, "item_rule", PKG), {"c": item}).first()
     if row is None:
         raise InvalidInput.field("item", f"unknown event item {item!r}", "unknown_item")
     r = rules()

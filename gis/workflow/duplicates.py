@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -29,10 +29,10 @@ def link_bulk(conn: Connection, after: int) -> int:
     For bulk loads that disable ``event_duplicate_detect`` inside their transaction (which must
     also hold a lock that keeps other writers of ``event`` out). Returns the links made.
     """
-    conn.execute(text("ANALYZE event"))
+    conn.execute(q(SQL, "analyze_event", PKG))
     for name in ("bulk_new_events", "bulk_open_events", "bulk_open_events_index"):
         conn.execute(q(SQL, name, PKG), {"after": after})
-    conn.execute(text("ANALYZE bulk_dup_new; ANALYZE bulk_dup_open"))
+    conn.execute(q(SQL, "analyze_bulk_dup", PKG))
     links = conn.execute(q(SQL, "bulk_link", PKG)).rowcount
     conn.execute(q(SQL, "bulk_drop", PKG))
     return links
@@ -41,8 +41,7 @@ def link_bulk(conn: Connection, after: int) -> int:
 def get_config(engine: Engine) -> dict[str, Any]:
     """The distance (m) and time window (h) used to link possible duplicates."""
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT distance_m, window_h, enabled FROM duplicate_config "
-                                "WHERE id = 1")).mappings().one()
+        row = conn.execute(q(SQL, "duplicate_config", PKG)).mappings().one()
         return dict(row)
 
 
@@ -54,9 +53,8 @@ def set_config(engine: Engine, who: Principal, distance_m: float | None = None,
         if v is not None and not 0 <= v <= 100_000:
             raise InvalidInput.field(name, "must be between 0 and 100000", "out_of_range")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE duplicate_config SET distance_m = COALESCE(:d, distance_m), "
-                          "window_h = COALESCE(:w, window_h), enabled = COALESCE(:e, enabled) "
-                          "WHERE id = 1"), {"d": distance_m, "w": window_h, "e": enabled})
+        conn.execute(q(SQL, "set_duplicate_config", PKG),
+                     {"d": distance_m, "w": window_h, "e": enabled})
         auth.audit(conn, who, "duplicates.config", None, "ok",
                    {"distance_m": distance_m, "window_h": window_h, "enabled": enabled})
     return get_config(engine)
@@ -86,8 +84,7 @@ def confirm(engine: Engine, event_id: int, original_id: int, who: Principal,
 
 def _check_original(conn: Connection, who: Principal, event_id: int, original_id: int) -> None:
     """A link whose original lies outside the caller's area does not exist for them (Hidden)."""
-    grid = conn.execute(text("SELECT grid_code FROM event WHERE id = :i"),
-                        {"i": original_id}).first()
+    grid = conn.execute(q(SQL, "event_grid", PKG), {"i": original_id}).first()
     if grid is not None and not who.covers({"grid_code": grid[0]}):
         raise auth.Hidden(f"no possible duplicate link {event_id} → {original_id}",
                           code="no_duplicate_link")
@@ -103,10 +100,7 @@ def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
             ev = state.lock_event(conn, event_id)
             auth.check_area(who, ev)
             _check_original(conn, who, event_id, original_id)
-            n = conn.execute(text(
-                "UPDATE event_duplicate SET status = 'dismissed', decided_at = :at, "
-                "decided_by = :by WHERE event_id = :e AND original_id = :o "
-                "AND status = 'possible'"),
+            n = conn.execute(q(SQL, "dismiss_link", PKG),
                 {"at": now, "by": who.actor, "e": event_id, "o": original_id}).rowcount
             if n != 1:
                 raise NotFound(f"no possible duplicate link {event_id} → {original_id}",

@@ -50,11 +50,8 @@ def is_grid_leader(conn: Connection, worker: str | None, grid: str | None, at: d
     """True when ``worker`` holds the grid-leader role for ``grid`` at ``at``."""
     if not worker or not grid:
         return False
-    return conn.execute(text(
-        "SELECT EXISTS (SELECT 1 FROM grid_role r JOIN worker w ON w.id = r.worker_id "
-        "WHERE w.code = :w AND r.area_code = :g AND r.role = 'grid_leader' "
-        "AND r.valid_from <= :at AND (r.valid_to IS NULL OR r.valid_to > :at))"),
-        {"w": worker, "g": grid, "at": at}).scalar()
+    return conn.execute(q(SQL, "is_grid_leader", PKG),
+                        {"w": worker, "g": grid, "at": at}).scalar()
 
 
 def climb_manual(conn: Connection, ev: dict[str, Any], action: str, who: Principal,

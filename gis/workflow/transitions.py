@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gis import rulebook
 from gis.access import auth
@@ -83,8 +83,7 @@ def _confirm_original(conn: Connection, ev: dict[str, Any], who: Principal, now:
                       original_id: int | None) -> dict[str, Any]:
     """Check the original of a duplicate and mark the link confirmed."""
     if original_id is None:
-        rows = conn.execute(text("SELECT original_id FROM event_duplicate WHERE event_id = :e "
-                                 "AND status = 'possible'"), {"e": ev["id"]}).all()
+        rows = conn.execute(q(SQL, "possible_originals", PKG), {"e": ev["id"]}).all()
         if len(rows) != 1:
             raise InvalidInput.field("original_id", "name the original event "
                                      f"({len(rows)} possible originals are linked)",
@@ -93,8 +92,7 @@ def _confirm_original(conn: Connection, ev: dict[str, Any], who: Principal, now:
     if original_id == ev["id"]:
         raise InvalidInput.field("original_id", "an event cannot duplicate itself",
                                  "self_duplicate")
-    original = conn.execute(text("SELECT id, status, grid_code FROM event WHERE id = :i"),
-                            {"i": original_id}).mappings().first()
+    original = conn.execute(q(SQL, "original_event", PKG), {"i": original_id}).mappings().first()
     if original is None:
         raise NotFound(f"no event {original_id}", code="event_not_found")
     # both events must lie in the caller's area: an original outside it does not exist for them
@@ -157,9 +155,7 @@ def workflow_view(engine: Engine, event_id: int,
     events lie in its area.
     """
     with engine.connect() as conn:
-        ev = conn.execute(text("SELECT id, status, level, due_at, grid_code, community_code, "
-                               "street_code, item_code FROM event WHERE id = :i"),
-                          {"i": event_id}).mappings().first()
+        ev = conn.execute(q(SQL, "event_summary", PKG), {"i": event_id}).mappings().first()
         if ev is None:
             raise NotFound(f"no event {event_id}", code="event_not_found")
         if who is not None:

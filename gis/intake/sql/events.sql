@@ -58,3 +58,6 @@ LIMIT :limit;
 SELECT id, at, kind, level, area_code, department, actor, note, acknowledged_at
 FROM event_dispatch WHERE event_id = :e
 ORDER BY at, id;
+-- name: camera_ids
+-- Ids of the cameras named by code in a batch of reports.
+SELECT code, id FROM camera WHERE code = ANY(:c);

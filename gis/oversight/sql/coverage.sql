@@ -149,3 +149,11 @@ ORDER BY g.code, (r.role = 'full_time') DESC, r.valid_from, w.code;
 SELECT worker_id, grid_code, count(*) AS n FROM patrol_track
 WHERE started_at >= :since AND started_at < :until AND grid_code IS NOT NULL
 GROUP BY worker_id, grid_code;
+-- name: worker_id
+SELECT id FROM worker WHERE code = :c;
+-- name: area_level
+SELECT level FROM area WHERE code = :c;
+-- name: set_duty
+-- A grid's daily patrol duty (@n patrols a day).
+INSERT INTO patrol_duty (grid_code, patrols_per_day) VALUES (:g, :n)
+ON CONFLICT (grid_code) DO UPDATE SET patrols_per_day = :n, updated_at = now();

@@ -134,3 +134,39 @@ WHERE d.department IS NOT NULL
                   WHERE starts_with(e.grid_code, p.code)))
 ORDER BY d.at DESC, d.id DESC
 LIMIT :limit;
+-- name: district_of_street
+-- The district of a street (its newest generation's row).
+SELECT district_code FROM street WHERE code = :s ORDER BY generation_id DESC LIMIT 1;
+-- name: insert_dispatch
+-- One handling record (@d NULL) or one department notification (gis.workflow.dispatch.record).
+INSERT INTO event_dispatch (event_id, at, kind, level, area_code, department, actor, note)
+VALUES (:e, :at, :k, :lv, :a, :d, :actor, :note);
+-- name: item_rule
+SELECT class_code, default_level, time_limit_h FROM event_item WHERE code = :c;
+-- name: analyze_event
+ANALYZE event;
+-- name: analyze_bulk_dup
+ANALYZE bulk_dup_new; ANALYZE bulk_dup_open;
+-- name: duplicate_config
+SELECT distance_m, window_h, enabled FROM duplicate_config WHERE id = 1;
+-- name: set_duplicate_config
+-- NULL keeps a value.
+UPDATE duplicate_config SET distance_m = COALESCE(:d, distance_m),
+    window_h = COALESCE(:w, window_h), enabled = COALESCE(:e, enabled)
+WHERE id = 1;
+-- name: event_grid
+SELECT grid_code FROM event WHERE id = :i;
+-- name: dismiss_link
+UPDATE event_duplicate SET status = 'dismissed', decided_at = :at, decided_by = :by
+WHERE event_id = :e AND original_id = :o AND status = 'possible';
+-- name: is_grid_leader
+SELECT EXISTS (SELECT 1 FROM grid_role r JOIN worker w ON w.id = r.worker_id
+               WHERE w.code = :w AND r.area_code = :g AND r.role = 'grid_leader'
+                 AND r.valid_from <= :at AND (r.valid_to IS NULL OR r.valid_to > :at));
+-- name: possible_originals
+SELECT original_id FROM event_duplicate WHERE event_id = :e AND status = 'possible';
+-- name: original_event
+SELECT id, status, grid_code FROM event WHERE id = :i;
+-- name: event_summary
+SELECT id, status, level, due_at, grid_code, community_code, street_code, item_code
+FROM event WHERE id = :i;
