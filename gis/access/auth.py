@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gis.access import scope
 from gis.db.queries import q
 from gis.errors import Forbidden, InvalidInput, NotFound, Unauthorized, WanggeError
 
@@ -25,6 +26,8 @@ AREA_LEVELS: dict[str, tuple[str, ...] | None] = {
     "department": None,
 }
 PREFIX = "wg_"
+SQL = "auth.sql"
+PKG = "gis.access.sql"
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,15 @@ class Principal:
         """True when the event lies in this principal's area (codes start with their parent's).
 
         Only the grid code counts: community and street codes are derived from it, so an event
-        without a grid (unassigned) belongs to the district centre alone.
+        without a grid (unassigned) belongs to the district centre alone. The rule is
+        ``gis.access.scope`` (in SQL: ``in_scope``), applied to ``scope_prefixes``.
         """
-        if self.role == "district_centre":
-            return True
-        if self.role in ("planner", "department"):
-            return False
-        code = ev["grid_code"]
-        return bool(code) and any(code.startswith(a) for a in self.areas)
+        return scope.in_scope(ev["grid_code"], self.scope_prefixes)
+
+    @property
+    def scope_prefixes(self) -> scope.Prefixes:
+        """The code prefixes this principal may see by area (None: everything)."""
+        return scope.prefixes_of(self.role, self.areas)
 
 
 SYSTEM = Principal("district_centre", name="system")
@@ -69,13 +73,10 @@ def read_scope(who: Principal | None) -> dict[str, Any]:
     event, [] = none by area); ``scope_department``: a department also sees the events it was
     notified of. No principal (CLI, dashboard) and the district centre see everything.
     """
-    if who is None or who.role == "district_centre":
+    if who is None:
         return {"scope_prefixes": None, "scope_department": None}
-    if who.role == "department":
-        return {"scope_prefixes": [], "scope_department": who.department or ""}
-    if who.role == "planner":
-        return {"scope_prefixes": [], "scope_department": None}
-    return {"scope_prefixes": list(who.areas), "scope_department": None}
+    department = (who.department or "") if who.role == "department" else None
+    return {"scope_prefixes": who.scope_prefixes, "scope_department": department}
 
 
 def hash_token(token: str) -> str:
@@ -119,18 +120,16 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
         elif role in AREA_LEVEL:
             raise InvalidInput.field("area", f"a {role} needs an area code", "area_required")
         if worker is not None:
-            ok = conn.execute(text("SELECT 1 FROM worker WHERE code = :c"), {"c": worker}).first()
+            ok = conn.execute(q(SQL, "worker_exists", PKG), {"c": worker}).first()
             if ok is None:
                 raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
         if role == "grid_worker" and area is None and worker is None:
             raise InvalidInput.field("area", "a grid_worker needs a grid code or a worker code",
                                      "area_required")
         token = PREFIX + secrets.token_urlsafe(32)
-        tid = conn.execute(text(
-            "INSERT INTO api_token (token_hash, prefix, role, area_code, worker_code, name, "
-            "expires_at, department) VALUES (:h, :p, :r, :a, :w, :n, :x, :d) RETURNING id"),
-            {"h": hash_token(token), "p": token[:10], "r": role, "a": area, "w": worker,
-             "n": name, "x": expires_at, "d": department}).scalar_one()
+        tid = conn.execute(q(SQL, "insert_token", PKG), {
+            "h": hash_token(token), "p": token[:10], "r": role, "a": area, "w": worker,
+            "n": name, "x": expires_at, "d": department}).scalar_one()
         audit(conn, SYSTEM, "token.create", f"token:{tid}", "ok",
               {"role": role, "area": area, "worker": worker, "department": department,
                "expires_at": expires_at})
@@ -143,7 +142,7 @@ def check_area_level(conn: Connection, role: str, area: str) -> None:
     want = AREA_LEVELS.get(role)
     if want is None:
         raise InvalidInput.field("area", f"a {role} token has no area", "area_not_allowed")
-    level = conn.execute(text("SELECT level FROM area WHERE code = :c"), {"c": area}).scalar()
+    level = conn.execute(q(SQL, "area_level", PKG), {"c": area}).scalar()
     if level is None:
         raise InvalidInput.field("area", f"unknown area {area!r}", "unknown_area")
     if level not in want:
@@ -154,8 +153,7 @@ def check_area_level(conn: Connection, role: str, area: str) -> None:
 def revoke_token(engine: Engine, token_id: int) -> bool:
     """Revoke a token; True when it was active (every API process refuses it at once)."""
     with engine.begin() as conn:
-        n = conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :i AND "
-                              "revoked_at IS NULL"), {"i": token_id}).rowcount
+        n = conn.execute(q(SQL, "revoke_token", PKG), {"i": token_id}).rowcount
         audit(conn, SYSTEM, "token.revoke", f"token:{token_id}", "ok" if n else "refused", {})
     return bool(n)
 
@@ -163,9 +161,7 @@ def revoke_token(engine: Engine, token_id: int) -> bool:
 def list_tokens(engine: Engine) -> list[dict[str, Any]]:
     """Tokens without their secrets."""
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(text(
-            "SELECT id, prefix, role, area_code, worker_code, department, name, created_at, "
-            "expires_at, revoked_at, last_used_at FROM api_token ORDER BY id")).mappings()]
+        return [dict(r) for r in conn.execute(q(SQL, "list_tokens", PKG)).mappings()]
 
 
 def _token_areas(role: str, area: str | None,
@@ -182,10 +178,7 @@ def _areas(conn: Connection, role: str, area: str | None, worker: str | None) ->
     """Area codes of a token's role, area and worker (the grids the worker holds a role in)."""
     if area or role != "grid_worker" or not worker:
         return _token_areas(role, area, None)
-    rows = conn.execute(text(
-        "SELECT DISTINCT r.area_code FROM grid_role r JOIN worker w ON w.id = r.worker_id "
-        "WHERE w.code = :w AND r.valid_from <= now() AND (r.valid_to IS NULL OR "
-        "r.valid_to > now()) ORDER BY 1"), {"w": worker})
+    rows = conn.execute(q(SQL, "worker_areas", PKG), {"w": worker})
     return tuple(r[0] for r in rows)
 
 
@@ -199,7 +192,7 @@ def authenticate(engine: Engine, token: str | None) -> Principal:
         raise Unauthorized("missing bearer token (Authorization: Bearer wg_...)",
                            code="missing_token")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(q("auth.sql", "token_principal", "gis.access.sql"),
+        row = conn.execute(q(SQL, "token_principal", PKG),
                            {"h": hash_token(token)}).first()
     if row is None:
         raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
@@ -210,9 +203,8 @@ def authenticate(engine: Engine, token: str | None) -> Principal:
 def audit(conn: Connection, who: Principal | None, action: str, target: str | None,
           outcome: str, data: dict[str, Any] | None = None) -> None:
     """Append one audit row in the caller's transaction."""
-    conn.execute(text(
-        "INSERT INTO audit_log (token_id, role, actor, action, target, outcome, data) "
-        "VALUES (:t, :r, :a, :act, :tg, :o, CAST(:d AS jsonb))"),
+    conn.execute(
+        q(SQL, "audit", PKG),
         {"t": who.token_id if who else None, "r": who.role if who else None,
          "a": who.actor if who else None, "act": action, "tg": target, "o": outcome,
          "d": json.dumps(data or {}, default=str, ensure_ascii=False)})
@@ -229,10 +221,8 @@ def audit_entries(engine: Engine, limit: int = 100, target: str | None = None,
                   since: datetime | None = None) -> list[dict[str, Any]]:
     """Newest audit rows first."""
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT id, at, token_id, role, actor, action, target, outcome, data FROM audit_log "
-            "WHERE (CAST(:t AS text) IS NULL OR target = :t) AND "
-            "(CAST(:s AS timestamptz) IS NULL OR at >= :s) ORDER BY id DESC LIMIT :l"),
+        rows = conn.execute(
+            q(SQL, "audit_entries", PKG),
             {"t": target, "s": since, "l": limit}).mappings()
         return [dict(r) for r in rows]
 
@@ -293,14 +283,10 @@ def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:
                             code="not_your_track")
     elif p.role in AREA_LEVEL:
         with engine.connect() as conn:
-            row = conn.execute(text(
-                "SELECT w.id, array_remove(array_agg(r.area_code), NULL) AS areas FROM worker w "
-                "LEFT JOIN grid_role r ON r.worker_id = w.id AND r.valid_from <= now() "
-                "AND (r.valid_to IS NULL OR r.valid_to > now()) WHERE w.code = :w GROUP BY w.id"),
-                {"w": worker}).first()
+            row = conn.execute(q(SQL, "worker_role_areas", PKG), {"w": worker}).first()
         if row is None:
             return
-        if not any(c.startswith(a) for c in row.areas for a in p.areas):
+        if not any(scope.in_scope(c, p.scope_prefixes) for c in row.areas):
             err = Forbidden(f"worker {worker} does not work in your area "
                             f"({', '.join(p.areas)})", code="outside_area")
     else:

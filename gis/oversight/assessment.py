@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gis import clock, rulebook
+from gis.access import scope
 from gis.db.engine import heavy_connect
 from gis.db.queries import q
 from gis.oversight import coverage
@@ -48,7 +49,8 @@ def assess(engine: Engine, month: str, area: str | None = None,
         points = [dict(p) for p in points]
         worker_ids = {r.code: r.id for r in conn.execute(q(SQL, "workers", PKG))}
     if area:
-        figures = [f for f in figures if f["grid_code"] and f["grid_code"].startswith(area)]
+        within = scope.area_prefixes(area)
+        figures = [f for f in figures if scope.in_scope(f["grid_code"], within)]
     grids: dict[str, dict[str, Any]] = {}
     workers: dict[str, dict[str, Any]] = {}
     for v in visits:

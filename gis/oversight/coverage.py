@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from gis import rulebook
-from gis.access import auth
+from gis.access import auth, scope
 from gis.access.auth import Principal
 from gis.clock import CST, day_bounds
 from gis.db.engine import heavy_connect
@@ -30,14 +30,16 @@ def unit_visits(conn: Connection, since: datetime, until: datetime, distance_m: 
                 area: str | None = None) -> list[dict[str, Any]]:
     """Every unit under ``area`` with the worker ids whose tracks passed it in the period."""
     rows = conn.execute(q(SQL, "unit_visits", PKG), {
-        "since": since, "until": until, "d": distance_m, "area": area}).mappings()
+        "since": since, "until": until, "d": distance_m,
+        "area": scope.area_prefixes(area)}).mappings()
     return [dict(r) for r in rows]
 
 
 def responsible(conn: Connection, at: datetime, area: str | None = None) -> list[dict[str, Any]]:
     """Per grid: the worker answering for it at ``at`` and its daily patrol duty."""
     return [dict(r) for r in conn.execute(q(SQL, "responsible", PKG), {
-        "at": at, "area": area, "default_duty": rulebook.rules().patrols_per_day}).mappings()]
+        "at": at, "area": scope.area_prefixes(area),
+        "default_duty": rulebook.rules().patrols_per_day}).mappings()]
 
 
 def coverage(engine: Engine, since: datetime, until: datetime, area: str | None = None,
@@ -77,7 +79,8 @@ def unvisited(engine: Engine, days: int | None = None, now: datetime | None = No
         raise InvalidInput.field("days", "must be >= 0", "out_of_range")
     with heavy_connect(engine) as conn:
         rows = conn.execute(q(SQL, "unit_last_visit", PKG), {
-            "now": now, "cutoff": now - timedelta(days=days), "area": area,
+            "now": now, "cutoff": now - timedelta(days=days),
+            "area": scope.area_prefixes(area),
             "d": r.unit_distance_m if distance_m is None else distance_m}).mappings()
         return [dict(x) for x in rows]
 

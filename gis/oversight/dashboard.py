@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from gis.access import scope as area_scope
 from gis.clock import today_start as today_start  # the live map's "today"
 from gis.db.queries import q
 from gis.intake.events import OPEN_STATUSES
@@ -36,12 +37,14 @@ class Filters:
     statuses: tuple[str, ...] = ()
     area: str | None = None  # street, community or grid code (codes nest by prefix)
     overdue_only: bool = False
+    scope: tuple[str, ...] | None = None  # code prefixes the viewer may see; None: everything
 
     def params(self) -> dict[str, Any]:
         """Bound parameters for the SQL filter block."""
         return {"since": self.since, "until": self.until,
                 "classes": list(self.classes) or None, "statuses": list(self.statuses) or None,
-                "area": self.area or None, "overdue": self.overdue_only,
+                "area": area_scope.area_prefixes(self.area),
+                "scope_prefixes": _prefixes(self.scope), "overdue": self.overdue_only,
                 "open": list(OPEN_STATUSES)}
 
 
@@ -92,10 +95,12 @@ def filter_options(engine: Engine) -> dict[str, Any]:
     return out
 
 
-def grids(engine: Engine) -> list[dict[str, Any]]:
-    """Active grids with community, street, responsible worker and GeoJSON geometry."""
+def grids(engine: Engine, scope: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Active grids (those in ``scope``, None: all) with community, street, responsible worker
+    and GeoJSON geometry."""
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, "grids", PKG)).mappings().all()
+        rows = conn.execute(q(SQL, "grids", PKG),
+                            {"scope_prefixes": _prefixes(scope)}).mappings().all()
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 
 
@@ -211,11 +216,16 @@ def tracks(engine: Engine, since: datetime, until: datetime | None = None,
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 
 
-def grid_stats(engine: Engine, since: datetime, radius_m: float = 50.0) -> list[dict[str, Any]]:
-    """Per active grid: open / overdue (backlog), closed / reported (period), coverage, people."""
+def grid_stats(engine: Engine, since: datetime, radius_m: float = 50.0,
+               scope: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Per active grid: open / overdue (backlog), closed / reported (period), coverage, people.
+
+    ``scope``: the code prefixes the viewer may see (None: everything); other grids are left out.
+    """
     with engine.connect() as conn:
         counts = {r.grid_code: r for r in conn.execute(
-            q(SQL, "grid_event_counts", PKG), {"since": since, "open": list(OPEN_STATUSES)})}
+            q(SQL, "grid_event_counts", PKG), {"since": since, "open": list(OPEN_STATUSES),
+                                               "scope_prefixes": _prefixes(scope)})}
         people: dict[str, list[dict[str, Any]]] = {}
         for r in conn.execute(q(SQL, "grid_people", PKG)).mappings():
             people.setdefault(r["grid_code"], []).append(
@@ -224,7 +234,7 @@ def grid_stats(engine: Engine, since: datetime, radius_m: float = 50.0) -> list[
     lat = (ext["minlat"] + ext["maxlat"]) / 2 if ext else 31.0
     cov = patrol_coverage(engine, since, radius_m=radius_m, lat=lat)
     out = []
-    for g in grids(engine):
+    for g in grids(engine, scope):
         c = counts.get(g["code"])
         cv = cov.get(g["code"], {"units": 0, "covered": 0, "share": 0.0})
         out.append({
@@ -245,6 +255,11 @@ def worker_stats(engine: Engine, since: datetime) -> list[dict[str, Any]]:
         rows = conn.execute(q(SQL, "worker_stats", PKG),
                             {"since": since, "open": list(OPEN_STATUSES)}).mappings().all()
     return [dict(r) | {"patrol_km": float(r["patrol_km"])} for r in rows]
+
+
+def _prefixes(scope: tuple[str, ...] | None) -> area_scope.Prefixes:
+    """Bound value of a viewer's scope (None: everything)."""
+    return None if scope is None else list(scope)
 
 
 def _bbox(bbox: BBox | None) -> dict[str, float | None]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from gis.access import auth
+from gis.access import auth, scope
 from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.errors import Conflict, Forbidden, InvalidInput
@@ -106,7 +106,7 @@ def overdue(engine: Engine, now: datetime | None = None,
         rows = conn.execute(text(
             "SELECT id, item_code, status, level, grid_code, due_at, "
             "extract(epoch FROM :now - due_at) / 3600 AS hours_over FROM event "
-            "WHERE status = ANY(:st) AND due_at <= :now AND (CAST(:a AS text) IS NULL OR "
-            "starts_with(COALESCE(grid_code, community_code, street_code, ''), :a)) "
-            "ORDER BY due_at"), {"now": now, "st": list(ESCALATABLE), "a": area}).mappings()
+            "WHERE status = ANY(:st) AND due_at <= :now "
+            "AND in_scope(grid_code, CAST(:a AS text[])) ORDER BY due_at"),
+            {"now": now, "st": list(ESCALATABLE), "a": scope.area_prefixes(area)}).mappings()
         return [dict(r) for r in rows]

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from gis import rulebook
-from gis.access import auth
+from gis.access import auth, scope
 from gis.access.auth import Principal
 from gis.api import deps
 from gis.api.answers import (
@@ -182,7 +182,7 @@ def _area_ok(who: Principal, area: str | None) -> str | None:
         if len(who.areas) == 1:
             return who.areas[0]
         raise Forbidden("give an area code inside your area", code="area_required")
-    if not any(area.startswith(a) for a in who.areas):
+    if not scope.in_scope(area, who.scope_prefixes):
         raise Forbidden(f"{area} is outside your area", code="outside_area")
     return area
 

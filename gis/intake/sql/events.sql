@@ -19,11 +19,9 @@ SELECT e.id, e.uid, e.item_code, i.class_code, e.source, e.reporter, e.descripti
 FROM event e JOIN event_item i ON i.code = e.item_code LEFT JOIN worker w ON w.id = e.worker_id
 WHERE e.id = :id;
 -- name: event_visible
--- The read scope of list_events (gis.auth.read_scope) applied to one event.
+-- The read scope of list_events (gis.access.auth.read_scope) applied to one event.
 SELECT EXISTS (SELECT 1 FROM event e WHERE e.id = :id
-  AND (CAST(:scope_prefixes AS text[]) IS NULL
-       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                  WHERE starts_with(e.grid_code, p.code))
+  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
        OR EXISTS (SELECT 1 FROM event_dispatch d
                   WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 );
@@ -45,10 +43,8 @@ WHERE (CAST(:grid AS text) IS NULL OR e.grid_code = :grid)
   AND (CAST(:minlon AS float8) IS NULL
        OR e.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326))
   AND (CAST(:before_id AS bigint) IS NULL OR e.id < :before_id)
-  -- what the caller may read (gis.auth.read_scope): NULL prefixes = everything
-  AND (CAST(:scope_prefixes AS text[]) IS NULL
-       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                  WHERE starts_with(e.grid_code, p.code))
+  -- what the caller may read (gis.access.auth.read_scope; the rule: in_scope, migration 0006)
+  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
        OR EXISTS (SELECT 1 FROM event_dispatch d
                   WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 ORDER BY e.id DESC

@@ -1,6 +1,7 @@
 -- name: unit_visits
--- Every unit of the active generation (under @area) with the workers whose tracks passed
--- within @d metres of it during [@since, @until) (tracks clipped to the period by their M time).
+-- Every unit of the active generation (in_scope of the prefixes @area, NULL = all) with the
+-- workers whose tracks passed within @d metres of it during [@since, @until) (tracks clipped
+-- to the period by their M time).
 -- Set-based: each clipped track is cut into segments (and lone points); each piece probes the
 -- unit GiST index with its box grown by a little more than @d in degrees; a pair is then
 -- decided in a local metric plane when it is clearly inside or clearly outside @d, and by the
@@ -48,7 +49,7 @@ cand AS MATERIALIZED (
                                  greatest(abs(ST_YMin(seg.g)), abs(ST_YMax(seg.g)))
                                  + seg.reach / 110574.0)))),
                              seg.reach / 110574.0)
-    WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
+    WHERE in_scope(u.grid_code, CAST(:area AS text[]))
 ),
 near AS (
     SELECT DISTINCT cand.unit_id, cand.worker_id FROM cand
@@ -63,7 +64,7 @@ SELECT u.code AS unit, u.grid_code,
                 CAST('{}' AS bigint[])) AS workers
 FROM unit u JOIN gen ON u.generation_id = gen.id
 LEFT JOIN near ON near.unit_id = u.id
-WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
+WHERE in_scope(u.grid_code, CAST(:area AS text[]))
 GROUP BY u.code, u.grid_code
 ORDER BY u.code;
 -- name: unit_last_visit
@@ -102,7 +103,7 @@ cand AS MATERIALIZED (
                                  greatest(abs(ST_YMin(seg.g)), abs(ST_YMax(seg.g)))
                                  + seg.reach / 110574.0)))),
                              seg.reach / 110574.0)
-    WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
+    WHERE in_scope(u.grid_code, CAST(:area AS text[]))
 ),
 near AS (
     SELECT DISTINCT cand.unit_id, cand.track_id FROM cand
@@ -129,7 +130,7 @@ SELECT u.code AS unit, u.grid_code, lv.last_visit
 FROM unit u JOIN gen ON u.generation_id = gen.id
 LEFT JOIN visited ON visited.unit_id = u.id
 LEFT JOIN lv ON lv.unit_id = u.id
-WHERE (CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area))
+WHERE in_scope(u.grid_code, CAST(:area AS text[]))
   AND (visited.unit_id IS NULL OR lv.last_visit < :cutoff)
 ORDER BY u.grid_code, u.code;
 -- name: responsible
@@ -142,7 +143,7 @@ JOIN grid_role r ON r.area_code = g.code AND r.role IN ('full_time', 'grid_leade
      AND r.valid_from <= :at AND (r.valid_to IS NULL OR r.valid_to > :at)
 JOIN worker w ON w.id = r.worker_id AND w.active
 LEFT JOIN patrol_duty d ON d.grid_code = g.code
-WHERE CAST(:area AS text) IS NULL OR starts_with(g.code, :area)
+WHERE in_scope(g.code, CAST(:area AS text[]))
 ORDER BY g.code, (r.role = 'full_time') DESC, r.valid_from, w.code;
 -- name: patrols_done
 -- Tracks per (worker, main grid) started in [@since, @until).

@@ -1,5 +1,7 @@
 -- Queries of the commanders' live map (dashboard/). Events are filtered the same way
--- everywhere: time window, class, status, area code prefix (street/community/grid), overdue.
+-- everywhere: time window, class, status, area code prefix (street/community/grid), overdue,
+-- and the viewer's scope. @area (the chosen area) and @scope_prefixes (what the viewer may
+-- see) are prefix arrays of the one scope rule, in_scope (migration 0006); NULL = everything.
 
 -- name: ping
 SELECT 1;
@@ -42,6 +44,7 @@ LEFT JOIN LATERAL (
       AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
     ORDER BY CASE r.role WHEN 'full_time' THEN 0 ELSE 1 END, r.valid_from DESC
     LIMIT 1) resp ON true
+WHERE in_scope(g.code, CAST(:scope_prefixes AS text[]))
 ORDER BY g.code;
 
 -- name: units
@@ -64,7 +67,8 @@ WHERE e.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
   AND (CAST(:classes AS text[]) IS NULL OR e.item_code IN (
         SELECT i.code FROM event_item i WHERE i.class_code = ANY(CAST(:classes AS text[]))))
   AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
-  AND (CAST(:area AS text) IS NULL OR starts_with(e.grid_code, :area))
+  AND in_scope(e.grid_code, CAST(:area AS text[]))
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
   AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()))
 GROUP BY 1, 2;
 
@@ -79,7 +83,8 @@ WHERE e.reported_at >= :since AND e.reported_at < :until
   AND (CAST(:classes AS text[]) IS NULL OR e.item_code IN (
         SELECT i.code FROM event_item i WHERE i.class_code = ANY(CAST(:classes AS text[]))))
   AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
-  AND (CAST(:area AS text) IS NULL OR starts_with(e.grid_code, :area))
+  AND in_scope(e.grid_code, CAST(:area AS text[]))
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
   AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()));
 
 -- name: events
@@ -94,7 +99,8 @@ WHERE e.geom IS NOT NULL
   AND e.reported_at >= :since AND e.reported_at < :until
   AND (CAST(:classes AS text[]) IS NULL OR i.class_code = ANY(CAST(:classes AS text[])))
   AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
-  AND (CAST(:area AS text) IS NULL OR starts_with(e.grid_code, :area))
+  AND in_scope(e.grid_code, CAST(:area AS text[]))
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
   AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()))
 ORDER BY e.reported_at DESC, e.id DESC
 LIMIT :limit;
@@ -163,6 +169,7 @@ SELECT e.grid_code,
        count(*) FILTER (WHERE e.reported_at >= :since) AS reported
 FROM event e
 WHERE e.grid_code IS NOT NULL
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
 GROUP BY e.grid_code;
 
 -- name: grid_people

@@ -22,7 +22,7 @@ WHERE g.code = :code
 -- name: people
 SELECT w.code, w.name, r.role, r.area_code, r.valid_from, r.valid_to
 FROM grid_role r JOIN worker w ON w.id = r.worker_id
-WHERE (r.area_code = :code OR starts_with(r.area_code, :code))
+WHERE in_scope(r.area_code, ARRAY[CAST(:code AS text)])
   AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
 ORDER BY CASE r.role WHEN 'grid_leader' THEN 0 WHEN 'full_time' THEN 1 ELSE 2 END,
          r.area_code, w.code;
@@ -31,10 +31,8 @@ SELECT e.id, e.item_code, e.status, e.level, e.reported_at, e.due_at, e.unit_cod
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.description
 FROM event e
 WHERE e.grid_code = :code AND e.status NOT IN ('closed', 'rejected', 'duplicate')
-  -- what the caller may read (gis.auth.read_scope): NULL prefixes = everything
-  AND (CAST(:scope_prefixes AS text[]) IS NULL
-       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                  WHERE starts_with(e.grid_code, p.code))
+  -- what the caller may read (gis.access.auth.read_scope; the rule: in_scope, migration 0006)
+  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
        OR EXISTS (SELECT 1 FROM event_dispatch d
                   WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 ORDER BY e.reported_at DESC
@@ -42,9 +40,7 @@ LIMIT :limit;
 -- name: open_event_counts
 SELECT e.status, count(*) AS n FROM event e
 WHERE e.grid_code = :code AND e.status NOT IN ('closed', 'rejected', 'duplicate')
-  AND (CAST(:scope_prefixes AS text[]) IS NULL
-       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                  WHERE starts_with(e.grid_code, p.code))
+  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
        OR EXISTS (SELECT 1 FROM event_dispatch d
                   WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 GROUP BY e.status;

@@ -49,11 +49,8 @@ FROM event_duplicate d JOIN event e ON e.id = d.event_id JOIN event o ON o.id = 
 WHERE (CAST(:status AS text) IS NULL OR d.status = :status)
   AND (CAST(:event_id AS bigint) IS NULL OR d.event_id = :event_id OR d.original_id = :event_id)
   -- only the links a caller may see: both events' grids in their area
-  AND (CAST(:scope_prefixes AS text[]) IS NULL
-       OR (EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                   WHERE starts_with(e.grid_code, p.code))
-           AND EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                       WHERE starts_with(o.grid_code, p.code))))
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
+  AND in_scope(o.grid_code, CAST(:scope_prefixes AS text[]))
 ORDER BY d.created_at DESC, d.event_id DESC
 LIMIT :limit;
 -- name: link_duplicate
@@ -122,16 +119,15 @@ FOR UPDATE OF d, e;
 UPDATE event_dispatch SET acknowledged_at = :at WHERE id = :id AND acknowledged_at IS NULL;
 -- name: notifications
 -- Department notifications, newest first; @department limits to one department, @pending to
--- unacknowledged ones, @scope_prefixes (NULL = all) to events whose grid starts with one.
+-- unacknowledged ones, @scope_prefixes (NULL = all) to events whose grid starts with one
+-- (in_scope, migration 0006).
 SELECT d.id, d.event_id, d.at, d.level, d.area_code, d.department, d.actor, d.note,
        d.acknowledged_at, e.item_code, e.status, e.grid_code
 FROM event_dispatch d JOIN event e ON e.id = d.event_id
 WHERE d.department IS NOT NULL
   AND (CAST(:department AS text) IS NULL OR d.department = :department)
   AND (NOT CAST(:pending AS boolean) OR d.acknowledged_at IS NULL)
-  AND (CAST(:scope_prefixes AS text[]) IS NULL
-       OR EXISTS (SELECT 1 FROM unnest(CAST(:scope_prefixes AS text[])) AS p (code)
-                  WHERE starts_with(e.grid_code, p.code)))
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
 ORDER BY d.at DESC, d.id DESC
 LIMIT :limit;
 -- name: district_of_street

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS in_scope(text, text[]);
