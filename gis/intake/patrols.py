@@ -60,9 +60,9 @@ def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix]
         if wid is None:
             raise UnknownReference(f"worker: no worker {worker!r}", code="unknown_worker",
                                    details=[{"field": "worker", "reason": "no such worker"}])
-        row = conn.execute(q(SQL, "insert_track", PKG),
-            {"w": wid, "g": grid_code, "s": fixes[0].t, "e": fixes[-1].t, "wkt": wkt,
-             "crs": datum.value}).one()
+        row = conn.execute(q(SQL, "insert_track", PKG), {
+            "w": wid, "g": grid_code, "s": fixes[0].t, "e": fixes[-1].t, "wkt": wkt,
+            "crs": datum.value}).one()
         if on_stored is not None:
             on_stored(conn, row.id)
     return {"id": row.id, "uid": row.uid, "worker": worker, "grid": grid_code,

@@ -100,8 +100,8 @@ def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
             ev = state.lock_event(conn, event_id)
             auth.check_area(who, ev)
             _check_original(conn, who, event_id, original_id)
-            n = conn.execute(q(SQL, "dismiss_link", PKG),
-                {"at": now, "by": who.actor, "e": event_id, "o": original_id}).rowcount
+            n = conn.execute(q(SQL, "dismiss_link", PKG), {
+                "at": now, "by": who.actor, "e": event_id, "o": original_id}).rowcount
             if n != 1:
                 raise NotFound(f"no possible duplicate link {event_id} → {original_id}",
                                code="no_duplicate_link")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from gis.access import auth, scope
 from gis.access.auth import Principal
@@ -103,10 +103,6 @@ def overdue(engine: Engine, now: datetime | None = None,
     """Open events past their due time (including those already at the district)."""
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT id, item_code, status, level, grid_code, due_at, "
-            "extract(epoch FROM :now - due_at) / 3600 AS hours_over FROM event "
-            "WHERE status = ANY(:st) AND due_at <= :now "
-            "AND in_scope(grid_code, CAST(:a AS text[])) ORDER BY due_at"),
-            {"now": now, "st": list(ESCALATABLE), "a": scope.area_prefixes(area)}).mappings()
+        rows = conn.execute(q(SQL, "overdue", PKG), {
+            "now": now, "st": list(ESCALATABLE), "a": scope.area_prefixes(area)}).mappings()
         return [dict(r) for r in rows]

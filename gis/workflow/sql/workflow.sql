@@ -166,3 +166,10 @@ SELECT id, status, grid_code FROM event WHERE id = :i;
 -- name: event_summary
 SELECT id, status, level, due_at, grid_code, community_code, street_code, item_code
 FROM event WHERE id = :i;
+-- name: overdue
+-- Open events (@st: the escalatable statuses) past their due time, within the area prefixes @a.
+SELECT id, item_code, status, level, grid_code, due_at,
+       extract(epoch FROM :now - due_at) / 3600 AS hours_over
+FROM event
+WHERE status = ANY(:st) AND due_at <= :now AND in_scope(grid_code, CAST(:a AS text[]))
+ORDER BY due_at;
