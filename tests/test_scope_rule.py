@@ -99,7 +99,7 @@ def test_no_query_spells_the_scope_predicate_itself() -> None:
     users = {where.split(":")[0] for where, sql in _sql_texts() if "in_scope(" in sql}
     assert users >= {"gis/intake/sql/events.sql", "gis/territory/sql/grids.sql",
                      "gis/workflow/sql/workflow.sql", "gis/oversight/sql/coverage.sql",
-                     "gis/oversight/sql/dashboard.sql", "gis/workflow/escalation.py"}
+                     "gis/oversight/sql/dashboard.sql"}
 
 
 def test_no_python_module_matches_areas_by_hand() -> None:
