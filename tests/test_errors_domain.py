@@ -110,3 +110,30 @@ def test_the_pending_list_holds_only_modules_that_still_need_it():
     for rel in PENDING:
         text = (ROOT / rel).read_text(encoding="utf-8")
         assert HTTP_STATUS.search(text), f"{rel} no longer mentions a status: drop it from PENDING"
+
+
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
+
+
+def test_no_error_raised_in_gis_outside_the_command_line_names_a_flag():
+    bad = []
+    for path in _domain_modules():
+        if path.relative_to(ROOT).parts[:2] == ("gis", "cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                bad += [f"{path.relative_to(ROOT)}:{node.lineno}: {s.value}"
+                        for s in ast.walk(node.exc)
+                        if isinstance(s, ast.Constant) and isinstance(s.value, str)
+                        and FLAG.search(s.value)]
+    assert bad == []
+
+
+def test_the_command_line_adds_its_hint_to_the_domain_message():
+    from gis.cli.core import error_body
+
+    err = gis.errors.NotFound("no generation is active", code="no_generation")
+    assert err.to_dict()["error"]["message"] == "no generation is active"
+    assert error_body(err)["error"]["message"] == "no generation is active; give --generation"
+    plain = gis.errors.NotFound("no event 7", code="event_not_found")
+    assert error_body(plain) == plain.to_dict()
