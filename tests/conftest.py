@@ -7,22 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from support.db import empty_every_table
 
 from gis.db import migrate
 from gis.db.engine import dispose_all, make_engine
 from gis.intake import catalogue
 from gis.settings import Settings
 
-DATA_TABLES = (
-    "event_history, event, idempotency_key, patrol_track, grid_role, worker, camera, building, "
-    "area_piece, unit, grid, community, street, district, area, generation"
-)
-
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _no_bind_in_a_comment(_conn, _cursor, statement, _params, _context, _many) -> None:
     """Every statement the suite runs: a bind parameter inside a comment fails the test."""
-    from test_hardening_sql_lint import binds_in_comments
+    from support.sqllint import binds_in_comments
 
     bad = binds_in_comments(statement)
     if bad:
@@ -95,9 +91,9 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture()
 def clean_db(engine: Engine, owner_engine: Engine) -> Engine:
-    """Empty every data table (the catalogue stays); TRUNCATE is the owner's right."""
-    with owner_engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+    """Every table emptied (the catalogue loaded again): the known database a test starts
+    from; TRUNCATE is the owner's right."""
+    empty_every_table(owner_engine)
     return engine
 
 

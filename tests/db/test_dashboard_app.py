@@ -1,0 +1,157 @@
+"""Streamlit AppTest of every dashboard page, with data, empty and unreachable database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from support.dashboard import seed as _seed
+
+DASH = Path(__file__).resolve().parents[2] / "dashboard"
+
+
+@pytest.fixture()
+def db_env(settings, monkeypatch):
+    """DATABASE_URL of the test database for the app under test."""
+    monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    from dashboard import data
+
+    for fn in (data.extent, data.filter_options, data.grids):
+        fn.clear()
+    import streamlit as st
+
+    st.cache_data.clear()
+    return settings
+
+
+def _text(at: AppTest) -> str:
+    """All markdown / info / error / metric text of a run."""
+    parts = [m.value for m in at.markdown] + [e.value for e in at.info]
+    parts += [e.value for e in at.error] + [f"{m.label}={m.value}" for m in at.metric]
+    parts += [c.value for c in at.caption]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_live_map_page(db_env, demo_district, engine) -> None:
+    """The entry point opens on the live map with metrics and no exception."""
+    _seed(engine)
+    at = AppTest.from_file(str(DASH / "app.py"), default_timeout=30).run()
+    assert not at.exception, at.exception
+    txt = _text(at)
+    assert "Events=3" in txt and "Overdue=1" in txt
+    assert at.sidebar.selectbox(key="live_window").value == "last 7 days"
+
+
+def test_grids_workers_page(db_env, demo_district, engine) -> None:
+    """Per grid and per worker tables."""
+    _seed(engine)
+    at = AppTest.from_file(str(DASH / "pages" / "grids_workers.py"), default_timeout=30).run()
+    assert not at.exception, at.exception
+    assert "Grids=32" in _text(at)
+    assert len(at.dataframe) >= 2
+
+
+def test_empty_state(db_env, clean_db) -> None:
+    """No district: the page says how to load one."""
+    for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
+        at = AppTest.from_file(str(page), default_timeout=30).run()
+        assert not at.exception
+        assert "wangge demo" in _text(at)
+
+
+def test_database_unreachable(monkeypatch) -> None:
+    """An unreachable database is reported without a traceback."""
+    url = "postgresql://wangge@127.0.0.1:9/nowhere"
+    monkeypatch.setenv("WANGGE_DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
+        at = AppTest.from_file(str(page), default_timeout=30).run()
+        assert not at.exception
+        assert at.error and "Database unreachable" in at.error[0].value
+
+
+def _map_state(lon: float, lat: float, zoom: int, clicks: int = 0) -> dict:
+    """What st_folium reports for a map centred on (lon, lat), after ``clicks`` clicks there."""
+    d = 0.002
+    out = {"center": {"lat": lat, "lng": lon}, "zoom": zoom,
+           "bounds": {"_southWest": {"lat": lat - d, "lng": lon - d},
+                      "_northEast": {"lat": lat + d, "lng": lon + d}}}
+    if clicks:
+        out |= {"last_object_clicked": {"lat": lat + 0.00001, "lng": lon + 0.00001},
+                "last_object_clicked_count": clicks, "last_object_clicked_tooltip": "x"}
+    return out
+
+
+def test_layers_clusters_and_click(db_env, demo_district, engine) -> None:
+    """Every layer choice takes effect; cameras are clustered at district zoom and drawn one by
+    one zoomed in; clicking an event marker lists the cameras near it."""
+    from sqlalchemy import text
+
+    _seed(engine)
+    at = AppTest.from_file(str(DASH / "app.py"), default_timeout=30).run()
+    assert not at.exception, at.exception
+    layers = at.session_state["_map_layers"]
+    assert "Grids" in layers and any(x.startswith("Cameras (2") for x in layers)
+    assert "Cameras in view=2" in _text(at)
+
+    at.sidebar.multiselect(key="live_layers").set_value(["Events", "Event heat"]).run()
+    assert not at.exception, at.exception
+    layers = at.session_state["_map_layers"]
+    assert "Grids" not in layers and not any(x.startswith("Cameras") for x in layers)
+    assert not any(x.startswith("Patrol") for x in layers)
+    assert "Cameras in view=–" in _text(at)
+    at.sidebar.multiselect(key="live_layers").set_value(["Grids", "Cameras", "Events"]).run()
+    assert "Grids" in at.session_state["_map_layers"]
+
+    ev = engine.connect().execute(text(
+        "SELECT id, ST_X(geom) x, ST_Y(geom) y FROM event ORDER BY id DESC LIMIT 1")).one()
+    key = "live_map_0"
+    at.session_state[key] = _map_state(ev.x, ev.y, 17)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(x == "Cameras (2)" for x in at.session_state["_map_layers"])  # one by one
+    at.session_state[key] = _map_state(ev.x, ev.y, 17, clicks=1)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["selected_event"] in {ev.id, ev.id - 1, ev.id - 2}  # same spot
+    near = [d for d in at.dataframe if list(d.value.columns)[:1] == ["code"]]
+    assert near and list(near[0].value["code"]) == ["CAM-NEAR", "CAM-FAR"]
+    assert "Selected event and nearby cameras" in at.session_state["_map_layers"]
+
+
+def test_camera_clusters_on_the_live_page(db_env, demo_district, engine) -> None:
+    """Many cameras at district zoom: the page ships clusters, not every camera."""
+    from support.dashboard import cameras as _cameras
+
+    _cameras(engine, 120)
+    at = AppTest.from_file(str(DASH / "app.py"), default_timeout=30).run()
+    assert not at.exception, at.exception
+    assert "Cameras in view=120" in _text(at)
+    assert "Cameras (120, clustered)" in at.session_state["_map_layers"]
+    assert "cameras clustered" in _text(at)
+
+
+def test_mapview_legends_and_nearest_event() -> None:
+    """Heat and coverage have their own scales and legends; a click picks the nearest event."""
+    from dashboard import mapview
+
+    assert set(mapview.HEAT).isdisjoint({mapview.coverage_colour(i / 10) for i in range(11)})
+    assert mapview.heat_levels(1000)[0] == 1 and mapview.heat_levels(1000)[-1] == 1000
+    m = mapview.build_map(mapview.MapView(
+        (31.3, 120.6), 14, grids=[{"code": "g", "name": "G", "geometry": {
+            "type": "Polygon", "coordinates": [[[120.5, 31.2], [120.7, 31.2], [120.7, 31.4],
+                                                [120.5, 31.2]]]}}],
+        bins={"cellx": 0.01, "celly": 0.01, "total": 5, "bins": [
+            {"minlon": 120.6, "minlat": 31.3, "maxlon": 120.61, "maxlat": 31.31, "n": 5,
+             "open": 1}]},
+        coverage={"g": {"units": 2, "covered": 1, "share": 0.5}},
+        cameras={"mode": "clusters", "total": 7, "offline": 2, "cameras": [], "clusters": [
+            {"lon": 120.6, "lat": 31.3, "n": 7, "offline": 2, "code": "C1"}]}))
+    html = m.get_root().render()
+    assert "Events per bin" in html and "Patrol coverage" in html
+    assert "7 cameras, 2 offline" in html
+    evs = [{"id": 1, "lon": 120.6, "lat": 31.3}, {"id": 2, "lon": 120.601, "lat": 31.3}]
+    assert mapview.nearest_event(evs, 31.30001, 120.60099, 17)["id"] == 2
+    assert mapview.nearest_event(evs, 31.31, 120.6, 17) is None

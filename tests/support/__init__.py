@@ -1,0 +1,1 @@
+"""Helpers shared by tests (fixtures live in conftest.py files)."""
