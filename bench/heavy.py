@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from gis.settings import Settings
 
     args = parse_args(argv)
-    base = os.environ.get("DATABASE_URL") or Settings().database_url
+    base = Settings().owner_url  # creating the bench database is the owner's right
     engine = prepared_engine(recreate_database(base, args.db))
     with Stopwatch() as sw:
         load_demo(engine)
