@@ -113,7 +113,7 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
             out["preview_s"] = round(time.perf_counter() - t, 3)
             conn.rollback()
             out["generation"] = None
-            out["note"] = "preview only: nothing was changed; run again with --commit to activate"
+            out["note"] = "preview only: nothing was changed; commit to activate"
             return out
         t = time.perf_counter()
         out["activation"] = act.activate(conn, gen, actor=actor, max_m=max_m)
@@ -157,7 +157,7 @@ def _problem_lines(report: dict[str, Any], limit: int) -> list[str]:
             area = f"{p['area_m2']:.1f}" if "area_m2" in p else ""
             lines.append(f"  {p['severity']:<9} {p['check']:<26} {area:>10}  {p['message']}")
         if len(probs) > limit:
-            lines.append(f"  ... and {len(probs) - limit} more (see --report)")
+            lines.append(f"  ... and {len(probs) - limit} more (all in the JSON report)")
     return lines
 
 
@@ -196,7 +196,7 @@ def _preview_lines(pv_: dict[str, Any], limit: int) -> list[str]:
             f"{g['events_out']:>7} {g['events_in']:>6} {g['buildings_out']:>8} "
             f"{g['buildings_in']:>7}  " + ", ".join(g.get("workers", [])[:3]))
     if len(rows) > limit:
-        lines.append(f"  ... and {len(rows) - limit} more grids (see --report)")
+        lines.append(f"  ... and {len(rows) - limit} more grids (all in the JSON report)")
     return lines
 
 
@@ -208,5 +208,5 @@ def _outcome_line(report: dict[str, Any]) -> str:
                 f"{a.get('relocated', 0)} open events re-located, {a.get('moved', 0)} "
                 "moved grid/unit/worker (only those were rewritten)")
     if report.get("acceptable"):
-        return "acceptable: preview only, nothing changed (add --commit to activate)"
+        return "acceptable: preview only, nothing changed (commit to activate)"
     return "BLOCKED: fix the blocking problems (nothing changed)"

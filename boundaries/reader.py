@@ -45,10 +45,10 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
     out = {f: f for f in FIELDS}
     for it in items or []:
         if "=" not in it:
-            raise ValueError(f"--map {it!r}: expected TARGET=FIELD, e.g. code=GRID_CODE")
+            raise ValueError(f"map {it!r}: expected TARGET=FIELD, e.g. code=GRID_CODE")
         k, v = (s.strip() for s in it.split("=", 1))
         if k not in FIELDS:
-            raise ValueError(f"--map {it!r}: target must be one of {', '.join(FIELDS)}")
+            raise ValueError(f"map {it!r}: target must be one of {', '.join(FIELDS)}")
         out[k] = v
     return out
 
@@ -172,7 +172,7 @@ def _read_ogr(path: Path, layer: str | None, crs: str | None
         chosen = layers
     else:
         raise UnreadableFile(f"{path.name}: several layers ({', '.join(layers)}); choose one "
-                             "with --layer, or name the layers after levels")
+                             "with the `layer` option, or name the layers after levels")
     props: list[dict] = []
     geoms: list = []
     layer_levels: list[str | None] = []
@@ -221,7 +221,7 @@ def read(path: str | Path, *, crs: str | None = None, level: str | None = None,
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
     if level is not None and level not in LEVELS:
-        raise UnreadableFile(f"--level {level!r}: must be one of {', '.join(LEVELS)}")
+        raise UnreadableFile(f"level {level!r}: must be one of {', '.join(LEVELS)}")
     m = mapping or {f: f for f in FIELDS}
     suffix = path.suffix.lower()
     layers: list[str] = []

@@ -141,7 +141,7 @@ def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[P
                   "geometry_type": g.geom_type}
         sev = REPAIRED if opts.repair else ERROR
         add("bad_ring", sev, msg + ("; repaired" if opts.repair else
-                                    "; run with --repair to close / drop them"),
+                                    "; the `repair` option closes / drops them"),
             geom=g, repair=repair, repair_geom=g)
     return g if valid else _made_valid(g, opts, tr, add)
 
@@ -149,12 +149,12 @@ def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[P
 def _attribute_checks(f: Feature, add: Add) -> None:
     """Level, code (its form and its parent's prefix) and grid kind."""
     if f.level is None:
-        add("missing_level", ERROR, "no level: give a 'level' property or --level")
+        add("missing_level", ERROR, "no level: give a 'level' property or the `level` option")
     elif f.level not in LEVELS:
         add("unknown_level", ERROR, f"unknown level {f.level!r} (one of {', '.join(LEVELS)})")
     if f.code is None:
-        add("missing_code", ERROR, "no code: every boundary needs one (map a field with "
-            "--map code=FIELD)")
+        add("missing_code", ERROR, "no code: every boundary needs one (map a field to it with "
+            "the `map` option: code=FIELD)")
     elif not CODE_RE.match(f.code):
         add("bad_code", ERROR, f"code {f.code!r} may only hold letters, digits, '_' and '-' "
             "(at most 40)")
@@ -184,7 +184,7 @@ def _usable_geometry(f: Feature, add: Add) -> bool:
     if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
         add("out_of_range", ERROR, f"coordinates ({xmin:.1f}, {ymin:.1f})..({xmax:.1f}, "
             f"{ymax:.1f}) are not longitude/latitude: is the file in a projected CRS? give "
-            "--crs (e.g. EPSG:4547)")
+            "the `crs` option (e.g. EPSG:4547)")
         return False
     return True
 
@@ -212,7 +212,7 @@ def _made_valid(g: BaseGeometry, opts: Options, tr: Transformer,
         return fixed
     add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid would give "
         f"{repair['parts']} polygon(s) of {after:.0f} m² (was {before:.0f} m²): run with "
-        "--repair to use it", geom=g, lon=lon, lat=lat, repair=repair,
+        "the `repair` option to use it", geom=g, lon=lon, lat=lat, repair=repair,
         repair_geom=fixed)
     return None
 

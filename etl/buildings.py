@@ -141,7 +141,7 @@ def _read_csv(path: Path, geometry_field: str | None,
         raise file_error(
             f"{path.name}: no WKT geometry column (looked for {', '.join(WKT_COLUMNS)}); its "
             f"columns are: {', '.join(repr(c) for c in df.columns)}; name one with "
-            "--geometry-field", "unknown_column", field="geometry")
+            "the `geometry_field` option", "unknown_column", field="geometry")
     raw = df.pop(col).fillna("").astype(str).str.strip()
     arr = raw.to_numpy(dtype=object)
     arr[arr == ""] = None
@@ -170,7 +170,8 @@ def pick_layer(p: Path, layer: str | None) -> str | None:
     if len(spatial) > 1:
         raise file_error(f"{p.name} has {len(spatial)} layers: "
                          + ", ".join(repr(x) for x in spatial)
-                         + "; name the one to load with --layer", "several_layers", "layer")
+                         + "; name the one to load with the `layer` option", "several_layers",
+                         "layer")
     return spatial[0] if spatial else None
 
 
@@ -206,13 +207,13 @@ def resolve_crs(declared: CRS | None, crs_opt: str | None, notes: list[str]) -> 
         try:
             c = resolve(crs_opt)
         except UnknownCrsError:
-            raise file_error(f"--crs {crs_opt!r} is neither a datum (wgs84, gcj02, bd09, "
+            raise file_error(f"crs {crs_opt!r} is neither a datum (wgs84, gcj02, bd09, "
                              "cgcs2000) nor a CRS pyproj knows (e.g. EPSG:4547)",
                              "unknown_crs", "crs") from None
         if c.shift is not None:
             notes.append(f"coordinates taken as {c.shift.value} lon/lat and converted to WGS84")
         elif c.datum is None and declared is not None and not declared.equals(c.crs):
-            notes.append(f"--crs {crs_opt} overrides the file's declared {declared.to_string()}")
+            notes.append(f"crs {crs_opt} overrides the file's declared {declared.to_string()}")
         return c
     if declared is None:
         notes.append("the file declares no CRS; taken as EPSG:4326 (WGS84 lon/lat)")
@@ -238,12 +239,14 @@ def check_crs_matches(crs: CRS, bounds: np.ndarray, path_name: str) -> None:
     if crs.is_geographic and in_deg.mean() < 0.5:
         raise file_error(
             f"{path_name}: declared CRS {_crs_name(crs)} is in degrees but the coordinates look "
-            f"like metres ({span}); pass the right projected CRS with --crs (e.g. EPSG:3857, "
+            f"like metres ({span}); name the right projected CRS with the `crs` option "
+            "(e.g. EPSG:3857, "
             "EPSG:4547)", "crs_mismatch", "crs")
     if crs.is_projected and in_deg.all() and max(abs(xmax), abs(ymax), abs(xmin), abs(ymin)) > 1:
         raise file_error(
             f"{path_name}: declared CRS {_crs_name(crs)} is in metres but the coordinates look "
-            f"like degrees ({span}); pass --crs EPSG:4326 (or gcj02 / bd09)", "crs_mismatch", "crs")
+            f"like degrees ({span}); set the `crs` option to EPSG:4326 (or gcj02 / bd09)",
+            "crs_mismatch", "crs")
 
 
 def _num(s: pd.Series) -> pd.Series:
@@ -328,7 +331,8 @@ def _source_ids(gdf: gpd.GeoDataFrame, cols: list[str], id_field: str | None,
         vals = gdf[idcol]
         if vals.isna().any() or vals.astype(str).duplicated().any():
             notes.append(f"column {idcol!r} is not a unique id (missing or repeated values); "
-                         "using the feature number as source id (name an id with --id-field)")
+                         "using the feature number as source id (name an id with the `id_field` "
+                         "option)")
             idcol = None
     if idcol is None:
         if not explicit:
@@ -424,7 +428,8 @@ def _check_validity(rows: _Rows, repair: bool) -> None:
                 rows.report.notes.append(f"row {i + 1}: invalid polygon ({why}) repaired")
                 continue
         rows.reject(rows.mask(i), "geometry", "invalid_polygon",
-                    f"invalid polygon: {why}" + ("" if repair else " (use --repair to fix it)"))
+                    f"invalid polygon: {why}"
+                    + ("" if repair else " (the `repair` option fixes it)"))
 
 
 def _check_ids(rows: _Rows, idcol: str) -> None:

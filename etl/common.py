@@ -132,7 +132,7 @@ def _codec(encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
-        raise file_error(f"--encoding {encoding!r} is not an encoding Python knows (e.g. "
+        raise file_error(f"encoding {encoding!r} is not an encoding Python knows (e.g. "
                          "utf-8, gb18030, gbk)", "unknown_encoding", "encoding") from None
     return "gb18030" if name in ("gbk", "gb2312") else name
 
@@ -147,7 +147,8 @@ def decode_text(data: bytes, name: str, encoding: str | None = None) -> tuple[st
             return data.decode(codec), codec
         except UnicodeDecodeError as e:
             raise file_error(f"{name}: not {encoding} text (byte {e.start}: {e.reason}); leave "
-                             "out --encoding to detect it", "bad_encoding", "encoding") from None
+                             "out the `encoding` option to detect it", "bad_encoding",
+                             "encoding") from None
     try:
         return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(codecs.BOM_UTF8) \
             else "utf-8"
@@ -158,7 +159,8 @@ def decode_text(data: bytes, name: str, encoding: str | None = None) -> tuple[st
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
         raise file_error(f"{name}: the text is neither UTF-8 nor GB18030/GBK; name its "
-                         "encoding with --encoding", "bad_encoding", "encoding") from None
+                         "encoding with the `encoding` option", "bad_encoding",
+                         "encoding") from None
 
 
 def read_csv_text(path: str | Path, encoding: str | None = None,

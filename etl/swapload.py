@@ -42,9 +42,7 @@ SHADOW = "building_bulk_load"
 STREAMS = 2
 SWAP_MIN_ROWS = 100_000  # below this one connection is as quick
 _INDEXDEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (.*)$", re.S)
-# (the streams are the parallelism: no extra workers for the btree builds)
-_STREAM_SETTINGS = ("SET statement_timeout = 0; SET synchronous_commit = off; "
-                    "SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 0")
+
 
 
 def usable(cur: Any, rows: int) -> bool:
@@ -71,7 +69,7 @@ def usable(cur: Any, rows: int) -> bool:
 def _connect(engine: Engine) -> Any:
     raw = engine.raw_connection()
     cur = raw.cursor()
-    cur.execute(_STREAM_SETTINGS)
+    cur.execute(q(SQL, "swap_stream_settings", PKG).text)
     raw.commit()
     return raw
 
@@ -158,14 +156,14 @@ def load(engine: Engine, cur: Any, prepared: gpd.GeoDataFrame, source: str, rows
 
         for table, _name, _ddl in fkeys:
             cur.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-        cur.execute("LOCK TABLE building IN ACCESS EXCLUSIVE MODE")
+        cur.execute(q(SQL, "swap_lock_building", PKG).text)
         for table, name, _ddl in fkeys:
             cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
                 sql.SQL(table), sql.Identifier(name)))
         for column, seq in sequences:
             cur.execute(sql.SQL("ALTER SEQUENCE {} OWNED BY {}.{}").format(
                 sql.SQL(seq), shadow, sql.Identifier(column)))
-        cur.execute("DROP TABLE building")
+        cur.execute(q(SQL, "swap_drop_building", PKG).text)
         cur.execute(sql.SQL("ALTER TABLE {} RENAME TO building").format(shadow))
         for tmp, (name, conname, contype) in names.items():
             if contype in ("p", "u"):

@@ -222,3 +222,14 @@ WHERE a.attrelid = 'building'::regclass AND a.attnum > 0 AND NOT a.attisdropped
 -- name: roster_areas
 -- Every area code with its level (a roster's roles are held in a grid or unit).
 SELECT code, level FROM area;
+
+-- name: swap_stream_settings
+-- Session settings of a swap-load's COPY and index streams (the streams are the parallelism).
+SET statement_timeout = 0; SET synchronous_commit = off; SET maintenance_work_mem = '512MB';
+SET max_parallel_maintenance_workers = 0;
+
+-- name: swap_lock_building
+LOCK TABLE building IN ACCESS EXCLUSIVE MODE;
+
+-- name: swap_drop_building
+DROP TABLE building;

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
-from gis.db.sqlfiles import read_sql
+from gis.db.sqlfiles import read_sql, strip_comments
 from gis.errors import Conflict, InvalidInput, NotFound, Unavailable, WanggeError
 from gis.intake import catalogue
 from gis.territory.locate import NothingToLocate, Place, PlaceNotFound, locate_place
@@ -158,13 +157,7 @@ _COLUMNS = (
     "distance_m, generation_id, grid_id, unit_id, street_code, community_code, grid_code, "
     "unit_code, worker_id, level, due_at"
 )
-_ROW = (
-    "(%s::uuid, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::timestamptz, "
-    "ST_GeomFromEWKT(%s::text), %s::float8, %s::float8, %s::text, %s::bigint, %s::text, "
-    "%s::bigint, %s::text, %s::text, %s::float8, %s::int, %s::bigint, %s::bigint, %s::text, "
-    "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::timestamptz, %s::jsonb, %s::jsonb, "
-    "%s::int)"
-)
+_COLUMNS = 30  # the arrays $1 … $30 of events_store.sql, one element per report
 
 
 def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
@@ -195,23 +188,24 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=str, ensure_ascii=False)
 
 
-_EXTRA_NAMES = ("gen", "key", "hash", "audit", "token_id", "role", "actor")
-_EXTRA_TYPES = ("int", "text", "text", "boolean", "bigint", "text", "text")
-_EXECUTE_SINGLE = "EXECUTE wg_store1 (" + ", ".join(["%s"] * (30 + len(_EXTRA_NAMES))) + ")"
+_EXECUTE = "EXECUTE wg_store (" + ", ".join(["%s"] * (_COLUMNS + 7)) + ")"
 
 
-def _prepare_single() -> str:
-    """``PREPARE wg_store1`` for one report: events_store.sql with $n parameters."""
-    row_types = [m.group(1) for m in re.finditer(r"%s::(\w+)", _ROW)]
-    n = len(row_types)
-    values = _ROW
-    for k in range(1, n + 1):
-        values = values.replace("%s", f"${k}", 1)
-    sql = read_sql("events_store.sql", "gis.intake.sql").replace("/*VALUES*/", values)
-    for k, name in enumerate(_EXTRA_NAMES, start=n + 1):
-        sql = sql.replace(f"%({name})s", f"${k}")
-    types = ", ".join(row_types + list(_EXTRA_TYPES))
-    return f"PREPARE wg_store1 ({types}) AS {sql}"
+def _text(value: Any) -> str | None:
+    """One element of the statement's text arrays (typed again in the statement)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Json):
+        return _dumps(value.adapted)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _prepare_store() -> str:
+    """``PREPARE wg_store`` of events_store.sql, as the file has it (comments aside)."""
+    sql = strip_comments(read_sql("events_store.sql", "gis.intake.sql"))
+    return "PREPARE wg_store AS " + sql
 
 
 def _store(engine: Engine, rows: list[tuple], generation: int | None,
@@ -231,24 +225,18 @@ def _store(engine: Engine, rows: list[tuple], generation: int | None,
         extra = (generation, idempotency_key, body_hash, audit is not None,
                  (audit or {}).get("token_id"), (audit or {}).get("role"),
                  (audit or {}).get("actor"))
+        # one statement for one report or a batch, prepared once per connection, so the
+        # server does not parse and plan it for every request
+        params = tuple([_text(v) for v in col] for col in zip(*rows, strict=True)) + extra
         with dbapi.cursor() as cur:
-            if len(rows) == 1:
-                # the common case, one report: a statement prepared once per connection, so
-                # the server does not parse and plan the whole statement for every report
-                if not raw.info.get("wg_store1"):
-                    cur.execute(_prepare_single())
-                    raw.info["wg_store1"] = True
-                try:
-                    cur.execute(_EXECUTE_SINGLE, rows[0] + extra)
-                except psycopg2.errors.InvalidSqlStatementName:  # a new server session
-                    cur.execute(_prepare_single())
-                    cur.execute(_EXECUTE_SINGLE, rows[0] + extra)
-            else:
-                values = b",".join(cur.mogrify(_ROW, row) for row in rows).decode()
-                params = dict(zip(_EXTRA_NAMES, extra, strict=True))
-                sql = read_sql("events_store.sql", "gis.intake.sql").replace("/*VALUES*/",
-                                                           values.replace("%", "%%"))
-                cur.execute(sql, params)
+            if not raw.info.get("wg_store"):
+                cur.execute(_prepare_store())
+                raw.info["wg_store"] = True
+            try:
+                cur.execute(_EXECUTE, params)
+            except psycopg2.errors.InvalidSqlStatementName:  # a new server session
+                cur.execute(_prepare_store())
+                cur.execute(_EXECUTE, params)
             got = cur.fetchall()
     except (psycopg2.OperationalError, psycopg2.InterfaceError):
         # the server went away: drop this connection and the rest of the pool with it

@@ -85,7 +85,7 @@ def test_bow_tie_is_blocking_and_repair_is_offered(clean_db: Engine, tmp_path: P
     assert code == 1
     p = by["invalid_geometry"][0]
     assert p["severity"] == "error" and "Self-intersection" in p["message"]
-    assert p["repair"]["parts"] == 2 and "--repair" in p["message"]
+    assert p["repair"]["parts"] == 2 and "`repair` option" in p["message"]
     _code, by = checks(clean_db, path, options=Options(repair=True))
     assert by["invalid_geometry"][0]["severity"] == "repaired"
 

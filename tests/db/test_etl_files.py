@@ -38,7 +38,7 @@ def test_a_geopackage_with_several_layers_needs_layer(clean_db, settings, tmp_pa
     f = tmp_path / "two.gpkg"
     boxes(2).to_file(f, driver="GPKG", layer="lou_2024")
     boxes(3, 0.01).to_file(f, driver="GPKG", layer="lou_2025")
-    with pytest.raises(EtlError, match="'lou_2024', 'lou_2025'.*--layer") as e:
+    with pytest.raises(EtlError, match="'lou_2024', 'lou_2025'.*`layer` option") as e:
         bld.load_file(clean_db, f, id_field="bid", commit=True)
     assert e.value.code == "several_layers" and e.value.details[0]["field"] == "layer"
     with clean_db.connect() as c:

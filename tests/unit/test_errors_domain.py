@@ -137,3 +137,29 @@ def test_the_command_line_adds_its_hint_to_the_domain_message():
     assert error_body(err)["error"]["message"] == "no generation is active; give --generation"
     plain = gis.errors.NotFound("no event 7", code="event_not_found")
     assert error_body(plain) == plain.to_dict()
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring constants of a module, its classes and functions."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                out.add(id(body[0].value))
+    return out
+
+
+def test_no_message_of_boundaries_or_etl_outside_their_commands_names_a_flag():
+    """Reports and errors reach the API too: they name options (`repair`), not flags."""
+    bad = []
+    for pkg in ("boundaries", "etl"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            if path.name == "cli.py":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            docs = _docstrings(tree)
+            bad += [f"{path.relative_to(ROOT)}:{n.lineno}: {n.value}" for n in ast.walk(tree)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                    and id(n) not in docs and FLAG.search(n.value)]
+    assert bad == []

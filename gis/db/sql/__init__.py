@@ -1,1 +1,1 @@
-"""SQL of gis.db.engine.engine."""
+"""SQL of gis.db: the migrations' schema files, roles, the engine's checks."""

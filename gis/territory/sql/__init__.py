@@ -1,1 +1,1 @@
-"""SQL of gis.territory.generations.generations."""
+"""SQL of gis.territory."""

@@ -1,1 +1,1 @@
-"""SQL of gis.workflow.transitions.transitions."""
+"""SQL of gis.workflow."""
