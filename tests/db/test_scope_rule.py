@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from support.workflow import G1, G2, G_OTHER_COMMUNITY, G_OTHER_STREET, clear_workflow, report
 
-from gis.access import scope
+from gis.access import auth, scope
 from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.oversight import dashboard as dq
@@ -97,9 +97,8 @@ def test_no_query_spells_the_scope_predicate_itself() -> None:
            and re.search(r"\b(SELECT|WHERE|UPDATE|INSERT)\b", sql)]
     assert bad == []
     users = {where.split(":")[0] for where, sql in _sql_texts() if "in_scope(" in sql}
-    assert users >= {"gis/intake/sql/events.sql", "gis/territory/sql/grids.sql",
-                     "gis/workflow/sql/workflow.sql", "gis/oversight/sql/coverage.sql",
-                     "gis/oversight/sql/dashboard.sql"}
+    assert users >= {"gis/territory/sql/grids.sql", "gis/workflow/sql/workflow.sql",
+                     "gis/oversight/sql/coverage.sql", "gis/oversight/sql/dashboard.sql"}
 
 
 def test_no_python_module_matches_areas_by_hand() -> None:
@@ -110,6 +109,59 @@ def test_no_python_module_matches_areas_by_hand() -> None:
            for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
            if hand.search(line)]
     assert bad == []
+
+
+# A query reaching event_dispatch through a subquery: the department clause of the read scope.
+DEPARTMENT_CLAUSE = re.compile(r"\b(EXISTS|IN)\s*\(\s*SELECT\b[^;]*?\bevent_dispatch\b", re.I)
+VISIBLE = re.compile(r"\bvisible_events\(CAST\(:scope_prefixes AS text\[\]\), "
+                     r"CAST\(:scope_department AS text\)\) e\b")
+# The read scope as it was spelled out in each query before migration 0007 (the plans match).
+SPELLED_OUT = """event e WHERE (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
+    OR EXISTS (SELECT 1 FROM event_dispatch d
+               WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
+  AND"""
+
+
+def test_no_query_spells_the_department_clause_itself() -> None:
+    """The read scope (area + a department's notified events) lives in visible_events only:
+    no query reaches event_dispatch in a subquery, and @scope_department is bound nowhere
+    but as the function's argument."""
+    assert DEPARTMENT_CLAUSE.search(SPELLED_OUT)
+    assert DEPARTMENT_CLAUSE.search("WHERE e.id IN (SELECT event_id FROM event_dispatch d")
+    assert not DEPARTMENT_CLAUSE.search("SELECT d.id FROM event_dispatch d JOIN event e")
+    sql = [(where, text) for where, text in _sql_texts()
+           if re.search(r"\b(SELECT|WHERE|UPDATE|INSERT)\b", text)]
+    assert [where for where, text in sql if DEPARTMENT_CLAUSE.search(text)] == []
+    assert [where for where, text in sql
+            if text.count(":scope_department") != len(VISIBLE.findall(text))] == []
+    users = {where.split(":")[0] for where, text in sql if VISIBLE.search(text)}
+    assert users >= {"gis/intake/sql/events.sql", "gis/territory/sql/grids.sql"}
+    for name in ("event_visible", "list_events"):
+        assert VISIBLE.search(q("events.sql", name, "gis.intake.sql").text), name
+    for name in ("open_events", "open_event_counts"):
+        assert VISIBLE.search(q("grids.sql", name, "gis.territory.sql").text), name
+
+
+def test_visible_events_is_the_read_scope(demo_district, engine, owner_engine) -> None:
+    """visible_events(prefixes, department) == in_scope(grid, prefixes) or notified to it."""
+    clear_workflow(owner_engine)
+    loc = Locator(engine)
+    ids = {g: report(engine, loc, "health.sanitation", g) for g in (G1, G_OTHER_STREET)}
+    notified = {ids[G_OTHER_STREET]: "fire"}
+    with owner_engine.begin() as conn:
+        conn.execute(text("DELETE FROM event_dispatch WHERE department IS NOT NULL"))
+        conn.execute(text("INSERT INTO event_dispatch (event_id, at, kind, department) "
+                          "VALUES (:e, now(), 'notify', 'fire')"), {"e": ids[G_OTHER_STREET]})
+    with engine.connect() as conn:
+        for p in [*PRINCIPALS, None, Principal("department", department="police")]:
+            scope_ = auth.read_scope(p)
+            got = set(conn.execute(text(
+                "SELECT id FROM visible_events(CAST(:scope_prefixes AS text[]), "
+                "CAST(:scope_department AS text))"), scope_).scalars())
+            dept = scope_["scope_department"]
+            want = {i for g, i in ids.items() if scope.in_scope(g, scope_["scope_prefixes"])
+                    or (dept is not None and notified.get(i) == dept)}
+            assert got == want, p
 
 
 def _plan(conn, name: str, params: dict) -> str:
@@ -161,6 +213,51 @@ def test_dashboard_queries_take_a_viewer_scope(demo_district, engine, owner_engi
     assert {g["code"][:12] for g in stats} == {"320508001001"} and len(stats) == 4
     assert sum(g["open"] for g in stats) == 1
     assert len(dq.grid_stats(engine, since, 30)) == 32
+
+
+def _plan_text(conn, sql: str, params: dict) -> str:
+    """EXPLAIN (VERBOSE) of a statement with its parameters bound."""
+    rows = conn.execute(text("EXPLAIN (VERBOSE, COSTS OFF) " + sql), params).scalars()
+    return "\n".join(rows)
+
+
+def test_the_read_scope_plans_as_if_spelled_out(owner_engine) -> None:
+    """EXPLAIN on 5,000 events: the event list through visible_events plans exactly as with
+    the rule spelled out (function inlined, event_pkey / event_grid_status used, a department's
+    notifications a hashed subplan on event_dispatch_department, a NULL scope folded away)."""
+    new = q("events.sql", "list_events", "gis.intake.sql").text
+    head, rest = new.split("FROM visible_events(", 1)
+    old = (head + "FROM event e" + rest.split(") e", 1)[1]).replace(
+        "WHERE (CAST(:grid", "WHERE " + SPELLED_OUT.split("WHERE ", 1)[1] + " (CAST(:grid")
+    assert "visible_events" not in old and "EXISTS" in old
+    with owner_engine.connect() as conn, conn.begin() as tx:
+        conn.execute(text(
+            "INSERT INTO event (item_code, source, location_status, location_method, grid_code) "
+            "SELECT (SELECT min(code) FROM event_item), 'worker', 'unassigned', 'none', "
+            "'3205080' || (10 + i % 2) || '00' || (1 + i % 8) || '00' || (1 + i % 4) "
+            "FROM generate_series(1, 5000) i"))
+        conn.execute(text(
+            "INSERT INTO event_dispatch (event_id, at, kind, department) SELECT id, now(), "
+            "'notify', CASE WHEN id % 3 = 0 THEN 'fire' ELSE 'police' END "
+            "FROM event WHERE id % 20 = 0"))
+        conn.execute(text(
+            "INSERT INTO event_dispatch (event_id, at, kind, level, area_code) "
+            "SELECT id, now(), 'handle', 'grid', grid_code FROM event"))
+        conn.execute(text("ANALYZE event; ANALYZE event_dispatch"))
+        cases = {"everything": {}, "street": {"scope_prefixes": ["320508001"]},
+                 "department": {"scope_prefixes": [], "scope_department": "fire"},
+                 "grid": {"grid": G1, "scope_prefixes": ["320508001"]}}
+        plans = {k: _plan_text(conn, new, _list_params(**kw)) for k, kw in cases.items()}
+        for k, kw in cases.items():
+            assert plans[k] == _plan_text(conn, old, _list_params(**kw)), k
+        tx.rollback()
+    assert not any("visible_events" in p or "in_scope" in p for p in plans.values())
+    assert "Index Scan Backward using event_pkey" in plans["everything"]
+    assert "event_dispatch" not in plans["everything"] and "^@" not in plans["everything"]
+    assert "Index Scan Backward using event_pkey" in plans["street"]
+    assert "hashed SubPlan" in plans["department"]
+    assert "event_dispatch_department" in plans["department"]
+    assert "event_grid_status" in plans["grid"]
 
 
 @pytest.mark.parametrize("area, n", [(None, 2), ("", 2), ("320508001", 1), ("320508003", 0)])

@@ -20,11 +20,9 @@ FROM event e JOIN event_item i ON i.code = e.item_code LEFT JOIN worker w ON w.i
 WHERE e.id = :id;
 -- name: event_visible
 -- The read scope of list_events (gis.access.auth.read_scope) applied to one event.
-SELECT EXISTS (SELECT 1 FROM event e WHERE e.id = :id
-  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
-       OR EXISTS (SELECT 1 FROM event_dispatch d
-                  WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
-);
+SELECT EXISTS (SELECT 1
+               FROM visible_events(CAST(:scope_prefixes AS text[]), CAST(:scope_department AS text)) e
+               WHERE e.id = :id);
 -- name: history
 SELECT at, action, from_status, to_status, actor, note, data FROM event_history
 WHERE event_id = :id ORDER BY at, id;
@@ -33,7 +31,9 @@ SELECT e.id, e.uid, e.item_code, i.class_code, e.source, e.description, e.report
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.location_status, e.location_method,
        e.grid_code, e.unit_code, e.community_code, e.street_code, w.code AS worker, e.status,
        e.level, e.due_at
-FROM event e JOIN event_item i ON i.code = e.item_code LEFT JOIN worker w ON w.id = e.worker_id
+-- only what the caller may read (gis.access.auth.read_scope; the rule: visible_events, 0007)
+FROM visible_events(CAST(:scope_prefixes AS text[]), CAST(:scope_department AS text)) e
+JOIN event_item i ON i.code = e.item_code LEFT JOIN worker w ON w.id = e.worker_id
 WHERE (CAST(:grid AS text) IS NULL OR e.grid_code = :grid)
   AND (CAST(:status AS text[]) IS NULL OR e.status = ANY(CAST(:status AS text[])))
   AND (CAST(:category AS text) IS NULL OR e.item_code = :category OR i.class_code = :category)
@@ -43,10 +43,6 @@ WHERE (CAST(:grid AS text) IS NULL OR e.grid_code = :grid)
   AND (CAST(:minlon AS float8) IS NULL
        OR e.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326))
   AND (CAST(:before_id AS bigint) IS NULL OR e.id < :before_id)
-  -- what the caller may read (gis.access.auth.read_scope; the rule: in_scope, migration 0006)
-  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
-       OR EXISTS (SELECT 1 FROM event_dispatch d
-                  WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 ORDER BY e.id DESC
 LIMIT :limit;
 -- name: dispatch_records

@@ -29,18 +29,13 @@ ORDER BY CASE r.role WHEN 'grid_leader' THEN 0 WHEN 'full_time' THEN 1 ELSE 2 EN
 -- name: open_events
 SELECT e.id, e.item_code, e.status, e.level, e.reported_at, e.due_at, e.unit_code,
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.description
-FROM event e
+-- only what the caller may read (gis.access.auth.read_scope; the rule: visible_events, 0007)
+FROM visible_events(CAST(:scope_prefixes AS text[]), CAST(:scope_department AS text)) e
 WHERE e.grid_code = :code AND e.status NOT IN ('closed', 'rejected', 'duplicate')
-  -- what the caller may read (gis.access.auth.read_scope; the rule: in_scope, migration 0006)
-  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
-       OR EXISTS (SELECT 1 FROM event_dispatch d
-                  WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 ORDER BY e.reported_at DESC
 LIMIT :limit;
 -- name: open_event_counts
-SELECT e.status, count(*) AS n FROM event e
+SELECT e.status, count(*) AS n
+FROM visible_events(CAST(:scope_prefixes AS text[]), CAST(:scope_department AS text)) e
 WHERE e.grid_code = :code AND e.status NOT IN ('closed', 'rejected', 'duplicate')
-  AND (in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
-       OR EXISTS (SELECT 1 FROM event_dispatch d
-                  WHERE d.event_id = e.id AND d.department = CAST(:scope_department AS text)))
 GROUP BY e.status;

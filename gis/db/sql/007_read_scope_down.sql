@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS visible_events(text[], text);
