@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -88,15 +89,17 @@ class Resolved:
         return list(shapely.transform(np.asarray(geoms, dtype=object), self.transform_xy))
 
 
+@cache
 def _from_datum(datum: Datum) -> Resolved:
-    """A datum name: lon/lat, shifted for GCJ-02 / BD-09."""
+    """A datum name: lon/lat, shifted for GCJ-02 / BD-09 (cached: every point passes here)."""
     shifted = datum in (Datum.GCJ02, Datum.BD09)
     return Resolved(datum.value, CRS.from_epsg(_EPSG[datum]),
                     Method.DATUM_SHIFT if shifted else Method.NONE, datum)
 
 
 def _from_pyproj(value: str | CRS) -> Resolved:
-    """Anything pyproj knows; UnknownCrsError naming the value otherwise."""
+    """Anything pyproj knows; UnknownCrsError naming the value otherwise (not cached: a
+    pyproj Transformer is not shared between threads)."""
     try:
         src = value if isinstance(value, CRS) else CRS.from_user_input(value)
     except Exception as e:
