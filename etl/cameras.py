@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from etl.common import EtlError, Report, copy_frame, file_error, find_column, read_csv_text
 from gis.db.queries import q
 from gis.geo.crs import resolve
-from gis.geo.datum import UnknownDatumError, to_wgs84
+from gis.geo.datum import Datum, UnknownDatumError, to_wgs84
 from gis.territory.locator import M_PER_DEG, check_coordinates, datum_or_error
 
 KINDS = ("fixed", "ptz", "dome", "ai", "other")
@@ -68,96 +68,141 @@ def _float(v: Any) -> float | None:
     return None if s == "" else float(s)
 
 
+# Each field's column: its own name, else one of these (tried in this order).
+FIELDS = ("code", "name", "lon", "lat", "type", "direction", "status", "datum")
+FIELD_ALIASES = {"type": ("kind",), "lon": ("lng", "longitude", "x"), "lat": ("latitude", "y"),
+                 "code": ("id", "camera_code")}
+COLUMNS = ["row", "code", "name", "kind", "direction_deg", "status", "lon", "lat", "datum",
+           "properties"]
+Columns = dict[str, str | None]  # field -> the file's column (None: absent)
+
+
+class _Rejected(Exception):
+    """One camera row refused: the field, the reject code and why."""
+
+    def __init__(self, field: str, code: str, why: str) -> None:
+        """Keep the three parts of the reject."""
+        super().__init__(why)
+        self.field, self.code, self.why = field, code, why
+
+
+def _columns(df: pd.DataFrame) -> Columns:
+    """The column of each field (by name, then alias); a file error when a required one lacks."""
+    cols = [c for c in df.columns if not c.startswith("_")]
+    found = {k: find_column(cols, None, (k,), k) for k in FIELDS}
+    for k, names in FIELD_ALIASES.items():
+        found[k] = found[k] or find_column(cols, None, names, k)
+    missing = [k for k in REQUIRED if found[k] is None]
+    if missing:
+        raise file_error(f"missing column(s) {', '.join(missing)}; the file's columns are: "
+                         + ", ".join(repr(c) for c in cols), "unknown_column", missing[0])
+    return found
+
+
+def _check_code(code: str, seen: dict[str, int]) -> None:
+    """A camera code must be given and not repeat an accepted row's."""
+    if not code:
+        raise _Rejected("code", "missing_id", "the camera code is empty")
+    if code in seen:
+        raise _Rejected("code", "duplicate_id",
+                        f"duplicate code {code!r} (first at row {seen[code]})")
+
+
+def _coordinates(rec: dict[str, Any], found: Columns) -> tuple[float, float]:
+    """The row's point as given (a Point geometry or lon/lat numbers in range)."""
+    if rec.get("_geom_type") not in (None, "Point"):
+        raise _Rejected("geometry", "not_a_point", f"expected a Point, got {rec.get('_geom_type')}")
+    try:
+        lon, lat = _float(rec.get(found["lon"])), _float(rec.get(found["lat"]))
+    except ValueError:
+        raise _Rejected("lon/lat", "not_a_number", f"lon/lat must be numbers, got "
+                        f"{rec.get(found['lon'])!r}, {rec.get(found['lat'])!r}") from None
+    if lon is None or lat is None:
+        raise _Rejected("lon" if lon is None else "lat", "missing_geometry", "no coordinates")
+    try:
+        check_coordinates(lon, lat)
+    except Exception as e:  # InvalidInput with the field
+        raise _Rejected(e.details[0]["field"] if getattr(e, "details", None) else "lon",
+                        "out_of_range", str(getattr(e, "message", e))) from None
+    return lon, lat
+
+
+def _datum(rec: dict[str, Any], column: str | None, default: Datum) -> Datum:
+    """The row's own datum when its datum column names one, else the file's."""
+    if not (column and str(rec.get(column) or "").strip()):
+        return default
+    try:
+        return resolve(str(rec[column]), points=True).datum
+    except UnknownDatumError as e:
+        raise _Rejected("datum", "unknown_datum", str(e).split(";")[0]) from None
+
+
+def _choice(rec: dict[str, Any], column: str | None, field: str, allowed: tuple[str, ...],
+            aliases: dict[str, str], code: str) -> str:
+    """A type or status cell as one of ``allowed`` (blank and known aliases mapped)."""
+    raw = str(rec.get(column) or "").strip().lower() if column else ""
+    value = raw if raw in allowed else aliases.get(raw)
+    if value is None:
+        raise _Rejected(field, code, f"{field} {raw!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _direction(rec: dict[str, Any], column: str | None) -> float | None:
+    """The viewing direction in degrees, 0..360 (360 is 0); None when not given."""
+    try:
+        direction = _float(rec.get(column)) if column else None
+    except ValueError:
+        raise _Rejected("direction", "not_a_number", f"direction must be degrees, got "
+                        f"{rec.get(column)!r}") from None
+    if direction is None:
+        return None
+    if not 0 <= direction <= 360:
+        raise _Rejected("direction", "out_of_range", f"direction must be 0..360 degrees, got "
+                        f"{direction:g}")
+    return direction % 360.0
+
+
+def _camera(rec: dict[str, Any], found: Columns, default: Datum) -> dict[str, Any]:
+    """One valid row's fields in WGS84 (without row, code and properties); _Rejected if not."""
+    lon, lat = _coordinates(rec, found)
+    datum = _datum(rec, found["datum"], default)
+    kind = _choice(rec, found["type"], "type", KINDS, KIND_ALIASES, "bad_type")
+    status = _choice(rec, found["status"], "status", STATUSES, STATUS_ALIASES, "bad_status")
+    direction = _direction(rec, found["direction"])
+    wlon, wlat = to_wgs84(lon, lat, datum)
+    name = (str(rec.get(found["name"]) or "").strip() or None) if found["name"] else None
+    return {"name": name, "kind": kind, "direction_deg": direction, "status": status,
+            "lon": wlon, "lat": wlat, "datum": datum.value}
+
+
+def _properties(rec: dict[str, Any], used: set[str]) -> str:
+    """The row's other non-blank cells as a JSON object."""
+    extra = {k: v for k, v in rec.items() if k not in used and not str(k).startswith("_")
+             and k not in ("lon", "lat") and v not in (None, "")}
+    return pd.Series([extra]).to_json(orient="values")[1:-1]
+
+
 def prepare(df: pd.DataFrame, report: Report, crs: str | None = None) -> pd.DataFrame:
     """Validate camera rows; returns rows in WGS84 ready to load, rejects in ``report``."""
     report.rows_read = len(df)
     if len(df) == 0:
         raise file_error("the file has no cameras", "empty_file")
-    cols = [c for c in df.columns if not c.startswith("_")]
-    found = {k: find_column(cols, None, (k,), k) for k in
-             ("code", "name", "lon", "lat", "type", "direction", "status", "datum")}
-    found["type"] = found["type"] or find_column(cols, None, ("kind",), "type")
-    found["lon"] = found["lon"] or find_column(cols, None, ("lng", "longitude", "x"), "lon")
-    found["lat"] = found["lat"] or find_column(cols, None, ("latitude", "y"), "lat")
-    found["code"] = found["code"] or find_column(cols, None, ("id", "camera_code"), "code")
-    missing = [k for k in REQUIRED if found[k] is None]
-    if missing:
-        raise file_error(f"missing column(s) {', '.join(missing)}; the file's columns are: "
-                         + ", ".join(repr(c) for c in cols), "unknown_column", missing[0])
+    found = _columns(df)
     default = datum_or_error(crs)
     rows = []
     seen: dict[str, int] = {}
     used = {v for v in found.values() if v}
     for i, rec in enumerate(df.to_dict("records"), start=1):
         code = str(rec.get(found["code"]) or "").strip()
-
-        def bad(field: str, c: str, why: str, i=i, code=code) -> None:
-            report.reject(i, code or None, field, c, why)
-
-        if not code:
-            bad("code", "missing_id", "the camera code is empty")
-            continue
-        if code in seen:
-            bad("code", "duplicate_id", f"duplicate code {code!r} (first at row {seen[code]})")
-            continue
-        if rec.get("_geom_type") not in (None, "Point"):
-            bad("geometry", "not_a_point", f"expected a Point, got {rec.get('_geom_type')}")
-            continue
         try:
-            lon, lat = _float(rec.get(found["lon"])), _float(rec.get(found["lat"]))
-        except ValueError:
-            bad("lon/lat", "not_a_number", f"lon/lat must be numbers, got "
-                f"{rec.get(found['lon'])!r}, {rec.get(found['lat'])!r}")
+            _check_code(code, seen)
+            camera = _camera(rec, found, default)
+        except _Rejected as r:
+            report.reject(i, code or None, r.field, r.code, r.why)
             continue
-        if lon is None or lat is None:
-            bad("lon" if lon is None else "lat", "missing_geometry", "no coordinates")
-            continue
-        try:
-            check_coordinates(lon, lat)
-        except Exception as e:  # InvalidInput with the field
-            bad(e.details[0]["field"] if getattr(e, "details", None) else "lon", "out_of_range",
-                str(getattr(e, "message", e)))
-            continue
-        datum = default
-        if found["datum"] and str(rec.get(found["datum"]) or "").strip():
-            try:
-                datum = resolve(str(rec[found["datum"]]), points=True).datum
-            except UnknownDatumError as e:
-                bad("datum", "unknown_datum", str(e).split(";")[0])
-                continue
-        kind_raw = str(rec.get(found["type"]) or "").strip().lower() if found["type"] else ""
-        kind = kind_raw if kind_raw in KINDS else KIND_ALIASES.get(kind_raw)
-        if kind is None:
-            bad("type", "bad_type", f"type {kind_raw!r} is not one of {', '.join(KINDS)}")
-            continue
-        st_raw = str(rec.get(found["status"]) or "").strip().lower() if found["status"] else ""
-        status = st_raw if st_raw in STATUSES else STATUS_ALIASES.get(st_raw)
-        if status is None:
-            bad("status", "bad_status", f"status {st_raw!r} is not one of {', '.join(STATUSES)}")
-            continue
-        try:
-            direction = _float(rec.get(found["direction"])) if found["direction"] else None
-        except ValueError:
-            bad("direction", "not_a_number", f"direction must be degrees, got "
-                f"{rec.get(found['direction'])!r}")
-            continue
-        if direction is not None:
-            if not 0 <= direction <= 360:
-                bad("direction", "out_of_range", f"direction must be 0..360 degrees, got "
-                    f"{direction:g}")
-                continue
-            direction %= 360.0
-        wlon, wlat = to_wgs84(lon, lat, datum)
         seen[code] = i
-        extra = {k: v for k, v in rec.items() if k not in used and not str(k).startswith("_")
-                 and k not in ("lon", "lat") and v not in (None, "")}
-        rows.append({"row": i, "code": code, "name": (str(rec.get(found["name"]) or "").strip()
-                                                       or None) if found["name"] else None,
-                     "kind": kind, "direction_deg": direction, "status": status,
-                     "lon": wlon, "lat": wlat, "datum": datum.value,
-                     "properties": pd.Series([extra]).to_json(orient="values")[1:-1]})
-    return pd.DataFrame(rows, columns=["row", "code", "name", "kind", "direction_deg", "status",
-                                       "lon", "lat", "datum", "properties"])
+        rows.append({"row": i, "code": code, **camera, "properties": _properties(rec, used)})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def load_file(engine: Engine, path: str | Path, crs: str | None = None,
