@@ -294,11 +294,11 @@ def _load_buildings(engine: Engine, city: City, source: str,
 def _load_roster(engine: Engine, city: City) -> tuple[int, int]:
     """Upsert the city's workers and their roles; (workers, new roles)."""
     with engine.begin() as conn:
-        ids = people.upsert_workers(conn, [(r.worker_code, r.name, r.phone)
+        ids = people.upsert_workers(conn, [people.WorkerEntry(r.worker_code, r.name, r.phone)
                                            for r in city.roster])
         before = conn.execute(q(SQL, "grid_role_count", PKG)).scalar_one()
-        people.assign_roles(conn, [(ids[r.worker_code], r.area_code, r.role, ROSTER_SINCE)
-                                   for r in city.roster])
+        people.assign_roles(conn, [people.RoleGrant(ids[r.worker_code], r.area_code, r.role,
+                                                    ROSTER_SINCE) for r in city.roster])
         roles = conn.execute(q(SQL, "grid_role_count", PKG)).scalar_one() - before
     return len(ids), roles
 

@@ -104,16 +104,17 @@ def _roster(conn, areas, rng: np.random.Generator) -> None:
     workers, roles = [], []
     for k, g in enumerate(grids):
         wcode = f"W{g.code}"
-        workers.append((wcode, surnames[k % 20] + given[(k * 7) % 20], _phone(rng)))
+        workers.append(people.WorkerEntry(wcode, surnames[k % 20] + given[(k * 7) % 20],
+                                          _phone(rng)))
         roles.append((wcode, g.code, "full_time"))
         lcode = f"L{g.parent_code}"
         if lcode not in {w[0] for w in workers}:
             c = int(g.parent_code[-3:])
-            workers.append((lcode, surnames[(c * 3) % 20] + given[(c * 11) % 20] + "（书记）",
-                            _phone(rng)))
+            workers.append(people.WorkerEntry(
+                lcode, surnames[(c * 3) % 20] + given[(c * 11) % 20] + "（书记）", _phone(rng)))
         roles.append((lcode, g.code, "grid_leader"))
     ids = people.upsert_workers(conn, workers)
-    people.assign_roles(conn, [(ids[w], a, r, since) for w, a, r in roles])
+    people.assign_roles(conn, [people.RoleGrant(ids[w], a, r, since) for w, a, r in roles])
 
 
 def _cameras(conn, frame, areas, rng: np.random.Generator, spacing_m: float = 90.0

@@ -7,7 +7,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
 from sqlalchemy import Connection, Engine
 
@@ -66,7 +66,63 @@ class Principal:
 SYSTEM = Principal("district_centre", name="system")
 
 
-def read_scope(who: Principal | None) -> dict[str, Any]:
+class ReadScope(TypedDict):
+    """The bound parameters that limit event reads (``read_scope``)."""
+
+    scope_prefixes: scope.Prefixes
+    scope_department: str | None
+
+
+class TokenCreated(TypedDict):
+    """A new token, its secret shown once (``create_token``)."""
+
+    id: int
+    token: str
+    role: str
+    area: str | None
+    worker: str | None
+    department: str | None
+    expires_at: datetime | None
+
+
+class TokenRow(TypedDict):
+    """One token without its secret (``list_tokens``)."""
+
+    id: int
+    prefix: str
+    role: str
+    area_code: str | None
+    worker_code: str | None
+    department: str | None
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class AuditEntry(TypedDict):
+    """One audit_log row (``audit_entries``)."""
+
+    id: int
+    at: datetime
+    token_id: int | None
+    role: str | None
+    actor: str | None
+    action: str
+    target: str | None
+    outcome: str
+    data: dict[str, Any]
+
+
+class Refusal(NamedTuple):
+    """Audit outcome (``denied`` / ``refused``) and code of a refused request."""
+
+    outcome: str
+    code: str
+
+
+def read_scope(who: Principal | None) -> ReadScope:
     """The bound parameters that limit event reads to what ``who`` may see.
 
     ``scope_prefixes``: code prefixes an event's grid code must start with (None = every
@@ -86,7 +142,7 @@ def hash_token(token: str) -> str:
 
 def create_token(engine: Engine, role: str, area: str | None = None, worker: str | None = None,
                  name: str = "", expires_at: datetime | None = None,
-                 department: str | None = None) -> dict[str, Any]:
+                 department: str | None = None) -> TokenCreated:
     """Create a token; the secret is returned once and stored only as a hash.
 
     A ``department`` token names one department of the dispatch rules (police, fire, ...).
@@ -158,10 +214,11 @@ def revoke_token(engine: Engine, token_id: int) -> bool:
     return bool(n)
 
 
-def list_tokens(engine: Engine) -> list[dict[str, Any]]:
+def list_tokens(engine: Engine) -> list[TokenRow]:
     """Tokens without their secrets."""
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(q(SQL, "list_tokens", PKG)).mappings()]
+        rows = conn.execute(q(SQL, "list_tokens", PKG)).mappings()
+        return [TokenRow(**r) for r in rows]
 
 
 def _token_areas(role: str, area: str | None,
@@ -218,13 +275,13 @@ def audit_now(engine: Engine, who: Principal | None, action: str, target: str | 
 
 
 def audit_entries(engine: Engine, limit: int = 100, target: str | None = None,
-                  since: datetime | None = None) -> list[dict[str, Any]]:
+                  since: datetime | None = None) -> list[AuditEntry]:
     """Newest audit rows first."""
     with engine.connect() as conn:
         rows = conn.execute(
             q(SQL, "audit_entries", PKG),
             {"t": target, "s": since, "l": limit}).mappings()
-        return [dict(r) for r in rows]
+        return [AuditEntry(**r) for r in rows]
 
 
 def require_role(p: Principal, *roles: str) -> None:
@@ -259,11 +316,11 @@ def outside_area(p: Principal, event_id: Any, grid_code: str | None = None) -> H
     return Hidden(f"no event {event_id}", code="event_not_found")
 
 
-def refusal(e: WanggeError) -> tuple[str, str]:
+def refusal(e: WanggeError) -> Refusal:
     """Audit outcome and code of a refused request (an area refusal is ``denied``)."""
     code = getattr(e, "audit_code", e.code)
     denied = isinstance(e, (Unauthorized, Forbidden, Hidden))
-    return ("denied" if denied else "refused"), code
+    return Refusal("denied" if denied else "refused", code)
 
 
 def check_track_worker(engine: Engine, p: Principal, worker: str) -> None:

@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple, TypedDict
 
 from sqlalchemy import Connection, Engine
 
@@ -41,12 +41,47 @@ class EventClass:
     position: int
 
 
+class Catalogue(NamedTuple):
+    """A parsed catalogue file: its classes and items, in the file's order."""
+
+    classes: list[EventClass]
+    items: list[Item]
+
+
+class ActiveItem(NamedTuple):
+    """What intake needs of an active item (``active_items``)."""
+
+    class_code: str
+    default_level: str
+    time_limit_h: float
+
+
+class ListedItem(TypedDict):
+    """An active item as the catalogue listing shows it."""
+
+    code: str
+    class_code: str
+    name: str
+    name_zh: str | None
+    default_level: str
+    time_limit_h: float
+
+
+class ListedClass(TypedDict):
+    """A class with its active items (``listing``)."""
+
+    code: str
+    name: str
+    name_zh: str | None
+    items: list[ListedItem]
+
+
 def default_path() -> Path:
     """The catalogue shipped with Wangge."""
     return Path(str(resources.files("gis.data").joinpath("catalogue.toml")))
 
 
-def parse(path: Path | None = None) -> tuple[list[EventClass], list[Item]]:
+def parse(path: Path | None = None) -> Catalogue:
     """Read and check a catalogue file; errors name the entry at fault."""
     path = path or default_path()
     try:
@@ -85,7 +120,7 @@ def parse(path: Path | None = None) -> tuple[list[EventClass], list[Item]]:
                               float(limit), ii))
     if not classes:
         raise InvalidInput(f"{path}: no [[class]] entries", code="bad_catalogue")
-    return classes, items
+    return Catalogue(classes, items)
 
 
 def load(conn: Connection, path: Path | None = None) -> dict[str, int]:
@@ -102,13 +137,13 @@ def load(conn: Connection, path: Path | None = None) -> dict[str, int]:
             "new_items": len(set(codes) - before), "deactivated": gone}
 
 
-def active_items(conn: Connection) -> dict[str, tuple[str, str, float]]:
+def active_items(conn: Connection) -> dict[str, ActiveItem]:
     """Active items: code → (class code, default level, time limit in hours)."""
     rows = conn.execute(q(SQL, "active_items", PKG))
-    return {r.code: (r.class_code, r.default_level, r.time_limit_h) for r in rows}
+    return {r.code: ActiveItem(r.class_code, r.default_level, r.time_limit_h) for r in rows}
 
 
-def listing(engine: Engine) -> list[dict[str, Any]]:
+def listing(engine: Engine) -> list[ListedClass]:
     """The active catalogue: classes in order, each with its active items."""
     with engine.connect() as conn:
         classes = conn.execute(q(SQL, "listed_classes", PKG)).mappings().all()

@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NotRequired, TypedDict
 
 import psycopg2.errors
 from psycopg2.extras import Json
@@ -58,14 +58,101 @@ class IntakeResult(NamedTuple):
     replayed: bool
 
 
+class DispatchRecord(TypedDict):
+    """One dispatch or notification record of an event (``dispatch_records``)."""
+
+    id: int
+    at: datetime
+    kind: str
+    level: str
+    area_code: str | None
+    department: str | None
+    actor: str | None
+    note: str | None
+    acknowledged_at: datetime | None
+
+
+class HistoryEntry(TypedDict):
+    """One event_history row."""
+
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor: str | None
+    note: str | None
+    data: dict[str, Any]
+
+
+class EventRow(TypedDict):
+    """One event as a listing shows it (``list_events``)."""
+
+    id: int
+    uid: str
+    item_code: str
+    class_code: str
+    source: str
+    description: str | None
+    reported_at: datetime
+    lon: float
+    lat: float
+    location_status: str
+    location_method: str | None
+    grid_code: str | None
+    unit_code: str | None
+    community_code: str | None
+    street_code: str | None
+    worker: str | None
+    status: str
+    level: str
+    due_at: datetime | None
+
+
+class EventDetail(TypedDict):
+    """One event (``get_event``), with its history and dispatch records when asked for."""
+
+    id: int
+    uid: str
+    item_code: str
+    class_code: str
+    source: str
+    reporter: str | None
+    description: str | None
+    reported_at: datetime
+    received_at: datetime
+    lon: float
+    lat: float
+    input_lon: float | None
+    input_lat: float | None
+    input_crs: str | None
+    building_id: int | None
+    address: str | None
+    location_status: str
+    location_method: str | None
+    distance_m: float | None
+    generation_id: int | None
+    street_code: str | None
+    community_code: str | None
+    grid_code: str | None
+    unit_code: str | None
+    worker: str | None
+    status: str
+    level: str
+    due_at: datetime | None
+    updated_at: datetime
+    closed_at: datetime | None
+    history: NotRequired[list[HistoryEntry]]
+    dispatch: NotRequired[list[DispatchRecord]]
+
+
 class _Catalogue:
     """Active catalogue items, cached briefly."""
 
     def __init__(self) -> None:
-        self.items: dict[str, dict[str, tuple[str, str, float]]] = {}
+        self.items: dict[str, dict[str, catalogue.ActiveItem]] = {}
         self.loaded: dict[str, float] = {}
 
-    def get(self, engine: Engine, code: str) -> tuple[str, str, float] | None:
+    def get(self, engine: Engine, code: str) -> catalogue.ActiveItem | None:
         """Item by code, reloading the cache on a miss or when older than 30 s."""
         key = str(engine.url)
         items = self.items.get(key, {})
@@ -314,7 +401,7 @@ def _replay(engine: Engine, key: str, body_hash: str | None) -> IntakeResult:
 
 
 def get_event(engine: Engine, event_id: int, with_history: bool = True,
-              who: Principal | None = None) -> dict[str, Any]:
+              who: Principal | None = None) -> EventDetail:
     """One event with its history and dispatch records (department acknowledgements).
 
     With a principal the event must lie in its read scope (``gis.access.auth.read_scope``), else
@@ -349,7 +436,7 @@ def list_events(engine: Engine, *, grid: str | None = None, status: list[str] | 
                 since: datetime | None = None, until: datetime | None = None,
                 bbox: tuple[float, float, float, float] | None = None,
                 before_id: int | None = None, limit: int = 100,
-                who: Principal | None = None) -> list[dict[str, Any]]:
+                who: Principal | None = None) -> list[EventRow]:
     """Events matching the filters, newest first (keyset pagination on id).
 
     With a principal only the events it may read are listed (filtered in the query, see
@@ -373,15 +460,10 @@ def list_events(engine: Engine, *, grid: str | None = None, status: list[str] | 
               "before_id": before_id, "limit": limit} | auth.read_scope(who)
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "list_events", PKG), params).mappings().all()
-    out = []
-    for r in rows:
-        d = dict(r)
-        d["uid"] = str(d["uid"])
-        out.append(d)
-    return out
+    return [EventRow(**(dict(r) | {"uid": str(r["uid"])})) for r in rows]
 
 
-def dispatch_records(conn: Connection, event_id: int) -> list[dict[str, Any]]:
+def dispatch_records(conn: Connection, event_id: int) -> list[DispatchRecord]:
     """Dispatch and notification records of one event, oldest first."""
     rows = conn.execute(q(SQL, "dispatch_records", PKG), {"e": event_id}).mappings()
-    return [dict(r) for r in rows]
+    return [DispatchRecord(**r) for r in rows]

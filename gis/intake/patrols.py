@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 from sqlalchemy import Connection, Engine
@@ -28,9 +28,23 @@ class Fix:
     t: datetime
 
 
+class TrackStored(TypedDict):
+    """A stored patrol track's summary (``ingest_track``)."""
+
+    id: int
+    uid: str
+    worker: str
+    grid: str | None
+    points: int
+    length_m: float
+    started_at: datetime
+    ended_at: datetime
+    crs: str
+
+
 def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix],
                  crs: str = "wgs84",
-                 on_stored: Callable[[Connection, int], None] | None = None) -> dict[str, Any]:
+                 on_stored: Callable[[Connection, int], None] | None = None) -> TrackStored:
     """Validate, convert to WGS84 and store one track; returns its summary.
 
     ``on_stored(conn, track_id)`` runs inside the same transaction (e.g. the audit row).

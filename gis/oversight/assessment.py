@@ -6,7 +6,7 @@ import csv
 import io
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple, TypedDict
 
 from sqlalchemy import Engine
 
@@ -22,12 +22,47 @@ COLUMNS = ("kind", "code", "found", "handled", "handled_within_limit", "overdue"
            "units_visited", "patrol_coverage", "accepted_reports", "points")
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
+class Month(NamedTuple):
+    """A month's bounds: [start, end) in China Standard Time."""
+
+    start: datetime
+    end: datetime
+
+
+class AssessmentRow(TypedDict):
+    """One worker's, grid's or resident's figures for a month (the CSV's columns)."""
+
+    kind: str
+    code: str
+    found: int
+    handled: int
+    handled_within_limit: int
+    overdue: int
+    units: int
+    units_visited: int
+    patrol_coverage: float | None
+    accepted_reports: int
+    points: int
+
+
+class Assessment(TypedDict):
+    """Figures for one month: workers, grids and residents (``assess``)."""
+
+    month: str
+    start: datetime
+    end: datetime
+    distance_m: float
+    workers: list[AssessmentRow]
+    grids: list[AssessmentRow]
+    residents: list[AssessmentRow]
+
+
+def month_bounds(month: str) -> Month:
     """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time (gis.clock; InvalidInput)."""
-    return clock.month_bounds(month)
+    return Month(*clock.month_bounds(month))
 
 
-def _blank(kind: str, code: str) -> dict[str, Any]:
+def _blank(kind: str, code: str) -> AssessmentRow:
     """A row with zero counts."""
     return {"kind": kind, "code": code, "found": 0, "handled": 0, "handled_within_limit": 0,
             "overdue": 0, "units": 0, "units_visited": 0, "patrol_coverage": None,
@@ -35,7 +70,7 @@ def _blank(kind: str, code: str) -> dict[str, Any]:
 
 
 def assess(engine: Engine, month: str, area: str | None = None,
-           distance_m: float | None = None) -> dict[str, Any]:
+           distance_m: float | None = None) -> Assessment:
     """Figures for one month: workers, grids and residents."""
     start, end = month_bounds(month)
     d = rulebook.rules().unit_distance_m if distance_m is None else distance_m
@@ -51,8 +86,8 @@ def assess(engine: Engine, month: str, area: str | None = None,
     if area:
         within = scope.area_prefixes(area)
         figures = [f for f in figures if scope.in_scope(f["grid_code"], within)]
-    grids: dict[str, dict[str, Any]] = {}
-    workers: dict[str, dict[str, Any]] = {}
+    grids: dict[str, AssessmentRow] = {}
+    workers: dict[str, AssessmentRow] = {}
     for v in visits:
         g = grids.setdefault(v["grid_code"], _blank("grid", v["grid_code"]))
         g["units"] += 1
@@ -93,7 +128,7 @@ def assess(engine: Engine, month: str, area: str | None = None,
             "grids": [grids[k] for k in sorted(grids)], "residents": residents}
 
 
-def to_csv(result: dict[str, Any]) -> str:
+def to_csv(result: Assessment) -> str:
     """The assessment as one CSV table (kind = worker, grid or resident)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")

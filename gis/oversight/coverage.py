@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, Engine
 
@@ -20,6 +20,92 @@ SQL = "coverage.sql"
 PKG = "gis.oversight.sql"
 
 
+class UnitVisits(TypedDict):
+    """A unit and the ids of the workers whose tracks passed it (``unit_visits``)."""
+
+    unit: str
+    grid_code: str
+    workers: list[int]
+
+
+class ResponsibleWorker(TypedDict):
+    """The worker answering for a grid and the grid's daily patrol duty (``responsible``)."""
+
+    grid_code: str
+    worker_id: int
+    worker: str
+    role: str
+    duty: int
+
+
+class GridCoverage(TypedDict):
+    """One grid's units, those visited, and the share (None: no units)."""
+
+    grid: str
+    units: int
+    visited: int
+    coverage: float | None
+
+
+class CoverageReport(TypedDict):
+    """Units passed by tracks in a period, in total and per grid (``coverage``)."""
+
+    since: datetime
+    until: datetime
+    distance_m: float
+    worker: str | None
+    area: str | None
+    units: int
+    visited: int
+    coverage: float | None
+    grids: list[GridCoverage]
+
+
+class UnvisitedUnit(TypedDict):
+    """A unit not visited for N days (``last_visit`` None: never visited)."""
+
+    unit: str
+    grid_code: str
+    last_visit: datetime | None
+
+
+class PatrolDue(TypedDict):
+    """A worker's patrols in one grid on one day: duty, done, still due (``patrols_due``)."""
+
+    worker: str
+    grid: str
+    role: str
+    date: str
+    duty: int
+    done: int
+    due: int
+
+
+class GridPatrols(TypedDict):
+    """A grid's patrol duty, patrols done and still due, within a reminder."""
+
+    grid: str
+    duty: int
+    done: int
+    due: int
+
+
+class Reminder(TypedDict):
+    """A worker's reminder: patrols due today and their grids' unvisited units."""
+
+    worker: str
+    patrols_due: int
+    grids: list[GridPatrols]
+    unvisited_units: list[str]
+
+
+class DutySet(TypedDict):
+    """A grid's new daily patrol duty (``set_duty``)."""
+
+    grid: str
+    patrols_per_day: int
+
+
 def _check_period(since: datetime, until: datetime) -> None:
     """InvalidInput unless since < until."""
     if since >= until:
@@ -27,23 +113,24 @@ def _check_period(since: datetime, until: datetime) -> None:
 
 
 def unit_visits(conn: Connection, since: datetime, until: datetime, distance_m: float,
-                area: str | None = None) -> list[dict[str, Any]]:
+                area: str | None = None) -> list[UnitVisits]:
     """Every unit under ``area`` with the worker ids whose tracks passed it in the period."""
     rows = conn.execute(q(SQL, "unit_visits", PKG), {
         "since": since, "until": until, "d": distance_m,
         "area": scope.area_prefixes(area)}).mappings()
-    return [dict(r) for r in rows]
+    return [UnitVisits(**r) for r in rows]
 
 
-def responsible(conn: Connection, at: datetime, area: str | None = None) -> list[dict[str, Any]]:
+def responsible(conn: Connection, at: datetime,
+                area: str | None = None) -> list[ResponsibleWorker]:
     """Per grid: the worker answering for it at ``at`` and its daily patrol duty."""
-    return [dict(r) for r in conn.execute(q(SQL, "responsible", PKG), {
+    return [ResponsibleWorker(**r) for r in conn.execute(q(SQL, "responsible", PKG), {
         "at": at, "area": scope.area_prefixes(area),
         "default_duty": rulebook.rules().patrols_per_day}).mappings()]
 
 
 def coverage(engine: Engine, since: datetime, until: datetime, area: str | None = None,
-             distance_m: float | None = None, worker: str | None = None) -> dict[str, Any]:
+             distance_m: float | None = None, worker: str | None = None) -> CoverageReport:
     """Units passed within ``distance_m`` by tracks in [since, until), per grid and in total."""
     _check_period(since, until)
     d = distance_m if distance_m is not None else rulebook.rules().unit_distance_m
@@ -60,7 +147,8 @@ def coverage(engine: Engine, since: datetime, until: datetime, area: str | None 
         g[0] += 1
         if (wid in v["workers"]) if wid else bool(v["workers"]):
             g[1] += 1
-    rows = [{"grid": k, "units": n, "visited": vis, "coverage": round(vis / n, 4) if n else None}
+    rows = [GridCoverage(grid=k, units=n, visited=vis,
+                         coverage=round(vis / n, 4) if n else None)
             for k, (n, vis) in sorted(grids.items())]
     units = sum(r["units"] for r in rows)
     visited = sum(r["visited"] for r in rows)
@@ -70,7 +158,7 @@ def coverage(engine: Engine, since: datetime, until: datetime, area: str | None 
 
 
 def unvisited(engine: Engine, days: int | None = None, now: datetime | None = None,
-              area: str | None = None, distance_m: float | None = None) -> list[dict[str, Any]]:
+              area: str | None = None, distance_m: float | None = None) -> list[UnvisitedUnit]:
     """Units not visited for ``days`` days (never visited ones have last_visit None)."""
     r = rulebook.rules()
     now = now or datetime.now(UTC)
@@ -82,11 +170,11 @@ def unvisited(engine: Engine, days: int | None = None, now: datetime | None = No
             "now": now, "cutoff": now - timedelta(days=days),
             "area": scope.area_prefixes(area),
             "d": r.unit_distance_m if distance_m is None else distance_m}).mappings()
-        return [dict(x) for x in rows]
+        return [UnvisitedUnit(**x) for x in rows]
 
 
 def patrols_due(engine: Engine, day: date | None = None, worker: str | None = None,
-                area: str | None = None) -> list[dict[str, Any]]:
+                area: str | None = None) -> list[PatrolDue]:
     """Per responsible worker and grid: the day's duty, patrols done and patrols still due."""
     day = day or datetime.now(CST).date()
     start, end = day_bounds(day)
@@ -94,7 +182,7 @@ def patrols_due(engine: Engine, day: date | None = None, worker: str | None = No
         resp = responsible(conn, start, area)
         done = {(r.worker_id, r.grid_code): r.n for r in
                 conn.execute(q(SQL, "patrols_done", PKG), {"since": start, "until": end})}
-    out = []
+    out: list[PatrolDue] = []
     for r in resp:
         if worker and r["worker"] != worker:
             continue
@@ -107,14 +195,14 @@ def patrols_due(engine: Engine, day: date | None = None, worker: str | None = No
 
 def reminders(engine: Engine, day: date | None = None, worker: str | None = None,
               area: str | None = None, days: int | None = None,
-              now: datetime | None = None) -> list[dict[str, Any]]:
+              now: datetime | None = None) -> list[Reminder]:
     """Per worker: patrols due today and units of their grids not visited for N days."""
     due = patrols_due(engine, day, worker, area)
     stale = unvisited(engine, days, now, area)
     by_grid: dict[str, list[str]] = defaultdict(list)
     for u in stale:
         by_grid[u["grid_code"]].append(u["unit"])
-    people: dict[str, dict[str, Any]] = {}
+    people: dict[str, Reminder] = {}
     for d in due:
         p = people.setdefault(d["worker"], {"worker": d["worker"], "patrols_due": 0,
                                             "grids": [], "unvisited_units": []})
@@ -125,7 +213,7 @@ def reminders(engine: Engine, day: date | None = None, worker: str | None = None
     return [p for p in people.values() if p["patrols_due"] or p["unvisited_units"]]
 
 
-def set_duty(engine: Engine, who: Principal, grid: str, patrols_per_day: int) -> dict[str, Any]:
+def set_duty(engine: Engine, who: Principal, grid: str, patrols_per_day: int) -> DutySet:
     """Set a grid's daily patrol duty (dispatchers of its area or the centre)."""
     if patrols_per_day < 0 or patrols_per_day > 48:
         raise InvalidInput.field("patrols_per_day", "must be between 0 and 48", "out_of_range")

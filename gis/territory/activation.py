@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, TextClause, text
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +35,44 @@ from gis.territory.generations import create_generation
 
 SQL = "activation.sql"
 PKG = "gis.territory.sql"
+
+
+class ActivationResult(TypedDict):
+    """An activation (``activate``): its id, the generations, events re-located and moved."""
+
+    activation: int
+    generation: int
+    previous: int | None
+    relocated: int
+    moved: int
+
+
+class RollbackResult(TypedDict):
+    """A rollback (``rollback``): the generations, events restored and re-located, workers."""
+
+    activation: int
+    generation: int
+    rolled_back: int
+    restored: int
+    restored_moved: int
+    relocated: int
+    relocated_moved: int
+    workers_rederived: int
+
+
+class GenerationRow(TypedDict):
+    """One generation with its size and open events (``generations``)."""
+
+    id: int
+    status: str
+    created_at: datetime
+    activated_at: datetime | None
+    description: str | None
+    source: str | None
+    communities: int
+    grids: int
+    units: int
+    open_events: int
 
 
 def composed(*names: str) -> TextClause:
@@ -105,7 +144,7 @@ def _reassign(conn: Connection, gen: int, activation: int, actor: str | None, no
 
 
 def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: float = 300.0,
-             summary: dict[str, Any] | None = None) -> dict[str, Any]:
+             summary: dict[str, Any] | None = None) -> ActivationResult:
     """Make ``gen`` active and move the open events to it (in the caller's transaction).
 
     The first statement retires the active generation: it waits for intake transactions that
@@ -128,7 +167,7 @@ def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: flo
 
 
 def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
-             ) -> dict[str, Any]:
+             ) -> RollbackResult:
     """Return to the generation the last activation replaced, restoring former assignments."""
     lock(conn)
     current = conn.execute(q(SQL, "active_generation", PKG)).scalar()
@@ -169,7 +208,7 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
 def commit_generation(conn: Connection, fill: Callable[[Connection, int], None], *,
                       base: int | None, description: str, source: str,
                       actor: str | None = None, max_m: float = 300.0,
-                      summary: dict[str, Any] | None = None) -> dict[str, Any]:
+                      summary: dict[str, Any] | None = None) -> ActivationResult:
     """A new generation filled by ``fill(conn, gen)``, activated through :func:`activate`.
 
     The one way a territory drawn elsewhere (unit redraws, a drawn district) becomes active:
@@ -193,6 +232,6 @@ def record_summary(conn: Connection, activation: int, summary: dict[str, Any]) -
                  {"id": activation, "summary": json.dumps(summary, default=str)})
 
 
-def generations(conn: Connection) -> list[dict[str, Any]]:
+def generations(conn: Connection) -> list[GenerationRow]:
     """Every generation with its size and open events."""
-    return [dict(r) for r in conn.execute(q(SQL, "generations", PKG)).mappings()]
+    return [GenerationRow(**r) for r in conn.execute(q(SQL, "generations", PKG)).mappings()]

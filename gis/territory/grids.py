@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Engine
 
@@ -15,7 +16,97 @@ SQL = "grids.sql"
 PKG = "gis.territory.sql"
 
 
-def feature_collection(engine: Engine) -> dict[str, Any]:
+class GridProperties(TypedDict):
+    """An active grid's GeoJSON properties (``feature_collection``)."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    community_code: str
+    street_code: str
+    generation_id: int
+    area_m2: float
+
+
+class GridFeature(TypedDict):
+    """One active grid as a GeoJSON Feature."""
+
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any]
+    properties: GridProperties
+
+
+class GridCollection(TypedDict):
+    """The active grids as a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    features: list[GridFeature]
+
+
+class GridPerson(TypedDict):
+    """A current role in a grid or one of its units."""
+
+    code: str
+    name: str
+    role: str
+    area_code: str
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+class GridOpenEvent(TypedDict):
+    """One of a grid's open events."""
+
+    id: int
+    item_code: str
+    status: str
+    level: str
+    reported_at: datetime
+    due_at: datetime | None
+    unit_code: str | None
+    lon: float
+    lat: float
+    description: str | None
+
+
+class GridOpenEvents(TypedDict):
+    """A grid's open events the caller may read: counts and the latest."""
+
+    total: int
+    by_status: dict[str, int]
+    latest: list[GridOpenEvent]
+    filtered: bool
+
+
+class GridDetailProperties(TypedDict):
+    """One grid's properties with its people and open events (``grid_detail``)."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    community_code: str
+    community_name: str | None
+    street_code: str
+    street_name: str | None
+    district_code: str
+    generation_id: int
+    area_m2: float
+    units: int
+    people: list[GridPerson]
+    open_events: GridOpenEvents
+
+
+class GridDetail(TypedDict):
+    """One grid as a GeoJSON Feature with its people and open events."""
+
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any]
+    properties: GridDetailProperties
+
+
+def feature_collection(engine: Engine) -> GridCollection:
     """Active grids as a GeoJSON FeatureCollection (``code`` among the properties)."""
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "active_grids", PKG)).mappings().all()
@@ -31,7 +122,7 @@ def feature_collection(engine: Engine) -> dict[str, Any]:
 
 
 def grid_detail(engine: Engine, code: str, generation: int | None = None,
-                event_limit: int = 100, who: Principal | None = None) -> dict[str, Any]:
+                event_limit: int = 100, who: Principal | None = None) -> GridDetail:
     """One grid as a GeoJSON Feature with its people and open events.
 
     Any token sees the geometry and the people; the open events are only those ``who`` may

@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
 import shapely
@@ -75,12 +76,48 @@ class Location:
     unit_id: int | None = field(default=None, repr=False)
     worker_id: int | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> LocationJSON:
         """Public JSON form (internal row ids left out)."""
         d = {k: getattr(self, k) for k in _PUBLIC_FIELDS}
         if d["input"] is not None:
             d["input"] = dict(d["input"])
-        return d
+        return LocationJSON(**d)
+
+
+class LocationJSON(TypedDict):
+    """A Location's public JSON form (``Location.to_dict``: its fields but the row ids)."""
+
+    lon: float | None
+    lat: float | None
+    status: str
+    grid: str | None
+    unit: str | None
+    community: str | None
+    street: str | None
+    district: str | None
+    worker: str | None
+    worker_name: str | None
+    grid_name: str | None
+    grid_kind: str | None
+    distance_m: float | None
+    method: str
+    generation: int | None
+    input: dict[str, Any] | None
+
+
+class NearestGrid(NamedTuple):
+    """The nearest grid to a point outside every grid: its index and distance (m)."""
+
+    index: int
+    distance_m: float
+
+
+class Located(NamedTuple):
+    """Bulk location (``Snapshot.locate_many``): grid and unit index, distance (m) per point."""
+
+    grid: np.ndarray
+    unit: np.ndarray
+    distance_m: np.ndarray
 
 
 _PUBLIC_FIELDS = tuple(f.name for f in fields(Location)
@@ -211,7 +248,7 @@ class Snapshot:
                 return role
         return None
 
-    def nearest_grid(self, lon: float, lat: float, max_m: float) -> tuple[int, float] | None:
+    def nearest_grid(self, lon: float, lat: float, max_m: float) -> NearestGrid | None:
         """Nearest grid whose boundary is within ``max_m`` metres: (index, metres)."""
         if not len(self.grid_geoms) or max_m <= 0:
             return None
@@ -219,7 +256,7 @@ class Snapshot:
         dlat = max_m / M_PER_DEG
         dlon = dlat / coslat
         cand = self.grid_tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
-        best: tuple[int, float] | None = None
+        best: NearestGrid | None = None
         origin = shapely.Point(0.0, 0.0)
         for i in sorted(int(c) for c in cand):
             local = shapely.transform(
@@ -230,7 +267,7 @@ class Snapshot:
             )
             d = float(shapely.distance(local, origin))
             if d <= max_m and (best is None or d < best[1]):
-                best = (i, d)
+                best = NearestGrid(i, d)
         return best
 
     def locate_wgs84(self, lon: float, lat: float, at: datetime | None = None,
@@ -277,7 +314,7 @@ class Snapshot:
         )
 
     def locate_many(self, lon: np.ndarray, lat: np.ndarray,
-                    with_outside: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    with_outside: bool = True) -> Located:
         """Bulk: (grid index, unit index, distance_m) per point; -1 / NaN when none."""
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
@@ -299,7 +336,7 @@ class Snapshot:
                 near = self.nearest_grid(float(lon[k]), float(lat[k]), self.outside_max_m)
                 if near is not None:
                     g[k], dist[k] = near
-        return g, u, dist
+        return Located(g, u, dist)
 
 
 def check_coordinates(lon: float, lat: float, prefix: str = "") -> None:

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -66,14 +67,29 @@ def save_workers(conn: Connection, workers: Iterable[Worker]) -> WorkersSaved:
                         changes["unchanged"])
 
 
-def upsert_workers(conn: Connection,
-                   workers: Iterable[tuple[str, str, str | None]]) -> dict[str, int]:
+class WorkerEntry(NamedTuple):
+    """A worker to insert or update (``upsert_workers``): code, name, phone."""
+
+    code: str
+    name: str
+    phone: str | None = None
+
+
+class RoleGrant(NamedTuple):
+    """A role to add (``assign_roles``): worker id, area code, role, start (None: now)."""
+
+    worker_id: int
+    area_code: str
+    role: str
+    valid_from: datetime | None = None
+
+
+def upsert_workers(conn: Connection, workers: Iterable[WorkerEntry]) -> dict[str, int]:
     """Insert or update (code, name, phone) workers; returns code → id."""
     return save_workers(conn, (Worker(c, n, p) for c, n, p in workers)).ids
 
 
-def assign_roles(conn: Connection,
-                 roles: Iterable[tuple[int, str, str, datetime | None]]) -> int:
+def assign_roles(conn: Connection, roles: Iterable[RoleGrant]) -> int:
     """Add (worker_id, area_code, role, valid_from) roles not already held open-ended."""
     rows = [(w, a, r, f) for w, a, r, f in roles]
     if not rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -17,6 +18,13 @@ from sqlalchemy import Engine
 
 from gis.territory import activation, people
 from gis.territory.generations import AreaRecord, create_generation, insert_areas
+
+
+class UnitsShape(NamedTuple):
+    """How many units the whole district has along x and y (``Layout.shape``)."""
+
+    x: int
+    y: int
 
 
 @dataclass(frozen=True)
@@ -29,9 +37,9 @@ class Layout:
     units: tuple[int, int] = (3, 3)
 
     @property
-    def shape(self) -> tuple[int, int]:
+    def shape(self) -> UnitsShape:
         """Units along x and y in the whole district."""
-        return (
+        return UnitsShape(
             self.streets[0] * self.communities[0] * self.grids[0] * self.units[0],
             self.streets[1] * self.communities[1] * self.grids[1] * self.units[1],
         )
@@ -183,7 +191,8 @@ def load_synthetic(engine: Engine, layout: Layout | None = None,
         gen = create_generation(conn, description, source="synthetic")
         insert_areas(conn, gen, areas)
         activation.activate(conn, gen, actor="demo")  # the one activation path
-        ids = people.upsert_workers(conn, [(e.worker_code, e.name, e.phone) for e in entries])
-        people.assign_roles(conn, [(ids[e.worker_code], e.area_code, e.role, since)
-                                   for e in entries])
+        ids = people.upsert_workers(conn, [people.WorkerEntry(e.worker_code, e.name, e.phone)
+                                           for e in entries])
+        people.assign_roles(conn, [people.RoleGrant(ids[e.worker_code], e.area_code, e.role,
+                                                    since) for e in entries])
     return gen

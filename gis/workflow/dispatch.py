@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection
 
@@ -13,6 +13,12 @@ from gis.rulebook import LEVELS, rules
 
 SQL = "workflow.sql"
 PKG = "gis.workflow.sql"
+
+# What dispatching an event of an item would do (``preview``); ``class`` is a keyword, hence
+# the functional form. ``time_limit_h``: hours by level.
+DispatchPreview = TypedDict("DispatchPreview", {
+    "item": str, "class": str, "level": str, "departments": list[str],
+    "time_limit_h": dict[str, float]})
 
 
 def area_for(conn: Connection, ev: Any, level: str) -> str | None:
@@ -41,7 +47,7 @@ def record(conn: Connection, event_id: int, at: datetime, kind: str, level: str,
 
 
 
-def preview(conn: Connection, item: str, level: str | None = None) -> dict[str, Any]:
+def preview(conn: Connection, item: str, level: str | None = None) -> DispatchPreview:
     """What dispatching an event of ``item`` would do (level, departments, time limit)."""
     row = conn.execute(q(SQL, "item_rule", PKG), {"c": item}).first()
     if row is None:

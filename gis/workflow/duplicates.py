@@ -8,7 +8,7 @@ intake path (API, CLI, ETL) is covered; the distance and time window live in
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection, Engine
 
@@ -18,9 +18,27 @@ from gis.db.queries import q
 from gis.errors import InvalidInput, NotFound, WanggeError
 from gis.workflow import state
 from gis.workflow import transitions as workflow
+from gis.workflow.escalation import EscalationStep
+from gis.workflow.state import DuplicateLink
 
 SQL = "workflow.sql"
 PKG = "gis.workflow.sql"
+
+
+class DuplicateConfig(TypedDict):
+    """The distance (m) and time window (h) linking possible duplicates, and the switch."""
+
+    distance_m: float
+    window_h: float
+    enabled: bool
+
+
+class LinkDismissed(TypedDict):
+    """A dismissed possible-duplicate link (``dismiss``)."""
+
+    event_id: int
+    original_id: int
+    status: str
 
 
 def link_bulk(conn: Connection, after: int) -> int:
@@ -38,15 +56,15 @@ def link_bulk(conn: Connection, after: int) -> int:
     return links
 
 
-def get_config(engine: Engine) -> dict[str, Any]:
+def get_config(engine: Engine) -> DuplicateConfig:
     """The distance (m) and time window (h) used to link possible duplicates."""
     with engine.connect() as conn:
         row = conn.execute(q(SQL, "duplicate_config", PKG)).mappings().one()
-        return dict(row)
+        return DuplicateConfig(**row)
 
 
 def set_config(engine: Engine, who: Principal, distance_m: float | None = None,
-               window_h: float | None = None, enabled: bool | None = None) -> dict[str, Any]:
+               window_h: float | None = None, enabled: bool | None = None) -> DuplicateConfig:
     """Change the duplicate window (district centre only)."""
     auth.require_role(who, "district_centre")
     for name, v in (("distance_m", distance_m), ("window_h", window_h)):
@@ -61,7 +79,7 @@ def set_config(engine: Engine, who: Principal, distance_m: float | None = None,
 
 
 def links(engine: Engine, status: str | None = "possible", event_id: int | None = None,
-          who: Principal | None = None, limit: int = 200) -> list[dict[str, Any]]:
+          who: Principal | None = None, limit: int = 200) -> list[DuplicateLink]:
     """Duplicate links (default: those waiting for a dispatcher) whose both events lie in
     who's area (a link reaching outside it is decided by a dispatcher covering both)."""
     if status is not None and status not in ("possible", "confirmed", "dismissed"):
@@ -72,11 +90,12 @@ def links(engine: Engine, status: str | None = "possible", event_id: int | None 
         rows = conn.execute(q(SQL, "duplicate_links", PKG), {
             "status": status, "event_id": event_id, "limit": limit, "scope_prefixes": scope,
         }).mappings().all()
-    return [dict(r) for r in rows]
+    return [DuplicateLink(**r) for r in rows]
 
 
 def confirm(engine: Engine, event_id: int, original_id: int, who: Principal,
-            note: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+            note: str | None = None, now: datetime | None = None
+            ) -> workflow.TransitionResult | EscalationStep:
     """Confirm: the event becomes ``duplicate`` of the original (a normal transition)."""
     return workflow.transition(engine, event_id, "mark_duplicate", who, note=note, now=now,
                                original_id=original_id)
@@ -91,7 +110,7 @@ def _check_original(conn: Connection, who: Principal, event_id: int, original_id
 
 
 def dismiss(engine: Engine, event_id: int, original_id: int, who: Principal,
-            note: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+            note: str | None = None, now: datetime | None = None) -> LinkDismissed:
     """Dismiss a possible link: the two events are different; the event keeps its status."""
     now = now or datetime.now(UTC)
     target = f"event:{event_id}"

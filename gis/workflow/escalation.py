@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine
 
@@ -19,6 +20,34 @@ PKG = "gis.workflow.sql"
 SCHEDULER = Principal("district_centre", name="scheduler")
 
 
+class EscalationStep(TypedDict):
+    """One climb of an event (escalation or whistle), as recorded in its history."""
+
+    id: int
+    action: str
+    actor: str
+    at: str
+    from_level: str
+    to_level: str
+    reason: str
+    area: str | None
+    departments: list[str]
+    due_at: str
+    was_due_at: str | None
+
+
+class OverdueEvent(TypedDict):
+    """An open event past its due time (``overdue``)."""
+
+    id: int
+    item_code: str
+    status: str
+    level: str
+    grid_code: str | None
+    due_at: datetime
+    hours_over: Decimal
+
+
 def next_level(level: str) -> str | None:
     """The level above ``level`` (None at the district)."""
     i = LEVELS.index(level)
@@ -27,7 +56,7 @@ def next_level(level: str) -> str | None:
 
 def climb(conn: Connection, ev: dict[str, Any], now: datetime, actor: str, note: str | None,
           kind: str, reason: str, pos: Position | None = None, to_level: str | None = None,
-          departments: list[str] | None = None) -> dict[str, Any] | None:
+          departments: list[str] | None = None) -> EscalationStep | None:
     """Move a locked event up a level, reset its due time, notify; None if it moved meanwhile."""
     new = to_level or next_level(ev["level"])
     if new is None:
@@ -56,7 +85,7 @@ def is_grid_leader(conn: Connection, worker: str | None, grid: str | None, at: d
 
 def climb_manual(conn: Connection, ev: dict[str, Any], action: str, who: Principal,
                  now: datetime, note: str | None, pos: Position | None, level: str | None,
-                 departments: list[str] | None) -> dict[str, Any]:
+                 departments: list[str] | None) -> EscalationStep:
     """Dispatcher escalation or a grid leader's whistle (吹哨) on a locked event."""
     if ev["status"] not in ESCALATABLE:
         raise illegal(ev, action)
@@ -76,10 +105,10 @@ def climb_manual(conn: Connection, ev: dict[str, Any], action: str, who: Princip
 
 
 def escalate_overdue(engine: Engine, now: datetime | None = None,
-                     batch: int = 500) -> list[dict[str, Any]]:
+                     batch: int = 500) -> list[EscalationStep]:
     """Climb every overdue open event one level; safe to run twice or concurrently."""
     now = now or datetime.now(UTC)
-    done: list[dict[str, Any]] = []
+    done: list[EscalationStep] = []
     while True:
         with engine.begin() as conn:
             rows = conn.execute(q(SQL, "lock_overdue", PKG),
@@ -99,10 +128,10 @@ def escalate_overdue(engine: Engine, now: datetime | None = None,
 
 
 def overdue(engine: Engine, now: datetime | None = None,
-            area: str | None = None) -> list[dict[str, Any]]:
+            area: str | None = None) -> list[OverdueEvent]:
     """Open events past their due time (including those already at the district)."""
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "overdue", PKG), {
             "now": now, "st": list(ESCALATABLE), "a": scope.area_prefixes(area)}).mappings()
-        return [dict(r) for r in rows]
+        return [OverdueEvent(**r) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection
 
@@ -37,6 +37,43 @@ ACTIONS = tuple(TRANSITIONS) + LEVEL_ACTIONS
 NOTE_REQUIRED = ("reject", "reopen", "whistle", "escalate")
 
 
+class LockedEvent(TypedDict):
+    """An event row and its catalogue entry, locked for a transition (``lock_event``)."""
+
+    id: int
+    status: str
+    level: str
+    item_code: str
+    class_code: str
+    default_level: str
+    time_limit_h: float
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+    source: str
+    reporter: str | None
+    due_at: datetime | None
+    reported_at: datetime
+    worker_id: int | None
+
+
+class DuplicateLink(TypedDict):
+    """A possible, confirmed or dismissed duplicate link between two events."""
+
+    event_id: int
+    original_id: int
+    distance_m: float
+    gap_s: float
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    item_code: str
+    event_status: str
+    original_status: str
+    grid_code: str | None
+
+
 @dataclass(frozen=True)
 class Position:
     """Where the actor was (WGS84)."""
@@ -65,12 +102,12 @@ def allowed_actions(status: str) -> list[str]:
     return out
 
 
-def lock_event(conn: Connection, event_id: int) -> dict[str, Any]:
+def lock_event(conn: Connection, event_id: int) -> LockedEvent:
     """The event row locked FOR UPDATE; NotFound when it does not exist."""
     row = conn.execute(q(SQL, "event_for_update", PKG), {"id": event_id}).mappings().first()
     if row is None:
         raise NotFound(f"no event {event_id}", code="event_not_found")
-    return dict(row)
+    return LockedEvent(**row)
 
 
 def write_history(conn: Connection, event_id: int, at: datetime, action: str,

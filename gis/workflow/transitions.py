@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Connection, Engine
 
@@ -14,11 +14,13 @@ from gis.db.queries import q
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, WanggeError
 from gis.intake import events
 from gis.workflow import levels, state
+from gis.workflow.escalation import EscalationStep
 from gis.workflow.state import (
     ACTIONS,
     LEVELS,
     NOTE_REQUIRED,
     TRANSITIONS,
+    DuplicateLink,
     Position,
     allowed_actions,
     illegal,
@@ -29,6 +31,60 @@ from gis.workflow.state import (
 
 SQL = "workflow.sql"
 PKG = "gis.workflow.sql"
+
+# A status transition as recorded (``transition``): ``from`` is a keyword, hence the
+# functional form. The optional keys are the action's details: ``dispatch`` (level, area,
+# departments, due_at as ISO text), ``accept`` (points, resident), ``mark_duplicate``
+# (original_id), ``resolve`` (due_at as a time or None, within_limit).
+TransitionResult = TypedDict("TransitionResult", {
+    "id": int, "action": str, "from": str, "to": str, "at": str, "actor": str,
+    "level": NotRequired[str], "area": NotRequired[str], "departments": NotRequired[list[str]],
+    "due_at": NotRequired[str | datetime | None], "points": NotRequired[int],
+    "resident": NotRequired[str], "original_id": NotRequired[int],
+    "within_limit": NotRequired[bool]})
+
+
+class WorkflowView(TypedDict):
+    """An event's workflow state (``workflow_view``)."""
+
+    id: int
+    status: str
+    level: str
+    due_at: datetime | None
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+    item_code: str
+    allowed_actions: list[str]
+    dispatch: list[events.DispatchRecord]
+    duplicates: list[DuplicateLink]
+
+
+class Acknowledgement(TypedDict):
+    """A department's acknowledgement of a notification (``acknowledge``)."""
+
+    id: int
+    event_id: int
+    department: str
+    acknowledged_at: str
+    actor: str
+
+
+class Notification(TypedDict):
+    """A department notification (``notifications``)."""
+
+    id: int
+    event_id: int
+    at: datetime
+    level: str
+    area_code: str | None
+    department: str
+    actor: str | None
+    note: str | None
+    acknowledged_at: datetime | None
+    item_code: str
+    status: str
+    grid_code: str | None
 
 def _dispatch(conn: Connection, ev: dict[str, Any], who: Principal, now: datetime,
               note: str | None, level: str | None,
@@ -110,7 +166,7 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
                note: str | None = None, lon: float | None = None, lat: float | None = None,
                crs: str | None = "wgs84", now: datetime | None = None,
                level: str | None = None, departments: list[str] | None = None,
-               original_id: int | None = None) -> dict[str, Any]:
+               original_id: int | None = None) -> TransitionResult | EscalationStep:
     """Apply ``action`` to an event atomically; refusals change nothing and are audited."""
     now = now or datetime.now(UTC)
     target = f"event:{event_id}"
@@ -128,6 +184,7 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
         with engine.begin() as conn:
             ev = lock_event(conn, event_id)
             auth.check_area(who, ev)
+            result: TransitionResult | EscalationStep
             if action in state.LEVEL_ACTIONS:
                 from gis.workflow import escalation
 
@@ -148,7 +205,7 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
 
 
 def workflow_view(engine: Engine, event_id: int,
-                  who: Principal | None = None) -> dict[str, Any]:
+                  who: Principal | None = None) -> WorkflowView:
     """Status, level, due time, allowed actions, dispatch records and duplicate links.
 
     With a principal: Hidden (as if missing) outside its area, and only the links whose both
@@ -173,7 +230,7 @@ ACK_ROLES = ("department", "district_centre")
 
 
 def acknowledge(engine: Engine, dispatch_id: int, who: Principal, *, note: str | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
+                now: datetime | None = None) -> Acknowledgement:
     """A department acknowledges a notification (通报签收): sets ``acknowledged_at`` once.
 
     A ``department`` token acknowledges its own department's notifications; the district
@@ -224,7 +281,7 @@ def acknowledge(engine: Engine, dispatch_id: int, who: Principal, *, note: str |
 
 
 def notifications(engine: Engine, who: Principal | None = None, department: str | None = None,
-                  pending: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+                  pending: bool = False, limit: int = 200) -> list[Notification]:
     """Department notifications the caller may see, newest first.
 
     A department sees its own; dispatchers and grid workers those of events in their area;
@@ -243,4 +300,4 @@ def notifications(engine: Engine, who: Principal | None = None, department: str 
         rows = conn.execute(q(SQL, "notifications", PKG), {
             "department": department, "pending": pending, "scope_prefixes": prefixes,
             "limit": limit}).mappings()
-        return [dict(r) for r in rows]
+        return [Notification(**r) for r in rows]
