@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
 from sqlalchemy import Engine
 
@@ -27,6 +27,239 @@ FAR_FUTURE = datetime(3000, 1, 1, tzinfo=UTC)
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
 
 
+class FilterParams(TypedDict):
+    """Bound parameters of the SQL filter block (``Filters.params``)."""
+
+    since: datetime
+    until: datetime
+    classes: list[str] | None
+    statuses: list[str] | None
+    area: area_scope.Prefixes
+    scope_prefixes: area_scope.Prefixes
+    overdue: bool
+    open: list[str]
+
+
+class BinSize(NamedTuple):
+    """A square heat bin's edges in degrees (``bin_size``)."""
+
+    lon: float
+    lat: float
+
+
+class Extent(TypedDict):
+    """Bounding box of the active grids and the active generation (``extent``)."""
+
+    minlon: float
+    minlat: float
+    maxlon: float
+    maxlat: float
+    generation: int
+
+
+class AreaOption(TypedDict):
+    """A street, community or grid the filters offer (``parent``: the enclosing area)."""
+
+    level: str
+    code: str
+    name: str | None
+    parent: str | None
+
+
+class ClassOption(TypedDict):
+    """An event class the filters offer."""
+
+    code: str
+    name: str
+    name_zh: str | None
+
+
+class FilterOptions(TypedDict):
+    """Streets, communities, grids and event classes for the filters (``filter_options``)."""
+
+    street: list[AreaOption]
+    community: list[AreaOption]
+    grid: list[AreaOption]
+    classes: list[ClassOption]
+
+
+class MapGrid(TypedDict):
+    """An active grid on the map with its responsible worker and GeoJSON geometry."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    community_code: str
+    community_name: str | None
+    street_code: str
+    street_name: str | None
+    worker_code: str | None
+    worker_name: str | None
+    role: str | None
+    geometry: dict[str, Any]
+
+
+class MapUnit(TypedDict):
+    """A minimal unit on the map (GeoJSON geometry)."""
+
+    code: str
+    name: str | None
+    grid_code: str
+    geometry: dict[str, Any]
+
+
+class EventBin(TypedDict):
+    """One heat bin: its bounds, events and open events."""
+
+    minlon: float
+    minlat: float
+    maxlon: float
+    maxlat: float
+    n: int
+    open: int
+
+
+class EventBins(TypedDict):
+    """Events in view counted in bins (``event_bins``)."""
+
+    cellx: float
+    celly: float
+    total: int
+    bins: list[EventBin]
+
+
+class MapEvent(TypedDict):
+    """One event drawn on the map, with its details (``events``)."""
+
+    id: int
+    item_code: str
+    item_name: str
+    item_name_zh: str | None
+    class_code: str
+    source: str
+    status: str
+    level: str
+    reported_at: datetime
+    due_at: datetime | None
+    grid_code: str | None
+    unit_code: str | None
+    description: str | None
+    address: str | None
+    lon: float | None
+    lat: float | None
+    overdue: bool
+
+
+class MapCamera(TypedDict):
+    """A camera on the map (``cameras_in_view``)."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    status: str
+    direction_deg: float | None
+    lon: float
+    lat: float
+
+
+class CameraNearEvent(MapCamera):
+    """A camera near an event, with its distance (m)."""
+
+    distance_m: float
+
+
+class CameraCluster(TypedDict):
+    """Cameras of one cell: count, offline count, centroid, one camera's code."""
+
+    lon: float
+    lat: float
+    n: int
+    offline: int
+    code: str
+
+
+class CameraClusters(TypedDict):
+    """Cameras in view aggregated into cells (``camera_clusters``)."""
+
+    cellx: float
+    celly: float
+    total: int
+    clusters: list[CameraCluster]
+
+
+class CameraLayer(TypedDict):
+    """What the map draws for the cameras in view (``camera_layer``)."""
+
+    mode: str
+    total: int
+    offline: int
+    cameras: list[MapCamera]
+    clusters: list[CameraCluster]
+
+
+class GridPatrolCoverage(TypedDict):
+    """A grid's units, those patrolled in the period, and the share."""
+
+    units: int
+    covered: int
+    share: float
+
+
+class MapTrack(TypedDict):
+    """A patrol track on the map (2D GeoJSON) with its worker."""
+
+    id: int
+    worker_code: str
+    worker_name: str
+    grid_code: str | None
+    started_at: datetime
+    ended_at: datetime
+    length_m: float
+    geometry: dict[str, Any]
+
+
+class GridPersonBrief(TypedDict):
+    """A person holding a role in a grid (code, name, role)."""
+
+    code: str
+    name: str
+    role: str
+
+
+class GridStats(TypedDict):
+    """A grid's backlog, period figures, patrol coverage and people (``grid_stats``)."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    community: str | None
+    street: str | None
+    responsible: str | None
+    responsible_code: str | None
+    open: int
+    overdue: int
+    closed: int
+    reported: int
+    units: int
+    units_patrolled: int
+    coverage: float
+    people: list[GridPersonBrief]
+
+
+class WorkerStats(TypedDict):
+    """A worker's roles, reports, open events assigned, patrols and km (``worker_stats``)."""
+
+    code: str
+    name: str
+    active: bool
+    roles: str | None
+    reports: int
+    assigned_open: int
+    patrols: int
+    patrol_km: float
+    last_patrol: datetime | None
+
+
 @dataclass(frozen=True)
 class Filters:
     """Event filters shared by every map query."""
@@ -39,7 +272,7 @@ class Filters:
     overdue_only: bool = False
     scope: tuple[str, ...] | None = None  # code prefixes the viewer may see; None: everything
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> FilterParams:
         """Bound parameters for the SQL filter block."""
         return {"since": self.since, "until": self.until,
                 "classes": list(self.classes) or None, "statuses": list(self.statuses) or None,
@@ -63,10 +296,10 @@ def zoom_for_bbox(bbox: BBox, width_px: int = 1000, height_px: int = 600) -> int
     return max(1, min(19, int(math.floor(z))))
 
 
-def bin_size(zoom: float, lat: float, px: int = BIN_PX) -> tuple[float, float]:
+def bin_size(zoom: float, lat: float, px: int = BIN_PX) -> BinSize:
     """Square heat bin (degrees lon, degrees lat) about ``px`` screen pixels wide at ``zoom``."""
     cellx = 360.0 / (256 * 2 ** zoom) * px
-    return cellx, cellx * max(math.cos(math.radians(lat)), 0.05)
+    return BinSize(cellx, cellx * max(math.cos(math.radians(lat)), 0.05))
 
 
 def ping(engine: Engine) -> None:
@@ -75,16 +308,16 @@ def ping(engine: Engine) -> None:
         conn.execute(q(SQL, "ping", PKG))
 
 
-def extent(engine: Engine) -> dict[str, Any] | None:
+def extent(engine: Engine) -> Extent | None:
     """Bounding box of the active grids, or None when no district is loaded."""
     with engine.connect() as conn:
         r = conn.execute(q(SQL, "extent", PKG)).mappings().first()
     if r is None or r["minlon"] is None:
         return None
-    return dict(r)
+    return Extent(**r)
 
 
-def filter_options(engine: Engine) -> dict[str, Any]:
+def filter_options(engine: Engine) -> FilterOptions:
     """Streets, communities, grids (code, name, parent) and event classes for the filters."""
     with engine.connect() as conn:
         areas = [dict(r) for r in conn.execute(q(SQL, "options_areas", PKG)).mappings()]
@@ -92,10 +325,10 @@ def filter_options(engine: Engine) -> dict[str, Any]:
     out: dict[str, Any] = {"street": [], "community": [], "grid": [], "classes": classes}
     for a in areas:
         out[a["level"]].append(a)
-    return out
+    return FilterOptions(**out)
 
 
-def grids(engine: Engine, scope: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+def grids(engine: Engine, scope: tuple[str, ...] | None = None) -> list[MapGrid]:
     """Active grids (those in ``scope``, None: all) with community, street, responsible worker
     and GeoJSON geometry."""
     with engine.connect() as conn:
@@ -105,7 +338,7 @@ def grids(engine: Engine, scope: tuple[str, ...] | None = None) -> list[dict[str
 
 
 def units(engine: Engine, bbox: BBox, limit: int = 5000,
-          zoom: float | None = None) -> list[dict[str, Any]]:
+          zoom: float | None = None) -> list[MapUnit]:
     """Active minimal units intersecting ``bbox`` (GeoJSON geometry); with ``zoom``, outlines
     are simplified to about half a screen pixel at that zoom (exact without)."""
     tol = 0.5 * 360.0 / (256 * 2 ** zoom) if zoom is not None else 0.0
@@ -115,7 +348,7 @@ def units(engine: Engine, bbox: BBox, limit: int = 5000,
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 
 
-def event_bins(engine: Engine, filters: Filters, bbox: BBox, zoom: float) -> dict[str, Any]:
+def event_bins(engine: Engine, filters: Filters, bbox: BBox, zoom: float) -> EventBins:
     """Events in ``bbox`` counted in square bins sized to ``zoom`` (never the raw points)."""
     lat = (bbox[1] + bbox[3]) / 2
     cellx, celly = bin_size(zoom, lat)
@@ -135,23 +368,23 @@ def event_summary(engine: Engine, filters: Filters) -> dict[str, int]:
 
 
 def events(engine: Engine, filters: Filters, bbox: BBox | None = None,
-           limit: int = EVENT_POINT_LIMIT) -> list[dict[str, Any]]:
+           limit: int = EVENT_POINT_LIMIT) -> list[MapEvent]:
     """Individual events (newest first) with their details, optionally inside ``bbox``."""
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "events", PKG), filters.params() | _bbox(bbox)
                             | {"limit": limit}).mappings().all()
-    return [dict(r) for r in rows]
+    return [MapEvent(**r) for r in rows]
 
 
-def cameras_in_view(engine: Engine, bbox: BBox, limit: int = 2000) -> list[dict[str, Any]]:
+def cameras_in_view(engine: Engine, bbox: BBox, limit: int = 2000) -> list[MapCamera]:
     """Cameras inside ``bbox``."""
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "cameras_in_view", PKG), _bbox(bbox) | {"limit": limit})
-        return [dict(r) for r in rows.mappings()]
+        return [MapCamera(**r) for r in rows.mappings()]
 
 
 def camera_clusters(engine: Engine, bbox: BBox, zoom: float,
-                    px: int = CAMERA_CLUSTER_PX) -> dict[str, Any]:
+                    px: int = CAMERA_CLUSTER_PX) -> CameraClusters:
     """Cameras in ``bbox`` aggregated into square cells about ``px`` pixels wide at ``zoom``:
     per cell the count, the offline count and the centroid (never the cameras themselves)."""
     lat = (bbox[1] + bbox[3]) / 2
@@ -166,7 +399,7 @@ def camera_clusters(engine: Engine, bbox: BBox, zoom: float,
 
 
 def camera_layer(engine: Engine, bbox: BBox, zoom: float, detail_zoom: int = CAMERA_DETAIL_ZOOM,
-                 few: int = CAMERA_FEW) -> dict[str, Any]:
+                 few: int = CAMERA_FEW) -> CameraLayer:
     """What the map draws for the cameras in view: clusters at low zoom; the individual
     cameras with their details from ``detail_zoom`` on or when at most ``few`` are in view.
     ``mode`` is "clusters" or "cameras"; ``total`` counts the cameras in view either way."""
@@ -181,7 +414,7 @@ def camera_layer(engine: Engine, bbox: BBox, zoom: float, detail_zoom: int = CAM
 
 
 def cameras_near_event(engine: Engine, event_id: int, radius_m: float = 300.0,
-                       limit: int = 20) -> list[dict[str, Any]]:
+                       limit: int = 20) -> list[CameraNearEvent]:
     """Cameras within ``radius_m`` metres of an event, nearest first."""
     with engine.connect() as conn:
         ev = conn.execute(q("events.sql", "event_by_id", "gis.intake.sql"),
@@ -195,7 +428,7 @@ def cameras_near_event(engine: Engine, event_id: int, radius_m: float = 300.0,
 
 
 def patrol_coverage(engine: Engine, since: datetime, until: datetime | None = None,
-                    radius_m: float = 50.0, lat: float = 31.0) -> dict[str, dict[str, Any]]:
+                    radius_m: float = 50.0, lat: float = 31.0) -> dict[str, GridPatrolCoverage]:
     """Per grid: units, units passed within ``radius_m`` by a track of the period, and share.
     (``lat`` is no longer needed: tracks are buffered in metres on the geography.)"""
     until = until or FAR_FUTURE
@@ -207,7 +440,7 @@ def patrol_coverage(engine: Engine, since: datetime, until: datetime | None = No
 
 
 def tracks(engine: Engine, since: datetime, until: datetime | None = None,
-           limit: int = 2000) -> list[dict[str, Any]]:
+           limit: int = 2000) -> list[MapTrack]:
     """Patrol tracks of the period (2D GeoJSON) with their worker."""
     until = until or FAR_FUTURE
     with engine.connect() as conn:
@@ -217,7 +450,7 @@ def tracks(engine: Engine, since: datetime, until: datetime | None = None,
 
 
 def grid_stats(engine: Engine, since: datetime, radius_m: float = 50.0,
-               scope: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+               scope: tuple[str, ...] | None = None) -> list[GridStats]:
     """Per active grid: open / overdue (backlog), closed / reported (period), coverage, people.
 
     ``scope``: the code prefixes the viewer may see (None: everything); other grids are left out.
@@ -226,14 +459,14 @@ def grid_stats(engine: Engine, since: datetime, radius_m: float = 50.0,
         counts = {r.grid_code: r for r in conn.execute(
             q(SQL, "grid_event_counts", PKG), {"since": since, "open": list(OPEN_STATUSES),
                                                "scope_prefixes": _prefixes(scope)})}
-        people: dict[str, list[dict[str, Any]]] = {}
+        people: dict[str, list[GridPersonBrief]] = {}
         for r in conn.execute(q(SQL, "grid_people", PKG)).mappings():
             people.setdefault(r["grid_code"], []).append(
                 {"code": r["code"], "name": r["name"], "role": r["role"]})
     ext = extent(engine)
     lat = (ext["minlat"] + ext["maxlat"]) / 2 if ext else 31.0
     cov = patrol_coverage(engine, since, radius_m=radius_m, lat=lat)
-    out = []
+    out: list[GridStats] = []
     for g in grids(engine, scope):
         c = counts.get(g["code"])
         cv = cov.get(g["code"], {"units": 0, "covered": 0, "share": 0.0})
@@ -249,7 +482,7 @@ def grid_stats(engine: Engine, since: datetime, radius_m: float = 50.0,
     return out
 
 
-def worker_stats(engine: Engine, since: datetime) -> list[dict[str, Any]]:
+def worker_stats(engine: Engine, since: datetime) -> list[WorkerStats]:
     """Per worker: roles, reports in the period, open events assigned, patrols and km."""
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "worker_stats", PKG),
