@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from boundaries.answers import BoundaryCollection, Generation, ImportReport, Rollback
 from boundaries.core import run_import
-from boundaries.export import feature_collection
+from boundaries.export import BoundaryGeoJSON, feature_collection
 from boundaries.reader import parse_mapping
 from boundaries.validate import Options
 from gis.access import auth
@@ -102,8 +102,14 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
 
 
+class RollbackDone(act.RollbackResult):
+    """A rollback and whether it was committed (the body of POST /rollback)."""
+
+    committed: bool
+
+
 @router.get("", response_model=list[Generation], summary="Boundary generations")
-def generations(engine: Engine = Depends(deps.engine)) -> list[dict[str, Any]]:
+def generations(engine: Engine = Depends(deps.engine)) -> list[act.GenerationRow]:
     """Every generation with its status, size and open events."""
     with engine.connect() as conn:
         return _jsonable(act.generations(conn))
@@ -111,7 +117,7 @@ def generations(engine: Engine = Depends(deps.engine)) -> list[dict[str, Any]]:
 
 @router.get("/{generation}/geojson", response_model=BoundaryCollection,
             response_model_exclude_unset=True, summary="Export one generation as GeoJSON")
-def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> BoundaryGeoJSON:
     """The generation's boundaries with code, name, parent_code, kind, level."""
     with engine.connect() as conn:
         return feature_collection(conn, generation)
@@ -121,7 +127,7 @@ def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> d
 def rollback(commit: Annotated[bool, Query(description="Really roll back")] = False,
              engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
              settings: Settings = Depends(deps.settings),
-             who: Principal = Depends(deps.require_planner_for_writes)) -> dict[str, Any]:
+             who: Principal = Depends(deps.require_planner_for_writes)) -> RollbackDone:
     """Restore the generation the last activation replaced and the former assignments."""
     with engine.begin() as conn:
         out = act.rollback(conn, actor=_actor(who), max_m=settings.outside_max_distance_m)
@@ -129,6 +135,6 @@ def rollback(commit: Annotated[bool, Query(description="Really roll back")] = Fa
             conn.rollback()
     if commit:
         locator.refresh(force=True)
-    out = {**out, "committed": commit}
-    _audit(engine, who, "boundaries.rollback", out)
-    return out
+    done = RollbackDone(**out, committed=commit)
+    _audit(engine, who, "boundaries.rollback", dict(done))
+    return done

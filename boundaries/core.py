@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import shapely
 from sqlalchemy import Engine
@@ -31,11 +31,26 @@ class ImportResult:
     problems_geojson: dict[str, Any] = field(default_factory=dict)
 
 
-def problems_feature_collection(problems: list[Problem]) -> dict[str, Any]:
+class ProblemFeature(TypedDict):
+    """One problem place (or offered repair) as a GeoJSON Feature."""
+
+    type: str
+    properties: dict[str, Any]
+    geometry: dict[str, Any]
+
+
+class ProblemCollection(TypedDict):
+    """Problem geometries (and offered repairs) as a GeoJSON FeatureCollection."""
+
+    type: str
+    features: list[ProblemFeature]
+
+
+def problems_feature_collection(problems: list[Problem]) -> ProblemCollection:
     """Problem geometries (and offered repairs) as GeoJSON."""
-    feats = []
+    feats: list[ProblemFeature] = []
     for p in problems:
-        props = p.to_dict()
+        props: dict[str, Any] = dict(p.to_dict())
         props.pop("repair", None)
         for g, role in ((p.geom, "problem"), (p.repair_geom, "repair")):
             if g is None or g.is_empty or (role == "repair" and p.repair_geom is p.geom):

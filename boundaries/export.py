@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import shapely
 from sqlalchemy import Connection
@@ -17,7 +17,35 @@ SQL = "boundaries.sql"
 PKG = "boundaries.sql"
 
 
-def feature_collection(conn: Connection, generation: int | None = None) -> dict[str, Any]:
+class BoundaryProps(TypedDict):
+    """Properties of an exported boundary (``kind`` only for grids that have one)."""
+
+    code: str
+    name: str | None
+    parent_code: str | None
+    level: str
+    kind: NotRequired[str]
+
+
+class BoundaryFeature(TypedDict):
+    """One exported boundary as a GeoJSON Feature."""
+
+    type: str
+    properties: BoundaryProps
+    geometry: dict[str, Any]
+
+
+class BoundaryGeoJSON(TypedDict):
+    """A generation's boundaries as a GeoJSON FeatureCollection."""
+
+    type: str
+    name: str
+    generation: int
+    status: str
+    features: list[BoundaryFeature]
+
+
+def feature_collection(conn: Connection, generation: int | None = None) -> BoundaryGeoJSON:
     """All boundaries of a generation (default: the active one) as a FeatureCollection."""
     if generation is None:
         generation = activation.active_generation(conn)
@@ -28,9 +56,9 @@ def feature_collection(conn: Connection, generation: int | None = None) -> dict[
         raise NotFound(f"no generation {generation}", code="generation_not_found")
     rows = conn.execute(q(SQL, "export", PKG), {"g": generation}).all()
     geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
-    feats = []
+    feats: list[BoundaryFeature] = []
     for r, g in zip(rows, geoms, strict=True):
-        props = {"code": r.code, "name": r.name, "parent_code": r.parent_code, "level": r.level}
+        props = BoundaryProps(code=r.code, name=r.name, parent_code=r.parent_code, level=r.level)
         if r.kind is not None:
             props["kind"] = r.kind
         feats.append({"type": "Feature", "properties": props,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from shapely.geometry.base import BaseGeometry
 
@@ -34,6 +34,22 @@ class Feature:
         return f"{self.level or '?'} {self.code or '(no code)'} (feature #{self.index + 1})"
 
 
+class ProblemDict(TypedDict):
+    """JSON form of a ``Problem`` (optional keys only when set)."""
+
+    check: str
+    severity: str
+    message: str
+    level: NotRequired[str]
+    code: NotRequired[str]
+    feature: NotRequired[int]
+    lon: NotRequired[float]
+    lat: NotRequired[float]
+    repair: NotRequired[dict[str, Any]]
+    area_m2: NotRequired[float]
+    others: NotRequired[list[str]]
+
+
 @dataclass
 class Problem:
     """One finding of the validation report."""
@@ -52,10 +68,9 @@ class Problem:
     repair_geom: BaseGeometry | None = None
     others: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ProblemDict:
         """JSON form (without geometries)."""
-        d: dict[str, Any] = {"check": self.check, "severity": self.severity,
-                             "message": self.message}
+        d: Any = {"check": self.check, "severity": self.severity, "message": self.message}
         for k in ("level", "code", "feature", "lon", "lat", "repair"):
             v = getattr(self, k)
             if v is not None:

@@ -4,7 +4,7 @@ would move."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import shapely
@@ -18,15 +18,44 @@ SQL = "boundaries.sql"
 PKG = "boundaries.sql"
 
 
+class AreaChange(TypedDict):
+    """How one code's area changes: added / removed / changed, areas (m²), change %, parent."""
+
+    change: str
+    area_m2_old: NotRequired[float]
+    area_m2_new: NotRequired[float]
+    area_change_pct: NotRequired[float | None]
+    parent: str | None
+
+
+class Moves(TypedDict):
+    """Open events and buildings that would change grid or worker (rows of counts ``n``)."""
+
+    events: list[dict[str, Any]]
+    buildings: list[dict[str, Any]]
+
+
+WorkerMove = TypedDict("WorkerMove", {"from": str | None, "to": str | None, "events": int})
+WorkerMove.__doc__ = "Open events passing from one worker to another."
+
+
+class Preview(TypedDict):
+    """The whole preview: totals, one row per grid touched, worker moves."""
+
+    totals: dict[str, Any]
+    grids: list[dict[str, Any]]
+    worker_moves: list[WorkerMove]
+
+
 def area_changes(conn: Connection, v: Validation, level: str = "grid"
-                 ) -> dict[str, dict[str, Any]]:
+                 ) -> dict[str, AreaChange]:
     """Per code of ``level`` in the file: added / removed / changed with old and new area (m²),
     change % and the parent (its grid, for a unit)."""
     if level not in v.file_levels or v.metric is None:
         return {}
     old = {a.code: a for a in base_areas(conn, v.base_generation, [level])[level]}
     new = {a.code: a for a in v.areas[level] if a.geom is not None}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, AreaChange] = {}
 
     def area(items: dict[str, Area]) -> dict[str, float]:
         codes = list(items)
@@ -55,7 +84,7 @@ def area_changes(conn: Connection, v: Validation, level: str = "grid"
 
 
 def moves(conn: Connection, gen: int, base: int | None, max_m: float,
-          activation: int | None = None) -> dict[str, Any]:
+          activation: int | None = None) -> Moves:
     """Open events and buildings that would change grid or worker if ``gen`` became active.
 
     After an activation (``activation`` given) the event moves are read from what it did.
@@ -73,7 +102,7 @@ def moves(conn: Connection, gen: int, base: int | None, max_m: float,
 
 
 def preview(conn: Connection, v: Validation, gen: int | None, max_m: float,
-            activation: int | None = None) -> dict[str, Any]:
+            activation: int | None = None) -> Preview:
     """The whole preview; event/building moves only when the draft ``gen`` is stored."""
     grids = area_changes(conn, v, "grid")
     units = area_changes(conn, v, "unit")

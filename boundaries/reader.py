@@ -7,7 +7,7 @@ import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import shapely
 from pyproj import CRS
@@ -88,23 +88,31 @@ def _polygon(rings: list, where: str, problems: list[str]) -> shapely.Polygon | 
     return shapely.Polygon(shell, holes)
 
 
-def geometry_from_geojson(g: dict | None) -> tuple[BaseGeometry | None, str | None, list[str]]:
+class ParsedGeometry(NamedTuple):
+    """A GeoJSON geometry read: the shapely geometry, its GeoJSON type, ring problems."""
+
+    geom: BaseGeometry | None
+    type: str | None
+    problems: list[str]
+
+
+def geometry_from_geojson(g: dict | None) -> ParsedGeometry:
     """(shapely geometry, GeoJSON type, ring problems) of a structurally valid geometry."""
     if g is None:
-        return None, None, []
+        return ParsedGeometry(None, None, [])
     t = g["type"]
     problems: list[str] = []
     if t == "Polygon":
         p = _polygon(g["coordinates"], "polygon", problems)
-        return (p if p is not None else shapely.Polygon()), t, problems
+        return ParsedGeometry((p if p is not None else shapely.Polygon()), t, problems)
     if t == "MultiPolygon":
         parts = [p for i, rings in enumerate(g["coordinates"])
                  if (p := _polygon(rings, f"polygon {i + 1}", problems)) is not None]
-        return shapely.MultiPolygon(parts), t, problems
+        return ParsedGeometry(shapely.MultiPolygon(parts), t, problems)
     try:
-        return shapely.from_geojson(json.dumps(g)), t, problems
+        return ParsedGeometry(shapely.from_geojson(json.dumps(g)), t, problems)
     except Exception:
-        return None, t, [f"cannot build the {t}"]
+        return ParsedGeometry(None, t, [f"cannot build the {t}"])
 
 
 def _read_geojson(path: Path, crs: str | None) -> tuple[list[dict], list, str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import Engine
 
-from etl.cameras import NEAR_LIMIT, NEAR_MAX_LIMIT, cameras_in_range
+from etl.cameras import NEAR_LIMIT, NEAR_MAX_LIMIT, NearCamera, cameras_in_range
 from gis.api import deps
 from gis.api.answers import Answer
 from gis.errors import InvalidInput
@@ -51,6 +51,26 @@ class Cameras(Answer):
     cameras: list[Camera]
 
 
+class NearPointDict(TypedDict):
+    """The point asked about, as given."""
+
+    lon: float
+    lat: float
+    crs: str
+
+
+class CamerasNear(TypedDict):
+    """The body of GET /cameras (the ``Cameras`` shape)."""
+
+    near: NearPointDict
+    radius_m: float
+    count: int
+    total: int
+    truncated: bool
+    limit: int
+    cameras: list[NearCamera]
+
+
 def _point(near: str) -> tuple[float, float]:
     """Parse 'lon,lat'."""
     parts = near.split(",")
@@ -73,7 +93,7 @@ def list_cameras(
                      ] = NEAR_LIMIT,
     engine: Engine = Depends(deps.engine),
     locator: Locator = Depends(deps.locator),
-) -> dict[str, Any]:
+) -> CamerasNear:
     """Cameras within ``radius`` metres with distance_m and the grid each camera is in.
 
     ``count`` cameras are listed (at most ``limit``), ``total`` are in range; ``truncated``
@@ -84,4 +104,4 @@ def list_cameras(
     for r in found["cameras"]:
         loc = snap.locate_wgs84(r["lon"], r["lat"], max_m=0)
         r["grid"] = loc.grid
-    return {"near": {"lon": lon, "lat": lat, "crs": crs}, "radius_m": radius, **found}
+    return CamerasNear(near={"lon": lon, "lat": lat, "crs": crs}, radius_m=radius, **found)

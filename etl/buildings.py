@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -80,7 +80,14 @@ def _osm_layer(path: Path) -> tuple[dict, np.ndarray, list[np.ndarray], list[str
     return meta, wkb, fields, notes
 
 
-def geoms_from_wkb(wkb: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+class BuiltGeoms(NamedTuple):
+    """Shapely geometries (object array) and, per feature, why it could not be built."""
+
+    geoms: np.ndarray
+    errors: list[str | None]
+
+
+def geoms_from_wkb(wkb: np.ndarray) -> BuiltGeoms:
     """Shapely geometries built feature by feature; the reason for each that cannot be built."""
     geoms = np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
     errors: list[str | None] = [None] * len(wkb)
@@ -92,7 +99,7 @@ def geoms_from_wkb(wkb: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
         except Exception as e:  # GEOS: a 2-point ring (a way cut at the extract's edge) ...
             msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
             errors[i] = msg
-    return geoms, errors
+    return BuiltGeoms(geoms, errors)
 
 
 def _read_osm(path: Path) -> gpd.GeoDataFrame:
@@ -744,7 +751,31 @@ def load_frame(engine: Engine, prepared: gpd.GeoDataFrame, source: str, report: 
 OVERLAP_MIN_SHARE = 0.001  # of the smaller footprint: less is a shared wall drawn twice
 
 
-def footprint_overlaps(prepared: gpd.GeoDataFrame, max_pairs: int = 100) -> dict[str, Any]:
+class OverlapPair(TypedDict):
+    """Two footprints: ``a`` contains or overlaps ``b`` by ``share_of_smaller``."""
+
+    a: str
+    b: str
+    kind: str
+    share_of_smaller: float
+
+
+class FootprintOverlaps(TypedDict):
+    """How many footprint pairs nest or overlap, and the first pairs."""
+
+    contained_pairs: int
+    overlapping_pairs: int
+    pairs: list[OverlapPair]
+
+
+class Placed(NamedTuple):
+    """Grid and unit code of each point (None when outside)."""
+
+    grids: list[str | None]
+    units: list[str | None]
+
+
+def footprint_overlaps(prepared: gpd.GeoDataFrame, max_pairs: int = 100) -> FootprintOverlaps:
     """Pairs of footprints of the file that lie one inside the other or overlap (by more than
     ``OVERLAP_MIN_SHARE`` of the smaller one), with their ids: counts and the first pairs."""
     geoms = prepared.geometry.to_numpy()
@@ -759,7 +790,7 @@ def footprint_overlaps(prepared: gpd.GeoDataFrame, max_pairs: int = 100) -> dict
     a, b, share = a[sig], b[sig], share[sig]
     inside_b = shapely.covers(geoms[a], geoms[b])
     inside = inside_b | shapely.covers(geoms[b], geoms[a])
-    pairs = []
+    pairs: list[OverlapPair] = []
     for k in np.lexsort((b, a))[:max_pairs]:
         outer, inner = (a[k], b[k]) if inside_b[k] or not inside[k] else (b[k], a[k])
         pairs.append({"a": str(ids[outer]), "b": str(ids[inner]),
@@ -769,17 +800,17 @@ def footprint_overlaps(prepared: gpd.GeoDataFrame, max_pairs: int = 100) -> dict
             "pairs": pairs}
 
 
-def place(engine: Engine, lon: np.ndarray, lat: np.ndarray) -> tuple[list, list]:
+def place(engine: Engine, lon: np.ndarray, lat: np.ndarray) -> Placed:
     """Grid and unit code of each WGS84 point in the active generation (None when outside)."""
     from gis.territory.locator import Locator
 
     snap = Locator(engine).refresh(force=True)
     if not snap.grid_codes:
-        return [None] * len(lon), [None] * len(lon)
+        return Placed([None] * len(lon), [None] * len(lon))
     g, u, _d = snap.locate_many(np.asarray(lon), np.asarray(lat), with_outside=False)
     grids = [snap.grid_codes[i] if i >= 0 else None for i in g.tolist()]
     units = [snap.unit_codes[i] if i >= 0 else None for i in u.tolist()]
-    return grids, units
+    return Placed(grids, units)
 
 
 def load_file(engine: Engine, path: str | Path, *, source: str | None = None,

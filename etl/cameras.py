@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -252,13 +252,37 @@ NEAR_MAX_LIMIT = 500
 
 
 def cameras_near(engine: Engine, lon: float, lat: float, radius_m: float = 300.0,
-                 crs: str | None = "wgs84", limit: int = NEAR_LIMIT) -> list[dict[str, Any]]:
+                 crs: str | None = "wgs84", limit: int = NEAR_LIMIT) -> list[NearCamera]:
     """Cameras within ``radius_m`` of a point, nearest first, with their distance in metres."""
     return cameras_in_range(engine, lon, lat, radius_m, crs, limit)["cameras"]
 
 
+class NearCamera(TypedDict):
+    """A camera in range with its distance (m)."""
+
+    code: str
+    name: str | None
+    kind: str | None
+    status: str | None
+    direction_deg: float | None
+    lon: float
+    lat: float
+    distance_m: float
+    grid: NotRequired[str | None]  # the grid it is in (set by the API)
+
+
+class CamerasInRange(TypedDict):
+    """The nearest cameras in range, how many are in range and whether the list was cut."""
+
+    count: int
+    total: int
+    truncated: bool
+    limit: int
+    cameras: list[NearCamera]
+
+
 def cameras_in_range(engine: Engine, lon: float, lat: float, radius_m: float = 300.0,
-                     crs: str | None = "wgs84", limit: int = NEAR_LIMIT) -> dict[str, Any]:
+                     crs: str | None = "wgs84", limit: int = NEAR_LIMIT) -> CamerasInRange:
     """The nearest ``limit`` cameras within ``radius_m`` (``cameras``), how many are in range
     in all (``total``) and whether the list was cut (``truncated``)."""
     if not (isinstance(limit, int) and 1 <= limit <= NEAR_MAX_LIMIT):
@@ -279,9 +303,9 @@ def cameras_in_range(engine: Engine, lon: float, lat: float, radius_m: float = 3
         rows = conn.execute(q("etl.sql", "cameras_near", "etl.sql"),
                             {"lon": wlon, "lat": wlat, "radius": float(radius_m), "deg": deg,
                              "limit": int(limit)}).all()
-    cams = [{"code": r.code, "name": r.name, "kind": r.kind, "status": r.status,
-             "direction_deg": r.direction_deg, "lon": r.lon, "lat": r.lat,
-             "distance_m": round(float(r.distance_m), 2)} for r in rows]
+    cams = [NearCamera(code=r.code, name=r.name, kind=r.kind, status=r.status,
+                       direction_deg=r.direction_deg, lon=r.lon, lat=r.lat,
+                       distance_m=round(float(r.distance_m), 2)) for r in rows]
     total = int(rows[0].total_in_range) if rows else 0
     return {"count": len(cams), "total": total, "truncated": total > len(cams),
             "limit": limit, "cameras": cams}

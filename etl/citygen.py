@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -57,8 +57,14 @@ def _factor(n: int) -> tuple[int, int]:
     return n // a, a
 
 
-def layout_for(grids: int, units_per_grid: int = 10
-               ) -> tuple[synthetic.Layout, tuple[float, float, float, float]]:
+class CityLayout(NamedTuple):
+    """A synthetic layout and its WGS84 bounds (min lon, min lat, max lon, max lat)."""
+
+    layout: synthetic.Layout
+    bounds: tuple[float, float, float, float]
+
+
+def layout_for(grids: int, units_per_grid: int = 10) -> CityLayout:
     """A layout with about ``grids`` grids of ``units_per_grid`` units, and bounds keeping units
     about 100 m x 100 m (10,000 grids of 10 units: the benchmark city, 25 streets of 16
     communities of 25 grids). Grids come in communities of 25 (4 below 400 grids, a single
@@ -76,7 +82,8 @@ def layout_for(grids: int, units_per_grid: int = 10
     units = (5, 2) if units_per_grid == 10 else _factor(units_per_grid)
     lay = synthetic.Layout(streets=streets, communities=per_street, grids=per_comm, units=units)
     nx, ny = lay.shape
-    return lay, (120.30, 31.10, round(120.30 + nx * 0.001, 6), round(31.10 + ny * 0.0009, 6))
+    return CityLayout(lay, (120.30, 31.10, round(120.30 + nx * 0.001, 6),
+                            round(31.10 + ny * 0.0009, 6)))
 
 
 def city_areas(seed: int = 1, layout: synthetic.Layout = CITY_LAYOUT,
@@ -322,11 +329,29 @@ def _load_city_events(engine: Engine, city: City, seed: int, reporter: str,
     return load_events(engine, Locator(engine), ev, reporter=reporter, progress=progress), False
 
 
+class CityLoaded(TypedDict):
+    """What ``load_city`` loaded: generation, counts, buildings, roster, events, timings."""
+
+    generation: int
+    territory_reused: bool
+    seed: int
+    layout: str
+    counts: dict[str, int]
+    buildings: dict[str, int]
+    workers: int
+    roles_added: int
+    events: int
+    events_already_loaded: bool
+    committed: bool
+    timings: dict[str, float]
+
+
 def load_city(engine: Engine, seed: int = 1, n_events: int = 0, grids: int = 10_000,
               units_per_grid: int = 10, buildings_per_unit: tuple[int, int] = (1, 3),
               footprints_per_unit: int = FOOTPRINTS_PER_UNIT, source: str = SOURCE,
               progress: bool | None = None,
-              log: Callable[[str], None] | None = None, city: City | None = None) -> dict:
+              log: Callable[[str], None] | None = None, city: City | None = None
+              ) -> CityLoaded:
     """Write a generated city to ``engine``: territory (a new active generation, or the active
     one when it is this very city), buildings (COPY, upsert by id; buildings of ``source`` the
     city no longer has are deleted), a roster (a full-time worker per grid, the community

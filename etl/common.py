@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
 import pandas as pd
 from psycopg2 import sql as psql
@@ -38,6 +38,54 @@ class Reject:
     field: str
     code: str
     reason: str
+
+
+class RejectDict(TypedDict):
+    """JSON form of a ``Reject``."""
+
+    row: int
+    id: str | None
+    field: str
+    code: str
+    reason: str
+
+
+class ReportDict(TypedDict):
+    """JSON form of a ``Report``: its fields, ``loaded``, the first rejects, rejects per code."""
+
+    kind: str
+    file: str
+    source: str | None
+    crs: str | None
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    committed: bool
+    notes: list[str]
+    rejects: list[RejectDict]
+    placement: dict[str, Any]
+    elapsed_s: float
+    rejects_file: str | None
+    encoding: str | None
+    footprints: dict[str, Any]
+    loaded: int
+    rejected_by_reason: dict[str, int]
+
+
+class DecodedText(NamedTuple):
+    """The text of a file and the codec that decoded it."""
+
+    text: str
+    codec: str
+
+
+class CsvText(NamedTuple):
+    """A CSV read as strings and the name of the encoding used."""
+
+    frame: pd.DataFrame
+    encoding: str
 
 
 @dataclass
@@ -72,9 +120,9 @@ class Report:
         self.rejects.append(Reject(row, None if id_ is None else str(id_), field_, code, reason))
         self.rejected = len(self.rejects)
 
-    def to_dict(self, max_rejects: int = 20) -> dict[str, Any]:
+    def to_dict(self, max_rejects: int = 20) -> ReportDict:
         """JSON summary; only the first ``max_rejects`` rejects inline (all are in the file)."""
-        d = asdict(self)
+        d: Any = asdict(self)
         d["loaded"] = self.loaded
         d["rejects"] = [asdict(r) for r in sorted(self.rejects, key=lambda r: r.row)[:max_rejects]]
         by_code: dict[str, int] = {}
@@ -137,26 +185,26 @@ def _codec(encoding: str) -> str:
     return "gb18030" if name in ("gbk", "gb2312") else name
 
 
-def decode_text(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
+def decode_text(data: bytes, name: str, encoding: str | None = None) -> DecodedText:
     """The text of a file and the encoding used: ``encoding`` when given, else UTF-8 (with or
     without BOM), else GB18030 (Excel on Chinese Windows saves GBK, which it contains)."""
     if encoding:
         codec = _codec(encoding)
         codec = "utf-8-sig" if codec == "utf-8" and data.startswith(codecs.BOM_UTF8) else codec
         try:
-            return data.decode(codec), codec
+            return DecodedText(data.decode(codec), codec)
         except UnicodeDecodeError as e:
             raise file_error(f"{name}: not {encoding} text (byte {e.start}: {e.reason}); leave "
                              "out the `encoding` option to detect it", "bad_encoding",
                              "encoding") from None
     try:
-        return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(codecs.BOM_UTF8) \
-            else "utf-8"
+        return DecodedText(data.decode("utf-8-sig"),
+                           "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
     except UnicodeDecodeError as e:
         if e.reason == "unexpected end of data":  # UTF-8 cut in the middle of a character
-            return data[:e.start].decode("utf-8-sig"), "utf-8"
+            return DecodedText(data[:e.start].decode("utf-8-sig"), "utf-8")
     try:
-        return data.decode("gb18030"), "gb18030"
+        return DecodedText(data.decode("gb18030"), "gb18030")
     except UnicodeDecodeError:
         raise file_error(f"{name}: the text is neither UTF-8 nor GB18030/GBK; name its "
                          "encoding with the `encoding` option", "bad_encoding",
@@ -164,7 +212,7 @@ def decode_text(data: bytes, name: str, encoding: str | None = None) -> tuple[st
 
 
 def read_csv_text(path: str | Path, encoding: str | None = None,
-                  **kwargs: Any) -> tuple[pd.DataFrame, str]:
+                  **kwargs: Any) -> CsvText:
     """A CSV as strings (blank cells ""), decoded by ``decode_text``; and the encoding used."""
     p = Path(path)
     if not p.exists():
@@ -177,7 +225,7 @@ def read_csv_text(path: str | Path, encoding: str | None = None,
     except pd.errors.ParserError as e:
         raise file_error(f"{p.name}: cannot parse the CSV ({str(e).strip()[:200]}); the file "
                          "may be truncated or not CSV", "unreadable_file") from None
-    return df, ENCODING_NAMES.get(used, used)
+    return CsvText(df, ENCODING_NAMES.get(used, used))
 
 
 def find_column(columns: list[str], wanted: str | None, candidates: tuple[str, ...],

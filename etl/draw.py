@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import shapely
 from sqlalchemy import Connection, Engine
 
-from etl.units import Buildings, DrawParams, draw_territory, draw_units
+from etl.units import Buildings, Drawn, DrawParams, draw_territory, draw_units
 from gis.db.queries import q
 from gis.errors import InvalidInput, UnknownReference
 from gis.territory import activation
 from gis.territory import generations as territory
+from gis.territory.activation import ActivationResult
 from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,40 @@ def _summary(areas: list[territory.AreaRecord]) -> dict[str, Any]:
                                                            sorted(sizes.items())}}
 
 
+class DrawnDistrict(TypedDict):
+    """What ``draw_district`` drew (and activated, when committed)."""
+
+    district: str
+    buildings: int
+    levels: dict[str, int]
+    buildings_per_unit: dict[str, int]
+    committed: bool
+    generation: int | None
+    activation: NotRequired[ActivationResult]
+    drawn: Drawn
+
+
+class RedrawnUnits(TypedDict):
+    """What ``redraw_units`` drew (and activated, when committed)."""
+
+    grids: int
+    units: int
+    buildings: int
+    levels: dict[str, int]
+    buildings_per_unit: dict[str, int]
+    codes: dict[str, int]
+    per_grid: dict[str, int]
+    committed: bool
+    generation: int | None
+    replaces_generation: int | None
+    activation: NotRequired[ActivationResult]
+
+
 def draw_district(engine: Engine, district_code: str, district_name: str,
                   source: str | None = None, params: DrawParams | None = None,
                   commit: bool = False, description: str | None = None,
                   generation_source: str = "etl:draw", actor: str | None = None,
-                  max_m: float = 300.0) -> dict[str, Any]:
+                  max_m: float = 300.0) -> DrawnDistrict:
     """Draw streets, communities, grids and units from buildings; a new active generation."""
     if not (district_code.isdigit() and len(district_code) == 6):
         raise InvalidInput.field("district", f"a district code has 6 digits, got "
@@ -59,8 +89,8 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
                                  + (f" from source {source!r}" if source else ""),
                                  "no_buildings")
     drawn = draw_territory(b, district_code, district_name, params)
-    out = {"district": district_code, "buildings": len(b), **_summary(drawn.areas),
-           "committed": commit, "generation": None}
+    out: Any = {"district": district_code, "buildings": len(b), **_summary(drawn.areas),
+                "committed": commit, "generation": None}
     if commit:
         with engine.connect() as conn:
             base = territory.active_generation(conn)
@@ -158,7 +188,7 @@ def _activate_redraw(engine: Engine, base: int, codes: list[str],
 
 def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | None = None,
                  commit: bool = False, regroup: bool = False, actor: str | None = None,
-                 max_m: float = 300.0) -> dict[str, Any]:
+                 max_m: float = 300.0) -> RedrawnUnits:
     """New units for some grids (None = all) of the active generation, as a new generation.
 
     Codes stay stable: a grid's units whose buildings did not change are kept with their codes

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
@@ -115,8 +116,21 @@ class Roster:
     roles: list[RosterRow] = field(default_factory=list)
 
 
-def read_roster(p: Path, encoding: str | None,
-                report: Report) -> tuple[pd.DataFrame, dict[str, str | None]]:
+class RosterFile(NamedTuple):
+    """The roster's rows and which column holds each field."""
+
+    frame: pd.DataFrame
+    columns: dict[str, str | None]
+
+
+class RosterWritten(NamedTuple):
+    """The workers saved and the role periods recorded."""
+
+    saved: people.WorkersSaved
+    recorded: people.RolesRecorded
+
+
+def read_roster(p: Path, encoding: str | None, report: Report) -> RosterFile:
     """The roster's rows and which column holds each field; file-level errors raise."""
     df, report.encoding = read_csv_text(p, encoding)
     report.rows_read = len(df)
@@ -130,7 +144,7 @@ def read_roster(p: Path, encoding: str | None,
         raise file_error(f"missing column(s) {', '.join(names)}; the file's "
                          f"columns are: {', '.join(repr(x) for x in cols)}", "unknown_column",
                          names[0])
-    return df, c
+    return RosterFile(df, c)
 
 
 def _field_problems(rec: dict, c: dict[str, str | None], areas: dict[str, str],
@@ -197,7 +211,7 @@ def check_rows(df: pd.DataFrame, c: dict[str, str | None], areas: dict[str, str]
 
 
 def write_roster(conn: Connection, roster: Roster,
-                 file_name: str) -> tuple[people.WorkersSaved, people.RolesRecorded]:
+                 file_name: str) -> RosterWritten:
     """Save the workers and record their role periods (through gis.territory.people)."""
     saved = people.save_workers(conn, roster.workers.values())
     periods = [people.RolePeriod(saved.ids[r.code], r.area, r.role, r.valid_from, r.valid_to)
@@ -205,7 +219,7 @@ def write_roster(conn: Connection, roster: Roster,
     # open events of the grids whose roles changed follow the new responsible worker
     recorded = people.record_role_periods(conn, periods, now=datetime.now(UTC),
                                           actor="etl:roster", note=f"roster {file_name}")
-    return saved, recorded
+    return RosterWritten(saved, recorded)
 
 
 def report_changes(report: Report, roster: Roster, saved: people.WorkersSaved,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -24,6 +25,34 @@ from gis.territory.generations import AreaRecord
 
 M_PER_DEG = 6371008.8 * math.pi / 180.0
 SAMPLE_M = 5.0
+
+
+class Cells(NamedTuple):
+    """Voronoi cells (plane metres) and the index of the building owning each."""
+
+    cells: np.ndarray
+    owner: np.ndarray
+
+
+class Regrouped(NamedTuple):
+    """Building groups (index arrays) and, per group, the unit code it keeps (None: new)."""
+
+    groups: list[np.ndarray]
+    kept: list[str | None]
+
+
+class MatchedCodes(NamedTuple):
+    """A code per group and counts: same_buildings, by_overlap, new, retired."""
+
+    codes: list[str]
+    stats: dict[str, int]
+
+
+class DrawnUnits(NamedTuple):
+    """A grid's unit records and each building's unit label (index into the records)."""
+
+    records: list[AreaRecord]
+    labels: np.ndarray
 
 
 @dataclass
@@ -38,13 +67,13 @@ class Plane:
         """Metres per degree of longitude at lat0."""
         return M_PER_DEG * math.cos(math.radians(self.lat0))
 
-    def fwd(self, g):
+    def fwd(self, g: BaseGeometry | np.ndarray) -> BaseGeometry | np.ndarray:
         """WGS84 geometry (or array) into the plane."""
         kx, lon0, lat0 = self.kx, self.lon0, self.lat0
         return shapely.transform(g, lambda xy: np.column_stack(
             [(xy[:, 0] - lon0) * kx, (xy[:, 1] - lat0) * M_PER_DEG]))
 
-    def inv(self, g):
+    def inv(self, g: BaseGeometry | np.ndarray) -> BaseGeometry | np.ndarray:
         """Plane geometry (or array) back to WGS84, snapped to 1e-9 degrees (always valid)."""
         kx, lon0, lat0 = self.kx, self.lon0, self.lat0
         back = shapely.transform(g, lambda xy: np.column_stack(
@@ -150,7 +179,7 @@ def _polygonal(g: BaseGeometry | None, min_area: float = 1e-6) -> BaseGeometry |
 
 
 def building_cells(geoms_m: np.ndarray, extent: BaseGeometry,
-                   sample_m: float = SAMPLE_M) -> tuple[np.ndarray, np.ndarray]:
+                   sample_m: float = SAMPLE_M) -> Cells:
     """Voronoi cells of points sampled on the outlines: (cells, building index of each cell)."""
     rings = shapely.boundary(geoms_m)
     dense = shapely.segmentize(rings, sample_m)
@@ -165,13 +194,13 @@ def building_cells(geoms_m: np.ndarray, extent: BaseGeometry,
     mp = shapely.multipoints(coords)
     cells = shapely.get_parts(shapely.voronoi_polygons(mp, extend_to=extent, ordered=True))
     if len(cells) == len(coords):
-        return cells, owner
+        return Cells(cells, owner)
     tree = shapely.STRtree(cells)
     pi, ci = tree.query(shapely.points(coords), predicate="intersects")
     cell_owner = np.full(len(cells), -1)
     cell_owner[ci[::-1]] = owner[pi[::-1]]
     keep = cell_owner >= 0
-    return cells[keep], cell_owner[keep]
+    return Cells(cells[keep], cell_owner[keep])
 
 
 def dissolve(cells: np.ndarray, labels: np.ndarray, n: int) -> list[BaseGeometry | None]:
@@ -474,7 +503,7 @@ def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x
 
 def regroup_with_previous(x: np.ndarray, y: np.ndarray, keys: list[str],
                           previous: dict[str, np.ndarray], p: DrawParams
-                          ) -> tuple[list[np.ndarray], list[str | None]]:
+                          ) -> Regrouped:
     """Groups for a redraw that keeps what has not changed.
 
     ``previous`` maps each old unit code to the buildings (positions) lying in it now. An old
@@ -500,11 +529,11 @@ def regroup_with_previous(x: np.ndarray, y: np.ndarray, keys: list[str],
         for k in range(int(lab.max()) + 1):
             groups.append(loose[lab == k])
             kept.append(None)
-    return groups, kept
+    return Regrouped(groups, kept)
 
 
 def match_codes(grid_code: str, groups: list[np.ndarray], previous: dict[str, np.ndarray],
-                used: set[str], kept: list[str | None] | None = None) -> tuple[list[str], dict]:
+                used: set[str], kept: list[str | None] | None = None) -> MatchedCodes:
     """A code for each group: the old unit's code when the group holds the same buildings,
     else the old unit it overlaps most (one-to-one, biggest overlaps first), else the next
     sequence number of the grid never used before (``used``: every code the grid ever had)."""
@@ -547,14 +576,14 @@ def match_codes(grid_code: str, groups: list[np.ndarray], previous: dict[str, np
             codes[k] = f"{grid_code}{nxt:03d}"
             nxt += 1
             new += 1
-    return codes, {"same_buildings": same, "by_overlap": overlap, "new": new,
-                   "retired": len(free_old)}  # type: ignore[return-value]
+    return MatchedCodes(codes, {"same_buildings": same, "by_overlap": overlap,
+                                "new": new, "retired": len(free_old)})
 
 
 def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
                params: DrawParams | None = None, previous: dict[str, np.ndarray] | None = None,
                used_codes: set[str] | None = None, regroup: bool = False,
-               stats: dict | None = None) -> tuple[list[AreaRecord], np.ndarray]:
+               stats: dict | None = None) -> DrawnUnits:
     """Units for one existing grid (WGS84) from the buildings whose point lies in it.
 
     ``previous``: the grid's current units (code → positions of the buildings lying in each).
@@ -566,7 +595,7 @@ def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
     if len(b) == 0:
         if stats is not None and previous:
             stats["retired"] = stats.get("retired", 0) + len(previous)
-        return [], np.zeros(0, dtype=np.int64)
+        return DrawnUnits([], np.zeros(0, dtype=np.int64))
     gb = np.array(shapely.bounds(grid_geom))
     plane = Plane(float((gb[0] + gb[2]) / 2), float((gb[1] + gb[3]) / 2))
     gm = plane.fwd(b.geoms)
@@ -590,9 +619,9 @@ def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
         labels = np.empty(len(b), dtype=np.int64)
         for new_k, k in enumerate(order):
             labels[groups[k]] = new_k
-        return _units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane, labels=labels,
-                               codes=[codes[k] for k in order])
+        return DrawnUnits(*_units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane,
+                                           labels=labels, codes=[codes[k] for k in order]))
     recs, labels = _units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane)
     if stats is not None:
         stats["new"] = stats.get("new", 0) + len(recs)
-    return recs, labels
+    return DrawnUnits(recs, labels)
