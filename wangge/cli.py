@@ -14,6 +14,7 @@ import typer
 import boundaries.cli
 import etl.cli
 from gis.cli import core
+from gis.cli import users as users_cli
 from gis.cli import workflow as workflow_cli
 from gis.cli.core import engine, fail, owner_engine, settings
 from gis.errors import WanggeError
@@ -27,6 +28,7 @@ app.add_typer(workflow_cli.report_app, name="report")
 app.add_typer(workflow_cli.token_app, name="token")
 app.add_typer(workflow_cli.events_app, name="events")
 app.add_typer(workflow_cli.patrols_app, name="patrols")
+app.add_typer(users_cli.app, name="user")
 
 
 @app.command()

@@ -147,6 +147,34 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
 
     A ``department`` token names one department of the dispatch rules (police, fire, ...).
     """
+    check_role(role, area, worker, department)
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise InvalidInput.field("expires_at", "needs a time zone", "naive_time")
+        if expires_at <= now_utc():
+            raise InvalidInput.field("expires_at", "is in the past", "expired")
+    with engine.begin() as conn:
+        check_area_worker(conn, role, area, worker)
+        token = PREFIX + secrets.token_urlsafe(32)
+        tid = conn.execute(q(SQL, "insert_token", PKG), {
+            "h": hash_token(token), "p": token[:10], "r": role, "a": area, "w": worker,
+            "n": name, "x": expires_at, "d": department}).scalar_one()
+        audit(conn, SYSTEM, "token.create", f"token:{tid}", "ok",
+              {"role": role, "area": area, "worker": worker, "department": department,
+               "expires_at": expires_at})
+    return {"id": tid, "token": token, "role": role, "area": area, "worker": worker,
+            "department": department, "expires_at": expires_at}
+
+
+def check_grant(conn: Connection, role: str, area: str | None, worker: str | None,
+                department: str | None) -> None:
+    """InvalidInput unless role, area, worker and department fit together (tokens, accounts)."""
+    check_role(role, area, worker, department)
+    check_area_worker(conn, role, area, worker)
+
+
+def check_role(role: str, area: str | None, worker: str | None, department: str | None) -> None:
+    """InvalidInput unless the role is known and its department fits (no database needed)."""
     if role not in ROLES:
         raise InvalidInput.field("role", f"must be one of {', '.join(ROLES)}", "unknown_role")
     if role == "department":
@@ -165,32 +193,21 @@ def create_token(engine: Engine, role: str, area: str | None = None, worker: str
     elif department is not None:
         raise InvalidInput.field("department", "only a department token names a department",
                                  "department_not_allowed")
-    if expires_at is not None:
-        if expires_at.tzinfo is None:
-            raise InvalidInput.field("expires_at", "needs a time zone", "naive_time")
-        if expires_at <= now_utc():
-            raise InvalidInput.field("expires_at", "is in the past", "expired")
-    with engine.begin() as conn:
-        if area is not None:
-            check_area_level(conn, role, area)
-        elif role in AREA_LEVEL:
-            raise InvalidInput.field("area", f"a {role} needs an area code", "area_required")
-        if worker is not None:
-            ok = conn.execute(q(SQL, "worker_exists", PKG), {"c": worker}).first()
-            if ok is None:
-                raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
-        if role == "grid_worker" and area is None and worker is None:
-            raise InvalidInput.field("area", "a grid_worker needs a grid code or a worker code",
-                                     "area_required")
-        token = PREFIX + secrets.token_urlsafe(32)
-        tid = conn.execute(q(SQL, "insert_token", PKG), {
-            "h": hash_token(token), "p": token[:10], "r": role, "a": area, "w": worker,
-            "n": name, "x": expires_at, "d": department}).scalar_one()
-        audit(conn, SYSTEM, "token.create", f"token:{tid}", "ok",
-              {"role": role, "area": area, "worker": worker, "department": department,
-               "expires_at": expires_at})
-    return {"id": tid, "token": token, "role": role, "area": area, "worker": worker,
-            "department": department, "expires_at": expires_at}
+
+
+def check_area_worker(conn: Connection, role: str, area: str | None, worker: str | None) -> None:
+    """InvalidInput unless the area has the role's level and the worker exists."""
+    if area is not None:
+        check_area_level(conn, role, area)
+    elif role in AREA_LEVEL:
+        raise InvalidInput.field("area", f"a {role} needs an area code", "area_required")
+    if worker is not None:
+        ok = conn.execute(q(SQL, "worker_exists", PKG), {"c": worker}).first()
+        if ok is None:
+            raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
+    if role == "grid_worker" and area is None and worker is None:
+        raise InvalidInput.field("area", "a grid_worker needs a grid code or a worker code",
+                                 "area_required")
 
 
 def check_area_level(conn: Connection, role: str, area: str) -> None:

@@ -703,3 +703,20 @@ class AuditLog(Answer):
 
     count: int
     entries: list[AuditEntry]
+
+
+# -- session ----------------------------------------------------------------------------------
+
+
+class SessionAnswer(Answer):
+    """A log-in: a bearer token of the account's role and area, shown once."""
+
+    token: str
+    token_id: int
+    expires_at: datetime
+    username: str
+    role: str
+    area: str | None
+    worker: str | None
+    department: str | None
+    must_change_password: bool

@@ -15,7 +15,7 @@ from gis.api import deps, docs, errors
 from gis.api.guards import CatchAll, InputGuard
 from gis.api.limits import BodyLimit
 from gis.api.params import PUBLIC_ERRORS, TOKEN_ERRORS
-from gis.api.routers import events, grids, locate, meta, patrols, workflow
+from gis.api.routers import events, grids, locate, meta, patrols, session, workflow
 from gis.db.engine import get_engine
 from gis.settings import Settings
 from gis.territory.locator import Locator
@@ -73,6 +73,7 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
         app.include_router(r, dependencies=[Depends(deps.require_token)],
                            responses=TOKEN_ERRORS)
     app.include_router(workflow.router, responses=TOKEN_ERRORS)  # checks per endpoint
+    app.include_router(session.router, responses=TOKEN_ERRORS)  # log-in needs no token
     for m in mounts:
         app.include_router(m.router, dependencies=list(m.dependencies), responses=TOKEN_ERRORS)
     app.add_middleware(CatchAll)  # outermost: a crash is a 500 answer, never a dropped link

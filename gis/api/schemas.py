@@ -55,3 +55,13 @@ class PatrolIn(BaseModel):
     worker: str = Field(..., min_length=1, max_length=64, description="Worker code.")
     crs: str = "wgs84"
     points: list[TrackPoint] = Field(..., min_length=2, max_length=20_000)
+
+
+class LoginIn(BaseModel):
+    """A log-in: user name (worker code or phone number) and password."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"username": "W001", "password": "one-time-password"}]})
+
+    username: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=256, repr=False)
