@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 from support.workflow import G1, W1, W2, clear_workflow, grid_point
 
+from bench.heavy import OLD_UNIT_LAST_VISIT, OLD_UNIT_VISITS  # the SQL before the rewrite
 from gis.access import auth
 from gis.db.engine import HEAVY_APP_NAME
 from gis.intake import patrols
@@ -33,40 +34,6 @@ HEAVY_PATHS = (
 )
 TIMEOUT_BODY = {"error": {"code": "query_timeout", "message": "the query took too long"}}
 
-# The queries as they were before the set-based rewrite: one geography ST_DWithin per unit
-# against every track. The reference the new ones must equal.
-OLD_UNIT_VISITS = """
-WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
-t AS (
-    SELECT p.worker_id,
-           ST_Force2D(ST_LocateBetween(p.geom, extract(epoch FROM CAST(:since AS timestamptz)),
-                                       extract(epoch FROM CAST(:until AS timestamptz)))) AS g
-    FROM patrol_track p
-    WHERE p.started_at < :until AND p.ended_at >= :since
-)
-SELECT u.code AS unit, u.grid_code,
-       COALESCE(array_agg(DISTINCT t.worker_id) FILTER (WHERE t.worker_id IS NOT NULL),
-                CAST('{}' AS bigint[])) AS workers
-FROM unit u JOIN gen ON u.generation_id = gen.id
-LEFT JOIN t ON NOT ST_IsEmpty(t.g) AND ST_DWithin(t.g::geography, u.geom::geography, :d)
-WHERE CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area)
-GROUP BY u.code, u.grid_code
-ORDER BY u.code
-"""
-OLD_UNIT_LAST_VISIT = """
-WITH gen AS (SELECT id FROM generation WHERE status = 'active')
-SELECT u.code AS unit, u.grid_code, lv.last_visit
-FROM unit u JOIN gen ON u.generation_id = gen.id
-LEFT JOIN LATERAL (
-    SELECT max(to_timestamp(ST_InterpolatePoint(p.geom,
-               ST_ClosestPoint(ST_Force2D(p.geom), u.geom)))) AS last_visit
-    FROM patrol_track p
-    WHERE p.started_at <= :now AND ST_DWithin(ST_Force2D(p.geom)::geography, u.geom::geography, :d)
-) lv ON true
-WHERE (CAST(:area AS text) IS NULL OR starts_with(u.grid_code, :area))
-  AND (lv.last_visit IS NULL OR lv.last_visit < :cutoff)
-ORDER BY u.grid_code, u.code
-"""
 
 
 @contextmanager

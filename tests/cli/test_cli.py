@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import support.territory as T
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from gis.geo.datum import Datum, from_wgs84
 from gis.intake import catalogue
-from wangge.cli import app
 
 KEYS = {"lon", "lat", "status", "grid", "unit", "community", "street", "worker"}
-
-
-@pytest.fixture()
-def cli(settings, clean_db, monkeypatch):
-    """A CliRunner whose DATABASE_URL is the test database (hand territory loaded)."""
-    T.load(clean_db)
-    T.load_people(clean_db)
-    monkeypatch.delenv("WANGGE_DATABASE_URL", raising=False)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    return run
 
 
 def one_json(output: str) -> dict:

@@ -7,28 +7,11 @@ import json
 import pytest
 import support.territory as T
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from gis.access import accounts
 from gis.errors import Unauthorized
-from wangge.cli import app
 
 G1 = T.G1
-
-
-@pytest.fixture()
-def cli(settings, clean_db, monkeypatch):
-    """A CliRunner whose DATABASE_URL is the test database (hand territory and people)."""
-    T.load(clean_db)
-    T.load_people(clean_db)
-    monkeypatch.delenv("WANGGE_DATABASE_URL", raising=False)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    return run
 
 
 def _password(result) -> str:
