@@ -18,6 +18,7 @@ from boundaries.reader import read
 from boundaries.validate import Options, Validation, validate
 from gis.errors import Conflict
 from gis.territory import activation as act
+from gis.territory import generations
 
 OK, BLOCKED, UNREADABLE = 0, 1, 2
 
@@ -114,7 +115,7 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
     out: dict[str, Any] = {}
     with engine.begin() as conn:
         act.lock(conn)
-        now_active = act.active_generation(conn)
+        now_active = generations.active_generation(conn)
         if now_active != v.base_generation:
             raise Conflict(f"the active generation changed from {v.base_generation} to "
                            f"{now_active} while the file was validated; run the import again",

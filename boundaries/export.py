@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from gis.db.queries import q
 from gis.errors import NotFound
-from gis.territory import activation
+from gis.territory import activation, generations
 
 SQL = "boundaries.sql"
 PKG = "boundaries.sql"
@@ -48,7 +48,7 @@ class BoundaryGeoJSON(TypedDict):
 def feature_collection(conn: Connection, generation: int | None = None) -> BoundaryGeoJSON:
     """All boundaries of a generation (default: the active one) as a FeatureCollection."""
     if generation is None:
-        generation = activation.active_generation(conn)
+        generation = generations.active_generation(conn)
         if generation is None:
             raise NotFound("no generation is active", code="no_generation")
     status = activation.generation_status(conn, generation)

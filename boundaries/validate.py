@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from boundaries.model import ERROR, INFO, REPAIRED, WARNING, Feature, Problem
 from boundaries.reader import Source
 from gis.db.queries import q
-from gis.territory import activation
+from gis.territory import generations
 from gis.territory.generations import GRID_KINDS, LEVELS, PARENT_LEVEL
 
 SQL = "boundaries.sql"
@@ -497,7 +497,7 @@ def validate(conn: Connection, source: Source, opts: Options | None = None) -> V
     """Check a file against itself and the active generation; nothing is written."""
     opts = opts or Options()
     problems: list[Problem] = []
-    base = activation.active_generation(conn)
+    base = generations.active_generation(conn)
     tr = metric_transformer([f.geom for f in source.features])
     file_levels = [lvl for lvl in LEVELS if any(f.level == lvl for f in source.features)]
     if not source.features:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from gis.db.queries import named, q
 from gis.errors import Conflict, NotFound
 from gis.territory import people
-from gis.territory.generations import create_generation
+from gis.territory.generations import active_generation, create_generation
 
 SQL = "activation.sql"
 PKG = "gis.territory.sql"
@@ -83,11 +83,6 @@ def composed(*names: str) -> TextClause:
 def locate_open_sql() -> str:
     """The statement locating open events in generation @gen, for a caller's tail (a preview)."""
     return named(SQL, PKG)["locate_open"].text
-
-
-def active_generation(conn: Connection) -> int | None:
-    """Id of the active generation (None before the first activation)."""
-    return conn.execute(q(SQL, "active_generation", PKG)).scalar()
 
 
 def has_territory(engine: Engine) -> bool:
