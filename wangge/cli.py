@@ -84,7 +84,9 @@ def demo(
     e = engine()
     try:
         migrate.upgrade_and_grant(s)
-        info = demo_mod.prepare(owner_engine(), force=reload)
+        owner = owner_engine()
+        info = demo_mod.prepare(owner, force=reload)
+        owner.dispose()  # set-up done: the served platform holds no owner connection
     except WanggeError as err:
         fail(err)
     typer.echo(json.dumps({"demo": info}, default=str))
