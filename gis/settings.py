@@ -63,6 +63,25 @@ class Settings(BaseSettings):
                                   "accepted (POST /api/v1/boundaries and other file uploads).")
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with a 503.")
 
+    media_url: str = Field(
+        "./var/media", description="Where photos and voice notes are kept, by content hash: a "
+        "local folder (a path or file:///path), or an S3-compatible object store as "
+        "s3://BUCKET/PREFIX?endpoint=http://HOST:PORT (keys from the usual AWS_* variables)."
+    )
+    max_photo_bytes: int = Field(8_000_000, ge=1024, description="Largest photo accepted.")
+    max_voice_bytes: int = Field(2_000_000, ge=1024, description="Largest voice note accepted.")
+    max_attachments: int = Field(9, ge=1, le=50, description="Most attachments on one step of "
+                                 "an event (the report, its result, ...).")
+    thumb_px: int = Field(320, ge=64, le=1024, description="Longest side of a thumbnail.")
+    secret_key: str | None = Field(
+        None, description="Key for the keyed hashes the platform keeps instead of addresses "
+        "(resident rate limits); default: one generated and kept beside the media folder."
+    )
+    resident_per_hour_per_client: int = Field(
+        5, ge=1, description="Resident reports accepted per hour from one address.")
+    resident_per_day_per_phone: int = Field(
+        10, ge=1, description="Resident reports accepted per day with one phone number.")
+
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     dashboard_port: int = Field(8501, ge=1, le=65535)

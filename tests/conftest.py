@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -59,7 +60,9 @@ def settings() -> Settings:
         pytest.exit(f"cannot create the test database at {u.render_as_string()}: {e}", 2)
     finally:
         admin.dispose()
-    s = Settings(database_url=url, owner_database_url=owner_url, locator_poll_s=0.05)
+    media = tempfile.mkdtemp(prefix="wangge-media-")  # photos of this run, never the repo's
+    s = Settings(database_url=url, owner_database_url=owner_url, locator_poll_s=0.05,
+                 media_url=media)
     # commands run by the tests (in process or as children) find the owner role as an
     # operator's environment gives it; DATABASE_URL is set per test
     os.environ["WANGGE_OWNER_DATABASE_URL"] = owner_url

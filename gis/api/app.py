@@ -11,16 +11,29 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from gis.api import deps, docs, errors
+from gis.api import apps, deps, docs, errors
 from gis.api.guards import CatchAll, InputGuard
 from gis.api.limits import BodyLimit
 from gis.api.params import PUBLIC_ERRORS, TOKEN_ERRORS
-from gis.api.routers import events, grids, locate, meta, patrols, session, workflow
+from gis.api.routers import (
+    attachments,
+    events,
+    grids,
+    locate,
+    me,
+    meta,
+    patrols,
+    resident,
+    session,
+    workflow,
+)
 from gis.db.engine import get_engine
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
+# Multipart uploads with photos: WANGGE_MAX_UPLOAD_BYTES instead of the JSON body limit
+UPLOAD_PATHS = ("/api/v1/events/{event_id}/attachments", "/api/v1/resident/reports")
 
 
 @dataclass(frozen=True)
@@ -66,14 +79,18 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
     app.add_middleware(InputGuard, paths=lambda: list(app.openapi()["paths"]))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        limits={path: settings.max_upload_bytes
-                               for m in mounts for path in m.upload_paths})
-    for r in (locate.router, meta.router):
+                               for path in (*UPLOAD_PATHS, *(p for m in mounts
+                                                            for p in m.upload_paths))})
+    for r in (locate.router, meta.router, resident.router):  # no token
         app.include_router(r, responses=PUBLIC_ERRORS)
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
         app.include_router(r, dependencies=[Depends(deps.require_token)],
                            responses=TOKEN_ERRORS)
     app.include_router(workflow.router, responses=TOKEN_ERRORS)  # checks per endpoint
     app.include_router(session.router, responses=TOKEN_ERRORS)  # log-in needs no token
+    for r in (me.router, attachments.router):  # each endpoint checks its caller
+        app.include_router(r, responses=TOKEN_ERRORS)
+    apps.install(app)
     for m in mounts:
         app.include_router(m.router, dependencies=list(m.dependencies), responses=TOKEN_ERRORS)
     app.add_middleware(CatchAll)  # outermost: a crash is a 500 answer, never a dropped link

@@ -7,6 +7,7 @@ the JSON endpoints, whose small default keeps a flood of huge bodies cheap to re
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,19 +15,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodyLimit:
     """Reject bodies larger than the endpoint's limit with a 422 naming the limit.
 
-    ``limits`` maps exact paths (e.g. ``/api/v1/boundaries``) to their own limit; every other
-    path has ``max_bytes``.
+    ``limits`` maps paths (e.g. ``/api/v1/boundaries``; a ``{name}`` part matches one path
+    segment) to their own limit; every other path has ``max_bytes``.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, limits: dict[str, int] | None = None
                  ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.limits = {k.rstrip("/"): v for k, v in (limits or {}).items()}
+        self.limits = [(_pattern(k), v) for k, v in (limits or {}).items()]
 
     def limit_for(self, path: str) -> int:
         """The body limit of a request path."""
-        return self.limits.get(path.rstrip("/"), self.max_bytes)
+        path = path.rstrip("/")
+        return next((v for pat, v in self.limits if pat.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,6 +71,12 @@ class BodyLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A path template as a regular expression (``{name}``: one segment)."""
+    parts = re.split(r"\{[^/{}]+\}", template.rstrip("/"))
+    return re.compile("[^/]+".join(re.escape(p) for p in parts))
 
 
 class _TooLarge(Exception):

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS patrol_chunk, resident_report, attachment;
