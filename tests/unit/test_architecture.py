@@ -13,7 +13,7 @@ BASE = ("errors", "settings", "clock", "safejson", "rulebook", "data")
 # rooms of the same rank do not import each other.
 RANK = {
     "gis.base": 0,
-    "gis.geo": 1, "gis.db": 1,
+    "gis.geo": 1, "gis.db": 1, "gis.media": 1,
     "gis.access": 2,
     "gis.territory": 3,
     "gis.intake": 4,
