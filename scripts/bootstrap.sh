@@ -173,8 +173,9 @@ fi
 if [[ $WANT_BROWSER -eq 1 && ! -x /usr/bin/chromium ]]; then
     MISSING+=(chromium)
 fi
-# A CJK font so that screenshots of the dashboard show Chinese names, not empty boxes.
-if [[ $WANT_BROWSER -eq 1 ]] && ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
+# A CJK font so that pages rendered on this machine (the tests' screenshots, a browser on a
+# district's desk machine) show Chinese, not empty boxes: for `start` as well as the tests.
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
     MISSING+=(fonts-wqy-microhei)
 fi
 
