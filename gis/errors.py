@@ -88,6 +88,12 @@ class Busy(Unavailable):
     code = "busy"
 
 
+class TooMany(WanggeError):
+    """Too many requests from one sender in a while (a rate limit); retry later."""
+
+    code = "too_many_requests"
+
+
 class QueryTimeout(WanggeError):
     """A statement ran past the statement timeout; nothing was changed."""
 
