@@ -28,6 +28,7 @@ from gis.api.routers import (
     workflow,
 )
 from gis.db.engine import get_engine
+from gis.media.store import open_store
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
     app.state.settings = settings
     app.state.engine = engine
     app.state.locator = locator
+    app.state.media = open_store(settings.media_url)
     errors.install(app, settings.retry_after_s)
     docs.install(app)
     # inside the body limit; path templates from the OpenAPI document name a bad path part

@@ -16,6 +16,7 @@ from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.engine import get_heavy_engine
 from gis.errors import Busy, Forbidden, Unauthorized
+from gis.media.store import MediaStore
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
@@ -33,6 +34,11 @@ async def locator(request: Request) -> Locator:
 async def settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
+
+
+async def media(request: Request) -> MediaStore:
+    """The app's media store (photos and voice notes by content hash)."""
+    return request.app.state.media
 
 
 def _heavy_slots(request: Request) -> anyio.Semaphore:
