@@ -577,6 +577,17 @@ class GridDue(Answer):
     due: int
 
 
+class DueUnit(Answer):
+    """A unit due for a visit: name, a point inside it (WGS84) for the map, last visit."""
+
+    unit: str
+    name: str
+    grid_code: str
+    lon: float
+    lat: float
+    last_visit: datetime | None
+
+
 class Reminder(Answer):
     """Patrols due of one worker, with the units not visited recently."""
 
@@ -584,6 +595,7 @@ class Reminder(Answer):
     patrols_due: int
     grids: list[GridDue]
     unvisited_units: list[str]
+    units: list[DueUnit] = Field(..., description="unvisited_units with names and positions.")
 
 
 class Duty(Answer):

@@ -42,6 +42,30 @@ class TrackStored(TypedDict):
     crs: str
 
 
+def check_fixes(fixes: list[Fix], field: str = "points") -> None:
+    """InvalidInput naming ``field[i].lon/lat/t``: bad coordinates, times going backwards."""
+    for i, f in enumerate(fixes):
+        check_coordinates(f.lon, f.lat, prefix=f"{field}[{i}].")
+        if i and f.t < fixes[i - 1].t:
+            raise InvalidInput.field(f"{field}[{i}].t", "times must not go backwards "
+                                     f"({f.t.isoformat()} < {fixes[i - 1].t.isoformat()}) "
+                                     "(时间不能倒退)", "time_order")
+
+
+def line_wkt(lon: list[float], lat: list[float], ms: list[float]) -> str:
+    """A LINESTRING M in WKT from WGS84 coordinates and epoch seconds."""
+    return "LINESTRING M (" + ", ".join(
+        f"{x!r} {y!r} {m!r}" for x, y, m in zip(lon, lat, ms, strict=True)) + ")"
+
+
+def main_grid(locator: Locator, lon: np.ndarray, lat: np.ndarray) -> str | None:
+    """The grid most of the WGS84 positions fall in (None: none inside a grid)."""
+    snap = locator.snapshot
+    g, _u, _d = snap.locate_many(lon, lat, with_outside=False)
+    inside = g[g >= 0]
+    return snap.grid_codes[int(np.bincount(inside).argmax())] if len(inside) else None
+
+
 def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix],
                  crs: str = "wgs84",
                  on_stored: Callable[[Connection, int], None] | None = None) -> TrackStored:
@@ -52,23 +76,13 @@ def ingest_track(engine: Engine, locator: Locator, worker: str, fixes: list[Fix]
     datum = datum_or_error(crs)
     if len(fixes) < 2:
         raise InvalidInput.field("points", "a track needs at least 2 points", "short_track")
-    for i, f in enumerate(fixes):
-        check_coordinates(f.lon, f.lat, prefix=f"points[{i}].")
-        if i and f.t < fixes[i - 1].t:
-            raise InvalidInput.field(f"points[{i}].t", "times must not go backwards "
-                                     f"({f.t.isoformat()} < {fixes[i - 1].t.isoformat()})",
-                                     "time_order")
+    check_fixes(fixes)
     lon, lat = to_wgs84(np.array([f.lon for f in fixes]), np.array([f.lat for f in fixes]), datum)
     if len({(round(x, 9), round(y, 9)) for x, y in zip(lon, lat, strict=True)}) < 2:
         raise InvalidInput.field("points", "all points are the same place", "degenerate_track")
     ms = [f.t.timestamp() for f in fixes]
-    wkt = "LINESTRING M (" + ", ".join(
-        f"{x!r} {y!r} {m!r}" for x, y, m in zip(lon.tolist(), lat.tolist(), ms, strict=True)
-    ) + ")"
-    snap = locator.snapshot
-    g, _u, _d = snap.locate_many(lon, lat, with_outside=False)
-    inside = g[g >= 0]
-    grid_code = snap.grid_codes[int(np.bincount(inside).argmax())] if len(inside) else None
+    wkt = line_wkt(lon.tolist(), lat.tolist(), ms)
+    grid_code = main_grid(locator, lon, lat)
     with engine.begin() as conn:
         wid = conn.execute(q(SQL, "worker_id", PKG), {"c": worker}).scalar()
         if wid is None:

@@ -90,6 +90,17 @@ class GridPatrols(TypedDict):
     due: int
 
 
+class DueUnit(TypedDict):
+    """A unit due for a visit, placed for a map: name, a point inside it (WGS84), last visit."""
+
+    unit: str
+    name: str
+    grid_code: str
+    lon: float
+    lat: float
+    last_visit: datetime | None
+
+
 class Reminder(TypedDict):
     """A worker's reminder: patrols due today and their grids' unvisited units."""
 
@@ -97,6 +108,7 @@ class Reminder(TypedDict):
     patrols_due: int
     grids: list[GridPatrols]
     unvisited_units: list[str]
+    units: list[DueUnit]
 
 
 class DutySet(TypedDict):
@@ -196,21 +208,38 @@ def patrols_due(engine: Engine, day: date | None = None, worker: str | None = No
 def reminders(engine: Engine, day: date | None = None, worker: str | None = None,
               area: str | None = None, days: int | None = None,
               now: datetime | None = None) -> list[Reminder]:
-    """Per worker: patrols due today and units of their grids not visited for N days."""
+    """Per worker: patrols due today and units of their grids not visited for N days.
+
+    ``units`` gives each of ``unvisited_units`` with its name, a point inside it and its last
+    visit, for the phone's list and map."""
     due = patrols_due(engine, day, worker, area)
     stale = unvisited(engine, days, now, area)
-    by_grid: dict[str, list[str]] = defaultdict(list)
+    grids = {d["grid"] for d in due}
+    places = unit_places(engine, [u["unit"] for u in stale if u["grid_code"] in grids])
+    by_grid: dict[str, list[DueUnit]] = defaultdict(list)
     for u in stale:
-        by_grid[u["grid_code"]].append(u["unit"])
+        if u["unit"] in places:
+            by_grid[u["grid_code"]].append(places[u["unit"]] | {"last_visit": u["last_visit"]})
     people: dict[str, Reminder] = {}
     for d in due:
         p = people.setdefault(d["worker"], {"worker": d["worker"], "patrols_due": 0,
-                                            "grids": [], "unvisited_units": []})
+                                            "grids": [], "unvisited_units": [], "units": []})
         p["patrols_due"] += d["due"]
         p["grids"].append({"grid": d["grid"], "duty": d["duty"], "done": d["done"],
                            "due": d["due"]})
-        p["unvisited_units"].extend(by_grid.get(d["grid"], []))
+        p["unvisited_units"].extend(u["unit"] for u in by_grid.get(d["grid"], []))
+        p["units"].extend(by_grid.get(d["grid"], []))
     return [p for p in people.values() if p["patrols_due"] or p["unvisited_units"]]
+
+
+def unit_places(engine: Engine, units: list[str]) -> dict[str, DueUnit]:
+    """Units of the active generation by code: name, grid and a point inside (WGS84)."""
+    if not units:
+        return {}
+    with heavy_connect(engine) as conn:
+        rows = conn.execute(q(SQL, "unit_places", PKG), {"codes": units}).mappings()
+        return {r["unit"]: DueUnit(unit=r["unit"], name=r["name"], grid_code=r["grid_code"],
+                                   lon=r["lon"], lat=r["lat"], last_visit=None) for r in rows}
 
 
 def set_duty(engine: Engine, who: Principal, grid: str, patrols_per_day: int) -> DutySet:

@@ -150,6 +150,15 @@ ORDER BY g.code, (r.role = 'full_time') DESC, r.valid_from, w.code;
 SELECT worker_id, grid_code, count(*) AS n FROM patrol_track
 WHERE started_at >= :since AND started_at < :until AND grid_code IS NOT NULL
 GROUP BY worker_id, grid_code;
+-- name: unit_places
+-- Units of the active generation among the codes @codes: name, grid and a point inside each
+-- (WGS84): its centroid, or a point on its surface when the centroid falls outside it.
+WITH gen AS (SELECT id FROM generation WHERE status = 'active')
+SELECT u.code AS unit, u.name, u.grid_code, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
+FROM unit u JOIN gen ON u.generation_id = gen.id,
+LATERAL (SELECT CASE WHEN ST_Intersects(ST_Centroid(u.geom), u.geom) THEN ST_Centroid(u.geom)
+                     ELSE ST_PointOnSurface(u.geom) END AS pt) p
+WHERE u.code = ANY(CAST(:codes AS text[]));
 -- name: worker_id
 SELECT id FROM worker WHERE code = :c;
 -- name: area_level
