@@ -11,8 +11,10 @@ are never logged.
 
 from __future__ import annotations
 
+import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -22,7 +24,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from gis.access import auth
 from gis.db.queries import q
-from gis.errors import Conflict, NotFound, Unauthorized
+from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 SQL = "accounts.sql"
 PKG = "gis.access.sql"
@@ -34,6 +36,8 @@ ALPHABET = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 PASSWORD_LENGTH = 12
 SESSION_PREFIX = "session:"
 BAD_CREDENTIALS = "wrong user name or password (用户名或密码错误)"
+MIN_PASSWORD_LENGTH = 8
+USERNAME = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")  # the account table's CHECK
 
 
 @dataclass(frozen=True)
@@ -187,3 +191,128 @@ def logout(engine: Engine, who: auth.Principal) -> bool:
     if who.token_id is None or not who.name.startswith(SESSION_PREFIX):
         return False
     return auth.revoke_token(engine, who.token_id)
+
+
+def session_username(who: auth.Principal) -> str:
+    """The user name of a session token; Forbidden for a script token (it has no password)."""
+    if who.token_id is None or not who.name.startswith(SESSION_PREFIX):
+        raise Forbidden("只有登录会话可以修改密码 (only a log-in session has a password to "
+                        "change)", code="not_a_session")
+    return who.name[len(SESSION_PREFIX):]
+
+
+def weak_password(username: str, old: str, new: str) -> InvalidInput | None:
+    """The policy refusal of ``new`` (``weak_password``), or None when it is acceptable."""
+    reason = None
+    if len(new) < MIN_PASSWORD_LENGTH:
+        reason = (f"新密码至少 {MIN_PASSWORD_LENGTH} 个字符 (at least {MIN_PASSWORD_LENGTH} "
+                  "characters)")
+    elif new.casefold() == username.casefold():
+        reason = "新密码不能与用户名相同 (must not be the user name)"
+    elif new == old:
+        reason = "新密码不能与旧密码相同 (must differ from the old password)"
+    if reason is None:
+        return None
+    return InvalidInput(f"new_password: {reason}", code="weak_password",
+                        details=[{"field": "new_password", "reason": reason}])
+
+
+def change_password(engine: Engine, who: auth.Principal, old: str, new: str,
+                    now: datetime | None = None) -> bool:
+    """Change the caller's password (a session); True when changed.
+
+    A wrong old password is ``bad_credentials`` and counts toward the lockout like a failed
+    log-in; then the policy (``weak_password``). The account no longer must change its
+    password; its other sessions end, this one stays. Neither password is logged.
+    """
+    username = session_username(who)
+    now = now or auth.now_utc()
+    weak = weak_password(username, old, new)
+    with engine.begin() as conn:
+        row = conn.execute(q(SQL, "account_for_login", PKG), {"u": username}).mappings().first()
+        if row is None:  # the account went (cannot happen while its session lives)
+            refusal: Unauthorized | None = Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
+        else:
+            refusal = _attempt(conn, row, old, now)
+        error = refusal or weak
+        if error is None and row is not None:
+            conn.execute(q(SQL, "set_password", PKG), {"i": row["id"], "h": hasher().hash(new)})
+            conn.execute(q(SQL, "revoke_other_sessions", PKG),
+                         {"name": SESSION_PREFIX + username, "keep": who.token_id})
+        auth.audit(conn, who, "account.password", f"account:{row['id']}" if row else None,
+                   "ok" if error is None else ("denied" if refusal else "refused"),
+                   {"code": error.code} if error else {})
+    if error is not None:
+        raise error
+    return True
+
+
+ACCOUNT_NAMES = ("code", "phone")  # what a roster's new accounts take as user name
+
+
+@dataclass(frozen=True)
+class SkippedWorker:
+    """A worker given no account: ``no_phone``, ``bad_username`` or ``username_taken``."""
+
+    worker: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class WorkerAccounts:
+    """Accounts for workers: how many (made, or in a preview would be), with their one-time
+    passwords (none in a preview), and the workers left without one."""
+
+    planned: int
+    created: list[OneTimePassword] = field(default_factory=list)
+    skipped: list[SkippedWorker] = field(default_factory=list)
+
+
+def _worker_usernames(conn: Connection, codes: Sequence[str],
+                      by: str) -> tuple[list[tuple[str, str]], list[SkippedWorker]]:
+    """(user name, worker code) of the workers of ``codes`` with no account, and the skipped."""
+    rows = conn.execute(q(SQL, "workers_without_account", PKG), {"codes": list(codes)}).all()
+    wanted: dict[str, str] = {}
+    skipped: list[SkippedWorker] = []
+    for code, phone in rows:
+        name = code if by == "code" else "".join((phone or "").split())
+        if not name:
+            skipped.append(SkippedWorker(code, "no_phone"))
+        elif not USERNAME.match(name):
+            skipped.append(SkippedWorker(code, "bad_username"))
+        elif name in wanted:
+            skipped.append(SkippedWorker(code, "username_taken"))
+        else:
+            wanted[name] = code
+    taken = {r[0] for r in conn.execute(q(SQL, "usernames_taken", PKG), {"names": list(wanted)})}
+    skipped += [SkippedWorker(wanted[n], "username_taken") for n in sorted(taken)]
+    return [(n, c) for n, c in wanted.items() if n not in taken], skipped
+
+
+def create_worker_accounts(conn: Connection, codes: Sequence[str], by: str = "code",
+                           commit: bool = True) -> WorkerAccounts:
+    """A grid_worker account with a one-time password for each worker of ``codes`` with none.
+
+    The user name is the worker code (``by="code"``) or the worker's phone (``by="phone"``).
+    In the caller's transaction; with ``commit`` False nothing is written or hashed (a
+    preview's count). The passwords are returned once, never logged or stored in clear.
+    """
+    if by not in ACCOUNT_NAMES:
+        raise InvalidInput.field("accounts_by", f"must be one of {', '.join(ACCOUNT_NAMES)}",
+                                 "unknown_account_name")
+    todo, skipped = _worker_usernames(conn, codes, by)
+    if not commit:
+        return WorkerAccounts(len(todo), [], skipped)
+    created = []
+    for username, code in todo:
+        password = new_password()
+        aid = conn.execute(q(SQL, "insert_account", PKG), {
+            "u": username, "h": hasher().hash(password), "r": "grid_worker", "a": None,
+            "w": code, "d": None}).scalar()
+        if aid is None:  # taken meanwhile by another session
+            skipped.append(SkippedWorker(code, "username_taken"))
+            continue
+        auth.audit(conn, auth.SYSTEM, "account.create", f"account:{aid}", "ok",
+                   {"role": "grid_worker", "worker": code, "source": "roster"})
+        created.append(OneTimePassword(aid, username, password))
+    return WorkerAccounts(len(created), created, skipped)

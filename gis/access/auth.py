@@ -40,6 +40,7 @@ class Principal:
     token_id: int | None = None
     name: str = ""
     department: str | None = None
+    must_change_password: bool = False  # a session whose account still has its initial password
 
     @property
     def actor(self) -> str:
@@ -271,7 +272,8 @@ def authenticate(engine: Engine, token: str | None) -> Principal:
     if row is None:
         raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
     return Principal(row.role, _token_areas(row.role, row.area_code, row.worker_areas),
-                     row.worker_code, row.id, row.name, row.department)
+                     row.worker_code, row.id, row.name, row.department,
+                     bool(row.must_change_password))
 
 
 def audit(conn: Connection, who: Principal | None, action: str, target: str | None,

@@ -335,6 +335,10 @@ class Me(Answer):
     department: str | None
     actor: str
     token_id: int | None
+    must_change_password: bool = Field(False, description="a session whose account must "
+                                       "change its password before anything else")
+    worker_name: str | None = Field(None, description="grid worker: the worker's name")
+    grids: list[str] | None = Field(None, description="grid worker: the grids it works in")
 
 
 class TransitionAnswer(Answer):

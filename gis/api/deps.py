@@ -78,8 +78,17 @@ def _bearer(request: Request) -> str | None:
     return request.headers.get("x-api-token") or None
 
 
+# What a session whose account must still change its initial password may call.
+PASSWORD_CHANGE_PATHS = frozenset({("GET", "/api/v1/me"), ("POST", "/api/v1/me/password"),
+                                   ("DELETE", "/api/v1/session")})
+
+
 def current(request: Request) -> Principal:
-    """The caller, 401 without a valid token (unless auth is turned off)."""
+    """The caller, 401 without a valid token (unless auth is turned off).
+
+    The one place the caller is resolved: a session of an account that must change its
+    password gets 403 ``password_change_required`` except on ``PASSWORD_CHANGE_PATHS``.
+    """
     settings = request.app.state.settings
     engine = request.app.state.engine
     if not getattr(settings, "auth_required", True):
@@ -91,6 +100,11 @@ def current(request: Request) -> Principal:
         auth.audit_now(engine, None, f"{request.method} {request.url.path}", None, "denied",
                        {"code": e.code})
         raise
+    if p.must_change_password and (request.method, request.url.path) not in PASSWORD_CHANGE_PATHS:
+        auth.audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
+                       {"code": "password_change_required"})
+        raise Forbidden("请先修改初始密码 (change your initial password first: POST "
+                        "/api/v1/me/password)", code="password_change_required")
     request.state.principal = p
     return p
 

@@ -68,6 +68,9 @@ def test_login_token_works_with_the_accounts_scope(client, engine):
     assert body["role"] == "grid_worker" and body["worker"] == W1
     assert body["must_change_password"] is True and body["token"].startswith("wg_")
     h = {"Authorization": f"Bearer {body['token']}"}
+    r = client.post("/api/v1/me/password", headers=h,  # first, the one-time password goes
+                    json={"old_password": otp.password, "new_password": "a-good-new-one"})
+    assert r.status_code == 200, r.text
     ids = {e["id"] for e in client.get("/api/v1/events", headers=h).json()["events"]}
     assert mine in ids and other not in ids
     me = client.get("/api/v1/me", headers=h).json()
@@ -121,10 +124,10 @@ def test_disabled_account_is_refused_and_its_sessions_end(client, engine):
 def test_logout_revokes_the_session_not_a_script_token(client, engine):
     otp = accounts.create_account(engine, W1, "grid_worker", worker=W1)
     h = {"Authorization": f"Bearer {_login(client, W1, otp.password).json()['token']}"}
-    assert client.get("/api/v1/events", headers=h).status_code == 200
-    r = client.delete("/api/v1/session", headers=h)
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    r = client.delete("/api/v1/session", headers=h)  # allowed before the password change
     assert r.status_code == 200 and r.json() == {"revoked": True}
-    assert client.get("/api/v1/events", headers=h).status_code == 401
+    assert client.get("/api/v1/me", headers=h).status_code == 401
     assert client.delete("/api/v1/session", headers=h).status_code == 401
     # a script token stays (log-out ends sessions only)
     r = client.delete("/api/v1/session")

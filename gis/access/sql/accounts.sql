@@ -37,3 +37,20 @@ UPDATE account SET disabled = true WHERE username = :u RETURNING id;
 -- Every live session token of user name @name (a disabled account keeps none).
 UPDATE api_token SET revoked_at = now()
 WHERE name = :name AND revoked_at IS NULL;
+-- name: set_password
+-- Account @i's new Argon2id hash @h after a password change: no longer a one-time password.
+UPDATE account SET password_hash = :h, must_change_password = false WHERE id = :i;
+-- name: revoke_other_sessions
+-- The live session tokens of user name @name except the one @keep that changed the password.
+UPDATE api_token SET revoked_at = now()
+WHERE name = :name AND revoked_at IS NULL AND id <> :keep;
+-- name: workers_without_account
+-- Of worker codes @codes, the workers no account acts as yet (code order).
+SELECT w.code, w.phone
+FROM worker w
+WHERE w.code = ANY(CAST(:codes AS text[]))
+  AND NOT EXISTS (SELECT 1 FROM account a WHERE a.worker_code = w.code)
+ORDER BY w.code;
+-- name: usernames_taken
+-- Which of user names @names are taken already.
+SELECT username FROM account WHERE username = ANY(CAST(:names AS text[]));

@@ -42,6 +42,7 @@ from gis.api.params import Day, Days, Id, Instant, Month
 from gis.clock import aware
 from gis.errors import Forbidden, InvalidInput
 from gis.oversight import assessment, coverage
+from gis.territory import mygrid
 from gis.workflow import dispatch, duplicates, escalation
 from gis.workflow import transitions as workflow
 
@@ -188,10 +189,12 @@ def _area_ok(who: Principal, area: str | None) -> str | None:
 
 
 @router.get("/me", response_model=Me, summary="Who the token belongs to")
-def me(who: Who) -> dict[str, Any]:
-    """Role, areas and worker of the caller."""
+def me(who: Who, engine: Eng) -> dict[str, Any]:
+    """Role, areas and worker of the caller; must it change its password; a grid worker's
+    name and grids."""
     return {"role": who.role, "areas": list(who.areas), "worker": who.worker_code,
-            "department": who.department, "actor": who.actor, "token_id": who.token_id}
+            "department": who.department, "actor": who.actor, "token_id": who.token_id,
+            "must_change_password": who.must_change_password} | mygrid.who_am_i(engine, who)
 
 
 @router.post("/events/{event_id}/transitions", response_model=TransitionAnswer | LevelMove,
