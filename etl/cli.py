@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from etl.common import Report
 from gis.errors import WanggeError
+
+if TYPE_CHECKING:
+    from gis.access.accounts import WorkerAccounts
 
 app = typer.Typer(help="Load GIS layers (buildings, cameras, roster) and draw minimal units. "
                   "Commands that change data only preview unless given --commit.",
@@ -128,15 +131,38 @@ def roster(
     commit: CommitOpt = False,
     report: ReportOpt = None,
     encoding: EncodingOpt = None,
+    accounts: Annotated[bool, typer.Option(
+        "--accounts", help="Also create a log-in account (role grid_worker) with a one-time "
+        "password for every worker of the file who has none; the passwords are printed once, "
+        "at --commit")] = False,
+    accounts_by: Annotated[str, typer.Option(
+        "--accounts-by", help="User name of the new accounts: code (the worker code) or "
+        "phone")] = "code",
 ) -> None:
     """Load workers and their roles in grids / units (phone and ID numbers masked)."""
     from etl import roster as mod
 
     try:
-        r = mod.load_file(_engine(), file, commit=commit, encoding=encoding)
+        r = mod.load(_engine(), file, commit=commit, encoding=encoding,
+                     accounts_by=accounts_by if accounts else None)
     except WanggeError as err:
         _fail(err)
-    _finish(r, file, report)
+    _finish(r.report, file, report)
+    if r.accounts is not None:
+        _show_accounts(r.accounts, commit)
+
+
+def _show_accounts(made: WorkerAccounts, commit: bool) -> None:
+    """The new accounts' one-time passwords on stdout, once (a preview: only how many)."""
+    if not commit:
+        typer.echo(f"--accounts: {made.planned} account(s) would be created; their one-time "
+                   "passwords are shown only with --commit", err=True)
+        return
+    typer.echo("username\tpassword")
+    for otp in made.created:
+        typer.echo(f"{otp.username}\t{otp.password}")
+    typer.echo(f"{len(made.created)} account(s) created; the passwords above are shown once "
+               "and must be changed at first log-in", err=True)
 
 
 @app.command()

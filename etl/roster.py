@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from etl.common import Report, file_error, find_column, read_csv_text
+from gis.access import accounts
 from gis.clock import assume_cst
 from gis.db.queries import q
 from gis.territory import people
@@ -248,9 +249,36 @@ def report_changes(report: Report, roster: Roster, saved: people.WorkersSaved,
                     for w in list(roster.workers.values())[:50]]}
 
 
+class RosterLoad(NamedTuple):
+    """The load report and, when asked, the accounts made for the roster's workers (their
+    one-time passwords for the caller to show once; none in a preview)."""
+
+    report: Report
+    accounts: accounts.WorkerAccounts | None
+
+
 def load_file(engine: Engine, path: str | Path, commit: bool = False,
               encoding: str | None = None) -> Report:
     """Validate a roster CSV and upsert workers and roles (preview unless ``commit``)."""
+    return load(engine, path, commit, encoding).report
+
+
+def _accounts(conn: Connection, report: Report, roster: Roster, by: str,
+              commit: bool) -> accounts.WorkerAccounts:
+    """Accounts for the roster's workers who have none (``gis.access.accounts``); counted in
+    the report, never their passwords."""
+    made = accounts.create_worker_accounts(conn, list(roster.workers), by, commit)
+    report.placement["accounts"] = {
+        "username": "worker code" if by == "code" else "phone",
+        "created" if commit else "would_create": made.planned,
+        "skipped": [{"worker": s.worker, "reason": s.reason} for s in made.skipped]}
+    return made
+
+
+def load(engine: Engine, path: str | Path, commit: bool = False, encoding: str | None = None,
+         accounts_by: str | None = None) -> RosterLoad:
+    """``load_file``; with ``accounts_by`` (``code`` or ``phone``) also an account with a
+    one-time password for every worker of the file who has none (grid_worker role)."""
     t0 = time.perf_counter()
     p = Path(path)
     report = Report(kind="roster", file=str(p))
@@ -258,13 +286,17 @@ def load_file(engine: Engine, path: str | Path, commit: bool = False,
     with engine.connect() as conn:
         areas = dict(conn.execute(q("etl.sql", "roster_areas", "etl.sql")).all())
     roster = check_rows(df, c, areas, report)
+    made = None
     with engine.begin() as conn:
         saved, recorded = write_roster(conn, roster, p.name)
         report_changes(report, roster, saved, recorded)
+        if accounts_by is not None:
+            made = _accounts(conn, report, roster, accounts_by, commit)
         if not commit:
             conn.rollback()
     report.committed = commit
     report.elapsed_s = round(time.perf_counter() - t0, 3)
-    log.info("roster %s: %d workers, %d roles, %d rejected", p.name, len(roster.workers),
-             len(roster.roles), report.rejected)
-    return report
+    log.info("roster %s: %d workers, %d roles, %d rejected, %s accounts", p.name,
+             len(roster.workers), len(roster.roles), report.rejected,
+             made.planned if made else "no")
+    return RosterLoad(report, made)
