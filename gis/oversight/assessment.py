@@ -14,6 +14,7 @@ from gis import clock, rulebook
 from gis.access import scope
 from gis.db.engine import heavy_connect
 from gis.db.queries import q
+from gis.intake.resident import mask_phone
 from gis.oversight import coverage
 
 SQL = "assessment.sql"
@@ -119,7 +120,7 @@ def assess(engine: Engine, month: str, area: str | None = None,
             row["patrol_coverage"] = round(row["units_visited"] / row["units"], 4)
     residents = []
     for p in points:
-        r = _blank("resident", p["reporter"])
+        r = _blank("resident", mask_phone(p["reporter"]))
         r["accepted_reports"] = int(p["accepted_reports"])
         r["points"] = int(p["points"])
         residents.append(r)

@@ -13,6 +13,7 @@ from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, WanggeError
 from gis.intake import events
+from gis.intake.resident import mask_phone
 from gis.workflow import levels, state
 from gis.workflow.escalation import EscalationStep
 from gis.workflow.state import (
@@ -117,7 +118,7 @@ def _apply(conn: Connection, ev: dict[str, Any], action: str, who: Principal, no
             pts = rulebook.rules().points_accepted
             conn.execute(q(SQL, "award_points", PKG), {"reporter": ev["reporter"], "id": ev["id"],
                                                   "points": pts, "at": now})
-            data = {"points": pts, "resident": ev["reporter"]}
+            data = {"points": pts, "resident": mask_phone(ev["reporter"])}
     elif action in ("reject", "mark_duplicate"):
         conn.execute(q(SQL, "revoke_points", PKG), {"id": ev["id"]})
         if action == "mark_duplicate":

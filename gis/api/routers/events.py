@@ -17,7 +17,7 @@ from gis.api.errors import pydantic_details
 from gis.api.params import INT64_MAX, Id, Instant
 from gis.api.schemas import ReportIn, _aware
 from gis.errors import InvalidInput
-from gis.intake import events
+from gis.intake import events, resident
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
@@ -162,4 +162,5 @@ def get_event(event_id: Id, request: Request,
               engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """The event, every step of its history and its dispatch records (404, as if missing,
     outside the caller's area)."""
-    return events.get_event(engine, event_id, who=getattr(request.state, "principal", None))
+    ev = events.get_event(engine, event_id, who=getattr(request.state, "principal", None))
+    return resident.masked_event(ev)
