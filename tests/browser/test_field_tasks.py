@@ -5,67 +5,31 @@ offline."""
 
 from __future__ import annotations
 
-import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from PIL import Image
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from support import territory as terr
+from support.fieldapp import ARGS, PHONE, account, file_payload, log_in, photo, served, shot
 
-from gis.access import accounts, auth
+from gis.access import auth
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-output" / "fieldapp"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-USER, PASSWORD = "w1-field", "Grid-worker-2026!"
-HERE = {"longitude": 120.6025, "latitude": 31.305}  # inside unit U1a of grid G1
+pytestmark = pytest.mark.browser
 
-
-def _port() -> int:
-    """A free TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+HERE = {"longitude": 120.6025, "latitude": 31.305, "accuracy": 8}  # inside unit U1a of G1
 
 
 @pytest.fixture()
-def field(settings, clean_db) -> Iterator[dict]:
-    """The hand-built territory, worker W1 (G1) with an account, the API on a free port."""
-    from wangge.app import create_app
-
+def field(settings, clean_db: Engine, owner_engine: Engine) -> Iterator[dict]:
+    """The hand-built territory, worker W1 (G1) with an account, the platform served."""
     terr.load(clean_db)
     terr.load_people(clean_db)
-    accounts.create_account(clean_db, USER, "grid_worker", area=terr.G1, worker="W1")
-    with clean_db.begin() as conn:
-        conn.execute(text("UPDATE account SET password_hash = :h, must_change_password = false "
-                          "WHERE username = :u"),
-                     {"h": accounts.hasher().hash(PASSWORD), "u": USER})
+    password = account(clean_db, owner_engine, "w1", "W1")
     centre = auth.create_token(clean_db, "district_centre", name="centre")["token"]
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, listen=False), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    end = time.monotonic() + 30
-    while not server.started and time.monotonic() < end:
-        time.sleep(0.05)
-    assert server.started
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {centre}"},
-                      timeout=20) as client:
-        yield {"base": base, "centre": client, "engine": clean_db}
-    server.should_exit = True
-    t.join(10)
+    with served(settings) as base, httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {centre}"}, timeout=20) as client:
+        yield {"base": base, "centre": client, "engine": clean_db, "password": password}
 
 
 def _report(centre: httpx.Client, description: str, dlon: float = 0.0) -> int:
@@ -83,14 +47,6 @@ def _status(engine, event_id: int) -> str:
     with engine.connect() as conn:
         return conn.execute(text("SELECT status FROM event WHERE id = :i"),
                             {"i": event_id}).scalar_one()
-
-
-def _photo(path: Path) -> Path:
-    """A small JPEG photo of 'the result'."""
-    buf = io.BytesIO()
-    Image.new("RGB", (640, 480), (40, 140, 60)).save(buf, "JPEG", quality=85)
-    path.write_bytes(buf.getvalue())
-    return path
 
 
 def _open(page, event_id: int) -> None:
@@ -112,8 +68,7 @@ def _act(page, event_id: int, action: str, status: str) -> None:
         timeout=15_000)
 
 
-@pytest.mark.browser
-def test_worker_acts_on_tasks_in_the_field_app(field, tmp_path: Path) -> None:
+def test_worker_acts_on_tasks_in_the_field_app(field) -> None:
     """accept -> (dispatched by the centre) -> start -> resolve with a photo; ask to escalate;
     a refusal because the centre acted meanwhile; offline actions are refused, not queued."""
     from playwright.sync_api import sync_playwright
@@ -122,27 +77,22 @@ def test_worker_acts_on_tasks_in_the_field_app(field, tmp_path: Path) -> None:
     first = _report(centre, "楼道堆放杂物，邻里争吵")
     second = _report(centre, "噪音扰民", dlon=0.0004)
     third = _report(centre, "宠物纠纷", dlon=0.0008)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         try:
-            ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai", geolocation=HERE,
-                                      permissions=["geolocation"], service_workers="block")
+            ctx = browser.new_context(**PHONE, geolocation=HERE, permissions=["geolocation"],
+                                      service_workers="block")
             page = ctx.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e) + str(e.stack)))
-            page.goto(field["base"] + "/m/")
-            page.fill("#login-username", USER)
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
+            page.on("pageerror", lambda e: errors.append(f"{e} {e.stack}"))
+            log_in(page, field["base"], "w1", field["password"])
             page.locator("#wg-tabs .tab[data-tab='tasks']").click()
             cards = page.locator(".wt-list[data-list='todo'] .wt-card")
             cards.first.wait_for(timeout=15_000)
             assert cards.count() == 3
             card = page.locator(f".wt-card[data-event='{first}']")
             assert "待受理" in card.inner_text() and "邻里纠纷" in card.inner_text()
-            page.screenshot(path=str(SHOTS / "tasks-list.png"))
+            shot(page, "tasks-list")
 
             # accept, then the centre dispatches, then start and resolve with a photo
             _open(page, first)
@@ -159,7 +109,8 @@ def test_worker_acts_on_tasks_in_the_field_app(field, tmp_path: Path) -> None:
             form.locator("button[type='submit']").click()     # no photo yet: asked for one
             page.locator("#wg-toast", has_text="处置结果照片").wait_for(timeout=5_000)
             assert _status(eng, first) == "in_progress"
-            form.locator("input[type='file']").set_input_files(str(_photo(tmp_path / "r.jpg")))
+            form.locator("input[type='file']").set_input_files(
+                file_payload("result.jpg", photo()))
             form.locator("textarea").fill("已清理楼道，双方和解")
             form.locator("button[type='submit']").click()
             page.locator(f".wt-detail[data-event='{first}'][data-status='resolved']").wait_for(
@@ -179,7 +130,7 @@ def test_worker_acts_on_tasks_in_the_field_app(field, tmp_path: Path) -> None:
             history = page.locator(".wt-hist li")
             assert history.count() == len(hist)
             assert "北京时间" in page.locator(".wt-detail").inner_text()
-            page.screenshot(path=str(SHOTS / "tasks-resolved.png"), full_page=True)
+            shot(page, "tasks-resolved")
 
             # done list holds it now
             page.locator(".wt-back").click()
@@ -204,7 +155,7 @@ def test_worker_acts_on_tasks_in_the_field_app(field, tmp_path: Path) -> None:
                     "AND action = 'ask_escalate'"), {"i": second}).one()
             assert row.note == "涉及多户，需社区协调"
             assert _status(eng, second) == "reported"
-            page.screenshot(path=str(SHOTS / "tasks-ask-escalate.png"), full_page=True)
+            shot(page, "tasks-ask-escalate")
 
             # the centre rejects the third meanwhile: accepting it is refused, said in Chinese
             page.locator(".wt-back").click()
@@ -220,7 +171,7 @@ def test_worker_acts_on_tasks_in_the_field_app(field, tmp_path: Path) -> None:
                 timeout=15_000)
             assert page.locator(".wt-acts button[data-action='accept']").count() == 0
             assert _status(eng, third) == "rejected"
-            page.screenshot(path=str(SHOTS / "tasks-refused.png"))
+            shot(page, "tasks-refused")
 
             # offline: an action is not sent nor queued, and the person is told
             page.locator(".wt-back").click()
@@ -238,7 +189,7 @@ def test_worker_acts_on_tasks_in_the_field_app(field, tmp_path: Path) -> None:
             page.locator(".wt-acts button[data-action='accept']", has_text="Accept").wait_for(
                 timeout=10_000)
             assert "New" in page.locator(".wt-detail .wt-st").first.inner_text()
-            page.screenshot(path=str(SHOTS / "tasks-english.png"))
+            shot(page, "tasks-english")
         finally:
             browser.close()
     assert errors == []
