@@ -1,13 +1,13 @@
 -- name: grids
 -- Active grids of a caller: with @held (a grid worker's grid and unit codes) the grids those
 -- codes lie in (codes nest: a unit's code starts with its grid's); otherwise the grids within
--- @prefixes (the area-scope rule, in_scope; NULL: every grid).
+-- @prefixes (the area-scope rule; NULL: every grid).
 SELECT g.code, g.name, g.kind, g.community_code, ST_AsGeoJSON(g.geom, 7)::json AS geometry
 FROM grid g
 JOIN generation gen ON gen.id = g.generation_id AND gen.status = 'active'
 WHERE CASE WHEN CAST(:held AS text[]) IS NOT NULL
            THEN EXISTS (SELECT 1 FROM unnest(CAST(:held AS text[])) AS a(code)
-                        WHERE starts_with(a.code, g.code))
+                        WHERE in_scope(a.code, ARRAY[g.code]))
            ELSE in_scope(g.code, CAST(:prefixes AS text[])) END
 ORDER BY g.code;
 -- name: units
