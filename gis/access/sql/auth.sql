@@ -20,7 +20,7 @@ SELECT t.id, t.role, t.area_code, t.worker_code, t.name, t.department,
              ORDER BY 1) AS worker_areas,
        -- a session token (named session:<username>) of an account that must change its password
        COALESCE((SELECT a.must_change_password FROM account a
-                 WHERE t.name = 'session:' || a.username),
+                 WHERE a.username = substr(t.name, 9) AND left(t.name, 8) = 'session:'),
                 false) AS must_change_password,
        (SELECT count(*) FROM touched) AS touched
 FROM t;
