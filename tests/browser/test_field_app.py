@@ -161,7 +161,11 @@ def test_a_report_with_a_photo_lands_in_the_workers_grid_and_its_photo_is_served
     assert page.locator("#landing-unit").inner_text() == T.U1A
     assert "W1" in page.locator("#landing-worker").inner_text()
     assert "GPS" in page.locator("#r-pos").inner_text()
-    shot(page, "04_report_before_sending")
+    summary = page.locator("#r-summary").inner_text()
+    assert "将落入" in summary and T.U1A in summary and "W1" in summary
+    shot(page, "04_report_form")
+    page.locator("#r-landing").scroll_into_view_if_needed()
+    shot(page, "05_report_where_it_lands")
     page.click("#r-submit")
     wait_sent(page)
 
@@ -179,7 +183,7 @@ def test_a_report_with_a_photo_lands_in_the_workers_grid_and_its_photo_is_served
     page.click("#wg-tabs .tab[data-tab=me]")
     page.locator("#sent-list li").first.wait_for()
     assert f"#{ev['id']}" in page.locator("#sent-list").inner_text()
-    shot(page, "05_me_sent")
+    shot(page, "06_me_sent")
     done(ctx)
 
 
@@ -203,9 +207,10 @@ def test_offline_two_reports_survive_a_reload_and_land_exactly_once_when_online(
         page.click("#r-submit")
         page.wait_for_function(f"() => Wg.queue.last && Wg.queue.last.pending === {i + 1}")
     assert "发送时再确定网格" in page.locator("#r-landing").inner_text()
+    assert "发送时再确定网格" in page.locator("#r-summary").inner_text()
     assert page.locator("#wg-pending").inner_text() == "待发送 2 条"
     assert "离线" in page.locator("#wg-net").inner_text()
-    shot(page, "06_offline_two_waiting")
+    shot(page, "07_offline_two_waiting")
 
     page.reload()  # offline: the service worker opens the app, still logged in
     page.wait_for_function("() => document.body.dataset.ready === '1'")
@@ -216,7 +221,7 @@ def test_offline_two_reports_survive_a_reload_and_land_exactly_once_when_online(
     assert page.locator("#grid-map .leaflet-overlay-pane path").count() == 4  # saved my-grid
     page.click("#wg-tabs .tab[data-tab=me]")
     page.locator("#queue-list .qitem").nth(1).wait_for()
-    shot(page, "07_offline_after_reload_queue")
+    shot(page, "08_offline_after_reload_queue")
     assert events(clean_db) == []
 
     ctx.set_offline(False)
@@ -247,7 +252,7 @@ def test_a_refused_report_stays_on_the_phone_marked_until_the_person_fixes_it(
         "() => document.getElementById('r-pos').textContent.includes('照片中的位置')")
     page.locator("#landing-unit").wait_for()
     assert page.locator("#landing-unit").inner_text() == T.U1B
-    shot(page, "08_report_no_fix_exif_position")
+    shot(page, "09_report_no_fix_exif_position")
 
     ctx.set_offline(True)
     page.wait_for_function("() => !navigator.onLine")
@@ -267,7 +272,7 @@ def test_a_refused_report_stays_on_the_phone_marked_until_the_person_fixes_it(
     item.wait_for()
     assert "被退回" in item.inner_text()
     assert "事件小类不存在或已停用" in item.locator(".qerror").inner_text()
-    shot(page, "09_me_refused")
+    shot(page, "10_me_refused")
 
     item.locator(".qretry").click()  # retried as it is: refused again, still kept
     page.wait_for_function("() => Wg.queue.last && Wg.queue.last.refused === 1")
@@ -295,7 +300,7 @@ def test_the_first_log_in_forces_a_password_change(
     page.locator("#wg-password form").wait_for()
     assert "首次登录" in page.locator("#wg-password").inner_text()
     assert page.locator("#wg-app").is_hidden()
-    shot(page, "10_forced_password_change")
+    shot(page, "11_forced_password_change")
     page.fill("#fpw-old", initial)
     page.fill("#fpw-new", "a-much-Longer-secret-77")
     page.fill("#fpw-repeat", "a-much-Longer-secret-77")

@@ -101,7 +101,7 @@
     var map = L.map(el, Object.assign({ attributionControl: false, zoomSnap: 0.5,
       center: [31.3, 120.6], zoom: 14 }, opts.leaflet || {}));
     map.wgReady = myGrid().then(function (data) {
-      draw(map, data);
+      try { draw(map, data); } catch (e) { /* the map was removed meanwhile */ }
       return data;
     });
     return map;

@@ -216,9 +216,11 @@
     var box = ui.landing;
     box.textContent = "";
     state.place = null;
+    drawSummary();
     if (!p) return;
     if (!Wg.online()) {
       box.appendChild(Wg.el("p", { class: "note", id: "landing-offline", text: Wg.t("r.offline_locate") }));
+      drawSummary();
       return;
     }
     var seq = ++previewSeq;
@@ -230,14 +232,32 @@
     }, function () {
       if (seq === previewSeq) {
         box.appendChild(Wg.el("p", { class: "note", id: "landing-offline", text: Wg.t("r.offline_locate") }));
+        drawSummary();
       }
     });
+  }
+
+  function drawSummary() {
+    var d = state.place;
+    var p = state.pos;
+    var text = "";
+    if (p && !d && !Wg.online()) text = Wg.t("r.offline_locate");
+    else if (d && d.status === "unassigned") text = Wg.t("r.unassigned");
+    else if (d) {
+      text = Wg.t("r.landing") + Wg.t("r.grid") + " " + (d.grid_name || d.grid || Wg.t("r.none")) +
+        " / " + Wg.t("r.unit") + " " + (d.unit || Wg.t("r.none")) + " / " + Wg.t("r.worker") + " " +
+        (d.worker_name || d.worker || Wg.t("r.none"));
+    } else if (!p) text = Wg.t("r.no_position");
+    ui.summary.textContent = text;
+    ui.summary.hidden = !text;
+    ui.summary.className = "landing-summary " + (d && d.status === "inside" ? "ok" : "warn");
   }
 
   function drawPlace() {
     var d = state.place;
     var box = ui.landing;
     box.textContent = "";
+    drawSummary();
     if (!d) return;
     box.setAttribute("data-status", d.status);
     var kv = function (k, v, id) {
@@ -292,19 +312,20 @@
     ui.submit = Wg.el("button", { type: "submit", class: "big primary", id: "r-submit", "data-t": "r.submit" });
     var camera = Wg.el("label", { class: "big camera", for: "r-photo" }, [
       Wg.el("span", { "aria-hidden": "true", class: "cam-icon", text: "◎" }), Wg.el("span", { "data-t": "r.photos" })]);
+    ui.summary = Wg.el("div", { class: "landing-summary", id: "r-summary" });
     var form = Wg.el("form", { class: "form", id: "report-form", onsubmit: submit }, [
       Wg.el("h2", { "data-t": "r.title" }), ui.editing,
-      Wg.el("div", { class: "card" }, [field("r.class", ui.cls), field("r.item", ui.item),
-                                       field("r.description", ui.desc)]),
-      Wg.el("div", { class: "card" }, [camera, ui.file,
-        Wg.el("p", { class: "meta", "data-t": "r.photos_hint" }), ui.thumbs, ui.photoError]),
+      Wg.el("div", { class: "card" }, [field("r.class", ui.cls), field("r.item", ui.item)]),
       Wg.el("div", { class: "card" }, [
         Wg.el("div", { class: "row between" }, [Wg.el("h3", { "data-t": "r.position" }),
           Wg.el("button", { type: "button", class: "big", id: "r-locate", "data-t": "r.locate",
                             onclick: locate })]),
         ui.mapEl, Wg.el("p", { class: "meta", "data-t": "r.pin_hint" }), ui.posText, ui.posError,
         ui.exifBtn, ui.landing]),
-      ui.error, ui.submit]);
+      Wg.el("div", { class: "card" }, [field("r.description", ui.desc), camera, ui.file,
+        Wg.el("p", { class: "meta", "data-t": "r.photos_hint" }), ui.thumbs, ui.photoError]),
+      ui.error,
+      Wg.el("div", { class: "sendbar" }, [ui.summary, ui.submit])]);
     el.appendChild(form);
     ui.map = Wg.maps.create(ui.mapEl);
     ui.marker = L.marker(ui.map.getCenter(), { draggable: true, opacity: 0.45 }).addTo(ui.map);
@@ -356,7 +377,7 @@
     drawThumbs();
     showError(ui.photoError, "");
     ui.landing.textContent = "";
-    if (keepPos) usePosition(keepPos); else { ui.marker.setOpacity(0.45); drawPosition(); }
+    if (keepPos) usePosition(keepPos); else { ui.marker.setOpacity(0.45); drawPosition(); drawSummary(); }
   }
 
   /* Load a refused report (not yet stored by the server) into the form to fix it. */
@@ -388,6 +409,7 @@
     state = fresh();
     build(el);
     drawPosition();
+    drawSummary();
     catReady = loadCatalogue().then(function (cat) {
       state.catalogue = cat;
       fillClasses();
@@ -400,6 +422,7 @@
       drawPlace();
     });
     Wg.on("online", function () { if (el.isConnected) preview(); });
+    Wg.on("offline", function () { if (el.isConnected && !state.place) drawSummary(); });
     locate();
   }
 
