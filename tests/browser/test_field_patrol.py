@@ -47,11 +47,12 @@ def _chunks(engine: Engine, uid: str) -> list[Any]:
             "WHERE track_uid = CAST(:u AS uuid) ORDER BY seq"), {"u": uid}).all()
 
 
-def _wait(cond, timeout: float = 15.0) -> None:
+def _wait(page: Any, cond, timeout: float = 15.0) -> None:
+    """Wait for ``cond``; the page's waits let Playwright serve the routes meanwhile."""
     end = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < end, "timed out"
-        time.sleep(0.2)
+        page.wait_for_timeout(200)
 
 
 @pytest.fixture()
@@ -75,6 +76,17 @@ def test_patrol_is_recorded_resumed_after_reload_uploaded_after_offline(field) -
             ctx = browser.new_context(**PHONE, geolocation=_at(0), permissions=["geolocation"],
                                       service_workers="block")
             ctx.add_init_script(FAST)
+            bodies: list[dict] = []
+
+            def flaky(route: Any) -> None:
+                """The server is busy (503) at the first chunk; every body is recorded."""
+                bodies.append(route.request.post_data_json)
+                if len(bodies) == 1:
+                    route.fulfill(status=503, json={"error": {"code": "busy", "message": "忙"}})
+                else:
+                    route.continue_()
+
+            ctx.route("**/api/v1/patrols/chunks", flaky)
             page = ctx.new_page()
             page.on("pageerror", lambda e: errors.append(f"{e} {e.stack}"))
             log_in(page, base, "w1", field["password"])
@@ -83,6 +95,7 @@ def test_patrol_is_recorded_resumed_after_reload_uploaded_after_offline(field) -
             page.locator("#patrol-due-list li").nth(1).wait_for(timeout=15_000)
             due = page.locator("#patrol-due-list").inner_text()
             assert T.U1A in due and T.U1B in due and "从未走访" in due
+            assert page.locator("#patrol-map .wp-due").count() == 2     # on the map too
             assert "保持屏幕常亮" in page.locator("#view-patrol").inner_text()
 
             page.locator("#patrol-toggle").click()
@@ -92,7 +105,9 @@ def test_patrol_is_recorded_resumed_after_reload_uploaded_after_offline(field) -
             uid = page.evaluate("() => Wg.patrol.state().uid")
             for i in range(1, 6):
                 _move(ctx, page, i)
-            _wait(lambda: len(_chunks(eng, uid)) >= 1)  # uploaded while recording
+            _wait(page, lambda: len(_chunks(eng, uid)) >= 1)  # uploaded while recording
+            # the refused first try is sent again as it was: same seq, same fixes
+            assert bodies[0]["seq"] == 0 and bodies[1] == bodies[0]
             shot(page, "patrol-recording")
 
             # the app is reloaded mid-patrol: the track is found in IndexedDB and goes on
@@ -106,21 +121,21 @@ def test_patrol_is_recorded_resumed_after_reload_uploaded_after_offline(field) -
             assert _points(page) >= before
             for i in range(6, 10):
                 _move(ctx, page, i)
+            assert page.locator("#patrol-map path.wp-line").get_attribute("d")  # the line
             shot(page, "patrol-resumed")
 
             # offline: fixes are kept and chunked, nothing reaches the server until online
-            _wait(lambda: page.evaluate("() => Number(document.getElementById('patrol-pending')"
-                                        ".textContent)") <= 1)
+            _wait(page, lambda: int(page.locator("#patrol-pending").inner_text()) <= 1)
             sent = len(_chunks(eng, uid))
             ctx.set_offline(True)
             for i in range(10, 16):
                 _move(ctx, page, i)
-            time.sleep(2.0)  # chunks are cut meanwhile (every 1.5 s here)
+            page.wait_for_timeout(2000)  # chunks are cut meanwhile (every 1.5 s here)
             assert len(_chunks(eng, uid)) == sent
             assert int(page.locator("#patrol-pending").inner_text()) >= 6
             shot(page, "patrol-offline")
             ctx.set_offline(False)
-            _wait(lambda: len(_chunks(eng, uid)) > sent)
+            _wait(page, lambda: len(_chunks(eng, uid)) > sent)
             for i in range(16, len(WALK)):
                 _move(ctx, page, i)
 
@@ -130,6 +145,7 @@ def test_patrol_is_recorded_resumed_after_reload_uploaded_after_offline(field) -
             page.locator(f"#patrol-last[data-uid='{uid}']").wait_for(timeout=20_000)
             assert page.evaluate("() => Wg.patrol.state()") is None
             page.locator(f"#patrol-today-list li[data-uid='{uid}']").wait_for(timeout=15_000)
+            assert page.locator("#patrol-map path.wp-track").count() == 1
             shot(page, "patrol-done")
         finally:
             browser.close()

@@ -282,9 +282,14 @@
     }
   });
 
+  const mine = (st, s) => !!(st && s && (!st.worker || st.worker === s.worker));
+
   async function start() {
     const s = Wg.session();
     if (!s) return;
+    const old = await K.get(TRACK, store);
+    if (old && !mine(old, s)) { Wg.toast(Wg.t("patrol.other_user"), "warn"); return; }
+    if (old) { mem.st = old; await resume(); return; } // already recording (another view)
     const now = Date.now();
     const st = { uid: uuid(), worker: s.worker || null, username: s.username,
       started_at: new Date(now).toISOString(), count: 0, chunked: 0, sent: 0, nextSeq: 0,
@@ -324,8 +329,8 @@
     const s = Wg.session();
     if (!s) return;
     const st = await K.get(TRACK, store);
-    mem.st = st || null;
-    if (st && (!st.worker || st.worker === s.worker)) {
+    mem.st = mine(st, s) ? st : null; // another worker's track waits for them
+    if (mem.st) {
       if (mem.lineUid !== st.uid) {
         const fixes = await store("readonly", (os) => K.promisifyRequest(os.getAll(
           IDBKeyRange.bound(fixKey(st.uid, 0), fixKey(st.uid, 9999999)))));
@@ -385,7 +390,7 @@
     ]));
     mem.view = v;
     v.lmap = Wg.maps.create(v.map, { leaflet: { zoomAnimation: false } });
-    v.lineLayer = L.polyline([], { color: "#d6336c", weight: 4 }).addTo(v.lmap);
+    v.lineLayer = L.polyline([], { color: "#d6336c", weight: 4, className: "wp-line" }).addTo(v.lmap);
     v.dueLayer = L.layerGroup().addTo(v.lmap);
     v.todayLayer = L.layerGroup().addTo(v.lmap);
     draw();
@@ -495,7 +500,7 @@
         h("small", { text: when })]));
       if (u.lat !== null && u.lat !== undefined) {
         L.circleMarker([u.lat, u.lon], { radius: 7, color: "#e67700", weight: 2,
-          fillColor: "#ffd43b", fillOpacity: 0.9 }).bindTooltip(name + " · " + when)
+          fillColor: "#ffd43b", fillOpacity: 0.9, className: "wp-due" }).bindTooltip(name + " · " + when)
           .addTo(v.dueLayer);
       }
     });
@@ -516,7 +521,7 @@
         start: Wg.fmtTime(p.started_at), end: Wg.fmtTime(p.ended_at).slice(11),
         km: km(p.length_m || 0) }) }));
       if (f.geometry) {
-        L.geoJSON(f.geometry, { style: { color: "#5c7cfa", weight: 3, opacity: 0.7 } })
+        L.geoJSON(f.geometry, { style: { color: "#5c7cfa", weight: 3, opacity: 0.7, className: "wp-track" } })
           .addTo(v.todayLayer);
       }
     });
