@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.workflow import G1, G2, W1, W2, clear_workflow, unit_point
+from sqlalchemy import text
+from support.workflow import G1, G2, LEADER, W1, W2, clear_workflow, unit_point
 
 from gis.access import auth
 from gis.clock import CST
@@ -216,6 +217,20 @@ def test_due_units_have_names_and_positions_for_the_map(client, engine):
         assert u["name"] and u["grid_code"] == G1 and u["last_visit"] is None
         ux, uy = unit_point(engine, u["unit"])
         assert abs(u["lon"] - ux) < 0.003 and abs(u["lat"] - uy) < 0.003
+
+
+def test_a_grid_leader_gets_the_due_units_of_the_grids_they_answer_for(client, engine,
+                                                                         owner_engine):
+    """A leader of several grids (no area given): their own reminders, not 403."""
+    with owner_engine.begin() as conn:
+        conn.execute(text("UPDATE grid_role SET valid_to = now() - interval '1 day' "
+                          "WHERE area_code = :g AND role = 'full_time'"), {"g": G2})
+    r = client.get("/api/v1/patrols/due", headers=_h(engine, "grid_worker", worker=LEADER))
+    assert r.status_code == 200, r.text
+    assert [d["worker"] for d in r.json()["duties"]] == [LEADER]
+    (rem,) = r.json()["reminders"]
+    assert rem["worker"] == LEADER and {u["grid_code"] for u in rem["units"]} == {G2}
+    assert len(rem["units"]) == 9 and all(u["lon"] and u["lat"] for u in rem["units"])
 
 
 def test_coverage_counts_a_track_built_from_chunks(client, engine):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -344,8 +345,14 @@ def get_unvisited(who: Who, engine: Heavy, days: Days | None = None,
             summary="Patrols due today, per worker (reminders)")
 def get_due(who: Who, engine: Heavy, day: Day | None = None, worker: str | None = None,
             area: str | None = None) -> dict[str, Any]:
-    """Duty, done and due per responsible worker and grid, plus unvisited units."""
-    a = _area_ok(who, area)
+    """Duty, done and due per responsible worker and grid, plus unvisited units.
+
+    A grid worker holding several grids (a grid leader) without ``area``: their own
+    reminders over all their grids."""
+    if who.role == "grid_worker" and area is None and len(who.areas) > 1 and who.worker_code:
+        a, worker = os.path.commonprefix(list(who.areas)) or None, who.worker_code
+    else:
+        a = _area_ok(who, area)
     if who.role == "grid_worker" and worker is None:
         worker = who.worker_code
     rows = coverage.reminders(engine, day, worker, a)
