@@ -189,6 +189,8 @@ def test_worker_acts_on_tasks_in_the_field_app(field) -> None:
             page.locator(".wt-acts button[data-action='accept']", has_text="Accept").wait_for(
                 timeout=10_000)
             assert "New" in page.locator(".wt-detail .wt-st").first.inner_text()
+            assert "Neighbour dispute" in page.locator(".wt-detail h3").first.inner_text()
+            assert "Reported" in page.locator(".wt-hist li").first.inner_text()
             shot(page, "tasks-english")
         finally:
             browser.close()

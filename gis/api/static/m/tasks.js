@@ -31,7 +31,8 @@
       "act.ask_escalate": "申请上报", "act.reject": "退回", "act.report": "上报",
       "act.dispatch": "派遣", "act.close": "结案", "act.reopen": "重新办理",
       "act.escalate": "升级", "act.whistle": "吹哨", "act.mark_duplicate": "标记重复",
-      "act.acknowledge": "签收", "act.escalated": "超期升级", "act.relocate": "重新定位",
+      "act.acknowledge": "签收", "act.escalated": "升级", "act.reported": "上报",
+      "act.reassigned": "重新分派", "act.duplicate_dismissed": "排除重复",
       "st.reported": "待受理", "st.accepted": "已受理", "st.dispatched": "已派遣",
       "st.in_progress": "处置中", "st.resolved": "已办结", "st.closed": "已结案",
       "st.rejected": "已退回", "st.duplicate": "重复事件", "st.reopened": "重新办理",
@@ -61,8 +62,8 @@
       "act.ask_escalate": "Ask to escalate", "act.reject": "Reject", "act.report": "Report",
       "act.dispatch": "Dispatch", "act.close": "Close", "act.reopen": "Reopen",
       "act.escalate": "Escalate", "act.whistle": "Whistle", "act.mark_duplicate": "Duplicate",
-      "act.acknowledge": "Acknowledge", "act.escalated": "Escalated (overdue)",
-      "act.relocate": "Relocated",
+      "act.acknowledge": "Acknowledged", "act.escalated": "Escalated", "act.reported": "Reported",
+      "act.reassigned": "Reassigned", "act.duplicate_dismissed": "Not a duplicate",
       "st.reported": "New", "st.accepted": "Accepted", "st.dispatched": "Dispatched",
       "st.in_progress": "In progress", "st.resolved": "Resolved", "st.closed": "Closed",
       "st.rejected": "Rejected", "st.duplicate": "Duplicate", "st.reopened": "Reopened",
@@ -112,7 +113,7 @@
 .wt-tz{color:#777;font-size:12px}
 `;
 
-  const state = { list: "todo", items: [], root: null, detailId: null, map: null };
+  const state = { list: "todo", items: [], root: null, detailId: null, map: null, names: {} };
 
   function h(tag, attrs, kids) {
     const el = document.createElement(tag);
@@ -151,7 +152,25 @@
     return h("div", { class: "wt-msg", text });
   }
 
+  /* The item's name in the person's language (the list gives the Chinese one). */
+  function itemName(code, zh) {
+    return (Wg.lang() === "en" && state.names[code]) || zh || code;
+  }
+
+  /* English item names from the public catalogue, once (the service worker keeps it). */
+  async function loadNames() {
+    if (Wg.lang() !== "en" || Object.keys(state.names).length) return;
+    try {
+      const res = await Wg.api("GET", "/api/v1/catalogue");
+      if (!res.ok) return;
+      (res.data.classes || []).forEach((c) => (c.items || []).forEach((i) => {
+        state.names[i.code] = i.name;
+      }));
+    } catch (e) { /* offline: the Chinese names stay */ }
+  }
+
   async function fetchList(which) {
+    await loadNames();
     const res = await Wg.api("GET", "/api/v1/me/tasks?list=" + which);
     if (!res.ok) throw new Error(Wg.errorText(res.data));
     return res.data.items || [];
@@ -186,7 +205,7 @@
   function card(it) {
     return h("div", { class: "wt-card", "data-event": it.id, role: "button",
       onclick: () => showDetail(it.id) }, [
-      h("h3", {}, [h("span", { text: it.item_name || it.item }),
+      h("h3", {}, [h("span", { text: itemName(it.item, it.item_name) }),
         h("span", {}, [h("span", { class: "wt-st", "data-status": it.status,
           text: label("st.", it.status) }),
         it.overdue ? h("span", { class: "wt-od", text: t("tasks.overdue") }) : null])]),
@@ -252,7 +271,7 @@
       h("button", { type: "button", class: "wt-back", text: t("tasks.back"),
         onclick: () => showList() }),
       h("div", { class: "wt-card" }, [
-        h("h3", {}, [h("span", { text: (task && task.item_name) || ev.item_code }),
+        h("h3", {}, [h("span", { text: itemName(ev.item_code, task && task.item_name) }),
           h("span", {}, [h("span", { class: "wt-st", "data-status": status,
             text: label("st.", status) }),
           task && task.overdue ? h("span", { class: "wt-od", text: t("tasks.overdue") })
