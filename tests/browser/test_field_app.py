@@ -134,6 +134,17 @@ def test_log_in_refuses_a_wrong_password_in_chinese_then_shows_my_grid(
     page.click("#wg-lang")
     assert page.locator("#wg-tabs .tab[data-tab=me]").inner_text().strip().endswith("我的")
 
+    page.click("#logout")  # log out; then l3 types a wrong password until the lock
+    page.locator("#wg-login").wait_for()
+    for _ in range(5):
+        log_in(page, base, "l3", "wrong-again")
+        page.wait_for_function("() => !document.getElementById('login-submit').disabled")
+    page.fill("#login-password", district["l3"])
+    page.click("#login-submit")
+    page.wait_for_function(
+        "() => document.getElementById('login-error').textContent.includes('账号已锁定')")
+    shot(page, "03b_login_locked")
+
     manifest = httpx.get(base + "/m/manifest.webmanifest").json()
     assert (manifest["start_url"], manifest["scope"], manifest["display"], manifest["lang"]) == (
         "/m/", "/m/", "standalone", "zh-CN")
