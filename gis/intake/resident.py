@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -32,6 +33,7 @@ from gis.media.store import MediaStore
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
+log = logging.getLogger(__name__)
 SQL = "resident.sql"
 PKG = "gis.intake.sql"
 # Tracking codes: no 0/O, 1/I/L, so a code read aloud or copied by hand is never ambiguous.
@@ -405,7 +407,10 @@ def submit(engine: Engine, locator: Locator, settings: Settings, rep: ResidentRe
         stored_photos = attach(event_id) if photos else 0
     except BaseException:
         if event_id is not None:
-            undo(engine, event_id)
+            try:
+                undo(engine, event_id)
+            except Exception:  # the database went away too: say so, keep the first error
+                log.exception("resident report %s could not be undone", event_id)
         raise
     located = stored["location"].get("grid") is not None
     message = f"上报成功！请保存查询码 {code}，凭它查看处理进度 (report received; keep the " \

@@ -85,6 +85,7 @@ def _png() -> bytes:
 
 def _shot(page, name: str) -> None:
     OUT.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top of the picture
     page.screenshot(path=str(OUT / name), full_page=True)
 
 
@@ -176,6 +177,10 @@ def test_a_report_without_a_place_is_refused_in_chinese(phone_page, engine):
     page.locator("#message", has_text="请提供位置").wait_for()
     assert page.inner_text("#message") == "请提供位置：使用定位、在地图上选点或填写地址。"
     _shot(page, "resident_refused.png")
+    page.context.clear_permissions()  # the person says no to sharing the position: no fix
+    page.click("#gps")
+    page.locator("#message", has_text="无法获取您的位置").wait_for()
+    assert page.inner_text("#where") == "尚未选择位置"
     page.fill("#phone", "12345")
     page.locator(".leaflet-container").click()  # a pin in the middle of the map
     page.locator("#where.ok", has_text="已选点").wait_for()

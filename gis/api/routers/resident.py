@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from gis.api import deps
+from gis.api.params import ErrorAnswer
 from gis.api.resident_models import (
     AreaMap,
     PointsBalance,
@@ -23,8 +24,8 @@ from gis.settings import Settings
 from gis.territory.locator import Locator
 
 router = APIRouter(prefix="/api/v1/resident", tags=["resident"])
-TOO_MANY = {429: {"description": "Too many reports from this address or phone number "
-                  "(error code too_many_reports)"}}
+TOO_MANY = {429: {"model": ErrorAnswer, "description": "Too many reports from this address "
+                  "or phone number (error code too_many_reports); try again later."}}
 
 
 @router.get("/items", response_model=ResidentItems, summary="What a resident may report")

@@ -113,7 +113,7 @@
       const ll = [lat, lon];
       if (!state.pin) state.pin = L.marker(ll).addTo(state.map);
       else state.pin.setLatLng(ll);
-      if (how === "gps") state.map.setView(ll, Math.max(state.map.getZoom(), 16));
+      if (how === "gps") state.map.setView(ll, Math.max(state.map.getZoom(), 16), {animate: false});
     }
     showWhere();
   }
@@ -143,7 +143,7 @@
 
   async function initMap() {
     if (!window.L) return;
-    const map = L.map("map", {zoomControl: true, attributionControl: false});
+    const map = L.map("map", {zoomControl: true, attributionControl: false, zoomSnap: 0.25});
     state.map = map;
     map.setView([31.3, 120.6], 13);  // replaced by the district's outline once it is loaded
     map.on("click", (e) => setPlace(e.latlng.lng, e.latlng.lat, "pin", null));
