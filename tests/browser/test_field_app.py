@@ -96,10 +96,12 @@ def fill_report(page: Any, description: str) -> None:
     page.fill("#r-desc", description)
 
 
-def wait_sent(page: Any) -> None:
-    """Until the queue is empty."""
-    page.wait_for_function("() => Wg.queue.last && Wg.queue.last.total === 0 && "
-                           "document.getElementById('wg-pending').hidden", timeout=20_000)
+def wait_sent(page: Any, n: int) -> None:
+    """Until ``n`` reports have gone through (the phone's sent list) and the queue is empty."""
+    page.wait_for_function(
+        """n => JSON.parse(localStorage.getItem('wg.sent') || '[]').length === n &&
+               Wg.queue.last && Wg.queue.last.total === 0 &&
+               document.getElementById('wg-pending').hidden""", arg=n, timeout=20_000)
 
 
 def test_log_in_refuses_a_wrong_password_in_chinese_then_shows_my_grid(
@@ -178,7 +180,7 @@ def test_a_report_with_a_photo_lands_in_the_workers_grid_and_its_photo_is_served
     page.locator("#r-landing").scroll_into_view_if_needed()
     shot(page, "05_report_where_it_lands")
     page.click("#r-submit")
-    wait_sent(page)
+    wait_sent(page, 1)
 
     [ev] = events(clean_db)
     assert (ev["source"], ev["grid_code"], ev["unit_code"], ev["reporter"], ev["worker"],
@@ -236,7 +238,7 @@ def test_offline_two_reports_survive_a_reload_and_land_exactly_once_when_online(
     assert events(clean_db) == []
 
     ctx.set_offline(False)
-    wait_sent(page)
+    wait_sent(page, 2)
     stored = events(clean_db)
     assert sorted(e["description"] for e in stored) == ["离线上报一", "离线上报二"]
     assert all(e["grid_code"] == T.G1 and e["worker"] == "W1" for e in stored)
@@ -285,15 +287,17 @@ def test_a_refused_report_stays_on_the_phone_marked_until_the_person_fixes_it(
     assert "事件小类不存在或已停用" in item.locator(".qerror").inner_text()
     shot(page, "10_me_refused")
 
+    runs = page.evaluate("Wg.queue.runs")
     item.locator(".qretry").click()  # retried as it is: refused again, still kept
-    page.wait_for_function("() => Wg.queue.last && Wg.queue.last.refused === 1")
+    page.wait_for_function("r => Wg.queue.runs > r && Wg.queue.last.refused === 1", arg=runs)
+    assert events(clean_db) == []
     page.locator("#queue-list .qitem.refused .qedit").click()
     page.wait_for_function("() => document.getElementById('r-thumbs').dataset.count === '1'")
     assert page.locator("#r-desc").input_value() == "井盖缺失"
     page.select_option("#r-class", ITEM.split(".")[0])
     page.select_option("#r-item", ITEM)
     page.click("#r-submit")
-    wait_sent(page)
+    wait_sent(page, 1)
     [ev] = events(clean_db)
     assert (ev["description"], ev["unit_code"], ev["worker"]) == ("井盖缺失", T.U1B, "W1")
     with clean_db.connect() as conn:

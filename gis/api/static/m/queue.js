@@ -119,13 +119,14 @@
       (r.status === 409 && RETRY_LATER.indexOf(code) >= 0);
   }
 
-  function refuse(rec, r) {
+  async function refuse(rec, r) {
     rec.state = "refused";
     rec.status = r.status;
     rec.error_code = (r.data && r.data.error && r.data.error.code) || null;
     rec.error = Wg.errorText(r.data || r);
     Wg.toast(Wg.t("q.refused_toast", { msg: rec.error }), "error");
-    return put(rec).then(function () { return "next"; });
+    if (await get(rec.id)) await put(rec);  // not brought back if the person deleted it meanwhile
+    return "next";
   }
 
   /* POST the event (same Idempotency-Key every time), then its photos one by one. */
@@ -186,7 +187,7 @@
     if (!Wg.online() || !Wg.session() || Wg.session().must_change_password) return changed();
     var job = navigator.locks ? navigator.locks.request("wg-report-queue", run) : run();
     flushing = job.catch(function (e) { console.error(e); })
-      .then(function () { flushing = null; return changed(); });
+      .then(function () { flushing = null; Wg.queue.runs++; return changed(); });
     return flushing;
   }
 
@@ -267,7 +268,7 @@
   }
 
   Wg.queue = { store: store, add: add, list: list, flush: flush, retry: retry, remove: remove,
-               renderList: renderList, counts: counts, get: get, put: put, last: null };
+               renderList: renderList, counts: counts, get: get, put: put, last: null, runs: 0 };
 
   Wg.on("online", flush);
   Wg.on("login", flush);
