@@ -340,7 +340,7 @@
       if (!info.isConnected) return;
       var s = Wg.session() || {};
       info.textContent = "";
-      info.appendChild(Wg.el("h2", { "data-t": "me.user" }));
+      info.appendChild(Wg.el("h2", { "data-t": "tab.me" }));
       [["me.user", s.username], ["me.role", s.role ? Wg.t("role." + s.role) : ""],
        ["me.worker", s.worker], ["me.grid", s.area],
        ["me.expires", s.expires_at ? Wg.fmtTime(s.expires_at) + " " + Wg.tz : ""]]
