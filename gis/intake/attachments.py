@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, Row
 
@@ -23,6 +23,7 @@ from gis.settings import Settings
 SQL = "attachments.sql"
 PKG = "gis.intake.sql"
 STEP_RE = re.compile(r"^[a-z_]{1,32}$")
+REPORTER_WINDOW = timedelta(days=1)  # how long a reporter may add photos to their own report
 
 
 @dataclass
@@ -158,3 +159,12 @@ def get_row(engine: Engine, attachment_id: int) -> AttachmentRow:
     if r is None:
         raise NotFound(f"no attachment {attachment_id}", code="attachment_not_found")
     return _row(r)
+
+
+def reported_by(engine: Engine, event_id: int, actor: str) -> bool:
+    """True when ``actor`` reported the event within ``REPORTER_WINDOW`` (a phone's report
+    that fell outside the reporter's own grids still takes its photos)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(q(SQL, "reported_by", PKG), {
+            "event_id": event_id, "actor": actor,
+            "since": datetime.now(UTC) - REPORTER_WINDOW}).scalar())

@@ -220,3 +220,22 @@ def test_a_voice_note_is_stored_without_a_thumbnail(client, event_id):
     got = client.get(a["url"])
     assert got.content == out.getvalue() and got.headers["content-type"] == "audio/wav"
     assert client.get(a["url"] + "/thumb").json()["error"]["code"] == "no_thumbnail"
+
+
+def test_a_worker_adds_photos_to_their_own_report_that_fell_outside_their_grids(client, engine):
+    w2 = bearer(engine, "grid_worker", worker=W2)
+    lon, lat = grid_point(engine, G1)  # W1's grid, not W2's
+    r = client.post("/api/v1/events", json={"item": "safety.road", "lon": lon, "lat": lat,
+                                             "source": "worker"}, headers=w2)
+    assert r.status_code == 201, r.text
+    own = r.json()["id"]
+    assert upload(client, own, ("a.jpg", jpeg(), "image/jpeg"), headers=w2).status_code == 201
+    # reading the event's photos, or adding a later step's, stays within the area rule
+    assert client.get(f"/api/v1/events/{own}/attachments", headers=w2).status_code == 404
+    later = upload(client, own, ("b.jpg", jpeg((0, 90, 0)), "image/jpeg"), step="resolve",
+                   headers=w2)
+    assert later.status_code == 404
+    # someone else's report outside W2's grids: still the 404 of a missing event
+    other = client.post("/api/v1/events", json={"item": "safety.road", "lon": lon, "lat": lat})
+    r = upload(client, other.json()["id"], ("c.jpg", jpeg((9, 9, 9)), "image/jpeg"), headers=w2)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "event_not_found"

@@ -68,8 +68,10 @@ def _visible_row(engine: Engine, attachment_id: int, who: Principal) -> Attachme
 
 def _store(engine: Engine, media: MediaStore, settings: Settings, event_id: int,
            files: list[Upload], step: str, who: Principal) -> list[AttachmentRow]:
-    """Area check, then store; the write and every refusal are audited."""
-    _see_event(engine, event_id, who)
+    """Area check (the event's reporter may add the report's own photos), then store; the
+    write and every refusal are audited."""
+    if not (step == "report" and attachments.reported_by(engine, event_id, who.actor)):
+        _see_event(engine, event_id, who)
 
     def audit(conn: Connection, rows: list[AttachmentRow]) -> None:
         auth.audit(conn, who, "attachment.create", f"event:{event_id}", "ok",

@@ -29,3 +29,9 @@ FROM attachment WHERE event_id = :event_id ORDER BY uploaded_at, id;
 SELECT id, event_id, step, history_id, kind, media_type, bytes, width, height, sha256,
        thumb_sha256, gps_lon, gps_lat, uploaded_by, uploaded_at
 FROM attachment WHERE id = :id;
+-- name: reported_by
+-- True when @actor reported event @event_id (one report, not a batch) since @since: its
+-- reporter may add the report's photos even when the event fell outside their own area.
+SELECT EXISTS (SELECT 1 FROM audit_log
+               WHERE target = 'event:' || CAST(:event_id AS text) AND action = 'event.report'
+                 AND outcome = 'ok' AND actor = :actor AND at >= :since);
