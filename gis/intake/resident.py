@@ -43,6 +43,7 @@ MAX_DESCRIPTION = 2000
 MAX_ADDRESS = 300
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _SEPARATORS = re.compile(r"[\s\-().]")
+_COUNTRY = re.compile(r"^(?:\+86|0086)")  # the country prefix of a mainland number
 
 # What a resident reads of each status and step (Chinese; the page has the English).
 STATUS_LABELS = {
@@ -171,9 +172,7 @@ def normalize_phone(raw: str | None) -> str | None:
     if raw is None or not raw.strip():
         return None
     digits = _SEPARATORS.sub("", raw.strip())
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix):]
+    digits = _COUNTRY.sub("", digits, count=1)
     if not _MOBILE.fullmatch(digits):
         raise InvalidInput.field("phone", "手机号格式不正确，请输入11位手机号 (not a mobile "
                                  "phone number: 11 digits starting with 1)", "bad_phone")
