@@ -99,6 +99,12 @@ def demo(
         typer.echo(f"API token for this demo (district centre): {tok['token']}\n"
                    f"  curl -H 'Authorization: Bearer {tok['token']}' "
                    f"http://{s.api_host}:{port or s.api_port}/api/v1/events")
+    base = f"http://{s.api_host}:{port or s.api_port}"
+    acct = demo_mod.field_account(e)
+    if acct is not None:  # shown once, on the operator's terminal only (never logged)
+        typer.echo(f"field app (phone): {base}/m/  user {acct.username}, one-time password "
+                   f"{acct.password} (the app asks for a new one)")
+    typer.echo(f"resident page (phone): {base}/r/")
     demo_mod.supervise()  # SIGTERM, SIGHUP, Ctrl-C, exit: the dashboard stops too
     cmd = dashboard_command(dashboard_port or s.dashboard_port, s.api_host)
     if cmd is not None:

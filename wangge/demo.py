@@ -12,8 +12,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
+from gis.access import accounts
 from gis.db import migrate
+from gis.errors import Conflict
 from gis.intake import catalogue
+from gis.territory import people
 from gis.territory.activation import has_territory
 from gis.territory.synthetic import load_synthetic
 
@@ -29,6 +32,19 @@ def prepare(engine: Engine, force: bool = False) -> dict:
     if force or not has_territory(engine):
         loaded = load_district(engine)
     return {"catalogue": cat, "generation": loaded}
+
+
+def field_account(engine: Engine) -> accounts.OneTimePassword | None:
+    """A log-in for the field app: a full-time grid worker's account (user name = worker
+    code) with a new one-time password each start; None when the district has no worker."""
+    with engine.connect() as conn:
+        code = people.first_full_time_worker(conn)
+    if code is None:
+        return None
+    try:
+        return accounts.create_account(engine, code, "grid_worker", worker=code)
+    except Conflict:
+        return accounts.reset_password(engine, code)
 
 
 def load_district(engine: Engine) -> int:

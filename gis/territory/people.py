@@ -249,3 +249,8 @@ def _write_roles(conn: Connection, new: list[_Held], ends: dict[int, datetime | 
     if ends:
         conn.execute(q(SQL, "set_role_ends", PKG), {"ids": list(ends),
                                                     "ends": list(ends.values())})
+
+
+def first_full_time_worker(conn: Connection) -> str | None:
+    """The code of the first active full-time grid worker with a current role (None: none)."""
+    return conn.execute(q(SQL, "first_full_time_worker", PKG)).scalar()

@@ -107,3 +107,10 @@ ORDER BY n;
 UPDATE grid_role g SET valid_to = v.t
 FROM unnest(CAST(:ids AS bigint[]), CAST(:ends AS timestamptz[])) AS v(id, t)
 WHERE g.id = v.id;
+-- name: first_full_time_worker
+-- The first active full-time grid worker (专职网格员) holding a current role: the person the
+-- demo gives a field-app account.
+SELECT w.code FROM worker w JOIN grid_role r ON r.worker_id = w.id
+WHERE w.active AND r.role = 'full_time' AND r.valid_from <= now()
+  AND (r.valid_to IS NULL OR r.valid_to > now())
+ORDER BY r.area_code, w.code LIMIT 1;
