@@ -9,9 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import ExifTags, Image
 from sqlalchemy import text
-from support.workflow import G1, W1, W2, clear_workflow, grid_point
-
-from gis.access import auth
+from support.workflow import G1, W1, W2, bearer, grid_point
 
 
 def jpeg(color: tuple[int, int, int] = (200, 30, 30), gps: bool = True) -> bytes:
@@ -27,20 +25,6 @@ def jpeg(color: tuple[int, int, int] = (200, 30, 30), gps: bool = True) -> bytes
     return out.getvalue()
 
 
-def bearer(engine, role: str, area: str | None = None, worker: str | None = None,
-           department: str | None = None) -> dict[str, str]:
-    """Authorization header of a new token."""
-    t = auth.create_token(engine, role, area, worker, department=department)["token"]
-    return {"Authorization": f"Bearer {t}"}
-
-
-@pytest.fixture()
-def client(api, demo_district, engine, owner_engine):
-    """The api fixture on the demo district, as the district centre."""
-    clear_workflow(owner_engine)
-    api.app.state.locator.refresh(force=True)
-    api.headers.update(bearer(engine, "district_centre"))  # clear_workflow dropped the tokens
-    return api
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from support.workflow import G1, G2, G_OTHER_STREET, W1, clear_workflow, grid_point, row
+from support.workflow import G1, G2, G_OTHER_STREET, W1, bearer, clear_workflow, grid_point, row
 from typer.testing import CliRunner
 
 from gis import rulebook
@@ -35,11 +35,6 @@ def client(api, demo_district, engine, request):
         engine, "district_centre", name="centre")["token"]
     return api
 
-
-def _h(engine, role, area=None, worker=None, name="", department=None) -> dict[str, str]:
-    """Authorization header of a new token."""
-    t = auth.create_token(engine, role, area, worker, name, department=department)["token"]
-    return {"Authorization": f"Bearer {t}"}
 
 
 def _post_event(client, engine, grid, item="health.sanitation") -> int:
@@ -69,7 +64,7 @@ def test_mark_duplicate_of_an_original_outside_the_area_is_404(client, engine):
     """A grid worker cannot name an original outside its grid: 404 as for a missing event."""
     mine, mine2 = _post_event(client, engine, G1), _post_event(client, engine, G1)
     other = _post_event(client, engine, G2)
-    worker = _h(engine, "grid_worker", worker=W1)
+    worker = bearer(engine, "grid_worker", worker=W1)
     before = row(engine, mine)
 
     def mark(original: int):
@@ -105,8 +100,8 @@ def test_duplicate_links_reaching_outside_the_area_are_hidden(client, engine):
         conn.execute(text("INSERT INTO event_duplicate (event_id, original_id, distance_m, gap_s, "
                           "status) VALUES (:e, :o, 10, 60, 'possible')"),
                      {"e": mine, "o": other})
-    worker = _h(engine, "grid_worker", worker=W1)
-    community = _h(engine, "community_dispatcher", COMMUNITY)
+    worker = bearer(engine, "grid_worker", worker=W1)
+    community = bearer(engine, "community_dispatcher", COMMUNITY)
     assert client.get("/api/v1/duplicates", headers=worker).json()["count"] == 0
     assert client.get(f"/api/v1/events/{mine}/workflow",
                       headers=worker).json()["duplicates"] == []
@@ -245,7 +240,7 @@ def test_token_revoked_from_the_cli_is_refused_at_once(client, engine, settings)
 
 def test_dispatch_rules_do_not_show_the_server_path(client, engine):
     """GET /dispatch/rules: departments and rules, never the file path."""
-    r = client.get("/api/v1/dispatch/rules", headers=_h(engine, "grid_worker", G1))
+    r = client.get("/api/v1/dispatch/rules", headers=bearer(engine, "grid_worker", G1))
     assert r.status_code == 200 and r.json()["departments"]
     path = str(rulebook.rules().path)
     assert "path" not in r.json() and path not in r.text and "dispatch_rules.toml" not in r.text
@@ -255,10 +250,10 @@ def test_outside_the_area_is_answered_as_missing(client, engine):
     """Every event endpoint answers an id outside the area exactly as a missing id (404), never
     naming its grid; the refusal is audited as outside_area."""
     other = _post_event(client, engine, G_OTHER_STREET, item="safety.fire")
-    worker = _h(engine, "grid_worker", worker=W1)
-    community = _h(engine, "community_dispatcher", COMMUNITY)
-    planner = _h(engine, "planner")
-    police = _h(engine, "department", department="police")
+    worker = bearer(engine, "grid_worker", worker=W1)
+    community = bearer(engine, "community_dispatcher", COMMUNITY)
+    planner = bearer(engine, "planner")
+    police = bearer(engine, "department", department="police")
     calls = (
         ("GET", "/api/v1/events/{}", None),
         ("GET", "/api/v1/events/{}/workflow", None),

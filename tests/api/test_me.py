@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 from support.territory import insert_building
 from support.workflow import (
@@ -13,31 +12,16 @@ from support.workflow import (
     LEADER,
     W1,
     W2,
-    clear_workflow,
+    bearer,
     grid_point,
     unit_point,
 )
-
-from gis.access import auth
 
 COMMUNITY = "320508001001"   # holds G1 and G2
 OTHER_COMMUNITY = "320508001002"
 STREET = "320508001"
 
 
-@pytest.fixture()
-def client(api, demo_district, engine, owner_engine):
-    """The api fixture on the demo district, as the district centre."""
-    clear_workflow(owner_engine)
-    api.app.state.locator.refresh(force=True)
-    api.headers["Authorization"] = "Bearer " + auth.create_token(
-        engine, "district_centre", name="centre")["token"]
-    return api
-
-
-def _h(engine, role, area=None, worker=None) -> dict[str, str]:
-    """Authorization header of a new token."""
-    return {"Authorization": "Bearer " + auth.create_token(engine, role, area, worker)["token"]}
 
 
 def _post_event(client, engine, grid, item="health.sanitation") -> int:
@@ -66,7 +50,7 @@ def _tasks(client, headers, which="todo", **params) -> dict:
 def test_a_workers_tasks_move_from_todo_to_done_with_the_transitions(client, engine):
     mine = _post_event(client, engine, G1)
     other = _post_event(client, engine, G2)
-    w1 = _h(engine, "grid_worker", worker=W1)
+    w1 = bearer(engine, "grid_worker", worker=W1)
     todo = _tasks(client, w1)
     assert todo["list"] == "todo" and todo["count"] == 1
     [item] = todo["items"]
@@ -80,7 +64,7 @@ def test_a_workers_tasks_move_from_todo_to_done_with_the_transitions(client, eng
     assert "whistle" not in item["allowed_actions"]  # W1 is not the grid leader
     assert _tasks(client, w1, "done") == {"list": "done", "count": 0, "items": []}
     # another worker does not see it, and W1 does not see theirs
-    w2 = _tasks(client, _h(engine, "grid_worker", worker=W2))
+    w2 = _tasks(client, bearer(engine, "grid_worker", worker=W2))
     assert [i["id"] for i in w2["items"]] == [other]
 
     for action, kw in (("accept", {}), ("dispatch", {"level": "grid"}), ("start", {}),
@@ -95,11 +79,11 @@ def test_a_workers_tasks_move_from_todo_to_done_with_the_transitions(client, eng
 
 def test_the_grid_leader_may_whistle_and_paging_counts_the_whole_list(client, engine):
     ids = [_post_event(client, engine, G1) for _ in range(3)]
-    leader = _tasks(client, _h(engine, "grid_worker", area=G1), limit=2)
+    leader = _tasks(client, bearer(engine, "grid_worker", area=G1), limit=2)
     assert leader["count"] == 3 and len(leader["items"]) == 2
     assert [i["id"] for i in leader["items"]] == ids[::-1][:2]  # newest change first
-    assert _tasks(client, _h(engine, "grid_worker", area=G1), offset=5)["count"] == 3
-    leader = _h(engine, "grid_worker", worker=LEADER)
+    assert _tasks(client, bearer(engine, "grid_worker", area=G1), offset=5)["count"] == 3
+    leader = bearer(engine, "grid_worker", worker=LEADER)
     assert _tasks(client, leader)["count"] == 0  # W1 answers for G1's events, not the leader
     with engine.begin() as conn:  # a grid without a full-time worker: the leader answers
         conn.execute(text("UPDATE event SET worker_id = (SELECT id FROM worker WHERE code = :w)"
@@ -107,14 +91,14 @@ def test_the_grid_leader_may_whistle_and_paging_counts_the_whole_list(client, en
     [item] = _tasks(client, leader)["items"]
     assert item["id"] == ids[0] and "whistle" in item["allowed_actions"]
     assert "escalate" not in item["allowed_actions"]
-    r = client.get("/api/v1/me/tasks?list=soon", headers=_h(engine, "grid_worker", worker=W1))
+    r = client.get("/api/v1/me/tasks?list=soon", headers=bearer(engine, "grid_worker", worker=W1))
     assert r.status_code == 422
 
 
 def test_dispatchers_list_their_level_and_what_they_acted_on(client, engine):
     ev = _post_event(client, engine, G1)
     far = _post_event(client, engine, G_OTHER_COMMUNITY)
-    community = _h(engine, "community_dispatcher", area=COMMUNITY)
+    community = bearer(engine, "community_dispatcher", area=COMMUNITY)
     assert _tasks(client, community)["count"] == 0  # at the grid level: the grid's work
     _act(client, ev, "accept")
     _act(client, ev, "dispatch", level="community")
@@ -124,7 +108,7 @@ def test_dispatchers_list_their_level_and_what_they_acted_on(client, engine):
     assert [i["id"] for i in todo["items"]] == [ev]
     assert "escalate" in todo["items"][0]["allowed_actions"]
     assert "ask_escalate" not in todo["items"][0]["allowed_actions"]
-    other = _h(engine, "community_dispatcher", area=OTHER_COMMUNITY)
+    other = bearer(engine, "community_dispatcher", area=OTHER_COMMUNITY)
     assert [i["id"] for i in _tasks(client, other)["items"]] == [far]
     assert _tasks(client, community, "done")["count"] == 0
     _act(client, ev, "resolve", community)
@@ -132,7 +116,7 @@ def test_dispatchers_list_their_level_and_what_they_acted_on(client, engine):
     assert _tasks(client, community)["count"] == 0
     assert [i["id"] for i in _tasks(client, community, "done")["items"]] == [ev]
     assert _tasks(client, other, "done")["count"] == 0
-    r = client.get("/api/v1/me/tasks", headers=_h(engine, "planner"))
+    r = client.get("/api/v1/me/tasks", headers=bearer(engine, "planner"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "wrong_role"
 
 
@@ -146,7 +130,7 @@ def _history(engine, event_id) -> list[dict]:
 def test_a_worker_asks_to_escalate_and_dispatchers_see_the_request(client, engine):
     ev = _post_event(client, engine, G1)
     _act(client, ev, "accept")
-    w1 = _h(engine, "grid_worker", worker=W1)
+    w1 = bearer(engine, "grid_worker", worker=W1)
     r = client.post(f"/api/v1/events/{ev}/transitions", json={"action": "escalate",
                                                               "note": "太大"}, headers=w1)
     assert r.status_code == 403  # grid workers do not escalate ...
@@ -166,13 +150,13 @@ def test_a_worker_asks_to_escalate_and_dispatchers_see_the_request(client, engin
                                     "'ask_escalate' AND outcome = 'ok'")).scalar()
     assert (status, level) == ("accepted", "grid") and audited == 1
 
-    community = _h(engine, "community_dispatcher", area=COMMUNITY)
+    community = bearer(engine, "community_dispatcher", area=COMMUNITY)
     r = client.get("/api/v1/escalation-requests", headers=community)
     assert r.status_code == 200, r.text
     [req] = r.json()["requests"]
     assert req["event_id"] == ev and req["actor"] == W1 and req["level"] == "grid"
     assert req["note"] == "需要社区协调" and req["item_name"]
-    elsewhere = _h(engine, "street_dispatcher", area="320508002")
+    elsewhere = bearer(engine, "street_dispatcher", area="320508002")
     assert client.get("/api/v1/escalation-requests", headers=elsewhere).json() == {
         "requests": []}
     r = client.get("/api/v1/escalation-requests", headers=w1)
@@ -186,7 +170,7 @@ def test_a_worker_asks_to_escalate_and_dispatchers_see_the_request(client, engin
 def test_asking_to_escalate_is_refused_outside_the_area_closed_or_without_a_note(client, engine):
     ev = _post_event(client, engine, G1)
     far = _post_event(client, engine, G_OTHER_STREET)
-    w1 = _h(engine, "grid_worker", worker=W1)
+    w1 = bearer(engine, "grid_worker", worker=W1)
     before = len(_history(engine, far))
     r = client.post(f"/api/v1/events/{far}/escalation-request", json={"note": "x"}, headers=w1)
     assert r.status_code == 404 and r.json()["error"]["code"] == "event_not_found"
@@ -209,7 +193,7 @@ def test_asking_to_escalate_is_refused_outside_the_area_closed_or_without_a_note
 
 
 def test_me_names_the_worker_and_its_grids(client, engine):
-    me = client.get("/api/v1/me", headers=_h(engine, "grid_worker", worker=W1)).json()
+    me = client.get("/api/v1/me", headers=bearer(engine, "grid_worker", worker=W1)).json()
     assert me["grids"] == [G1] and me["worker_name"] == "Worker " + G1[-9:]
     assert me["must_change_password"] is False
     me = client.get("/api/v1/me").json()
@@ -221,7 +205,7 @@ def test_my_grid_gives_grids_units_and_buildings(client, engine):
     bid = insert_building(engine, "b-in-g1", "幸福路 1 号", lon, lat)
     lon2, lat2 = grid_point(engine, G_OTHER_STREET)
     insert_building(engine, "b-far", None, lon2, lat2)
-    r = client.get("/api/v1/me/grid", headers=_h(engine, "grid_worker", worker=W1))
+    r = client.get("/api/v1/me/grid", headers=bearer(engine, "grid_worker", worker=W1))
     assert r.status_code == 200, r.text
     body = r.json()
     assert [f["id"] for f in body["grids"]["features"]] == [G1]
@@ -237,14 +221,14 @@ def test_my_grid_gives_grids_units_and_buildings(client, engine):
     assert body["truncated"] is False
 
     community = client.get("/api/v1/me/grid",
-                           headers=_h(engine, "community_dispatcher", area=COMMUNITY)).json()
+                           headers=bearer(engine, "community_dispatcher", area=COMMUNITY)).json()
     codes = [f["id"] for f in community["grids"]["features"]]
     assert G1 in codes and G2 in codes and all(c.startswith(COMMUNITY) for c in codes)
     assert community["units"]["features"] and community["truncated"] is False
     street = client.get("/api/v1/me/grid",
-                        headers=_h(engine, "street_dispatcher", area=STREET)).json()
+                        headers=bearer(engine, "street_dispatcher", area=STREET)).json()
     assert len(street["grids"]["features"]) > len(codes)
     assert street["units"]["features"] == [] and street["buildings"]["features"] == []
     assert street["truncated"] is True
-    r = client.get("/api/v1/me/grid", headers=_h(engine, "planner"))
+    r = client.get("/api/v1/me/grid", headers=bearer(engine, "planner"))
     assert r.status_code == 403

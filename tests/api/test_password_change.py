@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
-from support.workflow import W1, clear_workflow
+from support.workflow import W1
 
-from gis.access import accounts, auth
-
-
-@pytest.fixture()
-def client(api, demo_district, engine, owner_engine):
-    """The api fixture on the demo district, as the district centre (a script token)."""
-    clear_workflow(owner_engine)
-    api.app.state.locator.refresh(force=True)
-    api.headers["Authorization"] = "Bearer " + auth.create_token(
-        engine, "district_centre", name="centre")["token"]
-    return api
+from gis.access import accounts
 
 
 def _login(client, username, password):

@@ -5,30 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import text
-from support.workflow import G1, G2, LEADER, W1, W2, clear_workflow, unit_point
+from support.workflow import G1, G2, LEADER, W1, W2, bearer, unit_point
 
-from gis.access import auth
 from gis.clock import CST
 
 T0 = datetime(2026, 11, 5, 1, 0, tzinfo=UTC)  # 09:00 CST on the 5th
 CHUNKS = "/api/v1/patrols/chunks"
 
 
-@pytest.fixture()
-def client(api, demo_district, engine, owner_engine):
-    """The api fixture on the demo district, as the district centre."""
-    clear_workflow(owner_engine)
-    api.app.state.locator.refresh(force=True)
-    api.headers["Authorization"] = "Bearer " + auth.create_token(
-        engine, "district_centre", name="centre")["token"]
-    return api
-
-
-def _h(engine, role: str, area: str | None = None, worker: str | None = None) -> dict:
-    """Authorization header of a new token."""
-    return {"Authorization": "Bearer " + auth.create_token(engine, role, area, worker)["token"]}
 
 
 def _fixes(engine, unit: str, n: int, start: datetime = T0) -> list[dict]:
@@ -109,7 +94,7 @@ def test_single_fix_then_a_second_chunk(client, engine):
 def test_a_grid_worker_posts_and_reads_only_their_own(client, engine):
     """Worker defaults to the caller's; another worker's token: 403 to post, 404 to read."""
     uid = str(uuid.uuid4())
-    w1, w2 = _h(engine, "grid_worker", worker=W1), _h(engine, "grid_worker", worker=W2)
+    w1, w2 = bearer(engine, "grid_worker", worker=W1), bearer(engine, "grid_worker", worker=W2)
     f = _fixes(engine, G1 + "001", 4)
     r = client.post(CHUNKS, json=_body(uid, 0, f[:2]), headers=w1)
     assert r.status_code == 201 and r.json()["track"]["worker"] == W1
@@ -123,15 +108,15 @@ def test_a_grid_worker_posts_and_reads_only_their_own(client, engine):
     ghost = str(uuid.uuid4())  # the very answer of a track that does not exist
     assert client.get(f"/api/v1/patrols/tracks/{ghost}", headers=w1).text.replace(
         ghost, uid) == r.text
-    far = _h(engine, "community_dispatcher", area="320508002001")
+    far = bearer(engine, "community_dispatcher", area="320508002001")
     assert client.get(f"/api/v1/patrols/tracks/{uid}", headers=far).status_code == 404
     assert _error(client.post(CHUNKS, json=_body(str(uuid.uuid4()), 0, f, worker=W1),
                               headers=far))[:2] == (403, "outside_area")
-    near = _h(engine, "community_dispatcher", area="320508001001")
+    near = bearer(engine, "community_dispatcher", area="320508001001")
     assert client.get(f"/api/v1/patrols/tracks/{uid}", headers=near).status_code == 200
     r = client.post(CHUNKS, json=_body(str(uuid.uuid4()), 0, f), headers=near)
     assert _error(r) == (422, "missing", ["worker"])
-    planner = _h(engine, "planner")
+    planner = bearer(engine, "planner")
     assert client.post(CHUNKS, json=_body(str(uuid.uuid4()), 0, f, worker=W1),
                        headers=planner).status_code == 403
 
@@ -182,7 +167,7 @@ def test_tracks_of_a_day_in_china_standard_time(client, engine):
     _send(client, b, _fixes(engine, G1 + "002", 3, early), 3, [0])
     r = client.post(CHUNKS, json=_body(c, 0, _fixes(engine, G2 + "001", 3, late), worker=W2))
     assert r.status_code == 201
-    w1 = _h(engine, "grid_worker", worker=W1)
+    w1 = bearer(engine, "grid_worker", worker=W1)
 
     def uids(day: str, headers=None, **params) -> list[str]:
         r = client.get("/api/v1/patrols/tracks", params={"day": day} | params, headers=headers)
@@ -203,7 +188,7 @@ def test_tracks_of_a_day_in_china_standard_time(client, engine):
 
 def test_due_units_have_names_and_positions_for_the_map(client, engine):
     """GET /patrols/due as a grid worker: each due unit with name, lon/lat, last visit."""
-    w1 = _h(engine, "grid_worker", worker=W1)
+    w1 = bearer(engine, "grid_worker", worker=W1)
     uid = str(uuid.uuid4())
     now = datetime.now(UTC).replace(microsecond=0)
     _send(client, uid, _fixes(engine, G1 + "001", 4, now - timedelta(minutes=5)), 4, [0])
@@ -225,7 +210,7 @@ def test_a_grid_leader_gets_the_due_units_of_the_grids_they_answer_for(client, e
     with owner_engine.begin() as conn:
         conn.execute(text("UPDATE grid_role SET valid_to = now() - interval '1 day' "
                           "WHERE area_code = :g AND role = 'full_time'"), {"g": G2})
-    r = client.get("/api/v1/patrols/due", headers=_h(engine, "grid_worker", worker=LEADER))
+    r = client.get("/api/v1/patrols/due", headers=bearer(engine, "grid_worker", worker=LEADER))
     assert r.status_code == 200, r.text
     assert [d["worker"] for d in r.json()["duties"]] == [LEADER]
     (rem,) = r.json()["reminders"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 from support.workflow import (
     G1,
@@ -11,28 +10,13 @@ from support.workflow import (
     G_OTHER_STREET,
     LEADER,
     W1,
-    clear_workflow,
+    bearer,
     grid_point,
     row,
 )
 from typer.testing import CliRunner
 
 from gis.access import auth
-
-
-@pytest.fixture()
-def client(api, demo_district, engine, owner_engine):
-    """The api fixture on the demo district (its default token is the district centre's)."""
-    clear_workflow(owner_engine)
-    api.app.state.locator.refresh(force=True)
-    api.headers["Authorization"] = "Bearer " + auth.create_token(
-        engine, "district_centre", name="centre")["token"]
-    return api
-
-
-def _bearer(engine, role, area=None, worker=None) -> dict[str, str]:
-    """Authorization header of a new token."""
-    return {"Authorization": "Bearer " + auth.create_token(engine, role, area, worker)["token"]}
 
 
 def _post_event(client, engine, grid, item="health.sanitation", **extra) -> int:
@@ -83,11 +67,11 @@ def test_roles_and_areas(client, engine):
     e1 = _post_event(client, engine, G1)
     e_comm = _post_event(client, engine, G_OTHER_COMMUNITY)
     e_street = _post_event(client, engine, G_OTHER_STREET)
-    worker = _bearer(engine, "grid_worker", worker=W1)
-    other_worker = _bearer(engine, "grid_worker", area=G2)
-    community = _bearer(engine, "community_dispatcher", area="320508001001")
-    street = _bearer(engine, "street_dispatcher", area="320508001")
-    planner = _bearer(engine, "planner")
+    worker = bearer(engine, "grid_worker", worker=W1)
+    other_worker = bearer(engine, "grid_worker", area=G2)
+    community = bearer(engine, "community_dispatcher", area="320508001001")
+    street = bearer(engine, "street_dispatcher", area="320508001")
+    planner = bearer(engine, "planner")
     act = {"action": "accept", "note": "ok", "lon": 120.6, "lat": 31.3}
 
     def post(eid, headers, body=act):
@@ -143,7 +127,7 @@ def test_closed_loop_through_the_api(client, engine):
     assert client.post(base + "/transitions", json={"action": "accept"}).status_code == 200
     r = client.post(base + "/transitions", json={"action": "dispatch"})
     assert r.json()["departments"] == ["justice"]
-    leader = _bearer(engine, "grid_worker", worker=LEADER)
+    leader = bearer(engine, "grid_worker", worker=LEADER)
     r = client.post(base + "/whistle", json={"note": "need the court"}, headers=leader)
     assert r.status_code == 200 and r.json()["to_level"] == "community"
     # overdue now (the run's clock is the server's: a far future ``now`` is refused)
@@ -152,7 +136,7 @@ def test_closed_loop_through_the_api(client, engine):
                      {"i": eid})
     r = client.post("/api/v1/escalation/run", json={})
     assert r.status_code == 200 and r.json()["escalated"] == 1
-    worker = _bearer(engine, "grid_worker", area=G1)
+    worker = bearer(engine, "grid_worker", area=G1)
     for action in ("start", "resolve", "close"):
         r = client.post(base + "/transitions", json={"action": action, "note": action},
                         headers=worker)

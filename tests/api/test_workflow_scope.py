@@ -13,7 +13,7 @@ from support.workflow import (
     G_OTHER_STREET,
     W1,
     W2,
-    clear_workflow,
+    bearer,
     grid_point,
 )
 from typer.testing import CliRunner
@@ -26,20 +26,6 @@ COMMUNITY = "320508001001"   # holds G1 and G2
 STREET = "320508001"         # holds COMMUNITY and G_OTHER_COMMUNITY
 
 
-@pytest.fixture()
-def client(api, demo_district, engine, owner_engine):
-    """The api fixture on the demo district, as the district centre."""
-    clear_workflow(owner_engine)
-    api.app.state.locator.refresh(force=True)
-    api.headers["Authorization"] = "Bearer " + auth.create_token(
-        engine, "district_centre", name="centre")["token"]
-    return api
-
-
-def _h(engine, role, area=None, worker=None, department=None) -> dict[str, str]:
-    """Authorization header of a new token."""
-    t = auth.create_token(engine, role, area, worker, department=department)["token"]
-    return {"Authorization": f"Bearer {t}"}
 
 
 def _post_event(client, engine, grid, item="health.sanitation") -> int:
@@ -77,13 +63,13 @@ def test_event_lists_are_filtered_by_area(client, engine, spread):
     """Worker: own grid; community/street: their area; centre: all (unassigned too);
     planner: none."""
     s = spread
-    worker = _h(engine, "grid_worker", worker=W1)
+    worker = bearer(engine, "grid_worker", worker=W1)
     callers = {
         "worker": (worker, [s["g1"]]),
-        "community": (_h(engine, "community_dispatcher", COMMUNITY), [s["g2"], s["g1"]]),
-        "street": (_h(engine, "street_dispatcher", STREET), [s["comm"], s["g2"], s["g1"]]),
+        "community": (bearer(engine, "community_dispatcher", COMMUNITY), [s["g2"], s["g1"]]),
+        "street": (bearer(engine, "street_dispatcher", STREET), [s["comm"], s["g2"], s["g1"]]),
         "centre": ({}, [s["none"], s["street"], s["comm"], s["g2"], s["g1"]]),
-        "planner": (_h(engine, "planner"), []),
+        "planner": (bearer(engine, "planner"), []),
     }
     for name, (headers, want) in callers.items():
         assert _ids(client, headers) == want, name
@@ -102,10 +88,10 @@ def test_event_lists_are_filtered_by_area(client, engine, spread):
 def test_one_event_outside_the_area_is_404(client, engine, spread):
     """GET /events/{id}: outside the area answered as a missing id (audited), inside is 200."""
     s = spread
-    worker = _h(engine, "grid_worker", worker=W1)
-    community = _h(engine, "community_dispatcher", COMMUNITY)
-    street = _h(engine, "street_dispatcher", STREET)
-    planner = _h(engine, "planner")
+    worker = bearer(engine, "grid_worker", worker=W1)
+    community = bearer(engine, "community_dispatcher", COMMUNITY)
+    street = bearer(engine, "street_dispatcher", STREET)
+    planner = bearer(engine, "planner")
     for eid, headers in ((s["g2"], worker), (s["comm"], community), (s["street"], street),
                          (s["none"], street), (s["g1"], planner), (s["none"], worker)):
         r = client.get(f"/api/v1/events/{eid}", headers=headers)
@@ -126,8 +112,8 @@ def test_one_event_outside_the_area_is_404(client, engine, spread):
 
 def test_grid_detail_shows_only_visible_events(client, engine, spread):
     """Geometry for every token; open events only inside the caller's area."""
-    worker = _h(engine, "grid_worker", worker=W1)
-    planner = _h(engine, "planner")
+    worker = bearer(engine, "grid_worker", worker=W1)
+    planner = bearer(engine, "planner")
     for headers, grid, total, filtered in (({}, G2, 1, False), (worker, G1, 1, True),
                                            (worker, G2, 0, True), (planner, G1, 0, True)):
         r = client.get(f"/api/v1/grids/{grid}", headers=headers)
@@ -155,8 +141,8 @@ def test_department_acknowledges_its_notification(client, engine):
     recs = _dispatch(client, fire_ev)
     assert [(d["kind"], d["department"]) for d in recs] == [("handle", None), ("notify", "fire")]
     handle, notify = recs[0]["id"], recs[1]["id"]
-    fire = _h(engine, "department", department="fire")
-    police = _h(engine, "department", department="police")
+    fire = bearer(engine, "department", department="fire")
+    police = bearer(engine, "department", department="police")
     me = client.get("/api/v1/me", headers=fire).json()
     assert me["role"] == "department" and me["department"] == "fire"
     # what a department reads: its notifications and their events, nothing else
@@ -170,8 +156,8 @@ def test_department_acknowledges_its_notification(client, engine):
     # refusals change nothing
     for did, headers, status, code in (
             (notify, police, 404, "dispatch_not_found"),  # as if it did not exist
-            (notify, _h(engine, "community_dispatcher", COMMUNITY), 403, "wrong_role"),
-            (notify, _h(engine, "grid_worker", worker=W1), 403, "wrong_role"),
+            (notify, bearer(engine, "community_dispatcher", COMMUNITY), 403, "wrong_role"),
+            (notify, bearer(engine, "grid_worker", worker=W1), 403, "wrong_role"),
             (handle, fire, 409, "not_a_notification"),
             (999999, fire, 404, "dispatch_not_found")):
         r = client.post(f"/api/v1/dispatches/{did}/acknowledge", json={}, headers=headers)
@@ -214,12 +200,12 @@ def test_centre_acknowledges_on_behalf_of_a_department(client, engine):
     notify = [d for d in recs if d["department"] == "justice"][0]["id"]
     r = client.post(f"/api/v1/dispatches/{notify}/acknowledge")
     assert r.status_code == 200 and r.json()["actor"] == "centre"
-    community = _h(engine, "community_dispatcher", COMMUNITY)
+    community = bearer(engine, "community_dispatcher", COMMUNITY)
     rows = client.get("/api/v1/dispatches", headers=community).json()["dispatches"]
     assert [(d["id"], d["acknowledged_at"] is not None) for d in rows] == [(notify, True)]
-    street_other = _h(engine, "community_dispatcher", "320508001002")
+    street_other = bearer(engine, "community_dispatcher", "320508001002")
     assert client.get("/api/v1/dispatches", headers=street_other).json()["count"] == 0
-    assert client.get("/api/v1/dispatches", headers=_h(engine, "planner")).status_code == 403
+    assert client.get("/api/v1/dispatches", headers=bearer(engine, "planner")).status_code == 403
 
 
 def test_department_tokens_are_checked(client, engine):
@@ -251,14 +237,14 @@ def test_patrol_tracks_only_for_own_or_area_workers(client, engine):
     """Grid worker: own tracks only; dispatcher: workers of their area; centre: anyone."""
     w_other = "L320508001002"  # grid leader in the other community of the street
     cases = (
-        (_h(engine, "grid_worker", worker=W1), W2, 403, "not_your_track"),
-        (_h(engine, "grid_worker", area=G1), W1, 403, "not_your_track"),
-        (_h(engine, "community_dispatcher", COMMUNITY), w_other, 403, "outside_area"),
-        (_h(engine, "department", department="fire"), W1, 403, "wrong_role"),
-        (_h(engine, "planner"), W1, 403, "wrong_role"),
-        (_h(engine, "grid_worker", worker=W1), W1, 201, None),
-        (_h(engine, "community_dispatcher", COMMUNITY), W2, 201, None),
-        (_h(engine, "street_dispatcher", STREET), w_other, 201, None),
+        (bearer(engine, "grid_worker", worker=W1), W2, 403, "not_your_track"),
+        (bearer(engine, "grid_worker", area=G1), W1, 403, "not_your_track"),
+        (bearer(engine, "community_dispatcher", COMMUNITY), w_other, 403, "outside_area"),
+        (bearer(engine, "department", department="fire"), W1, 403, "wrong_role"),
+        (bearer(engine, "planner"), W1, 403, "wrong_role"),
+        (bearer(engine, "grid_worker", worker=W1), W1, 201, None),
+        (bearer(engine, "community_dispatcher", COMMUNITY), W2, 201, None),
+        (bearer(engine, "street_dispatcher", STREET), w_other, 201, None),
         ({}, "W" + G_OTHER_STREET, 201, None),
     )
     for headers, worker, status, code in cases:
@@ -272,7 +258,7 @@ def test_patrol_tracks_only_for_own_or_area_workers(client, engine):
         else:
             assert _tracks(engine) == before + 1
     # an unknown worker is still the intake's 422 for a dispatcher
-    r = client.post("/api/v1/patrols", headers=_h(engine, "street_dispatcher", STREET),
+    r = client.post("/api/v1/patrols", headers=bearer(engine, "street_dispatcher", STREET),
                     json={"worker": "nobody", "points": _track(engine, G1)})
     assert r.status_code == 422
 

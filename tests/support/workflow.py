@@ -93,3 +93,12 @@ def clear_workflow(engine: Engine) -> None:
         conn.execute(text("TRUNCATE api_token, audit_log, patrol_duty RESTART IDENTITY"))
         conn.execute(text("UPDATE duplicate_config SET distance_m = 100, window_h = 24, "
                           "enabled = true"))
+
+
+def bearer(engine: Engine, role: str, area: str | None = None, worker: str | None = None,
+           name: str = "", department: str | None = None) -> dict[str, str]:
+    """The Authorization header of a new token of ``role``."""
+    from gis.access import auth
+
+    t = auth.create_token(engine, role, area, worker, name, department=department)["token"]
+    return {"Authorization": f"Bearer {t}"}
