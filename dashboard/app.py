@@ -11,10 +11,13 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` only adds dash
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="Wangge 网格 · command centre", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="Wangge 网格 · command centre", page_icon=":material/map:",
+                   layout="wide")
 PAGES = Path(__file__).resolve().parent / "pages"
 nav = st.navigation([
-    st.Page(PAGES / "live_map.py", title="Live map 实时地图", icon="🗺️", default=True),
-    st.Page(PAGES / "grids_workers.py", title="Grids & workers 网格与人员", icon="👥"),
+    st.Page(PAGES / "live_map.py", title="Live map 实时地图", icon=":material/map:",
+            default=True),
+    st.Page(PAGES / "grids_workers.py", title="Grids & workers 网格与人员",
+            icon=":material/groups:"),
 ])
 nav.run()

@@ -53,7 +53,7 @@ def dashboard_command(port: int, host: str) -> list[str] | None:
         return None
     return [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
             "--server.address", host, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false"]
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
 
 
 @app.command()

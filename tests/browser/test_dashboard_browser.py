@@ -71,7 +71,8 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
     dash = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(dash_port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"], env=env, cwd=ROOT,
+         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
+        env=env, cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out = ROOT / "test-output"
     out.mkdir(exist_ok=True)
@@ -94,6 +95,9 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
                 return int(v.replace(",", ""))
 
             assert events_shown() == 3
+            # the developer toolbar is hidden (client.toolbarMode viewer): no "Deploy" button
+            assert page.get_by_role("button", name="Deploy").count() == 0
+            assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
             from gis.oversight import dashboard as dq
 
             e = dq.extent(engine)

@@ -155,3 +155,11 @@ def test_mapview_legends_and_nearest_event() -> None:
     evs = [{"id": 1, "lon": 120.6, "lat": 31.3}, {"id": 2, "lon": 120.601, "lat": 31.3}]
     assert mapview.nearest_event(evs, 31.30001, 120.60099, 17)["id"] == 2
     assert mapview.nearest_event(evs, 31.31, 120.6, 17) is None
+
+
+def test_dashboard_command_hides_the_toolbar() -> None:
+    """The dashboard is started without Streamlit's developer toolbar (Deploy, menu)."""
+    from wangge.cli import dashboard_command
+
+    cmd = dashboard_command(8501, "127.0.0.1")
+    assert cmd and cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
