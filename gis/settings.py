@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     resident_per_day_per_phone: int = Field(
         10, ge=1, description="Resident reports accepted per day with one phone number.")
 
+    calendar_file: str | None = Field(
+        None, description="District calendar TOML (working hours, holidays, 调休 days); "
+        "default: the shipped gis/data/calendar_cn_2026.toml.")
+
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     dashboard_port: int = Field(8501, ge=1, le=65535)
