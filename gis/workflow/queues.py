@@ -1,0 +1,88 @@
+"""The dispatcher workbench's queues (调度工作台): new reports, unassigned / outside, possible
+duplicates, overdue, escalated to the caller's level and open requests to escalate.
+
+Every queue reads through the one scope rule (``visible_events``, migration 0007): a caller
+sees only the events of its area. Each queue gives its full size and its first rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TypedDict
+
+from sqlalchemy import Engine
+
+from gis.access import auth
+from gis.access.auth import Principal
+from gis.db.queries import q
+from gis.errors import Forbidden, InvalidInput
+from gis.workflow.state import ESCALATABLE
+
+SQL = "queues.sql"
+PKG = "gis.workflow.sql"
+QUEUES = ("new", "unassigned", "duplicates", "overdue", "escalated", "requests")
+READERS = ("community_dispatcher", "street_dispatcher", "district_centre")
+ROLE_LEVEL = {"community_dispatcher": "community", "street_dispatcher": "street",
+              "district_centre": "district"}
+
+
+class QueueRow(TypedDict):
+    """One event in a queue."""
+
+    id: int
+    item: str
+    item_name: str
+    status: str
+    level: str
+    grid: str | None
+    reported_at: datetime
+    due_at: datetime | None
+    overdue: bool
+
+
+class Queue(TypedDict):
+    """One queue: its full size and its first rows."""
+
+    name: str
+    count: int
+    rows: list[QueueRow]
+
+
+class Workbench(TypedDict):
+    """All queues of a caller, in the order of ``QUEUES``, and the caller's level."""
+
+    level: str
+    queues: list[Queue]
+
+
+def level_of(who: Principal) -> str:
+    """The level a dispatcher works at (street for a street dispatcher, ...)."""
+    return ROLE_LEVEL[who.role]
+
+
+def queue(engine: Engine, who: Principal, name: str, limit: int = 50,
+          now: datetime | None = None) -> Queue:
+    """One queue of the caller's area: its size and first ``limit`` rows."""
+    if who.role not in READERS:
+        raise Forbidden("只有调度员和指挥中心可使用工作台 (only dispatchers and the district "
+                        "centre use the workbench)", code="wrong_role")
+    if name not in QUEUES:
+        raise InvalidInput.field("queue", f"未知队列 (unknown queue {name!r}; one of "
+                                 f"{', '.join(QUEUES)})", "unknown_queue")
+    if not 1 <= limit <= 500:
+        raise InvalidInput.field("limit", "须在 1 到 500 之间 (must be 1..500)", "out_of_range")
+    params = auth.read_scope(who) | {"now": now or datetime.now(UTC), "limit": limit,
+                                     "open": list(ESCALATABLE), "level": level_of(who)}
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(q(SQL, f"queue_{name}", PKG), params).mappings()]
+    total = int(rows[0]["total"]) if rows else 0
+    out = [QueueRow(**{k: v for k, v in r.items() if k != "total"}) for r in rows]
+    return Queue(name=name, count=total, rows=out)
+
+
+def workbench(engine: Engine, who: Principal, limit: int = 50,
+              now: datetime | None = None) -> Workbench:
+    """Every queue of the caller's area (the district centre alone sees unassigned events)."""
+    now = now or datetime.now(UTC)
+    queues = [queue(engine, who, n, limit, now) for n in QUEUES]
+    return Workbench(level=level_of(who), queues=queues)
