@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,19 @@ class Settings(BaseSettings):
         5, ge=1, description="Resident reports accepted per hour from one address.")
     resident_per_day_per_phone: int = Field(
         10, ge=1, description="Resident reports accepted per day with one phone number.")
+
+    basemap_url: str | None = Field(
+        None, description="Basemap tile URL template with {z}/{x}/{y} (e.g. a Tianditu or "
+        "an intranet tile server); none: no online basemap.")
+    basemap_attribution: str = Field("", description="Attribution shown for the basemap.")
+    basemap_min_zoom: int = Field(3, ge=0, le=24, description="Lowest basemap zoom.")
+    basemap_max_zoom: int = Field(19, ge=0, le=24, description="Highest basemap zoom.")
+    basemap_datum: Literal["wgs84", "cgcs2000", "gcj02"] = Field(
+        "wgs84", description="Datum of the basemap tiles: wgs84 / cgcs2000 (Tianditu) draw "
+        "overlays as stored; gcj02 (Amap, Tencent) shifts every overlay to GCJ-02 first.")
+    basemap_file: str | None = Field(
+        None, description="A local .mbtiles file served at /tiles/basemap/{z}/{x}/{y} "
+        "(offline districts); it takes precedence over basemap_url.")
 
     calendar_file: str | None = Field(
         None, description="District calendar TOML (working hours, holidays, 调休 days); "

@@ -17,6 +17,7 @@ from gis.api.limits import BodyLimit
 from gis.api.params import PUBLIC_ERRORS, TOKEN_ERRORS
 from gis.api.routers import (
     attachments,
+    basemap,
     events,
     grids,
     locate,
@@ -83,7 +84,7 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
                        limits={path: settings.max_upload_bytes
                                for path in (*UPLOAD_PATHS, *(p for m in mounts
                                                             for p in m.upload_paths))})
-    for r in (locate.router, meta.router, resident.router):  # no token
+    for r in (locate.router, meta.router, resident.router, basemap.router):  # no token
         app.include_router(r, responses=PUBLIC_ERRORS)
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
         app.include_router(r, dependencies=[Depends(deps.require_token)],
