@@ -15,6 +15,7 @@ from gis.oversight import dashboard as dq
 from gis.oversight.dashboard import BBox, Filters
 from gis.settings import Settings
 
+Scope = tuple[str, ...] | None  # code prefixes the viewer may see (None: everything)
 TTL_S = 3  # live data: a little under the refresh period
 STATIC_TTL_S = 60  # boundaries and filter options change rarely
 EMPTY_HINT = "no data yet: run `wangge demo`"
@@ -83,15 +84,24 @@ def extent(url: str) -> dict[str, Any] | None:
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
-def filter_options(url: str) -> dict[str, Any]:
-    """Streets, communities, grids and event classes."""
-    return _call(dq.filter_options, _engine(url))
+def filter_options(url: str, scope: Scope = None) -> dict[str, Any]:
+    """Streets, communities, grids and event classes (areas limited to ``scope``)."""
+    out = dict(_call(dq.filter_options, _engine(url)))
+    if scope is not None:
+        for level in ("street", "community", "grid"):
+            out[level] = [a for a in out[level] if _overlaps(a["code"], scope)]
+    return out
+
+
+def _overlaps(code: str, scope: tuple[str, ...]) -> bool:
+    """True when an area lies in the scope or contains part of it (its street, for example)."""
+    return any(code.startswith(p) or p.startswith(code) for p in scope)
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
-def grids(url: str) -> list[dict[str, Any]]:
-    """Active grids with their responsible worker."""
-    return _call(dq.grids, _engine(url))
+def grids(url: str, scope: Scope = None) -> list[dict[str, Any]]:
+    """Active grids (in ``scope``) with their responsible worker."""
+    return _call(dq.grids, _engine(url), scope)
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
@@ -145,18 +155,26 @@ def patrol_coverage(url: str, since: datetime, radius_m: float,
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def tracks(url: str, since: datetime) -> list[dict[str, Any]]:
-    """Patrol tracks since ``since``."""
-    return _call(dq.tracks, _engine(url), since)
+def tracks(url: str, since: datetime, scope: Scope = None) -> list[dict[str, Any]]:
+    """Patrol tracks since ``since`` (in grids of ``scope``)."""
+    rows = _call(dq.tracks, _engine(url), since)
+    if scope is None:
+        return rows
+    return [r for r in rows if (r["grid_code"] or "").startswith(scope)]
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def grid_stats(url: str, since: datetime, radius_m: float) -> list[dict[str, Any]]:
-    """Per-grid events, coverage and people."""
-    return _call(dq.grid_stats, _engine(url), since, radius_m)
+def grid_stats(url: str, since: datetime, radius_m: float,
+               scope: Scope = None) -> list[dict[str, Any]]:
+    """Per-grid events, coverage and people (grids in ``scope``)."""
+    return _call(dq.grid_stats, _engine(url), since, radius_m, scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def worker_stats(url: str, since: datetime) -> list[dict[str, Any]]:
-    """Per-worker reports and patrols."""
-    return _call(dq.worker_stats, _engine(url), since)
+def worker_stats(url: str, since: datetime, scope: Scope = None) -> list[dict[str, Any]]:
+    """Per-worker reports and patrols (workers holding a role in ``scope``)."""
+    rows = _call(dq.worker_stats, _engine(url), since)
+    if scope is None:
+        return rows
+    return [r for r in rows if any(
+        p.split(" ")[-1].startswith(scope) for p in (r["roles"] or "").split(", ") if p)]

@@ -31,12 +31,12 @@ def no_district() -> None:
     st.info(f"No district loaded — {data.EMPTY_HINT} (it loads the demo district).")
 
 
-def district(url: str) -> tuple[dict, dict] | None:
+def district(url: str, scope: data.Scope = None) -> tuple[dict, dict] | None:
     """The district's extent and filter options; None (after showing the empty or the
     database-down state) when the page has nothing to draw."""
     try:
         ext = data.extent(url)
-        options = data.filter_options(url) if ext else None
+        options = data.filter_options(url, scope) if ext else None
     except data.DatabaseUnavailable as e:
         database_down(str(e))
         return None
@@ -55,7 +55,8 @@ class Choice:
     area_label: str
 
 
-def sidebar_filters(options: dict, key: str = "f", statuses: bool = True) -> Choice:
+def sidebar_filters(options: dict, key: str = "f", statuses: bool = True,
+                    scope: data.Scope = None) -> Choice:
     """Time window, event class, status, street, community and grid in the sidebar."""
     sb = st.sidebar
     window = sb.selectbox("Time window", list(data.WINDOWS), index=1, key=f"{key}_window")
@@ -82,5 +83,6 @@ def sidebar_filters(options: dict, key: str = "f", statuses: bool = True) -> Cho
                         format_func=lambda c: "all" if c is None else f"{names[c]} ({c})")
     area = grid or community or street
     filters = data.Filters(since=data.since_for(window), classes=tuple(classes),
-                           statuses=tuple(picked_statuses), area=area, overdue_only=overdue)
+                           statuses=tuple(picked_statuses), area=area, overdue_only=overdue,
+                           scope=scope)
     return Choice(window, filters, f"{names[area]} ({area})" if area else "whole district")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, session, ui
 
 
 def grid_table(stats: list[dict], area: str | None) -> pd.DataFrame:
@@ -80,19 +80,21 @@ def show_workers(workers: list[dict], area: str | None) -> None:
 
 def main() -> None:
     """Render the grid and worker page."""
+    who = session.require_login()
     st.title("Grids & workers 网格与人员")
     url = data.database_url()
-    loaded = ui.district(url)
+    scope = session.scope_of(who)
+    loaded = ui.district(url, scope)
     if loaded is None:
         return
     _ext, options = loaded
-    choice = ui.sidebar_filters(options, key="gw", statuses=False)
+    choice = ui.sidebar_filters(options, key="gw", statuses=False, scope=scope)
     radius_m = st.sidebar.slider("Patrol passes a unit within (m)", 10, 300, 50, 10,
                                  key="gw_radius")
     since = choice.filters.since
     try:
-        stats = data.grid_stats(url, since, radius_m)
-        workers = data.worker_stats(url, since)
+        stats = data.grid_stats(url, since, radius_m, scope)
+        workers = data.worker_stats(url, since, scope)
     except data.DatabaseUnavailable as e:
         ui.database_down(str(e))
         return

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import data, mapview, ui
+from dashboard import data, mapview, session, ui
 from gis.oversight.dashboard import (
     CAMERA_DETAIL_ZOOM,
     EVENT_POINT_LIMIT,
@@ -110,8 +110,8 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
     cameras = data.camera_layer(url, bbox, zoom) if "Cameras" in layers else None
     lat = (ext["minlat"] + ext["maxlat"]) / 2
     coverage = data.patrol_coverage(url, f.since, radius_m, lat)
-    tracks = data.tracks(url, today_start()) if "Today's tracks" in layers else []
-    grids = data.grids(url)
+    tracks = data.tracks(url, today_start(), f.scope) if "Today's tracks" in layers else []
+    grids = data.grids(url, f.scope)
     units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom)
              if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
     latest = data.events(url, f, None, 200)
@@ -242,13 +242,15 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
 
 def main() -> None:
     """Render the live map page."""
+    who = session.require_login()
     st.title("Live map 实时地图")
     url = data.database_url()
-    loaded = ui.district(url)
+    scope = session.scope_of(who)
+    loaded = ui.district(url, scope)
     if loaded is None:
         return
     ext, options = loaded
-    choice = ui.sidebar_filters(options, key="live")
+    choice = ui.sidebar_filters(options, key="live", scope=scope)
     sb = st.sidebar
     layers = sb.multiselect("Layers", LAYERS, default=LAYERS, key="live_layers")
     radius_m = sb.slider("Patrol passes a unit within (m)", 10, 300, 50, 10, key="live_radius")

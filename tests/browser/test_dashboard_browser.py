@@ -60,7 +60,13 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
     """The map and its layers render; a posted event shows up after the refresh."""
     from playwright.sync_api import sync_playwright
 
+    from gis.access import accounts, auth
+
     _seed(engine)
+    otp = accounts.create_account(engine, "centre1", "district_centre")
+    who = auth.authenticate(engine, accounts.login(engine, "centre1", otp.password).token)
+    password = "S3cure-pass-centre1"
+    accounts.change_password(engine, who, otp.password, password)
     env = os.environ | {"WANGGE_DATABASE_URL": settings.database_url,
                         "DATABASE_URL": settings.database_url}
     api_port, dash_port = _port(), _port()
@@ -83,6 +89,10 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(f"http://127.0.0.1:{dash_port}/")
+            # the log-in form first (an account whose initial password was changed)
+            page.get_by_label("用户名 (user name)").fill("centre1")
+            page.get_by_label("密码 (password)").fill(password)
+            page.get_by_role("button", name="登录 (log in)").click()
             frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').first
             frame.locator(".leaflet-container").wait_for(timeout=30_000)
             frame.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30_000)

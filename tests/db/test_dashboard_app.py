@@ -26,6 +26,27 @@ def db_env(settings, monkeypatch):
     return settings
 
 
+def _app(page: Path, engine=None, role: str = "district_centre",
+         area: str | None = None) -> AppTest:
+    """An AppTest of ``page``, logged in with a token of ``role`` (no engine: logged out)."""
+    at = AppTest.from_file(str(page), default_timeout=30)
+    if engine is not None:
+        from gis.access.auth import create_token
+
+        at.session_state["wg_token"] = create_token(engine, role, area, name="apptest")["token"]
+    return at
+
+
+def account(engine, username: str, role: str, area: str | None = None) -> str:
+    """A ready account (its initial password already changed); returns the password."""
+    from gis.access import accounts, auth
+
+    otp = accounts.create_account(engine, username, role, area)
+    who = auth.authenticate(engine, accounts.login(engine, username, otp.password).token)
+    accounts.change_password(engine, who, otp.password, "S3cure-pass-" + username)
+    return "S3cure-pass-" + username
+
+
 def _text(at: AppTest) -> str:
     """All markdown / info / error / metric text of a run."""
     parts = [m.value for m in at.markdown] + [e.value for e in at.info]
@@ -37,7 +58,7 @@ def _text(at: AppTest) -> str:
 def test_live_map_page(db_env, demo_district, engine) -> None:
     """The entry point opens on the live map with metrics and no exception."""
     _seed(engine)
-    at = AppTest.from_file(str(DASH / "app.py"), default_timeout=30).run()
+    at = _app(DASH / "app.py", engine).run()
     assert not at.exception, at.exception
     txt = _text(at)
     assert "Events=3" in txt and "Overdue=1" in txt
@@ -47,16 +68,16 @@ def test_live_map_page(db_env, demo_district, engine) -> None:
 def test_grids_workers_page(db_env, demo_district, engine) -> None:
     """Per grid and per worker tables."""
     _seed(engine)
-    at = AppTest.from_file(str(DASH / "pages" / "grids_workers.py"), default_timeout=30).run()
+    at = _app(DASH / "pages" / "grids_workers.py", engine).run()
     assert not at.exception, at.exception
     assert "Grids=32" in _text(at)
     assert len(at.dataframe) >= 2
 
 
-def test_empty_state(db_env, clean_db) -> None:
+def test_empty_state(db_env, clean_db, engine) -> None:
     """No district: the page says how to load one."""
     for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
-        at = AppTest.from_file(str(page), default_timeout=30).run()
+        at = _app(page, engine).run()
         assert not at.exception
         assert "wangge demo" in _text(at)
 
@@ -90,7 +111,7 @@ def test_layers_clusters_and_click(db_env, demo_district, engine) -> None:
     from sqlalchemy import text
 
     _seed(engine)
-    at = AppTest.from_file(str(DASH / "app.py"), default_timeout=30).run()
+    at = _app(DASH / "app.py", engine).run()
     assert not at.exception, at.exception
     layers = at.session_state["_map_layers"]
     assert "Grids" in layers and any(x.startswith("Cameras (2") for x in layers)
@@ -126,7 +147,7 @@ def test_camera_clusters_on_the_live_page(db_env, demo_district, engine) -> None
     from support.dashboard import cameras as _cameras
 
     _cameras(engine, 120)
-    at = AppTest.from_file(str(DASH / "app.py"), default_timeout=30).run()
+    at = _app(DASH / "app.py", engine).run()
     assert not at.exception, at.exception
     assert "Cameras in view=120" in _text(at)
     assert "Cameras (120, clustered)" in at.session_state["_map_layers"]
@@ -163,3 +184,81 @@ def test_dashboard_command_hides_the_toolbar() -> None:
 
     cmd = dashboard_command(8501, "127.0.0.1")
     assert cmd and cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
+
+
+def _login(at: AppTest, username: str, password: str) -> AppTest:
+    """Fill and submit the log-in form."""
+    at.text_input(key="wg_username").input(username)
+    at.text_input(key="wg_password").input(password)
+    return at.button[0].click().run()
+
+
+def test_log_in_first_and_refusals_in_chinese(db_env, demo_district, engine) -> None:
+    """Logged out, every page shows the log-in form only; a wrong password says so in Chinese."""
+    _seed(engine)
+    for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
+        at = _app(page).run()
+        assert not at.exception, at.exception
+        assert at.text_input(key="wg_password") is not None
+        assert not at.metric and not at.dataframe
+    password = account(engine, "centre1", "district_centre")
+    at = _login(_app(DASH / "app.py").run(), "centre1", "wrong-password")
+    assert not at.exception and "用户名或密码错误" in at.error[0].value
+    assert not at.metric
+    at = _login(at, "centre1", password)
+    assert not at.exception, at.exception
+    assert "Events=3" in _text(at)
+    assert "wg_token" in at.session_state
+
+
+def test_initial_password_must_change(db_env, demo_district, engine) -> None:
+    """A first log-in with the one-time password is asked to change it before seeing data."""
+    from gis.access import accounts
+
+    otp = accounts.create_account(engine, "newbie", "district_centre")
+    at = _login(_app(DASH / "app.py").run(), "newbie", otp.password)
+    assert not at.exception, at.exception
+    assert "修改初始密码" in at.warning[0].value and not at.metric
+
+
+def test_community_dispatcher_sees_only_their_community(db_env, demo_district, engine) -> None:
+    """A community dispatcher sees their community's events, grids and workers; another
+    community's dispatcher sees none of them; logging out revokes the session."""
+    from sqlalchemy import text
+
+    _seed(engine)
+    with engine.connect() as conn:
+        mine = conn.execute(text("SELECT DISTINCT community_code FROM event")).scalar_one()
+        other = conn.execute(text(
+            "SELECT c.code FROM community c JOIN generation g ON g.id = c.generation_id AND "
+            "g.status = 'active' WHERE c.code <> :m ORDER BY c.code LIMIT 1"), {"m": mine}
+        ).scalar_one()
+        n_grids = conn.execute(text(
+            "SELECT count(*) FROM grid g JOIN generation gen ON gen.id = g.generation_id AND "
+            "gen.status = 'active' WHERE g.code LIKE :p"), {"p": mine + "%"}).scalar_one()
+    at = _login(_app(DASH / "app.py").run(), "comm1",
+                account(engine, "comm1", "community_dispatcher", mine))
+    assert not at.exception, at.exception
+    assert "Events=3" in _text(at)
+    streets = at.sidebar.selectbox(key="live_street").options
+    communities = at.sidebar.selectbox(key="live_community").options
+    assert len(streets) == 2 and len(communities) == 2  # "all" and their own
+    at = _app(DASH / "pages" / "grids_workers.py", engine, "community_dispatcher", mine).run()
+    assert not at.exception, at.exception
+    assert f"Grids={n_grids}" in _text(at) and n_grids < 32
+    grids = at.dataframe[0].value["grid"]
+    assert all(g.startswith(mine) for g in grids)
+    at = _app(DASH / "app.py", engine, "community_dispatcher", other).run()
+    assert not at.exception, at.exception
+    assert "Events=0" in _text(at)
+
+    at = _login(_app(DASH / "app.py").run(), "comm2",
+                account(engine, "comm2", "community_dispatcher", mine))
+    token = at.session_state["wg_token"]
+    at.sidebar.button(key="wg_logout").click().run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="wg_password") is not None and not at.metric
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT revoked_at IS NOT NULL FROM api_token WHERE id = ("
+                                 "SELECT max(id) FROM api_token)")).scalar_one()
+    assert token

@@ -1,0 +1,110 @@
+"""Log-in of the dashboard: the same accounts and session tokens as the API (gis.access)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, ui
+from gis.access import accounts, auth
+from gis.access.auth import Principal
+from gis.errors import InvalidInput, Unauthorized
+
+KEY = "wg_token"
+MESSAGES = {
+    "bad_credentials": "用户名或密码错误 (wrong user name or password)",
+    "account_locked": "账号已锁定，请稍后再试 (account locked, try again later)",
+    "account_disabled": "账号已停用 (account disabled)",
+    "password_change_required": "首次登录请先修改初始密码 (change your initial password first)",
+}
+
+
+def _engine():
+    """The engine of the configured database."""
+    return data._engine(data.database_url())
+
+
+def scope_of(who: Principal) -> tuple[str, ...] | None:
+    """The code prefixes ``who`` may see (None: everything), the API's rule (gis.access.scope)."""
+    prefixes = who.scope_prefixes
+    return None if prefixes is None else tuple(prefixes)
+
+
+def current() -> Principal | None:
+    """The logged-in principal, its token checked again on every run (revoked: logged out)."""
+    token = st.session_state.get(KEY)
+    if not token:
+        return None
+    try:
+        return auth.authenticate(_engine(), token)
+    except Unauthorized:
+        st.session_state.pop(KEY, None)
+        return None
+
+
+def logout() -> None:
+    """Revoke the session token and forget it."""
+    who = current()
+    if who is not None:
+        accounts.logout(_engine(), who)
+    st.session_state.pop(KEY, None)
+
+
+def _message(e: Unauthorized | InvalidInput) -> str:
+    """The Chinese message of a refusal (no password or token in it)."""
+    return MESSAGES.get(e.code, str(e))
+
+
+def _login_form() -> None:
+    """User name and password; on success the session token is kept in the session state."""
+    st.title("网格化管理指挥中心 · 登录")
+    with st.form("wg_login"):
+        username = st.text_input("用户名 (user name)", key="wg_username")
+        password = st.text_input("密码 (password)", type="password", key="wg_password")
+        ok = st.form_submit_button("登录 (log in)")
+    if ok:
+        try:
+            s = accounts.login(_engine(), username.strip(), password)
+        except Unauthorized as e:
+            st.error(_message(e))
+            return
+        st.session_state[KEY] = s.token
+        st.rerun()
+
+
+def _change_password(who: Principal) -> None:
+    """The first log-in: the initial password must be changed before anything is shown."""
+    st.warning(MESSAGES["password_change_required"])
+    with st.form("wg_change"):
+        old = st.text_input("当前密码 (current password)", type="password", key="wg_old")
+        new = st.text_input("新密码 (new password)", type="password", key="wg_new")
+        ok = st.form_submit_button("修改密码 (change password)")
+    if ok:
+        try:
+            accounts.change_password(_engine(), who, old, new)
+        except (Unauthorized, InvalidInput) as e:
+            st.error(_message(e))
+            return
+        st.rerun()
+
+
+def require_login() -> Principal:
+    """The logged-in principal; shows the log-in form and stops the page until there is one."""
+    if KEY not in st.session_state and not data.ping(data.database_url()):
+        ui.database_down("no connection")
+        st.stop()
+    try:
+        who = current()
+    except Exception as e:  # the database went away between two runs
+        ui.database_down(type(e).__name__)
+        st.stop()
+    if who is None:
+        _login_form()
+        st.stop()
+    if who.must_change_password:
+        _change_password(who)
+        st.stop()
+    sb = st.sidebar
+    sb.caption(f"{who.name.removeprefix(accounts.SESSION_PREFIX) or who.role} · {who.role}"
+               + (f" · {', '.join(who.areas)}" if who.areas else ""))
+    sb.button("退出登录 (log out)", key="wg_logout", on_click=logout)
+    return who
