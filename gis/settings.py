@@ -5,10 +5,18 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://wangge@127.0.0.1:55432/wangge"
+
+
+class AlertWebhook(BaseModel):
+    """One webhook target of the alert outbox."""
+
+    name: str = Field(min_length=1, max_length=64)
+    url: str = Field(pattern=r"^https?://")
+    kind: Literal["json", "wecom"] = "json"
 
 
 class Settings(BaseSettings):
@@ -95,6 +103,11 @@ class Settings(BaseSettings):
     basemap_file: str | None = Field(
         None, description="A local .mbtiles file served at /tiles/basemap/{z}/{x}/{y} "
         "(offline districts); it takes precedence over basemap_url.")
+
+    alert_webhooks: list[AlertWebhook] = Field(
+        default_factory=list, description="Webhook targets of the alert outbox, a JSON list "
+        'of {"name", "url", "kind": "json" | "wecom"} (WeCom / 政务微信 group robot); '
+        "none: no delivery.")
 
     calendar_file: str | None = Field(
         None, description="District calendar TOML (working hours, holidays, 调休 days); "

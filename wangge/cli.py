@@ -13,6 +13,7 @@ import typer
 
 import boundaries.cli
 import etl.cli
+from gis.cli import alerts as alerts_cli
 from gis.cli import core
 from gis.cli import users as users_cli
 from gis.cli import workflow as workflow_cli
@@ -29,6 +30,7 @@ app.add_typer(workflow_cli.token_app, name="token")
 app.add_typer(workflow_cli.events_app, name="events")
 app.add_typer(workflow_cli.patrols_app, name="patrols")
 app.add_typer(users_cli.app, name="user")
+app.add_typer(alerts_cli.app, name="alerts")
 
 
 @app.command()

@@ -26,12 +26,14 @@ from gis.api.routers import (
     patrols,
     resident,
     session,
+    workbench,
     workflow,
 )
 from gis.db.engine import get_engine
 from gis.media.store import open_store
 from gis.settings import Settings
 from gis.territory.locator import Locator
+from gis.workflow import alerts
 
 log = logging.getLogger(__name__)
 # Multipart uploads with photos: WANGGE_MAX_UPLOAD_BYTES instead of the JSON body limit
@@ -53,15 +55,19 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
     engine = get_engine(settings)
     locator = Locator(engine, settings.outside_max_distance_m, settings.locator_poll_s)
 
+    outbox = alerts.DeliveryWorker(engine, settings)  # alert webhooks; off when none
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if listen:
             locator.start_listener()
+        outbox.start()
         try:
             locator.refresh(force=True)
         except Exception:  # the API still starts; requests get 503 until the DB is back
             log.warning("database not reachable at start-up; will retry on demand")
         yield
+        outbox.stop()
         locator.stop_listener()
 
     app = FastAPI(
@@ -91,7 +97,7 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
                            responses=TOKEN_ERRORS)
     app.include_router(workflow.router, responses=TOKEN_ERRORS)  # checks per endpoint
     app.include_router(session.router, responses=TOKEN_ERRORS)  # log-in needs no token
-    for r in (me.router, attachments.router):  # each endpoint checks its caller
+    for r in (me.router, attachments.router, workbench.router):  # each checks its caller
         app.include_router(r, responses=TOKEN_ERRORS)
     apps.install(app)
     for m in mounts:
