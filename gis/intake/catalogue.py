@@ -14,6 +14,7 @@ from gis.db.queries import q
 from gis.errors import InvalidInput
 
 LEVELS = ("grid", "community", "street", "district")
+UNITS = ("h", "wh", "wd")
 SQL = "catalogue.sql"
 PKG = "gis.intake.sql"
 
@@ -29,6 +30,7 @@ class Item:
     default_level: str
     time_limit_h: float
     position: int
+    time_limit_unit: str = "h"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ActiveItem(NamedTuple):
     class_code: str
     default_level: str
     time_limit_h: float
+    time_limit_unit: str = "h"
 
 
 class ListedItem(TypedDict):
@@ -116,8 +119,13 @@ def parse(path: Path | None = None) -> Catalogue:
             if not isinstance(limit, int | float) or limit <= 0:
                 raise InvalidInput(f"{w}: time_limit_h must be a positive number",
                                    code="bad_catalogue")
+            unit = it.get("time_limit_unit", "h")
+            if unit not in UNITS:
+                raise InvalidInput(f"{w}: time_limit_unit must be one of {UNITS} (h hours, wh "
+                                   f"working hours, wd working days), got {unit!r}",
+                                   code="bad_catalogue")
             items.append(Item(it["code"], c["code"], it["name"], it.get("name_zh"), level,
-                              float(limit), ii))
+                              float(limit), ii, unit))
     if not classes:
         raise InvalidInput(f"{path}: no [[class]] entries", code="bad_catalogue")
     return Catalogue(classes, items)
@@ -140,7 +148,8 @@ def load(conn: Connection, path: Path | None = None) -> dict[str, int]:
 def active_items(conn: Connection) -> dict[str, ActiveItem]:
     """Active items: code → (class code, default level, time limit in hours)."""
     rows = conn.execute(q(SQL, "active_items", PKG))
-    return {r.code: ActiveItem(r.class_code, r.default_level, r.time_limit_h) for r in rows}
+    return {r.code: ActiveItem(r.class_code, r.default_level, r.time_limit_h, r.time_limit_unit)
+            for r in rows}
 
 
 def listing(engine: Engine) -> list[ListedClass]:

@@ -15,6 +15,7 @@ import psycopg2.errors
 from psycopg2.extras import Json
 from sqlalchemy import Connection, Engine
 
+from gis import calendar
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
@@ -251,7 +252,7 @@ def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
     """One VALUES tuple per report: the event columns, its history data and its answer."""
     rows = []
     for n, (r, loc, item) in enumerate(prepared):
-        _cls, level, limit_h = item
+        _cls, level, limit_h, unit = item
         at = r.reported_at or now
         geom = f"SRID=4326;POINT({loc.lon!r} {loc.lat!r})" if loc.lon is not None else None
         hist = loc.to_dict()
@@ -264,7 +265,7 @@ def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
             cameras.get(r.camera_code) if r.camera_code else None,
             loc.status, loc.method, loc.distance_m, loc.generation, loc.grid_id, loc.unit_id,
             loc.street, loc.community, loc.grid, loc.unit, loc.worker_id, level,
-            at + timedelta(hours=limit_h),
+            calendar.due_at(at, limit_h, unit),
             Json(hist), Json(_public(r, loc, 0, uid, item), dumps=_dumps), n,
         ))
     return rows

@@ -8,12 +8,12 @@ time follow the rule book the same way whichever action moved it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from gis import rulebook
+from gis import calendar, rulebook
 from gis.db.queries import q
 from gis.workflow import dispatch
 
@@ -41,7 +41,7 @@ def plan(conn: Connection, ev: dict[str, Any], level: str, now: datetime,
     limit = r.limit_h(ev["item_code"], ev["class_code"], level, ev["default_level"],
                       ev["time_limit_h"])
     return LevelMove(level, dispatch.area_for(conn, ev, level), deps,
-                     now + timedelta(hours=limit))
+                     calendar.due_at(now, limit, ev.get("time_limit_unit") or "h"))
 
 
 def move_to_level(conn: Connection, ev: dict[str, Any], move: LevelMove, now: datetime,

@@ -47,6 +47,7 @@ class LockedEvent(TypedDict):
     class_code: str
     default_level: str
     time_limit_h: float
+    time_limit_unit: str
     grid_code: str | None
     community_code: str | None
     street_code: str | None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("gis", "wangge", "boundaries", "etl", "dashboard")
-BASE = ("errors", "settings", "clock", "safejson", "rulebook", "data")
+BASE = ("errors", "settings", "clock", "safejson", "rulebook", "data", "calendar")
 # Lower rank = lower floor. A room may import its own modules and rooms of a lower rank; two
 # rooms of the same rank do not import each other.
 RANK = {

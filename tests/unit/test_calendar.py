@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gis import calendar
+from gis.calendar import add_working_days, add_working_hours, working_hours_between
 from gis.clock import CST
 from gis.errors import InvalidInput
-from gis.workflow import calendar
-from gis.workflow.calendar import add_working_days, add_working_hours, working_hours_between
 
 CAL = calendar.load(None)
 

@@ -7,17 +7,20 @@ ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, name_zh = EXCLUDED.name_z
 -- name: active_codes
 SELECT code FROM event_item WHERE active;
 -- name: upsert_item
-INSERT INTO event_item (code, class_code, name, name_zh, default_level, time_limit_h, position,
-                        active)
-VALUES (:code, :class_code, :name, :name_zh, :default_level, :time_limit_h, :position, true)
+INSERT INTO event_item (code, class_code, name, name_zh, default_level, time_limit_h,
+                        time_limit_unit, position, active)
+VALUES (:code, :class_code, :name, :name_zh, :default_level, :time_limit_h, :time_limit_unit,
+        :position, true)
 ON CONFLICT (code) DO UPDATE SET class_code = EXCLUDED.class_code, name = EXCLUDED.name,
     name_zh = EXCLUDED.name_zh, default_level = EXCLUDED.default_level,
-    time_limit_h = EXCLUDED.time_limit_h, position = EXCLUDED.position, active = true;
+    time_limit_h = EXCLUDED.time_limit_h, time_limit_unit = EXCLUDED.time_limit_unit,
+    position = EXCLUDED.position, active = true;
 -- name: deactivate_missing
 -- Items no longer in the file (@codes: those in it) are deactivated, never deleted.
 UPDATE event_item SET active = false WHERE active AND NOT (code = ANY(:codes));
 -- name: active_items
-SELECT code, class_code, default_level, time_limit_h FROM event_item WHERE active;
+SELECT code, class_code, default_level, time_limit_h, time_limit_unit FROM event_item
+WHERE active;
 -- name: listed_classes
 -- Classes with at least one active item, in the file's order.
 SELECT code, name, name_zh FROM event_class c

@@ -1,6 +1,7 @@
 -- name: event_for_update
 -- The event and its catalogue entry, locked for a transition.
 SELECT e.id, e.status, e.level, e.item_code, i.class_code, i.default_level, i.time_limit_h,
+       i.time_limit_unit,
        e.grid_code, e.community_code, e.street_code, e.source, e.reporter, e.due_at,
        e.reported_at, e.worker_id
 FROM event e JOIN event_item i ON i.code = e.item_code
@@ -10,6 +11,7 @@ FOR UPDATE OF e;
 -- Overdue open events below the district level; rows another run holds are skipped, so two
 -- concurrent runs never escalate the same event twice.
 SELECT e.id, e.status, e.level, e.item_code, i.class_code, i.default_level, i.time_limit_h,
+       i.time_limit_unit,
        e.grid_code, e.community_code, e.street_code, e.source, e.reporter, e.due_at,
        e.reported_at, e.worker_id
 FROM event e JOIN event_item i ON i.code = e.item_code
@@ -138,7 +140,7 @@ SELECT district_code FROM street WHERE code = :s ORDER BY generation_id DESC LIM
 INSERT INTO event_dispatch (event_id, at, kind, level, area_code, department, actor, note)
 VALUES (:e, :at, :k, :lv, :a, :d, :actor, :note);
 -- name: item_rule
-SELECT class_code, default_level, time_limit_h FROM event_item WHERE code = :c;
+SELECT class_code, default_level, time_limit_h, time_limit_unit FROM event_item WHERE code = :c;
 -- name: analyze_event
 ANALYZE event;
 -- name: analyze_bulk_dup

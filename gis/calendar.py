@@ -5,7 +5,8 @@ the shipped ``gis/data/calendar_cn_2026.toml``). All arithmetic is done in China
 Time; the functions take and return aware times. A date is a working day when it is listed in
 ``workdays`` (调休上班), or else when it is neither a weekend day nor listed in ``holidays``.
 ``add_working_days(t, n)`` is the end of the working hours of the n-th working day after the
-date of ``t`` (the day of ``t`` itself is not counted).
+date of ``t`` (the day of ``t`` itself is not counted). It lives in the base room because the
+intake (reporting) and the workflow (dispatch, escalation) both compute due times with it.
 """
 
 from __future__ import annotations
