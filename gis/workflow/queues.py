@@ -86,3 +86,56 @@ def workbench(engine: Engine, who: Principal, limit: int = 50,
     now = now or datetime.now(UTC)
     queues = [queue(engine, who, n, limit, now) for n in QUEUES]
     return Workbench(level=level_of(who), queues=queues)
+
+
+PHONE_ROLES = ("community_dispatcher", "street_dispatcher", "district_centre")
+
+
+class HistoryRow(TypedDict):
+    """One step of an event's history."""
+
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor: str | None
+    note: str | None
+
+
+class EventDetail(TypedDict):
+    """An event as the workbench shows it: state, place, responsible worker, history."""
+
+    id: int
+    item: str
+    item_name: str
+    status: str
+    level: str
+    grid: str | None
+    reported_at: datetime
+    due_at: datetime | None
+    description: str
+    address: str | None
+    location_status: str
+    lon: float | None
+    lat: float | None
+    worker_code: str | None
+    worker_name: str | None
+    worker_phone: str | None
+    history: list[HistoryRow]
+
+
+def event_detail(engine: Engine, who: Principal, event_id: int) -> EventDetail:
+    """One event of the caller's area with its history; Hidden (as if missing) outside it.
+
+    The worker's phone is given only to dispatchers and the district centre.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(q(SQL, "event_detail", PKG),
+                           auth.read_scope(who) | {"id": event_id}).mappings().first()
+        if row is None:
+            raise auth.Hidden(f"no event {event_id}", code="event_not_found")
+        hist = conn.execute(q(SQL, "event_history", PKG), {"id": event_id}).mappings().all()
+    out = dict(row)
+    if who.role not in PHONE_ROLES:
+        out["worker_phone"] = None
+    return EventDetail(**out, history=[HistoryRow(**h) for h in hist])

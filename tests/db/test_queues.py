@@ -114,3 +114,17 @@ def test_duplicates_queue_and_refusals(engine, loc):
         queues.queue(engine, COMMUNITY, "nope")
     wb = queues.workbench(engine, STREET)
     assert wb["level"] == "street" and [x["name"] for x in wb["queues"]] == list(queues.QUEUES)
+
+
+def test_event_detail_in_area_with_history(engine, loc):
+    """The detail has the history; outside the caller's area it does not exist (Hidden)."""
+    from gis.access.auth import Hidden
+
+    eid = report(engine, loc, "safety.fire", G1)
+    workflow.transition(engine, eid, "accept", CENTRE)
+    ev = queues.event_detail(engine, COMMUNITY, eid)
+    assert ev["id"] == eid and ev["grid"] == G1 and ev["item_name"]
+    assert [h["action"] for h in ev["history"]][-1] == "accept"
+    with pytest.raises(Hidden):
+        queues.event_detail(engine, Principal("community_dispatcher", ("320508001002",)), eid)
+    assert queues.event_detail(engine, WORKER, eid)["worker_phone"] is None

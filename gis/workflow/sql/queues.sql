@@ -76,3 +76,20 @@ WHERE e.status = ANY(CAST(:open AS text[]))
                     AND x.id > r.id)
 ORDER BY r.id DESC
 LIMIT :limit;
+
+-- name: event_detail
+-- One event the caller may read (visible_events), with its item's name and the responsible
+-- worker (event.worker_id) and that worker's phone; no row outside the caller's area.
+SELECT e.id, e.item_code AS item, COALESCE(i.name_zh, i.name) AS item_name, e.status,
+       e.level, e.grid_code AS grid, e.reported_at, e.due_at, e.description, e.address,
+       e.location_status, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
+       w.code AS worker_code, w.name AS worker_name, w.phone AS worker_phone
+FROM visible_events(CAST(:scope_prefixes AS text[]), CAST(:scope_department AS text)) e
+JOIN event_item i ON i.code = e.item_code
+LEFT JOIN worker w ON w.id = e.worker_id
+WHERE e.id = :id;
+
+-- name: event_history
+-- The full history of one event (@id), oldest first.
+SELECT at, action, from_status, to_status, actor, note FROM event_history
+WHERE event_id = :id ORDER BY at, id;

@@ -1,0 +1,68 @@
+"""Loaders and actions of the dispatcher workbench page: the same gis functions as the API
+(gis.workflow.queues, transitions, duplicates), so the page shows the same refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard import data
+from gis.access.auth import Principal
+from gis.errors import WanggeError
+from gis.intake import attachments
+from gis.media.store import open_store
+from gis.settings import Settings
+from gis.workflow import duplicates, queues
+from gis.workflow import transitions as workflow
+
+LABELS = {"new": "待受理", "unassigned": "未落格/区外", "duplicates": "疑似重复",
+          "overdue": "超期", "escalated": "上报至本级", "requests": "请求上报"}
+ACTIONS = {"accept": "受理", "reject": "不予受理", "dispatch": "派遣/上报",
+           "close": "核查结案", "reopen": "重新办理", "whistle": "吹哨"}
+
+
+def engine():
+    """The engine of the configured database."""
+    return data._engine(data.database_url())
+
+
+def load_queues(who: Principal, limit: int = 50) -> queues.Workbench:
+    """Every queue of the caller's area."""
+    return queues.workbench(engine(), who, limit)
+
+
+def load_event(who: Principal, event_id: int) -> queues.EventDetail:
+    """One event of the caller's area with its history."""
+    return queues.event_detail(engine(), who, event_id)
+
+
+def photos(event_id: int) -> list[bytes]:
+    """Thumbnails (or the image itself) of the event's photos, from the media store."""
+    store = open_store(Settings().media_url)
+    out = []
+    for a in attachments.list_for_event(engine(), event_id):
+        if a.kind == "photo" or a.media_type.startswith("image/"):
+            try:
+                out.append(store.get(a.thumb_sha256 or a.sha256))
+            except Exception:  # a missing file: the rest still show
+                continue
+    return out
+
+
+def act(who: Principal, event_id: int, action: str, **kw: Any) -> str | None:
+    """Apply an action; None when done, else the refusal's message (as the API answers)."""
+    try:
+        if action in ("confirm_duplicate", "dismiss_duplicate"):
+            fn = duplicates.confirm if action == "confirm_duplicate" else duplicates.dismiss
+            fn(engine(), event_id, kw["original_id"], who, kw.get("note"))
+        else:
+            workflow.transition(engine(), event_id, action, who, note=kw.get("note"),
+                                level=kw.get("level"), departments=kw.get("departments"))
+    except WanggeError as e:
+        return e.message
+    return None
+
+
+def possible_originals(who: Principal, event_id: int) -> list[int]:
+    """Originals of the event's undecided duplicate links the caller may see."""
+    links = duplicates.links(engine(), "possible", event_id, who)
+    return [x["original_id"] for x in links if x["event_id"] == event_id]

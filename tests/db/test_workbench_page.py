@@ -1,0 +1,65 @@
+"""AppTest of the dispatcher workbench page: an accept from the page changes the event in
+the database; a refused action (illegal transition) shows the refusal's message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from support.workflow import CENTRE, G1, G_OTHER_STREET, clear_workflow, report, row
+
+from gis.access.auth import create_token
+from gis.territory.locator import Locator
+from gis.workflow import transitions as workflow
+
+PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "workbench.py"
+
+
+@pytest.fixture()
+def page_env(settings, demo_district, engine, owner_engine, monkeypatch):
+    """The page's database is the test database; no workflow rows."""
+    monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("WANGGE_MEDIA_URL", str(settings.media_url))
+    clear_workflow(owner_engine)
+    import streamlit as st
+
+    st.cache_data.clear()
+    return Locator(engine)
+
+
+def _page(engine, role: str, area: str | None) -> AppTest:
+    """The page logged in with a token of ``role``."""
+    at = AppTest.from_file(str(PAGE), default_timeout=30)
+    at.session_state["wg_token"] = create_token(engine, role, area, name="wb")["token"]
+    return at
+
+
+def test_accept_from_the_page(page_env, engine):
+    """The community dispatcher sees only its event; accepting it changes the status."""
+    mine = report(engine, page_env, "safety.fire", G1)
+    report(engine, page_env, "safety.fire", G_OTHER_STREET)
+    at = _page(engine, "community_dispatcher", "320508001001").run()
+    assert not at.exception, at.exception
+    assert at.tabs[0].label.endswith("(1)")
+    assert at.selectbox(key="wb_event").value == mine
+    at.button(key="wb_accept").click().run()
+    assert not at.exception, at.exception
+    assert row(engine, mine)["status"] == "accepted"
+    assert any("已完成" in s.value for s in at.success)
+
+
+def test_refused_action_shows_the_message(page_env, engine):
+    """Closing a reported event is an illegal transition: the page shows the refusal."""
+    eid = report(engine, page_env, "safety.fire", G1)
+    at = _page(engine, "district_centre", None).run()
+    assert at.selectbox(key="wb_event").value == eid
+    at.button(key="wb_close").click().run()
+    assert not at.exception, at.exception
+    assert row(engine, eid)["status"] == "reported"
+    msgs = [e.value for e in at.error]
+    assert any("操作被拒绝" in m and "cannot close" in m for m in msgs), msgs
+    workflow.transition(engine, eid, "accept", CENTRE)
+    at.run()
+    assert at.tabs[0].label.endswith("(0)")
