@@ -19,5 +19,6 @@ nav = st.navigation([
             default=True),
     st.Page(PAGES / "grids_workers.py", title="Grids & workers 网格与人员",
             icon=":material/groups:"),
+    st.Page(PAGES / "workbench.py", title="调度工作台 Workbench", icon=":material/assignment:"),
 ])
 nav.run()
