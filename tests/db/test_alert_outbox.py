@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,7 +23,7 @@ from gis.workflow import alerts
 class Receiver:
     """A webhook receiver on 127.0.0.1 that answers 503 to the first ``fail`` POSTs."""
 
-    def __init__(self, fail: int) -> None:
+    def __init__(self, fail: int, delay_s: float = 0.0) -> None:
         """Start it on a free port."""
         self.bodies: list[dict] = []
         self.calls = 0
@@ -33,6 +34,7 @@ class Receiver:
                 n = int(self.headers["Content-Length"])
                 data = json.loads(self.rfile.read(n))
                 outer.calls += 1
+                time.sleep(delay_s)
                 ok = outer.calls > fail
                 if ok:
                     outer.bodies.append(data)
@@ -130,8 +132,6 @@ def test_recent_alerts_follow_the_callers_area_and_level(engine, loc):
 
 def test_api_lifespan_runs_the_delivery_worker(engine, settings, loc):
     """The API started with a webhook delivers a pending alert in the background."""
-    import time
-
     from fastapi.testclient import TestClient
 
     from gis.api.app import create_app
@@ -147,3 +147,44 @@ def test_api_lifespan_runs_the_delivery_worker(engine, settings, loc):
     finally:
         rx.close()
     assert [b["payload"]["item_code"] for b in rx.bodies] == ["crime.gambling"]
+
+
+def test_cli_deliver_once(engine, settings, loc, monkeypatch):
+    """``wangge alerts deliver --once`` delivers the pending alert and exits 0."""
+    from typer.testing import CliRunner
+
+    from wangge.cli import app
+
+    report(engine, loc, "crime.theft", G1)
+    rx = Receiver(fail=0)
+    try:
+        monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("WANGGE_ALERT_WEBHOOKS",
+                           json.dumps([{"name": "robot", "url": rx.url, "kind": "wecom"}]))
+        res = CliRunner().invoke(app, ["alerts", "deliver", "--once"])
+    finally:
+        rx.close()
+    assert res.exit_code == 0, res.output
+    assert "delivered 1" in res.output
+    assert rx.bodies[0]["msgtype"] == "text" and "盗窃" in rx.bodies[0]["text"]["content"]
+
+
+def test_concurrent_workers_deliver_each_alert_once(engine, settings, loc):
+    """Two delivery rounds at the same time (two API processes): one POST per alert."""
+    for _ in range(3):
+        report(engine, loc, "crime.theft", G1)
+    rx = Receiver(fail=0, delay_s=0.2)
+    conf = _with_hooks(settings, AlertWebhook(name="sms", url=rx.url))
+    counts: list[int] = []
+    try:
+        threads = [threading.Thread(target=lambda: counts.append(
+            alerts.deliver_due(engine, conf))) for _ in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        rx.close()
+    assert sum(counts) == 3 and rx.calls == 3
+    assert sorted(b["alert_id"] for b in rx.bodies) == sorted({b["alert_id"] for b in rx.bodies})

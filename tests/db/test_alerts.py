@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from support.workflow import CENTRE, G1, clear_workflow, report
+from support.workflow import CENTRE, G1, LEADER, clear_workflow, report
 
+from gis.access import auth
+from gis.access.auth import Principal
 from gis.territory.locator import Locator
 from gis.workflow import escalation
 from gis.workflow import transitions as workflow
@@ -53,3 +55,17 @@ def test_overdue_escalation_alerts_each_level(engine, loc):
     escalation.escalate_overdue(engine, due + timedelta(hours=12))
     assert _alerts(engine, eid) == [("escalated", "community", "320508001001", G1),
                                     ("escalated", "street", "320508001", G1)]
+
+
+def test_whistle_and_manual_escalation_alert_the_new_level(engine, loc):
+    """A grid leader's whistle to the street and the centre's escalation to the district."""
+    eid = report(engine, loc, "dispute.neighbour", G1)
+    workflow.transition(engine, eid, "accept", CENTRE)
+    with engine.connect() as conn:
+        leader = Principal("grid_worker", auth._areas(conn, "grid_worker", None, LEADER),
+                           LEADER, name="leader")
+    workflow.transition(engine, eid, "whistle", leader, note="families fighting again",
+                        level="street", departments=["justice"])
+    workflow.transition(engine, eid, "escalate", CENTRE, note="needs the district")
+    assert _alerts(engine, eid) == [("whistle", "street", "320508001", G1),
+                                    ("escalated", "district", None, G1)]
