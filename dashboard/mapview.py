@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import math
 from collections.abc import Callable, Sequence
@@ -14,6 +15,8 @@ from typing import Any
 import folium
 from branca.element import MacroElement
 from jinja2 import Template
+
+from dashboard import basemap
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
 # Leaflet ships with the dashboard (command centres often run on an intranet without CDN
@@ -179,6 +182,8 @@ class MapView:
     coverage_radius_m: float | None = None
     tracks: Sequence[dict] = ()
     online_tiles: bool = False
+    basemap: Any = None  # a dashboard.basemap.Basemap; None: the configured one
+    buildings: Sequence[dict] = ()
 
 
 Target = Callable[[str], folium.FeatureGroup]
@@ -189,6 +194,9 @@ def build_map(view: MapView, dynamic: list | None = None) -> folium.Map:
     list as a FeatureGroup instead of onto the map: streamlit-folium then swaps them in place,
     keeping the map's position, and the base map (no layers) never changes, so every layer
     choice takes effect on the next run."""
+    bm = view.basemap or basemap.configured()  # None: the configured one, if any
+    if bm is not None:
+        view = basemap.shift_view(dataclasses.replace(view, basemap=bm), bm.datum)
     m = _base_map(view)
 
     def target(name: str) -> folium.FeatureGroup:
@@ -214,7 +222,8 @@ def _base_map(view: MapView) -> folium.Map:
     """The map itself: position, optional online tiles, the extent to fit."""
     m = folium.Map(location=list(view.center), zoom_start=view.zoom, tiles=None,
                    control_scale=True, prefer_canvas=True, min_zoom=3, max_zoom=19)
-    if view.online_tiles:
+    basemap.add_to(m, view.basemap)
+    if view.online_tiles and view.basemap is None:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)").add_to(m)
     if view.fit:
         f = view.fit
@@ -415,8 +424,8 @@ def track_layer(view: MapView, target: Target) -> None:
 
 # The layers in drawing order (later ones on top).
 LAYERS: tuple[Callable[[MapView, Target], None], ...] = (
-    grid_layer, coverage_layer, unit_layer, heat_layer, camera_layer, event_layer,
-    selected_layer, track_layer)
+    basemap.building_layer, grid_layer, coverage_layer, unit_layer, heat_layer, camera_layer,
+    event_layer, selected_layer, track_layer, basemap.grid_label_layer)
 
 
 @cache

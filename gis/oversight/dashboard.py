@@ -108,6 +108,16 @@ class MapUnit(TypedDict):
     geometry: dict[str, Any]
 
 
+class MapBuilding(TypedDict):
+    """A building on the map without a basemap (GeoJSON geometry)."""
+
+    id: int
+    name: str | None
+    address: str | None
+    floors: int | None
+    geometry: dict[str, Any]
+
+
 class EventBin(TypedDict):
     """One heat bin: its bounds, events and open events."""
 
@@ -344,6 +354,16 @@ def units(engine: Engine, bbox: BBox, limit: int = 5000,
     tol = 0.5 * 360.0 / (256 * 2 ** zoom) if zoom is not None else 0.0
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "units", PKG), _bbox(bbox) | {"limit": limit, "tol": tol}
+                            ).mappings().all()
+    return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
+
+
+def buildings(engine: Engine, bbox: BBox, limit: int = 3000,
+              zoom: float | None = None) -> list[MapBuilding]:
+    """Buildings intersecting ``bbox`` (GeoJSON geometry, simplified to ``zoom`` if given)."""
+    tol = 0.5 * 360.0 / (256 * 2 ** zoom) if zoom is not None else 0.0
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "buildings", PKG), _bbox(bbox) | {"limit": limit, "tol": tol}
                             ).mappings().all()
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 

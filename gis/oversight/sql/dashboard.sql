@@ -203,3 +203,12 @@ LEFT JOIN (SELECT worker_id, count(*) AS patrols, sum(length_m) / 1000 AS km,
            FROM patrol_track WHERE ended_at >= :since GROUP BY worker_id) p
        ON p.worker_id = w.id
 ORDER BY w.code;
+
+-- name: buildings
+-- Buildings in a box, for the map without a basemap (drawn when zoomed in); @tol as units.
+SELECT b.id, b.name, b.address, b.floors,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(b.geom, :tol), 6) AS geometry
+FROM building b
+WHERE b.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+ORDER BY b.id
+LIMIT :limit;
