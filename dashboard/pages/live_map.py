@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import data, mapview, session, ui
+from dashboard import basemap, data, mapview, session, ui
 from gis.oversight.dashboard import (
     CAMERA_DETAIL_ZOOM,
     EVENT_POINT_LIMIT,
@@ -158,7 +158,8 @@ def show_map(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: lis
         units=d.units, bins=d.bins if "Event heat" in layers else None, events=d.points,
         cameras=d.cameras, near=d.near, selected=d.selected,
         coverage=d.coverage if "Patrol coverage" in layers else None,
-        coverage_radius_m=radius_m, tracks=d.tracks), dynamic=groups)
+        coverage_radius_m=radius_m, tracks=d.tracks,
+        buildings=basemap.fallback_buildings(view["bbox"], view["zoom"])), dynamic=groups)
     st.session_state["_map_layers"] = [fg.layer_name for fg in groups]  # what is drawn
     base = mapview.build_map(mapview.MapView(home["center"], home["zoom"], fit=home["fit"]),
                              dynamic=[])
