@@ -11,13 +11,15 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` only adds dash
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="Wangge 网格 · command centre", page_icon=":material/map:",
+from dashboard.i18n import t  # noqa: E402
+
+st.set_page_config(page_title=t("Wangge command centre"), page_icon=":material/map:",
                    layout="wide")
 PAGES = Path(__file__).resolve().parent / "pages"
 nav = st.navigation([
-    st.Page(PAGES / "live_map.py", title="Live map 实时地图", icon=":material/map:",
+    st.Page(PAGES / "live_map.py", title=t("Live map"), icon=":material/map:",
             default=True),
-    st.Page(PAGES / "grids_workers.py", title="Grids & workers 网格与人员",
+    st.Page(PAGES / "grids_workers.py", title=t("Grids & workers"),
             icon=":material/groups:"),
     st.Page(PAGES / "workbench.py", title="调度工作台 Workbench", icon=":material/assignment:"),
 ])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, i18n, ui
 from gis.access import accounts, auth
 from gis.access.auth import Principal
 from gis.errors import InvalidInput, Unauthorized
@@ -89,6 +89,7 @@ def _change_password(who: Principal) -> None:
 
 def require_login() -> Principal:
     """The logged-in principal; shows the log-in form and stops the page until there is one."""
+    i18n.switch()
     if KEY not in st.session_state and not data.ping(data.database_url()):
         ui.database_down("no connection")
         st.stop()

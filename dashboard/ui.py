@@ -7,13 +7,17 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard import data
+from dashboard.i18n import bound, item_label, status_label, t
 
 REFRESH_S = 5
+BOUNDARIES_HINT = ("No district boundaries yet — import your district's real boundaries: "
+                   "`wangge boundaries import FILE --commit` (README, section Boundaries).")
 
 
 def database_down(reason: str) -> None:
     """Say the database is unreachable and retry by itself every few seconds."""
-    st.error(f"Database unreachable: {reason}. Retrying every {REFRESH_S} s…")
+    st.error(t("Database unreachable: {reason}. Retrying every {s} s…", reason=reason,
+               s=REFRESH_S))
 
     @st.fragment(run_every=REFRESH_S)
     def _probe() -> None:
@@ -21,14 +25,14 @@ def database_down(reason: str) -> None:
         data.extent.clear()
         if data.ping(data.database_url()):
             st.rerun(scope="app")
-        st.caption("still waiting for the database")
+        st.caption(t("still waiting for the database"))
 
     _probe()
 
 
 def no_district() -> None:
     """The empty state before any district is loaded."""
-    st.info(f"No district loaded — {data.EMPTY_HINT} (it loads the demo district).")
+    st.info(t(BOUNDARIES_HINT))
 
 
 def district(url: str, scope: data.Scope = None) -> tuple[dict, dict] | None:
@@ -59,30 +63,33 @@ def sidebar_filters(options: dict, key: str = "f", statuses: bool = True,
                     scope: data.Scope = None) -> Choice:
     """Time window, event class, status, street, community and grid in the sidebar."""
     sb = st.sidebar
-    window = sb.selectbox("Time window", list(data.WINDOWS), index=1, key=f"{key}_window")
+    window = sb.selectbox(t("Time window"), list(data.WINDOWS), index=1, key=f"{key}_window",
+                          format_func=bound(t))
     classes = sb.multiselect(
-        "Event class", [c["code"] for c in options["classes"]], key=f"{key}_classes",
-        format_func=lambda c: next((f"{o['name']} {o['name_zh'] or ''}"
-                                    for o in options["classes"] if o["code"] == c), c))
+        t("Event class"), [c["code"] for c in options["classes"]], key=f"{key}_classes",
+        format_func=bound(lambda c: next((item_label(c, o["name"], o["name_zh"])
+                                          for o in options["classes"] if o["code"] == c), c)))
     picked_statuses: list[str] = []
     overdue = False
     if statuses:
-        picked_statuses = sb.multiselect("Status", list(data.STATUSES), key=f"{key}_statuses")
-        overdue = sb.checkbox("Overdue only", key=f"{key}_overdue")
+        picked_statuses = sb.multiselect(t("Status"), list(data.STATUSES), key=f"{key}_statuses",
+                                         format_func=bound(status_label))
+        overdue = sb.checkbox(t("Overdue only"), key=f"{key}_overdue")
     names = {a["code"]: a["name"] for lv in ("street", "community", "grid") for a in options[lv]}
-    street = sb.selectbox("Street", [None] + [a["code"] for a in options["street"]],
+    area_name = bound(lambda c: t("all") if c is None else f"{names[c]} ({c})")
+    street = sb.selectbox(t("Street"), [None] + [a["code"] for a in options["street"]],
                           key=f"{key}_street",
-                          format_func=lambda c: "all" if c is None else f"{names[c]} ({c})")
+                          format_func=area_name)
     comms = [a["code"] for a in options["community"] if street is None or a["parent"] == street]
-    community = sb.selectbox("Community", [None] + comms, key=f"{key}_community",
-                             format_func=lambda c: "all" if c is None else f"{names[c]} ({c})")
+    community = sb.selectbox(t("Community"), [None] + comms, key=f"{key}_community",
+                             format_func=area_name)
     grids = [a["code"] for a in options["grid"]
              if (community is None or a["parent"] == community)
              and (street is None or a["code"].startswith(street))]
-    grid = sb.selectbox("Grid", [None] + grids, key=f"{key}_grid",
-                        format_func=lambda c: "all" if c is None else f"{names[c]} ({c})")
+    grid = sb.selectbox(t("Grid"), [None] + grids, key=f"{key}_grid",
+                        format_func=area_name)
     area = grid or community or street
     filters = data.Filters(since=data.since_for(window), classes=tuple(classes),
                            statuses=tuple(picked_statuses), area=area, overdue_only=overdue,
                            scope=scope)
-    return Choice(window, filters, f"{names[area]} ({area})" if area else "whole district")
+    return Choice(window, filters, f"{names[area]} ({area})" if area else t("whole district"))

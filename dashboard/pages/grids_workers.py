@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, session, ui
+from dashboard.i18n import TZ_LABEL, fmt_time, role_label, t
 
 
 def grid_table(stats: list[dict], area: str | None) -> pd.DataFrame:
@@ -15,8 +16,8 @@ def grid_table(stats: list[dict], area: str | None) -> pd.DataFrame:
         "open": s["open"], "overdue": s["overdue"], "closed": s["closed"],
         "reported": s["reported"], "coverage": round(100 * s["coverage"], 1),
         "units passed": f"{s['units_patrolled']} / {s['units']}",
-        "responsible": s["responsible"] or "nobody assigned",
-        "people": ", ".join(f"{p['name']} ({p['role']})" for p in s["people"]),
+        "responsible": s["responsible"] or t("nobody assigned"),
+        "people": ", ".join(f"{p['name']} ({role_label(p['role'])})" for p in s["people"]),
     } for s in stats if not area or s["code"].startswith(area)]
     return pd.DataFrame(rows)
 
@@ -24,10 +25,11 @@ def grid_table(stats: list[dict], area: str | None) -> pd.DataFrame:
 def show_metrics(df: pd.DataFrame) -> None:
     """The row of headline numbers over the grids shown."""
     c = st.columns(4)
-    c[0].metric("Grids", len(df))
-    c[1].metric("Open events", int(df["open"].sum()) if len(df) else 0)
-    c[2].metric("Overdue", int(df["overdue"].sum()) if len(df) else 0)
-    c[3].metric("Grids never patrolled", int((df["coverage"] == 0).sum()) if len(df) else 0)
+    c[0].metric(t("Grids"), len(df))
+    c[1].metric(t("Open events"), int(df["open"].sum()) if len(df) else 0)
+    c[2].metric(t("Overdue"), int(df["overdue"].sum()) if len(df) else 0)
+    c[3].metric(t("Grids not patrolled in this window"),
+                int((df["coverage"] == 0).sum()) if len(df) else 0)
 
 
 def show_grid(s: dict) -> None:
@@ -36,52 +38,58 @@ def show_grid(s: dict) -> None:
     with a:
         st.markdown(f"**{s['name']}** ({s['code']}) · {s['kind']} · {s['community']}, "
                     f"{s['street']}")
-        st.markdown(f"open **{s['open']}** · overdue **{s['overdue']}** · closed "
-                    f"**{s['closed']}** · patrol coverage **{s['coverage']:.0%}** "
-                    f"({s['units_patrolled']} of {s['units']} units)")
+        st.markdown(t("open **{open}** · overdue **{overdue}** · closed **{closed}** · patrol "
+                      "coverage **{cov}** ({done} of {units} units)", open=s["open"],
+                      overdue=s["overdue"], closed=s["closed"], cov=f"{s['coverage']:.0%}",
+                      done=s["units_patrolled"], units=s["units"]))
     with b:
-        st.markdown("**People who answer for it**")
+        st.markdown(f"**{t('People who answer for it')}**")
         if s["people"]:
-            st.dataframe(pd.DataFrame(s["people"]), hide_index=True,
-                         width="stretch")
+            st.dataframe(pd.DataFrame([{t("Code"): p["code"], t("Name"): p["name"],
+                                        t("Role"): role_label(p["role"])} for p in s["people"]]),
+                         hide_index=True, width="stretch")
         else:
-            st.caption("nobody assigned")
+            st.caption(t("nobody assigned"))
 
 
 def show_grids(stats: list[dict], df: pd.DataFrame) -> None:
     """The per-grid table and the details of the grid picked."""
-    st.subheader("Per grid")
+    st.subheader(t("Per grid"))
     if df.empty:
-        st.info(f"No grids here — {data.EMPTY_HINT}.")
+        st.info(t(ui.BOUNDARIES_HINT))
         return
     st.dataframe(
-        df, hide_index=True, width="stretch",
+        df.rename(columns={c: t(c) for c in df.columns if c != "coverage"}),
+        hide_index=True, width="stretch",
         column_config={"coverage": st.column_config.ProgressColumn(
-            "patrol coverage %", min_value=0, max_value=100, format="%.0f%%")})
+            t("patrol coverage %"), min_value=0, max_value=100, format="%.0f%%")})
     if int(df["reported"].sum()) == 0:
-        st.info(f"No events reported in this window yet — {data.EMPTY_HINT}.")
-    pick = st.selectbox("Grid details", df["grid"].tolist(), key="gw_grid_detail")
+        st.info(t("No events reported in this window yet."))
+    pick = st.selectbox(t("Grid details"), df["grid"].tolist(), key="gw_grid_detail")
     show_grid(next(x for x in stats if x["code"] == pick))
 
 
 def show_workers(workers: list[dict], area: str | None) -> None:
     """The per-worker table (workers with a role in the chosen area)."""
-    st.subheader("Per worker")
+    st.subheader(t("Per worker"))
     wdf = pd.DataFrame(workers)
     if wdf.empty:
-        st.info(f"No workers yet — {data.EMPTY_HINT}.")
+        st.info(t("No workers yet: import the roster (README, section ETL)."))
         return
     if area:
         wdf = wdf[wdf["roles"].fillna("").str.contains(area, regex=False)]
-    st.dataframe(wdf.rename(columns={"assigned_open": "open events assigned",
-                                     "patrol_km": "patrol km", "last_patrol": "last patrol"}),
-                 hide_index=True, width="stretch")
+    wdf = wdf.assign(last_patrol=wdf["last_patrol"].map(fmt_time))
+    names = {"assigned_open": "open events assigned", "patrol_km": "patrol km",
+             "last_patrol": "last patrol"}
+    st.dataframe(wdf.rename(columns={c: t(names.get(c, c)) for c in wdf.columns}).rename(
+        columns={t("last patrol"): f"{t('last patrol')} ({TZ_LABEL()})"}),
+        hide_index=True, width="stretch")
 
 
 def main() -> None:
     """Render the grid and worker page."""
     who = session.require_login()
-    st.title("Grids & workers 网格与人员")
+    st.title(t("Grids & workers"))
     url = data.database_url()
     scope = session.scope_of(who)
     loaded = ui.district(url, scope)
@@ -89,7 +97,7 @@ def main() -> None:
         return
     _ext, options = loaded
     choice = ui.sidebar_filters(options, key="gw", statuses=False, scope=scope)
-    radius_m = st.sidebar.slider("Patrol passes a unit within (m)", 10, 300, 50, 10,
+    radius_m = st.sidebar.slider(t("Patrol passes a unit within (m)"), 10, 300, 50, 10,
                                  key="gw_radius")
     since = choice.filters.since
     try:
@@ -99,8 +107,9 @@ def main() -> None:
         ui.database_down(str(e))
         return
 
-    st.caption(f"{choice.area_label} · open and overdue: current backlog; closed, reported and "
-               f"patrol coverage: {choice.window}")
+    st.caption(f"{choice.area_label} · " + t(
+        "open and overdue: current backlog; closed, reported and patrol coverage: {window}",
+        window=t(choice.window)))
     df = grid_table(stats, choice.filters.area)
     show_metrics(df)
     show_grids(stats, df)

@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import basemap, data, mapview, session, ui
+from dashboard.i18n import TZ_LABEL, bound, fmt_time, item_label, status_label, t
 from gis.oversight.dashboard import (
     CAMERA_DETAIL_ZOOM,
     EVENT_POINT_LIMIT,
@@ -131,15 +132,17 @@ def show_metrics(d: LiveData, choice: ui.Choice, radius_m: float) -> None:
     covered = sum(c["covered"] for c in d.coverage.values())
     summary, cameras = d.summary, d.cameras
     cols = st.columns(6)
-    cols[0].metric("Events", f"{summary['total']:,}", help=f"{choice.window}, {choice.area_label}")
-    cols[1].metric("Open", f"{summary['open']:,}")
-    cols[2].metric("Overdue", f"{summary['overdue']:,}")
-    cols[3].metric("In view", f"{d.in_view:,}",
-                   help=f"individual events drawn when ≤ {EVENT_POINT_LIMIT} are in view")
-    cols[4].metric("Cameras in view", f"{cameras['total']:,}" if cameras else "–",
-                   help=f"{cameras['offline']:,} offline" if cameras else "layer off")
-    cols[5].metric("Patrol coverage", f"{covered / units_total:.0%}" if units_total else "–",
-                   help=f"units passed within {radius_m:.0f} m, {choice.window}")
+    cols[0].metric(t("Events"), f"{summary['total']:,}",
+                   help=f"{t(choice.window)}, {choice.area_label}")
+    cols[1].metric(t("Open"), f"{summary['open']:,}")
+    cols[2].metric(t("Overdue"), f"{summary['overdue']:,}")
+    cols[3].metric(t("In view"), f"{d.in_view:,}",
+                   help=t("individual events drawn when ≤ {n} are in view", n=EVENT_POINT_LIMIT))
+    cols[4].metric(t("Cameras in view"), f"{cameras['total']:,}" if cameras else "–",
+                   help=t("{n} offline", n=cameras["offline"]) if cameras else t("layer off"))
+    cols[5].metric(t("Patrol coverage"), f"{covered / units_total:.0%}" if units_total else "–",
+                   help=t("units passed within {r} m, {window}", r=f"{radius_m:.0f}",
+                          window=t(choice.window)))
 
 
 def show_map(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: list[str],
@@ -173,52 +176,56 @@ def show_notes(d: LiveData, layers: list[str], zoom: int) -> None:
     notes = []
     total = d.summary["total"]
     if total == 0:
-        st.info(f"No events in this window yet — {data.EMPTY_HINT}, or post one to "
-                "`/api/v1/events`.")
+        st.info(t("No events in this window yet: they come from the field app (/m/), the "
+                  "residents' page (/r/) or `/api/v1/events`."))
     if "Units" in layers and zoom < UNIT_MIN_ZOOM:
-        notes.append(f"zoom in to level {UNIT_MIN_ZOOM} to see the minimal units")
+        notes.append(t("zoom in to level {z} to see the minimal units", z=UNIT_MIN_ZOOM))
     if total and d.in_view > EVENT_POINT_LIMIT and "Events" in layers:
-        notes.append(f"{d.in_view:,} events in view: showing heat bins; zoom in to see "
-                     f"individual events (≤ {EVENT_POINT_LIMIT})")
+        notes.append(t("{n} events in view: showing heat bins; zoom in to see individual "
+                       "events (≤ {limit})", n=f"{d.in_view:,}", limit=EVENT_POINT_LIMIT))
     if d.cameras and d.cameras["mode"] == "clusters":
-        notes.append(f"cameras clustered: zoom in to level {CAMERA_DETAIL_ZOOM} (or click a "
-                     "cluster) to see each camera")
+        notes.append(t("cameras clustered: zoom in to level {z} (or click a cluster) to see "
+                       "each camera", z=CAMERA_DETAIL_ZOOM))
     if notes:
         st.caption(" · ".join(notes))
 
 
 def show_latest(latest: list[dict]) -> None:
     """The latest events table."""
-    st.subheader("Latest events")
+    st.subheader(t("Latest events"))
     if latest:
-        df = pd.DataFrame([{k: e[k] for k in ("id", "reported_at", "item_name", "status",
-                                              "overdue", "grid_code", "description")}
-                           for e in latest[:50]])
+        df = pd.DataFrame([{
+            t("No."): e["id"], f"{t('Reported')} ({TZ_LABEL()})": fmt_time(e["reported_at"]),
+            t("Item"): item_label(e.get("item_code", ""), e["item_name"], e.get("item_name_zh")),
+            t("Status"): status_label(e["status"]), t("Overdue"): e["overdue"],
+            t("Grid"): e["grid_code"], t("Description"): e["description"],
+        } for e in latest[:50]])
         st.dataframe(df, hide_index=True, height=260, width="stretch")
     else:
-        st.caption("no events match the filters")
+        st.caption(t("no events match the filters"))
 
 
 def show_near(d: LiveData, camera_radius_m: float) -> None:
     """The event picker and the cameras near the picked event."""
-    st.subheader("Cameras near an event")
+    st.subheader(t("Cameras near an event"))
     ids = [e["id"] for e in d.latest[:200]]
     if d.sel_id and d.sel_id not in ids:
         ids.insert(0, d.sel_id)
-    pick = st.selectbox("Event", [None] + ids, key="selected_event",
-                        format_func=lambda i: "click an event on the map or pick one"
-                        if i is None else f"#{i}")
+    pick = st.selectbox(t("Event"), [None] + ids, key="selected_event",
+                        format_func=bound(lambda i: t("click an event on the map or pick one")
+                                          if i is None else f"#{i}"))
     selected, near = d.selected, d.near
     if pick and selected:
-        st.caption(f"#{selected['id']} {selected['item_name']} · {selected['status']} · "
-                   f"grid {selected.get('grid_code') or '-'} · {len(near)} camera"
-                   f"{'' if len(near) == 1 else 's'} within {camera_radius_m:.0f} m")
+        st.caption(f"#{selected['id']} {selected['item_name']} · "
+                   f"{status_label(selected['status'])} · {t('Grid')} "
+                   f"{selected.get('grid_code') or '-'} · " + t(
+                       "{n} cameras within {r} m", n=len(near), r=f"{camera_radius_m:.0f}"))
         if near:
             st.dataframe(pd.DataFrame(near)[["code", "name", "kind", "status",
                                              "direction_deg", "distance_m"]],
                          hide_index=True, width="stretch", key="near_cameras")
         else:
-            st.caption(f"no camera within {camera_radius_m:.0f} m")
+            st.caption(t("no camera within {r} m", r=f"{camera_radius_m:.0f}"))
 
 
 def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
@@ -229,7 +236,8 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
     try:
         d = load_live(url, ext, view, choice, layers, (radius_m, camera_radius_m))
     except data.DatabaseUnavailable as e:
-        st.error(f"Database unreachable: {e}. Retrying every {ui.REFRESH_S} s…")
+        st.error(t("Database unreachable: {reason}. Retrying every {s} s…", reason=str(e),
+                   s=ui.REFRESH_S))
         return
     show_metrics(d, choice, radius_m)
     show_map(d, ext, view, layers, radius_m)
@@ -244,7 +252,7 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
 def main() -> None:
     """Render the live map page."""
     who = session.require_login()
-    st.title("Live map 实时地图")
+    st.title(t("Live map"))
     url = data.database_url()
     scope = session.scope_of(who)
     loaded = ui.district(url, scope)
@@ -253,12 +261,15 @@ def main() -> None:
     ext, options = loaded
     choice = ui.sidebar_filters(options, key="live", scope=scope)
     sb = st.sidebar
-    layers = sb.multiselect("Layers", LAYERS, default=LAYERS, key="live_layers")
-    radius_m = sb.slider("Patrol passes a unit within (m)", 10, 300, 50, 10, key="live_radius")
-    camera_radius_m = sb.slider("Cameras near an event within (m)", 50, 1000, 300, 50,
+    layers = sb.multiselect(t("Layers"), LAYERS, default=LAYERS, key="live_layers",
+                            format_func=bound(t))
+    radius_m = sb.slider(t("Patrol passes a unit within (m)"), 10, 300, 50, 10,
+                         key="live_radius")
+    camera_radius_m = sb.slider(t("Cameras near an event within (m)"), 50, 1000, 300, 50,
                                 key="live_cam_radius")
-    auto = sb.toggle(f"Auto refresh every {ui.REFRESH_S} s", value=True, key="live_auto")
-    if sb.button("Fit to district", key="live_fit"):
+    auto = sb.toggle(t("Auto refresh every {s} s", s=ui.REFRESH_S), value=True,
+                     key="live_auto")
+    if sb.button(t("Fit to district"), key="live_fit"):
         st.session_state.pop(map_key(), None)
         st.session_state["map_epoch"] = st.session_state.get("map_epoch", 0) + 1
         st.session_state["view"] = initial_view(ext)

@@ -93,6 +93,10 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
             page.get_by_label("用户名 (user name)").fill("centre1")
             page.get_by_label("密码 (password)").fill(password)
             page.get_by_role("button", name="登录 (log in)").click()
+            # Chinese by default; the sidebar switch turns the pages English
+            page.get_by_role("heading", name="实时地图").wait_for(timeout=30_000)
+            page.locator('[data-testid="stSidebar"]').get_by_text("EN", exact=True).click()
+            page.get_by_role("heading", name="Live map").wait_for(timeout=30_000)
             frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').first
             frame.locator(".leaflet-container").wait_for(timeout=30_000)
             frame.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30_000)

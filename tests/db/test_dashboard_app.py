@@ -27,9 +27,11 @@ def db_env(settings, monkeypatch):
 
 
 def _app(page: Path, engine=None, role: str = "district_centre",
-         area: str | None = None) -> AppTest:
-    """An AppTest of ``page``, logged in with a token of ``role`` (no engine: logged out)."""
+         area: str | None = None, lang: str = "en") -> AppTest:
+    """An AppTest of ``page`` in ``lang``, logged in with a token of ``role`` (no engine:
+    logged out)."""
     at = AppTest.from_file(str(page), default_timeout=30)
+    at.session_state["wg_lang"] = lang
     if engine is not None:
         from gis.access.auth import create_token
 
@@ -51,7 +53,8 @@ def _text(at: AppTest) -> str:
     """All markdown / info / error / metric text of a run."""
     parts = [m.value for m in at.markdown] + [e.value for e in at.info]
     parts += [e.value for e in at.error] + [f"{m.label}={m.value}" for m in at.metric]
-    parts += [c.value for c in at.caption]
+    parts += [c.value for c in at.caption] + [w.value for w in at.warning]
+    parts += [x.value for x in at.title]
     return "\n".join(str(p) for p in parts)
 
 
@@ -77,9 +80,11 @@ def test_grids_workers_page(db_env, demo_district, engine) -> None:
 def test_empty_state(db_env, clean_db, engine) -> None:
     """No district: the page says how to load one."""
     for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
-        at = _app(page, engine).run()
+        at = _app(page, engine, lang="zh").run()
         assert not at.exception
-        assert "wangge demo" in _text(at)
+        txt = _text(at)
+        assert "wangge boundaries import FILE --commit" in txt and "尚无辖区边界" in txt
+        assert "wangge demo" not in txt
 
 
 def test_database_unreachable(monkeypatch) -> None:
@@ -90,7 +95,7 @@ def test_database_unreachable(monkeypatch) -> None:
     for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
         at = AppTest.from_file(str(page), default_timeout=30).run()
         assert not at.exception
-        assert at.error and "Database unreachable" in at.error[0].value
+        assert at.error and "数据库无法连接" in at.error[0].value
 
 
 def _map_state(lon: float, lat: float, zoom: int, clicks: int = 0) -> dict:
@@ -197,17 +202,17 @@ def test_log_in_first_and_refusals_in_chinese(db_env, demo_district, engine) -> 
     """Logged out, every page shows the log-in form only; a wrong password says so in Chinese."""
     _seed(engine)
     for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
-        at = _app(page).run()
+        at = _app(page, lang="zh").run()
         assert not at.exception, at.exception
         assert at.text_input(key="wg_password") is not None
         assert not at.metric and not at.dataframe
     password = account(engine, "centre1", "district_centre")
-    at = _login(_app(DASH / "app.py").run(), "centre1", "wrong-password")
+    at = _login(_app(DASH / "app.py", lang="zh").run(), "centre1", "wrong-password")
     assert not at.exception and "用户名或密码错误" in at.error[0].value
     assert not at.metric
     at = _login(at, "centre1", password)
     assert not at.exception, at.exception
-    assert "Events=3" in _text(at)
+    assert "事件=3" in _text(at) and "实时地图" in _text(at)  # Chinese by default
     assert "wg_token" in at.session_state
 
 
@@ -262,3 +267,23 @@ def test_community_dispatcher_sees_only_their_community(db_env, demo_district, e
         assert conn.execute(text("SELECT revoked_at IS NOT NULL FROM api_token WHERE id = ("
                                  "SELECT max(id) FROM api_token)")).scalar_one()
     assert token
+
+
+def test_language_switch_and_times_in_cst(db_env, demo_district, engine) -> None:
+    """Chinese by default with times in 北京时间; the sidebar switch turns the page English."""
+    from datetime import UTC, datetime
+
+    from dashboard import i18n
+
+    _seed(engine)
+    at = _app(DASH / "app.py", engine, lang="zh").run()
+    assert not at.exception, at.exception
+    assert "实时地图" in _text(at) and "超期=1" in _text(at)
+    latest = [d.value for d in at.dataframe if "上报时间 (北京时间)" in d.value.columns]
+    assert latest and set(latest[0]["状态"]) <= {"已上报", "已受理", "已派遣", "处置中",
+                                                "已处置", "已结案", "重新办理"}
+    at.sidebar.radio(key="wg_lang").set_value("en").run()
+    assert not at.exception, at.exception
+    assert "Live map" in _text(at) and "Overdue=1" in _text(at)
+    assert any("Reported (China Standard Time)" in d.value.columns for d in at.dataframe)
+    assert i18n.fmt_time(datetime(2026, 12, 4, 10, 30, tzinfo=UTC)) == "2026-12-04 18:30"
