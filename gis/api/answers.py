@@ -645,8 +645,31 @@ class Score(Answer):
     points: int
 
 
+class IndicatorRow(Answer):
+    """Standard indicators (立案, 结案, 按期结案, 返工, 超期) of one worker or area."""
+
+    kind: str
+    code: str
+    opened: int
+    closed: int
+    closed_on_time: int
+    on_time_rate: float | None
+    closure_rate: float | None
+    reopened: int
+    overdue: int
+
+
+class Indicators(Answer):
+    """The standard indicators per worker, grid, community and street."""
+
+    workers: list[IndicatorRow]
+    grids: list[IndicatorRow]
+    communities: list[IndicatorRow]
+    streets: list[IndicatorRow]
+
+
 class Assessment(Answer):
-    """Monthly assessment (考核) per worker, grid and resident."""
+    """Monthly assessment (考核) per worker, grid and resident, and the standard indicators."""
 
     month: str
     start: datetime
@@ -655,6 +678,7 @@ class Assessment(Answer):
     workers: list[Score]
     grids: list[Score]
     residents: list[Score]
+    indicators: Indicators
 
 
 # -- access: tokens, audit ----------------------------------------------------------------------

@@ -1,4 +1,20 @@
-"""Monthly assessment (考核) per worker and per grid, and resident points."""
+"""Monthly assessment (考核) per worker and per grid, resident points, and the standard indicators.
+
+The standard indicators (``indicators``), per worker (the event's responsible worker), grid,
+community and street, for a month [start, end) in China Standard Time, counting events:
+
+- 立案数 ``opened``: accepted into handling in the month (its first ``accept``);
+- 结案数 ``closed``: closed (``close``) in the month, counted once however often;
+- 按期结案数 ``closed_on_time``: closed in the month whose last resolution before its last
+  close in the month was within the time limit (due time by the district calendar, never
+  escalated for being overdue);
+- 按期结案率 ``on_time_rate`` = closed_on_time / closed; 结案率 ``closure_rate`` = closed /
+  opened (None when the divisor is 0; can exceed 1 when older cases close);
+- 返工 ``reopened``: reopened (``reopen``) in the month;
+- 超期 ``overdue``: the same overdue count as the assessment rows (escalated for being
+  overdue in the month, resolved late in the month, or open past its due time at the month's
+  end).
+"""
 
 from __future__ import annotations
 
@@ -46,6 +62,29 @@ class AssessmentRow(TypedDict):
     points: int
 
 
+class IndicatorRow(TypedDict):
+    """The standard indicators of one worker, grid, community or street for a month."""
+
+    kind: str
+    code: str
+    opened: int
+    closed: int
+    closed_on_time: int
+    on_time_rate: float | None
+    closure_rate: float | None
+    reopened: int
+    overdue: int
+
+
+class Indicators(TypedDict):
+    """The standard indicators per worker, grid, community and street."""
+
+    workers: list[IndicatorRow]
+    grids: list[IndicatorRow]
+    communities: list[IndicatorRow]
+    streets: list[IndicatorRow]
+
+
 class Assessment(TypedDict):
     """Figures for one month: workers, grids and residents (``assess``)."""
 
@@ -56,6 +95,7 @@ class Assessment(TypedDict):
     workers: list[AssessmentRow]
     grids: list[AssessmentRow]
     residents: list[AssessmentRow]
+    indicators: Indicators
 
 
 def month_bounds(month: str) -> Month:
@@ -84,9 +124,11 @@ def assess(engine: Engine, month: str, area: str | None = None,
         points = conn.execute(q(SQL, "resident_points", PKG), period).mappings()
         points = [dict(p) for p in points]
         worker_ids = {r.code: r.id for r in conn.execute(q(SQL, "workers", PKG))}
+        marks = [dict(m) for m in conn.execute(q(SQL, "indicators", PKG), period).mappings()]
     if area:
         within = scope.area_prefixes(area)
         figures = [f for f in figures if scope.in_scope(f["grid_code"], within)]
+        marks = [m for m in marks if scope.in_scope(m["grid_code"], within)]
     grids: dict[str, AssessmentRow] = {}
     workers: dict[str, AssessmentRow] = {}
     for v in visits:
@@ -126,7 +168,48 @@ def assess(engine: Engine, month: str, area: str | None = None,
         residents.append(r)
     return {"month": month, "start": start, "end": end, "distance_m": d,
             "workers": [workers[k] for k in sorted(workers)],
-            "grids": [grids[k] for k in sorted(grids)], "residents": residents}
+            "grids": [grids[k] for k in sorted(grids)], "residents": residents,
+            "indicators": indicators(figures, marks)}
+
+
+INDICATOR_KINDS = (("workers", "worker", "worker"), ("grids", "grid", "grid_code"),
+                   ("communities", "community", "community_code"),
+                   ("streets", "street", "street_code"))
+
+
+def _rate(n: int, d: int) -> float | None:
+    """n / d rounded to 4 places; None when d is 0."""
+    return round(n / d, 4) if d else None
+
+
+def indicators(figures: list[dict], marks: list[dict]) -> Indicators:
+    """The standard indicators from the month's event figures and indicator marks."""
+    events: dict[int, dict] = {}
+    for m in marks:
+        events[m["id"]] = {**m, "overdue": False}
+    for f in figures:
+        if f["overdue"]:
+            e = events.setdefault(f["id"], {**f, "opened": False, "closed": False,
+                                            "closed_on_time": False, "reopened": False})
+            e["overdue"] = True
+    out: dict[str, list[IndicatorRow]] = {}
+    for key, kind, col in INDICATOR_KINDS:
+        rows: dict[str, IndicatorRow] = {}
+        for e in events.values():
+            code = e.get(col)
+            if not code:
+                continue
+            r = rows.setdefault(code, {"kind": kind, "code": code, "opened": 0, "closed": 0,
+                                       "closed_on_time": 0, "on_time_rate": None,
+                                       "closure_rate": None, "reopened": 0, "overdue": 0})
+            for k in ("opened", "closed", "closed_on_time", "reopened", "overdue"):
+                r[k] += bool(e[k])
+        for r in rows.values():
+            r["on_time_rate"] = _rate(r["closed_on_time"], r["closed"])
+            r["closure_rate"] = _rate(r["closed"], r["opened"])
+        out[key] = [rows[k] for k in sorted(rows)]
+    return {"workers": out["workers"], "grids": out["grids"],
+            "communities": out["communities"], "streets": out["streets"]}
 
 
 def to_csv(result: Assessment) -> str:

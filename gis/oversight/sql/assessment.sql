@@ -36,8 +36,8 @@ WITH res AS (
     SELECT DISTINCT h.event_id FROM event_history h
     WHERE h.action IN ('dispatch', 'escalated', 'whistle') AND h.data ->> 'due_at' IS NOT NULL
 ), f AS (
-    SELECT e.id, e.grid_code, e.worker_id, e.source, e.reporter,
-           (e.reported_at >= :start AND e.reported_at < :end) AS found,
+    SELECT e.id, e.grid_code, e.community_code, e.street_code, e.worker_id, e.source,
+           e.reporter, (e.reported_at >= :start AND e.reported_at < :end) AS found,
            COALESCE(res.at >= :start AND res.at < :end, false) AS handled,
            COALESCE(res.at >= :start AND res.at < :end AND res.within, false) AS within,
            (esc.event_id IS NOT NULL
@@ -59,6 +59,40 @@ WITH res AS (
 )
 SELECT f.*, w.code AS worker FROM f LEFT JOIN worker w ON w.id = f.worker_id
 WHERE f.found OR f.handled OR f.overdue;
+-- name: indicators
+-- The standard indicators' events in [@start, @end) (definitions: gis.oversight.assessment):
+-- opened = first accepted in the period; closed = closed in the period, on time when the
+-- last resolution before its last close in the period was within the limit; reopened =
+-- reopened in the period.
+WITH acc AS (
+    SELECT DISTINCT ON (h.event_id) h.event_id, h.at FROM event_history h
+    WHERE h.action = 'accept' ORDER BY h.event_id, h.at, h.id
+), clo AS (
+    SELECT DISTINCT ON (h.event_id) h.event_id, h.at FROM event_history h
+    WHERE h.action = 'close' AND h.at >= :start AND h.at < :end
+    ORDER BY h.event_id, h.at DESC, h.id DESC
+), reo AS (
+    SELECT DISTINCT h.event_id FROM event_history h
+    WHERE h.action = 'reopen' AND h.at >= :start AND h.at < :end
+)
+SELECT e.id, e.grid_code, e.community_code, e.street_code, w.code AS worker,
+       COALESCE(acc.at >= :start AND acc.at < :end, false) AS opened,
+       clo.event_id IS NOT NULL AS closed,
+       COALESCE(clo.event_id IS NOT NULL AND r.within, false) AS closed_on_time,
+       reo.event_id IS NOT NULL AS reopened
+FROM event e
+LEFT JOIN acc ON acc.event_id = e.id
+LEFT JOIN clo ON clo.event_id = e.id
+LEFT JOIN reo ON reo.event_id = e.id
+LEFT JOIN LATERAL (
+    SELECT COALESCE((h.data ->> 'within_limit')::boolean, false) AS within
+    FROM event_history h
+    WHERE h.event_id = e.id AND h.action = 'resolve' AND h.at <= clo.at
+    ORDER BY h.at DESC, h.id DESC LIMIT 1
+) r ON true
+LEFT JOIN worker w ON w.id = e.worker_id
+WHERE COALESCE(acc.at >= :start AND acc.at < :end, false) OR clo.event_id IS NOT NULL
+   OR reo.event_id IS NOT NULL;
 -- name: resident_points
 SELECT reporter, count(*) AS accepted_reports, sum(points) AS points
 FROM resident_points WHERE awarded_at >= :start AND awarded_at < :end
