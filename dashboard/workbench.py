@@ -14,10 +14,13 @@ from gis.settings import Settings
 from gis.workflow import duplicates, queues
 from gis.workflow import transitions as workflow
 
-LABELS = {"new": "待受理", "unassigned": "未落格/区外", "duplicates": "疑似重复",
-          "overdue": "超期", "escalated": "上报至本级", "requests": "请求上报"}
-ACTIONS = {"accept": "受理", "reject": "不予受理", "dispatch": "派遣/上报",
-           "close": "核查结案", "reopen": "重新办理", "whistle": "吹哨"}
+# message ids of the workbench catalogue (dashboard/locale/zh_CN/LC_MESSAGES/workbench.po)
+LABELS = {"new": "New reports", "unassigned": "Unassigned / outside",
+          "duplicates": "Possible duplicates", "overdue": "Overdue",
+          "escalated": "Escalated to my level", "requests": "Requests to escalate"}
+ACTIONS = {"accept": "Accept", "reject": "Reject", "dispatch": "Dispatch / report up",
+           "close": "Verify and close", "reopen": "Reopen", "whistle": "Whistle",
+           "confirm_duplicate": "Confirm duplicate", "dismiss_duplicate": "Not a duplicate"}
 
 
 def engine():

@@ -5,85 +5,81 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session
+from dashboard import data, i18n, session
 from dashboard import workbench as wb
-from gis.clock import CST
 
-# TODO(d2): strings through dashboard.i18n.domain("workbench") once d1's i18n exists;
+t = i18n.domain("workbench")
 # TODO(d3): alerts.watch(who) is called by app.py once dashboard/alerts.py exists.
 who = session.require_login()
-st.title("调度工作台 (dispatcher workbench)")
+st.title(t("Dispatcher workbench"))
 if who.role not in wb.queues.READERS:
-    st.info("工作台仅供调度员和指挥中心使用 (dispatchers and the district centre only)")
+    st.info(t("The workbench is for dispatchers and the district centre only"))
     st.stop()
-
-
-def _t(v) -> str:
-    """A time in China Standard Time for people."""
-    return v.astimezone(CST).strftime("%Y-%m-%d %H:%M") if v is not None else ""
+TZ = i18n.TZ_LABEL()
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
-    """A queue as a table with Chinese headers, times in CST."""
-    return pd.DataFrame([{"编号": r["id"], "事项": r["item_name"], "状态": r["status"],
-                          "层级": r["level"], "网格": r["grid"] or "",
-                          "上报时间(北京时间)": _t(r["reported_at"]),
-                          "期限(北京时间)": _t(r["due_at"]), "超期": "是" if r["overdue"] else ""}
-                         for r in rows])
+    """A queue as a table, headers and values in the current language, times in CST."""
+    return pd.DataFrame([{
+        t("No."): r["id"], t("Item"): r["item_name"], t("Status"): i18n.status_label(r["status"]),
+        t("Level"): i18n.level_label(r["level"]), t("Grid"): r["grid"] or "",
+        f"{t('Reported')} ({TZ})": i18n.fmt_time(r["reported_at"]),
+        f"{t('Due')} ({TZ})": i18n.fmt_time(r["due_at"]),
+        t("Overdue"): t("yes") if r["overdue"] else ""} for r in rows])
 
 
 def _actions(ev: dict) -> None:
     """The action buttons; each calls the same gis function as the API and shows refusals."""
     eid = ev["id"]
-    note = st.text_input("说明/理由 (note, reason)", key="wb_note")
-    c = st.columns(5)
+    note = st.text_input(t("Note / reason"), key="wb_note")
     done: tuple[str, str | None] | None = None
-    for col, action in zip(c, ("accept", "reject", "close", "reopen", "whistle"), strict=True):
-        if col.button(wb.ACTIONS[action], key=f"wb_{action}"):
+    cols = st.columns(5)
+    for col, action in zip(cols, ("accept", "reject", "close", "reopen", "whistle"), strict=True):
+        if col.button(t(wb.ACTIONS[action]), key=f"wb_{action}"):
             done = (action, wb.act(who, eid, action, note=note or None))
-    lvl = st.selectbox("派遣至层级 (level)", ["grid", "community", "street", "district"],
-                       key="wb_level")
-    deps = st.text_input("通报部门 (departments, 逗号分隔)", key="wb_deps")
-    if st.button(wb.ACTIONS["dispatch"], key="wb_dispatch"):
+    lvl = st.selectbox(t("Dispatch to level"), ["grid", "community", "street", "district"],
+                       format_func=i18n.level_label, key="wb_level")
+    deps = st.text_input(t("Notify departments (comma-separated)"), key="wb_deps")
+    if st.button(t(wb.ACTIONS["dispatch"]), key="wb_dispatch"):
         depts = [d.strip() for d in deps.split(",") if d.strip()] or None
         done = ("dispatch", wb.act(who, eid, "dispatch", note=note or None, level=lvl,
                                    departments=depts))
     for orig in wb.possible_originals(who, eid):
         a, b = st.columns(2)
-        if a.button(f"确认与 {orig} 重复", key=f"wb_dup_yes_{orig}"):
-            done = ("confirm_duplicate", wb.act(who, eid, "confirm_duplicate", original_id=orig))
-        if b.button(f"不重复 {orig}", key=f"wb_dup_no_{orig}"):
-            done = ("dismiss_duplicate", wb.act(who, eid, "dismiss_duplicate", original_id=orig))
+        for col, action in ((a, "confirm_duplicate"), (b, "dismiss_duplicate")):
+            if col.button(f"{t(wb.ACTIONS[action])} · #{orig}", key=f"wb_{action}_{orig}"):
+                done = (action, wb.act(who, eid, action, original_id=orig))
     if done is not None:
         if done[1] is None:
-            st.success(f"已完成：{wb.ACTIONS.get(done[0], done[0])} (done)")
+            st.success(t("Done: {action}", action=t(wb.ACTIONS[done[0]])))
         else:
-            st.error(f"操作被拒绝 (refused)：{done[1]}")
+            st.error(t("Refused: {message}", message=done[1]))
 
 
 def _detail(eid: int) -> None:
     """An event: state, responsible worker, history, photos, nearby cameras, actions."""
     ev = wb.load_event(who, eid)
-    st.subheader(f"事件 {ev['id']} · {ev['item_name']}")
-    st.markdown(f"状态 **{ev['status']}** · 层级 **{ev['level']}** · 网格 {ev['grid'] or '—'}"
-                f" · 期限 {_t(ev['due_at']) or '—'}（北京时间）")
+    st.subheader(f"#{ev['id']} · {ev['item_name']}")
+    st.markdown(t("Status **{status}** · level **{level}** · grid {grid} · due {due} ({tz})",
+                  status=i18n.status_label(ev["status"]), level=i18n.level_label(ev["level"]),
+                  grid=ev["grid"] or "—", due=i18n.fmt_time(ev["due_at"]) or "—", tz=TZ))
     if ev["description"]:
         st.caption(ev["description"])
     if ev["worker_name"]:
         phone = ev["worker_phone"]
         link = f" · [{phone}](tel:{phone})" if phone else ""
-        st.markdown(f"责任网格员：{ev['worker_name']}{link}")
-    st.dataframe(pd.DataFrame([{"时间(北京时间)": _t(h["at"]), "动作": h["action"],
-                                "从": h["from_status"], "到": h["to_status"],
-                                "操作人": h["actor"], "说明": h["note"]}
-                               for h in ev["history"]]), hide_index=True)
+        st.markdown(t("Responsible worker: {name}", name=ev["worker_name"]) + link)
+    st.dataframe(pd.DataFrame([{
+        f"{t('Time')} ({TZ})": i18n.fmt_time(h["at"]), t("Action"): h["action"],
+        t("From"): h["from_status"], t("To"): h["to_status"], t("By"): h["actor"],
+        t("Note"): h["note"]} for h in ev["history"]]), hide_index=True)
     pics = wb.photos(eid)
     if pics:
         st.image(pics, width=160)
     cams = data.cameras_near_event(data.database_url(), eid, 200.0) if ev["lon"] else []
     if cams:
-        st.caption("附近摄像头 (nearby cameras)：" + "、".join(
-            str(c.get("name") or c.get("code") or c.get("id")) for c in cams[:10]))
+        st.caption(t("Nearby cameras: {names}", names=", ".join(
+            str(c.get("name") or c.get("code") or c.get("id")) for c in cams[:10])))
     _actions(ev)
 
 
@@ -91,19 +87,20 @@ def _detail(eid: int) -> None:
 def _workbench() -> None:
     """Queues and the selected event, refreshed every 10 s."""
     qs = wb.load_queues(who)["queues"]
-    tabs = st.tabs([f"{wb.LABELS[q['name']]} ({q['count']})" for q in qs])
+    tabs = st.tabs([f"{t(wb.LABELS[q['name']])} ({q['count']})" for q in qs])
     ids: dict[int, str] = {}
     for tab, q in zip(tabs, qs, strict=True):
         with tab:
             if q["rows"]:
                 st.dataframe(_table(q["rows"]), hide_index=True)
             else:
-                st.info("暂无事件 (nothing in this queue)")
+                st.info(t("Nothing in this queue"))
         for r in q["rows"]:
-            ids.setdefault(r["id"], f"{r['id']} · {r['item_name']} · {r['status']}")
+            ids.setdefault(r["id"], f"#{r['id']} · {r['item_name']} · "
+                                    f"{i18n.status_label(r['status'])}")
     if not ids:
         return
-    eid = st.selectbox("选择事件 (event)", list(ids), format_func=ids.get, key="wb_event")
+    eid = st.selectbox(t("Event"), list(ids), format_func=ids.get, key="wb_event")
     if eid is not None:
         _detail(eid)
 

@@ -62,4 +62,24 @@ def test_refused_action_shows_the_message(page_env, engine):
     assert any("操作被拒绝" in m and "cannot close" in m for m in msgs), msgs
     workflow.transition(engine, eid, "accept", CENTRE)
     at.run()
-    assert at.tabs[0].label.endswith("(0)")
+    assert at.tabs[0].label == "待受理 (0)"
+
+
+def test_english_switch_and_catalogue(page_env, engine):
+    """In English the labels are the message ids; every message id has its Chinese."""
+    import re
+
+    from dashboard import i18n
+    from dashboard import workbench as wb
+
+    report(engine, page_env, "safety.fire", G1)
+    at = _page(engine, "district_centre", None)
+    at.session_state["wg_lang"] = "en"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.tabs[0].label == "New reports (1)"
+    src = PAGE.read_text(encoding="utf-8")
+    ids = set(re.findall(r'\bt\("([^"]+)"', src)) | set(wb.LABELS.values())
+    ids |= set(wb.ACTIONS.values())
+    missing = ids - set(i18n.messages("workbench"))
+    assert not missing, missing
