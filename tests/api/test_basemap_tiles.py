@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from PIL import Image
+from pmtiles.convert import mbtiles_to_pmtiles
 from sqlalchemy import Engine
 
 from gis.api.app import create_app
@@ -27,7 +28,8 @@ def _mbtiles(path: Path, tiles: dict[tuple[int, int, int], bytes]) -> None:
     con.execute("CREATE TABLE metadata (name text, value text)")
     con.execute("CREATE TABLE tiles (zoom_level integer, tile_column integer, "
                 "tile_row integer, tile_data blob)")
-    con.execute("INSERT INTO metadata VALUES ('format', 'png')")
+    con.executemany("INSERT INTO metadata VALUES (?, ?)",
+                    [("format", "png"), ("minzoom", "2"), ("maxzoom", "16")])
     for (z, x, y), data in tiles.items():
         con.execute("INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, (1 << z) - 1 - y, data))
     con.commit()
@@ -61,3 +63,20 @@ def test_no_basemap_file_answers_404(settings: Settings, clean_db: Engine) -> No
         r = c.get("/tiles/basemap/0/0/0")
     assert r.status_code == 404
     assert "瓦片" in r.json()["error"]["message"]
+
+
+def test_tiles_of_a_local_pmtiles_file_are_served_byte_exact(
+        settings: Settings, clean_db: Engine, tmp_path: Path) -> None:
+    """The same tiles converted to PMTiles: the same bytes, 404 for an absent tile."""
+    red, blue = _png((200, 30, 30)), _png((30, 30, 200))
+    mb, pm = tmp_path / "district.mbtiles", tmp_path / "district.pmtiles"
+    _mbtiles(mb, {(16, 54321, 26543): red, (2, 1, 0): blue})
+    mbtiles_to_pmtiles(str(mb), str(pm), 16)
+    app = create_app(settings.model_copy(update={"basemap_file": str(pm)}), listen=False)
+    with TestClient(app) as c:
+        r = c.get("/tiles/basemap/16/54321/26543")
+        assert r.status_code == 200 and r.content == red
+        assert r.headers["content-type"] == "image/png"
+        assert c.get("/tiles/basemap/2/1/0").content == blue
+        assert c.get("/tiles/basemap/2/1/3").status_code == 404
+        assert c.get("/tiles/basemap/15/1/1").status_code == 404
