@@ -11,6 +11,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` only adds dash
 
 import streamlit as st  # noqa: E402
 
+from dashboard import alerts, session  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 
 st.set_page_config(page_title=t("Wangge command centre"), page_icon=":material/map:",
@@ -23,4 +24,10 @@ nav = st.navigation([
             icon=":material/groups:"),
     st.Page(PAGES / "workbench.py", title="调度工作台 Workbench", icon=":material/assignment:"),
 ])
+try:
+    who = session.current()
+except Exception:  # noqa: BLE001 - the database is down: the page says so itself
+    who = None
+if who is not None and not who.must_change_password:
+    alerts.watch(who)  # new alerts of the person's area and level, on every page
 nav.run()
