@@ -148,10 +148,13 @@ def cameras_near_event(url: str, event_id: int, radius_m: float) -> list[dict[st
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def patrol_coverage(url: str, since: datetime, radius_m: float,
-                    lat: float) -> dict[str, dict[str, Any]]:
-    """Patrol coverage per grid."""
-    return _call(dq.patrol_coverage, _engine(url), since, None, radius_m, lat)
+def patrol_coverage(url: str, since: datetime, radius_m: float, lat: float,
+                    scope: Scope = None) -> dict[str, dict[str, Any]]:
+    """Patrol coverage per grid (grids in ``scope``)."""
+    cov = _call(dq.patrol_coverage, _engine(url), since, None, radius_m, lat)
+    if scope is None:
+        return cov
+    return {code: c for code, c in cov.items() if code.startswith(scope)}
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -50,7 +50,8 @@ def follow_map(view: dict[str, Any]) -> dict[str, Any]:
         return view
     return {"center": (round(ret["center"]["lat"], 6), round(ret["center"]["lng"], 6)),
             "zoom": int(ret["zoom"]),
-            "bbox": (sw["lng"], sw["lat"], ne["lng"], ne["lat"]), "fit": None}
+            "bbox": basemap.to_data_bbox((sw["lng"], sw["lat"], ne["lng"], ne["lat"])),
+            "fit": None}
 
 
 def new_click() -> dict[str, Any] | None:
@@ -70,7 +71,8 @@ def clicked_event(click: dict[str, Any] | None, points: list[dict], zoom: int) -
     few pixels (a click on a camera, a cluster or a grid selects nothing)."""
     if not click or click.get("lat") is None or click.get("lng") is None:
         return None
-    hit = mapview.nearest_event(points, click["lat"], click["lng"], zoom)
+    lon, lat = basemap.to_data(click["lng"], click["lat"])  # GCJ-02 map → stored WGS84
+    hit = mapview.nearest_event(points, lat, lon, zoom)
     return None if hit is None else int(hit["id"])
 
 
@@ -110,7 +112,7 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
               and bins["total"] <= EVENT_POINT_LIMIT else [])
     cameras = data.camera_layer(url, bbox, zoom) if "Cameras" in layers else None
     lat = (ext["minlat"] + ext["maxlat"]) / 2
-    coverage = data.patrol_coverage(url, f.since, radius_m, lat)
+    coverage = data.patrol_coverage(url, f.since, radius_m, lat, f.scope)
     tracks = data.tracks(url, today_start(), f.scope) if "Today's tracks" in layers else []
     grids = data.grids(url, f.scope)
     units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom)

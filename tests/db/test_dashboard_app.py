@@ -257,6 +257,13 @@ def test_community_dispatcher_sees_only_their_community(db_env, demo_district, e
     at = _app(DASH / "app.py", engine, "community_dispatcher", other).run()
     assert not at.exception, at.exception
     assert "Events=0" in _text(at)
+    from datetime import UTC, datetime
+
+    from dashboard import data
+
+    cov = data.patrol_coverage(db_env.database_url, datetime(2020, 1, 1, tzinfo=UTC), 50.0,
+                               31.0, (mine,))
+    assert cov and len(cov) == n_grids and all(k.startswith(mine) for k in cov)
 
     at = _login(_app(DASH / "app.py").run(), "comm2",
                 account(engine, "comm2", "community_dispatcher", mine))
