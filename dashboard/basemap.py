@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.data import STATIC_TTL_S, _call, _engine
-from gis.geo.datum import wgs84_to_gcj02
+from gis.geo.datum import gcj02_to_wgs84, wgs84_to_gcj02
 from gis.oversight import dashboard as dq
 from gis.oversight.dashboard import BBox
 from gis.settings import Settings
@@ -50,6 +50,21 @@ def choose(settings: Settings, api_url: str | None = None) -> Basemap | None:
 def configured() -> Basemap | None:
     """The basemap of the current settings (environment), if any."""
     return choose(Settings())
+
+
+def to_data(lon: float, lat: float) -> tuple[float, float]:
+    """A point the map gave back (in the basemap's datum) as stored, in WGS84."""
+    bm = configured()
+    if bm is None or bm.datum != "gcj02":
+        return lon, lat
+    return gcj02_to_wgs84(lon, lat)
+
+
+def to_data_bbox(bbox: BBox) -> BBox:
+    """The map's bounds (in the basemap's datum) as stored, in WGS84, for the loaders."""
+    x0, y0 = to_data(bbox[0], bbox[1])
+    x1, y1 = to_data(bbox[2], bbox[3])
+    return (x0, y0, x1, y1)
 
 
 def fallback_buildings(bbox: BBox, zoom: int) -> list[dict[str, Any]]:

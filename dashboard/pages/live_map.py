@@ -50,7 +50,8 @@ def follow_map(view: dict[str, Any]) -> dict[str, Any]:
         return view
     return {"center": (round(ret["center"]["lat"], 6), round(ret["center"]["lng"], 6)),
             "zoom": int(ret["zoom"]),
-            "bbox": (sw["lng"], sw["lat"], ne["lng"], ne["lat"]), "fit": None}
+            "bbox": basemap.to_data_bbox((sw["lng"], sw["lat"], ne["lng"], ne["lat"])),
+            "fit": None}
 
 
 def new_click() -> dict[str, Any] | None:
@@ -70,7 +71,8 @@ def clicked_event(click: dict[str, Any] | None, points: list[dict], zoom: int) -
     few pixels (a click on a camera, a cluster or a grid selects nothing)."""
     if not click or click.get("lat") is None or click.get("lng") is None:
         return None
-    hit = mapview.nearest_event(points, click["lat"], click["lng"], zoom)
+    lon, lat = basemap.to_data(click["lng"], click["lat"])  # GCJ-02 map → stored WGS84
+    hit = mapview.nearest_event(points, lat, lon, zoom)
     return None if hit is None else int(hit["id"])
 
 

@@ -77,3 +77,19 @@ def test_choose_prefers_the_local_file_then_the_url() -> None:
     assert basemap.choose(Settings(basemap_url="https://t/{z}/{x}/{y}")).url == (
         "https://t/{z}/{x}/{y}")
     assert basemap.choose(Settings(basemap_file=None, basemap_url=None)) is None
+
+
+def test_points_the_gcj02_map_gives_back_are_read_as_stored(monkeypatch) -> None:
+    """Bounds and clicks from a GCJ-02 map come back to WGS84 (within a metre) for the
+    loaders and the click; without a basemap they pass unchanged."""
+    monkeypatch.delenv("WANGGE_BASEMAP_FILE", raising=False)
+    monkeypatch.delenv("WANGGE_BASEMAP_URL", raising=False)
+    assert basemap.to_data(*SUZHOU) == SUZHOU
+    monkeypatch.setenv("WANGGE_BASEMAP_URL", "https://tiles.example/{z}/{x}/{y}.png")
+    monkeypatch.setenv("WANGGE_BASEMAP_DATUM", "gcj02")
+    shown = basemap.shift_view(_view(), "gcj02").events[0]
+    lon, lat = basemap.to_data(shown["lon"], shown["lat"])
+    assert haversine_m(lon, lat, *SUZHOU) < 1.0
+    x0, y0, x1, y1 = basemap.to_data_bbox((shown["lon"], shown["lat"], shown["lon"] + 0.01,
+                                           shown["lat"] + 0.01))
+    assert haversine_m(x0, y0, *SUZHOU) < 1.0 and x1 > x0 and y1 > y0
