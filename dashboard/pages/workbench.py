@@ -79,7 +79,7 @@ def _detail(eid: int) -> None:
     cams = data.cameras_near_event(data.database_url(), eid, 200.0) if ev["lon"] else []
     if cams:
         st.caption(t("Nearby cameras: {names}", names=", ".join(
-            str(c.get("name") or c.get("code") or c.get("id")) for c in cams[:10])))
+            f"{c['name'] or c['code']} ({c['distance_m']:.0f} m)" for c in cams[:10])))
     _actions(ev)
 
 
@@ -98,6 +98,9 @@ def _workbench() -> None:
         for r in q["rows"]:
             ids.setdefault(r["id"], f"#{r['id']} · {r['item_name']} · "
                                     f"{i18n.status_label(r['status'])}")
+    prev = st.session_state.get("wb_event")
+    if isinstance(prev, int) and prev not in ids:  # acted on: it left its queue, keep it open
+        ids[prev] = f"#{prev}"
     if not ids:
         return
     eid = st.selectbox(t("Event"), list(ids), format_func=ids.get, key="wb_event")

@@ -11,6 +11,7 @@ from support.workflow import CENTRE, G1, G_OTHER_STREET, clear_workflow, report,
 
 from gis.access.auth import create_token
 from gis.territory.locator import Locator
+from gis.workflow import queues
 from gis.workflow import transitions as workflow
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "workbench.py"
@@ -48,6 +49,11 @@ def test_accept_from_the_page(page_env, engine):
     assert not at.exception, at.exception
     assert row(engine, mine)["status"] == "accepted"
     assert any("已完成" in s.value for s in at.success)
+    assert at.selectbox(key="wb_event").value == mine  # it left the queue; still open here
+    at.selectbox(key="wb_level").set_value("grid")
+    at.button(key="wb_dispatch").click().run()
+    assert not at.exception, at.exception
+    assert row(engine, mine)["status"] == "dispatched"
 
 
 def test_refused_action_shows_the_message(page_env, engine):
@@ -83,3 +89,26 @@ def test_english_switch_and_catalogue(page_env, engine):
     ids |= set(wb.ACTIONS.values())
     missing = ids - set(i18n.messages("workbench"))
     assert not missing, missing
+
+
+def test_detail_shows_photos_history_and_refresh(page_env, engine, settings):
+    """The selected event's photo thumbnail and history show; an accept done elsewhere (as by
+    the API) shows on the next run of the page."""
+    from support.fieldapp import photo
+
+    from gis.intake import attachments
+    from gis.media.store import open_store
+
+    eid = report(engine, page_env, "safety.fire", G1)
+    attachments.store_files(engine, open_store(settings.media_url), settings, eid,
+                            [attachments.Upload("a.jpg", "image/jpeg", photo())])
+    at = _page(engine, "community_dispatcher", "320508001001").run()
+    assert not at.exception, at.exception
+    assert [type(e).__name__ for e in at.main].count("Image") == 1
+    phone = queues.event_detail(engine, CENTRE, eid)["worker_phone"]
+    assert phone and any(f"(tel:{phone})" in m.value for m in at.markdown)
+    workflow.transition(engine, eid, "accept", CENTRE)
+    at.run()
+    assert at.tabs[0].label == "待受理 (0)"
+    hist = at.dataframe[-1].value
+    assert "accept" in set(hist.iloc[:, 1])
