@@ -51,8 +51,8 @@ def photos(event_id: int) -> list[bytes]:
     return out
 
 
-def act(who: Principal, event_id: int, action: str, **kw: Any) -> str | None:
-    """Apply an action; None when done, else the refusal's message (as the API answers)."""
+def act(who: Principal, event_id: int, action: str, **kw: Any) -> tuple[str, str] | None:
+    """Apply an action; None when done, else the refusal's (code, message) as the API answers."""
     try:
         if action in ("confirm_duplicate", "dismiss_duplicate"):
             fn = duplicates.confirm if action == "confirm_duplicate" else duplicates.dismiss
@@ -61,7 +61,7 @@ def act(who: Principal, event_id: int, action: str, **kw: Any) -> str | None:
             workflow.transition(engine(), event_id, action, who, note=kw.get("note"),
                                 level=kw.get("level"), departments=kw.get("departments"))
     except WanggeError as e:
-        return e.message
+        return e.code, e.message
     return None
 
 

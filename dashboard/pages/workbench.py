@@ -28,11 +28,18 @@ def _table(rows: list[dict]) -> pd.DataFrame:
         t("Overdue"): t("yes") if r["overdue"] else ""} for r in rows])
 
 
+def _refusal(code: str, message: str) -> str:
+    """A refusal for people: its reason by code in Chinese (when known) and the API's message."""
+    key = f"refusal:{code}"
+    reason = t(key)
+    return message if reason == key else f"{reason}（{message}）"
+
+
 def _actions(ev: dict) -> None:
     """The action buttons; each calls the same gis function as the API and shows refusals."""
     eid = ev["id"]
     note = st.text_input(t("Note / reason"), key="wb_note")
-    done: tuple[str, str | None] | None = None
+    done: tuple[str, tuple[str, str] | None] | None = None
     cols = st.columns(5)
     for col, action in zip(cols, ("accept", "reject", "close", "reopen", "whistle"), strict=True):
         if col.button(t(wb.ACTIONS[action]), key=f"wb_{action}"):
@@ -53,7 +60,7 @@ def _actions(ev: dict) -> None:
         if done[1] is None:
             st.success(t("Done: {action}", action=t(wb.ACTIONS[done[0]])))
         else:
-            st.error(t("Refused: {message}", message=done[1]))
+            st.error(t("Refused: {message}", message=_refusal(*done[1])))
 
 
 def _detail(eid: int) -> None:

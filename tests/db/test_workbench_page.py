@@ -65,7 +65,11 @@ def test_refused_action_shows_the_message(page_env, engine):
     assert not at.exception, at.exception
     assert row(engine, eid)["status"] == "reported"
     msgs = [e.value for e in at.error]
-    assert any("操作被拒绝" in m and "cannot close" in m for m in msgs), msgs
+    assert any("操作被拒绝：当前状态不允许此操作" in m and "cannot close" in m
+               for m in msgs), msgs
+    at.button(key="wb_reject").click().run()  # no reason given
+    assert any("请填写说明或理由" in e.value for e in at.error), [e.value for e in at.error]
+    assert row(engine, eid)["status"] == "reported"
     workflow.transition(engine, eid, "accept", CENTRE)
     at.run()
     assert at.tabs[0].label == "待受理 (0)"
