@@ -13,6 +13,7 @@ import folium
 import numpy as np
 import streamlit as st
 
+from dashboard import i18n
 from dashboard.data import STATIC_TTL_S, _call, _engine
 from gis.geo.datum import gcj02_to_wgs84, wgs84_to_gcj02
 from gis.oversight import dashboard as dq
@@ -21,6 +22,7 @@ from gis.settings import Settings
 
 BUILDING_ZOOM = 16  # buildings are drawn from this zoom on when there is no basemap
 TILE_PATH = "/tiles/basemap/{z}/{x}/{y}"
+t = i18n.domain("basemap")
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def add_to(m: folium.Map, basemap: Basemap | None) -> None:
     """The basemap as the map's tile layer (nothing without one)."""
     if basemap is None:
         return
-    folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name="底图 Basemap",
+    folium.TileLayer(tiles=basemap.url, attr=basemap.attribution, name=t("Basemap"),
                      min_zoom=basemap.min_zoom, max_zoom=basemap.max_zoom,
                      overlay=False, control=False).add_to(m)
 
@@ -166,20 +168,20 @@ def building_layer(view: Any, target: Any) -> None:
     folium.GeoJson(
         {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": b["geometry"],
-             "properties": {"楼栋": b.get("name") or "", "地址": b.get("address") or ""}}
+             "properties": {"name": b.get("name") or "", "address": b.get("address") or ""}}
             for b in view.buildings]},
-        name="楼栋 Buildings",
+        name=t("Buildings"),
         style_function=lambda f: {"color": "#8a8a8a", "weight": 0.8, "fillColor": "#d9d9d9",
                                   "fillOpacity": 0.6},
-        tooltip=folium.GeoJsonTooltip(["楼栋", "地址"]),
-    ).add_to(target("楼栋 Buildings"))
+        tooltip=folium.GeoJsonTooltip(["name", "address"], aliases=[t("building"), t("address")]),
+    ).add_to(target(t("Buildings")))
 
 
 def grid_label_layer(view: Any, target: Any) -> None:
     """Each grid's name at its centre, always shown, when there is no basemap to read."""
     if getattr(view, "basemap", None) is not None or not view.grids:
         return
-    fg = target("网格名称 Grid names")
+    fg = target(t("Grid names"))
     for g in view.grids:
         lon, lat = _centre(g["geometry"])
         name = g.get("name") or g["code"]

@@ -93,3 +93,14 @@ def test_points_the_gcj02_map_gives_back_are_read_as_stored(monkeypatch) -> None
     x0, y0, x1, y1 = basemap.to_data_bbox((shown["lon"], shown["lat"], shown["lon"] + 0.01,
                                            shown["lat"] + 0.01))
     assert haversine_m(x0, y0, *SUZHOU) < 1.0 and x1 > x0 and y1 > y0
+
+
+def test_the_fallback_layers_are_named_in_chinese_first(monkeypatch) -> None:
+    """Layer names come from the basemap catalogue: Chinese by default."""
+    for name in ("WANGGE_BASEMAP_URL", "WANGGE_BASEMAP_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    assert basemap.t("Buildings") == "楼栋" and basemap.t("Grid names") == "网格名称"
+    groups: list = []
+    mapview.build_map(_view(basemap=None), dynamic=groups)
+    names = [fg.layer_name for fg in groups]
+    assert "网格名称" in names
