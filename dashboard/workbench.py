@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard import data
+import folium
+
+from dashboard import basemap, data
 from gis.access.auth import Principal
 from gis.errors import WanggeError
 from gis.intake import attachments
@@ -69,3 +71,24 @@ def possible_originals(who: Principal, event_id: int) -> list[int]:
     """Originals of the event's undecided duplicate links the caller may see."""
     links = duplicates.links(engine(), "possible", event_id, who)
     return [x["original_id"] for x in links if x["event_id"] == event_id]
+
+
+def event_map(ev: dict[str, Any], cameras: list[dict[str, Any]]) -> folium.Map:
+    """A small map of the event and its nearby cameras on the configured basemap (shifted to
+    GCJ-02 when the basemap is)."""
+    bm = basemap.configured()
+
+    def at(lon: float, lat: float) -> list[float]:
+        """A WGS84 point as [lat, lon] in the basemap's datum."""
+        x, y = basemap.shift_coords([lon, lat]) if bm and bm.datum == "gcj02" else (lon, lat)
+        return [y, x]
+
+    m = folium.Map(location=at(ev["lon"], ev["lat"]), zoom_start=17, tiles=None,
+                   control_scale=True, min_zoom=3, max_zoom=19)
+    basemap.add_to(m, bm)
+    folium.Marker(at(ev["lon"], ev["lat"]), tooltip=f"#{ev['id']} {ev['item_name']}",
+                  icon=folium.Icon(color="red")).add_to(m)
+    for c in cameras:
+        folium.CircleMarker(at(c["lon"], c["lat"]), radius=5, color="#1f6feb", fill=True,
+                            tooltip=str(c["name"] or c["code"])).add_to(m)
+    return m

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from dashboard import data, i18n, session
 from dashboard import workbench as wb
@@ -84,6 +85,9 @@ def _detail(eid: int) -> None:
     if pics:
         st.image(pics, width=160)
     cams = data.cameras_near_event(data.database_url(), eid, 200.0) if ev["lon"] else []
+    if ev["lon"] is not None:
+        st_folium(wb.event_map(ev, cams), key="wb_map", height=320, width=None,
+                  returned_objects=[])
     if cams:
         st.caption(t("Nearby cameras: {names}", names=", ".join(
             f"{c['name'] or c['code']} ({c['distance_m']:.0f} m)" for c in cams[:10])))

@@ -116,3 +116,14 @@ def test_detail_shows_photos_history_and_refresh(page_env, engine, settings):
     assert at.tabs[0].label == "待受理 (0)"
     hist = at.dataframe[-1].value
     assert "accept" in set(hist.iloc[:, 1])
+
+
+def test_event_map_marks_the_event_and_cameras(page_env, engine):
+    """The detail map marks the event at its stored point (no basemap: WGS84) and cameras."""
+    from dashboard import workbench as wb
+
+    eid = report(engine, page_env, "safety.fire", G1)
+    ev = queues.event_detail(engine, CENTRE, eid)
+    cam = {"lon": ev["lon"] + 0.001, "lat": ev["lat"], "name": "西门摄像头", "code": "C1"}
+    html = wb.event_map(ev, [cam]).get_root().render()
+    assert f"[{ev['lat']}, {ev['lon']}]" in html and "西门摄像头" in html
