@@ -21,6 +21,7 @@ LABELS = {"new": "New reports", "unassigned": "Unassigned / outside",
           "duplicates": "Possible duplicates", "overdue": "Overdue",
           "escalated": "Escalated to my level", "requests": "Requests to escalate"}
 ACTIONS = {"accept": "Accept", "reject": "Reject", "dispatch": "Dispatch / report up",
+           "escalate": "Escalate to level",
            "close": "Verify and close", "reopen": "Reopen", "whistle": "Whistle",
            "confirm_duplicate": "Confirm duplicate", "dismiss_duplicate": "Not a duplicate"}
 

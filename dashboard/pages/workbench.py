@@ -48,9 +48,11 @@ def _actions(ev: dict) -> None:
     lvl = st.selectbox(t("Dispatch to level"), ["grid", "community", "street", "district"],
                        format_func=i18n.level_label, key="wb_level")
     deps = st.text_input(t("Notify departments (comma-separated)"), key="wb_deps")
-    if st.button(t(wb.ACTIONS["dispatch"]), key="wb_dispatch"):
-        depts = [d.strip() for d in deps.split(",") if d.strip()] or None
-        done = ("dispatch", wb.act(who, eid, "dispatch", note=note or None, level=lvl,
+    depts = [d.strip() for d in deps.split(",") if d.strip()] or None
+    a, b = st.columns(2)
+    for col, action in ((a, "dispatch"), (b, "escalate")):
+        if col.button(t(wb.ACTIONS[action]), key=f"wb_{action}"):
+            done = (action, wb.act(who, eid, action, note=note or None, level=lvl,
                                    departments=depts))
     for orig in wb.possible_originals(who, eid):
         a, b = st.columns(2)

@@ -127,3 +127,28 @@ def test_event_map_marks_the_event_and_cameras(page_env, engine):
     cam = {"lon": ev["lon"] + 0.001, "lat": ev["lat"], "name": "西门摄像头", "code": "C1"}
     html = wb.event_map(ev, [cam]).get_root().render()
     assert f"[{ev['lat']}, {ev['lon']}]" in html and "西门摄像头" in html
+
+
+def test_escalate_and_dismiss_duplicate_from_the_page(page_env, engine):
+    """Escalating to the street and dismissing a possible duplicate go through the page."""
+    from sqlalchemy import text
+
+    a = report(engine, page_env, "safety.fire", G1)
+    b = report(engine, page_env, "safety.fire", G1, offset_m=5)
+    at = _page(engine, "community_dispatcher", "320508001001").run()
+    assert at.tabs[2].label == "疑似重复 (1)"
+    at.selectbox(key="wb_event").set_value(b).run()
+    at.button(key=f"wb_dismiss_duplicate_{a}").click().run()
+    assert not at.exception, at.exception
+    with engine.connect() as conn:
+        st = conn.execute(text("SELECT status FROM event_duplicate WHERE event_id = :b"),
+                          {"b": b}).scalar_one()
+    assert st == "dismissed"
+    workflow.transition(engine, a, "accept", CENTRE)
+    workflow.transition(engine, a, "dispatch", CENTRE)
+    at.selectbox(key="wb_event").set_value(a).run()
+    at.text_input(key="wb_note").input("需要街道协调")
+    at.selectbox(key="wb_level").set_value("street")
+    at.button(key="wb_escalate").click().run()
+    assert not at.exception, at.exception
+    assert row(engine, a)["level"] == "street"
