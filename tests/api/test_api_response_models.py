@@ -19,6 +19,7 @@ NOT_JSON = {
     ("GET", "/docs"),  # Swagger UI page
     ("GET", "/docs/oauth2-redirect"),  # Swagger UI OAuth2 redirect page
     ("GET", "/redoc"),  # ReDoc page
+    ("GET", "/tiles/basemap/{z}/{x}/{y}"),  # a basemap tile (image bytes)
 }
 
 
@@ -44,9 +45,27 @@ def _models(annotation: Any) -> list[type]:
     return []
 
 
+def _api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, APIRoute]]:
+    """(path, route) of every APIRoute, inside included routers too (newer FastAPI keeps an
+    included router as one entry of ``app.routes``)."""
+    out: list[tuple[str, APIRoute]] = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append((prefix + r.path, r))
+        elif hasattr(r, "original_router"):
+            out += _api_routes(r.original_router.routes, prefix + r.include_context.prefix)
+    return out
+
+
 def _routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
     """(method, path, route) of every API route."""
-    return [(m, r.path, r) for r in app.routes if isinstance(r, APIRoute) for m in r.methods]
+    return [(m, path, r) for path, r in _api_routes(app.routes) for m in r.methods]
+
+
+def test_the_walk_finds_every_documented_operation(app) -> None:
+    """The routes walked are at least those of the OpenAPI document (not the top level only)."""
+    walked = {p for _m, p, r in _routes(app) if r.include_in_schema}
+    assert set(app.openapi()["paths"]) <= walked
 
 
 def test_every_endpoint_declares_a_named_response_model(app) -> None:
