@@ -190,6 +190,9 @@ def test_the_event_list_inlines_the_rule_and_keeps_its_indexes(engine) -> None:
         assert "in_scope" not in scoped and "e.grid_code ^@ ANY ('{320508001}'" in scoped
         everything = _plan(conn, "list_events", _list_params())
         assert "in_scope" not in everything and "^@" not in everything
+        # bitmap scans only: on a small table the planner may otherwise walk the
+        # reported_at index for the ORDER BY … LIMIT, whatever the filter (seen in CI)
+        conn.execute(text("SET LOCAL enable_indexscan = off"))
         by_grid = _plan(conn, "list_events", _list_params(grid=G1, scope_prefixes=[G1]))
         assert "event_grid_status" in by_grid and "in_scope" not in by_grid
 
