@@ -31,6 +31,7 @@ from gis.intake.attachments import Upload
 from gis.media import images
 from gis.media.store import MediaStore
 from gis.settings import Settings
+from gis.territory import people
 from gis.territory.locator import Locator
 
 log = logging.getLogger(__name__)
@@ -180,14 +181,11 @@ def normalize_phone(raw: str | None) -> str | None:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """138****5678: the first three and last four digits of a phone number only (a reporter
-    that is no number, such as a worker code, is returned as it is)."""
-    if not phone or not phone.isdigit() or len(phone) < 5:
+    """138****5678 (the one masking rule, ``gis.territory.people.mask_phone``) for a reporter
+    that is a number; a reporter that is no number, such as a worker code, as it is."""
+    if not phone or not phone.isdigit():
         return phone
-    if len(phone) >= 11:
-        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-    keep = max(1, len(phone) // 4)
-    return phone[:keep] + "*" * (len(phone) - 2 * keep) + phone[-keep:]
+    return people.mask_phone(phone)
 
 
 def new_tracking_code() -> str:
