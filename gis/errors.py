@@ -46,6 +46,12 @@ class InvalidInput(WanggeError):
         return cls(f"{field}: {reason}", code=code, details=[{"field": field, "reason": reason}])
 
 
+class BadQueryParameter(InvalidInput):
+    """A query parameter that a standard (OGC API, Open311) answers with 400 Bad Request."""
+
+    code = "invalid_parameter"
+
+
 class UnknownReference(WanggeError):
     """An input names something that does not exist (a worker, a building, a grid)."""
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gis.db.engine import is_query_timeout
 from gis.errors import (
+    BadQueryParameter,
     Busy,
     Conflict,
     Forbidden,
@@ -32,6 +33,7 @@ log = logging.getLogger("gis.api")
 STATUS: dict[type[WanggeError], int] = {
     WanggeError: 400,
     InvalidInput: 422,
+    BadQueryParameter: 400,  # OGC API and Open311 answer a bad parameter with 400
     UnknownReference: 422,
     Unauthorized: 401,
     Forbidden: 403,
