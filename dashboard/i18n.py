@@ -17,6 +17,7 @@ import streamlit as st
 from babel.messages.pofile import read_po
 
 from gis.clock import CST, aware
+from gis.intake.vocabulary import LEVEL_ZH, STATUS_ZH, zh
 
 LOCALE = Path(__file__).resolve().parent / "locale"
 KEY = "wg_lang"
@@ -105,8 +106,8 @@ def fmt_time(dt: datetime | None) -> str:
 
 
 def status_label(status: str) -> str:
-    """An event status for people."""
-    return t(f"status:{status}") if lang() == "zh" else status.replace("_", " ")
+    """An event status for people (the Chinese: gis.intake.vocabulary, shared with exports)."""
+    return zh(STATUS_ZH, status) if lang() == "zh" else status.replace("_", " ")
 
 
 def role_label(role: str) -> str:
@@ -115,8 +116,8 @@ def role_label(role: str) -> str:
 
 
 def level_label(level: str) -> str:
-    """An area level (grid, community, street, district) for people."""
-    return t(f"level:{level}") if lang() == "zh" else level
+    """An area level (grid, community, street, district) for people (gis.intake.vocabulary)."""
+    return zh(LEVEL_ZH, level) if lang() == "zh" else level
 
 
 def item_label(code: str, name: str | None, name_zh: str | None) -> str:
