@@ -19,8 +19,9 @@ Scope = tuple[str, ...] | None  # code prefixes the viewer may see (None: everyt
 TTL_S = 3  # live data: a little under the refresh period
 STATIC_TTL_S = 60  # boundaries and filter options change rarely
 EMPTY_HINT = "no data yet: run `wangge demo`"
+TODAY = "today"  # since 00:00 China Standard Time: the desk's working day, the default
 WINDOWS: dict[str, timedelta | None] = {
-    "last 24 hours": timedelta(hours=24), "last 7 days": timedelta(days=7),
+    TODAY: None, "last 24 hours": timedelta(hours=24), "last 7 days": timedelta(days=7),
     "last 30 days": timedelta(days=30), "last 365 days": timedelta(days=365), "all time": None,
 }
 __all__ = ["OPEN_STATUSES", "STATUSES", "DatabaseUnavailable", "Filters", "BBox"]
@@ -60,7 +61,9 @@ def _reason(e: Exception) -> str:
 
 
 def since_for(window: str, now: datetime | None = None) -> datetime:
-    """Start of a named time window (UTC)."""
+    """Start of a named time window ("today": 00:00 China Standard Time)."""
+    if window == TODAY:
+        return dq.today_start(now)
     delta = WINDOWS.get(window)
     if delta is None:
         return datetime(1970, 1, 1, tzinfo=UTC)

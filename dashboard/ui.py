@@ -63,7 +63,8 @@ def sidebar_filters(options: dict, key: str = "f", statuses: bool = True,
                     scope: data.Scope = None) -> Choice:
     """Time window, event class, status, street, community and grid in the sidebar."""
     sb = st.sidebar
-    window = sb.selectbox(t("Time window"), list(data.WINDOWS), index=1, key=f"{key}_window",
+    window = sb.selectbox(t("Time window"), list(data.WINDOWS),
+                          index=list(data.WINDOWS).index(data.TODAY), key=f"{key}_window",
                           format_func=bound(t))
     classes = sb.multiselect(
         t("Event class"), [c["code"] for c in options["classes"]], key=f"{key}_classes",

@@ -66,7 +66,7 @@ def test_live_map_page(db_env, demo_district, engine) -> None:
     txt = _text(at)
     assert "Events=3" in txt and "Overdue=1" in txt
     assert "Alerts sound here" in txt  # app.py watches the alerts on every page
-    assert at.sidebar.selectbox(key="live_window").value == "last 7 days"
+    assert at.sidebar.selectbox(key="live_window").value == "today"  # the desk's day
 
 
 def test_grids_workers_page(db_env, demo_district, engine) -> None:
