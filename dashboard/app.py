@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` only adds dash
 import streamlit as st  # noqa: E402
 
 from dashboard import alerts, session  # noqa: E402
-from dashboard.i18n import t  # noqa: E402
+from dashboard.i18n import gettext, t  # noqa: E402
 
 st.set_page_config(page_title=t("Wangge command centre"), page_icon=":material/map:",
                    layout="wide")
@@ -22,7 +22,8 @@ nav = st.navigation([
             default=True),
     st.Page(PAGES / "grids_workers.py", title=t("Grids & workers"),
             icon=":material/groups:"),
-    st.Page(PAGES / "workbench.py", title="调度工作台 Workbench", icon=":material/assignment:"),
+    st.Page(PAGES / "workbench.py", title=gettext("workbench", "Dispatcher workbench"),
+            icon=":material/assignment:"),
 ])
 try:
     who = session.current()

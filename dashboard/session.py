@@ -105,7 +105,8 @@ def require_login() -> Principal:
         _change_password(who)
         st.stop()
     sb = st.sidebar
-    sb.caption(f"{who.name.removeprefix(accounts.SESSION_PREFIX) or who.role} · {who.role}"
+    role = i18n.role_label(who.role)
+    sb.caption(f"{who.name.removeprefix(accounts.SESSION_PREFIX) or role} · {role}"
                + (f" · {', '.join(who.areas)}" if who.areas else ""))
-    sb.button("退出登录 (log out)", key="wg_logout", on_click=logout)
+    sb.button(i18n.t("Log out"), key="wg_logout", on_click=logout)
     return who
