@@ -38,8 +38,9 @@ class Basemap:
 
 def choose(settings: Settings, api_url: str | None = None) -> Basemap | None:
     """Local file (through the API's tile route) first, then the tile URL, else none."""
-    if settings.basemap_file:
-        base = api_url or f"http://{settings.api_host}:{settings.api_port}"
+    if settings.basemap_file:  # the browser fetches the tiles: the API's public address
+        base = (api_url or settings.public_url
+                or f"http://{settings.api_host}:{settings.api_port}")
         url = base.rstrip("/") + TILE_PATH
     elif settings.basemap_url:
         url = settings.basemap_url

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", description="The API's address as browsers reach "
+        "it (e.g. https://gis.example.gov.cn/wangge behind a reverse proxy); the dashboard "
+        "builds the /tiles/basemap URL it gives browsers from it (default: "
+        "http://api_host:api_port).")
     dashboard_port: int = Field(8501, ge=1, le=65535)
 
     auth_required: bool = Field(

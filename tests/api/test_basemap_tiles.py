@@ -6,6 +6,7 @@ import io
 import sqlite3
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from pmtiles.convert import mbtiles_to_pmtiles
@@ -80,3 +81,30 @@ def test_tiles_of_a_local_pmtiles_file_are_served_byte_exact(
         assert c.get("/tiles/basemap/2/1/0").content == blue
         assert c.get("/tiles/basemap/2/1/3").status_code == 404
         assert c.get("/tiles/basemap/15/1/1").status_code == 404
+
+
+def test_the_dashboard_gives_browsers_the_tile_route_under_the_public_url(
+        settings: Settings, clean_db: Engine, tmp_path: Path, monkeypatch) -> None:
+    """WANGGE_PUBLIC_URL (a reverse proxy's address) prefixes the tile URL the dashboard hands
+    to browsers, and that URL's path is the API's tile route; without it, host and port."""
+    from pydantic import ValidationError
+
+    from dashboard import basemap
+
+    red = _png((200, 30, 30))
+    file = tmp_path / "district.mbtiles"
+    _mbtiles(file, {(16, 54321, 26543): red})
+    monkeypatch.setenv("WANGGE_BASEMAP_FILE", str(file))
+    monkeypatch.setenv("WANGGE_API_HOST", "0.0.0.0")
+    monkeypatch.delenv("WANGGE_PUBLIC_URL", raising=False)
+    assert basemap.configured().url == "http://0.0.0.0:8000/tiles/basemap/{z}/{x}/{y}"
+    monkeypatch.setenv("WANGGE_PUBLIC_URL", "https://gis.example.gov.cn/wangge/")
+    url = basemap.configured().url
+    assert url == "https://gis.example.gov.cn/wangge/tiles/basemap/{z}/{x}/{y}"
+    path = url.format(z=16, x=54321, y=26543).removeprefix("https://gis.example.gov.cn/wangge")
+    with TestClient(create_app(settings.model_copy(update={"basemap_file": str(file)}),
+                               listen=False)) as c:
+        assert c.get(path).content == red
+    monkeypatch.setenv("WANGGE_PUBLIC_URL", "gis.example.gov.cn")  # no scheme: refused
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings()
