@@ -11,9 +11,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from gis.api import deps
+from gis.api import deps, event_geojson
 from gis.api.answers import EventDetail, EventPage, StoredBatch, StoredEvent
 from gis.api.errors import pydantic_details
+from gis.api.event_geojson import EventCollection
 from gis.api.params import INT64_MAX, Id, Instant
 from gis.api.schemas import ReportIn, _aware
 from gis.errors import InvalidInput
@@ -117,8 +118,14 @@ async def post_events(
     return JSONResponse(res.events[0], status_code=res.status, headers=headers)
 
 
-@router.get("", response_model=EventPage,
-            summary="List events (filter by grid, status, category, time, bbox)")
+# The GeoJSON answer (Accept: application/geo+json or f=geojson) in the OpenAPI document
+_GEOJSON_DOC = {200: {"content": {event_geojson.MEDIA_TYPE: {"schema": {
+    "$ref": "#/components/schemas/EventCollection"}}}}}
+
+
+@router.get("", response_model=EventPage | EventCollection, responses=_GEOJSON_DOC,
+            summary="List events (filter by grid, status, category, time, bbox); JSON or "
+                    "GeoJSON")
 def get_events(
     request: Request,
     grid: str | None = None,
@@ -132,10 +139,14 @@ def get_events(
                       Query(ge=1, le=INT64_MAX,
                             description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    f: Annotated[str | None, Query(pattern="^(json|geojson)$",
+                                   description="geojson: a FeatureCollection (as Accept: "
+                                               "application/geo+json)")] = None,
     engine: Engine = Depends(deps.engine),
-) -> dict[str, Any]:
+) -> Any:
     """Events in the caller's area, newest first, ``limit`` per page; pass ``next_cursor``
-    back as ``cursor``."""
+    back as ``cursor``. A GeoJSON FeatureCollection when asked (``f=geojson`` or ``Accept:
+    application/geo+json``)."""
     box = None
     if bbox:
         try:
@@ -152,8 +163,13 @@ def get_events(
                               until=_aware(until),
                               bbox=box, before_id=cursor, limit=limit,
                               who=getattr(request.state, "principal", None))
-    return {"count": len(rows), "events": rows,
-            "next_cursor": rows[-1]["id"] if len(rows) == limit else None}
+    next_cursor = rows[-1]["id"] if len(rows) == limit else None
+    if event_geojson.wants_geojson(f, request.headers.get("accept")):
+        next_href = (str(request.url.include_query_params(cursor=next_cursor))
+                     if next_cursor is not None else None)
+        body = event_geojson.collection(rows, next_cursor, str(request.url), next_href)
+        return JSONResponse(body, media_type=event_geojson.MEDIA_TYPE)
+    return {"count": len(rows), "events": rows, "next_cursor": next_cursor}
 
 
 @router.get("/{event_id}", response_model=EventDetail,
