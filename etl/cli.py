@@ -15,8 +15,8 @@ from gis.errors import WanggeError
 if TYPE_CHECKING:
     from gis.access.accounts import WorkerAccounts
 
-app = typer.Typer(help="Load GIS layers (buildings, cameras, roster) and draw minimal units. "
-                  "Commands that change data only preview unless given --commit.",
+app = typer.Typer(help="Load GIS layers (buildings, streets, cameras, roster) and draw "
+                  "minimal units. Commands that change data only preview unless given --commit.",
                   no_args_is_help=True)
 
 
@@ -99,6 +99,39 @@ def buildings(
                           layer=layer, geometry_field=geometry_field, repair=repair,
                           commit=commit, placement_file=placement, progress=progress,
                           encoding=encoding)
+    except WanggeError as err:
+        _fail(err)
+    _finish(r, file, report)
+
+
+@app.command()
+def streets(
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile lines, or an "
+                                         ".osm.pbf / .osm extract (highway ways by class; "
+                                         "waterways, water areas' outlines and railways as "
+                                         "barriers)")],
+    crs: Annotated[str | None, typer.Option(help="CRS of the coordinates when the file does not "
+                                            "say (EPSG:4547 ...), or gcj02 / bd09")] = None,
+    source: Annotated[str | None, typer.Option(help="Source name (default: the file name); "
+                                               "a reload replaces the source's lines")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer (GeoPackage ...)")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Field holding the line id")] = None,
+    class_field: Annotated[str | None, typer.Option(help="Field holding the road class "
+                                                    "(default: class, highway, fclass ...)")
+                           ] = None,
+    default_class: Annotated[str | None, typer.Option(help="Class of lines without a class "
+                                                      "field (residential, water, rail ...)")
+                             ] = None,
+    commit: CommitOpt = False,
+    report: ReportOpt = None,
+) -> None:
+    """Load streets and barriers (道路、河道、铁路) that unit and grid drawing follow."""
+    from etl import streets as mod
+
+    try:
+        r = mod.load_file(_engine(), file, source=source, crs=crs, layer=layer,
+                          id_field=id_field, class_field=class_field,
+                          default_class=default_class, commit=commit)
     except WanggeError as err:
         _fail(err)
     _finish(r, file, report)
