@@ -108,9 +108,10 @@ def grids(url: str, scope: Scope = None) -> list[dict[str, Any]]:
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
-def units(url: str, bbox: BBox, zoom: int | None = None) -> list[dict[str, Any]]:
-    """Minimal units in view (outlines simplified to the zoom)."""
-    return _call(dq.units, _engine(url), bbox, zoom=zoom)
+def units(url: str, bbox: BBox, zoom: int | None = None,
+          scope: Scope = None) -> list[dict[str, Any]]:
+    """Minimal units in view (in grids of ``scope``; outlines simplified to the zoom)."""
+    return _call(dq.units, _engine(url), bbox, zoom=zoom, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -133,21 +134,23 @@ def events(url: str, filters: Filters, bbox: BBox | None = None,
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def cameras_in_view(url: str, bbox: BBox) -> list[dict[str, Any]]:
-    """Cameras in view."""
-    return _call(dq.cameras_in_view, _engine(url), bbox)
+def cameras_in_view(url: str, bbox: BBox, scope: Scope = None) -> list[dict[str, Any]]:
+    """Cameras in view (in ``scope``)."""
+    return _call(dq.cameras_in_view, _engine(url), bbox, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def camera_layer(url: str, bbox: BBox, zoom: int) -> dict[str, Any]:
-    """Cameras in view: server-side clusters at low zoom, individual cameras when zoomed in."""
-    return _call(dq.camera_layer, _engine(url), bbox, zoom)
+def camera_layer(url: str, bbox: BBox, zoom: int, scope: Scope = None) -> dict[str, Any]:
+    """Cameras in view (in ``scope``): server-side clusters at low zoom, each camera when
+    zoomed in."""
+    return _call(dq.camera_layer, _engine(url), bbox, zoom, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def cameras_near_event(url: str, event_id: int, radius_m: float) -> list[dict[str, Any]]:
-    """Cameras near one event, nearest first."""
-    return _call(dq.cameras_near_event, _engine(url), event_id, radius_m)
+def cameras_near_event(url: str, event_id: int, radius_m: float,
+                       scope: Scope = None) -> list[dict[str, Any]]:
+    """Cameras near one event (in ``scope``), nearest first."""
+    return _call(dq.cameras_near_event, _engine(url), event_id, radius_m, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -110,12 +110,12 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
     bins = data.event_bins(url, f, bbox, zoom)
     points = (data.events(url, f, bbox) if "Events" in layers
               and bins["total"] <= EVENT_POINT_LIMIT else [])
-    cameras = data.camera_layer(url, bbox, zoom) if "Cameras" in layers else None
+    cameras = data.camera_layer(url, bbox, zoom, f.scope) if "Cameras" in layers else None
     lat = (ext["minlat"] + ext["maxlat"]) / 2
     coverage = data.patrol_coverage(url, f.since, radius_m, lat, f.scope)
     tracks = data.tracks(url, today_start(), f.scope) if "Today's tracks" in layers else []
     grids = data.grids(url, f.scope)
-    units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom)
+    units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom, f.scope)
              if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
     latest = data.events(url, f, None, 200)
     picked = clicked_event(click, points, zoom)
@@ -123,7 +123,8 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
         st.session_state["selected_event"] = picked
     sel_id = st.session_state.get("selected_event")
     selected = next((e for e in points + latest if e["id"] == sel_id), None)
-    near = data.cameras_near_event(url, sel_id, camera_radius_m) if selected else []
+    near = (data.cameras_near_event(url, sel_id, camera_radius_m, f.scope) if selected
+            else [])
     return LiveData(summary, bins, points, cameras, coverage, tracks, grids, units, latest,
                     sel_id, selected, near)
 

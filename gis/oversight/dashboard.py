@@ -347,14 +347,14 @@ def grids(engine: Engine, scope: tuple[str, ...] | None = None) -> list[MapGrid]
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 
 
-def units(engine: Engine, bbox: BBox, limit: int = 5000,
-          zoom: float | None = None) -> list[MapUnit]:
-    """Active minimal units intersecting ``bbox`` (GeoJSON geometry); with ``zoom``, outlines
-    are simplified to about half a screen pixel at that zoom (exact without)."""
+def units(engine: Engine, bbox: BBox, limit: int = 5000, zoom: float | None = None,
+          scope: tuple[str, ...] | None = None) -> list[MapUnit]:
+    """Active minimal units intersecting ``bbox`` in grids of ``scope`` (None: all; GeoJSON);
+    with ``zoom``, outlines are simplified to about half a screen pixel (exact without)."""
     tol = 0.5 * 360.0 / (256 * 2 ** zoom) if zoom is not None else 0.0
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, "units", PKG), _bbox(bbox) | {"limit": limit, "tol": tol}
-                            ).mappings().all()
+        rows = conn.execute(q(SQL, "units", PKG), _bbox(bbox) | {
+            "limit": limit, "tol": tol, "scope_prefixes": _prefixes(scope)}).mappings().all()
     return [dict(r) | {"geometry": json.loads(r["geometry"])} for r in rows]
 
 
@@ -396,22 +396,24 @@ def events(engine: Engine, filters: Filters, bbox: BBox | None = None,
     return [MapEvent(**r) for r in rows]
 
 
-def cameras_in_view(engine: Engine, bbox: BBox, limit: int = 2000) -> list[MapCamera]:
-    """Cameras inside ``bbox``."""
+def cameras_in_view(engine: Engine, bbox: BBox, limit: int = 2000,
+                    scope: tuple[str, ...] | None = None) -> list[MapCamera]:
+    """Cameras inside ``bbox`` standing in a grid of ``scope`` (None: all)."""
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, "cameras_in_view", PKG), _bbox(bbox) | {"limit": limit})
+        rows = conn.execute(q(SQL, "cameras_in_view", PKG), _bbox(bbox) | {
+            "limit": limit, "scope_prefixes": _prefixes(scope)})
         return [MapCamera(**r) for r in rows.mappings()]
 
 
-def camera_clusters(engine: Engine, bbox: BBox, zoom: float,
-                    px: int = CAMERA_CLUSTER_PX) -> CameraClusters:
-    """Cameras in ``bbox`` aggregated into square cells about ``px`` pixels wide at ``zoom``:
-    per cell the count, the offline count and the centroid (never the cameras themselves)."""
+def camera_clusters(engine: Engine, bbox: BBox, zoom: float, px: int = CAMERA_CLUSTER_PX,
+                    scope: tuple[str, ...] | None = None) -> CameraClusters:
+    """Cameras in ``bbox`` (and in ``scope``) aggregated into square cells about ``px`` pixels
+    wide at ``zoom``: per cell the count, the offline count and the centroid."""
     lat = (bbox[1] + bbox[3]) / 2
     cellx, celly = bin_size(zoom, lat, px)
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, "camera_clusters", PKG),
-                            _bbox(bbox) | {"cellx": cellx, "celly": celly}).all()
+        rows = conn.execute(q(SQL, "camera_clusters", PKG), _bbox(bbox) | {
+            "cellx": cellx, "celly": celly, "scope_prefixes": _prefixes(scope)}).all()
     clusters = [{"lon": float(r.lon), "lat": float(r.lat), "n": int(r.n),
                  "offline": int(r.n_offline), "code": r.first_code} for r in rows]
     return {"cellx": cellx, "celly": celly, "total": sum(c["n"] for c in clusters),
@@ -419,13 +421,14 @@ def camera_clusters(engine: Engine, bbox: BBox, zoom: float,
 
 
 def camera_layer(engine: Engine, bbox: BBox, zoom: float, detail_zoom: int = CAMERA_DETAIL_ZOOM,
-                 few: int = CAMERA_FEW) -> CameraLayer:
-    """What the map draws for the cameras in view: clusters at low zoom; the individual
-    cameras with their details from ``detail_zoom`` on or when at most ``few`` are in view.
+                 few: int = CAMERA_FEW, scope: tuple[str, ...] | None = None) -> CameraLayer:
+    """What the map draws for the cameras in view (those in ``scope``): clusters at low zoom;
+    the individual cameras from ``detail_zoom`` on or when at most ``few`` are in view.
     ``mode`` is "clusters" or "cameras"; ``total`` counts the cameras in view either way."""
-    cl = camera_clusters(engine, bbox, zoom)
+    cl = camera_clusters(engine, bbox, zoom, scope=scope)
     if zoom >= detail_zoom or cl["total"] <= few:
-        cams = cameras_in_view(engine, bbox, limit=min(max(few, cl["total"]), 2000))
+        cams = cameras_in_view(engine, bbox, limit=min(max(few, cl["total"]), 2000),
+                               scope=scope)
         return {"mode": "cameras", "total": cl["total"], "offline":
                 sum(c["status"] != "online" for c in cams), "cameras": cams, "clusters": []}
     return {"mode": "clusters", "total": cl["total"],
@@ -434,8 +437,9 @@ def camera_layer(engine: Engine, bbox: BBox, zoom: float, detail_zoom: int = CAM
 
 
 def cameras_near_event(engine: Engine, event_id: int, radius_m: float = 300.0,
-                       limit: int = 20) -> list[CameraNearEvent]:
-    """Cameras within ``radius_m`` metres of an event, nearest first."""
+                       limit: int = 20,
+                       scope: tuple[str, ...] | None = None) -> list[CameraNearEvent]:
+    """Cameras within ``radius_m`` metres of an event (in ``scope``), nearest first."""
     with engine.connect() as conn:
         ev = conn.execute(q("events.sql", "event_by_id", "gis.intake.sql"),
                           {"id": event_id}).mappings().first()
@@ -443,7 +447,8 @@ def cameras_near_event(engine: Engine, event_id: int, radius_m: float = 300.0,
             return []
         rows = conn.execute(q(SQL, "cameras_near_event", PKG), {
             "id": event_id, "radius": radius_m, "limit": limit,
-            "deg": metres_to_deg(radius_m, ev["lat"])}).mappings().all()
+            "deg": metres_to_deg(radius_m, ev["lat"]), "scope_prefixes": _prefixes(scope)}
+        ).mappings().all()
     return [dict(r) | {"distance_m": float(r["distance_m"])} for r in rows]
 
 

@@ -245,7 +245,7 @@ def test_community_dispatcher_sees_only_their_community(db_env, demo_district, e
     at = _login(_app(DASH / "app.py").run(), "comm1",
                 account(engine, "comm1", "community_dispatcher", mine))
     assert not at.exception, at.exception
-    assert "Events=3" in _text(at)
+    assert "Events=3" in _text(at) and "Cameras in view=2" in _text(at)
     streets = at.sidebar.selectbox(key="live_street").options
     communities = at.sidebar.selectbox(key="live_community").options
     assert len(streets) == 2 and len(communities) == 2  # "all" and their own
@@ -257,6 +257,8 @@ def test_community_dispatcher_sees_only_their_community(db_env, demo_district, e
     at = _app(DASH / "app.py", engine, "community_dispatcher", other).run()
     assert not at.exception, at.exception
     assert "Events=0" in _text(at)
+    assert "Cameras in view=0" in _text(at)  # the two cameras stand in the other community
+    assert not any(x.startswith("Cameras") for x in at.session_state["_map_layers"])
     from datetime import UTC, datetime
 
     from dashboard import data

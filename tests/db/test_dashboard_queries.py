@@ -108,3 +108,39 @@ def test_units_simplified_to_zoom(demo_district, engine) -> None:
                    for ring in poly)
 
     assert vertices(coarse) <= vertices(exact)
+
+
+def test_cameras_and_units_limited_to_the_viewers_area(demo_district, engine) -> None:
+    """A community's viewer gets the cameras standing in its grids and its units only (counts
+    and clusters too); the district centre (no scope) gets every one."""
+    from sqlalchemy import text
+
+    bbox = cameras(engine, 120)
+    seed(engine)
+    with engine.connect() as conn:
+        mine = conn.execute(text("SELECT DISTINCT community_code FROM event")).scalar_one()
+        inside = set(conn.execute(text(
+            "SELECT c.code FROM camera c JOIN grid g ON ST_Contains(g.geom, c.geom) "
+            "JOIN generation gen ON gen.id = g.generation_id AND gen.status = 'active' "
+            "WHERE g.code LIKE :p"), {"p": mine + "%"}).scalars())
+        n_units = conn.execute(text(
+            "SELECT count(*) FROM unit u JOIN generation gen ON gen.id = u.generation_id "
+            "AND gen.status = 'active' WHERE u.grid_code LIKE :p"), {"p": mine + "%"}
+        ).scalar_one()
+    assert 0 < len(inside) < 122 and {"CAM-NEAR"} <= inside
+    scope = (mine,)
+    every = dq.camera_layer(engine, bbox, 19)
+    assert every["total"] == 122 and len(every["cameras"]) == 122
+    cams = dq.camera_layer(engine, bbox, 19, scope=scope)
+    assert {c["code"] for c in cams["cameras"]} == inside and cams["total"] == len(inside)
+    clusters = dq.camera_layer(engine, bbox, 10, few=0, scope=scope)
+    assert clusters["mode"] == "clusters"
+    assert sum(c["n"] for c in clusters["clusters"]) == len(inside) == clusters["total"]
+    assert dq.camera_layer(engine, bbox, 10, few=0, scope=())["total"] == 0
+    units = dq.units(engine, bbox, scope=scope)
+    assert len(units) == n_units < 288 and all(u["grid_code"].startswith(mine) for u in units)
+    assert len(dq.units(engine, bbox)) == 288
+    ev = dq.events(engine, dq.Filters(since=datetime(2020, 1, 1, tzinfo=UTC)))[0]
+    assert [c["code"] for c in dq.cameras_near_event(engine, ev["id"], 50, scope=scope)] == [
+        "CAM-NEAR"]
+    assert dq.cameras_near_event(engine, ev["id"], 300, scope=("999",)) == []

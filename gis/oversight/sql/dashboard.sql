@@ -54,6 +54,7 @@ SELECT u.code, u.name, u.grid_code,
 FROM unit u
 JOIN generation gen ON gen.id = u.generation_id AND gen.status = 'active'
 WHERE u.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+  AND in_scope(u.grid_code, CAST(:scope_prefixes AS text[]))
 ORDER BY u.code
 LIMIT :limit;
 
@@ -106,20 +107,33 @@ ORDER BY e.reported_at DESC, e.id DESC
 LIMIT :limit;
 
 -- name: cameras_in_view
+-- A camera has no area code: it lies in the viewer's area when it stands in an active grid of
+-- @scope_prefixes (the one scope rule, in_scope, on the grid's code); NULL = every camera.
 SELECT c.code, c.name, c.kind, c.status, c.direction_deg, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat
 FROM camera c
 WHERE c.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+  AND (CAST(:scope_prefixes AS text[]) IS NULL OR EXISTS (
+        SELECT 1 FROM grid g JOIN generation gen ON gen.id = g.generation_id
+                                                 AND gen.status = 'active'
+        WHERE g.geom && c.geom AND ST_Intersects(g.geom, c.geom)
+          AND in_scope(g.code, CAST(:scope_prefixes AS text[]))))
 ORDER BY c.code
 LIMIT :limit;
 
 -- name: camera_clusters
 -- Cameras in view counted in square cells of @cellx x @celly degrees (sized to the zoom):
--- count, offline count (anything not online) and the centroid of each cell's cameras.
+-- count, offline count (anything not online) and the centroid of each cell's cameras; only
+-- the cameras in the viewer's area (as cameras_in_view).
 SELECT floor(ST_X(c.geom) / :cellx)::bigint AS ix, floor(ST_Y(c.geom) / :celly)::bigint AS iy,
        count(*) AS n, count(*) FILTER (WHERE c.status <> 'online') AS n_offline,
        avg(ST_X(c.geom)) AS lon, avg(ST_Y(c.geom)) AS lat, min(c.code) AS first_code
 FROM camera c
 WHERE c.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
+  AND (CAST(:scope_prefixes AS text[]) IS NULL OR EXISTS (
+        SELECT 1 FROM grid g JOIN generation gen ON gen.id = g.generation_id
+                                                 AND gen.status = 'active'
+        WHERE g.geom && c.geom AND ST_Intersects(g.geom, c.geom)
+          AND in_scope(g.code, CAST(:scope_prefixes AS text[]))))
 GROUP BY 1, 2
 ORDER BY 1, 2;
 
@@ -130,6 +144,11 @@ SELECT c.code, c.name, c.kind, c.status, c.direction_deg, ST_X(c.geom) AS lon,
 FROM camera c, ev
 WHERE c.geom && ST_Expand(ev.geom, :deg)
   AND ST_DWithin(c.geom::geography, ev.geom::geography, :radius)
+  AND (CAST(:scope_prefixes AS text[]) IS NULL OR EXISTS (
+        SELECT 1 FROM grid g JOIN generation gen ON gen.id = g.generation_id
+                                                 AND gen.status = 'active'
+        WHERE g.geom && c.geom AND ST_Intersects(g.geom, c.geom)
+          AND in_scope(g.code, CAST(:scope_prefixes AS text[]))))
 ORDER BY distance_m, c.code
 LIMIT :limit;
 
