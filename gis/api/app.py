@@ -19,6 +19,7 @@ from gis.api.routers import (
     attachments,
     basemap,
     events,
+    exports,
     grids,
     locate,
     me,
@@ -92,6 +93,8 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
                                                             for p in m.upload_paths))})
     for r in (locate.router, meta.router, resident.router, basemap.router):  # no token
         app.include_router(r, responses=PUBLIC_ERRORS)
+    # before events: /api/v1/events/export must not be taken for /api/v1/events/{event_id}
+    app.include_router(exports.router, responses=TOKEN_ERRORS)  # checks its caller
     for r in (events.router, grids.router, patrols.router):  # token required (auth_required)
         app.include_router(r, dependencies=[Depends(deps.require_token)],
                            responses=TOKEN_ERRORS)
