@@ -24,6 +24,8 @@ nav = st.navigation([
             icon=":material/groups:"),
     st.Page(PAGES / "workbench.py", title=gettext("workbench", "Dispatcher workbench"),
             icon=":material/assignment:"),
+    st.Page(PAGES / "statistics.py", title=gettext("statistics", "Statistics board"),
+            icon=":material/monitoring:"),
 ])
 try:
     who = session.current()
