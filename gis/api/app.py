@@ -100,7 +100,8 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
                            responses=TOKEN_ERRORS)
     app.include_router(workflow.router, responses=TOKEN_ERRORS)  # checks per endpoint
     app.include_router(session.router, responses=TOKEN_ERRORS)  # log-in needs no token
-    for r in (me.router, attachments.router, workbench.router):  # each checks its caller
+    for r in (me.router, attachments.router, workbench.router,  # each checks its caller
+              features.router):
         app.include_router(r, responses=TOKEN_ERRORS)
     apps.install(app)
     for m in mounts:

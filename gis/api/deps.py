@@ -5,6 +5,7 @@ They are `async` so that FastAPI does not hop to a worker thread to run them.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 
 import anyio
@@ -71,10 +72,17 @@ async def heavy_engine(request: Request) -> AsyncIterator[Engine]:
 
 
 def _bearer(request: Request) -> str | None:
-    """The token of an ``Authorization: Bearer`` header (or X-API-Token)."""
+    """The token of an ``Authorization: Bearer`` header, of HTTP basic auth (the token as the
+    password, any user name: what QGIS and GDAL send), or of X-API-Token."""
     h = request.headers.get("authorization", "")
     if h.lower().startswith("bearer "):
         return h[7:].strip() or None
+    if h.lower().startswith("basic "):
+        try:
+            pair = base64.b64decode(h[6:].strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return pair.partition(":")[2] or None
     return request.headers.get("x-api-token") or None
 
 

@@ -46,6 +46,10 @@ STATUS: dict[type[WanggeError], int] = {
 }
 
 
+# Standards that answer a malformed parameter with 400 Bad Request (OGC API, Open311)
+STANDARD_400_PATHS = ("/ogc", "/open311/")
+
+
 def status_for(exc: WanggeError) -> int:
     """The HTTP status of a domain error: its class's entry, else its nearest ancestor's."""
     for cls in type(exc).__mro__:
@@ -90,12 +94,13 @@ def install(app: FastAPI, retry_after_s: int) -> None:
         return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(req: Request, exc: RequestValidationError) -> JSONResponse:
         details = pydantic_details(exc.errors())
         msg = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
+        status = 400 if req.url.path.startswith(STANDARD_400_PATHS) else 422
         return JSONResponse(
             {"error": {"code": "invalid_input", "message": msg, "details": details}},
-            status_code=422,
+            status_code=status,
         )
 
     async def _db_down(_req: Request, exc: Exception) -> JSONResponse:

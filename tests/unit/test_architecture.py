@@ -18,7 +18,7 @@ RANK = {
     "gis.territory": 3,
     "gis.intake": 4,
     "gis.workflow": 5,
-    "gis.oversight": 6,
+    "gis.oversight": 6, "gis.interop": 6,
     "gis.api": 7, "gis.cli": 7,
     "boundaries": 8, "etl": 8, "dashboard": 8,
     "wangge": 9,

@@ -1,0 +1,1 @@
+"""Interoperability: OGC API – Features collections over the platform's tables."""
