@@ -134,6 +134,12 @@ def events(url: str, filters: Filters, bbox: BBox | None = None,
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def overdue(url: str, filters: Filters) -> list[dict[str, Any]]:
+    """Open events past their time limit (any report date), most late first."""
+    return _call(dq.overdue, _engine(url), filters)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def cameras_in_view(url: str, bbox: BBox, scope: Scope = None) -> list[dict[str, Any]]:
     """Cameras in view (in ``scope``)."""
     return _call(dq.cameras_in_view, _engine(url), bbox, scope=scope)

@@ -11,7 +11,15 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import basemap, data, mapview, session, ui
-from dashboard.i18n import TZ_LABEL, bound, fmt_time, item_label, status_label, t
+from dashboard.i18n import (
+    TZ_LABEL,
+    bound,
+    fmt_time,
+    item_label,
+    level_label,
+    status_label,
+    t,
+)
 from gis.oversight.dashboard import (
     CAMERA_DETAIL_ZOOM,
     EVENT_POINT_LIMIT,
@@ -89,6 +97,7 @@ class LiveData:
     grids: list[dict]
     units: list[dict]
     latest: list[dict]
+    overdue: list[dict]
     sel_id: int | None
     selected: dict | None
     near: list[dict]
@@ -118,6 +127,7 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
     units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom, f.scope)
              if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
     latest = data.events(url, f, None, 200)
+    overdue = data.overdue(url, f)
     picked = clicked_event(click, points, zoom)
     if picked is not None:
         st.session_state["selected_event"] = picked
@@ -126,7 +136,7 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
     near = (data.cameras_near_event(url, sel_id, camera_radius_m, f.scope) if selected
             else [])
     return LiveData(summary, bins, points, cameras, coverage, tracks, grids, units, latest,
-                    sel_id, selected, near)
+                    overdue, sel_id, selected, near)
 
 
 def show_metrics(d: LiveData, choice: ui.Choice, radius_m: float) -> None:
@@ -208,6 +218,27 @@ def show_latest(latest: list[dict]) -> None:
         st.caption(t("no events match the filters"))
 
 
+def show_overdue(rows: list[dict]) -> None:
+    """The overdue table: open events past their time limit, most late first."""
+    st.subheader(t("Overdue events ({n})", n=len(rows)))
+    if not rows:
+        st.caption(t("no open event is past its time limit"))
+        return
+    st.caption(t("open events past their time limit, whatever the time window; most late "
+                 "first"))
+    df = pd.DataFrame([{
+        t("No."): e["id"],
+        t("Item"): item_label(e.get("item_code", ""), e["item_name"], e.get("item_name_zh")),
+        t("Grid"): e["grid_code"] or "",
+        f"{t('Due')} ({TZ_LABEL()})": fmt_time(e["due_at"]),
+        t("Hours late"): round(e["hours_late"], 1), t("Level"): level_label(e["level"]),
+        t("Assignee"): e["worker_name"] or t("not assigned"),
+        t("Status"): status_label(e["status"]),
+    } for e in rows])
+    st.dataframe(df, hide_index=True, height=min(38 + 35 * len(rows), 260), width="stretch",
+                 key="overdue_events")
+
+
 def show_near(d: LiveData, camera_radius_m: float) -> None:
     """The event picker and the cameras near the picked event."""
     st.subheader(t("Cameras near an event"))
@@ -245,6 +276,7 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
     show_metrics(d, choice, radius_m)
     show_map(d, ext, view, layers, radius_m)
     show_notes(d, layers, view["zoom"])
+    show_overdue(d.overdue)
     left, right = st.columns([3, 2])
     with left:
         show_latest(d.latest)

@@ -160,6 +160,22 @@ class MapEvent(TypedDict):
     overdue: bool
 
 
+class OverdueEvent(TypedDict):
+    """An open event past its time limit, with how late it is and its worker (``overdue``)."""
+
+    id: int
+    item_code: str
+    item_name: str
+    item_name_zh: str | None
+    grid_code: str | None
+    due_at: datetime
+    hours_late: float
+    level: str
+    status: str
+    worker_code: str | None
+    worker_name: str | None
+
+
 class MapCamera(TypedDict):
     """A camera on the map (``cameras_in_view``)."""
 
@@ -394,6 +410,15 @@ def events(engine: Engine, filters: Filters, bbox: BBox | None = None,
         rows = conn.execute(q(SQL, "events", PKG), filters.params() | _bbox(bbox)
                             | {"limit": limit}).mappings().all()
     return [MapEvent(**r) for r in rows]
+
+
+def overdue(engine: Engine, filters: Filters, limit: int = 200) -> list[OverdueEvent]:
+    """Open events past their time limit matching the filters but not the time window (an
+    overdue event stays on the list whenever it was reported), most late first."""
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "overdue_events", PKG), filters.params() | {"limit": limit}
+                            ).mappings().all()
+    return [OverdueEvent(**r) | {"hours_late": float(r["hours_late"])} for r in rows]
 
 
 def cameras_in_view(engine: Engine, bbox: BBox, limit: int = 2000,

@@ -292,6 +292,12 @@ def test_language_switch_and_times_in_cst(db_env, demo_district, engine) -> None
     latest = [d.value for d in at.dataframe if "上报时间 (北京时间)" in d.value.columns]
     assert latest and set(latest[0]["状态"]) <= {"已上报", "已受理", "已派遣", "处置中",
                                                 "已处置", "已结案", "重新办理"}
+    overdue = next(d.value for d in at.dataframe if "超时（小时）" in d.value.columns)
+    assert list(overdue.columns) == ["编号", "事项", "网格", "办理时限 (北京时间)", "超时（小时）",
+                                     "层级", "处置人", "状态"]
+    assert list(overdue["状态"]) == ["已上报"] and list(overdue["层级"]) == ["网格"]
+    assert list(overdue["处置人"]) == ["未指派"] and overdue["超时（小时）"][0] >= 1.0
+    assert "超期事件（1）" in [h.value for h in at.subheader]
     at.sidebar.radio(key="wg_lang").set_value("en").run()
     assert not at.exception, at.exception
     assert "Live map" in _text(at) and "Overdue=1" in _text(at)

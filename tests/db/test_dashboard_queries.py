@@ -144,3 +144,32 @@ def test_cameras_and_units_limited_to_the_viewers_area(demo_district, engine) ->
     assert [c["code"] for c in dq.cameras_near_event(engine, ev["id"], 50, scope=scope)] == [
         "CAM-NEAR"]
     assert dq.cameras_near_event(engine, ev["id"], 300, scope=("999",)) == []
+
+
+def test_overdue_events_most_late_first_with_assignee(demo_district, engine) -> None:
+    """Open events past their limit, most late first, with hours late and the assigned
+    worker's name; closed ones and other areas are left out; not limited to the window."""
+    from sqlalchemy import text
+
+    seed(engine)
+    with engine.begin() as conn:
+        acc = conn.execute(text("SELECT id, grid_code FROM event WHERE status = 'accepted'")
+                           ).one()
+        conn.execute(text(
+            "UPDATE event SET due_at = now() - interval '5 hours', reported_at = now() - "
+            "interval '3 days', worker_id = (SELECT id FROM worker WHERE code = :w) "
+            "WHERE id = :id"), {"id": acc.id, "w": "W" + acc.grid_code})
+        conn.execute(text("UPDATE event SET due_at = now() - interval '9 hours' "
+                          "WHERE status = 'closed'"))
+        name = conn.execute(text("SELECT name FROM worker WHERE code = :w"),
+                            {"w": "W" + acc.grid_code}).scalar_one()
+    f = dq.Filters(since=dq.today_start())
+    rows = dq.overdue(engine, f)
+    assert [r["status"] for r in rows] == ["accepted", "reported"]
+    assert rows[0]["id"] == acc.id and rows[0]["worker_name"] == name
+    assert 4.9 < rows[0]["hours_late"] < 5.1 and 0.9 < rows[1]["hours_late"] < 1.1
+    assert rows[1]["worker_name"] is None and rows[0]["level"] == "grid"
+    assert rows[0]["due_at"] < rows[1]["due_at"]
+    assert len(dq.overdue(engine, dq.Filters(since=f.since, scope=(acc.grid_code[:12],)))) == 2
+    assert dq.overdue(engine, dq.Filters(since=f.since, scope=("999",))) == []
+    assert dq.overdue(engine, dq.Filters(since=f.since, area="999")) == []

@@ -106,6 +106,23 @@ WHERE e.geom IS NOT NULL
 ORDER BY e.reported_at DESC, e.id DESC
 LIMIT :limit;
 
+-- name: overdue_events
+-- Open events past their time limit (the backlog: whatever their report date), most late
+-- first, with the assigned worker; class, status, chosen area and the viewer's scope filter
+-- as in the other event queries.
+SELECT e.id, e.item_code, i.name AS item_name, i.name_zh AS item_name_zh, e.grid_code,
+       e.due_at, extract(epoch FROM now() - e.due_at) / 3600.0 AS hours_late, e.level,
+       e.status, w.code AS worker_code, w.name AS worker_name
+FROM event e JOIN event_item i ON i.code = e.item_code
+LEFT JOIN worker w ON w.id = e.worker_id
+WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
+  AND (CAST(:classes AS text[]) IS NULL OR i.class_code = ANY(CAST(:classes AS text[])))
+  AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
+  AND in_scope(e.grid_code, CAST(:area AS text[]))
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
+ORDER BY e.due_at, e.id
+LIMIT :limit;
+
 -- name: cameras_in_view
 -- A camera has no area code: it lies in the viewer's area when it stands in an active grid of
 -- @scope_prefixes (the one scope rule, in_scope, on the grid's code); NULL = every camera.
