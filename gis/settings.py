@@ -108,6 +108,10 @@ class Settings(BaseSettings):
         default_factory=list, description="Webhook targets of the alert outbox, a JSON list "
         'of {"name", "url", "kind": "json" | "wecom"} (WeCom / 政务微信 group robot); '
         "none: no delivery.")
+    alert_backfill_h: float = Field(
+        72.0, ge=0, description="A webhook target seen for the first time gets the earlier "
+        "alerts of this many hours (older ones are counted in a warning, not sent); from "
+        "then on it gets every alert, however long its sender was down.")
 
     calendar_file: str | None = Field(
         None, description="District calendar TOML (working hours, holidays, 调休 days); "

@@ -1,8 +1,24 @@
 """Alerts (告警): the webhook outbox and the alerts an open desk page shows.
 
 The alerts themselves are written by database triggers (migration 0011) in the transaction
-that stores or climbs an event; here they are delivered to the configured webhooks, at least
-once, with retries and back-off, and read back for a caller's area.
+that stores or climbs an event. The outbox is durable from that moment: every webhook target
+is registered (table ``alert_target``) the first time a delivery round runs with it
+configured, and from then on a trigger (migration 0013) queues each new alert for every
+registered target in the alert's own transaction. A sender that is stopped or down for days
+therefore loses nothing; a target left out of the configuration keeps its queue, which is
+delivered when it comes back.
+
+A newly registered target gets the earlier alerts of the last ``alert_backfill_h`` hours
+(72 by default: a weekend), not the whole history: alerts ask someone to act now, and a new
+group robot flooded with months of alerts of long-closed events would bury the live ones
+(the WeCom robot also accepts only 20 messages a minute). The alerts left out are counted in
+a warning (the target's name and counts, nothing about the events) and stay on the desk pages.
+
+Delivery takes one due row at a time in its own transaction, locked while it is POSTed
+(``FOR UPDATE SKIP LOCKED``), and records the outcome before the commit: two concurrent
+rounds never send a row twice; a failure backs off (10 s, 20 s, ... 1 h) and the rest of the
+round skips that target. A crash between a receiver's answer and the commit can repeat that
+one POST, so each carries ``Idempotency-Key: wangge-alert-<id>-<target>``.
 """
 
 from __future__ import annotations
@@ -14,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 import httpx
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from gis.access.auth import Principal, read_scope
 from gis.clock import CST
@@ -26,7 +42,6 @@ log = logging.getLogger(__name__)
 SQL = "alerts.sql"
 PKG = "gis.workflow.sql"
 TIMEOUT_S = 5.0
-HORIZON = timedelta(days=2)  # alerts older than this are not queued for a newly added target
 BACKOFF_BASE_S = 10.0
 BACKOFF_MAX_S = 3600.0
 LEVELS = ("grid", "community", "street", "district")
@@ -92,8 +107,9 @@ def body(a: dict[str, Any], kind: str) -> WebhookBody:
 
 def _post(client: httpx.Client, target: AlertWebhook, a: dict[str, Any]) -> str | None:
     """POST one alert; None when accepted, else a short error without the URL or any PII."""
+    key = f"wangge-alert-{a['alert_id']}-{target.name}"
     try:
-        r = client.post(target.url, json=body(a, target.kind))
+        r = client.post(target.url, json=body(a, target.kind), headers={"Idempotency-Key": key})
     except httpx.HTTPError as e:
         return f"{type(e).__name__}"
     if not r.is_success:
@@ -108,37 +124,85 @@ def _post(client: httpx.Client, target: AlertWebhook, a: dict[str, Any]) -> str 
     return None
 
 
-def _deliver_batch(conn: Connection, client: httpx.Client, targets: dict[str, AlertWebhook],
-                   now: datetime, batch: int) -> int:
-    """Claim due rows (skipping locked ones), POST each, record the outcome; delivered count."""
-    rows = conn.execute(q(SQL, "claim", PKG), {"now": now, "targets": list(targets),
-                                               "batch": batch}).mappings().all()
-    sent = 0
-    for r in rows:
+@dataclass(frozen=True)
+class Registration:
+    """A webhook target registered by a round: earlier alerts queued for it and left out."""
+
+    target: str
+    queued: int
+    skipped: int
+
+
+def _log_registration(r: Registration, horizon: timedelta) -> None:
+    """Say what a new target got; a warning with the counts when older alerts were left out."""
+    hours = horizon.total_seconds() / 3600
+    if r.skipped:
+        log.warning("alert target %s registered: %d earlier alerts queued, %d older than %g h "
+                    "not queued (WANGGE_ALERT_BACKFILL_H)", r.target, r.queued, r.skipped, hours)
+    else:
+        log.info("alert target %s registered: %d earlier alerts queued", r.target, r.queued)
+
+
+def register(engine: Engine, names: list[str], now: datetime,
+             horizon: timedelta) -> list[Registration]:
+    """Register the targets not known yet, queueing each the alerts of the last ``horizon``."""
+    with engine.connect() as conn:
+        new = list(conn.execute(q(SQL, "unregistered", PKG), {"targets": names}).scalars())
+    if not new:
+        return []
+    done = []
+    with engine.begin() as conn:
+        conn.execute(q(SQL, "lock_alerts", PKG))
+        for name in new:
+            if conn.execute(q(SQL, "register", PKG), {"target": name, "now": now}).first():
+                r = conn.execute(q(SQL, "backfill", PKG),
+                                 {"target": name, "since": now - horizon}).one()
+                done.append(Registration(name, r.queued, r.skipped))
+    for r in done:
+        _log_registration(r, horizon)
+    return done
+
+
+def _deliver_one(engine: Engine, client: httpx.Client, targets: dict[str, AlertWebhook],
+                 live: list[str], now: datetime) -> tuple[str, bool] | None:
+    """Claim one due row of ``live`` targets, POST it, record the outcome before the commit;
+    (target, delivered), or None when nothing is due."""
+    with engine.begin() as conn:
+        r = conn.execute(q(SQL, "claim", PKG), {"now": now, "targets": live}).mappings().first()
+        if r is None:
+            return None
         err = _post(client, targets[r["target"]], dict(r))
         key = {"alert_id": r["alert_id"], "target": r["target"], "now": now}
         if err is None:
             conn.execute(q(SQL, "delivered", PKG), key)
-            sent += 1
         else:
             log.warning("alert %s to %s failed (attempt %s): %s", r["alert_id"], r["target"],
                         r["attempts"] + 1, err)
             conn.execute(q(SQL, "failed", PKG), key | {
                 "next_at": now + backoff(r["attempts"] + 1), "error": err[:200]})
-    return sent
+    return r["target"], err is None
 
 
 def deliver_due(engine: Engine, settings: Settings, now: datetime | None = None,
                 batch: int = 50) -> int:
-    """Queue new alerts for every webhook target and deliver the due ones; delivered count."""
+    """Register new webhook targets, then deliver up to ``batch`` due rows; delivered count."""
     targets = {t.name: t for t in settings.alert_webhooks}
     if not targets:
         return 0
     now = now or datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(q(SQL, "enqueue", PKG), {"targets": list(targets), "since": now - HORIZON})
-    with engine.begin() as conn, httpx.Client(timeout=TIMEOUT_S) as client:
-        return _deliver_batch(conn, client, targets, now, batch)
+    register(engine, list(targets), now, timedelta(hours=settings.alert_backfill_h))
+    sent, down = 0, set()
+    with httpx.Client(timeout=TIMEOUT_S) as client:
+        for _ in range(batch):
+            live = [n for n in targets if n not in down]
+            outcome = _deliver_one(engine, client, targets, live, now) if live else None
+            if outcome is None:
+                break
+            if outcome[1]:
+                sent += 1
+            else:
+                down.add(outcome[0])  # the target is down: the rest of the round skips it
+    return sent
 
 
 @dataclass

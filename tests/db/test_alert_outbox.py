@@ -1,59 +1,25 @@
 """The alert outbox: delivery to a local webhook receiver that is down at first, retries
-with back-off, nothing lost or sent twice across a restart, the WeCom body."""
+with back-off, nothing lost or sent twice across a restart or days of sender downtime, a new
+target's back-fill, the WeCom body."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import text
-from support.workflow import G1, clear_workflow, report
+from support.webhook import Receiver, free_port, url_of
+from support.workflow import G1, G2, clear_workflow, report
 
 from gis.access.auth import Principal
 from gis.db.engine import get_engine
 from gis.settings import AlertWebhook
 from gis.territory.locator import Locator
 from gis.workflow import alerts
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers 503 to the first ``fail`` POSTs."""
-
-    def __init__(self, fail: int, delay_s: float = 0.0) -> None:
-        """Start it on a free port."""
-        self.bodies: list[dict] = []
-        self.calls = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                n = int(self.headers["Content-Length"])
-                data = json.loads(self.rfile.read(n))
-                outer.calls += 1
-                time.sleep(delay_s)
-                ok = outer.calls > fail
-                if ok:
-                    outer.bodies.append(data)
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"errcode": 0, "errmsg": "ok"}')
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        """Stop it."""
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture()
@@ -188,3 +154,103 @@ def test_concurrent_workers_deliver_each_alert_once(engine, settings, loc):
         rx.close()
     assert sum(counts) == 3 and rx.calls == 3
     assert sorted(b["alert_id"] for b in rx.bodies) == sorted({b["alert_id"] for b in rx.bodies})
+
+
+def _outbox(engine) -> list[tuple]:
+    """(event id, target, attempts, delivered?, last error) of every outbox row, in order."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT a.event_id, d.target, d.attempts, d.delivered_at IS NOT NULL, d.last_error "
+            "FROM alert_delivery d JOIN alert a ON a.id = d.alert_id ORDER BY a.id, d.target"))]
+
+
+def test_an_alert_is_queued_as_it_is_written_and_sent_after_days_of_sender_downtime(
+        engine, settings, loc):
+    """The outbox row exists before any round; the receiver is down (nothing listens), no
+    round runs for three days, then it comes up: both alerts are delivered, once each."""
+    port = free_port()
+    conf = _with_hooks(settings, AlertWebhook(name="sms", url=url_of(port)))
+    t0 = datetime.now(UTC)
+    assert alerts.deliver_due(engine, conf, t0) == 0  # registers the target; nothing yet
+    first = report(engine, loc, "crime.theft", G1)
+    assert _outbox(engine) == [(first, "sms", 0, False, None)]  # queued with the alert
+    t1 = datetime.now(UTC)
+    assert alerts.deliver_due(engine, conf, t1) == 0  # connection refused
+    assert _outbox(engine) == [(first, "sms", 1, False, "ConnectError")]
+    second = report(engine, loc, "crime.drugs", G2)  # while the sender is down
+    rx = Receiver(fail=0, port=port)
+    try:
+        assert alerts.deliver_due(engine, conf, t1 + timedelta(days=3)) == 2
+        assert alerts.deliver_due(engine, conf, t1 + timedelta(days=4)) == 0
+    finally:
+        rx.close()
+    assert sorted(b["event_id"] for b in rx.bodies) == sorted([first, second])
+    assert len(set(rx.keys)) == 2 and all(k.startswith("wangge-alert-") for k in rx.keys)
+    assert [r[3] for r in _outbox(engine)] == [True, True]
+
+
+def test_a_new_target_gets_the_alerts_of_its_horizon_and_a_warning_counts_the_rest(
+        engine, owner_engine, settings, loc, caplog):
+    """A target registered before the alerts gets all three, even one five days old; a
+    target configured later gets the two of the last 72 h, and a warning counts the third
+    (the target's name and counts only)."""
+    rx = Receiver(fail=0)
+    try:
+        old = AlertWebhook(name="old", url=rx.url)
+        assert alerts.deliver_due(engine, _with_hooks(settings, old)) == 0
+        ids = [report(engine, loc, "crime.theft", G1) for _ in range(3)]
+        with owner_engine.begin() as conn:
+            conn.execute(text("UPDATE alert SET created_at = created_at - interval '5 days' "
+                              "WHERE event_id = :e"), {"e": ids[0]})
+        conf = _with_hooks(settings, old, AlertWebhook(name="new", url=rx.url)).model_copy(
+            update={"alert_backfill_h": 72})
+        with caplog.at_level(logging.INFO, logger="gis.workflow.alerts"):
+            assert alerts.deliver_due(engine, conf) == 5
+    finally:
+        rx.close()
+    sent = zip(rx.keys, rx.bodies, strict=True)
+    got = sorted((k.rsplit("-", 1)[1], b["event_id"]) for k, b in sent)
+    assert got == sorted([("old", i) for i in ids] + [("new", i) for i in ids[1:]])
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == ["alert target new registered: 2 earlier alerts queued, 1 older than "
+                      "72 h not queued (WANGGE_ALERT_BACKFILL_H)"]
+
+
+def _wait_for_lock_wait(engine, registering: threading.Thread) -> bool:
+    """Whether the registration came to wait on the alert table's lock (False: it finished)."""
+    sql = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+               "AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE alert%'")
+    while registering.is_alive():
+        with engine.connect() as conn:
+            if conn.execute(sql).scalar():
+                return True
+        time.sleep(0.02)
+    return False
+
+
+def test_registering_a_target_waits_for_an_alert_being_written(engine, settings, loc):
+    """An alert whose transaction is still open when its target is registered is queued
+    once: the registration waits for it (the trigger ran before the target existed, and the
+    back-fill could not see the uncommitted alert)."""
+    eid = report(engine, loc, "crime.theft", G1)
+    writer = engine.connect()
+    tx = writer.begin()
+    pending = writer.execute(text("INSERT INTO alert (kind, event_id, level) "
+                                  "VALUES ('escalated', :e, 'district') RETURNING id"),
+                             {"e": eid}).scalar()
+    done: list = []
+    th = threading.Thread(target=lambda: done.append(alerts.register(
+        engine, ["sms"], datetime.now(UTC), timedelta(hours=72))))
+    th.start()
+    try:
+        waited = _wait_for_lock_wait(engine, th)
+    finally:
+        tx.commit()
+        writer.close()
+        th.join()
+    assert waited
+    assert [(r.target, r.queued, r.skipped) for r in done[0]] == [("sms", 2, 0)]
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT alert_id FROM alert_delivery WHERE target = 'sms'"))
+        assert pending in [r[0] for r in rows]
+    assert alerts.register(engine, ["sms"], datetime.now(UTC), timedelta(hours=72)) == []
