@@ -15,6 +15,7 @@ import boundaries.cli
 import etl.cli
 from gis.cli import alerts as alerts_cli
 from gis.cli import core
+from gis.cli import exports as exports_cli
 from gis.cli import users as users_cli
 from gis.cli import workflow as workflow_cli
 from gis.cli.core import engine, fail, owner_engine, settings
@@ -31,6 +32,7 @@ app.add_typer(workflow_cli.events_app, name="events")
 app.add_typer(workflow_cli.patrols_app, name="patrols")
 app.add_typer(users_cli.app, name="user")
 app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(exports_cli.app, name="export")
 
 
 @app.command()
