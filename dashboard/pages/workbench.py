@@ -8,9 +8,9 @@ from streamlit_folium import st_folium
 
 from dashboard import data, i18n, session
 from dashboard import workbench as wb
+from gis.errors import WanggeError
 
 t = i18n.domain("workbench")
-# TODO(d3): alerts.watch(who) is called by app.py once dashboard/alerts.py exists.
 who = session.require_login()
 st.title(t("Dispatcher workbench"))
 if who.role not in wb.queues.READERS:
@@ -19,10 +19,16 @@ if who.role not in wb.queues.READERS:
 TZ = i18n.TZ_LABEL()
 
 
+REFRESH_S = 10
+DONE = "wb_done"  # (event id, action, refusal or None) of the last action on the page
+LEVELS = (None, "grid", "community", "street", "district")
+
+
 def _table(rows: list[dict]) -> pd.DataFrame:
     """A queue as a table, headers and values in the current language, times in CST."""
     return pd.DataFrame([{
-        t("No."): r["id"], t("Item"): r["item_name"], t("Status"): i18n.status_label(r["status"]),
+        t("No."): r["id"], t("Item"): wb.item_name(r["item"], r["item_name"]),
+        t("Status"): i18n.status_label(r["status"]),
         t("Level"): i18n.level_label(r["level"]), t("Grid"): r["grid"] or "",
         f"{t('Reported')} ({TZ})": i18n.fmt_time(r["reported_at"]),
         f"{t('Due')} ({TZ})": i18n.fmt_time(r["due_at"]),
@@ -36,40 +42,90 @@ def _refusal(code: str, message: str) -> str:
     return message if reason == key else f"{reason}（{message}）"
 
 
+def _step(action: str) -> str:
+    """A step of an event's history (accept, dispatch, whistle, ...) in the current language."""
+    key = f"step:{action}"
+    label = t(key)
+    return action.replace("_", " ") if label == key else label
+
+
+def _level_name(level: str | None) -> str:
+    """A level to move to; None: the dispatch rules' level, or the next one up."""
+    return t("By the rules / next level up") if level is None else i18n.level_label(level)
+
+
+def _do(eid: int, action: str, original_id: int | None = None) -> None:
+    """Button callback: apply ``action`` (before the page runs again, so the queues are
+    fresh) with the note, level and departments chosen on the page; remember the outcome."""
+    ss = st.session_state
+    kw: dict = {"note": (ss.get("wb_note") or "").strip() or None}
+    if action in ("dispatch", "escalate"):
+        kw |= {"level": ss.get("wb_level"), "departments": ss.get("wb_deps") or None}
+    if original_id is not None:
+        kw["original_id"] = original_id
+    refusal = wb.act(who, eid, action, **kw)
+    ss[DONE] = (eid, action, refusal)
+    if refusal is None:
+        ss["wb_note"] = ""
+
+
+def _outcome(eid: int) -> None:
+    """The outcome of the last action on this event: done, or refused with the reason."""
+    done = st.session_state.get(DONE)
+    if not done or done[0] != eid:
+        return
+    _eid, action, refusal = done
+    if refusal is None:
+        st.success(t("Done: {action}", action=t(wb.ACTIONS[action])))
+    else:
+        st.error(t("Refused: {message}", message=_refusal(*refusal)))
+
+
 def _actions(ev: dict) -> None:
-    """The action buttons; each calls the same gis function as the API and shows refusals."""
-    eid = ev["id"]
-    note = st.text_input(t("Note / reason"), key="wb_note")
-    done: tuple[str, tuple[str, str] | None] | None = None
-    cols = st.columns(5)
-    for col, action in zip(cols, ("accept", "reject", "close", "reopen", "whistle"), strict=True):
-        if col.button(t(wb.ACTIONS[action]), key=f"wb_{action}"):
-            done = (action, wb.act(who, eid, action, note=note or None))
-    lvl = st.selectbox(t("Dispatch to level"), ["grid", "community", "street", "district"],
-                       format_func=i18n.level_label, key="wb_level")
-    deps = st.text_input(t("Notify departments (comma-separated)"), key="wb_deps")
-    depts = [d.strip() for d in deps.split(",") if d.strip()] or None
-    a, b = st.columns(2)
-    for col, action in ((a, "dispatch"), (b, "escalate")):
-        if col.button(t(wb.ACTIONS[action]), key=f"wb_{action}"):
-            done = (action, wb.act(who, eid, action, note=note or None, level=lvl,
-                                   departments=depts))
-    for orig in wb.possible_originals(who, eid):
+    """The actions gis lets the caller take now; each calls the same gis function as the API
+    and shows the same refusals."""
+    eid, can = ev["id"], wb.offered(who, ev)
+    originals = wb.possible_originals(who, eid)
+    row = [a for a in wb.BUTTONS if a in can]
+    moves = [a for a in ("dispatch", "escalate") if a in can]
+    if not (row or moves or originals):
+        st.caption(t("No action is open to you on this event now"))
+        _outcome(eid)
+        return
+    st.text_input(t("Note / reason"), key="wb_note")
+    for col, action in zip(st.columns(len(wb.BUTTONS)), row, strict=False):
+        col.button(t(wb.ACTIONS[action]), key=f"wb_{action}", on_click=_do, args=(eid, action))
+    if moves:
+        a, b = st.columns(2)
+        a.selectbox(t("Dispatch to level"), LEVELS, format_func=i18n.bound(_level_name),
+                    key="wb_level")
+        b.multiselect(t("Notify departments"), wb.departments(), key="wb_deps",
+                      format_func=i18n.bound(wb.department_label),
+                      placeholder=t("By the dispatch rules"))
+        for col, action in zip(st.columns(len(wb.BUTTONS)), moves, strict=False):
+            col.button(t(wb.ACTIONS[action]), key=f"wb_{action}", on_click=_do,
+                       args=(eid, action))
+    for orig in originals:
         a, b = st.columns(2)
         for col, action in ((a, "confirm_duplicate"), (b, "dismiss_duplicate")):
-            if col.button(f"{t(wb.ACTIONS[action])} · #{orig}", key=f"wb_{action}_{orig}"):
-                done = (action, wb.act(who, eid, action, original_id=orig))
-    if done is not None:
-        if done[1] is None:
-            st.success(t("Done: {action}", action=t(wb.ACTIONS[done[0]])))
-        else:
-            st.error(t("Refused: {message}", message=_refusal(*done[1])))
+            col.button(f"{t(wb.ACTIONS[action])} · #{orig}", key=f"wb_{action}_{orig}",
+                       on_click=_do, args=(eid, action), kwargs={"original_id": orig})
+    _outcome(eid)
+
+
+def _history(ev: dict) -> pd.DataFrame:
+    """The event's full history, oldest first, in the current language."""
+    return pd.DataFrame([{
+        f"{t('Time')} ({TZ})": i18n.fmt_time(h["at"]), t("Action"): _step(h["action"]),
+        t("From"): i18n.status_label(h["from_status"]) if h["from_status"] else "",
+        t("To"): i18n.status_label(h["to_status"]) if h["to_status"] else "",
+        t("By"): h["actor"] or "", t("Note"): h["note"] or ""} for h in ev["history"]])
 
 
 def _detail(eid: int) -> None:
     """An event: state, responsible worker, history, photos, nearby cameras, actions."""
     ev = wb.load_event(who, eid)
-    st.subheader(f"#{ev['id']} · {ev['item_name']}")
+    st.subheader(f"#{ev['id']} · {wb.item_name(ev['item'], ev['item_name'])}")
     st.markdown(t("Status **{status}** · level **{level}** · grid {grid} · due {due} ({tz})",
                   status=i18n.status_label(ev["status"]), level=i18n.level_label(ev["level"]),
                   grid=ev["grid"] or "—", due=i18n.fmt_time(ev["due_at"]) or "—", tz=TZ))
@@ -79,26 +135,32 @@ def _detail(eid: int) -> None:
         phone = ev["worker_phone"]
         link = f" · [{phone}](tel:{phone})" if phone else ""
         st.markdown(t("Responsible worker: {name}", name=ev["worker_name"]) + link)
-    st.dataframe(pd.DataFrame([{
-        f"{t('Time')} ({TZ})": i18n.fmt_time(h["at"]), t("Action"): h["action"],
-        t("From"): h["from_status"], t("To"): h["to_status"], t("By"): h["actor"],
-        t("Note"): h["note"]} for h in ev["history"]]), hide_index=True)
+    st.dataframe(_history(ev), hide_index=True)
     pics = wb.photos(eid)
     if pics:
         st.image(pics, width=160)
-    cams = data.cameras_near_event(data.database_url(), eid, 200.0) if ev["lon"] else []
+    cams = data.cameras_near_event(data.database_url(), eid, 200.0, session.scope_of(who)) \
+        if ev["lon"] is not None else []
     if ev["lon"] is not None:
         st_folium(wb.event_map(ev, cams), key="wb_map", height=320, width=None,
                   returned_objects=[])
     if cams:
         st.caption(t("Nearby cameras: {names}", names=", ".join(
-            f"{c['name'] or c['code']} ({c['distance_m']:.0f} m)" for c in cams[:10])))
+            t("{name} ({m} m)", name=c["name"] or c["code"], m=f"{c['distance_m']:.0f}")
+            for c in cams[:10])))
     _actions(ev)
 
 
-@st.fragment(run_every=10)
+def _option(ev: dict) -> str:
+    """An event in the event picker: number, item and status."""
+    return (f"#{ev['id']} · {wb.item_name(ev['item'], ev['item_name'])} · "
+            f"{i18n.status_label(ev['status'])}")
+
+
+@st.fragment(run_every=REFRESH_S)
 def _workbench() -> None:
-    """Queues and the selected event, refreshed every 10 s."""
+    """Queues and the selected event, refreshed every few seconds (actions done elsewhere
+    show here)."""
     qs = wb.load_queues(who)["queues"]
     tabs = st.tabs([f"{t(wb.LABELS[q['name']])} ({q['count']})" for q in qs])
     ids: dict[int, str] = {}
@@ -109,11 +171,13 @@ def _workbench() -> None:
             else:
                 st.info(t("Nothing in this queue"))
         for r in q["rows"]:
-            ids.setdefault(r["id"], f"#{r['id']} · {r['item_name']} · "
-                                    f"{i18n.status_label(r['status'])}")
+            ids.setdefault(r["id"], _option(r))
     prev = st.session_state.get("wb_event")
-    if isinstance(prev, int) and prev not in ids:  # acted on: it left its queue, keep it open
-        ids[prev] = f"#{prev}"
+    if isinstance(prev, int) and prev not in ids:  # acted on: it left its queues, keep it open
+        try:
+            ids[prev] = _option(wb.load_event(who, prev))
+        except WanggeError:  # not (or no longer) in the caller's area
+            st.session_state.pop("wb_event", None)
     if not ids:
         return
     eid = st.selectbox(t("Event"), list(ids), format_func=ids.get, key="wb_event")

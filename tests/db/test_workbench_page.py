@@ -57,22 +57,41 @@ def test_accept_from_the_page(page_env, engine):
 
 
 def test_refused_action_shows_the_message(page_env, engine):
-    """Closing a reported event is an illegal transition: the page shows the refusal."""
+    """The page offers only what gis allows now; an event accepted elsewhere after the page
+    showed it makes the page's accept an illegal transition: the page shows the refusal."""
     eid = report(engine, page_env, "safety.fire", G1)
     at = _page(engine, "district_centre", None).run()
     assert at.selectbox(key="wb_event").value == eid
-    at.button(key="wb_close").click().run()
-    assert not at.exception, at.exception
-    assert row(engine, eid)["status"] == "reported"
-    msgs = [e.value for e in at.error]
-    assert any("操作被拒绝：当前状态不允许此操作" in m and "cannot close" in m
-               for m in msgs), msgs
+    keys = {b.key for b in at.button}
+    assert {"wb_accept", "wb_reject"} <= keys and "wb_close" not in keys  # reported
     at.button(key="wb_reject").click().run()  # no reason given
     assert any("请填写说明或理由" in e.value for e in at.error), [e.value for e in at.error]
     assert row(engine, eid)["status"] == "reported"
+    workflow.transition(engine, eid, "accept", CENTRE)  # done elsewhere meanwhile
+    at.button(key="wb_accept").click().run()
+    assert not at.exception, at.exception
+    msgs = [e.value for e in at.error]
+    assert any("操作被拒绝：当前状态不允许此操作" in m and "cannot accept" in m
+               for m in msgs), msgs
+    assert at.tabs[0].label == "待受理 (0)"  # the queues are read after the action
+
+
+def test_the_page_offers_what_gis_allows_the_caller(page_env, engine):
+    """The buttons follow gis's rule for the caller's role and the event's status
+    (gis.workflow.tasks.caller_actions), the whistle included."""
+    from gis.access.auth import Principal
+    from gis.workflow import tasks
+
+    eid = report(engine, page_env, "safety.fire", G1)
     workflow.transition(engine, eid, "accept", CENTRE)
-    at.run()
-    assert at.tabs[0].label == "待受理 (0)"
+    at = _page(engine, "community_dispatcher", "320508001001").run()
+    at.selectbox(key="wb_event").set_value(eid).run()
+    who = Principal("community_dispatcher", areas=("320508001001",))
+    allowed = set(tasks.caller_actions(who, "accepted", False))
+    keys = {b.key.removeprefix("wb_") for b in at.button if b.key}
+    for action in ("accept", "reject", "close", "reopen", "whistle", "dispatch", "escalate"):
+        assert (action in keys) == (action in allowed), action
+    assert "accept" not in keys and "dispatch" in keys
 
 
 def test_english_switch_and_catalogue(page_env, engine):
@@ -91,6 +110,11 @@ def test_english_switch_and_catalogue(page_env, engine):
     src = PAGE.read_text(encoding="utf-8")
     ids = set(re.findall(r'\bt\("([^"]+)"', src)) | set(wb.LABELS.values())
     ids |= set(wb.ACTIONS.values())
+    from gis.workflow.state import ACTIONS
+
+    steps = set(ACTIONS) - {"escalate"} | {"reported", "reassigned", "escalated",
+                                           "duplicate_dismissed", "ask_escalate", "acknowledge"}
+    ids |= {f"step:{a}" for a in steps}
     missing = ids - set(i18n.messages("workbench"))
     assert not missing, missing
 
@@ -115,7 +139,8 @@ def test_detail_shows_photos_history_and_refresh(page_env, engine, settings):
     at.run()
     assert at.tabs[0].label == "待受理 (0)"
     hist = at.dataframe[-1].value
-    assert "accept" in set(hist.iloc[:, 1])
+    assert list(hist.iloc[:, 1]) == ["上报", "受理"]
+    assert list(hist.iloc[:, 3]) == ["已上报", "已受理"]
 
 
 def test_event_map_marks_the_event_and_cameras(page_env, engine):
