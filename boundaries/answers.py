@@ -67,11 +67,52 @@ class Rollback(Answer):
 
 
 class Problem(Answer):
-    """One problem of a boundary file (blocking when ``severity`` is error)."""
+    """One problem of a boundary file (blocking when ``severity`` is error); ``cause`` names
+    the problem it follows from (``check:code``), as the groups fold it."""
 
     check: str
     severity: str
     message: str
+    code: str | None = None
+    cause: str | None = None
+
+
+class GroupItem(Answer):
+    """One problem of a group, with the problems it causes counted per check."""
+
+    message: str
+    code: str | None = None
+    consequences: dict[str, int] | None = None
+
+
+class ProblemGroup(Answer):
+    """All problems of one check: errors first, the count, the first few or one line."""
+
+    check: str
+    severity: str
+    count: int
+    title: str = Field(description="the check's name, Chinese first")
+    items: list[GroupItem] = Field(description="the first few (all in ``problems``)")
+    more: int = Field(description="how many more than listed")
+    summary: str | None = Field(None, description="one line for the whole check (slivers)")
+    folded: int | None = Field(None, description="consequences folded under these causes")
+
+
+class RecutUnit(Answer):
+    """A unit re-cut along a moved grid boundary: kept code, new, or retired."""
+
+    code: str
+    grid: str
+    change: str
+    buildings: int
+
+
+class Recut(Answer):
+    """Units re-cut because their grids moved (the file's units did not, or it has none)."""
+
+    grids: list[str]
+    units: list[RecutUnit]
+    counts: dict[str, int]
 
 
 class ImportReport(Answer):
@@ -93,6 +134,9 @@ class ImportReport(Answer):
     timings: dict[str, float] | None = None
     error: str | None = Field(None, description="why the file could not be read")
     problems: list[Problem]
+    groups: list[ProblemGroup] = Field(
+        default_factory=list, description="problems by check, errors first, causes folded")
+    recut: Recut | None = None
     exit_code: int = Field(description="0 acceptable, 1 blocked, 2 unreadable")
     problem_geometries: dict[str, Any] = Field(
         description="GeoJSON FeatureCollection of the problem places ({} when unreadable)")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from boundaries import listing
 from boundaries.answers import BoundaryCollection, Generation, ImportReport, Rollback
 from boundaries.core import run_import
 from boundaries.export import BoundaryGeoJSON, feature_collection
@@ -110,9 +111,10 @@ class RollbackDone(act.RollbackResult):
 
 @router.get("", response_model=list[Generation], summary="Boundary generations")
 def generations(engine: Engine = Depends(deps.engine)) -> list[act.GenerationRow]:
-    """Every generation with its status, size and open events."""
+    """Every generation with its status, size and the open events whose current codes are
+    its own."""
     with engine.connect() as conn:
-        return _jsonable(act.generations(conn))
+        return _jsonable(listing.generations(conn))
 
 
 @router.get("/{generation}/geojson", response_model=BoundaryCollection,

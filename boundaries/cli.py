@@ -132,11 +132,13 @@ def export(
 
 @app.command("list")
 def list_() -> None:
-    """The generations, newest last."""
-    from gis.territory import activation as act
+    """The generations, newest last; open events counted by their current codes."""
+    from boundaries.listing import generations
 
     with _engine().connect() as conn:
-        rows = act.generations(conn)
+        rows = generations(conn)
+    typer.echo("版本 generations：未结事件按其当前编码计 "
+               "(open events counted by their current codes)")
     typer.echo(f"{'id':>4} {'status':<9} {'activated':<20} {'communities':>11} {'grids':>6} "
                f"{'units':>7} {'open ev':>8}  description")
     for r in rows:

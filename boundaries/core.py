@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 
 from boundaries import preview as pv
 from boundaries import store
-from boundaries.model import ERROR, REPAIRED, WARNING, Problem, UnreadableFile
+from boundaries.model import ERROR, REPAIRED, WARNING, Problem, ProblemDict, UnreadableFile, zh_en
 from boundaries.reader import read
+from boundaries.report import group_lines, group_problems
 from boundaries.validate import Options, Validation, validate
 from gis.errors import Conflict
 from gis.territory import activation as act
@@ -63,10 +64,11 @@ def problems_feature_collection(problems: list[Problem]) -> ProblemCollection:
 
 def _unreadable(path: str, message: str) -> ImportResult:
     """The result for a file that cannot be read."""
+    problems: list[ProblemDict] = [{"check": "unreadable", "severity": ERROR,
+                                    "message": message}]
     return ImportResult(UNREADABLE, {"file": path, "readable": False, "acceptable": False,
                                      "committed": False, "error": message,
-                                     "problems": [{"check": "unreadable", "severity": ERROR,
-                                                   "message": message}]})
+                                     "problems": problems, "groups": group_problems(problems)})
 
 
 def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
@@ -105,6 +107,7 @@ def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
     timings["total_s"] = time.perf_counter() - t0
     report["timings"] = {k: round(x, 3) for k, x in timings.items()}
     report["problems"] = [p.to_dict() for p in v.problems]
+    report["groups"] = group_problems(report["problems"])
     code = BLOCKED if blocking else OK
     return ImportResult(code, report, problems_feature_collection(v.problems))
 
@@ -145,36 +148,37 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
 
 
 def table(report: dict[str, Any], limit: int = 40) -> str:
-    """The report as readable text."""
-    lines = [f"file: {report['file']}"]
+    """The report as readable text (Chinese first)."""
+    lines = [f"文件 file: {report['file']}"]
     if not report.get("readable", True):
-        lines.append(f"UNREADABLE: {report.get('error')}")
+        lines.append(f"无法读取 UNREADABLE: {report.get('error')}")
         return "\n".join(lines)
-    lines.append(f"CRS: {report.get('crs')}   levels: {', '.join(report.get('levels') or [])}"
-                 f"   base generation: {report.get('base_generation')}")
+    lines.append(f"坐标系 CRS: {report.get('crs')}   层级 levels: "
+                 f"{', '.join(report.get('levels') or [])}   基于版本 base generation: "
+                 f"{report.get('base_generation')}")
     st = report.get("stats", {})
-    lines.append("territory after import: " + ", ".join(
+    lines.append("导入后 territory after import: " + ", ".join(
         f"{st.get(k, 0)} {k}" for k in ("districts", "streets", "communities", "grids", "units")))
-    lines += _problem_lines(report, limit)
+    lines += _problem_lines(report)
+    lines += _recut_lines(report.get("recut") or {}, limit)
     lines += _preview_lines(report.get("preview") or {}, limit)
     lines.append(_outcome_line(report))
     return "\n".join(lines)
 
 
-def _problem_lines(report: dict[str, Any], limit: int) -> list[str]:
-    """Problem counts, then the first ``limit`` problems."""
-    probs = report.get("problems", [])
+def _problem_lines(report: dict[str, Any]) -> list[str]:
+    """Problem counts, then the problems grouped by check (errors first)."""
     c = report.get("counts", {})
-    lines = [f"problems: {c.get('error', 0)} blocking, {c.get('warning', 0)} warnings, "
-             f"{c.get('repaired', 0)} repaired"]
-    if probs:
-        lines.append(f"  {'severity':<9} {'check':<26} {'area m²':>10}  message")
-        for p in probs[:limit]:
-            area = f"{p['area_m2']:.1f}" if "area_m2" in p else ""
-            lines.append(f"  {p['severity']:<9} {p['check']:<26} {area:>10}  {p['message']}")
-        if len(probs) > limit:
-            lines.append(f"  ... and {len(probs) - limit} more (all in the JSON report)")
-    return lines
+    groups = report.get("groups") or group_problems(report.get("problems", []))
+    lines = [f"问题 problems: {c.get('error', 0)} 项阻止导入 blocking, {c.get('warning', 0)} "
+             f"项警告 warnings, {c.get('repaired', 0)} 项已修复 repaired; {len(groups)} 类检查 "
+             "checks"]
+    return lines + group_lines(groups)
+
+
+def _recut_lines(recut: dict[str, Any], limit: int) -> list[str]:
+    """The units re-cut along moved grid boundaries, per grid."""
+    return []
 
 
 def _unit_edits(g: dict) -> str:
@@ -188,13 +192,17 @@ def _preview_lines(pv_: dict[str, Any], limit: int) -> list[str]:
     tot = pv_.get("totals", {})
     if not tot:
         return []
-    lines = [f"preview: {tot.get('grids_added', 0)} grids added, "
+    lines = [f"预览 preview: {tot.get('grids_added', 0)} grids added, "
              f"{tot.get('grids_removed', 0)} removed, {tot.get('grids_changed', 0)} "
              f"changed; units: {tot.get('units_added', 0)} added, "
              f"{tot.get('units_removed', 0)} removed, {tot.get('units_changed', 0)} "
              f"changed; open events moving: {tot.get('events_moving', '-')} of "
              f"{tot.get('open_events', '-')}; buildings moving: "
              f"{tot.get('buildings_moving', '-')}"]
+    if "events_changing_grid" in tot:
+        lines.append(f"  未结事件 open events: {tot['events_changing_grid']} 件换网格 change grid, "
+                     f"{tot['events_worker_only']} 件仅换网格员 change worker only, "
+                     f"{tot['events_unit_only']} 件仅换单元或定位状态 change unit or location only")
     if tot.get("grids_without_worker"):
         lines.append("  new grids without a responsible worker: "
                      + ", ".join(tot["grids_without_worker"][:20]))
@@ -220,9 +228,14 @@ def _outcome_line(report: dict[str, Any]) -> str:
     """Activated, acceptable (a preview) or blocked."""
     if report.get("committed"):
         a = report.get("activation", {})
-        return (f"ACTIVATED generation {report['generation']} (was {a.get('previous')}): "
-                f"{a.get('relocated', 0)} open events re-located, {a.get('moved', 0)} "
-                "moved grid/unit/worker (only those were rewritten)")
+        return zh_en(f"已启用版本 {report['generation']}（原为 {a.get('previous')}）：重新定位 "
+                     f"{a.get('relocated', 0)} 件未结事件，其中 {a.get('moved', 0)} 件改变了网格、"
+                     "单元或网格员",
+                     f"ACTIVATED generation {report['generation']} (was {a.get('previous')}): "
+                     f"{a.get('relocated', 0)} open events re-located, {a.get('moved', 0)} "
+                     "moved grid/unit/worker (only those were rewritten)")
     if report.get("acceptable"):
-        return "acceptable: preview only, nothing changed (commit to activate)"
-    return "BLOCKED: fix the blocking problems (nothing changed)"
+        return zh_en("可以导入：仅预览，未作任何更改（加 commit 启用）",
+                     "acceptable: preview only, nothing changed (commit to activate)")
+    return zh_en("已阻止：请先改正阻止导入的问题（未作任何更改）",
+                 "BLOCKED: fix the blocking problems (nothing changed)")

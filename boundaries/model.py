@@ -8,6 +8,18 @@ from typing import Any, NotRequired, TypedDict
 from shapely.geometry.base import BaseGeometry
 
 ERROR, WARNING, REPAIRED, INFO = "error", "warning", "repaired", "info"
+LEVEL_ZH = {"district": "区", "street": "街道", "community": "社区", "grid": "网格",
+            "unit": "单元"}
+
+
+def zh_en(zh: str, en: str) -> str:
+    """A message as people read it: Chinese first, then the English in brackets."""
+    return f"{zh} ({en})"
+
+
+def level_zh(level: str | None) -> str:
+    """A level's Chinese name (the level itself when unknown)."""
+    return LEVEL_ZH.get(level or "", level or "?")
 
 
 class UnreadableFile(Exception):
@@ -33,6 +45,10 @@ class Feature:
         """How the report names this feature."""
         return f"{self.level or '?'} {self.code or '(no code)'} (feature #{self.index + 1})"
 
+    def label_zh(self) -> str:
+        """How the report names this feature, in Chinese."""
+        return f"{level_zh(self.level)} {self.code or '（无编码）'}（第 {self.index + 1} 个要素）"
+
 
 class ProblemDict(TypedDict):
     """JSON form of a ``Problem`` (optional keys only when set)."""
@@ -48,6 +64,7 @@ class ProblemDict(TypedDict):
     repair: NotRequired[dict[str, Any]]
     area_m2: NotRequired[float]
     others: NotRequired[list[str]]
+    cause: NotRequired[str]
 
 
 @dataclass
@@ -67,6 +84,12 @@ class Problem:
     repair: dict[str, Any] | None = None
     repair_geom: BaseGeometry | None = None
     others: list[str] = field(default_factory=list)
+    cause: str | None = None  # the key (``check:code``) of the problem this one follows from
+
+    @property
+    def key(self) -> str:
+        """How consequences name this problem as their cause."""
+        return f"{self.check}:{self.code}"
 
     def to_dict(self) -> ProblemDict:
         """JSON form (without geometries)."""
@@ -79,4 +102,6 @@ class Problem:
             d["area_m2"] = round(self.area_m2, 2)
         if self.others:
             d["others"] = self.others
+        if self.cause:
+            d["cause"] = self.cause
         return d

@@ -101,6 +101,17 @@ def moves(conn: Connection, gen: int, base: int | None, max_m: float,
     return {"events": [dict(r._mapping) for r in ev], "buildings": [dict(r._mapping) for r in bl]}
 
 
+def _event_kinds(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Moving open events: changing grid, changing only their worker, the rest (unit or
+    location status only)."""
+    grid = sum(r["n"] for r in rows if r["old_grid"] != r["new_grid"])
+    worker = sum(r["n"] for r in rows if r["old_grid"] == r["new_grid"]
+                 and r["old_worker"] != r["new_worker"])
+    total = sum(r["n"] for r in rows)
+    return {"events_changing_grid": grid, "events_worker_only": worker,
+            "events_unit_only": total - grid - worker}
+
+
 def preview(conn: Connection, v: Validation, gen: int | None, max_m: float,
             activation: int | None = None) -> Preview:
     """The whole preview; event/building moves only when the draft ``gen`` is stored."""
@@ -125,6 +136,7 @@ def preview(conn: Connection, v: Validation, gen: int | None, max_m: float,
         totals["events_moving"] = sum(r["n"] for r in m["events"])
         totals["buildings_moving"] = sum(r["n"] for r in m["buildings"])
         totals["open_events"] = conn.execute(q(SQL, "open_events_total", PKG)).scalar_one()
+        totals.update(_event_kinds(m["events"]))
         for r in m["events"]:
             if r["old_grid"] != r["new_grid"]:
                 if r["old_grid"]:

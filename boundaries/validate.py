@@ -14,7 +14,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
-from boundaries.model import ERROR, INFO, REPAIRED, WARNING, Feature, Problem
+from boundaries.model import ERROR, INFO, REPAIRED, WARNING, Feature, Problem, level_zh, zh_en
 from boundaries.reader import Source
 from gis.db.queries import q
 from gis.territory import generations
@@ -54,6 +54,11 @@ class Area:
         """How the report names it."""
         kept = "" if self.from_file else " (kept from the active generation)"
         return f"{self.level} {self.code}{kept}"
+
+    def label_zh(self) -> str:
+        """How the report names it, in Chinese."""
+        kept = "" if self.from_file else "（沿用现有边界）"
+        return f"{level_zh(self.level)} {self.code}{kept}"
 
 
 @dataclass
@@ -125,9 +130,10 @@ Add = Callable[..., Problem]
 def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[Problem],
                     valid: bool) -> BaseGeometry | None:
     """Attribute and geometry checks of one feature; returns the geometry to use (or None)."""
-    def add(check: str, severity: str, msg: str, **kw: Any) -> Problem:
-        """Record a problem of this feature."""
-        p = Problem(check, severity, f"{f.label()}: {msg}", f.level, f.code, f.index, **kw)
+    def add(check: str, severity: str, zh: str, en: str, **kw: Any) -> Problem:
+        """Record a problem of this feature (Chinese first, then English)."""
+        p = Problem(check, severity, zh_en(f"{f.label_zh()}：{zh}", f"{f.label()}: {en}"),
+                    f.level, f.code, f.index, **kw)
         problems.append(p)
         return p
 
@@ -140,8 +146,10 @@ def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[P
         repair = {"method": "close unclosed rings, drop rings with too few positions",
                   "geometry_type": g.geom_type}
         sev = REPAIRED if opts.repair else ERROR
-        add("bad_ring", sev, msg + ("; repaired" if opts.repair else
-                                    "; the `repair` option closes / drops them"),
+        zh = "环未闭合或点数太少" + ("，已修复" if opts.repair
+                                     else "：用 `repair` 选项闭合或去掉它们")
+        add("bad_ring", sev, zh, msg + ("; repaired" if opts.repair else
+                                        "; the `repair` option closes / drops them"),
             geom=g, repair=repair, repair_geom=g)
     return g if valid else _made_valid(g, opts, tr, add)
 
@@ -149,42 +157,50 @@ def _feature_checks(f: Feature, opts: Options, tr: Transformer, problems: list[P
 def _attribute_checks(f: Feature, add: Add) -> None:
     """Level, code (its form and its parent's prefix) and grid kind."""
     if f.level is None:
-        add("missing_level", ERROR, "no level: give a 'level' property or the `level` option")
+        add("missing_level", ERROR, "没有 level：请给出 level 属性或 `level` 选项",
+            "no level: give a 'level' property or the `level` option")
     elif f.level not in LEVELS:
-        add("unknown_level", ERROR, f"unknown level {f.level!r} (one of {', '.join(LEVELS)})")
+        add("unknown_level", ERROR, f"level {f.level!r} 未知（应为 {', '.join(LEVELS)} 之一）",
+            f"unknown level {f.level!r} (one of {', '.join(LEVELS)})")
     if f.code is None:
-        add("missing_code", ERROR, "no code: every boundary needs one (map a field to it with "
-            "the `map` option: code=FIELD)")
+        add("missing_code", ERROR, "没有 code：每个边界都需要编码（用 `map` 选项 code=字段 指定）",
+            "no code: every boundary needs one (map a field to it with the `map` option: "
+            "code=FIELD)")
     elif not CODE_RE.match(f.code):
-        add("bad_code", ERROR, f"code {f.code!r} may only hold letters, digits, '_' and '-' "
-            "(at most 40)")
+        add("bad_code", ERROR, f"code {f.code!r} 只能含字母、数字、'_' 和 '-'（最多 40 个）",
+            f"code {f.code!r} may only hold letters, digits, '_' and '-' (at most 40)")
     elif f.parent_code and not (f.code.startswith(f.parent_code)
                                 and len(f.code) > len(f.parent_code)):
-        add("code_parent_mismatch", ERROR, f"code {f.code} must start with its parent's code "
+        add("code_parent_mismatch", ERROR, f"code {f.code} 必须以上级编码 parent_code "
+            f"{f.parent_code} 开头", f"code {f.code} must start with its parent's code "
             f"{f.parent_code}")
     if f.level == "grid" and f.kind not in GRID_KINDS:
-        add("bad_kind", ERROR, f"grid kind {f.kind!r} is not one of {', '.join(GRID_KINDS)}")
+        add("bad_kind", ERROR, f"网格类型 kind {f.kind!r} 不是 {'、'.join(GRID_KINDS)} 之一",
+            f"grid kind {f.kind!r} is not one of {', '.join(GRID_KINDS)}")
 
 
 def _usable_geometry(f: Feature, add: Add) -> bool:
     """A non-empty (Multi)Polygon in longitude/latitude; else the problem is recorded."""
     g = f.geom
     if g is None:
-        add("no_geometry", ERROR, "has no geometry")
+        add("no_geometry", ERROR, "没有几何", "has no geometry")
         return False
     if g.geom_type not in POLYGONAL:
-        add("wrong_type", ERROR, f"geometry is a {f.geom_type or g.geom_type}; boundaries must "
-            "be Polygon or MultiPolygon", geom=g if not g.is_empty else None)
+        t = f.geom_type or g.geom_type
+        add("wrong_type", ERROR, f"几何是 {t}；边界必须是 Polygon 或 MultiPolygon",
+            f"geometry is a {t}; boundaries must be Polygon or MultiPolygon",
+            geom=g if not g.is_empty else None)
         return False
     if g.is_empty:
         reason = "; ".join(f.ring_problems) if f.ring_problems else "no coordinates"
-        add("empty_geometry", ERROR, f"geometry is empty ({reason})")
+        add("empty_geometry", ERROR, "几何为空", f"geometry is empty ({reason})")
         return False
     xmin, ymin, xmax, ymax = g.bounds
     if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
-        add("out_of_range", ERROR, f"coordinates ({xmin:.1f}, {ymin:.1f})..({xmax:.1f}, "
-            f"{ymax:.1f}) are not longitude/latitude: is the file in a projected CRS? give "
-            "the `crs` option (e.g. EPSG:4547)")
+        box_ = f"({xmin:.1f}, {ymin:.1f})..({xmax:.1f}, {ymax:.1f})"
+        add("out_of_range", ERROR, f"坐标 {box_} 不是经纬度：文件是投影坐标系吗？请给出 `crs` "
+            "选项（如 EPSG:4547）", f"coordinates {box_} are not longitude/latitude: is the "
+            "file in a projected CRS? give the `crs` option (e.g. EPSG:4547)")
         return False
     return True
 
@@ -196,8 +212,9 @@ def _made_valid(g: BaseGeometry, opts: Options, tr: Transformer,
     fixed = _polygonal(shapely.make_valid(g))
     lon, lat = _where(shapely.boundary(g))
     if fixed.is_empty:
-        add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid leaves no "
-            "polygon, redraw it", geom=g, lon=lon, lat=lat)
+        add("invalid_geometry", ERROR, "几何无效，make_valid 后不剩多边形：请重画",
+            f"invalid geometry ({reason}); make_valid leaves no polygon, redraw it",
+            geom=g, lon=lon, lat=lat)
         return None
     before = float(areas_m2(tr, [g])[0])
     after = float(areas_m2(tr, [fixed])[0])
@@ -206,14 +223,16 @@ def _made_valid(g: BaseGeometry, opts: Options, tr: Transformer,
               "area_m2_before": round(before, 2), "area_m2_after": round(after, 2),
               "wkt": shapely.to_wkt(fixed, rounding_precision=7)}
     if opts.repair:
-        add("invalid_geometry", REPAIRED, f"invalid geometry ({reason}); repaired with "
+        add("invalid_geometry", REPAIRED, f"几何无效，已用 make_valid 修复为 {repair['parts']} "
+            f"个多边形，{after:.0f} m²", f"invalid geometry ({reason}); repaired with "
             f"make_valid into {repair['parts']} polygon(s), {after:.0f} m²",
             geom=g, lon=lon, lat=lat, repair=repair, repair_geom=fixed)
         return fixed
-    add("invalid_geometry", ERROR, f"invalid geometry ({reason}); make_valid would give "
-        f"{repair['parts']} polygon(s) of {after:.0f} m² (was {before:.0f} m²): run with "
-        "the `repair` option to use it", geom=g, lon=lon, lat=lat, repair=repair,
-        repair_geom=fixed)
+    add("invalid_geometry", ERROR, f"几何无效（{reason}）；make_valid 可修复为 {repair['parts']} "
+        f"个多边形，共 {after:.0f} m²：用 `repair` 选项采用修复结果", f"invalid geometry "
+        f"({reason}); make_valid would give {repair['parts']} polygon(s) of {after:.0f} m² "
+        f"(was {before:.0f} m²): run with the `repair` option to use it", geom=g, lon=lon,
+        lat=lat, repair=repair, repair_geom=fixed)
     return None
 
 
@@ -230,8 +249,10 @@ def _slivers(areas: list[Area], opts: Options, tr: Transformer,
         a = items[owner[k]]
         lon, lat = _where(parts[k])
         problems.append(Problem(
-            "sliver", WARNING, f"{a.label()}: a sliver part of {area[k]:.2f} m² (below "
-            f"{opts.min_area_m2:g} m²)", a.level, a.code, a.feature, parts[k], float(area[k]),
+            "sliver", WARNING, zh_en(
+                f"{a.label_zh()}：有一块 {area[k]:.2f} m² 的碎片面（小于 {opts.min_area_m2:g} m²）",
+                f"{a.label()}: a sliver part of {area[k]:.2f} m² (below "
+                f"{opts.min_area_m2:g} m²)"), a.level, a.code, a.feature, parts[k], float(area[k]),
             lon, lat))
 
 
@@ -285,9 +306,11 @@ def _overlaps(areas: list[Area], opts: Options, tr: Transformer,
         lon, lat = _where(g)
         sev = ERROR if ar >= opts.min_area_m2 else WARNING
         problems.append(Problem(
-            check, sev, f"{PLURAL[level]} {a.code} and {b.code} overlap by {ar:.1f} m² near "
-            f"({lon}, {lat})", level, a.code, a.feature, g, float(ar), lon, lat,
-            others=[b.code]))
+            check, sev, zh_en(f"{level_zh(level)} {a.code} 与 {b.code} 重叠 {ar:.1f} m²，位于 "
+                              f"({lon}, {lat}) 附近",
+                              f"{PLURAL[level]} {a.code} and {b.code} overlap by {ar:.1f} m² "
+                              f"near ({lon}, {lat})"),
+            level, a.code, a.feature, g, float(ar), lon, lat, others=[b.code]))
 
 
 def _outside_parent(children: list[Area], parents: dict[str, Area], check: str, what: str,
@@ -313,9 +336,11 @@ def _outside_parent(children: list[Area], parents: dict[str, Area], check: str, 
         c, p = pairs[k]
         lon, lat = _where(g)
         problems.append(Problem(
-            check, ERROR, f"{c.label()} {what} {p.level} {p.code} by {ar:.1f} m² near "
-            f"({lon}, {lat})", c.level, c.code, c.feature, g, float(ar), lon, lat,
-            others=[p.code]))
+            check, ERROR, zh_en(f"{c.label_zh()} 超出其{level_zh(p.level)} {p.code} {ar:.1f} m²，"
+                                f"位于 ({lon}, {lat}) 附近",
+                                f"{c.label()} {what} {p.level} {p.code} by {ar:.1f} m² near "
+                                f"({lon}, {lat})"),
+            c.level, c.code, c.feature, g, float(ar), lon, lat, others=[p.code]))
 
 
 def _gaps(communities: list[Area], grids: list[Area], opts: Options, tr: Transformer,
@@ -331,7 +356,8 @@ def _gaps(communities: list[Area], grids: list[Area], opts: Options, tr: Transfo
         members = by_parent.get(c.code)
         if not members:
             problems.append(Problem("community_without_grids", WARNING,
-                                    f"{c.label()} has no grid", c.level, c.code, c.feature))
+                                    zh_en(f"{c.label_zh()} 没有网格", f"{c.label()} has no grid"),
+                                    c.level, c.code, c.feature))
             continue
         rest = _polygonal(shapely.difference(c.geom, shapely.union_all(members)))
         if rest.is_empty:
@@ -343,7 +369,10 @@ def _gaps(communities: list[Area], grids: list[Area], opts: Options, tr: Transfo
                 continue
             lon, lat = _where(g)
             problems.append(Problem(
-                "gap", ERROR, f"{c.label()}: {ar:.1f} m² near ({lon}, {lat}) lie in no grid",
+                "gap", ERROR, zh_en(f"{c.label_zh()}：({lon}, {lat}) 附近 {ar:.1f} m² "
+                                    "不在任何网格内",
+                                    f"{c.label()}: {ar:.1f} m² near ({lon}, {lat}) lie in no "
+                                    "grid"),
                 c.level, c.code, c.feature, g, float(ar), lon, lat))
 
 
@@ -359,8 +388,9 @@ def _buildings(conn: Connection, units: list[Area], grids: list[Area], opts: Opt
                         {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}).all()
     stats["buildings_checked"] = len(rows)
     if not rows:
-        problems.append(Problem("buildings", INFO, "no buildings are loaded in this area: the "
-                                "building checks were skipped"))
+        problems.append(Problem("buildings", INFO, zh_en(
+            "此区域未加载楼栋，跳过了楼栋检查",
+            "no buildings are loaded in this area: the building checks were skipped")))
         return
     ids = np.array([r.id for r in rows])
     pts = shapely.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
@@ -377,14 +407,17 @@ def _buildings(conn: Connection, units: list[Area], grids: list[Area], opts: Opt
     for k in np.nonzero(counts == 0)[0]:
         u = items[k]
         lon, lat = _where(u.geom)
-        problems.append(Problem("unit_without_building", WARNING, f"{u.label()} has no building",
+        problems.append(Problem("unit_without_building", WARNING,
+                                zh_en(f"{u.label_zh()} 没有楼栋", f"{u.label()} has no building"),
                                 u.level, u.code, u.feature, u.geom, None, lon, lat))
     for k in np.nonzero(counts > opts.max_buildings)[0]:
         u = items[k]
         lon, lat = _where(u.geom)
         problems.append(Problem(
-            "unit_too_many_buildings", WARNING, f"{u.label()} has {counts[k]} buildings (a "
-            f"minimal unit holds 1-{opts.max_buildings})", u.level, u.code, u.feature, u.geom,
+            "unit_too_many_buildings", WARNING, zh_en(
+                f"{u.label_zh()} 有 {counts[k]} 栋楼（最小单元为 1–{opts.max_buildings} 栋）",
+                f"{u.label()} has {counts[k]} buildings (a minimal unit holds "
+                f"1-{opts.max_buildings})"), u.level, u.code, u.feature, u.geom,
             None, lon, lat))
     in_unit = np.zeros(len(rows), dtype=bool)
     in_unit[b_idx] = True
@@ -395,7 +428,9 @@ def _buildings(conn: Connection, units: list[Area], grids: list[Area], opts: Opt
         inside[bi] = True
     for k in np.nonzero(inside & ~in_unit)[0]:
         problems.append(Problem(
-            "building_without_unit", WARNING, f"building {ids[k]} lies in a grid but in no unit",
+            "building_without_unit", WARNING, zh_en(
+                f"楼栋 {ids[k]} 在网格内但不在任何单元内",
+                f"building {ids[k]} lies in a grid but in no unit"),
             None, None, None, pts[k], None, round(pts[k].x, 7), round(pts[k].y, 7)))
 
 
@@ -425,9 +460,10 @@ def _file_areas(source: Source, opts: Options, tr: Transformer,
         if f.code is not None:
             prev = seen.get(f.code)
             if prev is not None:
-                problems.append(Problem(
-                    "duplicate_code", ERROR, f"{f.label()}: code {f.code} is used again (first "
-                    f"by feature #{prev.index + 1})", f.level, f.code, f.index, f.geom))
+                problems.append(Problem("duplicate_code", ERROR, zh_en(
+                    f"{f.label_zh()}：编码 code {f.code} 重复（第 {prev.index + 1} 个要素已用）",
+                    f"{f.label()}: code {f.code} is used again (first by feature "
+                    f"#{prev.index + 1})"), f.level, f.code, f.index, f.geom))
                 continue
             seen[f.code] = f
         if f.level in file_areas and f.code is not None:
@@ -444,34 +480,99 @@ def _code_level_conflicts(conn: Connection, source: Source, problems: list[Probl
     known = dict(conn.execute(q(SQL, "area_levels", PKG), {"codes": codes}).all())
     for f in source.features:
         if f.code in known and f.level in LEVELS and known[f.code] != f.level:
-            problems.append(Problem(
-                "code_level_conflict", ERROR, f"{f.label()}: code {f.code} is already a "
-                f"{known[f.code]} (codes never change meaning)", f.level, f.code, f.index))
+            problems.append(Problem("code_level_conflict", ERROR, zh_en(
+                f"{f.label_zh()}：编码 code {f.code} 已是{level_zh(known[f.code])}的编码"
+                "（编码不改变含义）",
+                f"{f.label()}: code {f.code} is already a {known[f.code]} (codes never change "
+                "meaning)"), f.level, f.code, f.index))
 
 
-def _parent_checks(areas: dict[str, list[Area]], file_levels: list[str],
-                   problems: list[Problem]) -> None:
-    """Every area's parent exists in the territory the import produces."""
+def _parent_checks(conn: Connection, base: int | None, areas: dict[str, list[Area]],
+                   file_levels: list[str], tr: Transformer, problems: list[Problem]) -> None:
+    """Every area's parent exists in the territory the import produces; the missing ones are
+    reported once each (renamed, dropped or unknown), their children folded under them."""
     for lvl in LEVELS[1:]:
-        parent_codes = {a.code for a in areas[PARENT_LEVEL[lvl]]}
         plevel = PARENT_LEVEL[lvl]
-        for a in areas[lvl]:
-            if a.parent_code in parent_codes:
+        parent_codes = {a.code for a in areas[plevel]}
+        lost = [a for a in areas[lvl] if a.parent_code not in parent_codes]
+        if not lost:
+            continue
+        causes = _missing_parents(conn, base, areas[plevel], lost, plevel, file_levels, tr)
+        problems.extend(causes.values())
+        for a in lost:
+            problems.append(_lost_parent(a, plevel, file_levels, causes[a.parent_code].key))
+
+
+def _lost_parent(a: Area, plevel: str, file_levels: list[str], cause: str) -> Problem:
+    """One area whose parent is not in the territory the import produces."""
+    pz = level_zh(plevel)
+    if not a.from_file:
+        return Problem("orphan", ERROR, zh_en(
+            f"{a.label_zh()} 将失去其{pz} {a.parent_code}（文件中没有它）："
+            f"请把{level_zh(a.level)}层也放进文件", f"{a.label()} would lose its {plevel} "
+            f"{a.parent_code}, which the file drops: include the {a.level} level in the file "
+            "too"), a.level, a.code, cause=cause)
+    if plevel in file_levels:
+        why = f"is not in the file (the file's {plevel} level replaces the active one)"
+        zh = "不在文件中（文件的该层取代现有的）"
+    else:
+        why = "is neither in the file nor in the active generation"
+        zh = "既不在文件中也不在现有边界中"
+    return Problem("missing_parent", ERROR, zh_en(
+        f"{a.label_zh()}：上级{pz} parent_code {a.parent_code} {zh}",
+        f"{a.label()}: its {plevel} {a.parent_code} {why}"), a.level, a.code, a.feature,
+        cause=cause)
+
+
+def _renamed(old: Area, candidates: list[Area], tr: Transformer) -> Area | None:
+    """The new area of the file covering most of ``old`` (at least half of it), if any."""
+    if old.geom is None or not candidates:
+        return None
+    geoms = np.array([c.geom for c in candidates], dtype=object)
+    shared = areas_m2(tr, shapely.intersection(geoms, old.geom))
+    whole = float(areas_m2(tr, [old.geom])[0])
+    k = int(np.argmax(shared))
+    return candidates[k] if whole > 0 and shared[k] >= 0.5 * whole else None
+
+
+def _missing_parents(conn: Connection, base: int | None, parents: list[Area], lost: list[Area],
+                     plevel: str, file_levels: list[str], tr: Transformer
+                     ) -> dict[str, Problem]:
+    """The cause of each missing parent code: renamed in the file, dropped by it, or unknown."""
+    children = defaultdict(list)
+    for a in lost:
+        children[a.parent_code].append(a)
+    old = {a.code: a for a in base_areas(conn, base, [plevel])[plevel]} \
+        if plevel in file_levels else {}
+    fresh = [a for a in parents if a.code not in old and a.geom is not None]
+    out: dict[str, Problem] = {}
+    for code, kids in children.items():
+        n, lvl = len(kids), kids[0].level
+        ck, pz, cz = PLURAL[lvl], level_zh(plevel), level_zh(lvl)
+        if code in old:
+            new = _renamed(old[code], fresh, tr)
+            if new is not None:
+                out[code] = Problem("renamed_code", ERROR, zh_en(
+                    f"{pz} {code} 在文件中改为编码 {new.code}：{n} 个{cz}的上级编码仍是 "
+                    f"{code}；编码不改变含义，请在文件中保留编码 {code}，或为这些{cz}换用以 "
+                    f"{new.code} 开头的编码",
+                    f"{plevel} {code} is {new.code} in the file: {n} {ck} still have parent_code "
+                    f"{code}; codes never change meaning: keep code {code}, or give those {ck} "
+                    f"codes starting with {new.code}"), plevel, code, new.feature,
+                    others=[new.code])
                 continue
-            if a.from_file:
-                if plevel in file_levels:
-                    why = (f"is not in the file (the file's {plevel} level replaces the "
-                           "active one)")
-                else:
-                    why = "is neither in the file nor in the active generation"
-                problems.append(Problem(
-                    "missing_parent", ERROR, f"{a.label()}: its {plevel} {a.parent_code} {why}",
-                    a.level, a.code, a.feature))
-            else:
-                problems.append(Problem(
-                    "orphan", ERROR, f"{a.label()} would lose its {plevel} {a.parent_code}, "
-                    f"which the file drops: include the {lvl} level in the file too",
-                    a.level, a.code))
+            out[code] = Problem("dropped_code", ERROR, zh_en(
+                f"{pz} {code} 不在文件中，但 {n} 个{cz}仍以它为上级：请在文件中加回 {code}，"
+                f"或去掉这些{cz}", f"{plevel} {code} is not in the file but {n} {ck} still "
+                f"have it as parent_code: add {code} back, or leave those {ck} out"),
+                plevel, code)
+            continue
+        out[code] = Problem("unknown_parent_code", ERROR, zh_en(
+            f"{pz} {code} 既不在文件中也不在现有边界中，却是 {n} 个{cz}的上级：请在文件中加入"
+            f" {code}，或改正它们的 parent_code", f"{plevel} {code} is neither in the file nor "
+            f"in the active generation, yet {n} {ck} have it as parent_code: add it to the "
+            "file, or correct their parent_code"), plevel, code)
+    return out
 
 
 def _relations(areas: dict[str, list[Area]], relevant: set[str], opts: Options,
@@ -501,15 +602,15 @@ def validate(conn: Connection, source: Source, opts: Options | None = None) -> V
     tr = metric_transformer([f.geom for f in source.features])
     file_levels = [lvl for lvl in LEVELS if any(f.level == lvl for f in source.features)]
     if not source.features:
-        problems.append(Problem("empty_file", ERROR, f"{source.path}: the file holds no "
-                                "features"))
+        problems.append(Problem("empty_file", ERROR, zh_en(
+            f"{source.path}：文件中没有要素", f"{source.path}: the file holds no features")))
     file_areas = _file_areas(source, opts, tr, problems)
     _code_level_conflicts(conn, source, problems)
     # the territory the import produces: the file's levels replace the active ones
     kept_levels = [lvl for lvl in LEVELS if lvl not in file_levels]
     kept = base_areas(conn, base, kept_levels)
     areas = {lvl: (file_areas[lvl] if lvl in file_levels else kept[lvl]) for lvl in LEVELS}
-    _parent_checks(areas, file_levels, problems)
+    _parent_checks(conn, base, areas, file_levels, tr, problems)
     relevant = {"grid", "community", "unit"} & set(file_levels)
     _relations(areas, relevant, opts, tr, problems)
     stats: dict[str, Any] = {"features": len(source.features),

@@ -178,3 +178,24 @@ ORDER BY a.id;
 -- name: analyze_territory
 -- Fresh statistics after a store, so the planner sees the new generation's size.
 ANALYZE district, street, community, grid, unit, area_piece;
+
+-- name: generations_by_codes
+-- Every generation with its size and the open events whose CURRENT codes are its own: the
+-- grid code, or (outside every grid) the community code. An activation rewrites only the
+-- events that move, so the rows they were last located against say little of where they are.
+WITH open AS MATERIALIZED (
+    SELECT grid_code, community_code, count(*) AS n FROM event
+    WHERE status NOT IN ('closed', 'rejected', 'duplicate')
+    GROUP BY 1, 2
+)
+SELECT g.id, g.status, g.created_at, g.activated_at, g.description, g.source,
+       (SELECT count(*) FROM community c WHERE c.generation_id = g.id) AS communities,
+       (SELECT count(*) FROM grid x WHERE x.generation_id = g.id) AS grids,
+       (SELECT count(*) FROM unit u WHERE u.generation_id = g.id) AS units,
+       (SELECT coalesce(sum(o.n), 0)::bigint FROM open o
+        WHERE (o.grid_code IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM grid x WHERE x.generation_id = g.id AND x.code = o.grid_code))
+           OR (o.grid_code IS NULL AND EXISTS (
+                   SELECT 1 FROM community c
+                   WHERE c.generation_id = g.id AND c.code = o.community_code))) AS open_events
+FROM generation g ORDER BY g.id;
