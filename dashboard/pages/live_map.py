@@ -31,6 +31,10 @@ from gis.oversight.dashboard import (
 LAYERS = ["Grids", "Units", "Event heat", "Events", "Cameras", "Patrol coverage",
           "Today's tracks"]
 MAP_KEY = "live_map"
+LAST = "_live_last"  # the last data loaded, kept on screen (greyed) while the database is down
+VIEW_KEY = "live_view"  # the container of metrics, map and tables (class st-key-live_view)
+STALE_CSS = ("<style>.st-key-live_view{filter:grayscale(1);opacity:.55;transition:opacity .3s}"
+             "</style>")
 RETURNED = ["center", "zoom", "bounds", "last_object_clicked", "last_object_clicked_count",
             "last_object_clicked_tooltip"]
 
@@ -98,6 +102,7 @@ class LiveData:
     units: list[dict]
     latest: list[dict]
     overdue: list[dict]
+    buildings: list[dict]
     sel_id: int | None
     selected: dict | None
     near: list[dict]
@@ -128,6 +133,7 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
              if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
     latest = data.events(url, f, None, 200)
     overdue = data.overdue(url, f)
+    buildings = basemap.fallback_buildings(bbox, zoom)
     picked = clicked_event(click, points, zoom)
     if picked is not None:
         st.session_state["selected_event"] = picked
@@ -136,7 +142,7 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
     near = (data.cameras_near_event(url, sel_id, camera_radius_m, f.scope) if selected
             else [])
     return LiveData(summary, bins, points, cameras, coverage, tracks, grids, units, latest,
-                    overdue, sel_id, selected, near)
+                    overdue, buildings, sel_id, selected, near)
 
 
 def show_metrics(d: LiveData, choice: ui.Choice, radius_m: float) -> None:
@@ -175,7 +181,7 @@ def show_map(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: lis
         cameras=d.cameras, near=d.near, selected=d.selected,
         coverage=d.coverage if "Patrol coverage" in layers else None,
         coverage_radius_m=radius_m, tracks=d.tracks,
-        buildings=basemap.fallback_buildings(view["bbox"], view["zoom"])), dynamic=groups)
+        buildings=d.buildings), dynamic=groups)
     st.session_state["_map_layers"] = [fg.layer_name for fg in groups]  # what is drawn
     base = mapview.build_map(mapview.MapView(home["center"], home["zoom"], fit=home["fit"]),
                              dynamic=[])
@@ -267,21 +273,39 @@ def live(url: str, ext: dict[str, Any], choice: ui.Choice, layers: list[str],
     """Metrics, map and lists; rerun every few seconds by the fragment."""
     view = st.session_state.setdefault("view", initial_view(ext))
     view = st.session_state["view"] = follow_map(view)
-    try:
-        d = load_live(url, ext, view, choice, layers, (radius_m, camera_radius_m))
-    except data.DatabaseUnavailable as e:
-        st.error(t("Database unreachable: {reason}. Retrying every {s} s…", reason=str(e),
-                   s=ui.REFRESH_S))
+    banner = st.empty()  # always there, so the map below keeps its place (and its iframe)
+    d = load_or_last(url, ext, view, choice, layers, (radius_m, camera_radius_m), banner)
+    if d is None:
         return
-    show_metrics(d, choice, radius_m)
-    show_map(d, ext, view, layers, radius_m)
-    show_notes(d, layers, view["zoom"])
-    show_overdue(d.overdue)
-    left, right = st.columns([3, 2])
-    with left:
-        show_latest(d.latest)
-    with right:
-        show_near(d, camera_radius_m)
+    with st.container(key=VIEW_KEY):
+        show_metrics(d, choice, radius_m)
+        show_map(d, ext, view, layers, radius_m)
+        show_notes(d, layers, view["zoom"])
+        show_overdue(d.overdue)
+        left, right = st.columns([3, 2])
+        with left:
+            show_latest(d.latest)
+        with right:
+            show_near(d, camera_radius_m)
+
+
+def load_or_last(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Choice,
+                 layers: list[str], radii: tuple[float, float], banner: Any) -> LiveData | None:
+    """This refresh's data; while the database is down, the outage banner in ``banner`` and
+    the last data loaded (shown greyed), none before anything was loaded."""
+    try:
+        d = load_live(url, ext, view, choice, layers, radii)
+    except data.DatabaseUnavailable as e:
+        last = st.session_state.get(LAST)
+        with banner.container():
+            st.error(t("Database unreachable: {reason}. Retrying every {s} s…",
+                       reason=str(e), s=ui.REFRESH_S))
+            if last is not None:
+                st.caption(t("showing the last view loaded before the outage (greyed)"))
+                st.markdown(STALE_CSS, unsafe_allow_html=True)
+        return last
+    st.session_state[LAST] = d
+    return d
 
 
 def main() -> None:
@@ -322,4 +346,5 @@ def main() -> None:
     _live()
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs the page as __main__; tests import live()
+    main()

@@ -303,3 +303,51 @@ def test_language_switch_and_times_in_cst(db_env, demo_district, engine) -> None
     assert "Live map" in _text(at) and "Overdue=1" in _text(at)
     assert any("Reported (China Standard Time)" in d.value.columns for d in at.dataframe)
     assert i18n.fmt_time(datetime(2026, 12, 4, 10, 30, tzinfo=UTC)) == "2026-12-04 18:30"
+
+
+def _live_only() -> None:
+    """AppTest script: one refresh of the live map's fragment against session_state["url"]."""
+    import streamlit as st
+
+    from dashboard import data, ui
+    from dashboard.pages import live_map
+
+    f = data.Filters(since=data.since_for("all time"))
+    live_map.live(st.session_state["url"], st.session_state["ext"],
+                  ui.Choice("all time", f, "all"), list(live_map.LAYERS), 50.0, 300.0)
+
+
+def test_outage_keeps_the_last_view_greyed(db_env, demo_district, engine) -> None:
+    """The database going away keeps the last loaded metrics, map and tables on screen,
+    greyed, under the outage banner; the next successful refresh shows live data again."""
+    from gis.oversight import dashboard as dq
+
+    _seed(engine)
+    at = AppTest.from_function(_live_only, default_timeout=30)
+    at.session_state["wg_lang"] = "en"
+    at.session_state["url"], at.session_state["ext"] = db_env.database_url, dq.extent(engine)
+    at.run()
+    assert not at.exception and not at.error, at.exception
+    assert "Events=3" in _text(at) and "grayscale" not in _text(at)
+    layers = at.session_state["_map_layers"]
+    at.session_state["url"] = "postgresql://wangge@127.0.0.1:9/nowhere"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error and "Database unreachable" in at.error[0].value
+    txt = _text(at)
+    assert "Events=3" in txt and "grayscale" in txt and "before the outage" in txt
+    assert at.session_state["_map_layers"] == layers  # the map is drawn from the last data
+    assert any("Hours late" in d.value.columns for d in at.dataframe)
+    at.session_state["url"] = db_env.database_url
+    at.run()
+    assert not at.exception and not at.error and "grayscale" not in _text(at)
+
+
+def test_outage_before_any_data_shows_the_banner_only(monkeypatch) -> None:
+    """Nothing loaded yet: the banner alone, no stale map."""
+    at = AppTest.from_function(_live_only, default_timeout=30)
+    at.session_state["url"] = "postgresql://wangge@127.0.0.1:9/nowhere"
+    at.session_state["ext"] = {"minlon": 120.0, "minlat": 31.0, "maxlon": 120.1, "maxlat": 31.1}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error and "数据库无法连接" in at.error[0].value and not at.metric
