@@ -24,6 +24,7 @@ FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, san
 PALETTE = ["#4fc3f7", "#ffb74d", "#ef5350", "#66bb6a", "#ba68c8", "#ffee58", "#26c6da",
            "#ff8a65", "#9ccc65", "#f06292"]
 Spec = dict[str, Any]
+DB_DOWN = "Database unreachable: {reason}. Showing the last figures; retrying every {s} s."
 # message ids of the per-level chart titles (statistics catalogue)
 AREA_TITLES = {"street": "Events per street (last {days} days)",
                "community": "Events per community (last {days} days)"}
@@ -120,9 +121,10 @@ def areas(b: stats.Board, level: str, height: int = 300) -> Spec:
     return _bars(title, values, t("Events"), height)
 
 
-def rate_level(rows: Sequence[stats.OnTimeRate | stats.PatrolCoverage]) -> str:
-    """Streets when the rows hold more than one street, else communities."""
-    return "street" if sum(r.level == "street" for r in rows) > 1 else "community"
+def rate_level(b: stats.Board) -> str:
+    """Streets when the viewer's area spans more than one street, else communities."""
+    streets = {r.code for r in [*b.coverage, *b.on_time, *b.areas] if r.level == "street"}
+    return "street" if len(streets) > 1 else "community"
 
 
 def _rates(title: str, values: list[dict], label: str, height: int) -> Spec:
@@ -141,7 +143,7 @@ def _rates(title: str, values: list[dict], label: str, height: int) -> Spec:
 
 def on_time(b: stats.Board, height: int = 300) -> Spec:
     """按期结案率 per street (or community) over the window; areas with no case closed left out."""
-    level = rate_level(b.on_time)
+    level = rate_level(b)
     rows = [r for r in b.on_time if r.level == level and r.rate is not None][:MAX_BARS]
     values = [{"name": r.name, "rate": r.rate, "detail": t(
         "{on_time} of {closed} closed on time", on_time=r.closed_on_time, closed=r.closed)}
@@ -151,7 +153,7 @@ def on_time(b: stats.Board, height: int = 300) -> Spec:
 
 def coverage(b: stats.Board, height: int = 300) -> Spec:
     """Patrol coverage per street (or community) over the coverage period."""
-    level = rate_level(b.coverage)
+    level = rate_level(b)
     rows = [r for r in b.coverage if r.level == level and r.share is not None][:MAX_BARS]
     values = [{"name": r.name, "rate": r.share, "detail": t(
         "{visited} of {units} units patrolled", visited=r.visited, units=r.units)}

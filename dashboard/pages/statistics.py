@@ -10,7 +10,6 @@ from gis.oversight import statistics as stats
 
 t = board.t
 REFRESH_S = 60
-DB_DOWN = "Database unreachable: {reason}. Showing the last figures; retrying every {s} s."
 LAST = "wg_stat_last"  # the last board read, shown with the outage banner
 
 
@@ -85,7 +84,7 @@ def live(url: str, scope: stats.Scope, area: str) -> None:
         b = board.load(url, scope)
         st.session_state[LAST] = b
     except data.DatabaseUnavailable as e:
-        st.error(t(DB_DOWN, reason=str(e), s=REFRESH_S))
+        st.error(t(board.DB_DOWN, reason=str(e), s=REFRESH_S))
         b = st.session_state.get(LAST)
         if b is None:
             return
