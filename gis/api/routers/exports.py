@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from gis.access import scope
 from gis.access.auth import Principal
 from gis.api import deps
 from gis.api.params import Instant, Month
-from gis.api.routers.workflow import _area_ok as area_of  # the assessment's area rule
 from gis.oversight import exports
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
@@ -66,6 +66,6 @@ async def get_assessment_export(
 ) -> Response:
     """立案, 结案, 按期结案, rates, 返工, 超期 per street, community, grid and worker (same
     roles and areas as GET /api/v1/reports/assessment)."""
-    chosen = area_of(who, area)
+    chosen = scope.report_area(who.role, who.areas, area)
     return _answer(await run_in_threadpool(exports.export_assessment, engine, month, chosen,
                                            format))

@@ -41,7 +41,7 @@ from gis.api.answers import (
 )
 from gis.api.params import Day, Days, Id, Instant, Month
 from gis.clock import aware
-from gis.errors import Forbidden, InvalidInput
+from gis.errors import InvalidInput
 from gis.oversight import assessment, coverage
 from gis.territory import mygrid
 from gis.workflow import dispatch, duplicates, escalation
@@ -173,20 +173,7 @@ def _centre(who: Principal) -> None:
 
 def _area_ok(who: Principal, area: str | None) -> str | None:
     """The area a query is limited to: the caller's (403 when asking outside it)."""
-    if who.role == "district_centre":
-        return area
-    if who.role == "planner":
-        raise Forbidden("planners work on boundaries, not on the workflow", code="wrong_role")
-    if who.role == "department":
-        raise Forbidden("departments see their notifications (GET /api/v1/dispatches)",
-                        code="wrong_role")
-    if area is None:
-        if len(who.areas) == 1:
-            return who.areas[0]
-        raise Forbidden("give an area code inside your area", code="area_required")
-    if not scope.in_scope(area, who.scope_prefixes):
-        raise Forbidden(f"{area} is outside your area", code="outside_area")
-    return area
+    return scope.report_area(who.role, who.areas, area)
 
 
 @router.get("/me", response_model=Me, summary="Who the token belongs to")
