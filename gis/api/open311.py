@@ -1,0 +1,192 @@
+"""Open311 GeoReport v2 on the wire: response models, JSON and XML, and the spec's errors.
+
+The format is the path's suffix (``services.json``, ``requests/12.xml``; none: JSON). XML
+is written with the standard library's ElementTree (the documents are small and flat; no
+dependency needed), UTF-8 with its declaration. Errors are the spec's list of
+``{code, description}``, ``code`` the HTTP status: the house's status table
+(``gis.api.errors.status_for``) with the two changes GeoReport v2 prescribes: bad input is
+400 (not 422) and a missing or invalid ``api_key`` 403 (not 401).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from gis.api.errors import status_for
+from gis.errors import WanggeError
+
+JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "text/xml; charset=utf-8"
+FORMATS = ("json", "xml")
+# the spec's statuses for what the house answers otherwise
+SPEC_STATUS = {422: 400, 401: 403}
+# the element of each item of a list, by the list's element (XML)
+ITEM_TAG = {"services": "service", "service_requests": "request", "attributes": "attribute",
+            "values": "value", "errors": "error"}
+
+
+class Open311Service(BaseModel):
+    """A service type (a catalogue item)."""
+
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: str
+    keywords: str
+    group: str
+
+
+class Open311Value(BaseModel):
+    """A choice of a list attribute."""
+
+    key: str
+    name: str
+
+
+class Open311Attribute(BaseModel):
+    """An extra field of a service's requests (``attribute[code]``)."""
+
+    variable: bool
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: list[Open311Value]
+
+
+class Open311ServiceDefinition(BaseModel):
+    """The attributes of one service."""
+
+    service_code: str
+    attributes: list[Open311Attribute]
+
+
+class Open311Posted(BaseModel):
+    """The answer to POST requests."""
+
+    service_request_id: str
+    token: str
+    service_notice: str
+    account_id: str | None
+
+
+class Open311Request(BaseModel):
+    """A service request (an event) with the GeoReport v2 fields."""
+
+    service_request_id: str
+    status: str
+    status_notes: str
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str
+    service_notice: str
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+
+
+class Open311Token(BaseModel):
+    """The request a token stands for."""
+
+    service_request_id: str
+    token: str
+
+
+class Open311Error(BaseModel):
+    """One error: the HTTP status and what was wrong."""
+
+    code: int
+    description: str
+
+
+# The answers in the OpenAPI document: JSON by the response model, XML too.
+XML_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/xml": {"schema": {"type": "string"}}}},
+    400: {"model": list[Open311Error], "description": "Bad input (the spec's error list)."},
+    403: {"model": list[Open311Error], "description": "api_key missing or not a system's."},
+    404: {"model": list[Open311Error], "description": "Not found (or outside the key's area)."},
+}
+
+
+def split_format(value: str) -> tuple[str, str]:
+    """``'12.xml'`` → ``('12', 'xml')``; no known suffix: ``(value, 'json')``."""
+    for fmt in FORMATS:
+        if value.endswith("." + fmt):
+            return value[: -len(fmt) - 1], fmt
+    return value, "json"
+
+
+def plain(value: Any) -> Any:
+    """Domain values (dataclasses, TypedDicts, lists) → JSON types."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    """An XML element's text (booleans as true/false, null as empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _element(tag: str, value: Any) -> ET.Element:
+    """One XML element of a JSON value: objects nest, lists repeat ``ITEM_TAG[tag]``."""
+    el = ET.Element(tag)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            el.append(_element(k, v))
+    elif isinstance(value, list):
+        for v in value:
+            el.append(_element(ITEM_TAG.get(tag, "item"), v))
+    else:
+        el.text = _text(value)
+    return el
+
+
+def to_xml(root: str, doc: Any) -> bytes:
+    """A JSON document under the root element ``root``, with the UTF-8 declaration."""
+    body = ET.tostring(_element(root, doc), encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode("utf-8")
+
+
+def answer(fmt: str, root: str, doc: Any, status: int = 200) -> Response:
+    """The document in the asked format; ``root``: the XML root (services, service_requests,
+    service_definition, errors)."""
+    doc = plain(doc)
+    if fmt == "xml":
+        return Response(to_xml(root, doc), status_code=status, media_type=XML_TYPE)
+    raw = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    return Response(raw, status_code=status, media_type=JSON_TYPE)
+
+
+def error_answer(fmt: str, exc: WanggeError, retry_after_s: int | None = None) -> Response:
+    """A domain error as the spec's error list, its status as GeoReport v2 prescribes."""
+    status = status_for(exc)
+    status = SPEC_STATUS.get(status, status)
+    res = answer(fmt, "errors", [{"code": status, "description": exc.message}], status)
+    if status == 503 and retry_after_s is not None:
+        res.headers["Retry-After"] = str(retry_after_s)
+    return res

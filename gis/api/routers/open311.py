@@ -1,0 +1,198 @@
+"""/open311/v2: Open311 GeoReport v2 for the 12345 hotline and other city systems.
+
+``services`` and ``services/{code}`` are public (the catalogue); ``requests`` and ``tokens``
+need the ``api_key`` of an integrating system (``gis.access.systems``; as a parameter, the
+spec's way, or as ``Authorization: Bearer``). A request is an event of the one intake; a
+key reads only what its area holds. Every path answers JSON, or XML with the ``.xml`` suffix
+(``.json`` too: ``services.json``, ``requests/12.xml``); errors are the spec's error list.
+``jurisdiction_id`` is accepted and ignored (one district per server).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from gis.access import systems
+from gis.access.auth import Principal
+from gis.api import deps
+from gis.api import open311 as wire
+from gis.api.errors import pydantic_details
+from gis.api.open311 import (
+    Open311Posted,
+    Open311Request,
+    Open311Service,
+    Open311ServiceDefinition,
+    Open311Token,
+)
+from gis.errors import InvalidInput, NotFound, WanggeError
+from gis.intake import open311
+from gis.territory.locator import Locator
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_FIELDS = ("service_code", "lat", "long", "address_string", "address_id", "description",
+           "media_url", "first_name", "last_name", "phone", "email", "device_id", "account_id")
+
+
+def _fmt(request: Request) -> str:
+    """The format the path asks for (its suffix)."""
+    return wire.split_format(request.url.path)[1]
+
+
+class Open311Route(APIRoute):
+    """A route answering every domain error and bad parameter as the spec's error list."""
+
+    def get_route_handler(self) -> Handler:
+        """The handler, wrapped to turn errors into GeoReport v2 errors."""
+        handler = super().get_route_handler()
+
+        async def wrapped(request: Request) -> Response:
+            """Run the route; errors → [{code, description}] in the path's format."""
+            try:
+                return await handler(request)
+            except RequestValidationError as e:
+                details = pydantic_details(list(e.errors()))
+                msg = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
+                return wire.error_answer(_fmt(request), InvalidInput(msg))
+            except WanggeError as e:
+                retry = request.app.state.settings.retry_after_s
+                return wire.error_answer(_fmt(request), e, retry)
+
+        return wrapped
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+ApiKey = Annotated[str | None, Query(max_length=200, description="Token of an integrating "
+                                     "system (or Authorization: Bearer).")]
+
+
+def _add(path: str, endpoint: Callable[..., Any], model: Any, method: str = "GET",
+         summary: str = "") -> None:
+    """Register ``endpoint`` at ``path``, ``path.json`` and ``path.xml``."""
+    for suffix in ("", ".json", ".xml"):
+        router.add_api_route(path + suffix, endpoint, methods=[method], response_model=model,
+                             responses=wire.XML_DOC, summary=summary,
+                             include_in_schema=suffix != "",
+                             name=f"open311_{endpoint.__name__}{suffix.replace('.', '_')}")
+
+
+def _token(request: Request, api_key: str | None) -> str | None:
+    """The api_key parameter, else the bearer token of the Authorization header."""
+    return api_key or deps._bearer(request)
+
+
+def _system(engine: Engine, request: Request, api_key: str | None) -> Principal:
+    """The integrating system calling (403 answers for a missing or wrong key)."""
+    return systems.authenticate_system(engine, _token(request, api_key),
+                                       f"{request.method} {request.url.path}")
+
+
+# -- services -----------------------------------------------------------------------------
+
+
+def get_services(request: Request, jurisdiction_id: str | None = None,
+                 engine: Engine = Depends(deps.engine)) -> Response:
+    """Every service (catalogue item), Chinese names first."""
+    return wire.answer(_fmt(request), "services", open311.services(engine))
+
+
+def get_service_definition(request: Request, service_code: str,
+                           jurisdiction_id: str | None = None,
+                           engine: Engine = Depends(deps.engine)) -> Response:
+    """The attributes a request of one service may carry (``attribute[crs]``)."""
+    code, fmt = wire.split_format(service_code)
+    return wire.answer(fmt, "service_definition", open311.definition(engine, code))
+
+
+_add("/services", get_services, list[Open311Service], summary="Open311: the services")
+router.add_api_route("/services/{service_code}", get_service_definition, methods=["GET"],
+                     response_model=Open311ServiceDefinition, responses=wire.XML_DOC,
+                     summary="Open311: one service's definition (…/{code}.xml for XML)")
+
+
+# -- requests -----------------------------------------------------------------------------
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The POST fields (form-encoded, the spec's way, or a JSON object), text values only."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            doc = await request.json()
+        except ValueError:
+            raise InvalidInput.field("body", "not valid JSON", "bad_json") from None
+        if not isinstance(doc, dict):
+            raise InvalidInput.field("body", "must be an object", "bad_body")
+        return {k: str(v) for k, v in doc.items() if v is not None and not isinstance(v, dict)}
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _new_request(fields: dict[str, str]) -> open311.NewRequest:
+    """The POST fields → the domain's request (``attribute[code]`` → attributes)."""
+    attrs = {k[len("attribute["):-1]: v for k, v in fields.items()
+             if k.startswith("attribute[") and k.endswith("]")}
+    return open311.NewRequest(**{k: fields.get(k) for k in _FIELDS}, attributes=attrs)
+
+
+async def post_request(request: Request, api_key: ApiKey = None,
+                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+                       engine: Engine = Depends(deps.engine),
+                       locator: Locator = Depends(deps.locator)) -> Response:
+    """Report one request into the event intake (located, checked for duplicates)."""
+    fields = await _form(request)
+    who = await run_in_threadpool(_system, engine, request, fields.get("api_key") or api_key)
+    req = _new_request(fields)
+    posted = await run_in_threadpool(open311.submit, engine, locator, req, who, idempotency_key)
+    return wire.answer(_fmt(request), "service_requests", [posted])
+
+
+def get_requests(request: Request, api_key: ApiKey = None,
+                 service_request_id: str | None = None, service_code: str | None = None,
+                 start_date: str | None = None, end_date: str | None = None,
+                 status: str | None = None, jurisdiction_id: str | None = None,
+                 engine: Engine = Depends(deps.engine)) -> Response:
+    """Requests in the key's area: by ids, or by service codes, date span (≤ 90 days) and
+    status (open, closed); newest first, at most 1000."""
+    who = _system(engine, request, api_key)
+    flt = open311.request_filter(engine, service_request_id=service_request_id,
+                                 service_code=service_code, start_date=start_date,
+                                 end_date=end_date, status=status)
+    return wire.answer(_fmt(request), "service_requests", open311.find(engine, flt, who))
+
+
+def get_request(request: Request, service_request_id: str, api_key: ApiKey = None,
+                jurisdiction_id: str | None = None,
+                engine: Engine = Depends(deps.engine)) -> Response:
+    """One request (a list of one, as the spec answers); 404 outside the key's area."""
+    rid, fmt = wire.split_format(service_request_id)
+    who = _system(engine, request, api_key)
+    if not rid.isdigit() or len(rid) > 18:
+        raise NotFound(f"no request {rid!r}", code="event_not_found")
+    return wire.answer(fmt, "service_requests", [open311.get(engine, int(rid), who)])
+
+
+def get_token(request: Request, token: str, api_key: ApiKey = None,
+              jurisdiction_id: str | None = None,
+              engine: Engine = Depends(deps.engine)) -> Response:
+    """The request a token (returned by POST requests) stands for."""
+    value, fmt = wire.split_format(token)
+    who = _system(engine, request, api_key)
+    return wire.answer(fmt, "service_requests", [open311.by_token(engine, value, who)])
+
+
+_add("/requests", post_request, list[Open311Posted], "POST", "Open311: report a request")
+_add("/requests", get_requests, list[Open311Request], summary="Open311: find requests")
+router.add_api_route("/requests/{service_request_id}", get_request, methods=["GET"],
+                     response_model=list[Open311Request], responses=wire.XML_DOC,
+                     summary="Open311: one request (…/{id}.xml for XML)")
+router.add_api_route("/tokens/{token}", get_token, methods=["GET"],
+                     response_model=list[Open311Token], responses=wire.XML_DOC,
+                     summary="Open311: the request of a token (…/{token}.xml for XML)")
+
