@@ -24,6 +24,7 @@ from gis.api.routers import (
     locate,
     me,
     meta,
+    open311,
     patrols,
     resident,
     session,
@@ -103,6 +104,7 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
     for r in (me.router, attachments.router, workbench.router,  # each checks its caller
               features.router):
         app.include_router(r, responses=TOKEN_ERRORS)
+    app.include_router(open311.router)  # Open311 GeoReport v2: its own api_key and error list
     apps.install(app)
     for m in mounts:
         app.include_router(m.router, dependencies=list(m.dependencies), responses=TOKEN_ERRORS)
