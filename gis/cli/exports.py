@@ -30,6 +30,11 @@ def _format(fmt: str | None, out: Path) -> str:
     return "csv" if out.suffix.lower() == ".csv" else "xlsx"
 
 
+def _listed(values: list[str] | None) -> tuple[str, ...]:
+    """Repeated and comma-separated option values, as one tuple."""
+    return tuple(s for v in (values or []) for s in v.split(",") if s)
+
+
 def _write(export, out: Path) -> None:
     """Write the file and say how many rows it holds (on stderr)."""
     out.write_bytes(export.content)
@@ -57,7 +62,10 @@ def export_events(
     days: Annotated[float | None, typer.Option(help="The last DAYS days (instead of --since).")]
     = None,
     status: Annotated[list[str] | None, typer.Option(help="Status (repeatable).")] = None,
-    item: Annotated[str | None, typer.Option(help="Item or class code.")] = None,
+    item: Annotated[list[str] | None, typer.Option(help="Item or class code (repeatable).")]
+    = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open events past their "
+                                          "due time.")] = False,
 ) -> None:
     """Events as filtered, oldest first, with Chinese headers and names."""
     from gis.cli.core import engine, fail
@@ -66,7 +74,7 @@ def export_events(
     try:
         filt = exports.EventFilter(
             since=_since(since, days), until=parse_time(until, "until"), area=area,
-            statuses=tuple(s for v in (status or []) for s in v.split(",") if s), item=item)
+            statuses=_listed(status), items=_listed(item), overdue=overdue)
         _write(exports.export_events(engine(), filt, _format(fmt, out), None), out)
     except WanggeError as e:
         fail(e)

@@ -53,13 +53,15 @@ _SAFE = re.compile(r"[^0-9A-Za-z_-]")
 
 @dataclass(frozen=True)
 class EventFilter:
-    """What an events export holds: reported in [since, until), in area, statuses, item."""
+    """What an events export holds: reported in [since, until), in area, with one of the
+    statuses, items or classes (none: all), only the overdue ones."""
 
     since: datetime | None = None
     until: datetime | None = None
     area: str | None = None
     statuses: tuple[str, ...] = field(default_factory=tuple)
-    item: str | None = None
+    items: tuple[str, ...] = field(default_factory=tuple)
+    overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,10 @@ def _event_row(e: dict, now: datetime) -> tuple[Cell, ...]:
 def event_table(engine: Engine, filt: EventFilter, who: Principal | None,
                 now: datetime | None = None) -> Table:
     """The events ``who`` may read that match ``filt``, oldest first (None: the CLI)."""
+    now = now or datetime.now(UTC)
     params = {"area": scope.area_prefixes(filt.area), "status": _statuses(filt.statuses),
-              "item": filt.item or None,
+              "items": list(filt.items) or None, "overdue": filt.overdue,
+              "open": list(ESCALATABLE), "now": now,
               "since": aware(filt.since) if filt.since else None,
               "until": aware(filt.until) if filt.until else None,
               "limit": MAX_ROWS + 1} | auth.read_scope(who)
@@ -109,7 +113,6 @@ def event_table(engine: Engine, filt: EventFilter, who: Principal | None,
     if len(rows) > MAX_ROWS:
         raise InvalidInput.field("since", f"more than {MAX_ROWS} events; choose a shorter "
                                  "time window or a smaller area", "export_too_large")
-    now = now or datetime.now(UTC)
     return Table("事件", EVENT_COLUMNS, [_event_row(e, now) for e in rows])
 
 
@@ -150,20 +153,28 @@ def _tag(area: str | None) -> str:
     return f"-{safe}" if safe else ""
 
 
+def events_file(table: Table, fmt: str, area: str | None, now: datetime) -> Export:
+    """An events table as an .xlsx or .csv file, named after the area and the time."""
+    stamp = now.astimezone(CST).strftime("%Y%m%d-%H%M")
+    return _file(table, fmt, f"wangge-events{_tag(area)}-{stamp}",
+                 f"事件导出{_tag(area)}-{stamp}")
+
+
+def assessment_file(table: Table, fmt: str, month: str, area: str | None) -> Export:
+    """An assessment table as an .xlsx or .csv file, named after the area and the month."""
+    return _file(table, fmt, f"wangge-assessment{_tag(area)}-{month}",
+                 f"考核指标{_tag(area)}-{month}")
+
+
 def export_events(engine: Engine, filt: EventFilter, fmt: str, who: Principal | None,
                   now: datetime | None = None) -> Export:
     """The events export as an .xlsx or .csv file."""
     check_format(fmt)
     now = now or datetime.now(UTC)
-    table = event_table(engine, filt, who, now)
-    stamp = now.astimezone(CST).strftime("%Y%m%d-%H%M")
-    return _file(table, fmt, f"wangge-events{_tag(filt.area)}-{stamp}",
-                 f"事件导出{_tag(filt.area)}-{stamp}")
+    return events_file(event_table(engine, filt, who, now), fmt, filt.area, now)
 
 
 def export_assessment(engine: Engine, month: str, area: str | None, fmt: str) -> Export:
     """The assessment export of one month as an .xlsx or .csv file."""
     check_format(fmt)
-    table = assessment_table(engine, month, area)
-    return _file(table, fmt, f"wangge-assessment{_tag(area)}-{month}",
-                 f"考核指标{_tag(area)}-{month}")
+    return assessment_file(assessment_table(engine, month, area), fmt, month, area)

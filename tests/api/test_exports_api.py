@@ -109,6 +109,8 @@ def test_events_csv_has_a_bom_and_honours_the_filters(client, engine, three):
     assert [int(x["事件编号"]) for x in recs] == [ids["g1"], ids["far"]]
     assert recs[0]["事项"] == "消防隐患" and recs[0]["状态"] == "已上报"
     assert len(recs[0]["上报时间(北京时间)"]) == 19  # 2026-12-04 18:30:00
+    r = client.get("/api/v1/events/export?format=csv&item=health,safety.fire", headers=centre)
+    assert len(_csv(r.content)) == 4  # a class and an item: all three
     r = client.get(f"/api/v1/events/export?format=csv&area={COMMUNITY}", headers=centre)
     recs = _records(_csv(r.content))
     assert [int(x["事件编号"]) for x in recs] == [ids["g1"], ids["g2"]]

@@ -26,7 +26,7 @@ def _report(engine, item: str, lon: float, lat: float, at: datetime) -> int:
 
 def test_export_events_xlsx_and_csv_with_filters(cli, engine, tmp_path):
     """xlsx with names (grid G1, community, street, worker); csv with a BOM; --item, --days,
-    --status narrow it; a bad status is a JSON error and exit 1."""
+    --overdue, --status narrow it; a bad status is a JSON error and exit 1."""
     old = datetime.now(UTC) - timedelta(days=10)
     a = _report(engine, "safety.fire", 120.603, 31.305, old)            # G1
     b = _report(engine, "health.sanitation", 120.615, 31.303, datetime.now(UTC))  # G2
@@ -52,6 +52,9 @@ def test_export_events_xlsx_and_csv_with_filters(cli, engine, tmp_path):
     assert rows[0][0] == "事件编号" and [int(x[0]) for x in rows[1:]] == [b]
     assert rows[1][1] == "环境卫生"
     r = cli("export", "events", "--out", out_csv, "--item", "safety.fire", "--area", G1)
+    assert [int(x[0]) for x in list(csv.reader(io.StringIO(
+        out_csv.read_bytes().decode("utf-8-sig"))))[1:]] == [a]
+    r = cli("export", "events", "--out", out_csv, "--overdue")
     assert [int(x[0]) for x in list(csv.reader(io.StringIO(
         out_csv.read_bytes().decode("utf-8-sig"))))[1:]] == [a]
     r = cli("export", "events", "--out", out_csv, "--area", G2, "--status", "closed")

@@ -30,6 +30,11 @@ def attachment(name: str, name_zh: str) -> str:
     return f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name_zh, safe='')}"
 
 
+def _listed(values: list[str] | None) -> tuple[str, ...]:
+    """Repeated and comma-separated query values, as one tuple."""
+    return tuple(s for v in (values or []) for s in v.split(",") if s)
+
+
 def _answer(f: exports.Export) -> Response:
     """The export as an attachment."""
     return Response(f.content, media_type=f.media_type, headers={
@@ -46,13 +51,14 @@ async def get_events_export(
     area: Annotated[str | None, Query(max_length=40,
                                       description="Street, community or grid code.")] = None,
     status: Annotated[list[str] | None, Query(description="Repeat or comma-separate.")] = None,
-    item: Annotated[str | None, Query(max_length=100,
-                                      description="Item or class code.")] = None,
+    item: Annotated[list[str] | None, Query(description="Item or class codes; repeat or "
+                                                        "comma-separate.")] = None,
+    overdue: Annotated[bool, Query(description="Only open events past their due time.")]
+    = False,
 ) -> Response:
     """The events the caller may read (its area only) matching the filters, oldest first."""
-    statuses = tuple(s for v in (status or []) for s in v.split(",") if s)
-    filt = exports.EventFilter(since=since, until=until, area=area or None, statuses=statuses,
-                               item=item or None)
+    filt = exports.EventFilter(since=since, until=until, area=area or None,
+                               statuses=_listed(status), items=_listed(item), overdue=overdue)
     return _answer(await run_in_threadpool(exports.export_events, engine, filt, format, who))
 
 

@@ -1,7 +1,8 @@
 -- name: events
 -- The events of an export (gis.oversight.exports), oldest first: only what the caller may
 -- read (visible_events with the read scope, migration 0007), then the chosen area (code
--- prefixes, in_scope), statuses, item or class, and reporting time. Names of the item, its
+-- prefixes, in_scope), statuses, items or classes, overdue (open past its due time at
+-- @now), and reporting time. Names of the item, its
 -- class, the street, community and grid (of the event's own boundary generation) and the
 -- responsible worker ride along.
 SELECT e.id, e.item_code, COALESCE(i.name_zh, i.name) AS item_name,
@@ -19,7 +20,10 @@ LEFT JOIN grid g ON g.generation_id = e.generation_id AND g.code = e.grid_code
 LEFT JOIN worker w ON w.id = e.worker_id
 WHERE (CAST(:area AS text[]) IS NULL OR in_scope(e.grid_code, CAST(:area AS text[])))
   AND (CAST(:status AS text[]) IS NULL OR e.status = ANY(CAST(:status AS text[])))
-  AND (CAST(:item AS text) IS NULL OR e.item_code = :item OR i.class_code = :item)
+  AND (CAST(:items AS text[]) IS NULL OR e.item_code = ANY(CAST(:items AS text[]))
+       OR i.class_code = ANY(CAST(:items AS text[])))
+  AND (NOT CAST(:overdue AS boolean)
+       OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < CAST(:now AS timestamptz)))
   AND (CAST(:since AS timestamptz) IS NULL OR e.reported_at >= :since)
   AND (CAST(:until AS timestamptz) IS NULL OR e.reported_at < :until)
 ORDER BY e.reported_at, e.id
