@@ -26,6 +26,7 @@ nav = st.navigation([
             icon=":material/assignment:"),
     st.Page(PAGES / "statistics.py", title=gettext("statistics", "Statistics board"),
             icon=":material/monitoring:"),
+    st.Page(PAGES / "exports.py", title=gettext("exports", "Exports"), icon=":material/download:"),
 ])
 try:
     who = session.current()
