@@ -130,11 +130,12 @@ def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
 
 
 def group_units(x: np.ndarray, y: np.ndarray, keys: list[str], max_size: int = 3,
-                max_gap_m: float = 60.0) -> np.ndarray:
+                max_gap_m: float = 60.0, blocks: np.ndarray | None = None) -> np.ndarray:
     """Group neighbouring buildings (metric x, y) into units of 1..max_size; label per building.
 
     Deterministic: buildings are visited in Hilbert order (ties by key); each unvisited one
-    takes its nearest unvisited neighbours within ``max_gap_m``. Labels follow that order.
+    takes its nearest unvisited neighbours within ``max_gap_m`` (and, with ``blocks``, in its
+    own block only: a unit never pairs buildings across a street). Labels follow that order.
     """
     n = len(x)
     labels = np.full(n, -1, dtype=np.int64)
@@ -148,7 +149,8 @@ def group_units(x: np.ndarray, y: np.ndarray, keys: list[str], max_size: int = 3
         if labels[i] >= 0:
             continue
         labels[i] = nxt
-        free = np.nonzero(labels < 0)[0]
+        free = np.nonzero((labels < 0) if blocks is None else
+                          (labels < 0) & (blocks == blocks[i]))[0]
         if len(free) and max_size > 1:
             d = np.hypot(pts[free, 0] - x[i], pts[free, 1] - y[i])
             near = np.lexsort((free, d))[: max_size - 1]
@@ -329,15 +331,38 @@ class DrawParams:
     unit_max_buildings: int = 3
     unit_max_gap_m: float = 60.0
     margin_m: float = 30.0
+    dangle_reach_m: float = 60.0
+
+
+class Flag(NamedTuple):
+    """A grid or unit drawn in several pieces, and why."""
+
+    level: str
+    code: str
+    pieces: int
+    reason: str
+
+
+class FloorArea(NamedTuple):
+    """Each building's floor area (m²) and how many had their floors imputed, with what."""
+
+    area: np.ndarray
+    imputed: int
+    value: float
 
 
 @dataclass
 class Drawn:
-    """A drawn territory: area records (parents first) and each building's unit code."""
+    """A drawn territory: area records (parents first), each building's unit and grid code,
+    floor areas, pieces flagged, and whether streets were followed (notes say how)."""
 
     areas: list[AreaRecord]
     building_unit: list[str]
     building_grid: list[str]
+    floor_area: FloorArea | None = None
+    flags: list[Flag] = field(default_factory=list)
+    streets: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -365,16 +390,30 @@ def _groups(x: np.ndarray, y: np.ndarray, floor_area: np.ndarray,
             p: DrawParams) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Buildings bisected into grids (by count and floor area), grids into communities,
     communities into streets: (grids, communities, streets), each a list of member indexes."""
-    total_fa = float(floor_area.sum()) or 1.0
-    w = 0.5 / len(x) + 0.5 * floor_area / total_fa
+    w = _weights(floor_area)
+    leaves: list[np.ndarray] = []
+    _bisect(np.arange(len(x)), x, y, w, _grid_fits(floor_area, p), leaves)
+    return (leaves, *_upper_levels(leaves, x, y, w, p))
 
-    def grid_fits(idx: np.ndarray) -> bool:
+
+def _weights(floor_area: np.ndarray) -> np.ndarray:
+    """Each building's share of the workload: half by count, half by floor area."""
+    total_fa = float(floor_area.sum()) or 1.0
+    return 0.5 / len(floor_area) + 0.5 * floor_area / total_fa
+
+
+def _grid_fits(floor_area: np.ndarray, p: DrawParams):
+    """Whether buildings (an index array) are few and small enough for one grid worker."""
+    def fits(idx: np.ndarray) -> bool:
         """Small enough for one full-time worker."""
         return bool(len(idx) <= p.grid_max_buildings
                     and floor_area[idx].sum() <= p.grid_max_floor_area_m2)
+    return fits
 
-    leaves: list[np.ndarray] = []
-    _bisect(np.arange(len(x)), x, y, w, grid_fits, leaves)
+
+def _upper_levels(leaves: list[np.ndarray], x: np.ndarray, y: np.ndarray, w: np.ndarray,
+                  p: DrawParams) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Grids (building index arrays) bisected into communities, communities into streets."""
     gx = np.array([x[lf].mean() for lf in leaves])
     gy = np.array([y[lf].mean() for lf in leaves])
     gw = np.array([w[lf].sum() for lf in leaves])
@@ -387,7 +426,7 @@ def _groups(x: np.ndarray, y: np.ndarray, floor_area: np.ndarray,
     streets: list[np.ndarray] = []
     _bisect(np.arange(len(comms)), cx, cy, cw,
             lambda idx: len(idx) <= p.communities_per_street, streets)
-    return leaves, comms, streets
+    return comms, streets
 
 
 def _codes(district_code: str, n: int, leaves: list[np.ndarray], comms: list[np.ndarray],
@@ -438,27 +477,69 @@ def _level_records(t: _Tree, grid_geoms: list, plane: Plane, district: tuple[str
     return areas
 
 
-def draw_territory(b: Buildings, district_code: str, district_name: str,
-                   params: DrawParams | None = None, street_name: str = "Street",
-                   community_name: str = "Community") -> Drawn:
-    """Draw district → streets → communities → grids → units from buildings alone."""
-    p = params or DrawParams()
+def floor_areas(b: Buildings, geoms_m: np.ndarray) -> FloorArea:
+    """Footprint area times floors; unknown floors take the median of the known ones (else 1)."""
+    f = np.asarray(b.floors, dtype=float)
+    unknown = np.isnan(f)
+    known = f[~unknown]
+    value = float(max(1, round(float(np.median(known))))) if len(known) else 1.0
+    floors = np.where(unknown, value, np.maximum(np.nan_to_num(f), 1.0))
+    return FloorArea(shapely.area(geoms_m) * floors, int(unknown.sum()), value)
+
+
+@dataclass
+class _Site:
+    """Buildings in the plane: footprints, points, coordinates, floor areas, district outline."""
+
+    b: Buildings
+    plane: Plane
+    gm: np.ndarray
+    pts: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    fa: FloorArea
+    hull: BaseGeometry
+
+
+def _site(b: Buildings, p: DrawParams) -> _Site:
+    """The buildings in a plane about them, with floor areas and the district outline."""
     plane = Plane.around(b.lon, b.lat)
     gm = plane.fwd(b.geoms)
     pts = plane.fwd(shapely.points(b.lon, b.lat))
-    x, y = shapely.get_x(pts), shapely.get_y(pts)
-    floors = np.where(np.isnan(b.floors.astype(float)), 1.0, b.floors.astype(float))
-    floor_area = shapely.area(gm) * np.maximum(floors, 1.0)
-    hull = _district_hull(gm, p.margin_m)
-    t = _codes(district_code, len(b), *_groups(x, y, floor_area, p))
+    return _Site(b, plane, gm, pts, shapely.get_x(pts), shapely.get_y(pts),
+                 floor_areas(b, gm), _district_hull(gm, p.margin_m))
+
+
+def draw_territory(b: Buildings, district_code: str, district_name: str,
+                   params: DrawParams | None = None, street_name: str = "Street",
+                   community_name: str = "Community", lines: np.ndarray | None = None
+                   ) -> Drawn:
+    """Draw district → streets → communities → grids → units from buildings, along the
+    street and barrier ``lines`` (WGS84) when given (see etl.blocks), else from buildings
+    alone."""
+    p = params or DrawParams()
+    st = _site(b, p)
+    names = (district_code, district_name, street_name, community_name)
+    if lines is not None and len(lines):
+        drawn = _draw_along_streets(st, st.plane.fwd(np.asarray(lines, dtype=object)), p, names)
+    else:
+        drawn = _draw_without_streets(st, p, names)
+    drawn.floor_area = st.fa
+    drawn.flags += unit_flags(drawn, st)
+    return drawn
+
+
+def _draw_without_streets(st: _Site, p: DrawParams, names: tuple[str, str, str, str]) -> Drawn:
+    """Grids by bisecting the buildings, cut along the gaps between them (no street layer)."""
+    b, gm, pts, x, y = st.b, st.gm, st.pts, st.x, st.y
+    t = _codes(names[0], len(b), *_groups(x, y, st.fa.area, p))
     n_grids = len(t.grid_code)
     grid_of = t.grid_of
-    cells, owner = building_cells(gm, hull)
+    cells, owner = building_cells(gm, st.hull)
     grid_geoms = tile(dissolve(cells, grid_of[owner], n_grids),
-                      [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], hull,
+                      [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], st.hull,
                       [pts[grid_of == g] for g in range(n_grids)])
-    areas = _level_records(t, grid_geoms, plane, (district_code, district_name), street_name,
-                           community_name)
+    areas = _level_records(t, grid_geoms, st.plane, names[:2], names[2], names[3])
     bunit = [""] * len(b)
     bgrid = [""] * len(b)
     for g, gc in enumerate(t.grid_code):
@@ -466,13 +547,305 @@ def draw_territory(b: Buildings, district_code: str, district_name: str,
         sel = np.isin(owner, idx)
         local = {int(i): k for k, i in enumerate(idx)}
         recs, labels = _units_for_grid(gc, grid_geoms[g], gm[idx], x[idx], y[idx],
-                                       [b.keys[i] for i in idx], p, plane,
+                                       [b.keys[i] for i in idx], p, st.plane,
                                        cells[sel], np.array([local[int(o)] for o in owner[sel]]))
         areas += recs
         for k, i in enumerate(idx):
             bunit[i] = recs[labels[k]].code
             bgrid[i] = gc
-    return Drawn(areas, bunit, bgrid)
+    flags = [Flag("grid", gc, len(shapely.get_parts(grid_geoms[g])), "no_street_layer")
+             for g, gc in enumerate(t.grid_code)
+             if grid_geoms[g] is not None and len(shapely.get_parts(grid_geoms[g])) > 1]
+    return Drawn(areas, bunit, bgrid, flags=flags, notes=[
+        "没有道路图层：网格与单元仅按建筑之间的空隙划分，边界不一定沿街 (no street layer: grids "
+        "and units follow the gaps between buildings only; load one with wangge etl streets)"])
+
+
+def _draw_along_streets(st: _Site, lines_m: np.ndarray, p: DrawParams,
+                        names: tuple[str, str, str, str]) -> Drawn:
+    """Grids as unions of whole street blocks, units inside blocks (see etl.blocks)."""
+    from etl import blocks as bk
+
+    w = _weights(st.fa.area)
+    fits = _grid_fits(st.fa.area, p)
+    st.hull = _street_district(st.hull, lines_m, p.margin_m)
+    lines_m = bk.extend_dangles(lines_m, st.hull, p.dangle_reach_m)
+    raw = bk.street_blocks(lines_m, st.hull, st.pts)
+    atoms = bk.split_heavy(raw, fits, lambda idx: _split(idx, st, w, fits),
+                           lambda block, groups: _cut(block, groups, st))
+    adj = bk.adjacency(atoms.geoms)
+    atom_grid, stuck = _one_piece(adj, _atoms_to_grids(atoms, st, w, fits),
+                                  np.bincount(atoms.of_building, w, len(atoms.geoms)), atoms,
+                                  fits)
+    atom_grid = _merge_small(atom_grid, atoms, adj, fits)
+    grid_of_b = atom_grid[atoms.of_building]
+    leaves = [np.nonzero(grid_of_b == g)[0] for g in np.unique(atom_grid)]
+    t = _codes(names[0], len(st.b), leaves, *_upper_levels(leaves, st.x, st.y, w, p))
+    atom_pos = np.array([t.grid_of[np.nonzero(atoms.of_building == a)[0][0]]
+                         for a in range(len(atoms.geoms))])
+    grid_geoms = [bk._coverage_union(atoms.geoms[atom_pos == g])
+                  for g in range(len(t.grid_code))]
+    areas = _level_records(t, grid_geoms, st.plane, names[:2], names[2], names[3])
+    drawn = Drawn(areas, [""] * len(st.b), [""] * len(st.b), streets=True)
+    for g, gc in enumerate(t.grid_code):
+        _grid_units(drawn, gc, np.nonzero(atom_pos == g)[0], atoms, st, p)
+    stuck_pos = {int(atom_pos[a]) for a in stuck}
+    drawn.flags = [Flag("grid", gc, len(shapely.get_parts(grid_geoms[g])),
+                        "district_in_parts" if g in stuck_pos else "touching_at_a_point")
+                   for g, gc in enumerate(t.grid_code)
+                   if len(shapely.get_parts(grid_geoms[g])) > 1]
+    drawn.notes.append(
+        f"沿道路划分：{len(lines_m)} 条道路与障碍线围合出 {len(raw.geoms)} 个有建筑的街坊；"
+        f"{len(atoms.geoms) - len(raw.geoms)} 处因单个街坊超过一个网格的工作量而沿建筑间空隙切分 "
+        f"({len(lines_m)} street/barrier lines enclose {len(raw.geoms)} blocks with buildings; "
+        f"{len(atoms.geoms) - len(raw.geoms)} extra cut(s) where one block alone exceeds a "
+        "grid's workload)")
+    return drawn
+
+
+def _street_district(hull: BaseGeometry, lines_m: np.ndarray, margin_m: float) -> BaseGeometry:
+    """The district outline with the roads that link its built-up parts (a corridor of
+    ``margin_m`` each side of every line within the buildings' convex hull), holes filled."""
+    inside = shapely.intersection(np.asarray(lines_m, dtype=object), shapely.convex_hull(hull))
+    corridor = shapely.union_all(shapely.buffer(inside, margin_m, quad_segs=4))
+    out = shapely.union(hull, corridor).simplify(1.0)
+    out = shapely.union_all([shapely.Polygon(r.exterior) for r in shapely.get_parts(out)
+                             if r.geom_type == "Polygon"])
+    return _polygonal(out)
+
+
+def _split(idx: np.ndarray, st: _Site, w: np.ndarray, fits) -> list[np.ndarray]:
+    """A heavy block's buildings bisected (weighted median, longer side) until each fits."""
+    out: list[np.ndarray] = []
+    _bisect(idx, st.x, st.y, w, fits, out)
+    return out
+
+
+def _cut(block: BaseGeometry, groups: list[np.ndarray], st: _Site) -> list[BaseGeometry | None]:
+    """A block cut between groups of its buildings along the gaps between them."""
+    idx = np.concatenate(groups)
+    lab = np.concatenate([np.full(len(g), k) for k, g in enumerate(groups)])
+    cells, owner = building_cells(st.gm[idx], block)
+    pieces = tile(dissolve(cells, lab[owner], len(groups)),
+                  [shapely.union_all(st.gm[g]) for g in groups], block,
+                  [st.pts[g] for g in groups])
+    if any(pc is None for pc in pieces):  # cannot cut cleanly: the block stays whole
+        return [block] + [shapely.Polygon()] * (len(groups) - 1)
+    return pieces
+
+
+def _atoms_to_grids(atoms, st: _Site, w: np.ndarray, fits) -> np.ndarray:
+    """Blocks bisected (weighted median of their centres) into grids that fit one worker."""
+    n = len(atoms.geoms)
+    members = [np.nonzero(atoms.of_building == a)[0] for a in range(n)]
+    ax = np.array([st.x[m].mean() for m in members])
+    ay = np.array([st.y[m].mean() for m in members])
+    aw = np.array([w[m].sum() for m in members])
+    leaves: list[np.ndarray] = []
+    _bisect(np.arange(n), ax, ay, aw,
+            lambda a: fits(np.concatenate([members[i] for i in a])), leaves)
+    out = np.empty(n, dtype=np.int64)
+    for k, lf in enumerate(leaves):
+        out[lf] = k
+    return out
+
+
+def _components(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of pieces linked by edges (a, b) between pieces of one label."""
+    parent = np.arange(len(labels))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(a, b, strict=True):
+        if labels[i] == labels[j]:
+            parent[root(int(i))] = root(int(j))
+    return np.array([root(i) for i in range(len(labels))])
+
+
+def _merge_small(atom_grid: np.ndarray, atoms, adj, fits) -> np.ndarray:
+    """Grids that together still fit one worker merged, smallest first, each into the
+    neighbour (sharing an edge) that leaves the lightest grid."""
+    grid = atom_grid.copy()
+    while True:
+        members = {int(g): np.nonzero(np.isin(atoms.of_building, np.nonzero(grid == g)[0]))[0]
+                   for g in np.unique(grid)}
+        near: dict[int, set[int]] = {}
+        for i, j in zip(adj.a, adj.b, strict=True):
+            if grid[i] != grid[j]:
+                near.setdefault(int(grid[i]), set()).add(int(grid[j]))
+                near.setdefault(int(grid[j]), set()).add(int(grid[i]))
+        best = None
+        for g in sorted(members, key=lambda g: (len(members[g]), g)):
+            for h in sorted(near.get(g, ())):
+                both = np.concatenate([members[g], members[h]])
+                if fits(both) and (best is None or len(both) < best[0]):
+                    best = (len(both), g, h)
+            if best:
+                break
+        if best is None:
+            return grid
+        grid[grid == best[1]] = best[2]
+
+
+def _one_piece(adj, atom_grid: np.ndarray, aw: np.ndarray, atoms, fits
+               ) -> tuple[np.ndarray, list[int]]:
+    """Stray pieces of a grid (blocks cut off from its main piece) handed to the neighbouring
+    grid sharing most edge among those that stay within one worker's load; else a grid of
+    their own (a tiny piece: the lightest neighbour). The blocks of pieces no other grid
+    touches stay where they are (and are returned)."""
+    grid = atom_grid.copy()
+    stuck: list[int] = []
+    for _round in range(20):
+        comp = _components(grid, adj.a, adj.b)
+        weight = np.bincount(comp, aw, len(grid))
+        main = {}
+        for c in np.unique(comp):
+            g = int(grid[c])
+            if g not in main or weight[c] > weight[main[g]]:
+                main[g] = int(c)
+        strays = [int(c) for c in np.unique(comp) if main[int(grid[c])] != c]
+        moved, stuck = _move_strays(strays, comp, grid, adj, _Loads(atoms, fits))
+        if not moved:
+            break
+    return grid, stuck
+
+
+class _Loads:
+    """Buildings of sets of blocks, and whether a set fits one worker or is a third of that."""
+
+    def __init__(self, atoms, fits) -> None:
+        self.members = [np.nonzero(atoms.of_building == a)[0] for a in range(len(atoms.geoms))]
+        self.fits = fits
+
+    def of(self, mask: np.ndarray) -> np.ndarray:
+        """The buildings of the blocks in ``mask``."""
+        return np.concatenate([self.members[a] for a in np.nonzero(mask)[0]])
+
+    def small(self, mask: np.ndarray) -> bool:
+        """Under a tenth of a grid: ten copies would still fit one worker."""
+        return bool(self.fits(np.tile(self.of(mask), 10)))
+
+
+def _move_strays(strays: list[int], comp: np.ndarray, grid: np.ndarray, adj,
+                 loads: _Loads) -> tuple[bool, list[int]]:
+    """Each stray piece to a grid of its own or a neighbouring grid (in place)."""
+    moved = False
+    stuck: list[int] = []
+    for c in strays:
+        mine = comp == c
+        shared: dict[int, float] = {}
+        for i, j, length in zip(adj.a, adj.b, adj.length, strict=True):
+            for u, v in ((i, j), (j, i)):
+                if mine[u] and not mine[v] and grid[v] != grid[u]:
+                    shared[int(grid[v])] = shared.get(int(grid[v]), 0.0) + float(length)
+        if not shared:
+            stuck += np.nonzero(mine)[0].tolist()
+            continue
+        size = {g: len(loads.of(mine | (grid == g))) for g in shared}
+        ok = [g for g in sorted(shared) if loads.fits(loads.of(mine | (grid == g)))]
+        if ok:
+            grid[mine] = max(ok, key=lambda g: shared[g])
+        elif loads.small(mine):
+            grid[mine] = min(sorted(shared), key=lambda g: size[g])
+        else:
+            grid[mine] = grid.max() + 1
+        moved = True
+    return moved, stuck
+
+
+def _grid_units(drawn: Drawn, grid_code: str, atom_ids: np.ndarray, atoms, st: _Site,
+                p: DrawParams) -> None:
+    """Units of one grid (buildings grouped inside their blocks; a unit whose buildings'
+    cells do not touch becomes one unit per piece), added to ``drawn`` in Hilbert order."""
+    idx = np.concatenate([np.nonzero(atoms.of_building == a)[0] for a in atom_ids])
+    idx.sort()
+    block = atoms.of_building[idx]
+    labels = group_units(st.x[idx], st.y[idx], [st.b.keys[i] for i in idx],
+                         p.unit_max_buildings, p.unit_max_gap_m, blocks=block)
+    units: list[tuple[np.ndarray, BaseGeometry | None]] = []
+    for a in atom_ids:
+        here = np.nonzero(block == a)[0]
+        _u, local = np.unique(labels[here], return_inverse=True)
+        pts = st.pts[idx[here]]
+        keep = [pts[local == k] for k in range(int(local.max()) + 1)]
+        pieces = reattach_fragments(
+            unit_polygons(atoms.geoms[a], st.gm[idx[here]], local, points=pts), keep)
+        for k, piece in enumerate(pieces):
+            units += _one_unit_per_piece(idx[here[local == k]], keep[k], piece)
+    rank = np.empty(len(idx), dtype=np.int64)
+    rank[np.lexsort(([st.b.keys[i] for i in idx], hilbert_index(st.x[idx], st.y[idx])))] = \
+        np.arange(len(idx))
+    pos = {int(i): r for i, r in zip(idx, rank, strict=True)}
+    units.sort(key=lambda u: min(pos[int(i)] for i in u[0]))
+    if len(units) > 999:
+        raise ValueError(f"grid {grid_code}: {len(units)} units do not fit 3-digit codes")
+    for k, (members, poly) in enumerate(units):
+        code = f"{grid_code}{k + 1:03d}"
+        drawn.areas.append(AreaRecord("unit", code, f"Unit {k + 1}", st.plane.inv(poly),
+                                      grid_code, extra={"buildings": [st.b.keys[i]
+                                                                      for i in members]}))
+        for i in members:
+            drawn.building_unit[i] = code
+            drawn.building_grid[i] = grid_code
+
+
+def _one_unit_per_piece(members: np.ndarray, pts: np.ndarray, piece: BaseGeometry | None
+                        ) -> list[tuple[np.ndarray, BaseGeometry | None]]:
+    """A unit as (buildings, polygon); split into one unit per piece when its polygon is in
+    pieces that each hold some of its buildings."""
+    parts = shapely.get_parts(piece) if piece is not None else []
+    if len(parts) < 2:
+        return [(members, piece)]
+    where = np.array([int(np.argmax(shapely.intersects(parts, pt))) for pt in pts])
+    if len(set(where.tolist())) < 2 or len(set(where.tolist())) < len(parts):
+        return [(members, piece)]
+    return [(members[where == j], parts[j]) for j in range(len(parts))]
+
+
+def reattach_fragments(pieces: list[BaseGeometry | None], keep: list[np.ndarray]
+                       ) -> list[BaseGeometry | None]:
+    """Parts of a piece holding none of its points (cut off by a bend of the block) given to
+    the neighbouring piece they share most edge with; the pieces still tile what they did."""
+    out = list(pieces)
+    for k in range(len(out)):
+        parts = shapely.get_parts(out[k]) if out[k] is not None else []
+        if len(parts) < 2:
+            continue
+        holds = np.array([bool(shapely.intersects(pt, keep[k]).any()) for pt in parts])
+        if holds.all() or not holds.any():
+            continue
+        out[k] = _polygonal(shapely.union_all(parts[holds]))
+        for part in parts[~holds]:
+            edge = [shapely.length(shapely.intersection(shapely.boundary(part),
+                                                        shapely.boundary(o)))
+                    if o is not None and j != k else 0.0 for j, o in enumerate(out)]
+            j = int(np.argmax(edge)) if max(edge, default=0.0) > 0 else k
+            out[j] = _polygonal(shapely.union(out[j], part))
+    return out
+
+
+def unit_flags(drawn: Drawn, st: _Site) -> list[Flag]:
+    """Units drawn in several pieces: their buildings lie apart (another unit's cells between),
+    or a sliver without buildings was left (overlapping footprints)."""
+    out = []
+    by_unit: dict[str, list[int]] = {}
+    for i, u in enumerate(drawn.building_unit):
+        by_unit.setdefault(u, []).append(i)
+    for a in drawn.areas:
+        if a.level != "unit" or a.geom is None:
+            continue
+        parts = shapely.get_parts(a.geom)
+        if len(parts) < 2:
+            continue
+        pts = shapely.points(st.b.lon[by_unit[a.code]], st.b.lat[by_unit[a.code]])
+        holding = sum(bool(shapely.intersects(pt, pts).any()) for pt in parts)
+        out.append(Flag("unit", a.code, len(parts),
+                        "buildings_apart" if holding > 1 else "sliver"))
+    return out
 
 
 def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x: np.ndarray,
