@@ -17,13 +17,21 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gis.clock import CST, assume_cst
 from gis.errors import InvalidInput
 
 MAX_SPAN_DAYS = 3660  # how far the arithmetic searches for working time before giving up
 CODE = "bad_calendar"
+UNITS = ("h", "wh", "wd")  # hours of the clock, working hours (工作时), working days (工作日)
+
+
+class TimeLimit(NamedTuple):
+    """A time limit: an amount in its own unit ('h', 'wh' or 'wd', see ``due_at``)."""
+
+    amount: float
+    unit: str = "h"
 
 
 @dataclass(frozen=True)

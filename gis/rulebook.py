@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gis.calendar import UNITS, TimeLimit
 from gis.errors import InvalidInput
 
 LEVELS = ("grid", "community", "street", "district")
@@ -29,6 +30,7 @@ class Rule:
     level: str | None = None
     departments: tuple[str, ...] | None = None
     time_limit_h: dict[str, float] = field(default_factory=dict)
+    time_limit_unit: str = "h"  # the unit of time_limit_h's amounts (calendar.UNITS)
 
     def specificity(self) -> int:
         """Higher wins: item+level 5, item 4, class+level 3, class 2, default+level 1, default 0."""
@@ -51,6 +53,7 @@ class Rules:
     departments: dict[str, str]
     limits: dict[str, float]
     rules: tuple[Rule, ...]
+    limits_unit: str = "h"  # the unit of [limits] (its key ``unit``)
     points_accepted: int = 10
     patrols_per_day: int = 1
     unit_distance_m: float = 30.0
@@ -76,31 +79,35 @@ class Rules:
                 return r.level
         return default_level
 
-    def limit_h(self, item: str, class_code: str, level: str, default_level: str,
-                catalogue_limit_h: float) -> float:
-        """Hours allowed at ``level``: item rule, catalogue (at its level), class rule, [limits]."""
+    def limit(self, item: str, class_code: str, level: str, default_level: str,
+              catalogue: TimeLimit) -> TimeLimit:
+        """The limit at ``level``, each in its own declared unit: the item's rule, the
+        catalogue's (at the item's default level, in the item's unit), a class or default
+        rule, else [limits]."""
         ranked = self.matching(item, class_code, level)
         for r in ranked:
             if r.item and level in r.time_limit_h:
-                return r.time_limit_h[level]
+                return TimeLimit(r.time_limit_h[level], r.time_limit_unit)
         if level == default_level:
-            return catalogue_limit_h
+            return catalogue
         for r in ranked:
             if level in r.time_limit_h:
-                return r.time_limit_h[level]
-        return self.limits.get(level, 72.0)
+                return TimeLimit(r.time_limit_h[level], r.time_limit_unit)
+        return TimeLimit(self.limits.get(level, 72.0), self.limits_unit)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (for the API)."""
         return {
             "path": self.path, "departments": self.departments, "limits": self.limits,
+            "limits_unit": self.limits_unit,
             "points": {"accepted_report": self.points_accepted},
             "patrol": {"patrols_per_day": self.patrols_per_day,
                        "unit_distance_m": self.unit_distance_m,
                        "unvisited_days": self.unvisited_days},
             "rules": [{"item": r.item, "class": r.class_code, "at_level": r.at_level,
                        "level": r.level, "departments": r.departments,
-                       "time_limit_h": r.time_limit_h} for r in self.rules],
+                       "time_limit_h": r.time_limit_h, "time_limit_unit": r.time_limit_unit}
+                      for r in self.rules],
         }
 
 
@@ -122,6 +129,15 @@ def _level(value: Any, where: str) -> str | None:
     return value
 
 
+def _unit(value: Any, where: str) -> str:
+    """A time-limit unit; anything else is an error naming the rule."""
+    if value not in UNITS:
+        raise InvalidInput(f"{where}: time_limit_unit must be one of {', '.join(UNITS)} (h "
+                           f"hours, wh working hours, wd working days), got {value!r}",
+                           code="bad_dispatch_rules")
+    return value
+
+
 def parse(path: Path | None = None) -> Rules:
     """Read and check a rules file; errors name the rule at fault."""
     path = Path(path or default_path())
@@ -131,7 +147,9 @@ def parse(path: Path | None = None) -> Rules:
         raise InvalidInput(f"{path}: cannot read dispatch rules: {e}",
                            code="bad_dispatch_rules") from None
     departments = {str(k): str(v) for k, v in doc.get("departments", {}).items()}
-    limits = {k: float(v) for k, v in doc.get("limits", {}).items()}
+    limits_doc = dict(doc.get("limits", {}))
+    limits_unit = _unit(limits_doc.pop("unit", "h"), f"{path}: [limits]")
+    limits = {k: float(v) for k, v in limits_doc.items()}
     for k in limits:
         _level(k, f"{path}: [limits]")
     rules = []
@@ -154,10 +172,11 @@ def parse(path: Path | None = None) -> Rules:
                           at_level=_level(r.get("at_level"), where),
                           level=_level(r.get("level"), where),
                           departments=tuple(deps) if deps is not None else None,
-                          time_limit_h=tl))
+                          time_limit_h=tl,
+                          time_limit_unit=_unit(r.get("time_limit_unit", "h"), where)))
     pts = doc.get("points", {})
     patrol = doc.get("patrol", {})
-    return Rules(departments, limits, tuple(rules),
+    return Rules(departments, limits, tuple(rules), limits_unit,
                  points_accepted=int(pts.get("accepted_report", 10)),
                  patrols_per_day=int(patrol.get("patrols_per_day", 1)),
                  unit_distance_m=float(patrol.get("unit_distance_m", 30)),

@@ -460,6 +460,8 @@ class DispatchRule(Answer):
     level: str | None
     departments: list[str] | None
     time_limit_h: dict[str, Number]
+    time_limit_unit: str = Field("h", description="unit of time_limit_h: h clock hours, wh "
+                                 "working hours, wd working days")
 
 
 class DispatchRules(Answer):
@@ -467,6 +469,7 @@ class DispatchRules(Answer):
 
     departments: dict[str, str]
     limits: dict[str, Number]
+    limits_unit: str = Field("h", description="unit of limits (h, wh, wd)")
     points: dict[str, int]
     patrol: PatrolRules
     rules: list[DispatchRule]
@@ -480,6 +483,9 @@ class DispatchPreview(Answer):
     level: str
     departments: list[str]
     time_limit_h: dict[str, Number | None]
+    time_limit_unit: dict[str, str] = Field(
+        default_factory=dict, description="unit of each level's limit: h clock hours, wh "
+        "working hours, wd working days")
 
 
 class EscalationRun(Answer):

@@ -15,7 +15,7 @@ import psycopg2.errors
 from psycopg2.extras import Json
 from sqlalchemy import Connection, Engine
 
-from gis import calendar
+from gis import calendar, rulebook
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
@@ -251,11 +251,14 @@ _COLUMNS = 30  # the arrays $1 … $30 of events_store.sql, one element per repo
 def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
     """One VALUES tuple per report: the event columns, its history data and its answer."""
     rows = []
+    book = rulebook.rules()
     for n, (r, loc, item) in enumerate(prepared):
-        _cls, level, limit_h, unit = item
+        cls, level, limit_h, unit = item
         at = r.reported_at or now
+        limit = book.limit(r.item, cls, level, level, calendar.TimeLimit(limit_h, unit))
+        due = calendar.due_at(at, limit.amount, limit.unit)
         geom = f"SRID=4326;POINT({loc.lon!r} {loc.lat!r})" if loc.lon is not None else None
-        hist = loc.to_dict()
+        hist = loc.to_dict() | {"due_at": due.isoformat()}  # the due time at intake, kept
         hist.pop("input", None)
         uid = str(uuid.uuid4())
         rows.append((
@@ -265,7 +268,7 @@ def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
             cameras.get(r.camera_code) if r.camera_code else None,
             loc.status, loc.method, loc.distance_m, loc.generation, loc.grid_id, loc.unit_id,
             loc.street, loc.community, loc.grid, loc.unit, loc.worker_id, level,
-            calendar.due_at(at, limit_h, unit),
+            due,
             Json(hist), Json(_public(r, loc, 0, uid, item), dumps=_dumps), n,
         ))
     return rows

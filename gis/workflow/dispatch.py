@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import Connection
 
+from gis.calendar import TimeLimit
 from gis.db.queries import q
 from gis.errors import InvalidInput
 from gis.rulebook import LEVELS, rules
@@ -15,10 +16,11 @@ SQL = "workflow.sql"
 PKG = "gis.workflow.sql"
 
 # What dispatching an event of an item would do (``preview``); ``class`` is a keyword, hence
-# the functional form. ``time_limit_h``: hours by level.
+# the functional form. ``time_limit_h``: the limit by level, in ``time_limit_unit`` of that
+# level ('h' clock hours, 'wh' working hours, 'wd' working days: each rule's own unit).
 DispatchPreview = TypedDict("DispatchPreview", {
     "item": str, "class": str, "level": str, "departments": list[str],
-    "time_limit_h": dict[str, float]})
+    "time_limit_h": dict[str, float], "time_limit_unit": dict[str, str]})
 
 
 def area_for(conn: Connection, ev: Any, level: str) -> str | None:
@@ -56,7 +58,9 @@ def preview(conn: Connection, item: str, level: str | None = None) -> DispatchPr
     lv = level or r.handling_level(item, row.class_code, row.default_level)
     if lv not in LEVELS:
         raise InvalidInput.field("level", f"must be one of {', '.join(LEVELS)}", "unknown_level")
+    own = TimeLimit(row.time_limit_h, row.time_limit_unit)
+    limits = {x: r.limit(item, row.class_code, x, row.default_level, own) for x in LEVELS}
     return {"item": item, "class": row.class_code, "level": lv,
             "departments": r.departments_for(item, row.class_code, lv),
-            "time_limit_h": {x: r.limit_h(item, row.class_code, x, row.default_level,
-                                          row.time_limit_h) for x in LEVELS}}
+            "time_limit_h": {x: v.amount for x, v in limits.items()},
+            "time_limit_unit": {x: v.unit for x, v in limits.items()}}

@@ -38,10 +38,10 @@ def plan(conn: Connection, ev: dict[str, Any], level: str, now: datetime,
     rulebook.check_departments(r, departments)
     deps = departments if departments is not None else r.departments_for(
         ev["item_code"], ev["class_code"], level)
-    limit = r.limit_h(ev["item_code"], ev["class_code"], level, ev["default_level"],
-                      ev["time_limit_h"])
+    limit = r.limit(ev["item_code"], ev["class_code"], level, ev["default_level"],
+                    calendar.TimeLimit(ev["time_limit_h"], ev.get("time_limit_unit") or "h"))
     return LevelMove(level, dispatch.area_for(conn, ev, level), deps,
-                     calendar.due_at(now, limit, ev.get("time_limit_unit") or "h"))
+                     calendar.due_at(now, limit.amount, limit.unit))
 
 
 def move_to_level(conn: Connection, ev: dict[str, Any], move: LevelMove, now: datetime,

@@ -86,3 +86,26 @@ def test_quiet_month_has_only_the_open_overdue_case(month):
     ind = assessment.assess(month, "2026-12")["indicators"]
     assert [(r["code"], r["opened"], r["overdue"]) for r in ind["grids"]] == [
         (G_OTHER_STREET, 0, 1)]
+
+
+def test_open_at_the_months_end_is_judged_by_the_due_time_set_at_intake(
+        demo_district, engine, owner_engine):
+    """An item limited to 8 working hours, reported Fri 30 Oct 16:00, is due Mon 2 Nov 16:30
+    (Fri 1.5 h, Mon 08:30–12:00, 13:30–16:30): open at October's end, it is not overdue, even
+    once a November dispatch has set a new due time (8 clock hours would say Sat 00:00)."""
+    from sqlalchemy import text
+
+    from gis.intake import events
+
+    clear_workflow(owner_engine)
+    with owner_engine.begin() as conn:
+        conn.execute(text("UPDATE event_item SET time_limit_h = 8, time_limit_unit = 'wh' "
+                          "WHERE code = :c"), {"c": ITEM})
+    events._catalogue.items.clear()
+    eid = report(engine, Locator(engine), ITEM, G1, reported_at=t(10, 30, 16))
+    workflow.transition(engine, eid, "accept", CENTRE, now=t(10, 30, 16, 30))
+    workflow.transition(engine, eid, "dispatch", CENTRE, now=t(11, 2, 9))
+    grids = {r["code"]: r for r in assessment.assess(engine, "2026-10")["grids"]}
+    assert (grids[G1]["found"], grids[G1]["overdue"]) == (1, 0)
+    november = {r["code"]: r for r in assessment.assess(engine, "2026-11")["grids"]}
+    assert november[G1]["overdue"] == 1  # dispatched 2 Nov 09:00, due 17:30, still open

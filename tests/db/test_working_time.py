@@ -89,3 +89,36 @@ def test_catalogue_file_unit(engine, owner_engine, tmp_path: Path):
     f.write_text(f.read_text(encoding="utf-8").replace('"wh"', '"days"'), encoding="utf-8")
     with pytest.raises(InvalidInput, match="time_limit_unit"):
         catalogue.parse(f)
+
+
+def test_a_rule_limit_in_clock_hours_is_not_read_in_the_items_unit(engine, owner_engine, loc):
+    """The item's own limit is 2 working days; dispatched to the community, the [limits]
+    entry (48 hours of the clock) applies in clock hours: Fri 17:00 + 48 h = Sun 17:00, not
+    48 working days later."""
+    _limit(owner_engine, 2, "wd")
+    eid = report(engine, loc, ITEM, G1, reported_at=cst(4, 10))
+    assert row(engine, eid)["due_at"] == cst(8, 17, 30)  # the item's 2 wd at intake
+    workflow.transition(engine, eid, "accept", CENTRE, now=cst(4, 16))
+    workflow.transition(engine, eid, "dispatch", CENTRE, now=cst(4, 17), level="community")
+    assert row(engine, eid)["due_at"] == cst(6, 17)
+
+
+def test_a_rule_limit_in_working_hours_follows_the_calendar(engine, owner_engine, loc,
+                                                             tmp_path: Path, monkeypatch):
+    """A rule declaring time_limit_unit = "wh" is worked out in working hours whatever the
+    item's unit: 4 wh from Fri 16:00 = Fri 1.5 h + Mon 08:30–11:00."""
+    from gis import rulebook
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(f'[limits]\ncommunity = 48\n\n[[rule]]\nitem = "{ITEM}"\n'
+                     'time_limit_h = { community = 4 }\ntime_limit_unit = "wh"\n',
+                     encoding="utf-8")
+    monkeypatch.setenv("WANGGE_DISPATCH_RULES_PATH", str(rules))
+    _limit(owner_engine, 24, "h")
+    eid = report(engine, loc, ITEM, G1, reported_at=cst(4, 10))
+    workflow.transition(engine, eid, "accept", CENTRE, now=cst(4, 15))
+    workflow.transition(engine, eid, "dispatch", CENTRE, now=cst(4, 16), level="community")
+    assert row(engine, eid)["due_at"] == cst(7, 11)
+    lim = rulebook.rules().limit(ITEM, "dispute", "community", "grid",
+                                 rulebook.TimeLimit(24, "h"))
+    assert lim == (4, "wh")

@@ -10,8 +10,12 @@
 -- intake row 'reported' is left out: it is written at receipt, possibly after transitions
 -- replayed with an earlier clock, and any event reported before @end was at least
 -- 'reported'); the due time at @end is the newest due_at set before @end by a dispatch, an
--- escalation or a whistle, else the one at intake (reported_at + the item's time limit).
--- Re-running a past month therefore gives the same figures whatever happened since.
+-- escalation or a whistle, else the one set at intake (kept in the 'reported' row's data;
+-- for an event stored before it was kept there, the event's due_at while no later one was
+-- set). Every due time was worked out once, when it was set, by gis.calendar.due_at in the
+-- limit's own unit (clock hours, or working hours / days of the district calendar): nothing
+-- here does time arithmetic. Re-running a past month gives the same figures whatever
+-- happened since.
 WITH res AS (
     SELECT DISTINCT ON (h.event_id) h.event_id, h.at,
            COALESCE((h.data ->> 'within_limit')::boolean, false) AS within
@@ -32,6 +36,10 @@ WITH res AS (
     WHERE h.at < :end AND h.action IN ('dispatch', 'escalated', 'whistle')
       AND h.data ->> 'due_at' IS NOT NULL
     ORDER BY h.event_id, h.at DESC, h.id DESC
+), due_in AS (
+    SELECT h.event_id, (h.data ->> 'due_at')::timestamptz AS due_at
+    FROM event_history h
+    WHERE h.action = 'reported' AND h.data ->> 'due_at' IS NOT NULL
 ), due_set AS (
     SELECT DISTINCT h.event_id FROM event_history h
     WHERE h.action IN ('dispatch', 'escalated', 'whistle') AND h.data ->> 'due_at' IS NOT NULL
@@ -45,16 +53,14 @@ WITH res AS (
             OR (e.reported_at < :end
                 AND COALESCE(se.to_status, 'reported')
                     IN ('reported', 'accepted', 'dispatched', 'in_progress', 'reopened')
-                AND COALESCE(de.due_at,
-                             CASE WHEN ds.event_id IS NULL THEN e.due_at
-                                  ELSE e.reported_at + make_interval(secs => i.time_limit_h * 3600)
-                             END) < :end)) AS overdue
+                AND COALESCE(de.due_at, di.due_at,
+                             CASE WHEN ds.event_id IS NULL THEN e.due_at END) < :end)) AS overdue
     FROM event e
-    JOIN event_item i ON i.code = e.item_code
     LEFT JOIN res ON res.event_id = e.id
     LEFT JOIN esc ON esc.event_id = e.id
     LEFT JOIN status_end se ON se.event_id = e.id
     LEFT JOIN due_end de ON de.event_id = e.id
+    LEFT JOIN due_in di ON di.event_id = e.id
     LEFT JOIN due_set ds ON ds.event_id = e.id
 )
 SELECT f.*, w.code AS worker FROM f LEFT JOIN worker w ON w.id = f.worker_id
