@@ -24,6 +24,8 @@ t = i18n.domain("exports")
 TTL_S = 30  # a file is read again after this long (or when a filter changes)
 PREVIEW_ROWS = 100
 LABELS = {"xlsx": "Download Excel (.xlsx)", "csv": "Download CSV (UTF-8)"}
+ASSESSMENT_NOTE = ("Cases opened, closed, closed on time, rates, reopened and overdue per "
+                   "street, community, grid and worker")
 REFUSALS = {"area_required": "Choose an area in the sidebar (you hold several)",
             "wrong_role": "Planners and departments do not see the assessment",
             "outside_area": "That area is outside yours"}

@@ -31,8 +31,7 @@ def main() -> None:
         ex.event_downloads(who, filt)
         st.subheader(t("Assessment"))
         month = st.selectbox(t("Month"), ex.months(), key="ex_month")
-        st.caption(t("Cases opened, closed, closed on time, rates, reopened and overdue per "
-                     "street, community, grid and worker"))
+        st.caption(t(ex.ASSESSMENT_NOTE))
         ex.assessment_downloads(who, month, f.area)
     except data.DatabaseUnavailable as e:
         ui.database_down(str(e))

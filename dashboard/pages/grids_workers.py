@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, session, ui
+from dashboard import exports as ex
 from dashboard.i18n import TZ_LABEL, fmt_time, role_label, t
+from gis.access.auth import Principal
 
 
 def grid_table(stats: list[dict], area: str | None) -> pd.DataFrame:
@@ -86,6 +88,13 @@ def show_workers(workers: list[dict], area: str | None) -> None:
         hide_index=True, width="stretch")
 
 
+def show_assessment(who: Principal, area: str | None) -> None:
+    """A month's assessment (考核) of the area chosen, to download (dashboard.exports)."""
+    st.subheader(ex.t("Download the assessment"))
+    month = st.selectbox(ex.t("Month"), ex.months(), key="gw_month")
+    ex.assessment_downloads(who, month, area, key="gw_assessment")
+
+
 def main() -> None:
     """Render the grid and worker page."""
     who = session.require_login()
@@ -114,5 +123,6 @@ def main() -> None:
     show_metrics(df)
     show_grids(stats, df)
     show_workers(workers, choice.filters.area)
+    show_assessment(who, choice.filters.area)
 
 main()
