@@ -17,6 +17,11 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from dashboard import basemap
+from dashboard.i18n import TZ_LABEL, item_label, lang, status_label
+from dashboard.i18n import domain as _domain
+from gis.clock import CST, aware
+
+t = _domain("mapview")  # every text the map shows: layer names, tooltips, legends
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
 # Leaflet ships with the dashboard (command centres often run on an intranet without CDN
@@ -115,14 +120,16 @@ def heat_legend(top: int, cell_m: float) -> Legend:
         labels = [str(v) for v in levels]
     size = f"{cell_m / 1000:.1f} km" if cell_m >= 1000 else f"{cell_m:.0f} m"
     colours = [heat_colour(v, top) for v in levels] if top > 1 else [HEAT[2]]
-    return Legend(_ramp("Events per bin", colours, labels, f"bins ≈ {size}, log scale"))
+    return Legend(_ramp(t("Events per bin"), colours, labels,
+                        t("bins ≈ {size}, log scale", size=size)))
 
 
 def coverage_legend(radius_m: float | None = None) -> Legend:
     """Legend of the patrol coverage choropleth (share of units passed)."""
     colours = [coverage_colour(i / 10) for i in range(11)]
-    note = f"units passed within {radius_m:.0f} m" if radius_m else "share of units passed"
-    return Legend(_ramp("Patrol coverage", colours, ["0 %", "50 %", "100 %"], note))
+    note = (t("units passed within {r} m", r=f"{radius_m:.0f}") if radius_m
+            else t("share of units passed"))
+    return Legend(_ramp(t("Patrol coverage"), colours, ["0 %", "50 %", "100 %"], note))
 
 
 class ClickToZoom(MacroElement):
@@ -234,23 +241,40 @@ def _base_map(view: MapView) -> folium.Map:
 def _responsible(g: dict) -> str:
     """The grid's responsible worker as shown on hover."""
     return (f"{g['worker_name']} ({g['worker_code']})" if g.get("worker_code")
-            else "nobody assigned")
+            else t("nobody assigned"))
+
+
+def _cst(dt: Any, fmt: str = "%m-%d %H:%M") -> str:
+    """A time of the map in China Standard Time ('' for none)."""
+    return aware(dt).astimezone(CST).strftime(fmt) if dt else ""
+
+
+def _code(kind: str, value: str) -> str:
+    """A coded value (``kind:value`` in the catalogue) for people: Chinese, or the plain code."""
+    return t(f"{kind}:{value}") if lang() == "zh" else value.replace("_", " ")
+
+
+def _fields(*names: str) -> list[str]:
+    """Tooltip labels of GeoJSON properties, in the current language."""
+    return [_code("field", n) for n in names]
 
 
 def grid_layer(view: MapView, target: Target) -> None:
     """Grid boundaries with their responsible worker on hover."""
     if not (view.grids and view.show_grids):
         return
-    fg = target("Grids")
+    fg = target(t("Grids"))
     folium.GeoJson(
         _fc([{"type": "Feature", "geometry": g["geometry"], "properties": {
             "grid": g["code"], "name": g["name"], "community": g.get("community_name"),
             "responsible": _responsible(g)}} for g in view.grids]),
-        name="Grids",
+        name=t("Grids"),
         style_function=lambda f: {"color": "#1f3b73", "weight": 1.6, "fillOpacity": 0.0,
                                   "fillColor": "#1f3b73"},
         highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.08},
-        tooltip=folium.GeoJsonTooltip(["grid", "name", "community", "responsible"]),
+        tooltip=folium.GeoJsonTooltip(
+            ["grid", "name", "community", "responsible"],
+            aliases=_fields("grid", "name", "community", "responsible")),
     ).add_to(fg)
 
 
@@ -265,14 +289,14 @@ def coverage_layer(view: MapView, target: Target) -> None:
             "grid": g["code"], "name": g["name"], "responsible": _responsible(g),
             "coverage": f"{c['share']:.0%}", "units": f"{c['covered']} / {c['units']}",
             "colour": coverage_colour(c["share"])}})
-    fg = target("Patrol coverage")
+    fg = target(t("Patrol coverage"))
     folium.GeoJson(
-        _fc(feats), name="Patrol coverage",
+        _fc(feats), name=t("Patrol coverage"),
         style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.45,
                                   "weight": 0, "color": f["properties"]["colour"]},
         tooltip=folium.GeoJsonTooltip(["grid", "name", "responsible", "coverage", "units"],
-                                      aliases=["grid", "name", "responsible",
-                                               "patrol coverage", "units passed"]),
+                                      aliases=_fields("grid", "name", "responsible",
+                                                      "patrol coverage", "units passed")),
     ).add_to(fg)
     coverage_legend(view.coverage_radius_m).add_to(fg)
 
@@ -284,10 +308,10 @@ def unit_layer(view: MapView, target: Target) -> None:
     folium.GeoJson(
         _fc([{"type": "Feature", "geometry": u["geometry"],
               "properties": {"unit": u["code"], "name": u["name"]}} for u in view.units]),
-        name="Units", interactive=False,
+        name=t("Units"), interactive=False,
         style_function=lambda f: {"color": "#6a7f99", "weight": 0.6, "fill": False,
                                   "dashArray": "2 3"},
-    ).add_to(target("Units"))
+    ).add_to(target(t("Units")))
 
 
 def _bin_feature(b: dict, top: int) -> dict[str, Any]:
@@ -304,12 +328,12 @@ def heat_layer(view: MapView, target: Target) -> None:
     if not (bins and bins["bins"]):
         return
     top = max(b["n"] for b in bins["bins"])
-    fg = target("Event heat (server bins)")
+    fg = target(t("Event heat (server bins)"))
     folium.GeoJson(
-        _fc([_bin_feature(b, top) for b in bins["bins"]]), name="Event heat (server bins)",
+        _fc([_bin_feature(b, top) for b in bins["bins"]]), name=t("Event heat (server bins)"),
         style_function=lambda f: {"fillColor": f["properties"]["c"], "fillOpacity": 0.7,
                                   "weight": 0.4, "color": "#ffffff"},
-        tooltip=folium.GeoJsonTooltip(["events", "open"]),
+        tooltip=folium.GeoJsonTooltip(["events", "open"], aliases=_fields("events", "open")),
     ).add_to(fg)
     heat_legend(top, bins["celly"] * 111_320).add_to(fg)
 
@@ -322,9 +346,10 @@ def camera_layer(view: MapView, target: Target) -> None:
         cams = list(view.cameras or [])
         layer = {"mode": "cameras", "cameras": cams, "clusters": [], "total": len(cams)}
     if layer["mode"] == "clusters" and layer["clusters"]:
-        _camera_clusters(layer, target(f"Cameras ({layer['total']:,}, clustered)"))
+        _camera_clusters(layer, target(t("Cameras ({n}, clustered)",
+                                         n=f"{layer['total']:,}")))
     elif layer["cameras"]:
-        _cameras(layer["cameras"], target(f"Cameras ({len(layer['cameras']):,})"))
+        _cameras(layer["cameras"], target(t("Cameras ({n})", n=f"{len(layer['cameras']):,}")))
 
 
 def _camera_clusters(layer: dict, fg: folium.FeatureGroup) -> None:
@@ -332,14 +357,15 @@ def _camera_clusters(layer: dict, fg: folium.FeatureGroup) -> None:
     for c in layer["clusters"]:
         off = c["offline"]
         if c["n"] == 1:
-            tip = f"1 camera ({html.escape(c.get('code') or '')}){', offline' if off else ''}"
+            tip = t("1 camera ({code})", code=html.escape(c.get("code") or ""))
+            tip += t(", offline") if off else ""
         else:
-            tip = f"{c['n']} cameras, {off} offline"
+            tip = t("{n} cameras, {off} offline", n=c["n"], off=off)
         folium.CircleMarker(
             [c["lat"], c["lon"]], radius=min(7 + 2.6 * math.sqrt(c["n"]), 24),
             weight=2, color="#ffffff" if not off else "#555555",
             fill=True, fill_color=CAMERA if off < c["n"] else CAMERA_OFF, fill_opacity=0.85,
-            tooltip=tip + "<br><i>click to zoom in</i>",
+            tooltip=tip + f"<br><i>{t('click to zoom in')}</i>",
         ).add_to(fg)
         if c["n"] > 1:
             folium.Marker(
@@ -360,28 +386,41 @@ def _cameras(cameras: list[dict], fg: folium.FeatureGroup) -> None:
         folium.CircleMarker(
             [c["lat"], c["lon"]], radius=5, weight=1, color="#08306b", fill=True,
             fill_color=CAMERA_OFF if c["status"] != "online" else CAMERA, fill_opacity=0.9,
-            tooltip=f"camera <b>{html.escape(c['code'])}</b> "
-                    f"{html.escape(c.get('name') or '')}<br>type {c['kind']} · direction "
-                    f"{direction} · <b>{c['status']}</b>",
+            tooltip=t("camera <b>{code}</b> {name}<br>type {kind} · direction {dir} · "
+                      "<b>{status}</b>", code=html.escape(c["code"]),
+                      name=html.escape(c.get("name") or ""), kind=camera_kind_label(c.get("kind")),
+                      dir=direction, status=camera_status_label(c["status"])),
         ).add_to(fg)
 
 
+def camera_kind_label(kind: str | None) -> str:
+    """A camera type for people."""
+    return _code("camera_kind", kind or "other")
+
+
+def camera_status_label(status: str) -> str:
+    """A camera status (online, offline, fault, unknown) for people."""
+    return _code("camera_status", status)
+
+
 def _event_tip(e: dict) -> str:
-    """Hover text of one event marker."""
-    when = e["reported_at"].strftime("%m-%d %H:%M") if e.get("reported_at") else ""
-    return (f"<b>#{e['id']}</b> {html.escape(e['item_name'])}"
-            f" ({html.escape(e.get('item_name_zh') or '')})<br>status: {e['status']}"
-            f"{' <b>overdue</b>' if e.get('overdue') else ''}<br>reported {when}"
-            f" · {e['source']}<br>grid {e.get('grid_code') or '-'} unit "
-            f"{e.get('unit_code') or '-'}<br>{html.escape(e.get('description') or '')}"
-            "<br><i>click: cameras near it</i>")
+    """Hover text of one event marker (times in China Standard Time)."""
+    item = item_label(e.get("item_code", ""), e["item_name"], e.get("item_name_zh"))
+    return t("<b>#{id}</b> {item}<br>status: {status}{overdue}<br>reported {when} ({tz}) · "
+             "{source}<br>grid {grid} unit {unit}<br>{description}<br><i>click: cameras near "
+             "it</i>", id=e["id"], item=html.escape(item), status=status_label(e["status"]),
+             overdue=f" <b>{t('overdue')}</b>" if e.get("overdue") else "",
+             when=_cst(e.get("reported_at")), tz=TZ_LABEL(),
+             source=_code("source", e["source"]), grid=e.get("grid_code") or "-",
+             unit=e.get("unit_code") or "-",
+             description=html.escape(e.get("description") or ""))
 
 
 def event_layer(view: MapView, target: Target) -> None:
     """Individual events coloured by status, overdue ones outlined in black."""
     if not view.events:
         return
-    fg = target(f"Events ({len(view.events)})")
+    fg = target(t("Events ({n})", n=len(view.events)))
     for e in view.events:
         folium.CircleMarker(
             [e["lat"], e["lon"]], radius=6, weight=2 if e.get("overdue") else 1,
@@ -396,30 +435,33 @@ def selected_layer(view: MapView, target: Target) -> None:
     sel = view.selected
     if sel is None:
         return
-    fg = target("Selected event and nearby cameras")
+    fg = target(t("Selected event and nearby cameras"))
     for c in view.near:
         folium.PolyLine([[sel["lat"], sel["lon"]], [c["lat"], c["lon"]]],
                         color=SELECTED, weight=2, dash_array="4 4").add_to(fg)
         folium.CircleMarker([c["lat"], c["lon"]], radius=7, color="#004d55", weight=2,
                             fill=True, fill_color=SELECTED, fill_opacity=0.9,
-                            tooltip=f"camera {html.escape(c['code'])} "
-                                    f"{html.escape(c.get('name') or '')} · {c['status']} · "
-                                    f"{c['distance_m']:.0f} m").add_to(fg)
-    folium.CircleMarker([sel["lat"], sel["lon"]], radius=12, color=SELECTED,
-                        weight=4, fill=False, tooltip=f"selected #{sel['id']}").add_to(fg)
+                            tooltip=t("camera {code} {name} · {status} · {d} m",
+                                      code=html.escape(c["code"]),
+                                      name=html.escape(c.get("name") or ""),
+                                      status=camera_status_label(c["status"]),
+                                      d=f"{c['distance_m']:.0f}")).add_to(fg)
+    folium.CircleMarker([sel["lat"], sel["lon"]], radius=12, color=SELECTED, weight=4,
+                        fill=False, tooltip=t("selected #{id}", id=sel["id"])).add_to(fg)
 
 
 def track_layer(view: MapView, target: Target) -> None:
     """Today's patrol tracks."""
     if not view.tracks:
         return
-    fg = target(f"Today's patrol tracks ({len(view.tracks)})")
-    for t in view.tracks:
-        coords = [[y, x] for x, y in t["geometry"]["coordinates"]]
-        folium.PolyLine(coords, color="#0571b0", weight=3, opacity=0.85,
-                        tooltip=f"{t['worker_name']} ({t['worker_code']}) · "
-                                f"{t['length_m'] / 1000:.2f} km · "
-                                f"{t['started_at']:%H:%M}–{t['ended_at']:%H:%M}").add_to(fg)
+    fg = target(t("Today's patrol tracks ({n})", n=len(view.tracks)))
+    for tr in view.tracks:
+        coords = [[y, x] for x, y in tr["geometry"]["coordinates"]]
+        folium.PolyLine(coords, color="#0571b0", weight=3, opacity=0.85, tooltip=t(
+            "{name} ({code}) · {km} km · {start}–{end} ({tz})", name=html.escape(
+                tr["worker_name"]), code=tr["worker_code"], km=f"{tr['length_m'] / 1000:.2f}",
+            start=_cst(tr["started_at"], "%H:%M"), end=_cst(tr["ended_at"], "%H:%M"),
+            tz=TZ_LABEL())).add_to(fg)
 
 
 # The layers in drawing order (later ones on top).

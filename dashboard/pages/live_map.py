@@ -256,14 +256,19 @@ def show_near(d: LiveData, camera_radius_m: float) -> None:
                                           if i is None else f"#{i}"))
     selected, near = d.selected, d.near
     if pick and selected:
-        st.caption(f"#{selected['id']} {selected['item_name']} · "
+        item = item_label(selected.get("item_code", ""), selected["item_name"],
+                          selected.get("item_name_zh"))
+        st.caption(f"#{selected['id']} {item} · "
                    f"{status_label(selected['status'])} · {t('Grid')} "
                    f"{selected.get('grid_code') or '-'} · " + t(
                        "{n} cameras within {r} m", n=len(near), r=f"{camera_radius_m:.0f}"))
         if near:
-            st.dataframe(pd.DataFrame(near)[["code", "name", "kind", "status",
-                                             "direction_deg", "distance_m"]],
-                         hide_index=True, width="stretch", key="near_cameras")
+            st.dataframe(pd.DataFrame([{
+                t("Camera"): c["code"], t("Camera name"): c.get("name") or "",
+                t("Type"): mapview.camera_kind_label(c.get("kind")),
+                t("Status"): mapview.camera_status_label(c["status"]),
+                t("Direction (°)"): c.get("direction_deg"), t("Distance (m)"): c["distance_m"],
+            } for c in near]), hide_index=True, width="stretch", key="near_cameras")
         else:
             st.caption(t("no camera within {r} m", r=f"{camera_radius_m:.0f}"))
 

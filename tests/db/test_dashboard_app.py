@@ -143,8 +143,8 @@ def test_layers_clusters_and_click(db_env, demo_district, engine) -> None:
     at.run()
     assert not at.exception, at.exception
     assert at.session_state["selected_event"] in {ev.id, ev.id - 1, ev.id - 2}  # same spot
-    near = [d for d in at.dataframe if list(d.value.columns)[:1] == ["code"]]
-    assert near and list(near[0].value["code"]) == ["CAM-NEAR", "CAM-FAR"]
+    near = [d for d in at.dataframe if list(d.value.columns)[:1] == ["Camera"]]
+    assert near and list(near[0].value["Camera"]) == ["CAM-NEAR", "CAM-FAR"]
     assert "Selected event and nearby cameras" in at.session_state["_map_layers"]
 
 
@@ -162,7 +162,9 @@ def test_camera_clusters_on_the_live_page(db_env, demo_district, engine) -> None
 
 def test_mapview_legends_and_nearest_event() -> None:
     """Heat and coverage have their own scales and legends; a click picks the nearest event."""
-    from dashboard import mapview
+    from dashboard import i18n, mapview
+
+    tok = i18n._FIXED.set("en")  # the English map (reset at the end)
 
     assert set(mapview.HEAT).isdisjoint({mapview.coverage_colour(i / 10) for i in range(11)})
     assert mapview.heat_levels(1000)[0] == 1 and mapview.heat_levels(1000)[-1] == 1000
@@ -177,6 +179,7 @@ def test_mapview_legends_and_nearest_event() -> None:
         cameras={"mode": "clusters", "total": 7, "offline": 2, "cameras": [], "clusters": [
             {"lon": 120.6, "lat": 31.3, "n": 7, "offline": 2, "code": "C1"}]}))
     html = m.get_root().render()
+    i18n._FIXED.reset(tok)
     assert "Events per bin" in html and "Patrol coverage" in html
     assert "7 cameras, 2 offline" in html
     evs = [{"id": 1, "lon": 120.6, "lat": 31.3}, {"id": 2, "lon": 120.601, "lat": 31.3}]
@@ -298,8 +301,11 @@ def test_language_switch_and_times_in_cst(db_env, demo_district, engine) -> None
     assert list(overdue["状态"]) == ["已上报"] and list(overdue["层级"]) == ["网格"]
     assert list(overdue["处置人"]) == ["未指派"] and overdue["超时（小时）"][0] >= 1.0
     assert "超期事件（1）" in [h.value for h in at.subheader]
+    layers = at.session_state["_map_layers"]
+    assert "网格" in layers and "摄像头（2）" in layers and "今日巡查轨迹（1）" in layers
     at.sidebar.radio(key="wg_lang").set_value("en").run()
     assert not at.exception, at.exception
+    assert "Grids" in at.session_state["_map_layers"]
     assert "Live map" in _text(at) and "Overdue=1" in _text(at)
     assert any("Reported (China Standard Time)" in d.value.columns for d in at.dataframe)
     assert i18n.fmt_time(datetime(2026, 12, 4, 10, 30, tzinfo=UTC)) == "2026-12-04 18:30"
