@@ -218,6 +218,13 @@ def units(
     regroup: Annotated[bool, typer.Option("--regroup", help="Redraw: group every building "
                                           "afresh (codes still follow the buildings) instead "
                                           "of keeping unchanged units")] = False,
+    streets: Annotated[bool | None, typer.Option(
+        "--streets/--no-streets", help="Drawing a territory: follow the stored street and "
+        "barrier lines (wangge etl streets); default: when any are stored",
+        show_default=False)] = None,
+    street_classes: Annotated[str | None, typer.Option(
+        help="Comma-separated classes that close blocks (default: roads, water, rail; not "
+        "footway, cycleway, path, service, track)")] = None,
     commit: CommitOpt = False,
 ) -> None:
     """Draw minimal units of 1-3 buildings (a new generation, activated with --commit).
@@ -241,9 +248,15 @@ def units(
     max_m = settings().outside_max_distance_m
     try:
         if all_ and (new_territory or not has_territory(e)):
+            classes = (frozenset(c.strip() for c in street_classes.split(",") if c.strip())
+                       if street_classes else None)
             out = draw.draw_district(e, district, name, source=source, params=params,
-                                     commit=commit, actor="cli", max_m=max_m)
+                                     commit=commit, actor="cli", max_m=max_m, streets=streets,
+                                     street_classes=classes)
             out.pop("drawn")
+            from etl.workload import lines_text
+
+            typer.echo("\n".join(lines_text(out)), err=True)
         else:
             out = draw.redraw_units(e, None if all_ else grid, params=params, commit=commit,
                                     regroup=regroup, actor="cli", max_m=max_m)

@@ -10,6 +10,8 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, Engine
 
+from etl import streets as stl
+from etl import workload
 from etl.units import Buildings, Drawn, DrawParams, draw_territory, draw_units
 from gis.db.queries import q
 from gis.errors import InvalidInput, UnknownReference
@@ -24,16 +26,26 @@ PKG = "etl.sql"
 
 
 def load_buildings(engine: Engine, source: str | None = None) -> Buildings:
-    """All stored buildings (optionally of one source) in a stable order."""
+    """All stored buildings (optionally of one source) in a stable order; unknown floors are
+    NaN (the drawing imputes them and says so), population and households when given."""
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, "all_buildings", PKG), {"source": source}).all()
+        rows = conn.execute(q("streets.sql", "buildings_for_draw", PKG),
+                            {"source": source}).all()
+
+    def column(name: str) -> np.ndarray | None:
+        """Per building values of a property (NaN where missing), None when none has it."""
+        v = np.array([np.nan if getattr(r, name) is None else getattr(r, name) for r in rows],
+                     dtype=float)
+        return v if len(v) and not np.isnan(v).all() else None
+
     return Buildings(
         keys=[f"{r.source}:{r.source_id}" for r in rows],
         geoms=shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.array([]),
         lon=np.array([r.lon for r in rows], dtype=float),
         lat=np.array([r.lat for r in rows], dtype=float),
-        floors=np.array([r.floors for r in rows], dtype=float),
-        ids=[r.id for r in rows],
+        floors=np.array([np.nan if r.floors is None else r.floors for r in rows], dtype=float),
+        ids=[r.id for r in rows], population=column("population"),
+        households=column("households"),
     )
 
 
@@ -46,12 +58,17 @@ def _summary(areas: list[territory.AreaRecord]) -> dict[str, Any]:
 
 
 class DrawnDistrict(TypedDict):
-    """What ``draw_district`` drew (and activated, when committed)."""
+    """What ``draw_district`` drew (and activated, when committed): counts, the streets it
+    followed, each grid's workload and its spread, pieces flagged, and the drawing."""
 
     district: str
     buildings: int
     levels: dict[str, int]
     buildings_per_unit: dict[str, int]
+    streets: dict[str, Any]
+    workload: dict[str, Any]
+    flags: list[dict[str, Any]]
+    notes: list[str]
     committed: bool
     generation: int | None
     activation: NotRequired[ActivationResult]
@@ -78,8 +95,10 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
                   source: str | None = None, params: DrawParams | None = None,
                   commit: bool = False, description: str | None = None,
                   generation_source: str = "etl:draw", actor: str | None = None,
-                  max_m: float = 300.0) -> DrawnDistrict:
-    """Draw streets, communities, grids and units from buildings; a new active generation."""
+                  max_m: float = 300.0, streets: bool | None = None,
+                  street_classes: frozenset[str] | None = None) -> DrawnDistrict:
+    """Draw streets, communities, grids and units from buildings (along the stored street and
+    barrier lines: ``streets`` None uses them when there are any); a new active generation."""
     if not (district_code.isdigit() and len(district_code) == 6):
         raise InvalidInput.field("district", f"a district code has 6 digits, got "
                                  f"{district_code!r}", "bad_code")
@@ -88,9 +107,17 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
         raise InvalidInput.field("buildings", "no buildings loaded"
                                  + (f" from source {source!r}" if source else ""),
                                  "no_buildings")
-    drawn = draw_territory(b, district_code, district_name, params)
+    lines = _street_lines(engine, b, streets, street_classes)
+    drawn = draw_territory(b, district_code, district_name, params, lines=lines)
     out: Any = {"district": district_code, "buildings": len(b), **_summary(drawn.areas),
-                "committed": commit, "generation": None}
+                "streets": {"used": drawn.streets, "lines": 0 if lines is None else len(lines),
+                            "classes": sorted(street_classes or stl.BLOCKING)},
+                "workload": workload.grid_workload(drawn, b),
+                "flags": [f._asdict() | {"reason_text": workload.REASONS.get(f.reason, f.reason)}
+                          for f in drawn.flags],
+                "notes": drawn.notes, "committed": commit, "generation": None}
+    if lines is not None:
+        out["streets"]["fit"] = workload.street_fit(drawn, b, lines)
     if commit:
         with engine.connect() as conn:
             base = territory.active_generation(conn)
@@ -103,6 +130,22 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
         out["activation"] = res
     out["drawn"] = drawn
     return out
+
+
+def _street_lines(engine: Engine, b: Buildings, use: bool | None,
+                  classes: frozenset[str] | None) -> np.ndarray | None:
+    """The stored lines near the buildings to draw along (None: none stored, or not asked)."""
+    if use is False or (use is None and not stl.has_streets(engine)):
+        return None
+    box = (float(b.lon.min()), float(b.lat.min()), float(b.lon.max()), float(b.lat.max()))
+    lines = stl.load_lines(engine, box, classes)
+    if not len(lines.geoms):
+        if use:
+            raise InvalidInput.field("streets", "建筑范围内没有已加载的道路或障碍线，请先运行 "
+                                     "wangge etl streets (no street lines near the buildings)",
+                                     "no_streets")
+        return None
+    return lines.geoms
 
 
 def _grids_to_redraw(snap: Any, grids: list[str] | None) -> list[str]:

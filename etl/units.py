@@ -96,6 +96,8 @@ class Buildings:
     lat: np.ndarray
     floors: np.ndarray
     ids: list[int] = field(default_factory=list)
+    population: np.ndarray | None = None  # per building, NaN unknown (None: no such field)
+    households: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -104,7 +106,9 @@ class Buildings:
         """The buildings at positions ``idx``."""
         return Buildings([self.keys[i] for i in idx], self.geoms[idx], self.lon[idx],
                          self.lat[idx], self.floors[idx],
-                         [self.ids[i] for i in idx] if self.ids else [])
+                         [self.ids[i] for i in idx] if self.ids else [],
+                         None if self.population is None else self.population[idx],
+                         None if self.households is None else self.households[idx])
 
 
 def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
