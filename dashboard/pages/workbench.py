@@ -8,6 +8,7 @@ from streamlit_folium import st_folium
 
 from dashboard import data, i18n, session
 from dashboard import workbench as wb
+from gis.access import accounts
 from gis.errors import WanggeError
 
 t = i18n.domain("workbench")
@@ -119,7 +120,8 @@ def _history(ev: dict) -> pd.DataFrame:
         f"{t('Time')} ({TZ})": i18n.fmt_time(h["at"]), t("Action"): _step(h["action"]),
         t("From"): i18n.status_label(h["from_status"]) if h["from_status"] else "",
         t("To"): i18n.status_label(h["to_status"]) if h["to_status"] else "",
-        t("By"): h["actor"] or "", t("Note"): h["note"] or ""} for h in ev["history"]])
+        t("By"): (h["actor"] or "").removeprefix(accounts.SESSION_PREFIX),
+        t("Note"): h["note"] or ""} for h in ev["history"]])
 
 
 def _detail(eid: int) -> None:
@@ -135,7 +137,7 @@ def _detail(eid: int) -> None:
         phone = ev["worker_phone"]
         link = f" · [{phone}](tel:{phone})" if phone else ""
         st.markdown(t("Responsible worker: {name}", name=ev["worker_name"]) + link)
-    st.dataframe(_history(ev), hide_index=True)
+    st.table(_history(ev), hide_index=True)  # a few rows: plain text, all of it on the page
     pics = wb.photos(eid)
     if pics:
         st.image(pics, width=160)

@@ -138,7 +138,7 @@ def test_detail_shows_photos_history_and_refresh(page_env, engine, settings):
     workflow.transition(engine, eid, "accept", CENTRE)
     at.run()
     assert at.tabs[0].label == "待受理 (0)"
-    hist = at.dataframe[-1].value
+    hist = at.table[-1].value
     assert list(hist.iloc[:, 1]) == ["上报", "受理"]
     assert list(hist.iloc[:, 3]) == ["已上报", "已受理"]
 
