@@ -86,3 +86,16 @@ def test_export_assessment(cli, engine, tmp_path):
     assert r.exit_code == 1 and "bad_month" in r.output
     r = cli("export", "assessment", "--month", month, "--out", out, "--format", "pdf")
     assert r.exit_code == 1 and "unknown_format" in r.output
+
+
+def test_an_export_too_large_asks_for_a_narrower_filter(cli, engine, tmp_path, monkeypatch):
+    """More events than the limit: exit 1, export_too_large, and no file written."""
+    from gis.oversight import exports
+
+    monkeypatch.setattr(exports, "MAX_ROWS", 1)
+    for lon in (120.603, 120.604):
+        _report(engine, "safety.fire", lon, 31.305, datetime.now(UTC))
+    out = tmp_path / "big.xlsx"
+    r = cli("export", "events", "--out", out)
+    assert r.exit_code == 1 and "export_too_large" in r.output
+    assert not out.exists()
