@@ -15,6 +15,7 @@ from boundaries import preview as pv
 from boundaries import store
 from boundaries.model import ERROR, REPAIRED, WARNING, Problem, ProblemDict, UnreadableFile, zh_en
 from boundaries.reader import read
+from boundaries.recut import UnitRecut
 from boundaries.report import group_lines, group_problems
 from boundaries.validate import Options, Validation, validate
 from gis.errors import Conflict
@@ -86,7 +87,7 @@ def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
         return _unreadable(name, str(e))
     timings["read_s"] = time.perf_counter() - t0
     with engine.connect() as conn:
-        v = validate(conn, source, options)
+        v = validate(conn, source, options, UnitRecut())
     timings["validate_s"] = time.perf_counter() - t0 - timings["read_s"]
     blocking = v.blocking
     report: dict[str, Any] = {
@@ -108,6 +109,8 @@ def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
     report["timings"] = {k: round(x, 3) for k, x in timings.items()}
     report["problems"] = [p.to_dict() for p in v.problems]
     report["groups"] = group_problems(report["problems"])
+    if v.recut:
+        report["recut"] = v.recut
     code = BLOCKED if blocking else OK
     return ImportResult(code, report, problems_feature_collection(v.problems))
 
@@ -177,8 +180,30 @@ def _problem_lines(report: dict[str, Any]) -> list[str]:
 
 
 def _recut_lines(recut: dict[str, Any], limit: int) -> list[str]:
-    """The units re-cut along moved grid boundaries, per grid."""
-    return []
+    """The units re-cut along moved grid boundaries: totals, then per grid the units whose
+    buildings changed (+new, ~other buildings, -retired, buildings in brackets)."""
+    if not recut:
+        return []
+    n = recut["counts"]
+    lines = [zh_en(f"重新划分单元：{n['grids']} 个网格的边界移动了，其 {n['units_before']} "
+                   f"个单元重划为 {n['units_after']} 个（{n['kept']} 个楼栋不变，"
+                   f"{n['changed']} 个楼栋有变，新编 {n['new']} 个，撤销 {n['retired']} 个），"
+                   f"共 {n['buildings']} 栋楼",
+                   f"re-cut units: {n['grids']} grids moved; their {n['units_before']} units "
+                   f"become {n['units_after']} ({n['kept']} with the same buildings, "
+                   f"{n['changed']} with other buildings, {n['new']} new, {n['retired']} retired), "
+                   f"{n['buildings']} buildings")]
+    by: dict[str, list[str]] = {}
+    for u in recut["units"]:
+        if u["change"] != "kept":
+            mark = {"changed": "~", "new": "+", "retired": "-"}[u["change"]]
+            by.setdefault(u["grid"], []).append(f"{mark}{u['code']}({u['buildings']})")
+    for g in recut["grids"][:limit]:
+        lines.append(f"  {g}: " + (" ".join(by[g]) if g in by else "单元不变 (units as before)"))
+    if len(recut["grids"]) > limit:
+        lines.append(f"  … 另有 {len(recut['grids']) - limit} 个网格 (and more grids, all in "
+                     "the JSON report)")
+    return lines
 
 
 def _unit_edits(g: dict) -> str:

@@ -51,7 +51,7 @@ def area_changes(conn: Connection, v: Validation, level: str = "grid"
                  ) -> dict[str, AreaChange]:
     """Per code of ``level`` in the file: added / removed / changed with old and new area (m²),
     change % and the parent (its grid, for a unit)."""
-    if level not in v.file_levels or v.metric is None:
+    if level not in v.written_levels or v.metric is None:
         return {}
     old = {a.code: a for a in base_areas(conn, v.base_generation, [level])[level]}
     new = {a.code: a for a in v.areas[level] if a.geom is not None}

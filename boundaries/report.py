@@ -11,7 +11,7 @@ from boundaries.model import ERROR, INFO, REPAIRED, WARNING, ProblemDict, zh_en
 SEVERITY_ORDER = (ERROR, WARNING, REPAIRED, INFO)
 SEVERITY_ZH = {ERROR: "错误", WARNING: "警告", REPAIRED: "已修复", INFO: "提示"}
 # checks that name the cause of other problems (those carry ``cause`` = "check:code")
-CAUSES = ("renamed_code", "dropped_code", "unknown_parent_code")
+CAUSES = ("renamed_code", "dropped_code", "unknown_parent_code", "recut_blocked")
 MAX_ITEMS = 5
 TITLES: dict[str, tuple[str, str]] = {
     "unreadable": ("文件无法读取", "unreadable file"),

@@ -16,7 +16,7 @@ def store(conn: Connection, v: Validation, description: str, source: str | None)
     # pieces set-based at the end (when the role may switch the per-row trigger off)
     set_based = bulk.pieces_off(conn)
     for lvl in LEVELS:
-        if lvl in v.file_levels:
+        if lvl in v.written_levels:
             bulk.insert_areas(conn, gen, [
                 AreaRecord(a.level, a.code, a.name, a.geom, a.parent_code, a.kind)
                 for a in v.areas[lvl]

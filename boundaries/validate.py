@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
@@ -49,15 +49,17 @@ class Area:
     geom: BaseGeometry | None
     from_file: bool
     feature: int | None = None
+    recut: bool = False  # a unit re-cut along its moved grid (boundaries.recut)
 
     def label(self) -> str:
         """How the report names it."""
-        kept = "" if self.from_file else " (kept from the active generation)"
+        kept = " (re-cut)" if self.recut else "" if self.from_file else \
+            " (kept from the active generation)"
         return f"{self.level} {self.code}{kept}"
 
     def label_zh(self) -> str:
         """How the report names it, in Chinese."""
-        kept = "" if self.from_file else "（沿用现有边界）"
+        kept = "（重新划分）" if self.recut else "" if self.from_file else "（沿用现有边界）"
         return f"{level_zh(self.level)} {self.code}{kept}"
 
 
@@ -71,11 +73,28 @@ class Validation:
     base_generation: int | None
     metric: Transformer | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    recut: Any = None  # boundaries.recut.RecutReport when units were re-cut
 
     @property
     def blocking(self) -> list[Problem]:
         """Problems that stop the import."""
         return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def written_levels(self) -> list[str]:
+        """The levels the import writes from ``areas`` (the file's, and re-cut units)."""
+        return [lvl for lvl in LEVELS if lvl in self.file_levels
+                or (lvl == "unit" and self.recut)]
+
+
+class Recutter(Protocol):
+    """A step that re-cuts units before the checks and explains what still blocks after."""
+
+    def before(self, conn: Connection, v: Validation, opts: Options) -> Any:
+        """Change ``v.areas`` before the checks; returns what it did (None: nothing)."""
+
+    def after(self, v: Validation) -> None:
+        """Look at the problems once the checks ran."""
 
 
 def metric_transformer(geoms: list[BaseGeometry]) -> Transformer:
@@ -594,8 +613,11 @@ def _relations(areas: dict[str, list[Area]], relevant: set[str], opts: Options,
                         "lies outside its", opts, tr, problems)
 
 
-def validate(conn: Connection, source: Source, opts: Options | None = None) -> Validation:
-    """Check a file against itself and the active generation; nothing is written."""
+def validate(conn: Connection, source: Source, opts: Options | None = None,
+             recutter: Recutter | None = None) -> Validation:
+    """Check a file against itself and the active generation; nothing is written.
+
+    With a ``recutter`` the units of moved grids are re-cut before the checks run."""
     opts = opts or Options()
     problems: list[Problem] = []
     base = generations.active_generation(conn)
@@ -610,11 +632,16 @@ def validate(conn: Connection, source: Source, opts: Options | None = None) -> V
     kept_levels = [lvl for lvl in LEVELS if lvl not in file_levels]
     kept = base_areas(conn, base, kept_levels)
     areas = {lvl: (file_areas[lvl] if lvl in file_levels else kept[lvl]) for lvl in LEVELS}
+    v = Validation(problems, areas, file_levels, base, tr)
+    if recutter is not None:
+        v.recut = recutter.before(conn, v, opts)
     _parent_checks(conn, base, areas, file_levels, tr, problems)
-    relevant = {"grid", "community", "unit"} & set(file_levels)
+    relevant = {"grid", "community", "unit"} & set(v.written_levels)
     _relations(areas, relevant, opts, tr, problems)
-    stats: dict[str, Any] = {"features": len(source.features),
-                             **{PLURAL[lvl]: len(areas[lvl]) for lvl in LEVELS}}
+    v.stats = {"features": len(source.features),
+               **{PLURAL[lvl]: len(areas[lvl]) for lvl in LEVELS}}
     if relevant & {"unit", "grid"}:
-        _buildings(conn, areas["unit"], areas["grid"], opts, problems, stats)
-    return Validation(problems, areas, file_levels, base, tr, stats)
+        _buildings(conn, areas["unit"], areas["grid"], opts, problems, v.stats)
+    if recutter is not None:
+        recutter.after(v)
+    return v

@@ -199,3 +199,16 @@ SELECT g.id, g.status, g.created_at, g.activated_at, g.description, g.source,
                    SELECT 1 FROM community c
                    WHERE c.generation_id = g.id AND c.code = o.community_code))) AS open_events
 FROM generation g ORDER BY g.id;
+
+-- name: recut_buildings
+-- The buildings a re-cut of units draws from (boundaries/recut.py), as the ETL loads them.
+SELECT b.id, b.source, b.source_id, coalesce(b.floors, 1) AS floors,
+       ST_AsBinary(b.geom) AS wkb, ST_X(b.point) AS lon, ST_Y(b.point) AS lat
+FROM building b
+WHERE b.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+  AND b.point && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+ORDER BY b.source, b.source_id;
+
+-- name: unit_codes_ever_used
+-- Every unit code ever given in the grids @g (retired generations too): never given again.
+SELECT code FROM area WHERE level = 'unit' AND left(code, length(code) - 3) = ANY(:g);

@@ -20,8 +20,9 @@ RANK = {
     "gis.workflow": 5,
     "gis.oversight": 6, "gis.interop": 6,
     "gis.api": 7, "gis.cli": 7,
-    "boundaries": 8, "etl": 8, "dashboard": 8,
-    "wangge": 9,
+    "etl": 8, "dashboard": 8,
+    "boundaries": 9,  # re-cuts units with etl's unit drawing (boundaries.recut)
+    "wangge": 10,
 }
 
 
