@@ -372,3 +372,32 @@ def has_streets(engine: Engine) -> bool:
     """Whether any street line is stored."""
     with engine.connect() as conn:
         return bool(conn.execute(q(SQL, "street_sources", PKG)).first())
+
+
+def streets_from_gaps(geoms: np.ndarray, min_gap_m: float = 18.0,
+                      simplify_m: float = 2.0) -> np.ndarray:
+    """Street centre lines guessed from building footprints alone (WGS84 in, WGS84 out).
+
+    Footprints closer than ``min_gap_m`` are merged into clusters (each grown by half the gap);
+    the streets are the midlines of the gaps between neighbouring clusters: the edges between
+    their Voronoi regions (of points sampled along the cluster outlines), inside the district
+    outline drawing uses, simplified by ``simplify_m``. Lanes narrower than ``min_gap_m``
+    are not streets. For a district without a street layer (the Suzhou demo's buildings).
+    """
+    from etl.units import Plane, _district_hull, building_cells, dissolve
+
+    pts = shapely.point_on_surface(geoms)
+    plane = Plane.around(shapely.get_x(pts), shapely.get_y(pts))
+    gm = plane.fwd(np.asarray(geoms, dtype=object))
+    clusters = shapely.get_parts(shapely.union_all(shapely.buffer(gm, min_gap_m / 2,
+                                                                  quad_segs=2)))
+    hull = _district_hull(gm, 30.0)
+    cells, owner = building_cells(clusters, hull, sample_m=4.0)
+    regions = [r for r in dissolve(cells, owner, len(clusters)) if r is not None]
+    edges = shapely.union_all(shapely.boundary(np.array(regions, dtype=object)),
+                              grid_size=0.01)
+    edges = shapely.difference(shapely.intersection(edges, hull),
+                               shapely.buffer(shapely.boundary(hull), 0.5))
+    lines = shapely.get_parts(shapely.line_merge(edges))
+    lines = shapely.simplify(lines[shapely.get_type_id(lines) == 1], simplify_m)
+    return plane.inv(lines[shapely.length(lines) > 0])

@@ -611,7 +611,7 @@ def _street_district(hull: BaseGeometry, lines_m: np.ndarray, margin_m: float) -
     """The district outline with the roads that link its built-up parts (a corridor of
     ``margin_m`` each side of every line within the buildings' convex hull), holes filled."""
     inside = shapely.intersection(np.asarray(lines_m, dtype=object), shapely.convex_hull(hull))
-    corridor = shapely.union_all(shapely.buffer(inside, margin_m, quad_segs=4))
+    corridor = shapely.union_all(shapely.buffer(inside, margin_m, quad_segs=4, cap_style="flat"))
     out = shapely.union(hull, corridor).simplify(1.0)
     out = shapely.union_all([shapely.Polygon(r.exterior) for r in shapely.get_parts(out)
                              if r.geom_type == "Polygon"])
