@@ -10,7 +10,7 @@ import folium
 import streamlit as st
 
 from dashboard import basemap, data, i18n, session
-from gis import rulebook
+from gis import calendar, rulebook
 from gis.access.auth import Principal
 from gis.errors import WanggeError
 from gis.intake import attachments, catalogue
@@ -123,7 +123,8 @@ def act(who: Principal, event_id: int, action: str, **kw: Any) -> tuple[str, str
             fn(engine(), event_id, kw["original_id"], who, kw.get("note"))
         else:
             workflow.transition(engine(), event_id, action, who, note=kw.get("note"),
-                                level=kw.get("level"), departments=kw.get("departments"))
+                                level=kw.get("level"), departments=kw.get("departments"),
+                                cal=calendar.district(Settings()))
     except WanggeError as e:
         return e.code, e.message
     return None

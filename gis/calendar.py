@@ -7,6 +7,11 @@ Time; the functions take and return aware times. A date is a working day when it
 ``add_working_days(t, n)`` is the end of the working hours of the n-th working day after the
 date of ``t`` (the day of ``t`` itself is not counted). It lives in the base room because the
 intake (reporting) and the workflow (dispatch, escalation) both compute due times with it.
+
+The calendar in force is the one the app's settings name (``district(settings)``); the
+delivery rooms (the API's ``create_app(settings)``, the CLI, the dashboard) pass it down to
+the intake and workflow functions as ``cal``. Nothing here reads settings by itself; a
+function given no calendar uses the shipped example.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gis.clock import CST, assume_cst
 from gis.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from gis.settings import Settings
 
 MAX_SPAN_DAYS = 3660  # how far the arithmetic searches for working time before giving up
 CODE = "bad_calendar"
@@ -112,16 +120,14 @@ def load(path: str | None = None) -> Calendar:
     return parse(doc, str(p))
 
 
-def district() -> Calendar:
-    """The configured district calendar (settings ``calendar_file``)."""
-    from gis.settings import get_settings
-
-    return load(get_settings().calendar_file)
+def district(settings: Settings) -> Calendar:
+    """The district calendar these settings name (``calendar_file``), read once per file."""
+    return load(settings.calendar_file)
 
 
 def add_working_hours(start: datetime, hours: float, cal: Calendar | None = None) -> datetime:
     """The time ``hours`` working hours after ``start`` (counting only working spans)."""
-    cal = cal or district()
+    cal = cal or load(None)
     t = assume_cst(start).astimezone(CST)
     left = timedelta(hours=hours)
     if left <= timedelta(0):
@@ -140,7 +146,7 @@ def add_working_hours(start: datetime, hours: float, cal: Calendar | None = None
 
 def add_working_days(start: datetime, days: int, cal: Calendar | None = None) -> datetime:
     """The end of the working hours of the ``days``-th working day after ``start``'s date."""
-    cal = cal or district()
+    cal = cal or load(None)
     d = assume_cst(start).astimezone(CST).date()
     if days <= 0:
         return assume_cst(start).astimezone(CST)
@@ -156,7 +162,7 @@ def add_working_days(start: datetime, days: int, cal: Calendar | None = None) ->
 
 def working_hours_between(a: datetime, b: datetime, cal: Calendar | None = None) -> float:
     """Working hours from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
-    cal = cal or district()
+    cal = cal or load(None)
     a, b = assume_cst(a).astimezone(CST), assume_cst(b).astimezone(CST)
     if b < a:
         return -working_hours_between(b, a, cal)

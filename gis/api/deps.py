@@ -13,8 +13,10 @@ from fastapi import Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from gis import calendar
 from gis.access import auth
 from gis.access.auth import Principal
+from gis.calendar import Calendar
 from gis.db.engine import get_heavy_engine
 from gis.errors import Busy, Forbidden, Unauthorized
 from gis.media.store import MediaStore
@@ -35,6 +37,11 @@ async def locator(request: Request) -> Locator:
 async def settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
+
+
+async def district_calendar(request: Request) -> Calendar:
+    """The district calendar of the app's settings (working hours, holidays, 调休)."""
+    return calendar.district(request.app.state.settings)
 
 
 async def media(request: Request) -> MediaStore:

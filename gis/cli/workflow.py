@@ -28,6 +28,14 @@ def _engine():
     return engine()
 
 
+def _calendar():
+    """The district calendar of the configured settings (WANGGE_CALENDAR_FILE)."""
+    from gis import calendar
+    from gis.cli.core import settings
+
+    return calendar.district(settings())
+
+
 def _fail(err: Exception) -> None:
     """Print the error as JSON and exit 1."""
     from gis.cli.core import fail
@@ -142,7 +150,8 @@ def events_transition(
     try:
         res = workflow.transition(_engine(), event_id, action, _cli_principal(actor), note=note,
                                   lon=lon, lat=lat, crs=crs, now=_when(now, "now"), level=level,
-                                  departments=department or None, original_id=original)
+                                  departments=department or None, original_id=original,
+                                  cal=_calendar())
     except WanggeError as e:
         _fail(e)
     _out(res)
@@ -155,7 +164,7 @@ def events_escalate(now: Annotated[str | None, typer.Option(help="ISO time (defa
     from gis.workflow import escalation
 
     try:
-        done = escalation.escalate_overdue(_engine(), _when(now, "now"))
+        done = escalation.escalate_overdue(_engine(), _when(now, "now"), cal=_calendar())
     except WanggeError as e:
         _fail(e)
     _out({"escalated": len(done), "events": [

@@ -248,7 +248,8 @@ _COLUMNS = (
 _COLUMNS = 30  # the arrays $1 … $30 of events_store.sql, one element per report
 
 
-def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
+def _rows(prepared, cameras: dict[str, int], now: datetime,
+          cal: calendar.Calendar | None) -> list[tuple]:
     """One VALUES tuple per report: the event columns, its history data and its answer."""
     rows = []
     book = rulebook.rules()
@@ -256,7 +257,7 @@ def _rows(prepared, cameras: dict[str, int], now: datetime) -> list[tuple]:
         cls, level, limit_h, unit = item
         at = r.reported_at or now
         limit = book.limit(r.item, cls, level, level, calendar.TimeLimit(limit_h, unit))
-        due = calendar.due_at(at, limit.amount, limit.unit)
+        due = calendar.due_at(at, limit.amount, limit.unit, cal)
         geom = f"SRID=4326;POINT({loc.lon!r} {loc.lat!r})" if loc.lon is not None else None
         hist = loc.to_dict() | {"due_at": due.isoformat()}  # the due time at intake, kept
         hist.pop("input", None)
@@ -356,10 +357,11 @@ def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any
 def ingest(engine: Engine, locator: Locator, reports: list[Report],
            idempotency_key: str | None = None, body_hash: str | None = None,
            max_batch: int = 500, audit: dict[str, Any] | None = None,
-           ) -> IntakeResult:
+           cal: calendar.Calendar | None = None) -> IntakeResult:
     """Store reports atomically; the status, the stored events and whether replayed.
 
-    ``audit`` ({token_id, role, actor}) adds an audit row in the same statement.
+    ``audit`` ({token_id, role, actor}) adds an audit row in the same statement; due times
+    follow the district calendar ``cal`` (``calendar.district(settings)``).
     """
     if not reports:
         raise InvalidInput.field("events", "the batch is empty", "empty_batch")
@@ -373,7 +375,7 @@ def ingest(engine: Engine, locator: Locator, reports: list[Report],
         cameras = _camera_ids(engine, reports)
         gens = {loc.generation for _r, loc, _i in prepared}
         gen = gens.pop() if len(gens) == 1 else snap.generation
-        rows = _rows(prepared, cameras, now)
+        rows = _rows(prepared, cameras, now, cal)
         try:
             ids = _store(engine, rows, gen, idempotency_key, body_hash, audit)
         except psycopg2.errors.UniqueViolation as e:

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import Engine
 
+from gis import calendar
 from gis.clock import CST
 from gis.db.queries import q
 from gis.errors import InvalidInput, NotFound, TooMany
@@ -398,7 +399,8 @@ def submit(engine: Engine, locator: Locator, settings: Settings, rep: ResidentRe
     try:
         with engine.begin() as conn:
             _check_limits(conn, settings, ckey, report.reporter, now)
-            stored = events.ingest(engine, locator, [report]).events[0]
+            stored = events.ingest(engine, locator, [report],
+                                   cal=calendar.district(settings)).events[0]
             event_id = stored["id"]
             code = _insert_code(conn, event_id, report.reporter, ckey, now)
         stored_photos = attach(event_id) if photos else 0

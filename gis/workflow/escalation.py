@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from gis.access import auth, scope
 from gis.access.auth import Principal
+from gis.calendar import Calendar
 from gis.db.queries import q
 from gis.errors import Conflict, Forbidden, InvalidInput
 from gis.workflow import levels
@@ -56,15 +57,17 @@ def next_level(level: str) -> str | None:
 
 def climb(conn: Connection, ev: dict[str, Any], now: datetime, actor: str, note: str | None,
           kind: str, reason: str, pos: Position | None = None, to_level: str | None = None,
-          departments: list[str] | None = None) -> EscalationStep | None:
-    """Move a locked event up a level, reset its due time, notify; None if it moved meanwhile."""
+          departments: list[str] | None = None,
+          cal: Calendar | None = None) -> EscalationStep | None:
+    """Move a locked event up a level, reset its due time (calendar ``cal``), notify; None if
+    it moved meanwhile."""
     new = to_level or next_level(ev["level"])
     if new is None:
         raise Conflict(f"event {ev['id']} is already at the district level",
                        code="top_level")
     if LEVELS.index(new) <= LEVELS.index(ev["level"]):
         raise InvalidInput.field("level", f"must be above {ev['level']}", "not_higher")
-    move = levels.plan(conn, ev, new, now, departments)
+    move = levels.plan(conn, ev, new, now, departments, cal)
     if not levels.move_to_level(conn, ev, move, now, kind, actor, note):
         return None
     data = {"from_level": ev["level"], "to_level": new, "reason": reason, "area": move.area,
@@ -85,7 +88,8 @@ def is_grid_leader(conn: Connection, worker: str | None, grid: str | None, at: d
 
 def climb_manual(conn: Connection, ev: dict[str, Any], action: str, who: Principal,
                  now: datetime, note: str | None, pos: Position | None, level: str | None,
-                 departments: list[str] | None) -> EscalationStep:
+                 departments: list[str] | None,
+                 cal: Calendar | None = None) -> EscalationStep:
     """Dispatcher escalation or a grid leader's whistle (吹哨) on a locked event."""
     if ev["status"] not in ESCALATABLE:
         raise illegal(ev, action)
@@ -98,15 +102,16 @@ def climb_manual(conn: Connection, ev: dict[str, Any], action: str, who: Princip
         raise Forbidden("grid workers report upward with a whistle through their grid leader; "
                         "escalation is for dispatchers", code="wrong_role")
     res = climb(conn, ev, now, who.actor, note, action, "whistle" if action == "whistle"
-                else "manual", pos, level, departments)
+                else "manual", pos, level, departments, cal)
     if res is None:
         raise Conflict(f"event {ev['id']} changed meanwhile; retry", code="concurrent_change")
     return res
 
 
-def escalate_overdue(engine: Engine, now: datetime | None = None,
-                     batch: int = 500) -> list[EscalationStep]:
-    """Climb every overdue open event one level; safe to run twice or concurrently."""
+def escalate_overdue(engine: Engine, now: datetime | None = None, batch: int = 500,
+                     cal: Calendar | None = None) -> list[EscalationStep]:
+    """Climb every overdue open event one level (new due times by the district calendar
+    ``cal``); safe to run twice or concurrently."""
     now = now or datetime.now(UTC)
     done: list[EscalationStep] = []
     while True:
@@ -116,7 +121,8 @@ def escalate_overdue(engine: Engine, now: datetime | None = None,
             step = []
             for row in rows:
                 res = climb(conn, dict(row), now, SCHEDULER.actor,
-                            f"overdue since {row['due_at'].isoformat()}", "escalate", "overdue")
+                            f"overdue since {row['due_at'].isoformat()}", "escalate", "overdue",
+                            cal=cal)
                 if res is not None:
                     step.append(res)
             if step:

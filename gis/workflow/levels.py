@@ -32,8 +32,10 @@ class LevelMove:
 
 
 def plan(conn: Connection, ev: dict[str, Any], level: str, now: datetime,
-         departments: list[str] | None = None) -> LevelMove:
-    """What moving ``ev`` to ``level`` means under the rule book (nothing written)."""
+         departments: list[str] | None = None,
+         cal: calendar.Calendar | None = None) -> LevelMove:
+    """What moving ``ev`` to ``level`` means under the rule book and the district calendar
+    ``cal`` (nothing written)."""
     r = rulebook.rules()
     rulebook.check_departments(r, departments)
     deps = departments if departments is not None else r.departments_for(
@@ -41,7 +43,7 @@ def plan(conn: Connection, ev: dict[str, Any], level: str, now: datetime,
     limit = r.limit(ev["item_code"], ev["class_code"], level, ev["default_level"],
                     calendar.TimeLimit(ev["time_limit_h"], ev.get("time_limit_unit") or "h"))
     return LevelMove(level, dispatch.area_for(conn, ev, level), deps,
-                     calendar.due_at(now, limit.amount, limit.unit))
+                     calendar.due_at(now, limit.amount, limit.unit, cal))
 
 
 def move_to_level(conn: Connection, ev: dict[str, Any], move: LevelMove, now: datetime,

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from gis import rulebook
 from gis.access import auth
 from gis.access.auth import Principal
+from gis.calendar import Calendar
 from gis.db.queries import q
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, WanggeError
 from gis.intake import events
@@ -88,14 +89,14 @@ class Notification(TypedDict):
     grid_code: str | None
 
 def _dispatch(conn: Connection, ev: dict[str, Any], who: Principal, now: datetime,
-              note: str | None, level: str | None,
-              departments: list[str] | None) -> dict[str, Any]:
+              note: str | None, params: dict[str, Any]) -> dict[str, Any]:
     """Set the handling level and due time; record the handler and notify departments."""
     r = rulebook.rules()
-    lv = level or r.handling_level(ev["item_code"], ev["class_code"], ev["default_level"])
+    lv = params.get("level") or r.handling_level(ev["item_code"], ev["class_code"],
+                                                 ev["default_level"])
     if lv not in LEVELS:
         raise InvalidInput.field("level", f"must be one of {', '.join(LEVELS)}", "unknown_level")
-    move = levels.plan(conn, ev, lv, now, departments)
+    move = levels.plan(conn, ev, lv, now, params.get("departments"), params.get("cal"))
     if move.area is None:
         raise Conflict(f"event {ev['id']} has no {lv} (it is unassigned); locate it first",
                        code="no_area_at_level")
@@ -112,7 +113,7 @@ def _apply(conn: Connection, ev: dict[str, Any], action: str, who: Principal, no
         raise illegal(ev, action)
     data: dict[str, Any] = {}
     if action == "dispatch":
-        data = _dispatch(conn, ev, who, now, note, params.get("level"), params.get("departments"))
+        data = _dispatch(conn, ev, who, now, note, params)
     elif action == "accept":
         if ev["source"] == "resident" and ev["reporter"]:
             pts = rulebook.rules().points_accepted
@@ -167,8 +168,10 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
                note: str | None = None, lon: float | None = None, lat: float | None = None,
                crs: str | None = "wgs84", now: datetime | None = None,
                level: str | None = None, departments: list[str] | None = None,
-               original_id: int | None = None) -> TransitionResult | EscalationStep:
-    """Apply ``action`` to an event atomically; refusals change nothing and are audited."""
+               original_id: int | None = None,
+               cal: Calendar | None = None) -> TransitionResult | EscalationStep:
+    """Apply ``action`` to an event atomically; refusals change nothing and are audited.
+    Due times follow the district calendar ``cal`` (``calendar.district(settings)``)."""
     now = now or datetime.now(UTC)
     target = f"event:{event_id}"
     try:
@@ -190,11 +193,11 @@ def transition(engine: Engine, event_id: int, action: str, who: Principal, *,
                 from gis.workflow import escalation
 
                 result = escalation.climb_manual(conn, ev, action, who, now, note, pos,
-                                                 level, departments)
+                                                 level, departments, cal)
             else:
                 result = _apply(conn, ev, action, who, now, note, pos,
                                 {"level": level, "departments": departments,
-                                 "original_id": original_id})
+                                 "original_id": original_id, "cal": cal})
             auth.audit(conn, who, action, target, "ok",
                        {k: v for k, v in result.items() if k not in ("id", "actor")})
         return result

@@ -82,3 +82,63 @@ def test_due_at_by_unit() -> None:
     assert calendar.due_at(start, 8, "h", CAL) == cst(2026, 12, 5, 0)
     assert calendar.due_at(start, 8, "wh", CAL) == cst(2026, 12, 7, 16, 30)
     assert calendar.due_at(start, 2, "wd", CAL) == cst(2026, 12, 8, 17, 30)
+
+
+def test_the_district_calendar_is_the_one_the_given_settings_name(tmp_path, monkeypatch) -> None:
+    """``district(settings)`` reads the file of the settings it is given, not the
+    environment's (which names another calendar here), and gis.calendar reads no settings."""
+    import ast
+    from pathlib import Path
+
+    from gis.settings import Settings
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text('hours = [["09:00", "11:00"]]\nweekend = []\n', encoding="utf-8")
+    monkeypatch.setenv("WANGGE_CALENDAR_FILE", str(calendar.default_path()))
+    cal = calendar.district(Settings(calendar_file=str(mine)))
+    assert cal.periods == ((datetime.strptime("09:00", "%H:%M").time(),
+                            datetime.strptime("11:00", "%H:%M").time()),)
+    assert calendar.district(Settings(calendar_file=None)) == CAL
+    tree = ast.parse(Path(calendar.__file__).read_text(encoding="utf-8"))
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    assert "get_settings" not in names and "Settings" not in {
+        n.func.id for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+# Calls that compute due times, and the delivery code that makes them: each passes the
+# district calendar of its own settings (cal=...), as create_app(settings) does.
+DUE_CALLS = {"ingest", "transition", "escalate_overdue"}
+DELIVERY = ("gis/api", "gis/cli", "gis/intake/resident.py", "dashboard")
+PENDING = {"gis/intake/open311.py"}  # under way in the Open311 work: to pass cal= as well
+
+
+def _calls_without_cal(path) -> list[str]:
+    """``name:line`` of each call of a DUE_CALLS function in ``path`` without a calendar."""
+    import ast
+
+    out = []
+    for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(n, ast.Call):
+            continue
+        fn = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+        args = [*n.args, *(k.value for k in n.keywords)]
+        via_pool = fn == "run_in_threadpool" and args and isinstance(args[0], ast.Attribute)
+        name = args[0].attr if via_pool else fn
+        if name in DUE_CALLS and not any(k.arg == "cal" for k in n.keywords):
+            out.append(f"{name}:{n.lineno}")
+    return out
+
+
+def test_every_delivery_call_that_sets_due_times_passes_the_district_calendar() -> None:
+    """The API, the CLI, the resident intake and the dashboard pass ``cal`` to intake,
+    transitions and the overdue sweep (else the shipped calendar would be used silently)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [p for d in DELIVERY for p in sorted((root / d).rglob("*.py"))
+             if (root / d).is_dir()] + [root / d for d in DELIVERY if (root / d).is_file()]
+    files += [root / p for p in PENDING]
+    missing = {str(p.relative_to(root)): c for p in files if (c := _calls_without_cal(p))}
+    assert set(missing) <= PENDING, missing

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from gis import calendar
 from gis.api import deps, event_geojson
 from gis.api.answers import EventDetail, EventPage, StoredBatch, StoredEvent
 from gis.api.errors import pydantic_details
@@ -108,6 +109,7 @@ async def post_events(
     res = await run_in_threadpool(
         events.ingest, engine, locator, reports, idempotency_key,
         events.request_hash(doc) if idempotency_key else None, settings.max_batch, audit,
+        cal=calendar.district(settings),
     )
     headers = {"Idempotent-Replayed": "true"} if res.replayed else {}
     if batch:

@@ -40,6 +40,7 @@ from gis.api.answers import (
     WorkflowView,
 )
 from gis.api.params import Day, Days, Id, Instant, Month
+from gis.calendar import Calendar
 from gis.clock import aware
 from gis.errors import InvalidInput
 from gis.oversight import assessment, coverage
@@ -50,6 +51,7 @@ from gis.workflow import transitions as workflow
 router = APIRouter(prefix="/api/v1", tags=["workflow"])
 Who = Annotated[Principal, Depends(deps.current)]
 Eng = Annotated[Engine, Depends(deps.engine)]
+Cal = Annotated[Calendar, Depends(deps.district_calendar)]  # the app's district calendar
 Heavy = Annotated[Engine, Depends(deps.heavy_engine)]  # own small pool: never starves intake
 
 
@@ -187,21 +189,24 @@ def me(who: Who, engine: Eng) -> dict[str, Any]:
 
 @router.post("/events/{event_id}/transitions", response_model=TransitionAnswer | LevelMove,
              response_model_exclude_unset=True, summary="Act on an event (state machine)")
-def post_transition(event_id: Id, body: TransitionIn, who: Who, engine: Eng) -> dict[str, Any]:
+def post_transition(event_id: Id, body: TransitionIn, who: Who, engine: Eng,
+                    cal: Cal) -> dict[str, Any]:
     """accept, reject, mark_duplicate, dispatch (上报 + 通报), start, resolve, close, reopen,
     escalate, whistle. Illegal actions get 409 ``illegal_transition`` and change nothing."""
     return workflow.transition(engine, event_id, body.action, who, note=body.note, lon=body.lon,
                                lat=body.lat, crs=body.crs, level=body.level,
-                               departments=body.departments, original_id=body.original_id)
+                               departments=body.departments, original_id=body.original_id,
+                               cal=cal)
 
 
 @router.post("/events/{event_id}/whistle", response_model=LevelMove,
              summary="Blow the whistle (吹哨): grid leader")
-def post_whistle(event_id: Id, body: WhistleIn, who: Who, engine: Eng) -> dict[str, Any]:
+def post_whistle(event_id: Id, body: WhistleIn, who: Who, engine: Eng,
+                 cal: Cal) -> dict[str, Any]:
     """Climb one level (or to ``level``) and notify the departments, who must report in."""
     return workflow.transition(engine, event_id, "whistle", who, note=body.note, lon=body.lon,
                                lat=body.lat, crs=body.crs, level=body.level,
-                               departments=body.departments)
+                               departments=body.departments, cal=cal)
 
 
 @router.get("/events/{event_id}/workflow", response_model=WorkflowView,
@@ -255,12 +260,13 @@ def get_preview(item: str, who: Who, engine: Eng, level: str | None = None) -> d
 
 @router.post("/escalation/run", response_model=EscalationRun,
              summary="Escalate overdue events one level (scheduler)")
-async def post_escalate(who: Who, engine: Eng, body: EscalateIn | None = None) -> dict[str, Any]:
+async def post_escalate(who: Who, engine: Eng, cal: Cal,
+                        body: EscalateIn | None = None) -> dict[str, Any]:
     """District centre only; safe to run twice or concurrently. ``now`` (replays) at most
     7 days before and 5 minutes after the server clock."""
     _centre(who)
     now = _escalation_now(body.now if body else None)
-    done = await run_in_threadpool(escalation.escalate_overdue, engine, now)
+    done = await run_in_threadpool(escalation.escalate_overdue, engine, now, cal=cal)
     return {"escalated": len(done), "events": done}
 
 
