@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from gis.api.errors import status_for
+from gis.api.params import error_responses
 from gis.errors import WanggeError
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -115,12 +116,16 @@ class Open311Error(BaseModel):
     description: str
 
 
-# The answers in the OpenAPI document: JSON by the response model, XML too.
-XML_DOC: dict[int | str, dict[str, Any]] = {
+# The answers in the OpenAPI document: JSON by the response model, XML too; the spec's error
+# list for what the routes refuse, the house's error body for what the guards in front of every
+# route answer (422: a NUL character in the query) and for outages (500, 503, 504).
+XML_DOC: dict[int | str, dict[str, Any]] = error_responses(422, 500, 503, 504) | {
     200: {"content": {"text/xml": {"schema": {"type": "string"}}}},
     400: {"model": list[Open311Error], "description": "Bad input (the spec's error list)."},
     403: {"model": list[Open311Error], "description": "api_key missing or not a system's."},
     404: {"model": list[Open311Error], "description": "Not found (or outside the key's area)."},
+    409: {"model": list[Open311Error],
+          "description": "A request with this Idempotency-Key is still being stored."},
 }
 
 

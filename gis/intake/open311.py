@@ -242,21 +242,24 @@ def _check_service(engine: Engine, code: str | None) -> str:
 
 def _check_text(req: NewRequest) -> None:
     """Lengths of the free-text fields and the form of media_url."""
-    for name, limit in (("description", 4000), ("address_string", 500), ("media_url", 2000),
+    for name, limit in (("service_code", 64), ("address_id", 64), ("description", 4000),
+                        ("address_string", 500), ("media_url", 2000),
                         ("first_name", 50), ("last_name", 50), ("phone", 30), ("email", 200),
                         ("device_id", 200), ("account_id", 200)):
         value = getattr(req, name)
         if value is not None and len(value) > limit:
             raise InvalidInput.field(name, f"is longer than {limit} characters", "too_long")
+        if value is not None and "\x00" in value:
+            raise InvalidInput.field(name, "contains a NUL character (\\u0000)", "nul_character")
     if _given(req.media_url) and not str(req.media_url).startswith(("https://", "http://")):
         raise InvalidInput.field("media_url", "must be an http(s) URL", "bad_media_url")
 
 
 def to_report(engine: Engine, req: NewRequest) -> events.Report:
     """A checked POST request → the intake's report; InvalidInput names the field at fault."""
+    _check_text(req)
     code = _check_service(engine, req.service_code)
     lon, lat = _point(req)
-    _check_text(req)
     crs = req.attributes.get("crs") or "wgs84"
     if crs not in DATUMS:
         raise InvalidInput.field("attribute[crs]", f"{crs!r} is not one of {', '.join(DATUMS)}",
@@ -328,7 +331,7 @@ def _ids(value: str | None) -> list[int] | None:
         return None
     if len(parts) > MAX_REQUESTS:
         raise InvalidInput.field("service_request_id", f"at most {MAX_REQUESTS} ids", "too_many")
-    bad = [p for p in parts if not p.isdigit() or len(p) > 18]
+    bad = [p for p in parts if not (p.isascii() and p.isdigit()) or len(p) > 18]
     if bad:
         raise InvalidInput.field("service_request_id", f"{bad[0]!r} is not a request id",
                                  "bad_request_id")

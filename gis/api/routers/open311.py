@@ -73,12 +73,21 @@ ApiKey = Annotated[str | None, Query(max_length=200, description="Token of an in
                                      "system (or Authorization: Bearer).")]
 
 
+# POST requests: the spec's form fields (read by hand: attribute[code] keys vary)
+_POST_DOC = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["service_code"],
+        "properties": {name: {"type": "string"} for name in ("api_key", *_FIELDS)} | {
+            "attribute[crs]": {"type": "string", "enum": list(open311.DATUMS)}},
+    }}}}}
+
+
 def _add(path: str, endpoint: Callable[..., Any], model: Any, method: str = "GET",
-         summary: str = "") -> None:
+         summary: str = "", doc: dict[str, Any] | None = None) -> None:
     """Register ``endpoint`` at ``path``, ``path.json`` and ``path.xml``."""
     for suffix in ("", ".json", ".xml"):
         router.add_api_route(path + suffix, endpoint, methods=[method], response_model=model,
-                             responses=wire.XML_DOC, summary=summary,
+                             responses=wire.XML_DOC, summary=summary, openapi_extra=doc,
                              include_in_schema=suffix != "",
                              name=f"open311_{endpoint.__name__}{suffix.replace('.', '_')}")
 
@@ -173,7 +182,7 @@ def get_request(request: Request, service_request_id: str, api_key: ApiKey = Non
     """One request (a list of one, as the spec answers); 404 outside the key's area."""
     rid, fmt = wire.split_format(service_request_id)
     who = _system(engine, request, api_key)
-    if not rid.isdigit() or len(rid) > 18:
+    if not (rid.isascii() and rid.isdigit()) or len(rid) > 18:
         raise NotFound(f"no request {rid!r}", code="event_not_found")
     return wire.answer(fmt, "service_requests", [open311.get(engine, int(rid), who)])
 
@@ -187,7 +196,8 @@ def get_token(request: Request, token: str, api_key: ApiKey = None,
     return wire.answer(fmt, "service_requests", [open311.by_token(engine, value, who)])
 
 
-_add("/requests", post_request, list[Open311Posted], "POST", "Open311: report a request")
+_add("/requests", post_request, list[Open311Posted], "POST", "Open311: report a request",
+     _POST_DOC)
 _add("/requests", get_requests, list[Open311Request], summary="Open311: find requests")
 router.add_api_route("/requests/{service_request_id}", get_request, methods=["GET"],
                      response_model=list[Open311Request], responses=wire.XML_DOC,
