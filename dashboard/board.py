@@ -52,7 +52,9 @@ def load(url: str, scope: stats.Scope) -> stats.Board:
 def _spec(title: str, values: list[dict], height: int, **body: Any) -> Spec:
     """A Vega-Lite spec with the board's dark style and inline data."""
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": title,
-            "data": {"values": values}, "height": height, "config": CONFIG, **body}
+            "data": {"values": values}, "height": height,
+            "padding": {"left": 10, "right": 16, "top": 8, "bottom": 8}, "config": CONFIG,
+            **body}
 
 
 def class_colours(b: stats.Board) -> Spec:
@@ -65,7 +67,7 @@ def class_colours(b: stats.Board) -> Spec:
             "range": [PALETTE[i % len(PALETTE)] for i in range(len(codes))]}
 
 
-def per_day(b: stats.Board, height: int = 330) -> Spec:
+def per_day(b: stats.Board, height: int = 350) -> Spec:
     """Stacked bars: events per day (every day of the window on the axis) by class."""
     days = [d.strftime("%m-%d") for d in b.window.days]
     values = [{"day": d.day.strftime("%m-%d"), "n": d.n,
@@ -89,8 +91,10 @@ def per_day(b: stats.Board, height: int = 330) -> Spec:
 def _bars(title: str, values: list[dict], label: str, height: int,
           colour: Spec | None = None) -> Spec:
     """Horizontal bars of ``n`` per ``name`` (most first) with the count at each bar's end."""
+    top = max((v["n"] for v in values), default=1)
     enc: Spec = {"y": {"field": "name", "type": "nominal", "title": None, "sort": "-x"},
                  "x": {"field": "n", "type": "quantitative", "title": label,
+                       "scale": {"domain": [0, max(1, round(top * 1.12 + 0.5))]},
                        "axis": {"tickMinStep": 1}},
                  "tooltip": [{"field": "name", "title": t("Name")},
                              {"field": "n", "title": label}]}
@@ -103,7 +107,7 @@ def _bars(title: str, values: list[dict], label: str, height: int,
     return _spec(title, values, height, encoding=enc, layer=[bar, text])
 
 
-def top_items(b: stats.Board, height: int = 330) -> Spec:
+def top_items(b: stats.Board, height: int = 350) -> Spec:
     """Horizontal bars of the top items, coloured by class."""
     classes = {d.class_code: item_label(d.class_code, d.class_name, d.class_name_zh)
                for d in b.per_day}
@@ -113,7 +117,7 @@ def top_items(b: stats.Board, height: int = 330) -> Spec:
     return _bars(title, values, t("Events"), height, class_colours(b))
 
 
-def areas(b: stats.Board, level: str, height: int = 300) -> Spec:
+def areas(b: stats.Board, level: str, height: int = 330) -> Spec:
     """Horizontal bars of events per street or per community (the busiest MAX_BARS)."""
     rows = sorted((a for a in b.areas if a.level == level), key=lambda a: (-a.n, a.code))
     values = [{"name": a.name, "n": a.n} for a in rows[:MAX_BARS]]
@@ -131,7 +135,8 @@ def _rates(title: str, values: list[dict], label: str, height: int) -> Spec:
     """Horizontal bars of a share in [0, 1] per area, the percentage at each bar's end."""
     enc: Spec = {"y": {"field": "name", "type": "nominal", "title": None, "sort": None},
                  "x": {"field": "rate", "type": "quantitative", "title": label,
-                       "scale": {"domain": [0, 1]}, "axis": {"format": ".0%"}},
+                       "scale": {"domain": [0, 1.12]},
+                       "axis": {"format": ".0%", "values": [0, 0.2, 0.4, 0.6, 0.8, 1]}},
                  "tooltip": [{"field": "name", "title": t("Name")},
                              {"field": "rate", "title": label, "format": ".1%"},
                              {"field": "detail", "title": t("Details")}]}
@@ -141,7 +146,7 @@ def _rates(title: str, values: list[dict], label: str, height: int) -> Spec:
     return _spec(title, values, height, encoding=enc, layer=[bar, text])
 
 
-def on_time(b: stats.Board, height: int = 300) -> Spec:
+def on_time(b: stats.Board, height: int = 330) -> Spec:
     """按期结案率 per street (or community) over the window; areas with no case closed left out."""
     level = rate_level(b)
     rows = [r for r in b.on_time if r.level == level and r.rate is not None][:MAX_BARS]
@@ -151,7 +156,7 @@ def on_time(b: stats.Board, height: int = 300) -> Spec:
     return _rates(t(ON_TIME_TITLES[level]), values, t("On-time rate"), height)
 
 
-def coverage(b: stats.Board, height: int = 300) -> Spec:
+def coverage(b: stats.Board, height: int = 330) -> Spec:
     """Patrol coverage per street (or community) over the coverage period."""
     level = rate_level(b)
     rows = [r for r in b.coverage if r.level == level and r.share is not None][:MAX_BARS]
@@ -177,21 +182,23 @@ def percent(x: float | None) -> str:
 CSS = """<style>
 .stApp, [data-testid="stHeader"] {background: #07121f;}
 [data-testid="stHeader"] button {color: #8fb3d9;}
-[data-testid="stMainBlockContainer"] {padding: 1.2rem 2rem 0.5rem; max-width: 100%;}
+[data-testid="stMainBlockContainer"] {padding: 3.6rem 2rem 0.5rem; max-width: 100%;}
 [data-testid="stMain"] h1, [data-testid="stMain"] p, [data-testid="stMain"] span,
 [data-testid="stMain"] li {color: #e6edf7;}
-[data-testid="stMain"] h1 {font-size: 2.4rem; padding: 0; letter-spacing: 0.1em;}
-[data-testid="stMain"] [data-testid="stCaptionContainer"] p {color: #8fb3d9; font-size: 1.1rem;}
+[data-testid="stMain"] h1 {font-size: 2.4rem; padding: 0; letter-spacing: 0.15em;}
+[data-testid="stMain"] [data-testid="stCaptionContainer"] p {color: #8fb3d9; font-size: 1.15rem;
+    text-align: right;}
 [data-testid="stMetric"] {background: #0d2137; border: 1px solid #1f3a5a; border-radius: 8px;
     padding: 0.5rem 1.2rem;}
-[data-testid="stMetricLabel"] p {font-size: 1.3rem; color: #8fb3d9 !important;}
-[data-testid="stMetricValue"] div {font-size: 3.2rem; color: #4fc3f7; font-weight: 600;}
-.st-key-wg_stat_head [data-testid="stColumn"]:nth-child(3) [data-testid="stMetricValue"] div
-    {color: #ef5350;}
-.st-key-wg_stat_head [data-testid="stColumn"]:nth-child(4) [data-testid="stMetricValue"] div
-    {color: #66bb6a;}
+[data-testid="stMain"] [data-testid="stMetricLabel"] p {font-size: 1.3rem; color: #8fb3d9;}
+[data-testid="stMain"] [data-testid="stMetricValue"] p {font-size: 3.2rem; color: #4fc3f7;
+    font-weight: 600;}
+[data-testid="stMain"] .st-key-wg_stat_head [data-testid="stColumn"]:nth-child(3)
+    [data-testid="stMetricValue"] p {color: #ef5350;}
+[data-testid="stMain"] .st-key-wg_stat_head [data-testid="stColumn"]:nth-child(4)
+    [data-testid="stMetricValue"] p {color: #66bb6a;}
 [data-testid="stVegaLiteChart"] {background: #0d2137; border: 1px solid #1f3a5a;
-    border-radius: 8px; padding: 0.6rem 0.8rem;}
+    border-radius: 8px;}
 </style>"""
 
 
