@@ -48,10 +48,11 @@ class RecutReport(TypedDict):
 
 
 class Plan(NamedTuple):
-    """The grids to re-cut and the parents whose units the re-cut replaces."""
+    """The grids to re-cut, the parents whose units the re-cut replaces, the moved grids."""
 
     grids: list[str]
     replaced: set[str]
+    moved: list[str]
 
 
 def _geoms_equal(a: list[Area], b: list[Area]) -> bool:
@@ -63,18 +64,25 @@ def _geoms_equal(a: list[Area], b: list[Area]) -> bool:
                for c in da)
 
 
+def _moved(new: dict[str, Area], old_grids: dict[str, Area]) -> list[str]:
+    """Codes of the grids whose geometry differs from the active one."""
+    common = sorted(c for c in set(new) & set(old_grids) if old_grids[c].geom is not None)
+    if not common:
+        return []
+    same = shapely.equals(np.array([new[c].geom for c in common], dtype=object),
+                          np.array([old_grids[c].geom for c in common], dtype=object))
+    return [c for c, eq in zip(common, same, strict=True) if not eq]
+
+
 def plan(v: Validation, old_grids: dict[str, Area], old_units: list[Area]) -> Plan:
     """The moved grids whose units did not move (or are left out), and the grids whose
     units go (those, and with no unit level in the file, the grids the file drops)."""
     new = {a.code: a for a in v.areas["grid"] if a.geom is not None}
-    common = sorted(set(new) & set(old_grids))
-    moved = [c for c, eq in zip(common, shapely.equals(
-        np.array([new[c].geom for c in common], dtype=object),
-        np.array([old_grids[c].geom for c in common], dtype=object)), strict=True) if not eq]
+    moved = _moved(new, old_grids)
     if "unit" not in v.file_levels:
         added = sorted(set(new) - set(old_grids))
         dropped = set(old_grids) - set(new)
-        return Plan(moved + added, set(moved) | set(added) | dropped)
+        return Plan(moved + added, set(moved) | set(added) | dropped, moved)
     by_grid_old: dict[str, list[Area]] = {}
     for u in old_units:
         by_grid_old.setdefault(u.parent_code or "", []).append(u)
@@ -83,7 +91,7 @@ def plan(v: Validation, old_grids: dict[str, Area], old_units: list[Area]) -> Pl
         by_grid_new.setdefault(u.parent_code or "", []).append(u)
     grids = [c for c in moved if not by_grid_new.get(c)
              or _geoms_equal(by_grid_new[c], by_grid_old.get(c, []))]
-    return Plan(grids, set(grids))
+    return Plan(grids, set(grids), moved)
 
 
 def _buildings(conn: Connection, geoms: list) -> Buildings:
@@ -173,10 +181,12 @@ class UnitRecut:
         """Re-cut the units of moved grids in ``v``'s territory; None when no grid moved."""
         if "grid" not in v.file_levels or v.base_generation is None:
             return None
-        old = base_areas(conn, v.base_generation, ["grid", "unit"])
-        old_grids = {a.code: a for a in old["grid"]}
-        p = plan(v, old_grids, old["unit"])
-        self.edited = self._moved(v, old_grids) - set(p.grids)
+        old_grids = {a.code: a for a in base_areas(conn, v.base_generation, ["grid"])["grid"]}
+        # without a unit level in the file its units are the active ones already
+        old_units = v.areas["unit"] if "unit" not in v.file_levels else \
+            base_areas(conn, v.base_generation, ["unit"])["unit"]
+        p = plan(v, old_grids, old_units)
+        self.edited = set(p.moved) - set(p.grids)
         if not p.replaced:
             return None
         new = {a.code: a for a in v.areas["grid"] if a.geom is not None}
@@ -188,14 +198,7 @@ class UnitRecut:
                         "no buildings are loaded here, so their units cannot be re-cut: load "
                         "the buildings first, or give these grids' new units in the file", v)
             return None
-        return self._draw(conn, v, p, b, old["unit"], opts)
-
-    @staticmethod
-    def _moved(v: Validation, old_grids: dict[str, Area]) -> set[str]:
-        """Codes of the grids whose geometry differs from the active one."""
-        return {a.code for a in v.areas["grid"] if a.code in old_grids and a.geom is not None
-                and old_grids[a.code].geom is not None
-                and not shapely.equals(a.geom, old_grids[a.code].geom)}
+        return self._draw(conn, v, p, b, old_units, opts)
 
     def _block(self, grids: list[str], zh: str, en: str, v: Validation) -> None:
         """Record why ``grids`` keep their old units (a warning until a unit sticks out)."""

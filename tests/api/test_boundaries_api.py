@@ -43,3 +43,27 @@ def test_upload_blocked_and_unreadable(api, clean_db) -> None:
     assert "Polgon" in r.json()["error"]
     r = api.post("/api/v1/boundaries", files={"file": ("b.txt", b"x", "text/plain")})
     assert r.status_code == 422
+
+
+def test_blocked_upload_answers_grouped_problems_with_the_cause_first(api, clean_db) -> None:
+    """A grid renamed in the file while its units keep the old code as parent: the 422 body's
+    groups start with one renamed_code line carrying every missing_parent row."""
+    gen = load_synthetic(clean_db)
+    fc = api.get(f"/api/v1/boundaries/{gen}/geojson").json()
+    grid = next(f for f in fc["features"] if f["properties"]["level"] == "grid")
+    old = grid["properties"]["code"]
+    grid["properties"]["code"] = old[:-3] + "999"
+    units = sum(f["properties"]["parent_code"] == old for f in fc["features"])
+    r = api.post("/api/v1/boundaries", files={"file": ("renamed.geojson",
+                                                       json.dumps(fc).encode(),
+                                                       "application/json")})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    first = body["groups"][0]
+    assert first["check"] == "renamed_code" and first["severity"] == "error"
+    assert first["items"][0]["consequences"] == {"missing_parent": units} and units > 1
+    assert first["title"].startswith("编码被改")
+    assert "missing_parent" not in {g["check"] for g in body["groups"]}
+    assert sum(p["check"] == "missing_parent" for p in body["problems"]) == units
+    assert all(p["cause"] == f"renamed_code:{old}" for p in body["problems"]
+               if p["check"] == "missing_parent")

@@ -3,13 +3,13 @@ their cause, slivers in one line; event moves split by kind; generations counted
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 import shapely
 from shapely.geometry import box, mapping, shape
 from sqlalchemy import Engine, text
+from support.boundary_files import G1, G2, G3, UNITS, X0, Y0, C, D, territory, write
 from typer.testing import CliRunner
 
 from boundaries.core import run_import, table
@@ -18,46 +18,16 @@ from gis.intake.events import Report, ingest
 from gis.territory.locator import Locator
 from wangge.cli import app
 
-X0, Y0, D = 120.600, 31.300, 0.001  # one grid ~95 m x 111 m
-C = "320508001001"
-G1, G2, G3 = (C + f"{i:03d}" for i in (1, 2, 3))
-UNITS = 12  # units per grid, strips west to east
-
-
-def _feature(level: str, code: str, parent: str | None, geom) -> dict:
-    """One GeoJSON feature with the import properties."""
-    return {"type": "Feature", "geometry": mapping(geom),
-            "properties": {"level": level, "code": code, "name": f"{level} {code}",
-                           "parent_code": parent}}
-
-
-def _territory(grid_codes: tuple[str, ...] = (G1, G2, G3)) -> list[dict]:
-    """District → street → community → 3 grids side by side → 12 strip units each."""
-    whole = box(X0, Y0, X0 + 3 * D, Y0 + D)
-    feats = [_feature("district", "320508", None, whole),
-             _feature("street", "320508001", "320508", whole),
-             _feature("community", C, "320508001", whole)]
-    for i, (code, old) in enumerate(zip(grid_codes, (G1, G2, G3), strict=True)):
-        x = X0 + i * D
-        feats.append(_feature("grid", code, C, box(x, Y0, x + D, Y0 + D)))
-        w = D / UNITS
-        feats += [_feature("unit", f"{old}{k + 1:03d}", old, box(x + k * w, Y0, x + (k + 1) * w,
-                                                                 Y0 + D))
-                  for k in range(UNITS)]
-    return feats
-
 
 def _write(tmp_path: Path, feats: list[dict], name: str) -> Path:
-    """A FeatureCollection file."""
-    p = tmp_path / name
-    p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
-    return p
+    """A FeatureCollection file in ``tmp_path``."""
+    return write(tmp_path / name, feats)
 
 
 def _faulty(tmp_path: Path) -> Path:
     """Grid 1 renamed to …009 (its 12 units still name …001), grid 3 grown 10 m into grid 2
     (an overlap), and two units of grid 2 with a ~1 m² sliver part each."""
-    feats = _territory((C + "009", G2, G3))
+    feats = territory((C + "009", G2, G3))
     for f in feats:
         code = f["properties"]["code"]
         g = shape(f["geometry"])
@@ -75,7 +45,7 @@ def test_faults_are_grouped_by_check_with_consequences_under_their_cause(
         clean_db: Engine, tmp_path: Path) -> None:
     """A renamed grid, an overlap and slivers: one line for the rename carrying its 12
     missing_parent units, errors before warnings, slivers summarised in one line."""
-    ok = run_import(clean_db, _write(tmp_path, _territory(), "ok.geojson"), commit=True)
+    ok = run_import(clean_db, _write(tmp_path, territory(), "ok.geojson"), commit=True)
     assert ok.exit_code == 0, ok.report["groups"]
     res = run_import(clean_db, _faulty(tmp_path))
     assert res.exit_code == 1
@@ -111,8 +81,8 @@ def test_a_renamed_community_folds_the_grids_it_would_orphan(
         clean_db: Engine, tmp_path: Path) -> None:
     """A file of the upper levels whose community got another code: the active grids (kept)
     would lose their community; one renamed_code line carries the 3 orphans."""
-    run_import(clean_db, _write(tmp_path, _territory(), "ok.geojson"), commit=True)
-    feats = [f for f in _territory() if f["properties"]["level"] in ("district", "street",
+    run_import(clean_db, _write(tmp_path, territory(), "ok.geojson"), commit=True)
+    feats = [f for f in territory() if f["properties"]["level"] in ("district", "street",
                                                                         "community")]
     feats[-1]["properties"]["code"] = "320508001002"
     res = run_import(clean_db, _write(tmp_path, feats, "renamed-community.geojson"))
@@ -136,7 +106,7 @@ def _events(engine: Engine, n: int = 200, seed: int = 3) -> None:
 def _moved_edge(tmp_path: Path) -> Path:
     """Grids and units with the grid 1 | grid 2 edge moved two unit widths east (the first two
     units of grid 2 pass to grid 1), and grid 3's first two units merged."""
-    feats = _territory()
+    feats = territory()
     w = D / UNITS
     out = []
     for f in feats:
@@ -160,7 +130,7 @@ def test_preview_counts_grid_changes_apart_from_unit_only_changes(
         clean_db: Engine, tmp_path: Path) -> None:
     """Events passing from grid 2 to grid 1 are counted as changing grid; those of the merged
     units of grid 3 as unit-only changes; nothing as a worker-only change."""
-    run_import(clean_db, _write(tmp_path, _territory(), "ok.geojson"), commit=True)
+    run_import(clean_db, _write(tmp_path, territory(), "ok.geojson"), commit=True)
     _events(clean_db)
     w = D / UNITS
     with clean_db.connect() as c:
@@ -183,7 +153,7 @@ def test_list_counts_open_events_by_their_current_codes(clean_db: Engine, tmp_pa
                                                          monkeypatch) -> None:
     """After an import that moves a few events, the new active generation counts every open
     event of its grids (not only the moved ones, which alone point at its rows)."""
-    run_import(clean_db, _write(tmp_path, _territory(), "ok.geojson"), commit=True)
+    run_import(clean_db, _write(tmp_path, territory(), "ok.geojson"), commit=True)
     _events(clean_db)
     res = run_import(clean_db, _moved_edge(tmp_path), commit=True)
     assert res.report["committed"]
@@ -204,6 +174,6 @@ def test_list_counts_open_events_by_their_current_codes(clean_db: Engine, tmp_pa
 
 def test_a_clean_file_reports_only_the_building_note(clean_db: Engine, tmp_path: Path) -> None:
     """A clean file has no group but the note that no buildings are loaded."""
-    res = run_import(clean_db, _write(tmp_path, _territory(), "ok.geojson"))
+    res = run_import(clean_db, _write(tmp_path, territory(), "ok.geojson"))
     assert [g["check"] for g in res.report["groups"]] == ["buildings"]
     assert "0 项阻止导入 blocking" in table(res.report)
