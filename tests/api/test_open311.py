@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
+import support.territory as T
 from sqlalchemy import text
 from support.open311_schema import check
 from support.workflow import CENTRE, G1, G_OTHER_STREET, clear_workflow, grid_point
@@ -171,6 +172,27 @@ def test_a_request_in_gcj02_lands_where_it_is(client, engine, hotline) -> None:
     rid = check("posted", r.json())[0]["service_request_id"]
     req = _requests(client, hotline, service_request_id=rid)[0]
     assert abs(req["lat"] - lat) < 1e-5 and abs(req["long"] - lon) < 1e-5
+
+
+def test_a_request_by_address_or_building_is_located_there(client, engine, hotline) -> None:
+    lon, lat = grid_point(engine, G1)
+    bid = T.insert_building(engine, "B-40", "40 Canal Street", lon, lat, d=0.00002)
+    by_id = check("posted", _post(client, hotline, service_code="safety.fire",
+                                  address_id="B-40").json())[0]
+    by_address = check("posted", _post(client, hotline, service_code="safety.fire",
+                                       address_string="40 canal street").json())[0]
+    for posted in (by_id, by_address):
+        assert G1 in posted["service_notice"]
+    req = _requests(client, hotline, service_request_id=by_id["service_request_id"])[0]
+    assert req["address_id"] == str(bid) and abs(req["lat"] - lat) < 1e-4
+    assert _requests(client, hotline, service_request_id=by_address["service_request_id"])[0][
+        "address"] == "40 canal street"
+    lost = check("posted", _post(client, hotline, service_code="safety.fire",
+                                 address_string="1 Unknown Lane").json())[0]
+    assert "未能定位" in lost["service_notice"]  # stored, for the centre to place by hand
+    unknown = _post(client, hotline, service_code="safety.fire", address_id="B-404")
+    _error(unknown, 400, "B-404")
+    assert _events(engine) == 3
 
 
 def test_a_second_report_nearby_is_flagged_as_a_possible_duplicate(client, engine,
