@@ -359,7 +359,7 @@ def load_file(engine: Engine, path: str | Path, *, source: str | None = None,
 def load_lines(engine: Engine, bounds: tuple[float, float, float, float],
                classes: frozenset[str] | None = None, margin_deg: float = 0.002) -> Lines:
     """Stored lines of ``classes`` (default: those closing blocks) near WGS84 ``bounds``."""
-    xmin, ymin, xmax, ymax = bounds
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "streets_in_box", PKG), {
             "xmin": xmin - margin_deg, "ymin": ymin - margin_deg, "xmax": xmax + margin_deg,
