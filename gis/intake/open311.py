@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from gis import clock
 from gis.access import auth
 from gis.access.auth import Principal
+from gis.calendar import Calendar
 from gis.db.queries import q
 from gis.errors import InvalidInput, NotFound
 from gis.intake import catalogue, events
@@ -275,12 +276,13 @@ def to_report(engine: Engine, req: NewRequest) -> events.Report:
 
 
 def submit(engine: Engine, locator: Locator, req: NewRequest, who: Principal,
-           idempotency_key: str | None = None) -> Posted:
-    """Check, locate and store one request through the intake; nothing is stored on an error."""
+           idempotency_key: str | None = None, cal: Calendar | None = None) -> Posted:
+    """Check, locate and store one request through the intake (due time by the district
+    calendar ``cal``); nothing is stored on an error."""
     report = to_report(engine, req)
     body = events.request_hash(req.__dict__) if idempotency_key else None
     audit = {"token_id": who.token_id, "role": who.role, "actor": who.actor}
-    res = events.ingest(engine, locator, [report], idempotency_key, body, audit=audit)
+    res = events.ingest(engine, locator, [report], idempotency_key, body, audit=audit, cal=cal)
     ev = res.events[0]
     if not res.replayed:
         _record_channel(engine, ev["id"], req, who)

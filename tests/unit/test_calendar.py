@@ -110,8 +110,8 @@ def test_the_district_calendar_is_the_one_the_given_settings_name(tmp_path, monk
 # Calls that compute due times, and the delivery code that makes them: each passes the
 # district calendar of its own settings (cal=...), as create_app(settings) does.
 DUE_CALLS = {"ingest", "transition", "escalate_overdue"}
-DELIVERY = ("gis/api", "gis/cli", "gis/intake/resident.py", "dashboard")
-PENDING = {"gis/intake/open311.py"}  # under way in the Open311 work: to pass cal= as well
+DELIVERY = ("gis/api", "gis/cli", "gis/intake/resident.py", "gis/intake/open311.py",
+            "dashboard")
 
 
 def _calls_without_cal(path) -> list[str]:
@@ -139,6 +139,5 @@ def test_every_delivery_call_that_sets_due_times_passes_the_district_calendar() 
     root = Path(__file__).resolve().parents[2]
     files = [p for d in DELIVERY for p in sorted((root / d).rglob("*.py"))
              if (root / d).is_dir()] + [root / d for d in DELIVERY if (root / d).is_file()]
-    files += [root / p for p in PENDING]
     missing = {str(p.relative_to(root)): c for p in files if (c := _calls_without_cal(p))}
-    assert set(missing) <= PENDING, missing
+    assert missing == {}

@@ -32,6 +32,7 @@ from gis.api.open311 import (
     Open311ServiceDefinition,
     Open311Token,
 )
+from gis.calendar import Calendar
 from gis.errors import InvalidInput, NotFound, WanggeError
 from gis.intake import open311
 from gis.territory.locator import Locator
@@ -153,12 +154,14 @@ def _new_request(fields: dict[str, str]) -> open311.NewRequest:
 async def post_request(request: Request, api_key: ApiKey = None,
                        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
                        engine: Engine = Depends(deps.engine),
-                       locator: Locator = Depends(deps.locator)) -> Response:
+                       locator: Locator = Depends(deps.locator),
+                       cal: Calendar = Depends(deps.district_calendar)) -> Response:
     """Report one request into the event intake (located, checked for duplicates)."""
     fields = await _form(request)
     who = await run_in_threadpool(_system, engine, request, fields.get("api_key") or api_key)
     req = _new_request(fields)
-    posted = await run_in_threadpool(open311.submit, engine, locator, req, who, idempotency_key)
+    posted = await run_in_threadpool(open311.submit, engine, locator, req, who, idempotency_key,
+                                     cal=cal)
     return wire.answer(_fmt(request), "service_requests", [posted])
 
 
