@@ -140,3 +140,6 @@ class ImportReport(Answer):
     exit_code: int = Field(description="0 acceptable, 1 blocked, 2 unreadable")
     problem_geometries: dict[str, Any] = Field(
         description="GeoJSON FeatureCollection of the problem places ({} when unreadable)")
+    recut_geometries: dict[str, Any] = Field(
+        default_factory=dict, description="GeoJSON FeatureCollection of the re-cut units "
+        "(code, grid, change, buildings; {} when none)")

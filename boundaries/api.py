@@ -92,7 +92,8 @@ async def upload(
             "generation": res.report.get("generation"),
             "activation": done.get("activation"), "previous": done.get("previous")})
     body: dict[str, Any] = {**res.report, "exit_code": res.exit_code,
-                            "problem_geometries": res.problems_geojson}
+                            "problem_geometries": res.problems_geojson,
+                            "recut_geometries": res.recut_geojson}
     return JSONResponse(_jsonable(body), status_code=200 if res.exit_code == 0 else 422)
 
 

@@ -39,7 +39,8 @@ def _fail(err: WanggeError, code: int = 1) -> None:
 def import_(
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or zipped Shapefile")],
     commit: Annotated[bool, typer.Option("--commit", help="Activate when acceptable.")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Write the JSON report.")] = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write the JSON report (and NAME.recut.geojson of re-cut units).")] = None,
     problems: Annotated[Path | None, typer.Option(
         "--problems", help="GeoJSON of problem geometries (default: next to --report).")] = None,
     level: Annotated[str | None, typer.Option(
@@ -88,6 +89,9 @@ def import_(
     if problems is not None and res.problems_geojson:
         problems.write_text(json.dumps(res.problems_geojson, ensure_ascii=False),
                             encoding="utf-8")
+    if report is not None and res.recut_geojson:
+        report.with_name(report.stem + ".recut.geojson").write_text(
+            json.dumps(res.recut_geojson, ensure_ascii=False), encoding="utf-8")
     if res.exit_code == 2:
         typer.echo(res.report.get("error", "unreadable"), err=True)
     raise typer.Exit(res.exit_code)

@@ -32,6 +32,7 @@ class ImportResult:
     exit_code: int
     report: dict[str, Any]
     problems_geojson: dict[str, Any] = field(default_factory=dict)
+    recut_geojson: dict[str, Any] = field(default_factory=dict)
 
 
 class ProblemFeature(TypedDict):
@@ -60,6 +61,16 @@ def problems_feature_collection(problems: list[Problem]) -> ProblemCollection:
                 continue
             feats.append({"type": "Feature", "properties": {**props, "role": role},
                           "geometry": shapely.geometry.mapping(g)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def recut_feature_collection(v: Validation) -> ProblemCollection:
+    """The re-cut units (code, grid, change, buildings) as GeoJSON, to see before a commit."""
+    rows = {u["code"]: u for u in v.recut["units"]} if v.recut else {}
+    feats: list[ProblemFeature] = [
+        {"type": "Feature", "properties": dict(rows.get(a.code, {"code": a.code})),
+         "geometry": shapely.geometry.mapping(a.geom)}
+        for a in v.areas["unit"] if a.recut and a.geom is not None]
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -112,7 +123,8 @@ def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
     if v.recut:
         report["recut"] = v.recut
     code = BLOCKED if blocking else OK
-    return ImportResult(code, report, problems_feature_collection(v.problems))
+    return ImportResult(code, report, problems_feature_collection(v.problems),
+                        recut_feature_collection(v) if v.recut else {})
 
 
 def _store(engine: Engine, v: Validation, commit: bool, description: str, source: str,

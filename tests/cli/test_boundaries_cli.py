@@ -59,7 +59,8 @@ def test_faulty_file_table_lists_checks_errors_first_with_causes(cli, clean_db,
 def test_grids_only_edit_recuts_units_then_commit_list_rollback(cli, clean_db,
                                                                 tmp_path) -> None:
     """Moving the G1 | G2 edge two unit widths east in a grids-only file: the preview names
-    the new unit of G1 (the building passing over) and G2's unit losing it; --commit puts
+    the new unit of G1 (the building passing over) and G2's unit losing it, and writes the
+    re-cut units as GeoJSON beside the report; --commit puts
     the building in that new unit; list shows both generations; rollback restores."""
     _start(cli, clean_db, tmp_path)
     assert _unit_of(clean_db, 2) == [G2 + "001"]
@@ -70,9 +71,13 @@ def test_grids_only_edit_recuts_units_then_commit_list_rollback(cli, clean_db,
         elif f["properties"]["code"] == G2:
             f["geometry"] = mapping(box(X0 + D + 2 * W, Y0, X0 + 2 * D, Y0 + D))
     path = write(tmp_path / "grids.geojson", feats)
-    r = cli("boundaries", "import", path, "--json")
+    r = cli("boundaries", "import", path, "--json", "--report", tmp_path / "rep.json")
     assert r.exit_code == 0, r.output
     rep = json.loads(r.output)
+    shapes = json.loads((tmp_path / "rep.recut.geojson").read_text())["features"]
+    new = next(f for f in shapes if f["properties"]["code"] == G1 + f"{UNITS + 1:03d}")
+    assert new["properties"]["change"] == "new" and new["properties"]["grid"] == G1
+    assert {f["properties"]["grid"] for f in shapes} == {G1, G2}
     assert sorted(rep["recut"]["grids"]) == [G1, G2]
     changes = {(u["code"], u["change"], u["buildings"]) for u in rep["recut"]["units"]}
     assert (G1 + f"{UNITS + 1:03d}", "new", 1) in changes
