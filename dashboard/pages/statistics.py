@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import board, data, session, ui
-from dashboard.i18n import TZ_LABEL, fmt_time
+from dashboard.i18n import TZ_LABEL, fmt_time, role_label
 from gis.oversight import statistics as stats
 
 t = board.t
@@ -15,8 +15,10 @@ LAST = "wg_stat_last"  # the last board read, shown with the outage banner
 
 def area_label(who, options: dict) -> str:
     """The viewer's areas by name (the whole district for the district centre)."""
-    if session.scope_of(who) is None or not who.areas:
+    if session.scope_of(who) is None:
         return t("Whole district")
+    if not who.areas:  # a department (its notified events) or a planner (none)
+        return who.department or role_label(who.role)
     names = {a["code"]: a["name"] for lv in ("street", "community", "grid") for a in options[lv]}
     return "、".join(names.get(c, c) for c in who.areas)
 

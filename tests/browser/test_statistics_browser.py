@@ -119,9 +119,12 @@ DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]'
 
 
 @pytest.mark.browser
-def test_statistics_board_in_chromium(dashboard) -> None:
-    """Six charts drawn (canvas or svg), no error, no outside request; the screenshot saved."""
+def test_statistics_board_in_chromium(dashboard, engine) -> None:
+    """Six charts drawn (canvas or svg), no error, no outside request; the screenshot saved;
+    an event reported meanwhile shows on the next refresh (every 60 s) without a reload."""
     from playwright.sync_api import sync_playwright
+
+    from gis.territory.locator import Locator
 
     outside: list[str] = []
     errors: list[str] = []
@@ -156,6 +159,14 @@ def test_statistics_board_in_chromium(dashboard) -> None:
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         assert page.get_by_text("北京时间").count() >= 1
+        value = metric.locator('[data-testid="stMetricValue"]')
+        before = int(value.inner_text())
+        report(engine, Locator(engine), "safety.gas", G1)
+        end = time.monotonic() + 100  # the refresh period (60 s) and the cache (30 s)
+        while int(value.inner_text()) == before and time.monotonic() < end:
+            time.sleep(1)
+        assert int(value.inner_text()) == before + 1
+        assert page.evaluate(DRAWN).count("canvas") + page.evaluate(DRAWN).count("svg") == 6
         browser.close()
     assert not errors, errors
     assert not outside, outside

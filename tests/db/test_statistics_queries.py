@@ -170,3 +170,23 @@ def test_a_month_later_the_window_has_moved(seeded) -> None:
     board = stats.board(seeded, STREET_VIEW, NOW + timedelta(days=35))
     assert board.per_day == [] and board.top_items == []
     assert board.headline.open == 3 and not board.empty
+
+
+def test_a_department_sees_the_events_notified_to_it(seeded) -> None:
+    """The water department, told of d (another street's theft) at its dispatch, counts d only."""
+    from sqlalchemy import text
+
+    from gis.workflow import transitions as workflow
+
+    with seeded.connect() as conn:
+        d = conn.execute(text("SELECT id FROM event WHERE item_code = 'crime.theft'")).scalar()
+    workflow.transition(seeded, d, "accept", CENTRE, now=t(11, 20, 9))
+    workflow.transition(seeded, d, "dispatch", CENTRE, now=t(11, 20, 9), level="street",
+                        departments=["water"])
+    view = stats.Scope.of(Principal("department", department="water"))
+    board = stats.board(seeded, view, NOW)
+    assert board.headline == stats.Headline(new_today=1, open=1, overdue=0, closed_today=0)
+    assert [(a.level, a.code, a.n) for a in board.areas] == [
+        ("community", G_OTHER_STREET[:12], 1), ("street", G_OTHER_STREET[:9], 1)]
+    assert [(i.item_code, i.n) for i in board.top_items] == [("crime.theft", 1)]
+    assert board.coverage == []  # patrols are seen by area; a department has none
