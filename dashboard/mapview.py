@@ -132,6 +132,62 @@ def coverage_legend(radius_m: float | None = None) -> Legend:
     return Legend(_ramp(t("Patrol coverage"), colours, ["0 %", "50 %", "100 %"], note))
 
 
+class LayerMemory(MacroElement):
+    """Overlays the person unticked in the layer control stay off: streamlit-folium swaps every
+    feature group in again on each refresh (``feature_group_to_add``), so the unticked ones are
+    remembered (per browser tab, by the group's ``wgKey`` or its name without a count) and
+    taken off again whenever a layer control is added with them."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+(function (map) {
+    var KEY = "wangge_hidden_layers", proto = L.Control.Layers.prototype;
+    var hidden = window.wgHiddenLayers;
+    if (!hidden) {
+        try { hidden = new Set(JSON.parse(sessionStorage.getItem(KEY) || "[]")); }
+        catch (e) { hidden = new Set(); }
+        window.wgHiddenLayers = hidden;
+    }
+    function save() {
+        try { sessionStorage.setItem(KEY, JSON.stringify(Array.from(hidden))); } catch (e) {}
+    }
+    function keyOf(o) {
+        var k = o.layer && o.layer.options && o.layer.options.wgKey;
+        return k || String(o.name).replace(/<[^>]*>/g, "")
+            .replace(/\s*[(（][^()（）]*[)）]\s*$/, "").trim();
+    }
+    if (!proto._wgMemory) {
+        proto._wgMemory = true;
+        var onClick = proto._onInputClick, onAdd = proto.onAdd;
+        proto._onInputClick = function () {  // only a person's tick or untick is remembered
+            window.wgByUser = true;
+            try { return onClick.apply(this, arguments); } finally { window.wgByUser = false; }
+        };
+        proto.onAdd = function (m) {  // a new control (each refresh): take the unticked off
+            var el = onAdd.call(this, m);
+            this._layers.forEach(function (o) {
+                if (o.overlay && hidden.has(keyOf(o)) && m.hasLayer(o.layer)) {
+                    m.removeLayer(o.layer);
+                }
+            });
+            return el;
+        };
+    }
+    map.on("overlayremove", function (e) {
+        if (window.wgByUser) { hidden.add(keyOf(e)); save(); }
+    });
+    map.on("overlayadd", function (e) {
+        if (window.wgByUser) { hidden.delete(keyOf(e)); save(); }
+    });
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "LayerMemory"
+
+
 class ClickToZoom(MacroElement):
     """Clicking a marker of the parent layer zooms the map in on it (camera clusters)."""
 
@@ -193,7 +249,7 @@ class MapView:
     buildings: Sequence[dict] = ()
 
 
-Target = Callable[[str], folium.FeatureGroup]
+Target = Callable[..., folium.FeatureGroup]  # target(name, key=None): a layer's group
 
 
 def build_map(view: MapView, dynamic: list | None = None) -> folium.Map:
@@ -206,9 +262,10 @@ def build_map(view: MapView, dynamic: list | None = None) -> folium.Map:
         view = basemap.shift_view(dataclasses.replace(view, basemap=bm), bm.datum)
     m = _base_map(view)
 
-    def target(name: str) -> folium.FeatureGroup:
-        """A feature group for one layer, on the map or in ``dynamic``."""
-        fg = folium.FeatureGroup(name=name, show=True)
+    def target(name: str, key: str | None = None) -> folium.FeatureGroup:
+        """A feature group for one layer (``key``: its name in any language, for the layer
+        control's memory), on the map or in ``dynamic``."""
+        fg = folium.FeatureGroup(name=name, show=True, **({"wg_key": key} if key else {}))
         if dynamic is None:
             fg.add_to(m)
         else:
@@ -230,6 +287,7 @@ def _base_map(view: MapView) -> folium.Map:
     m = folium.Map(location=list(view.center), zoom_start=view.zoom, tiles=None,
                    control_scale=True, prefer_canvas=True, min_zoom=3, max_zoom=19)
     basemap.add_to(m, view.basemap)
+    LayerMemory().add_to(m)
     if view.online_tiles and view.basemap is None:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)").add_to(m)
     if view.fit:
@@ -263,7 +321,7 @@ def grid_layer(view: MapView, target: Target) -> None:
     """Grid boundaries with their responsible worker on hover."""
     if not (view.grids and view.show_grids):
         return
-    fg = target(t("Grids"))
+    fg = target(t("Grids"), "grids")
     folium.GeoJson(
         _fc([{"type": "Feature", "geometry": g["geometry"], "properties": {
             "grid": g["code"], "name": g["name"], "community": g.get("community_name"),
@@ -289,7 +347,7 @@ def coverage_layer(view: MapView, target: Target) -> None:
             "grid": g["code"], "name": g["name"], "responsible": _responsible(g),
             "coverage": f"{c['share']:.0%}", "units": f"{c['covered']} / {c['units']}",
             "colour": coverage_colour(c["share"])}})
-    fg = target(t("Patrol coverage"))
+    fg = target(t("Patrol coverage"), "coverage")
     folium.GeoJson(
         _fc(feats), name=t("Patrol coverage"),
         style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.45,
@@ -311,7 +369,7 @@ def unit_layer(view: MapView, target: Target) -> None:
         name=t("Units"), interactive=False,
         style_function=lambda f: {"color": "#6a7f99", "weight": 0.6, "fill": False,
                                   "dashArray": "2 3"},
-    ).add_to(target(t("Units")))
+    ).add_to(target(t("Units"), "units"))
 
 
 def _bin_feature(b: dict, top: int) -> dict[str, Any]:
@@ -328,7 +386,7 @@ def heat_layer(view: MapView, target: Target) -> None:
     if not (bins and bins["bins"]):
         return
     top = max(b["n"] for b in bins["bins"])
-    fg = target(t("Event heat (server bins)"))
+    fg = target(t("Event heat (server bins)"), "heat")
     folium.GeoJson(
         _fc([_bin_feature(b, top) for b in bins["bins"]]), name=t("Event heat (server bins)"),
         style_function=lambda f: {"fillColor": f["properties"]["c"], "fillOpacity": 0.7,
@@ -347,9 +405,10 @@ def camera_layer(view: MapView, target: Target) -> None:
         layer = {"mode": "cameras", "cameras": cams, "clusters": [], "total": len(cams)}
     if layer["mode"] == "clusters" and layer["clusters"]:
         _camera_clusters(layer, target(t("Cameras ({n}, clustered)",
-                                         n=f"{layer['total']:,}")))
+                                         n=f"{layer['total']:,}"), "cameras"))
     elif layer["cameras"]:
-        _cameras(layer["cameras"], target(t("Cameras ({n})", n=f"{len(layer['cameras']):,}")))
+        _cameras(layer["cameras"], target(t("Cameras ({n})", n=f"{len(layer['cameras']):,}"),
+                                          "cameras"))
 
 
 def _camera_clusters(layer: dict, fg: folium.FeatureGroup) -> None:
@@ -420,7 +479,7 @@ def event_layer(view: MapView, target: Target) -> None:
     """Individual events coloured by status, overdue ones outlined in black."""
     if not view.events:
         return
-    fg = target(t("Events ({n})", n=len(view.events)))
+    fg = target(t("Events ({n})", n=len(view.events)), "events")
     for e in view.events:
         folium.CircleMarker(
             [e["lat"], e["lon"]], radius=6, weight=2 if e.get("overdue") else 1,
@@ -435,7 +494,7 @@ def selected_layer(view: MapView, target: Target) -> None:
     sel = view.selected
     if sel is None:
         return
-    fg = target(t("Selected event and nearby cameras"))
+    fg = target(t("Selected event and nearby cameras"), "selected")
     for c in view.near:
         folium.PolyLine([[sel["lat"], sel["lon"]], [c["lat"], c["lon"]]],
                         color=SELECTED, weight=2, dash_array="4 4").add_to(fg)
@@ -454,7 +513,7 @@ def track_layer(view: MapView, target: Target) -> None:
     """Today's patrol tracks."""
     if not view.tracks:
         return
-    fg = target(t("Today's patrol tracks ({n})", n=len(view.tracks)))
+    fg = target(t("Today's patrol tracks ({n})", n=len(view.tracks)), "tracks")
     for tr in view.tracks:
         coords = [[y, x] for x, y in tr["geometry"]["coordinates"]]
         folium.PolyLine(coords, color="#0571b0", weight=3, opacity=0.85, tooltip=t(
