@@ -197,8 +197,15 @@ def units_across(lines_m: np.ndarray, district: BaseGeometry,
     return sum(len(set(face[cuts[k]:cuts[k + 1]].tolist())) > 1 for k in range(len(multi)))
 
 
+class BoundaryNear(NamedTuple):
+    """Length of the boundary between grids, and of its part near the lines or the edge."""
+
+    total_m: float
+    near_m: float
+
+
 def boundary_near(grids: np.ndarray, lines_m: np.ndarray, district: BaseGeometry,
-                  within_m: float = 10.0) -> tuple[float, float]:
+                  within_m: float = 10.0) -> BoundaryNear:
     """Length of the boundary between grids, and of the part within ``within_m`` of a line or
     the district edge (metres)."""
     adj = adjacency(grids, min_m=0.0)
@@ -208,7 +215,7 @@ def boundary_near(grids: np.ndarray, lines_m: np.ndarray, district: BaseGeometry
     guide = shapely.union_all(np.concatenate([np.asarray(lines_m, dtype=object),
                                               [shapely.boundary(district)]]))
     near = shapely.intersection(between, shapely.buffer(guide, within_m, quad_segs=4))
-    return float(shapely.length(between)), float(shapely.length(near))
+    return BoundaryNear(float(shapely.length(between)), float(shapely.length(near)))
 
 
 def street_fit(grids: np.ndarray, lines_m: np.ndarray, unit_points: list[np.ndarray],

@@ -156,8 +156,9 @@ def _classes(gdf: gpd.GeoDataFrame, class_field: str | None,
         if default_class is None:
             raise file_error(
                 "道路文件没有道路等级字段（找过 " + ", ".join(CLASS_COLUMNS) + "）；请用 "
-                "--class-field 指定字段，或用 --default-class 给所有线一个等级 (no class "
-                "column; its columns are: " + ", ".join(repr(c) for c in cols) + ")",
+                "class_field 选项指定字段，或用 default_class 选项给所有线一个等级 (no class "
+                "column: name one with the `class_field` option; its columns are: "
+                + ", ".join(repr(c) for c in cols) + ")",
                 "unknown_column", field="class")
         return np.full(len(gdf), default_class, dtype=object)
     vals = gdf[col].to_numpy(dtype=object)

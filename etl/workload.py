@@ -9,7 +9,7 @@ deviation / mean) over the grids.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import shapely
@@ -29,10 +29,42 @@ REASONS = {
     "sliver": "重叠的建筑轮廓留下了没有建筑的碎片 (a sliver without buildings, left by "
               "overlapping footprints)",
 }
+
+
+class ImputedFloors(TypedDict):
+    """How many buildings had no floors, the value counted for them, and a sentence saying so."""
+
+    buildings: int
+    value: float
+    text: str
+
+
+class Workload(TypedDict):
+    """Per grid sizes (rows), their spread per measure, what sized them, floors imputed."""
+
+    grids: list[dict[str, Any]]
+    spread: dict[str, dict[str, float | None]]
+    sized_by: list[str]
+    imputed_floors: ImputedFloors
+
+
+class FitFigures(TypedDict):
+    """The street targets as measured (see ``etl.blocks.StreetFit``)."""
+
+    multi_units: int
+    multi_units_across: int
+    boundary_m: float
+    boundary_near_m: float
+    near_share: float
+    grids_in_pieces: int
+    within_m: float
+    grids_in_pieces_forced: int
+
+
 MEASURES = ("buildings", "floor_area_m2", "km2", "units", "population", "households")
 
 
-def _spread(values: np.ndarray) -> dict[str, float]:
+def _spread(values: np.ndarray) -> dict[str, float | None]:
     """min, median, max, max/min and coefficient of variation of per-grid values."""
     v = np.asarray(values, dtype=float)
     mean = float(v.mean()) if len(v) else 0.0
@@ -42,7 +74,7 @@ def _spread(values: np.ndarray) -> dict[str, float]:
             "cv": round(float(v.std() / mean), 3) if mean else 0.0}
 
 
-def grid_workload(drawn: Drawn, b: Buildings) -> dict[str, Any]:
+def grid_workload(drawn: Drawn, b: Buildings) -> Workload:
     """Per grid sizes (buildings, floor area, km², units, population, households), their
     spread over the grids, and the floors imputed."""
     plane = Plane.around(b.lon, b.lat)
@@ -74,7 +106,7 @@ def grid_workload(drawn: Drawn, b: Buildings) -> dict[str, Any]:
 
 
 def street_fit(drawn: Drawn, b: Buildings, lines: np.ndarray,
-               within_m: float = 10.0) -> dict[str, Any]:
+               within_m: float = 10.0) -> FitFigures:
     """The street targets: multi-building units across a street, share of the boundary
     between grids within ``within_m`` of a street, barrier or the district edge, grids in
     pieces (and how many of those the district's own parts force)."""

@@ -121,7 +121,7 @@ def test_the_command_says_what_is_wrong_in_chinese_first(clean_db, settings, tmp
     gpd.GeoDataFrame({"id": ["x"]}, geometry=[shapely.LineString([(LON, LAT), (LON + 1e-3, LAT)])],
                      crs="EPSG:4326").to_file(tmp_path / "plain.geojson", driver="GeoJSON")
     nocls = run.invoke(app, ["etl", "streets", str(tmp_path / "plain.geojson")])
-    assert nocls.exit_code == 1 and "道路等级" in nocls.output and "--class-field" in nocls.output
+    assert nocls.exit_code == 1 and "道路等级" in nocls.output and "class_field" in nocls.output
     ok = run.invoke(app, ["etl", "streets", str(tmp_path / "plain.geojson"), "--default-class",
                           "residential", "--commit"])
     assert ok.exit_code == 0, ok.output
