@@ -188,6 +188,48 @@ class LayerMemory(MacroElement):
         self._name = "LayerMemory"
 
 
+class FillWindow(MacroElement):
+    """The map (in streamlit-folium's iframe) as tall as the browser window leaves below its
+    top, at least ``min_px``, refitted when the window or the page above it changes."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map) {
+    var frame = window.frameElement, top = window.parent, last = 0;
+    if (!frame || !top || top === window) { return; }
+    function scroller(el) {
+        for (el = el.parentElement; el; el = el.parentElement) {
+            var o = top.getComputedStyle(el).overflowY;
+            if ((o === "auto" || o === "scroll") && el.scrollHeight > el.clientHeight) {
+                return el;
+            }
+        }
+        return null;
+    }
+    function fit() {
+        var sc = scroller(frame), y = frame.getBoundingClientRect().top;
+        y += sc ? sc.scrollTop : (top.scrollY || 0);  // the top as on the unscrolled page
+        var h = Math.max({{ this.min_px }}, Math.floor(top.innerHeight - y - {{ this.gap_px }}));
+        if (Math.abs(h - last) < 2) { return; }
+        last = h;
+        frame.style.height = h + "px";
+        map.getContainer().style.height = h + "px";
+        map.invalidateSize();
+    }
+    fit();
+    top.addEventListener("resize", fit);
+    setInterval(fit, 1000);
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, min_px: int = 360, gap_px: int = 16) -> None:
+        super().__init__()
+        self._name = "FillWindow"
+        self.min_px = min_px
+        self.gap_px = gap_px
+
+
 class ClickToZoom(MacroElement):
     """Clicking a marker of the parent layer zooms the map in on it (camera clusters)."""
 
@@ -245,6 +287,7 @@ class MapView:
     coverage_radius_m: float | None = None
     tracks: Sequence[dict] = ()
     online_tiles: bool = False
+    fill_window: bool = False  # as tall as the browser window allows (the live map)
     basemap: Any = None  # a dashboard.basemap.Basemap; None: the configured one
     buildings: Sequence[dict] = ()
 
@@ -288,6 +331,8 @@ def _base_map(view: MapView) -> folium.Map:
                    control_scale=True, prefer_canvas=True, min_zoom=3, max_zoom=19)
     basemap.add_to(m, view.basemap)
     LayerMemory().add_to(m)
+    if view.fill_window:
+        FillWindow().add_to(m)
     if view.online_tiles and view.basemap is None:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)").add_to(m)
     if view.fit:

@@ -183,9 +183,11 @@ def show_map(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: lis
         coverage_radius_m=radius_m, tracks=d.tracks,
         buildings=d.buildings), dynamic=groups)
     st.session_state["_map_layers"] = [fg.layer_name for fg in groups]  # what is drawn
-    base = mapview.build_map(mapview.MapView(home["center"], home["zoom"], fit=home["fit"]),
-                             dynamic=[])
-    st_folium(base, key=map_key(), height=600, width=None,  # None: the container width
+    base = mapview.build_map(mapview.MapView(home["center"], home["zoom"], fit=home["fit"],
+                                             fill_window=True), dynamic=[])
+    # 520 px until the map's own script fits it to the window (FillWindow): as tall as the
+    # browser leaves below the map's top, so its bottom is on screen at 1366×768 too.
+    st_folium(base, key=map_key(), height=520, width=None,  # None: the container width
               center=goto.get("center"), zoom=goto.get("zoom"), feature_group_to_add=groups,
               layer_control=folium.LayerControl(collapsed=False), returned_objects=RETURNED)
 

@@ -1,11 +1,24 @@
-"""The live map at the desk in real Chromium: a layer unticked in the map's own control stays
-off across pans, zooms and refreshes."""
+"""The live map at the desk in real Chromium: it fits a 1366×768 screen (and fills 1920×1080),
+and a layer unticked in the map's own control stays off across pans, zooms and refreshes."""
 
 from __future__ import annotations
 
 import pytest
 from support.dashboard import seed
 from support.livemap import ARGS, FRAME, OVERLAY, SHOTS, dashboard, log_in, map_frame, staff
+
+
+def _map_box(page) -> dict:
+    """The map iframe's box once its script has fitted it to the window (stable for 1 s)."""
+    frame = page.locator(FRAME).first
+    last = None
+    for _ in range(40):
+        box = frame.bounding_box()
+        if last and abs(box["height"] - last["height"]) < 1 and box["height"] != 520:
+            return box
+        last = box
+        page.wait_for_timeout(500)
+    return last
 
 
 def _swapped_after(page, mframe, act) -> None:
@@ -17,9 +30,11 @@ def _swapped_after(page, mframe, act) -> None:
 
 
 @pytest.mark.browser
-def test_live_map_remembers_unticked_layers(settings, demo_district, engine) -> None:
-    """The grid layer unticked in the layer control is still off after a drag, a zoom and
-    refreshes; ticked again, it stays on."""
+def test_live_map_fits_the_screen_and_remembers_unticked_layers(settings, demo_district,
+                                                                  engine) -> None:
+    """At 1366×768 the whole map is on screen (bottom ≤ viewport); at 1920×1080 it grows. The
+    grid layer unticked in the layer control is still off after a drag, a zoom and refreshes;
+    ticked again, it stays on."""
     from playwright.sync_api import sync_playwright
 
     seed(engine)
@@ -30,7 +45,14 @@ def test_live_map_remembers_unticked_layers(settings, demo_district, engine) -> 
         page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
         log_in(page, base, "desk1", password)
         mframe = map_frame(page)
-        box = page.locator(FRAME).first.bounding_box()
+        box = _map_box(page)
+        assert box["y"] + box["height"] <= 768, box
+        assert box["height"] >= 360, box
+        inner = mframe.evaluate("() => window.map.getContainer().getBoundingClientRect()"
+                                ".height")
+        assert abs(inner - box["height"]) <= 2  # the Leaflet map fills its frame
+        page.screenshot(path=str(SHOTS / "live_map_1366x768.png"))
+
         assert mframe.evaluate(OVERLAY, "网格") == {"ticked": True, "onMap": True}
         control = page.frame_locator(FRAME).first.locator(".leaflet-control-layers-overlays")
         control.get_by_text("网格", exact=True).click()
@@ -60,4 +82,8 @@ def test_live_map_remembers_unticked_layers(settings, demo_district, engine) -> 
         _swapped_after(page, mframe, lambda: zoom(-240))
         assert mframe.evaluate(OVERLAY, "网格") == {"ticked": True, "onMap": True}
 
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        big = _map_box(page)
+        assert big["y"] + big["height"] <= 1080 and big["height"] > box["height"] + 200, big
+        page.screenshot(path=str(SHOTS / "live_map_1920x1080.png"))
         browser.close()
