@@ -130,6 +130,8 @@ def preview(conn: Connection, v: Validation, gen: int | None, max_m: float,
         for level, found in (("grid", grids), ("unit", units))
         for change in ("added", "removed", "changed")
     }
+    if v.recut:
+        totals["units_recut"] = v.recut["counts"]
     worker_moves: Counter = Counter()
     if gen is not None:
         m = moves(conn, gen, v.base_generation, max_m, activation)

@@ -106,6 +106,7 @@ def test_moving_a_grid_edge_recuts_units_previews_commits_and_rolls_back(
     assert tot["buildings_moving"] > 0 and tot["events_changing_grid"] > 0
     assert tot["units_added"] == rc["counts"]["new"]
     assert tot["units_removed"] == rc["counts"]["retired"]
+    assert tot["units_recut"] == rc["counts"]
     with clean_db.connect() as c:
         assert c.execute(text("SELECT count(*) FROM generation")).scalar_one() == n_gens
         assert c.execute(text(STATE)).scalar_one() == before
@@ -116,6 +117,9 @@ def test_moving_a_grid_edge_recuts_units_previews_commits_and_rolls_back(
     assert r.exit_code == 0, r.output
     assert "重新划分单元：2 个网格的边界移动了" in r.output and "ACTIVATED" in r.output
     with clean_db.connect() as c:
+        summary = c.execute(text("SELECT summary FROM boundary_activation ORDER BY id DESC "
+                                 "LIMIT 1")).scalar_one()
+        assert summary["units_recut"]["grids"] == 2
         places = c.execute(text(PLACES)).all()
         sizes = c.execute(text(
             "SELECT u.code, count(b.id) FROM unit u JOIN generation a ON a.id = u.generation_id "
