@@ -27,6 +27,9 @@ from gis.db.queries import q
 SQL = "boundaries.sql"
 PKG = "boundaries.sql"
 BLOCKED = "recut_blocked"
+# geometries within this (degrees, ~10 cm) count as the same: a file saved again by a desktop
+# GIS (or written with fewer decimals) has not moved its units
+SAME_DEG = 1e-6
 
 
 class RecutUnit(TypedDict):
@@ -55,13 +58,19 @@ class Plan(NamedTuple):
     moved: list[str]
 
 
+def _same(a: list, b: list) -> np.ndarray:
+    """Pairwise: the geometries are equal, or no point of one lies ``SAME_DEG`` from the other."""
+    ga, gb = np.array(a, dtype=object), np.array(b, dtype=object)
+    return shapely.equals(ga, gb) | (shapely.hausdorff_distance(ga, gb) < SAME_DEG)
+
+
 def _geoms_equal(a: list[Area], b: list[Area]) -> bool:
-    """Same codes with equal geometries."""
+    """Same codes with the same geometries."""
     da, db = {x.code: x.geom for x in a}, {x.code: x.geom for x in b}
-    if set(da) != set(db):
+    if set(da) != set(db) or any(g is None for g in (*da.values(), *db.values())):
         return False
-    return all(da[c] is not None and db[c] is not None and shapely.equals(da[c], db[c])
-               for c in da)
+    codes = sorted(da)
+    return bool(_same([da[c] for c in codes], [db[c] for c in codes]).all())
 
 
 def _moved(new: dict[str, Area], old_grids: dict[str, Area]) -> list[str]:
@@ -69,8 +78,7 @@ def _moved(new: dict[str, Area], old_grids: dict[str, Area]) -> list[str]:
     common = sorted(c for c in set(new) & set(old_grids) if old_grids[c].geom is not None)
     if not common:
         return []
-    same = shapely.equals(np.array([new[c].geom for c in common], dtype=object),
-                          np.array([old_grids[c].geom for c in common], dtype=object))
+    same = _same([new[c].geom for c in common], [old_grids[c].geom for c in common])
     return [c for c, eq in zip(common, same, strict=True) if not eq]
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 
+import shapely
 import support.territory as T
-from shapely.geometry import box, mapping
+from shapely.geometry import box, mapping, shape
 from sqlalchemy import text
 from support.boundary_files import G1, G2, UNITS, X0, Y0, C, D, territory, write
 
@@ -93,3 +94,20 @@ def test_grids_only_edit_recuts_units_then_commit_list_rollback(cli, clean_db,
     r = cli("boundaries", "rollback", "--commit")
     assert r.exit_code == 0, r.output
     assert _unit_of(clean_db, 2) == [G2 + "001"]
+
+
+def test_a_whole_territory_saved_again_with_fewer_decimals_still_recuts(cli, clean_db,
+                                                                        tmp_path) -> None:
+    """Every level in the file, coordinates snapped to 1e-7° as a desktop GIS may save them,
+    one grid edge moved: the units (unchanged but for the rounding) are re-cut, not refused."""
+    _start(cli, clean_db, tmp_path)
+    feats = territory()
+    for f in feats:
+        if f["properties"]["code"] == G1:
+            f["geometry"] = mapping(box(X0, Y0, X0 + D + 2 * W, Y0 + D))
+        elif f["properties"]["code"] == G2:
+            f["geometry"] = mapping(box(X0 + D + 2 * W, Y0, X0 + 2 * D, Y0 + D))
+        f["geometry"] = mapping(shapely.set_precision(shape(f["geometry"]), 1e-7))
+    r = cli("boundaries", "import", write(tmp_path / "all.geojson", feats), "--json")
+    assert r.exit_code == 0, r.output
+    assert sorted(json.loads(r.output)["recut"]["grids"]) == [G1, G2]
