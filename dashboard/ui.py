@@ -68,13 +68,14 @@ def sidebar_filters(options: dict, key: str = "f", statuses: bool = True,
                           format_func=bound(t))
     classes = sb.multiselect(
         t("Event class"), [c["code"] for c in options["classes"]], key=f"{key}_classes",
+        placeholder=t("all"),
         format_func=bound(lambda c: next((item_label(c, o["name"], o["name_zh"])
                                           for o in options["classes"] if o["code"] == c), c)))
     picked_statuses: list[str] = []
     overdue = False
     if statuses:
         picked_statuses = sb.multiselect(t("Status"), list(data.STATUSES), key=f"{key}_statuses",
-                                         format_func=bound(status_label))
+                                         format_func=bound(status_label), placeholder=t("all"))
         overdue = sb.checkbox(t("Overdue only"), key=f"{key}_overdue")
     names = {a["code"]: a["name"] for lv in ("street", "community", "grid") for a in options[lv]}
     area_name = bound(lambda c: t("all") if c is None else f"{names[c]} ({c})")

@@ -328,6 +328,7 @@ def main() -> None:
     choice = ui.sidebar_filters(options, key="live", scope=scope)
     sb = st.sidebar
     layers = sb.multiselect(t("Layers"), LAYERS, default=LAYERS, key="live_layers",
+                            placeholder=t("no layer"),
                             format_func=bound(t))
     radius_m = sb.slider(t("Patrol passes a unit within (m)"), 10, 300, 50, 10,
                          key="live_radius")

@@ -52,6 +52,12 @@ def test_live_map_fits_the_screen_and_remembers_unticked_layers(settings, demo_d
                                 ".height")
         assert abs(inner - box["height"]) <= 2  # the Leaflet map fills its frame
         page.screenshot(path=str(SHOTS / "live_map_1366x768.png"))
+        assert page.get_by_text("Choose options").count() == 0  # placeholders in Chinese
+        overdue = page.get_by_role("heading", name="超期事件（1）")
+        overdue.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # the table's canvas drawn before the screenshot
+        page.screenshot(path=str(SHOTS / "live_map_tables.png"))
+        page.get_by_role("heading", name="实时地图").scroll_into_view_if_needed()
 
         assert mframe.evaluate(OVERLAY, "网格") == {"ticked": True, "onMap": True}
         control = page.frame_locator(FRAME).first.locator(".leaflet-control-layers-overlays")
