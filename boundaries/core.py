@@ -210,11 +210,12 @@ def _recut_lines(recut: dict[str, Any], limit: int) -> list[str]:
         if u["change"] != "kept":
             mark = {"changed": "~", "new": "+", "retired": "-"}[u["change"]]
             by.setdefault(u["grid"], []).append(f"{mark}{u['code']}({u['buildings']})")
-    for g in recut["grids"][:limit]:
+    grids = list(dict.fromkeys([*recut["grids"], *by]))  # re-cut, then dropped grids
+    for g in grids[:limit]:
         lines.append(f"  {g}: " + (" ".join(by[g]) if g in by else "单元不变 (units as before)"))
-    if len(recut["grids"]) > limit:
-        lines.append(f"  … 另有 {len(recut['grids']) - limit} 个网格 (and more grids, all in "
-                     "the JSON report)")
+    if len(grids) > limit:
+        lines.append(f"  … 另有 {len(grids) - limit} 个网格 (and {len(grids) - limit} more "
+                     "grids, all in the JSON report)")
     return lines
 
 

@@ -243,6 +243,8 @@ class UnitRecut:
                       for r in drawn.records]
             rows += _rows(g, _members(b, olds), drawn.records)
         gone = p.replaced - set(failed)
+        for g in sorted(gone - set(p.grids)):  # grids the file drops: their units retire
+            rows += _rows(g, {u.code: set() for u in old_units if u.parent_code == g}, [])
         v.areas["unit"] = [u for u in v.areas["unit"] if u.parent_code not in gone] + fresh
         done = [g for g in p.grids if g not in failed]
         return {"grids": done, "units": rows, "counts": _counts(done, rows)}

@@ -111,3 +111,25 @@ def test_a_whole_territory_saved_again_with_fewer_decimals_still_recuts(cli, cle
     r = cli("boundaries", "import", write(tmp_path / "all.geojson", feats), "--json")
     assert r.exit_code == 0, r.output
     assert sorted(json.loads(r.output)["recut"]["grids"]) == [G1, G2]
+
+
+def test_merging_two_grids_in_a_grids_only_file_retires_the_dropped_grids_units(
+        cli, clean_db, tmp_path) -> None:
+    """G1 takes in G2, which the file drops: G2's units retire (listed), G1 is re-cut with
+    G2's buildings; nothing is orphaned; --commit puts every building in a unit of G1."""
+    _start(cli, clean_db, tmp_path)
+    feats = [f for f in territory() if f["properties"]["level"] == "grid"
+             and f["properties"]["code"] != G2]
+    feats[0]["geometry"] = mapping(box(X0, Y0, X0 + 2 * D, Y0 + D))
+    path = write(tmp_path / "merged.geojson", feats)
+    r = cli("boundaries", "import", path, "--json")
+    assert r.exit_code == 0, r.output
+    rc = json.loads(r.output)["recut"]
+    assert rc["grids"] == [G1]
+    retired = {u["code"] for u in rc["units"] if u["grid"] == G2}
+    assert retired == {f"{G2}{k + 1:03d}" for k in range(UNITS)}
+    assert all(u["change"] == "retired" for u in rc["units"] if u["grid"] == G2)
+    r = cli("boundaries", "import", path, "--commit")
+    assert r.exit_code == 0 and f"  {G2}: -{G2}001(0)" in r.output, r.output
+    assert all(_unit_of(clean_db, k)[0].startswith(G1) and len(_unit_of(clean_db, k)) == 1
+               for k in range(len(BUILDINGS)))
