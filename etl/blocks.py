@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-GRID_SIZE_M = 0.01  # noding precision of the street lines and the district outline
+GRID_SIZE_M = 0.01  # noding precision of the street lines and the district outline (m)
 
 
 class Blocks(NamedTuple):

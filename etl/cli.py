@@ -219,8 +219,9 @@ def units(
                                           "afresh (codes still follow the buildings) instead "
                                           "of keeping unchanged units")] = False,
     streets: Annotated[bool | None, typer.Option(
-        "--streets/--no-streets", help="Drawing a territory: follow the stored street and "
-        "barrier lines (wangge etl streets); default: when any are stored",
+        "--streets/--no-streets", help="Follow the stored street and barrier lines (wangge "
+        "etl streets): grids along streets, units inside street blocks; default: when any "
+        "are stored",
         show_default=False)] = None,
     street_classes: Annotated[str | None, typer.Option(
         help="Comma-separated classes that close blocks (default: roads, water, rail; not "
@@ -259,7 +260,8 @@ def units(
             typer.echo("\n".join(lines_text(out)), err=True)
         else:
             out = draw.redraw_units(e, None if all_ else grid, params=params, commit=commit,
-                                    regroup=regroup, actor="cli", max_m=max_m)
+                                    regroup=regroup, actor="cli", max_m=max_m,
+                                    streets=streets)
             out["per_grid"] = dict(list(out["per_grid"].items())[:50])
     except WanggeError as err:
         _fail(err)

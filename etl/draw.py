@@ -76,7 +76,8 @@ class DrawnDistrict(TypedDict):
 
 
 class RedrawnUnits(TypedDict):
-    """What ``redraw_units`` drew (and activated, when committed)."""
+    """What ``redraw_units`` drew (and activated, when committed), and whether it followed
+    the stored street lines."""
 
     grids: int
     units: int
@@ -85,6 +86,7 @@ class RedrawnUnits(TypedDict):
     buildings_per_unit: dict[str, int]
     codes: dict[str, int]
     per_grid: dict[str, int]
+    streets: dict[str, Any]
     committed: bool
     generation: int | None
     replaces_generation: int | None
@@ -180,9 +182,11 @@ def _unit_codes(engine: Engine, generation: int,
 
 
 def _redraw(engine: Engine, snap: Any, codes: list[str], params: DrawParams | None,
-            regroup: bool) -> tuple[list[territory.AreaRecord], dict[str, Any]]:
+            regroup: bool, streets: bool | None = None
+            ) -> tuple[list[territory.AreaRecord], dict[str, Any]]:
     """The new units of the grids ``codes`` and what the drawing did (counts, code stats)."""
     b = load_buildings(engine)
+    lines = _street_lines(engine, b, streets, None) if len(b) else None
     gidx = np.full(len(b), -1)
     uidx = np.full(len(b), -1)
     if len(b):
@@ -199,7 +203,7 @@ def _redraw(engine: Engine, snap: Any, codes: list[str], params: DrawParams | No
         previous = {c: np.nonzero(located == c)[0] for c in old_by_grid.get(code, ())}
         recs, _labels = draw_units(code, snap.grid_geoms[pos[code]], b.subset(idx), params,
                                    previous=previous, used_codes=used.get(code, set()),
-                                   regroup=regroup, stats=stats)
+                                   regroup=regroup, stats=stats, lines=lines)
         records += recs
         per_grid[code] = len(recs)
     return records, {
@@ -208,7 +212,8 @@ def _redraw(engine: Engine, snap: Any, codes: list[str], params: DrawParams | No
         "codes": {"kept_or_same_buildings": stats.get("same_buildings", 0),
                   "by_overlap": stats.get("by_overlap", 0), "new": stats.get("new", 0),
                   "retired": stats.get("retired", 0)},
-        "per_grid": per_grid}
+        "per_grid": per_grid, "streets": {"used": lines is not None,
+                                          "lines": 0 if lines is None else len(lines)}}
 
 
 def _activate_redraw(engine: Engine, base: int, codes: list[str],
@@ -231,17 +236,19 @@ def _activate_redraw(engine: Engine, base: int, codes: list[str],
 
 def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | None = None,
                  commit: bool = False, regroup: bool = False, actor: str | None = None,
-                 max_m: float = 300.0) -> RedrawnUnits:
+                 max_m: float = 300.0, streets: bool | None = None) -> RedrawnUnits:
     """New units for some grids (None = all) of the active generation, as a new generation.
 
-    Codes stay stable: a grid's units whose buildings did not change are kept with their codes
-    (``regroup`` groups every building afresh instead), a regrouped unit takes the code of the
-    old unit with the same buildings or the biggest share of them (one-to-one), and only new
-    units get new codes (the grid's next sequence number never used, retired ones included).
+    Units are grouped inside the street blocks when street lines are stored (``streets``
+    None: when there are any; an old unit across a street is regrouped). Codes stay stable:
+    a grid's units whose buildings did not change are kept with their codes (``regroup``
+    groups every building afresh instead), a regrouped unit takes the code of the old unit
+    with the same buildings or the biggest share of them (one-to-one), and only new units get
+    new codes (the grid's next sequence number never used, retired ones included).
     """
     snap = Locator(engine).refresh(force=True)
     codes = _grids_to_redraw(snap, grids)
-    records, out = _redraw(engine, snap, codes, params, regroup)
+    records, out = _redraw(engine, snap, codes, params, regroup, streets)
     out.update({"committed": commit, "generation": None, "replaces_generation": snap.generation})
     if commit:
         res = _activate_redraw(engine, snap.generation, codes, records, out["codes"], actor,

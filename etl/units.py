@@ -855,21 +855,27 @@ def unit_flags(drawn: Drawn, st: _Site) -> list[Flag]:
 def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x: np.ndarray,
                     y: np.ndarray, keys: list[str], p: DrawParams, plane: Plane,
                     cells: np.ndarray | None = None, cell_owner: np.ndarray | None = None,
-                    labels: np.ndarray | None = None, codes: list[str] | None = None
-                    ) -> tuple[list[AreaRecord], np.ndarray]:
+                    labels: np.ndarray | None = None, codes: list[str] | None = None,
+                    blocks=None) -> tuple[list[AreaRecord], np.ndarray]:
     """Unit records of one grid and each building's position in them (``labels`` and ``codes``
-    when the grouping and the codes were decided already)."""
+    when the grouping and the codes were decided already; ``blocks``: the grid's street
+    blocks, each unit then drawn inside its block)."""
     if len(keys) == 0:
         return [], np.zeros(0, dtype=np.int64)
     if labels is None:
-        labels = group_units(x, y, keys, p.unit_max_buildings, p.unit_max_gap_m)
+        labels = group_units(x, y, keys, p.unit_max_buildings, p.unit_max_gap_m,
+                             None if blocks is None else blocks.of_building)
     n = int(labels.max()) + 1
     if codes is None:
         codes = [f"{grid_code}{k + 1:03d}" for k in range(n)]
     if any(len(c) != len(grid_code) + 3 or not c[-3:].isdigit() or c[-3:] == "000"
            for c in codes):
         raise ValueError(f"grid {grid_code}: {n} units do not fit 3-digit codes")
-    polys = unit_polygons(grid_m, geoms_m, labels, cells, cell_owner, shapely.points(x, y))
+    if blocks is None:
+        polys = unit_polygons(grid_m, geoms_m, labels, cells, cell_owner, shapely.points(x, y))
+    else:
+        polys = [_polygonal(shapely.intersection(g, grid_m)) if g is not None else None
+                 for g in _block_polygons(blocks, geoms_m, labels, shapely.points(x, y))]
     recs = []
     for k, g in enumerate(polys):
         recs.append(AreaRecord("unit", codes[k], f"Unit {int(codes[k][-3:])}",
@@ -878,15 +884,33 @@ def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x
     return recs, labels
 
 
+def _block_polygons(blocks, geoms_m: np.ndarray, labels: np.ndarray,
+                    pts: np.ndarray) -> list[BaseGeometry | None]:
+    """Unit polygons drawn block by block (each unit's buildings lie in one block)."""
+    polys: list[BaseGeometry | None] = [None] * (int(labels.max()) + 1)
+    for a, block in enumerate(blocks.geoms):
+        here = np.nonzero(blocks.of_building == a)[0]
+        if not len(here):
+            continue
+        units, local = np.unique(labels[here], return_inverse=True)
+        keep = [pts[here][local == k] for k in range(len(units))]
+        pieces = reattach_fragments(unit_polygons(block, geoms_m[here], local,
+                                                  points=pts[here]), keep)
+        for u, piece in zip(units, pieces, strict=True):
+            polys[u] = piece
+    return polys
+
+
 def regroup_with_previous(x: np.ndarray, y: np.ndarray, keys: list[str],
-                          previous: dict[str, np.ndarray], p: DrawParams
-                          ) -> Regrouped:
+                          previous: dict[str, np.ndarray], p: DrawParams,
+                          blocks: np.ndarray | None = None) -> Regrouped:
     """Groups for a redraw that keeps what has not changed.
 
     ``previous`` maps each old unit code to the buildings (positions) lying in it now. An old
-    unit holding 1..unit_max_buildings of them stays as it is (same buildings, same code);
-    the buildings of bigger ones and those in no old unit are grouped afresh. Returns the
-    groups and, for each, the old code it keeps (None for the regrouped ones).
+    unit holding 1..unit_max_buildings of them (all in one street block, given ``blocks``)
+    stays as it is (same buildings, same code); the buildings of bigger ones (or of ones across
+    a street) and those in no old unit are grouped afresh. Returns the groups and, for each,
+    the old code it keeps (None for the regrouped ones).
     """
     n = len(keys)
     taken = np.zeros(n, dtype=bool)
@@ -895,14 +919,15 @@ def regroup_with_previous(x: np.ndarray, y: np.ndarray, keys: list[str],
     for code in sorted(previous):
         members = np.unique(np.asarray(previous[code], dtype=np.int64))
         members = members[~taken[members]]
-        if 1 <= len(members) <= p.unit_max_buildings:
+        one_block = blocks is None or len(set(blocks[members].tolist())) <= 1
+        if 1 <= len(members) <= p.unit_max_buildings and one_block:
             groups.append(members)
             kept.append(code)
             taken[members] = True
     loose = np.nonzero(~taken)[0]
     if len(loose):
         lab = group_units(x[loose], y[loose], [keys[i] for i in loose], p.unit_max_buildings,
-                          p.unit_max_gap_m)
+                          p.unit_max_gap_m, None if blocks is None else blocks[loose])
         for k in range(int(lab.max()) + 1):
             groups.append(loose[lab == k])
             kept.append(None)
@@ -960,13 +985,15 @@ def match_codes(grid_code: str, groups: list[np.ndarray], previous: dict[str, np
 def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
                params: DrawParams | None = None, previous: dict[str, np.ndarray] | None = None,
                used_codes: set[str] | None = None, regroup: bool = False,
-               stats: dict | None = None) -> DrawnUnits:
+               stats: dict | None = None, lines: np.ndarray | None = None) -> DrawnUnits:
     """Units for one existing grid (WGS84) from the buildings whose point lies in it.
 
     ``previous``: the grid's current units (code → positions of the buildings lying in each).
     Unchanged units are kept with their codes (all regrouped with ``regroup``), new groups
     take the code of the old unit holding the same buildings or overlapping them most, and
-    only genuinely new units get new codes, after every code in ``used_codes``.
+    only genuinely new units get new codes, after every code in ``used_codes``. With street
+    ``lines`` (WGS84), units are grouped and drawn inside the grid's street blocks (an old unit
+    across a street is regrouped).
     """
     p = params or DrawParams()
     if len(b) == 0:
@@ -979,15 +1006,17 @@ def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
     grid_m = plane.fwd(grid_geom)
     pts = plane.fwd(shapely.points(b.lon, b.lat))
     x, y = shapely.get_x(pts), shapely.get_y(pts)
+    blk = _grid_blocks(lines, plane, grid_m, pts, p)
+    of = None if blk is None else blk.of_building
     previous = previous or {}
     used = set(used_codes or ()) | set(previous)
     if previous or used:
         if regroup:
-            lab = group_units(x, y, b.keys, p.unit_max_buildings, p.unit_max_gap_m)
+            lab = group_units(x, y, b.keys, p.unit_max_buildings, p.unit_max_gap_m, of)
             groups = [np.nonzero(lab == k)[0] for k in range(int(lab.max()) + 1)]
             kept = None
         else:
-            groups, kept = regroup_with_previous(x, y, b.keys, previous, p)
+            groups, kept = regroup_with_previous(x, y, b.keys, previous, p, of)
         codes, st = match_codes(grid_code, groups, previous, used, kept)
         if stats is not None:
             for k, v in st.items():
@@ -997,8 +1026,23 @@ def draw_units(grid_code: str, grid_geom: BaseGeometry, b: Buildings,
         for new_k, k in enumerate(order):
             labels[groups[k]] = new_k
         return DrawnUnits(*_units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane,
-                                           labels=labels, codes=[codes[k] for k in order]))
-    recs, labels = _units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane)
+                                           labels=labels, codes=[codes[k] for k in order],
+                                           blocks=blk))
+    recs, labels = _units_for_grid(grid_code, grid_m, gm, x, y, b.keys, p, plane, blocks=blk)
     if stats is not None:
         stats["new"] = stats.get("new", 0) + len(recs)
     return DrawnUnits(recs, labels)
+
+
+def _grid_blocks(lines: np.ndarray | None, plane: Plane, grid_m: BaseGeometry, pts: np.ndarray,
+                 p: DrawParams):
+    """The street blocks of one grid (None without lines or when none crosses the grid)."""
+    if lines is None or not len(lines):
+        return None
+    from etl import blocks as bk
+
+    lm = plane.fwd(np.asarray(lines, dtype=object))
+    lm = lm[shapely.intersects(lm, grid_m)]
+    if not len(lm):
+        return None
+    return bk.street_blocks(bk.extend_dangles(lm, grid_m, p.dangle_reach_m), grid_m, pts)

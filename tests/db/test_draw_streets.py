@@ -16,10 +16,11 @@ import numpy as np
 import shapely
 from sqlalchemy import text
 
+from etl import blocks, demo, draw, streets, workload
 from etl import buildings as bld
-from etl import demo, draw, streets, workload
 from etl.common import Report
 from etl.units import Plane
+from gis.territory.locator import Locator
 
 KOTKA = Path(__file__).resolve().parents[3] / "shared" / "data" / "kotka_osm_extract.osm.pbf"
 
@@ -131,3 +132,33 @@ def test_suzhou_grids_follow_streets_derived_from_the_gaps_between_buildings(cle
     assert out["streets"]["classes"] == ["derived"]
     _targets("Suzhou, streets from gaps ≥ 18 m", out, b)
     assert out["workload"]["imputed_floors"]["buildings"] == 0  # every floor count is given
+
+
+def _across(records, b, lines) -> tuple[int, int]:
+    """(multi-building units whose buildings lie in different street blocks, all of them)."""
+    plane = Plane.around(b.lon, b.lat)
+    pos = {k: i for i, k in enumerate(b.keys)}
+    pts = plane.fwd(shapely.points(b.lon, b.lat))
+    units = [u for u in records if u.level == "unit"]
+    district = shapely.union_all(plane.fwd(np.array([u.geom for u in units], dtype=object)))
+    unit_points = [pts[[pos[k] for k in u.extra["buildings"]]] for u in units]
+    return (blocks.units_across(plane.fwd(lines), district, unit_points),
+            sum(len(u) > 1 for u in unit_points))
+
+
+def test_redrawn_units_of_an_existing_territory_keep_to_their_street_blocks(clean_db) -> None:
+    bld.load_file(clean_db, KOTKA, commit=True)
+    drawn = draw.draw_district(clean_db, "320508", "Kotka", commit=True)["drawn"]
+    streets.load_file(clean_db, KOTKA, commit=True)
+    b = draw.load_buildings(clean_db)
+    lines = streets.load_lines(clean_db, (b.lon.min(), b.lat.min(), b.lon.max(),
+                                          b.lat.max())).geoms
+    old, _n = _across(drawn.areas, b, lines)
+    out = draw.redraw_units(clean_db, None)
+    assert out["streets"]["used"] and out["codes"]["kept_or_same_buildings"] > 0
+    snap = Locator(clean_db).refresh(force=True)
+    records, _stats = draw._redraw(clean_db, snap, list(snap.grid_codes), None, False)
+    new, multi = _across(records, b, lines)
+    print(f"\n[Kotka redraw] units across a street: {old} before, {new} of {multi} after")
+    assert old > 0 and new == 0
+    assert sum(len(u.extra["buildings"]) for u in records) == len(b)
