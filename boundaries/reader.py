@@ -14,7 +14,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from boundaries import geojson
-from boundaries.model import Feature, UnreadableFile
+from boundaries.model import Feature, UnreadableFile, zh_en
 from gis import safejson
 from gis.geo.crs import Resolved, UnknownCrsError, resolve
 from gis.territory.generations import LEVELS
@@ -122,11 +122,14 @@ def _read_geojson(path: Path, crs: str | None) -> tuple[list[dict], list, str]:
     except safejson.JSONRefused as e:
         raise UnreadableFile(f"{path.name}: {e.field}: {e.reason}") from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise UnreadableFile(f"{path.name}: not valid JSON: {e}") from None
+        raise UnreadableFile(zh_en(f"{path.name}：不是有效的 JSON",
+                                   f"{path.name}: not valid JSON: {e}")) from None
     errors = geojson.check(doc)
     if errors:
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise UnreadableFile(f"{path.name}: not valid GeoJSON: " + "; ".join(errors[:5]) + more)
+        raise UnreadableFile(zh_en(f"{path.name}：不是有效的 GeoJSON（{len(errors)} 处错误）",
+                                   f"{path.name}: not valid GeoJSON: " + "; ".join(errors[:5])
+                                   + more))
     declared = None
     c = doc.get("crs")
     if isinstance(c, dict) and isinstance(c.get("properties"), dict):
@@ -151,12 +154,16 @@ def _ogr_path(path: Path) -> str:
         with zipfile.ZipFile(path) as z:
             shps = [n for n in z.namelist() if n.lower().endswith(".shp")]
     except zipfile.BadZipFile as e:
-        raise UnreadableFile(f"{path.name}: not a zip file: {e}") from None
+        raise UnreadableFile(zh_en(f"{path.name}：不是 zip 文件",
+                                   f"{path.name}: not a zip file: {e}")) from None
     if not shps:
-        raise UnreadableFile(f"{path.name}: the zip holds no .shp file")
+        raise UnreadableFile(zh_en(f"{path.name}：zip 中没有 .shp 文件",
+                                   f"{path.name}: the zip holds no .shp file"))
     if len(shps) > 1:
-        raise UnreadableFile(f"{path.name}: the zip holds several Shapefiles ({', '.join(shps)}); "
-                             "zip one per import")
+        raise UnreadableFile(zh_en(
+            f"{path.name}：zip 中有多个 Shapefile（{'、'.join(shps)}），每次导入只放一个",
+            f"{path.name}: the zip holds several Shapefiles ({', '.join(shps)}); zip one per "
+            "import"))
     return f"/vsizip/{path.resolve()}/{shps[0]}"
 
 
@@ -169,18 +176,24 @@ def _read_ogr(path: Path, layer: str | None, crs: str | None
     try:
         layers = [str(r[0]) for r in pyogrio.list_layers(src)]
     except Exception as e:
-        raise UnreadableFile(f"{path.name}: cannot open: {e}") from None
+        raise UnreadableFile(zh_en(f"{path.name}：无法打开", f"{path.name}: cannot open: {e}")
+                             ) from None
     if layer is not None:
         if layer not in layers:
-            raise UnreadableFile(f"{path.name}: no layer {layer!r}; layers: {', '.join(layers)}")
+            raise UnreadableFile(zh_en(
+                f"{path.name}：没有图层 layer {layer!r}，现有图层：{'、'.join(layers)}",
+                f"{path.name}: no layer {layer!r}; layers: {', '.join(layers)}"))
         chosen = [layer]
     elif len(layers) == 1:
         chosen = layers
     elif all(name in LEVELS for name in layers):
         chosen = layers
     else:
-        raise UnreadableFile(f"{path.name}: several layers ({', '.join(layers)}); choose one "
-                             "with the `layer` option, or name the layers after levels")
+        raise UnreadableFile(zh_en(
+            f"{path.name}：有多个图层（{'、'.join(layers)}）：用 `layer` 选项选一个，"
+            "或按层级命名图层",
+            f"{path.name}: several layers ({', '.join(layers)}); choose one with the `layer` "
+            "option, or name the layers after levels"))
     props: list[dict] = []
     geoms: list = []
     layer_levels: list[str | None] = []
@@ -189,7 +202,9 @@ def _read_ogr(path: Path, layer: str | None, crs: str | None
         try:
             df = pyogrio.read_dataframe(src, layer=name)
         except Exception as e:
-            raise UnreadableFile(f"{path.name}: cannot read layer {name!r}: {e}") from None
+            raise UnreadableFile(zh_en(f"{path.name}：无法读取图层 {name!r}",
+                                       f"{path.name}: cannot read layer {name!r}: {e}")
+                                 ) from None
         if crs is None and df.crs is not None:
             label = df.crs.to_string()
         gser = df.geometry
@@ -227,9 +242,10 @@ def read(path: str | Path, *, crs: str | None = None, level: str | None = None,
     """Read a boundary file into WGS84 features; UnreadableFile when it cannot be read."""
     path = Path(path)
     if not path.exists():
-        raise UnreadableFile(f"{path}: no such file")
+        raise UnreadableFile(zh_en(f"{path}：文件不存在", f"{path}: no such file"))
     if level is not None and level not in LEVELS:
-        raise UnreadableFile(f"level {level!r}: must be one of {', '.join(LEVELS)}")
+        raise UnreadableFile(zh_en(f"level {level!r} 应为 {'、'.join(LEVELS)} 之一",
+                                   f"level {level!r}: must be one of {', '.join(LEVELS)}"))
     m = mapping or {f: f for f in FIELDS}
     suffix = path.suffix.lower()
     layers: list[str] = []
@@ -239,8 +255,12 @@ def read(path: str | Path, *, crs: str | None = None, level: str | None = None,
     elif suffix in (".gpkg", ".zip", ".shp"):
         props, geoms, declared, layers, layer_levels = _read_ogr(path, layer, crs)
     else:
-        raise UnreadableFile(f"{path.name}: unsupported file type {suffix or '(none)'}; use "
-                             ".geojson, .gpkg or a zipped Shapefile (.zip)")
+        kind = suffix or "(none)"
+        raise UnreadableFile(zh_en(
+            f"{path.name}：不支持的文件类型 {kind}，请用 .geojson、.gpkg 或压缩的 "
+            "Shapefile（.zip）",
+            f"{path.name}: unsupported file type {kind}; use .geojson, .gpkg or a zipped "
+            "Shapefile (.zip)"))
     resolved = _resolved(declared)
     wgs = resolved.geometries([g[0] for g in geoms])
     features = []
