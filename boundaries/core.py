@@ -242,12 +242,13 @@ def _preview_lines(pv_: dict[str, Any], limit: int) -> list[str]:
                      f"{tot['events_worker_only']} 件仅换网格员 change worker only, "
                      f"{tot['events_unit_only']} 件仅换单元或定位状态 change unit or location only")
     if tot.get("grids_without_worker"):
-        lines.append("  new grids without a responsible worker: "
+        lines.append("  新网格尚无专职网格员 new grids without a responsible worker: "
                      + ", ".join(tot["grids_without_worker"][:20]))
     rows = [g for g in pv_.get("grids", []) if g.get("change") != "unchanged"
             or g.get("events_out") or g.get("events_in") or _unit_edits(g)]
     if not rows:
         return lines
+    lines.append("  网格、变化、面积变化、单元增减改、事件移出/移入、楼栋移出/移入、网格员:")
     lines.append(f"  {'grid':<20} {'change':<9} {'area %':>8} {'units':>8} "
                  f"{'ev out':>7} {'ev in':>6} {'bld out':>8} {'bld in':>7}  workers")
     for g in rows[:limit]:
