@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 
 from gis.api.errors import status_for
 from gis.api.params import error_responses
+from gis.clock import CST
 from gis.errors import WanggeError
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -29,7 +31,10 @@ FORMATS = ("json", "xml")
 SPEC_STATUS = {422: 400, 401: 403}
 # the element of each item of a list, by the list's element (XML)
 ITEM_TAG = {"services": "service", "service_requests": "request", "attributes": "attribute",
-            "values": "value", "errors": "error"}
+            "values": "value", "errors": "error", "endpoints": "endpoint", "formats": "format"}
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# when this server's GeoReport v2 endpoint last changed (service discovery's changeset)
+CHANGESET = datetime(2026, 12, 5, tzinfo=CST)
 
 
 class Open311Service(BaseModel):
@@ -107,6 +112,25 @@ class Open311Token(BaseModel):
 
     service_request_id: str
     token: str
+
+
+class Open311Endpoint(BaseModel):
+    """One API of a service discovery document."""
+
+    specification: str
+    url: str
+    changeset: str
+    type: str
+    formats: list[str]
+
+
+class Open311Discovery(BaseModel):
+    """The service discovery document: where the GeoReport v2 endpoint is."""
+
+    changeset: str
+    contact: str
+    key_service: str
+    endpoints: list[Open311Endpoint]
 
 
 class Open311Error(BaseModel):
@@ -195,3 +219,16 @@ def error_answer(fmt: str, exc: WanggeError, retry_after_s: int | None = None) -
     if status == 503 and retry_after_s is not None:
         res.headers["Retry-After"] = str(retry_after_s)
     return res
+
+
+def discovery(url: str) -> dict[str, Any]:
+    """The service discovery document of the GeoReport v2 endpoint at ``url``."""
+    changeset = CHANGESET.isoformat(timespec="seconds")
+    return {
+        "changeset": changeset,
+        "contact": "区综治中心（网格化服务管理中心）District command centre",
+        "key_service": "对接系统的 api_key 由区综治中心签发：wangge token create --role "
+                       "district_centre --name 12345-hotline（或街道、社区调度员角色及其区域）",
+        "endpoints": [{"specification": SPECIFICATION, "url": url, "changeset": changeset,
+                       "type": "production", "formats": ["text/xml", "application/json"]}],
+    }

@@ -97,6 +97,20 @@ def _xml(r) -> ET.Element:
     return ET.fromstring(r.content)
 
 
+# -- discovery and services -----------------------------------------------------------------
+
+def test_service_discovery_points_at_the_endpoint(client) -> None:
+    doc = check("discovery", client.get("/open311/discovery.json").json())
+    (endpoint,) = doc["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith(BASE) and "text/xml" in endpoint["formats"]
+    assert client.get(endpoint["url"] + "/services.json").status_code == 200
+    root = _xml(client.get("/open311/discovery.xml"))
+    assert root.tag == "discovery"
+    assert [f.text for f in root.iter("format")] == endpoint["formats"]
+    assert root.findtext("endpoints/endpoint/url") == endpoint["url"]
+
+
 # -- services -------------------------------------------------------------------------------
 
 def test_services_list_the_catalogue_with_chinese_names(client, engine) -> None:

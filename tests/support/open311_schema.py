@@ -75,8 +75,19 @@ ERRORS = {"type": "array", "minItems": 1,
           "items": _obj({"code": {"type": "integer"}, "description": {"type": "string",
                                                                       "minLength": 1}})}
 
-SCHEMAS = {"services": SERVICES, "service_definition": SERVICE_DEFINITION, "posted": POSTED,
-           "requests": REQUESTS, "tokens": TOKENS, "errors": ERRORS}
+# Service discovery (wiki.open311.org/Service_discovery): where each API is, in which formats
+DISCOVERY = _obj(
+    {"changeset": TIME, "endpoints": {"type": "array", "minItems": 1, "items": _obj({
+        "specification": {"type": "string", "format": "uri"},
+        "url": {"type": "string", "format": "uri"}, "changeset": TIME,
+        "type": {"enum": ["production", "test"]},
+        "formats": {"type": "array", "items": {"enum": ["text/xml", "application/json"]}}})}},
+    {"contact": TEXT, "key_service": TEXT},
+)
+
+SCHEMAS = {"discovery": DISCOVERY, "services": SERVICES,
+           "service_definition": SERVICE_DEFINITION, "posted": POSTED, "requests": REQUESTS,
+           "tokens": TOKENS, "errors": ERRORS}
 
 
 def check(kind: str, doc: Any) -> Any:

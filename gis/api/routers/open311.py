@@ -1,4 +1,5 @@
-"""/open311/v2: Open311 GeoReport v2 for the 12345 hotline and other city systems.
+"""/open311/v2: Open311 GeoReport v2 for the 12345 hotline and other city systems, found
+through the service discovery document ``/open311/discovery`` (``.json``, ``.xml``).
 
 ``services`` and ``services/{code}`` are public (the catalogue); ``requests`` and ``tokens``
 need the ``api_key`` of an integrating system (``gis.access.systems``; as a parameter, the
@@ -26,6 +27,7 @@ from gis.api import deps
 from gis.api import open311 as wire
 from gis.api.errors import pydantic_details
 from gis.api.open311 import (
+    Open311Discovery,
     Open311Posted,
     Open311Request,
     Open311Service,
@@ -69,7 +71,7 @@ class Open311Route(APIRoute):
         return wrapped
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+router = APIRouter(prefix="/open311", tags=["open311"], route_class=Open311Route)
 ApiKey = Annotated[str | None, Query(max_length=200, description="Token of an integrating "
                                      "system (or Authorization: Bearer).")]
 
@@ -104,6 +106,18 @@ def _system(engine: Engine, request: Request, api_key: str | None) -> Principal:
                                        f"{request.method} {request.url.path}")
 
 
+# -- discovery ----------------------------------------------------------------------------
+
+
+def get_discovery(request: Request) -> Response:
+    """Where the GeoReport v2 endpoint is, its formats, and whom to ask for a key."""
+    url = str(request.base_url).rstrip("/") + router.prefix + "/v2"
+    return wire.answer(_fmt(request), "discovery", wire.discovery(url))
+
+
+_add("/discovery", get_discovery, Open311Discovery, summary="Open311: service discovery")
+
+
 # -- services -----------------------------------------------------------------------------
 
 
@@ -121,8 +135,8 @@ def get_service_definition(request: Request, service_code: str,
     return wire.answer(fmt, "service_definition", open311.definition(engine, code))
 
 
-_add("/services", get_services, list[Open311Service], summary="Open311: the services")
-router.add_api_route("/services/{service_code}", get_service_definition, methods=["GET"],
+_add("/v2/services", get_services, list[Open311Service], summary="Open311: the services")
+router.add_api_route("/v2/services/{service_code}", get_service_definition, methods=["GET"],
                      response_model=Open311ServiceDefinition, responses=wire.XML_DOC,
                      summary="Open311: one service's definition (…/{code}.xml for XML)")
 
@@ -199,13 +213,13 @@ def get_token(request: Request, token: str, api_key: ApiKey = None,
     return wire.answer(fmt, "service_requests", [open311.by_token(engine, value, who)])
 
 
-_add("/requests", post_request, list[Open311Posted], "POST", "Open311: report a request",
+_add("/v2/requests", post_request, list[Open311Posted], "POST", "Open311: report a request",
      _POST_DOC)
-_add("/requests", get_requests, list[Open311Request], summary="Open311: find requests")
-router.add_api_route("/requests/{service_request_id}", get_request, methods=["GET"],
+_add("/v2/requests", get_requests, list[Open311Request], summary="Open311: find requests")
+router.add_api_route("/v2/requests/{service_request_id}", get_request, methods=["GET"],
                      response_model=list[Open311Request], responses=wire.XML_DOC,
                      summary="Open311: one request (…/{id}.xml for XML)")
-router.add_api_route("/tokens/{token}", get_token, methods=["GET"],
+router.add_api_route("/v2/tokens/{token}", get_token, methods=["GET"],
                      response_model=list[Open311Token], responses=wire.XML_DOC,
                      summary="Open311: the request of a token (…/{token}.xml for XML)")
 
