@@ -1,0 +1,46 @@
+"""The API in its own process on a free port, for clients that block the interpreter
+(GDAL through pyogrio holds the GIL while it fetches: a server thread would starve)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from support.fieldapp import _port
+
+from gis.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def api_process(settings: Settings) -> Iterator[str]:
+    """uvicorn serving ``wangge.app`` on the test database; yields its base URL."""
+    port = _port()
+    env = os.environ | {"WANGGE_DATABASE_URL": settings.database_url,
+                        "DATABASE_URL": settings.database_url}
+    code = ("import uvicorn; from wangge.app import create_app; from gis.settings import "
+            "Settings; uvicorn.run(create_app(Settings(), listen=False), host='127.0.0.1', "
+            f"port={port}, log_level='warning')")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + 40
+        while time.monotonic() < end:
+            try:
+                if httpx.get(base + "/api/v1/health", timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise TimeoutError(base)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
