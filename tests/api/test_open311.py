@@ -218,6 +218,21 @@ def test_a_second_report_nearby_is_flagged_as_a_possible_duplicate(client, engin
     assert "重复" not in first["service_notice"]
 
 
+def test_a_json_body_and_a_retried_request_land_once(client, engine, hotline) -> None:
+    lon, lat = grid_point(engine, G1)
+    body = {"api_key": hotline, "service_code": "safety.fire", "lat": lat, "long": lon,
+            "media_url": "https://example.org/p/2.jpg"}
+    key = {"Idempotency-Key": "hotline-call-0001"}
+    first = check("posted", client.post(f"{BASE}/requests.json", json=body, headers=key).json())
+    again = check("posted", client.post(f"{BASE}/requests.json", json=body, headers=key).json())
+    assert again[0]["service_request_id"] == first[0]["service_request_id"]
+    assert _events(engine) == 1
+    with engine.connect() as conn:
+        channel = conn.execute(text("SELECT count(*) FROM event_history "
+                                    "WHERE action = 'open311'")).scalar_one()
+    assert channel == 1
+
+
 def _close(engine, event_id: int) -> None:
     """Take an event round the closed loop to closed (as the district centre)."""
     for action in ("accept", "dispatch", "resolve", "close"):
