@@ -554,6 +554,44 @@ def _renamed(old: Area, candidates: list[Area], tr: Transformer) -> Area | None:
     return candidates[k] if whole > 0 and shared[k] >= 0.5 * whole else None
 
 
+def _renamed_prefixes(conn: Connection, base: int | None, areas: dict[str, list[Area]],
+                      file_levels: list[str], tr: Transformer, problems: list[Problem]) -> None:
+    """Children whose code still starts with the old code of a parent renamed in the file
+    (their parent_code already the new one): one renamed_code cause, the mismatches under it."""
+    by_code = {a.code: a for lvl in file_levels for a in areas[lvl] if a.from_file}
+    groups: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    for p in problems:
+        child = by_code.get(p.code or "")
+        if p.check == "code_parent_mismatch" and child is not None and child.parent_code:
+            groups[(child.code[:-3], child.parent_code)].append(p)
+    olds: dict[str, dict[str, Area]] = {}
+    for (old_code, new_code), probs in groups.items():
+        plevel = PARENT_LEVEL.get(probs[0].level or "")
+        new = by_code.get(new_code)
+        if plevel is None or new is None or new.level != plevel or old_code in by_code:
+            continue
+        if plevel not in olds:
+            olds[plevel] = {a.code: a for a in base_areas(conn, base, [plevel])[plevel]}
+        old = olds[plevel].get(old_code)
+        if old is None or _renamed(old, [new], tr) is None:
+            continue
+        cause = next((c for c in problems if c.key == f"renamed_code:{old_code}"), None)
+        if cause is None:
+            n, ck, cz, pz = len(probs), PLURAL[probs[0].level], level_zh(probs[0].level), \
+                level_zh(plevel)
+            cause = Problem("renamed_code", ERROR, zh_en(
+                f"{pz} {old_code} 在文件中改为编码 {new_code}：{n} 个{cz}的编码仍以 {old_code} "
+                f"开头；编码不改变含义，请保留编码 {old_code}，或为这些{cz}换用以 {new_code} "
+                "开头的编码",
+                f"{plevel} {old_code} is {new_code} in the file: {n} {ck} still have codes "
+                f"starting with {old_code}; codes never change meaning: keep code {old_code}, "
+                f"or give those {ck} codes starting with {new_code}"), plevel, old_code,
+                new.feature, others=[new_code])
+            problems.append(cause)
+        for p in probs:
+            p.cause = cause.key
+
+
 def _missing_parents(conn: Connection, base: int | None, parents: list[Area], lost: list[Area],
                      plevel: str, file_levels: list[str], tr: Transformer
                      ) -> dict[str, Problem]:
@@ -636,6 +674,7 @@ def validate(conn: Connection, source: Source, opts: Options | None = None,
     if recutter is not None:
         v.recut = recutter.before(conn, v, opts)
     _parent_checks(conn, base, areas, file_levels, tr, problems)
+    _renamed_prefixes(conn, base, areas, file_levels, tr, problems)
     relevant = {"grid", "community", "unit"} & set(v.written_levels)
     _relations(areas, relevant, opts, tr, problems)
     v.stats = {"features": len(source.features),

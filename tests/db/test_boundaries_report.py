@@ -77,6 +77,24 @@ def test_faults_are_grouped_by_check_with_consequences_under_their_cause(
     assert lines.index(rename_line) < next(i for i, ln in enumerate(lines) if "sliver" in ln)
 
 
+def test_units_moved_under_a_renamed_grid_but_keeping_their_codes_fold_under_the_rename(
+        clean_db: Engine, tmp_path: Path) -> None:
+    """Grid 1 renamed and its units' parent_code changed too, but not their codes: the 12
+    code_parent_mismatch rows become one renamed_code line."""
+    run_import(clean_db, _write(tmp_path, territory(), "ok.geojson"), commit=True)
+    feats = territory((C + "009", G2, G3))
+    for f in feats:
+        if f["properties"]["parent_code"] == G1:
+            f["properties"]["parent_code"] = C + "009"
+    res = run_import(clean_db, _write(tmp_path, feats, "reparented.geojson"))
+    assert res.exit_code == 1
+    by = {g["check"]: g for g in res.report["groups"]}
+    assert "code_parent_mismatch" not in by and "missing_parent" not in by
+    item = by["renamed_code"]["items"][0]
+    assert item["code"] == G1 and item["consequences"] == {"code_parent_mismatch": UNITS}
+    assert f"{UNITS} 个单元的编码仍以 {G1} 开头" in item["message"]
+
+
 def test_a_renamed_community_folds_the_grids_it_would_orphan(
         clean_db: Engine, tmp_path: Path) -> None:
     """A file of the upper levels whose community got another code: the active grids (kept)
