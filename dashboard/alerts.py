@@ -18,6 +18,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import data, i18n
+from dashboard.workbench import item_name
 from gis.access.auth import Principal
 from gis.workflow import alerts
 
@@ -48,19 +49,14 @@ def beep(freq: float = 880.0, seconds: float = 0.35, rate: int = 16_000) -> byte
     return buf.getvalue()
 
 
-def _level(level: str) -> str:
-    """A handling level in the current language (its own words, no other catalogue)."""
-    return alerts.LEVEL_ZH.get(level, level) if i18n.lang() == "zh" else level
-
-
 def label(a: dict[str, Any]) -> str:
-    """One alert for people, in the current language."""
+    """One alert for people, in the current language (the item as the catalogue names it)."""
     p = a.get("payload") or {}
-    item = i18n.item_label(p.get("item_code") or "", p.get("item_code"), p.get("item_name"))
+    item = item_name(p.get("item_code") or "", p.get("item_name") or "")
     area = a.get("area_code") or t("whole district")
     return t("{kind}: {item} (event #{id}), handled at {level} level, area {area}, {at} {tz}",
              kind=t(KIND.get(a["kind"], a["kind"])), item=item, id=a["event_id"],
-             level=_level(a["level"]), area=area,
+             level=i18n.level_label(a["level"]), area=area,
              at=i18n.fmt_time(a["created_at"]), tz=i18n.TZ_LABEL())
 
 
@@ -73,14 +69,14 @@ def _poll(who: Principal) -> None:
         new = []
     if new:
         st.session_state[AFTER] = new[-1]["id"]
-        shown = [{"kind": a["kind"], "level": a["level"], "text": label(dict(a))} for a in new]
-        st.session_state[SHOWN] = (shown[::-1] + st.session_state[SHOWN])[:KEEP]
-        for s in shown:
-            st.toast(s["text"], icon=":material/notifications_active:")
-    for s in st.session_state[SHOWN]:
-        show = st.error if s["level"] == "district" or s["kind"] != "high_level_event" \
+        kept = [dict(a) for a in new]
+        st.session_state[SHOWN] = (kept[::-1] + st.session_state[SHOWN])[:KEEP]
+        for a in kept:
+            st.toast(label(a), icon=":material/notifications_active:")
+    for a in st.session_state[SHOWN]:  # worded on every run: the language may have changed
+        show = st.error if a["level"] == "district" or a["kind"] != "high_level_event" \
             else st.warning
-        show(s["text"], icon=":material/campaign:")
+        show(label(a), icon=":material/campaign:")
     if new:
         st.audio(beep(), format="audio/wav", autoplay=True)
 

@@ -24,7 +24,7 @@ from gis.workflow import transitions as workflow
 LABELS = {"new": "New reports", "unassigned": "Unassigned / outside",
           "duplicates": "Possible duplicates", "overdue": "Overdue",
           "escalated": "Escalated to my level", "requests": "Requests to escalate",
-          "to_dispatch": "Accepted, to dispatch", "to_verify": "Handled, to verify"}
+          "to_dispatch": "To dispatch", "to_verify": "To verify"}
 # The page's own queues, by status: the next step of the dispatcher's closed loop that no
 # queue of gis.workflow.queues holds (accepted or reopened: dispatch; resolved: verify).
 STATUS_QUEUES = {"to_dispatch": ("accepted", "reopened"), "to_verify": ("resolved",)}

@@ -22,6 +22,7 @@ TZ = i18n.TZ_LABEL()
 
 REFRESH_S = 10
 DONE = "wb_done"  # (event id, action, refusal or None) of the last action on the page
+OPEN = "wb_open"  # the event chosen or acted on: it stays open after it leaves the queues
 LEVELS = (None, "grid", "community", "street", "district")
 
 
@@ -154,9 +155,10 @@ def _detail(eid: int) -> None:
 
 
 def _option(ev: dict) -> str:
-    """An event in the event picker: number, item and status."""
+    """An event in the event picker: number, item and report time. Not its status: the
+    picker keeps its choice by this text, which must not change when the event moves on."""
     return (f"#{ev['id']} · {wb.item_name(ev['item'], ev['item_name'])} · "
-            f"{i18n.status_label(ev['status'])}")
+            f"{i18n.fmt_time(ev['reported_at'])}")
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -174,15 +176,19 @@ def _workbench() -> None:
                 st.info(t("Nothing in this queue"))
         for r in q["rows"]:
             ids.setdefault(r["id"], _option(r))
-    prev = st.session_state.get("wb_event")
-    if isinstance(prev, int) and prev not in ids:  # acted on: it left its queues, keep it open
+    chosen = st.session_state.get(OPEN)
+    if isinstance(chosen, int) and chosen not in ids:  # it left its queues: keep it open
         try:
-            ids[prev] = _option(wb.load_event(who, prev))
+            ids[chosen] = _option(wb.load_event(who, chosen))
         except WanggeError:  # not (or no longer) in the caller's area
-            st.session_state.pop("wb_event", None)
+            st.session_state.pop(OPEN, None)
     if not ids:
         return
-    eid = st.selectbox(t("Event"), list(ids), format_func=ids.get, key="wb_event")
+    keys = list(ids)
+    # one picker per language: a picker keeps its choice by the option's text
+    eid = st.selectbox(t("Event"), keys, index=keys.index(chosen) if chosen in ids else 0,
+                       format_func=ids.get, key=f"wb_event_{i18n.lang()}")
+    st.session_state[OPEN] = eid
     if eid is not None:
         _detail(eid)
 

@@ -62,6 +62,19 @@ def test_new_alert_shows_for_its_street_only(db_env, engine):
     assert _banners(mine) == got and len(mine.toast) == 0  # kept, not toasted again
 
 
+def test_kept_banners_follow_the_language_switch(db_env, engine):
+    """A banner shown in Chinese reads in English after the switch (worded on every run)."""
+    mine = _page("320508001")
+    eid = report(engine, Locator(engine), "crime.theft", G1)
+    mine.run()
+    assert "盗窃" in _banners(mine)[0]
+    mine.session_state["wg_lang"] = "en"
+    mine.run()
+    got = _banners(mine)
+    assert len(got) == 1 and f"(event #{eid})" in got[0], got
+    assert "Theft or burglary" in got[0] and "street level" in got[0], got
+
+
 def test_beep_is_a_short_wav():
     """The beep is a mono 16-bit WAV of about a third of a second."""
     from dashboard.alerts import beep

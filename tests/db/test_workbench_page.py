@@ -44,12 +44,12 @@ def test_accept_from_the_page(page_env, engine):
     at = _page(engine, "community_dispatcher", "320508001001").run()
     assert not at.exception, at.exception
     assert at.tabs[0].label.endswith("(1)")
-    assert at.selectbox(key="wb_event").value == mine
+    assert at.selectbox(key="wb_event_zh").value == mine
     at.button(key="wb_accept").click().run()
     assert not at.exception, at.exception
     assert row(engine, mine)["status"] == "accepted"
     assert any("已完成" in s.value for s in at.success)
-    assert at.selectbox(key="wb_event").value == mine  # it left the queue; still open here
+    assert at.selectbox(key="wb_event_zh").value == mine  # it left the queue; still open here
     at.selectbox(key="wb_level").set_value("grid")
     at.button(key="wb_dispatch").click().run()
     assert not at.exception, at.exception
@@ -61,7 +61,7 @@ def test_refused_action_shows_the_message(page_env, engine):
     showed it makes the page's accept an illegal transition: the page shows the refusal."""
     eid = report(engine, page_env, "safety.fire", G1)
     at = _page(engine, "district_centre", None).run()
-    assert at.selectbox(key="wb_event").value == eid
+    assert at.selectbox(key="wb_event_zh").value == eid
     keys = {b.key for b in at.button}
     assert {"wb_accept", "wb_reject"} <= keys and "wb_close" not in keys  # reported
     at.button(key="wb_reject").click().run()  # no reason given
@@ -85,7 +85,7 @@ def test_the_page_offers_what_gis_allows_the_caller(page_env, engine):
     eid = report(engine, page_env, "safety.fire", G1)
     workflow.transition(engine, eid, "accept", CENTRE)
     at = _page(engine, "community_dispatcher", "320508001001").run()
-    at.selectbox(key="wb_event").set_value(eid).run()
+    at.selectbox(key="wb_event_zh").set_value(eid).run()
     who = Principal("community_dispatcher", areas=("320508001001",))
     allowed = set(tasks.caller_actions(who, "accepted", False))
     keys = {b.key.removeprefix("wb_") for b in at.button if b.key}
@@ -162,7 +162,7 @@ def test_escalate_and_dismiss_duplicate_from_the_page(page_env, engine):
     b = report(engine, page_env, "safety.fire", G1, offset_m=5)
     at = _page(engine, "community_dispatcher", "320508001001").run()
     assert at.tabs[2].label == "疑似重复 (1)"
-    at.selectbox(key="wb_event").set_value(b).run()
+    at.selectbox(key="wb_event_zh").set_value(b).run()
     at.button(key=f"wb_dismiss_duplicate_{a}").click().run()
     assert not at.exception, at.exception
     with engine.connect() as conn:
@@ -170,10 +170,11 @@ def test_escalate_and_dismiss_duplicate_from_the_page(page_env, engine):
                           {"b": b}).scalar_one()
     assert st == "dismissed"
     workflow.transition(engine, a, "accept", CENTRE)
-    workflow.transition(engine, a, "dispatch", CENTRE)
-    at.selectbox(key="wb_event").set_value(a).run()
+    workflow.transition(engine, a, "dispatch", CENTRE, level="community")  # my level
+    at.run()
+    at.selectbox(key="wb_event_zh").set_value(a).run()
     at.text_input(key="wb_note").input("需要街道协调")
     at.selectbox(key="wb_level").set_value("street")
     at.button(key="wb_escalate").click().run()
     assert not at.exception, at.exception
-    assert row(engine, a)["level"] == "street"
+    assert row(engine, a)["level"] == "street", [e.value for e in at.error]
