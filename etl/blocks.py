@@ -156,16 +156,16 @@ def _coverage_union(parts: np.ndarray) -> BaseGeometry:
 
 
 def split_heavy(blocks: Blocks, fits: Callable[[np.ndarray], bool],
-                split: Callable[[np.ndarray], list[np.ndarray]],
+                split: Callable[[BaseGeometry, np.ndarray], list[np.ndarray]],
                 cut: Callable[[BaseGeometry, list[np.ndarray]], list[BaseGeometry | None]]
                 ) -> Blocks:
     """Blocks whose buildings do not ``fits`` one grid cut into parts: ``split`` groups the
-    buildings, ``cut`` gives each group its piece of the block (pieces tile the block)."""
+    buildings of a block, ``cut`` gives each group its piece of the block (pieces tile it)."""
     geoms: list[BaseGeometry] = []
     of_b = np.full(len(blocks.of_building), -1, dtype=np.int64)
     for k, g in enumerate(blocks.geoms):
         idx = np.nonzero(blocks.of_building == k)[0]
-        groups = [idx] if fits(idx) else split(idx)
+        groups = [idx] if fits(idx) else split(g, idx)
         pieces = [g] if len(groups) == 1 else cut(g, groups)
         for grp, piece in zip(groups, pieces, strict=True):
             of_b[grp] = len(geoms)

@@ -575,7 +575,7 @@ def _draw_along_streets(st: _Site, lines_m: np.ndarray, p: DrawParams,
     st.hull = _street_district(st.hull, lines_m, p.margin_m)
     lines_m = bk.extend_dangles(lines_m, st.hull, p.dangle_reach_m)
     raw = bk.street_blocks(lines_m, st.hull, st.pts)
-    atoms = bk.split_heavy(raw, fits, lambda idx: _split(idx, st, w, fits),
+    atoms = bk.split_heavy(raw, fits, lambda block, idx: _split(block, idx, st, w, fits),
                            lambda block, groups: _cut(block, groups, st))
     adj = bk.adjacency(atoms.geoms)
     atom_grid, stuck = _one_piece(adj, _atoms_to_grids(atoms, st, w, fits),
@@ -618,11 +618,45 @@ def _street_district(hull: BaseGeometry, lines_m: np.ndarray, margin_m: float) -
     return _polygonal(out)
 
 
-def _split(idx: np.ndarray, st: _Site, w: np.ndarray, fits) -> list[np.ndarray]:
-    """A heavy block's buildings bisected (weighted median, longer side) until each fits."""
-    out: list[np.ndarray] = []
-    _bisect(idx, st.x, st.y, w, fits, out)
-    return out
+CUT_ANGLES = (0.0, 45.0, 90.0, 135.0)
+CUT_SHARES = (0.4, 0.5, 0.6)
+
+
+def _split(block: BaseGeometry, idx: np.ndarray, st: _Site, w: np.ndarray,
+           fits) -> list[np.ndarray]:
+    """A heavy block's buildings cut in two where the line between the two sides (the edges of
+    their cells, midway between buildings) is shortest, among straight cuts in four directions
+    at 40, 50 and 60 % of the workload (those leaving two parts that fit first); again on
+    each side until each part fits."""
+    if fits(idx) or len(idx) < 2:
+        return [idx]
+    cells, owner = building_cells(st.gm[idx], block)
+    best: tuple[tuple[bool, float], np.ndarray, list] | None = None
+    for ang in CUT_ANGLES:
+        t = math.radians(ang)
+        proj = st.x[idx] * math.cos(t) + st.y[idx] * math.sin(t)
+        order = np.lexsort((idx, proj))
+        cw = np.cumsum(w[idx][order])
+        for share in CUT_SHARES:
+            cut = min(max(int(np.searchsorted(cw, cw[-1] * share)) + 1, 1), len(idx) - 1)
+            side = np.zeros(len(idx), dtype=np.int64)
+            side[order[cut:]] = 1
+            halves = dissolve(cells, side[owner], 2)
+            if any(h is None for h in halves):
+                continue
+            length = float(shapely.length(shapely.intersection(
+                shapely.boundary(halves[0]), shapely.boundary(halves[1]))))
+            both = fits(idx[side == 0]) and fits(idx[side == 1])
+            key = (not both, length)
+            if best is None or key < best[0]:
+                best = (key, side, halves)
+    if best is None:
+        out: list[np.ndarray] = []
+        _bisect(idx, st.x, st.y, w, fits, out)
+        return out
+    _len, side, halves = best
+    return [g for k in (0, 1) for g in _split(_polygonal(shapely.intersection(halves[k], block))
+                                              or block, idx[side == k], st, w, fits)]
 
 
 def _cut(block: BaseGeometry, groups: list[np.ndarray], st: _Site) -> list[BaseGeometry | None]:
