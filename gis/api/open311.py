@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -22,8 +23,10 @@ from pydantic import BaseModel
 from gis.api.errors import status_for
 from gis.api.params import error_responses
 from gis.clock import CST
-from gis.errors import WanggeError
+from gis.db.engine import is_query_timeout
+from gis.errors import QueryTimeout, Unavailable, WanggeError
 
+log = logging.getLogger("gis.api")
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
 FORMATS = ("json", "xml")
@@ -141,15 +144,19 @@ class Open311Error(BaseModel):
 
 
 # The answers in the OpenAPI document: JSON by the response model, XML too; the spec's error
-# list for what the routes refuse, the house's error body for what the guards in front of every
-# route answer (422: a NUL character in the query) and for outages (500, 503, 504).
-XML_DOC: dict[int | str, dict[str, Any]] = error_responses(422, 500, 503, 504) | {
+# list for what the routes refuse and for outages (503, 504), the house's error body for what
+# the guards in front of every route answer (422: a NUL character in the query; 500).
+XML_DOC: dict[int | str, dict[str, Any]] = error_responses(422, 500) | {
     200: {"content": {"text/xml": {"schema": {"type": "string"}}}},
     400: {"model": list[Open311Error], "description": "Bad input (the spec's error list)."},
     403: {"model": list[Open311Error], "description": "api_key missing or not a system's."},
     404: {"model": list[Open311Error], "description": "Not found (or outside the key's area)."},
     409: {"model": list[Open311Error],
           "description": "A request with this Idempotency-Key is still being stored."},
+    503: {"model": list[Open311Error],
+          "description": "The database is unreachable; nothing was stored; retry after "
+                         "Retry-After."},
+    504: {"model": list[Open311Error], "description": "The query took too long."},
 }
 
 
@@ -232,3 +239,13 @@ def discovery(url: str) -> dict[str, Any]:
         "endpoints": [{"specification": SPECIFICATION, "url": url, "changeset": changeset,
                        "type": "production", "formats": ["text/xml", "application/json"]}],
     }
+
+
+def outage(exc: Exception) -> WanggeError:
+    """A lost database (503) or a statement timeout (504) as the typed error to answer."""
+    if is_query_timeout(exc):
+        log.warning("statement timeout: %s", type(exc).__name__)
+        return QueryTimeout()
+    log.error("database unavailable: %s", type(exc).__name__)
+    return Unavailable("the database is unreachable; nothing was stored; retry later",
+                       code="service_unavailable")

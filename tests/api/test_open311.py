@@ -347,3 +347,21 @@ def test_a_key_reads_only_its_area(client, engine, hotline, street_key) -> None:
     _error(_get(client, f"tokens/{outside['token']}.json", street_key), 404)
     everything = {r["service_request_id"] for r in _requests(client, hotline)}
     assert everything == {inside["service_request_id"], rid}
+
+
+def test_a_database_outage_is_503_in_the_spec_s_error_list() -> None:
+    from fastapi.testclient import TestClient
+
+    from gis.settings import Settings
+    from wangge.app import create_app
+
+    down = Settings(database_url="postgresql://wangge@127.0.0.1:1/wangge", pool_timeout_s=1,
+                    retry_after_s=7)
+    with TestClient(create_app(down, listen=False), raise_server_exceptions=False) as c:
+        r = c.get(f"{BASE}/services.json")
+        _error(r, 503, "database is unreachable")
+        assert r.headers["retry-after"] == "7"
+        r = c.post(f"{BASE}/requests.xml", data={"api_key": "wg_x", "service_code": "safety.fire",
+                                                 "lat": "31.3", "long": "120.6"})
+        assert r.status_code == 503
+        assert _xml(r).findtext("error/code") == "503"

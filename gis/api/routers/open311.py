@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+import psycopg2
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from gis.access import systems
@@ -40,6 +43,8 @@ from gis.intake import open311
 from gis.territory.locator import Locator
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+# a lost database or a statement timeout (as gis.api.errors answers them, in the spec's list)
+OUTAGES = (OperationalError, PoolTimeout, psycopg2.OperationalError, psycopg2.InterfaceError)
 _FIELDS = ("service_code", "lat", "long", "address_string", "address_id", "description",
            "media_url", "first_name", "last_name", "phone", "email", "device_id", "account_id")
 
@@ -67,6 +72,9 @@ class Open311Route(APIRoute):
             except WanggeError as e:
                 retry = request.app.state.settings.retry_after_s
                 return wire.error_answer(_fmt(request), e, retry)
+            except OUTAGES as e:
+                retry = request.app.state.settings.retry_after_s
+                return wire.error_answer(_fmt(request), wire.outage(e), retry)
 
         return wrapped
 
