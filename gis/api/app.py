@@ -20,6 +20,7 @@ from gis.api.routers import (
     basemap,
     events,
     exports,
+    features,
     grids,
     locate,
     me,
