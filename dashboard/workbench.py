@@ -9,7 +9,7 @@ from typing import Any
 import folium
 import streamlit as st
 
-from dashboard import basemap, data, i18n, session
+from dashboard import basemap, data, i18n, mapview, session
 from gis import calendar, rulebook
 from gis.access.auth import Principal
 from gis.errors import WanggeError
@@ -149,9 +149,12 @@ def event_map(ev: dict[str, Any], cameras: list[dict[str, Any]]) -> folium.Map:
     m = folium.Map(location=at(ev["lon"], ev["lat"]), zoom_start=17, tiles=None,
                    control_scale=True, min_zoom=3, max_zoom=19)
     basemap.add_to(m, bm)
-    folium.Marker(at(ev["lon"], ev["lat"]), tooltip=f"#{ev['id']} {ev['item_name']}",
-                  icon=folium.Icon(color="red")).add_to(m)
+    folium.CircleMarker(at(ev["lon"], ev["lat"]), radius=9, color="#ffffff", weight=2,
+                        fill=True, fill_color="#d62728", fill_opacity=0.9,
+                        tooltip=f"#{ev['id']} {item_name(ev['item'], ev['item_name'])}"
+                        ).add_to(m)
     for c in cameras:
         folium.CircleMarker(at(c["lon"], c["lat"]), radius=5, color="#1f6feb", fill=True,
                             tooltip=str(c["name"] or c["code"])).add_to(m)
+    mapview.stabilise_ids(m)  # the vendored Leaflet, no CDN (the desk may be offline)
     return m

@@ -144,7 +144,10 @@ def test_detail_shows_photos_history_and_refresh(page_env, engine, settings):
 
 
 def test_event_map_marks_the_event_and_cameras(page_env, engine):
-    """The detail map marks the event at its stored point (no basemap: WGS84) and cameras."""
+    """The detail map marks the event at its stored point (no basemap: WGS84) and cameras,
+    with nothing fetched from a CDN."""
+    import re
+
     from dashboard import workbench as wb
 
     eid = report(engine, page_env, "safety.fire", G1)
@@ -152,6 +155,7 @@ def test_event_map_marks_the_event_and_cameras(page_env, engine):
     cam = {"lon": ev["lon"] + 0.001, "lat": ev["lat"], "name": "西门摄像头", "code": "C1"}
     html = wb.event_map(ev, [cam]).get_root().render()
     assert f"[{ev['lat']}, {ev['lon']}]" in html and "西门摄像头" in html
+    assert re.findall(r'(?:src|href)="https?://', html) == []  # the vendored Leaflet, no CDN
 
 
 def test_escalate_and_dismiss_duplicate_from_the_page(page_env, engine):
