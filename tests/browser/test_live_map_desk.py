@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 from support.dashboard import seed
-from support.livemap import ARGS, FRAME, OVERLAY, SHOTS, dashboard, log_in, map_frame, staff
+from support.livemap import (
+    ARGS,
+    FRAME,
+    OVERLAY,
+    SHOTS,
+    Relay,
+    dashboard,
+    log_in,
+    map_frame,
+    staff,
+)
 
 
 def _map_box(page) -> dict:
@@ -93,3 +103,49 @@ def test_live_map_fits_the_screen_and_remembers_unticked_layers(settings, demo_d
         assert big["y"] + big["height"] <= 1080 and big["height"] > box["height"] + 200, big
         page.screenshot(path=str(SHOTS / "live_map_1920x1080.png"))
         browser.close()
+
+
+STALE = """() => {
+    const v = document.querySelector(".st-key-live_view");
+    return v ? getComputedStyle(v).filter : null;
+}"""
+
+
+@pytest.mark.browser
+def test_database_outage_keeps_the_map_greyed(settings, demo_district, engine) -> None:
+    """The database going away (its connections cut) leaves the map and metrics on screen,
+    greyed, under the outage banner; back again, the page is live and in colour."""
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy.engine import make_url
+
+    seed(engine)
+    password = staff(engine, "desk2")
+    db = make_url(settings.database_url)
+    relay = Relay(db.host, db.port)
+    through = db.set(port=relay.port).render_as_string(hide_password=False)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with dashboard(settings, through) as base, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+            log_in(page, base, "desk2", password)
+            map_frame(page)
+            control = page.frame_locator(FRAME).first.locator(
+                ".leaflet-control-layers-overlays")
+            control.get_by_text("事件（3）").wait_for(timeout=30_000)  # a full view loaded
+            assert page.evaluate(STALE) == "none"
+            relay.cut()
+            page.get_by_text("数据库无法连接").first.wait_for(timeout=30_000)
+            page.wait_for_function(f"() => ({STALE})().includes('grayscale')", timeout=15_000)
+            assert page.locator(FRAME).count() == 1 and page.locator(FRAME).first.is_visible()
+            assert control.get_by_text("事件（3）").is_visible()  # the last view's layers
+            assert page.get_by_text("以下为断线前最后加载的画面（灰显）").is_visible()
+            page.screenshot(path=str(SHOTS / "live_map_outage.png"))
+            relay.restore()
+            page.get_by_text("数据库无法连接").first.wait_for(state="detached", timeout=40_000)
+            assert page.evaluate(STALE) == "none"
+            control.get_by_text("事件（3）").wait_for(timeout=30_000)
+            page.screenshot(path=str(SHOTS / "live_map_recovered.png"))
+            browser.close()
+    finally:
+        relay.cut()

@@ -4,8 +4,10 @@ what the map's iframe shows (layer control, feature groups)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,11 +48,12 @@ def staff(engine, username: str, role: str = "district_centre",
 
 
 @contextmanager
-def dashboard(settings: Settings) -> Iterator[str]:
-    """The Streamlit dashboard on a free local port against the test database; its URL."""
+def dashboard(settings: Settings, database_url: str | None = None) -> Iterator[str]:
+    """The Streamlit dashboard on a free local port against the test database (or
+    ``database_url``, e.g. through a ``Relay``); its URL."""
     port = _port()
-    env = os.environ | {"WANGGE_DATABASE_URL": settings.database_url,
-                        "DATABASE_URL": settings.database_url}
+    url = database_url or settings.database_url
+    env = os.environ | {"WANGGE_DATABASE_URL": url, "DATABASE_URL": url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.headless", "true",
@@ -88,3 +91,76 @@ def map_frame(page):
     page.frame_locator(FRAME).first.locator(".leaflet-control-layers-overlays label").first \
         .wait_for(timeout=30_000)
     return next(f for f in page.frames if "streamlit_folium" in (f.url or ""))
+
+
+class Relay:
+    """A TCP relay on a free loopback port to the database: ``cut`` closes it and every
+    connection through it (the dashboard sees the database go away), ``restore`` listens on
+    the same port again."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.port = _port()
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._server: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        """Listen (again) and relay each connection to the database."""
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", self.port))
+        srv.listen(32)
+        self._server = srv
+        threading.Thread(target=self._accept, args=(srv,), daemon=True).start()
+
+    def _accept(self, srv: socket.socket) -> None:
+        """Accept clients until the listening socket is closed."""
+        while True:
+            try:
+                client, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                up = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            up.settimeout(None)
+            with self._lock:
+                self._socks += [client, up]
+            for a, b in ((client, up), (up, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        """Copy bytes one way until either side closes."""
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        """Stop listening and close every relayed connection."""
+        if self._server is not None:
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the thread in accept()
+            except OSError:
+                pass
+            self._server.close()
+            self._server = None
+        with self._lock:
+            socks, self._socks = self._socks, []
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
