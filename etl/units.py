@@ -330,6 +330,7 @@ class DrawParams:
 
     grid_max_buildings: int = 250
     grid_max_floor_area_m2: float = 400_000.0
+    grid_max_residents: float = 1_500.0  # only when the building layer has them
     grids_per_community: int = 4
     communities_per_street: int = 2
     unit_max_buildings: int = 3
@@ -390,28 +391,47 @@ def _district_hull(gm: np.ndarray, margin_m: float) -> BaseGeometry:
     return _polygonal(hull)
 
 
-def _groups(x: np.ndarray, y: np.ndarray, floor_area: np.ndarray,
-            p: DrawParams) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Buildings bisected into grids (by count and floor area), grids into communities,
-    communities into streets: (grids, communities, streets), each a list of member indexes."""
-    w = _weights(floor_area)
+def _groups(x: np.ndarray, y: np.ndarray, floor_area: np.ndarray, p: DrawParams,
+            people: np.ndarray | None = None
+            ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Buildings bisected into grids (by count, floor area and residents when known), grids
+    into communities, communities into streets: (grids, communities, streets), each a list of
+    member indexes."""
+    w = _weights(floor_area, people)
     leaves: list[np.ndarray] = []
-    _bisect(np.arange(len(x)), x, y, w, _grid_fits(floor_area, p), leaves)
+    _bisect(np.arange(len(x)), x, y, w, _grid_fits(floor_area, p, people), leaves)
     return (leaves, *_upper_levels(leaves, x, y, w, p))
 
 
-def _weights(floor_area: np.ndarray) -> np.ndarray:
-    """Each building's share of the workload: half by count, half by floor area."""
-    total_fa = float(floor_area.sum()) or 1.0
-    return 0.5 / len(floor_area) + 0.5 * floor_area / total_fa
+def _weights(floor_area: np.ndarray, people: np.ndarray | None = None) -> np.ndarray:
+    """Each building's share of the workload: by count and by floor area (and by residents
+    when the layer has them), in equal parts."""
+    parts = [np.full(len(floor_area), 1.0 / len(floor_area)),
+             floor_area / (float(floor_area.sum()) or 1.0)]
+    if people is not None:
+        parts.append(people / (float(people.sum()) or 1.0))
+    return sum(parts) / len(parts)
 
 
-def _grid_fits(floor_area: np.ndarray, p: DrawParams):
-    """Whether buildings (an index array) are few and small enough for one grid worker."""
+def _people(b: Buildings) -> np.ndarray | None:
+    """Residents per building (households × 2.8 where only those are known), or None."""
+    pop = None if b.population is None else np.asarray(b.population, dtype=float)
+    hh = None if b.households is None else np.asarray(b.households, dtype=float) * 2.8
+    if pop is None and hh is None:
+        return None
+    if pop is None:
+        return np.nan_to_num(hh)
+    return np.where(np.isnan(pop), np.nan_to_num(hh) if hh is not None else 0.0, pop)
+
+
+def _grid_fits(floor_area: np.ndarray, p: DrawParams, people: np.ndarray | None = None):
+    """Whether buildings (an index array) are few and small enough for one grid worker (and
+    house few enough residents, when known)."""
     def fits(idx: np.ndarray) -> bool:
         """Small enough for one full-time worker."""
         return bool(len(idx) <= p.grid_max_buildings
-                    and floor_area[idx].sum() <= p.grid_max_floor_area_m2)
+                    and floor_area[idx].sum() <= p.grid_max_floor_area_m2
+                    and (people is None or people[idx].sum() <= p.grid_max_residents))
     return fits
 
 
@@ -536,7 +556,7 @@ def draw_territory(b: Buildings, district_code: str, district_name: str,
 def _draw_without_streets(st: _Site, p: DrawParams, names: tuple[str, str, str, str]) -> Drawn:
     """Grids by bisecting the buildings, cut along the gaps between them (no street layer)."""
     b, gm, pts, x, y = st.b, st.gm, st.pts, st.x, st.y
-    t = _codes(names[0], len(b), *_groups(x, y, st.fa.area, p))
+    t = _codes(names[0], len(b), *_groups(x, y, st.fa.area, p, _people(b)))
     n_grids = len(t.grid_code)
     grid_of = t.grid_of
     cells, owner = building_cells(gm, st.hull)
@@ -570,8 +590,8 @@ def _draw_along_streets(st: _Site, lines_m: np.ndarray, p: DrawParams,
     """Grids as unions of whole street blocks, units inside blocks (see etl.blocks)."""
     from etl import blocks as bk
 
-    w = _weights(st.fa.area)
-    fits = _grid_fits(st.fa.area, p)
+    w = _weights(st.fa.area, _people(st.b))
+    fits = _grid_fits(st.fa.area, p, _people(st.b))
     st.hull = _street_district(st.hull, lines_m, p.margin_m)
     lines_m = bk.extend_dangles(lines_m, st.hull, p.dangle_reach_m)
     raw = bk.street_blocks(lines_m, st.hull, st.pts)

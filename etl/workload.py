@@ -97,7 +97,8 @@ def grid_workload(drawn: Drawn, b: Buildings) -> Workload:
     imputed = drawn.floor_area.imputed if drawn.floor_area is not None else 0
     value = drawn.floor_area.value if drawn.floor_area is not None else 1.0
     return {"grids": rows, "spread": {m: _spread(cols[m]) for m in MEASURES if m in cols},
-            "sized_by": [m for m in ("buildings", "floor_area_m2") if m in cols],
+            "sized_by": [m for m in ("buildings", "floor_area_m2", "population", "households")
+                         if m in cols],
             "imputed_floors": {
                 "buildings": imputed, "value": value,
                 "text": f"{imputed} 栋建筑层数未知，按 {value:g} 层计 ({imputed} building(s) "

@@ -162,3 +162,22 @@ def test_redrawn_units_of_an_existing_territory_keep_to_their_street_blocks(clea
     print(f"\n[Kotka redraw] units across a street: {old} before, {new} of {multi} after")
     assert old > 0 and new == 0
     assert sum(len(u.extra["buildings"]) for u in records) == len(b)
+
+
+def test_population_and_households_of_the_building_layer_are_stated_per_grid(
+        clean_db, tmp_path) -> None:
+    from support.etl import boxes
+
+    g = boxes(12)
+    g["population"] = [10 * (k + 1) for k in range(len(g))]
+    g["households"] = [4] * len(g)
+    g["floors"] = [None, None] + [3] * (len(g) - 2)
+    g.to_file(tmp_path / "b.geojson", driver="GeoJSON")
+    bld.load_file(clean_db, tmp_path / "b.geojson", commit=True)
+    out = draw.draw_district(clean_db, "320508", "T")
+    w = out["workload"]
+    assert w["sized_by"] == ["buildings", "floor_area_m2", "population", "households"]
+    assert sum(r["population"] for r in w["grids"]) == sum(g["population"])
+    assert sum(r["households"] for r in w["grids"]) == 4 * len(g)
+    assert w["imputed_floors"]["buildings"] == 2 and w["imputed_floors"]["value"] == 3.0
+    assert not out["streets"]["used"] and "没有道路图层" in out["notes"][0]

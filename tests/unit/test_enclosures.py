@@ -135,3 +135,14 @@ def test_unknown_floors_take_the_median_of_the_known_ones() -> None:
     assert np.isclose(fa.area[0], 144 * fa.value)
     none = floor_areas(as_buildings(geoms, np.full(9, np.nan)), geoms)
     assert none.imputed == 9 and none.value == 1.0
+
+
+def test_grids_are_sized_by_residents_when_the_layer_has_them() -> None:
+    geoms, lines = town()
+    b = as_buildings(geoms)
+    b.population = np.full(len(b), 50.0)
+    p = DrawParams(grid_max_buildings=40, grid_max_residents=1000.0)
+    drawn = draw_territory(b, "320508", "T", p, lines=PLANE.inv(lines))
+    per_grid = Counter(drawn.building_grid)
+    assert max(per_grid.values()) * 50 <= 1000 < 40 * 50  # residents, not buildings, bound it
+    assert len(per_grid) >= len(b) * 50 / 1000
