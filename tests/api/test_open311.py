@@ -333,7 +333,8 @@ def test_only_an_integrating_system_s_key_is_taken(client, engine) -> None:
     _error(_get(client, "requests.json"), 403)
     assert _events(engine) == 0
     bearer = {"Authorization": "Bearer " + _key(engine, "district_centre", name="12345")}
-    assert client.post(f"{BASE}/requests.json", data=fields, headers=bearer).status_code == 200
+    ok = client.post(f"{BASE}/requests.json", data=fields, headers=bearer)
+    assert ok.status_code == 200 and check("posted", ok.json())
 
 
 def test_a_key_reads_only_its_area(client, engine, hotline, street_key) -> None:
