@@ -215,6 +215,9 @@ def units(
     grid_max_buildings: Annotated[int, typer.Option(help="Most buildings in one grid")] = 250,
     grid_max_floor_area: Annotated[float, typer.Option(help="Most floor area (m²) in one grid")
                                    ] = 400_000.0,
+    grid_max_residents: Annotated[float, typer.Option(
+        help="Most residents in one grid (when the buildings have population or households)")
+                                  ] = 1_500.0,
     regroup: Annotated[bool, typer.Option("--regroup", help="Redraw: group every building "
                                           "afresh (codes still follow the buildings) instead "
                                           "of keeping unchanged units")] = False,
@@ -242,7 +245,8 @@ def units(
         typer.echo("name grids with --grid CODE (repeatable) or use --all", err=True)
         raise typer.Exit(2)
     params = DrawParams(grid_max_buildings=grid_max_buildings,
-                        grid_max_floor_area_m2=grid_max_floor_area)
+                        grid_max_floor_area_m2=grid_max_floor_area,
+                        grid_max_residents=grid_max_residents)
     e = _engine()
     from gis.cli.core import settings
 

@@ -8,6 +8,7 @@ piece unless the district itself is in parts there. The figures are printed (pyt
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -181,3 +182,22 @@ def test_population_and_households_of_the_building_layer_are_stated_per_grid(
     assert sum(r["households"] for r in w["grids"]) == 4 * len(g)
     assert w["imputed_floors"]["buildings"] == 2 and w["imputed_floors"]["value"] == 3.0
     assert not out["streets"]["used"] and "没有道路图层" in out["notes"][0]
+
+
+def test_the_draw_command_prints_each_grid_and_the_spread(clean_db, settings, tmp_path,
+                                                          monkeypatch) -> None:
+    from support.etl import boxes
+    from typer.testing import CliRunner
+
+    from wangge.cli import app
+
+    boxes(12).to_file(tmp_path / "b.geojson", driver="GeoJSON")
+    bld.load_file(clean_db, tmp_path / "b.geojson", commit=True)
+    monkeypatch.delenv("WANGGE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    res = CliRunner().invoke(app, ["etl", "units", "--all", "--grid-max-buildings", "4"])
+    assert res.exit_code == 0, res.output
+    assert "网格 grid" in res.stderr and "离散 spread buildings: min 2, median 3, max 4" in \
+        res.stderr
+    assert res.stderr.count("\n320508") == 4 and "没有道路图层" in res.stderr
+    assert json.loads(res.stdout)["workload"]["spread"]["buildings"]["max"] == 4
