@@ -113,6 +113,7 @@ class Recut(Answer):
     grids: list[str]
     units: list[RecutUnit]
     counts: dict[str, int]
+    streets: bool = Field(False, description="units grouped inside street blocks")
 
 
 class ImportReport(Answer):

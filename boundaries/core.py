@@ -205,6 +205,8 @@ def _recut_lines(recut: dict[str, Any], limit: int) -> list[str]:
                    f"become {n['units_after']} ({n['kept']} with the same buildings, "
                    f"{n['changed']} with other buildings, {n['new']} new, {n['retired']} retired), "
                    f"{n['buildings']} buildings")]
+    if recut.get("streets"):
+        lines.append("  单元在道路围成的街块内分组 (units grouped inside the street blocks)")
     by: dict[str, list[str]] = {}
     for u in recut["units"]:
         if u["change"] != "kept":

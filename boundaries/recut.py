@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from boundaries.model import ERROR, WARNING, Problem, zh_en
 from boundaries.validate import Area, Options, Validation, base_areas
+from etl import streets as stl
 from etl.units import Buildings, DrawParams, draw_units
 from gis.db.queries import q
 
@@ -43,11 +44,12 @@ class RecutUnit(TypedDict):
 
 
 class RecutReport(TypedDict):
-    """What the re-cut did: grids re-cut, their units, counts."""
+    """What the re-cut did: grids re-cut, their units, counts, whether along street lines."""
 
     grids: list[str]
     units: list[RecutUnit]
     counts: dict[str, int]
+    streets: bool
 
 
 class Plan(NamedTuple):
@@ -115,6 +117,16 @@ def _buildings(conn: Connection, geoms: list) -> Buildings:
         lat=np.array([r.lat for r in rows], dtype=float),
         floors=np.array([r.floors for r in rows], dtype=float),
         ids=[r.id for r in rows])
+
+
+def _street_lines(conn: Connection, b: Buildings) -> np.ndarray | None:
+    """The stored street and barrier lines near the buildings (None: none stored), so re-cut
+    units never pair buildings across a street, as the ETL's own redraw."""
+    if not stl.has_streets(conn.engine):
+        return None
+    box = (float(b.lon.min()), float(b.lat.min()), float(b.lon.max()), float(b.lat.max()))
+    lines = stl.load_lines(conn.engine, box)
+    return lines.geoms if len(lines.geoms) else None
 
 
 def _owner(points: np.ndarray, areas: list[Area]) -> np.ndarray:
@@ -222,6 +234,7 @@ class UnitRecut:
         owner = _owner(shapely.points(b.lon, b.lat), grids)
         used = _used_codes(conn, p.grids)
         params = self.params or DrawParams(unit_max_buildings=opts.max_buildings)
+        lines = _street_lines(conn, b)
         fresh: list[Area] = []
         rows: list[RecutUnit] = []
         failed: list[str] = []
@@ -232,7 +245,8 @@ class UnitRecut:
             previous = {u.code: np.nonzero(inside == k)[0] for k, u in enumerate(olds)}
             try:
                 drawn = draw_units(g, grids[pos[g]].geom, sub, params=params,
-                                   previous=previous, used_codes=used.get(g, set()))
+                                   previous=previous, used_codes=used.get(g, set()),
+                                   lines=lines)
             except ValueError as e:
                 failed.append(g)
                 self._block([g], f"其单元无法自动重新划分（{e}）：请在文件中给出该网格的单元",
@@ -247,7 +261,8 @@ class UnitRecut:
             rows += _rows(g, {u.code: set() for u in old_units if u.parent_code == g}, [])
         v.areas["unit"] = [u for u in v.areas["unit"] if u.parent_code not in gone] + fresh
         done = [g for g in p.grids if g not in failed]
-        return {"grids": done, "units": rows, "counts": _counts(done, rows)}
+        return {"grids": done, "units": rows, "counts": _counts(done, rows),
+                "streets": lines is not None}
 
     def after(self, v: Validation) -> None:
         """Units still sticking out of a moved grid: folded under the reason they were not

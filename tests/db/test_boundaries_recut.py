@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import mapping, shape
+import support.territory as T
+from shapely.geometry import box, mapping, shape
 from sqlalchemy import Engine, text
+from support.boundary_files import G1, UNITS, X0, Y0, D, territory, write
 from typer.testing import CliRunner
 
 from boundaries.core import run_import
 from boundaries.export import feature_collection
+from etl import streets as stl
 from etl.demo import load_demo
 from gis.intake import catalogue
 from gis.intake.events import Report, ingest
@@ -179,3 +182,32 @@ def test_edited_units_of_a_moved_grid_are_not_recut_and_the_block_says_why(
     out = [p for p in res.report["problems"] if p["check"] == "unit_outside_grid"]
     assert {p["others"][0] for p in out} == {b} and not any(p.get("cause") for p in out)
     assert out and all("以便沿新网格边界自动重新划分" in p["message"] for p in out)
+
+
+def test_recut_units_follow_stored_streets(clean_db: Engine, tmp_path: Path) -> None:
+    """Two buildings passing from G2 to G1 on either side of a street: without street lines
+    the re-cut pairs them in one new unit; with the street loaded, each gets its own."""
+    assert run_import(clean_db, write(tmp_path / "t.geojson", territory()), commit=True
+                      ).exit_code == 0
+    w = D / UNITS
+    for k, fy in enumerate((0.3, 0.7)):
+        T.insert_building(clean_db, f"s{k}", None, X0 + D + 0.5 * w, Y0 + fy * D, d=w / 4)
+    feats = [f for f in territory() if f["properties"]["level"] == "grid"]
+    feats[0]["geometry"] = mapping(box(X0, Y0, X0 + D + 2 * w, Y0 + D))
+    feats[1]["geometry"] = mapping(box(X0 + D + 2 * w, Y0, X0 + 2 * D, Y0 + D))
+    path = write(tmp_path / "grids.geojson", feats)
+
+    def new_units() -> list[int]:
+        rc = run_import(clean_db, path).report["recut"]
+        return sorted(u["buildings"] for u in rc["units"] if u["grid"] == G1
+                      and u["change"] == "new")
+
+    assert new_units() == [2]
+    street = write(tmp_path / "street.geojson", [{
+        "type": "Feature", "properties": {"highway": "residential"},
+        "geometry": mapping(shapely.LineString([(X0 - D, Y0 + D / 2), (X0 + 4 * D,
+                                                                         Y0 + D / 2)]))}])
+    stl.load_file(clean_db, street, commit=True)
+    assert new_units() == [1, 1]
+    res = run_import(clean_db, path)
+    assert res.report["recut"]["streets"] is True
