@@ -8,6 +8,8 @@ from typing import Any
 
 import folium
 import streamlit as st
+from branca.element import MacroElement
+from jinja2 import Template
 
 from dashboard import basemap, data, i18n, mapview, session
 from gis import calendar, rulebook
@@ -136,19 +138,37 @@ def possible_originals(who: Principal, event_id: int) -> list[int]:
     return [x["original_id"] for x in links if x["event_id"] == event_id]
 
 
-def event_map(ev: dict[str, Any], cameras: list[dict[str, Any]]) -> folium.Map:
-    """A small map of the event and its nearby cameras on the configured basemap (shifted to
-    GCJ-02 when the basemap is)."""
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (the Chinese desk has no use for feet)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+    {% endmacro %}""")
+
+
+def event_map(ev: dict[str, Any], cameras: list[dict[str, Any]],
+              grids: list[dict[str, Any]] | None = None) -> folium.Map:
+    """A small map of the event, its nearby cameras and the outlines of ``grids`` (the viewer's,
+    for bearings without a basemap) on the configured basemap (shifted to GCJ-02 when the
+    basemap is)."""
     bm = basemap.configured()
+    gcj = bool(bm and bm.datum == "gcj02")
 
     def at(lon: float, lat: float) -> list[float]:
         """A WGS84 point as [lat, lon] in the basemap's datum."""
-        x, y = basemap.shift_coords([lon, lat]) if bm and bm.datum == "gcj02" else (lon, lat)
+        x, y = basemap.shift_coords([lon, lat]) if gcj else (lon, lat)
         return [y, x]
 
     m = folium.Map(location=at(ev["lon"], ev["lat"]), zoom_start=17, tiles=None,
-                   control_scale=True, min_zoom=3, max_zoom=19)
+                   min_zoom=3, max_zoom=19)
     basemap.add_to(m, bm)
+    _MetricScale().add_to(m)
+    for g in grids or []:
+        mine = g["code"] == ev["grid"]
+        folium.GeoJson(basemap.shift_geometry(g["geometry"]) if gcj else g["geometry"],
+                       style_function=lambda _f, w=2.5 if mine else 1.0: {
+                           "color": "#1f3b73", "weight": w, "fillOpacity": 0.0},
+                       tooltip=f"{g['name'] or g['code']} ({g['code']})").add_to(m)
     folium.CircleMarker(at(ev["lon"], ev["lat"]), radius=9, color="#ffffff", weight=2,
                         fill=True, fill_color="#d62728", fill_opacity=0.9,
                         tooltip=f"#{ev['id']} {item_name(ev['item'], ev['item_name'])}"

@@ -145,7 +145,10 @@ def _detail(eid: int) -> None:
     cams = data.cameras_near_event(data.database_url(), eid, 200.0, session.scope_of(who)) \
         if ev["lon"] is not None else []
     if ev["lon"] is not None:
-        st_folium(wb.event_map(ev, cams), key="wb_map", height=320, width=None,
+        grids = data.grids(data.database_url(), session.scope_of(who))
+        home = next((g["community_code"] for g in grids if g["code"] == ev["grid"]), None)
+        grids = [g for g in grids if g["community_code"] == home]  # the event's community
+        st_folium(wb.event_map(ev, cams, grids), key="wb_map", height=320, width=None,
                   returned_objects=[])
     if cams:
         st.caption(t("Nearby cameras: {names}", names=", ".join(

@@ -153,8 +153,12 @@ def test_event_map_marks_the_event_and_cameras(page_env, engine):
     eid = report(engine, page_env, "safety.fire", G1)
     ev = queues.event_detail(engine, CENTRE, eid)
     cam = {"lon": ev["lon"] + 0.001, "lat": ev["lat"], "name": "西门摄像头", "code": "C1"}
-    html = wb.event_map(ev, [cam]).get_root().render()
+    grids = [{"code": G1, "name": "一号网格", "geometry": {"type": "Polygon", "coordinates": [[
+        [ev["lon"] - 0.001, ev["lat"] - 0.001], [ev["lon"] + 0.001, ev["lat"] - 0.001],
+        [ev["lon"], ev["lat"] + 0.001], [ev["lon"] - 0.001, ev["lat"] - 0.001]]]}}]
+    html = wb.event_map(ev, [cam], grids).get_root().render()
     assert f"[{ev['lat']}, {ev['lon']}]" in html and "西门摄像头" in html
+    assert "一号网格" in html and "imperial: false" in html
     assert re.findall(r'(?:src|href)="https?://', html) == []  # the vendored Leaflet, no CDN
 
 
