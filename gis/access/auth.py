@@ -303,6 +303,21 @@ def audit_entries(engine: Engine, limit: int = 100, target: str | None = None,
         return [AuditEntry(**r) for r in rows]
 
 
+BOUNDARY_WRITERS = ("planner", "district_centre")  # who may import and roll back boundaries
+
+
+def may_change_boundaries(p: Principal) -> bool:
+    """True when the principal may change boundaries (the API's writes, the planner's page)."""
+    return p.role in BOUNDARY_WRITERS
+
+
+def check_boundary_writer(p: Principal) -> None:
+    """Forbidden unless the principal may change boundaries."""
+    if not may_change_boundaries(p):
+        raise Forbidden("only planners and the district centre change boundaries",
+                        code="wrong_role")
+
+
 def require_role(p: Principal, *roles: str) -> None:
     """Forbidden unless the principal holds one of ``roles``."""
     if p.role not in roles:

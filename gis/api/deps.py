@@ -152,10 +152,11 @@ def require_planner_for_writes(request: Request) -> Principal:
     p = current(request)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         engine = request.app.state.engine
-        if p.role not in ("planner", "district_centre"):
+        try:
+            auth.check_boundary_writer(p)
+        except Forbidden as e:
             auth.audit_now(engine, p, f"{request.method} {request.url.path}", None, "denied",
-                           {"code": "wrong_role"})
-            raise Forbidden("only planners and the district centre change boundaries",
-                            code="wrong_role")
+                           {"code": e.code})
+            raise
         auth.audit_now(engine, p, f"{request.method} {request.url.path}", None, "request", {})
     return p
