@@ -1,0 +1,143 @@
+"""Helpers of the desk's browser tests: the Streamlit dashboard as `wangge dashboard` starts it,
+staff accounts with a known password, the dashboard's log-in form and screenshots."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, text
+
+from gis.access import accounts
+from gis.settings import Settings
+from support.fieldapp import _port
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "desk"
+PASSWORD = "Desk-day-Pass-2026"
+DESK = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN",
+        "timezone_id": "Asia/Shanghai"}
+
+
+@contextmanager
+def dashboard_served(settings: Settings, api_base: str | None = None) -> Iterator[str]:
+    """The Streamlit dashboard on a free local port against the test database (the command
+    `wangge dashboard` runs); yields its base URL."""
+    from wangge.cli import dashboard_command
+
+    port = _port()
+    env = os.environ | {"WANGGE_DATABASE_URL": settings.database_url,
+                        "DATABASE_URL": settings.database_url,
+                        "WANGGE_MEDIA_URL": settings.media_url}
+    if api_base:
+        env |= {"WANGGE_API_PORT": api_base.rsplit(":", 1)[1]}
+    cmd = dashboard_command(port, "127.0.0.1")
+    assert cmd is not None, "the dashboard is not installed"
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + 40
+        while True:
+            try:
+                if httpx.get(base + "/_stcore/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > end or proc.poll() is not None:
+                raise TimeoutError(base)
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def staff_account(owner: Engine, engine: Engine, username: str, role: str,
+                  area: str | None = None) -> str:
+    """A dispatcher's or the centre's account whose initial password was already changed;
+    returns its password."""
+    accounts.create_account(engine, username, role, area=area)
+    with owner.begin() as conn:
+        conn.execute(text("UPDATE account SET password_hash = :h, must_change_password = false "
+                          "WHERE username = :u"),
+                     {"h": accounts.hasher().hash(PASSWORD), "u": username})
+    return PASSWORD
+
+
+def log_in(page: Any, base: str, username: str, password: str) -> None:
+    """Open the dashboard and log in through its form."""
+    page.goto(base + "/")
+    page.get_by_label("用户名 (user name)").fill(username)
+    page.get_by_label("密码 (password)").fill(password)
+    page.get_by_role("button", name="登录 (log in)").click()
+
+
+def shot(page: Any, name: str, grow: bool = True) -> Path:
+    """A screenshot into test-output/desk/<name>.png: of the whole page (the viewport grown to
+    the page's scrolled height), or with ``grow`` False of the screen as the person sees it
+    (for pages that fit themselves to the screen, like the live map)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    if not grow:
+        page.screenshot(path=str(path))
+        return path
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
+        "[data-testid=stAppViewContainer], [data-testid=stSidebarContent]')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    try:
+        page.wait_for_timeout(300)  # one layout pass at the new size
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
+    return path
+
+
+def nav(page: Any, title: str) -> None:
+    """Open a page by its title in the sidebar navigation (the sidebar opened first when a
+    page, like the wall screen, starts with it collapsed)."""
+    link = page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True)
+    expand = page.locator('[data-testid="stExpandSidebarButton"]')
+    if expand.count() and expand.first.is_visible():
+        expand.first.click()
+    link.click()
+
+
+def nav_titles(page: Any) -> list[str]:
+    """The titles of the pages in the sidebar navigation, in order."""
+    links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')
+    return [x.strip().splitlines()[-1] for x in links.all_inner_texts()]  # after the icon
+
+
+def options(page: Any, label: str) -> list[str]:
+    """The options of the select box labelled ``label`` (opened, read, closed again)."""
+    page.get_by_label(label).click()
+    opts = page.get_by_role("option")
+    opts.first.wait_for()
+    out = opts.all_inner_texts()
+    page.keyboard.press("Escape")
+    return out
+
+
+def choose(page: Any, label: str, option: str) -> None:
+    """Choose the option whose text contains ``option`` in the select box ``label`` (opened
+    again when a refresh of the page closed it before the choice)."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    for _ in range(3):
+        page.get_by_label(label).click()
+        try:
+            page.get_by_role("option").filter(has_text=option).first.click(timeout=5_000)
+            return
+        except Timeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"no option {option!r} in {label!r}")
