@@ -64,6 +64,12 @@ class NotFound(WanggeError):
     code = "not_found"
 
 
+class MethodNotAllowed(WanggeError):
+    """The resource exists but cannot be changed this way (e.g. the active generation)."""
+
+    code = "method_not_allowed"
+
+
 class Conflict(WanggeError):
     """The request conflicts with stored state."""
 

@@ -22,7 +22,7 @@ class Collection:
     temporal: str | None = None  # the property `datetime` filters on
     generational: bool = False  # territory: the active generation, or ?generation=
     scoped: bool = False  # only the caller's area
-    editable_draft: bool = False  # OGC API Part 4 on a draft generation
+    editable: bool = False  # OGC API Part 4: the open draft's grids and units only
     keywords: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -33,11 +33,9 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection("communities", "社区 / Communities", "社区（村）辖区 — community boundaries",
                "MultiPolygon", {**_AREA, "street_code": STRING}, generational=True),
     Collection("grids", "网格 / Grids", "网格 — the grids workers answer for", "MultiPolygon",
-               {**_AREA, "community_code": STRING, "kind": STRING}, generational=True,
-               editable_draft=True),
+               {**_AREA, "community_code": STRING, "kind": STRING}, generational=True),
     Collection("units", "最小单元 / Units", "最小单元（1–3 栋楼）— minimal units",
-               "MultiPolygon", {**_AREA, "grid_code": STRING}, generational=True,
-               editable_draft=True),
+               "MultiPolygon", {**_AREA, "grid_code": STRING}, generational=True),
     Collection("buildings", "楼栋 / Buildings", "建筑轮廓 — building footprints",
                "MultiPolygon", {"id": INTEGER, "source": STRING, "source_id": STRING,
                                 "name": STRING, "address": STRING, "floors": INTEGER,
@@ -58,6 +56,13 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
                {"id": INTEGER, "worker_code": STRING, "grid_code": STRING,
                 "started_at": DATETIME, "ended_at": DATETIME, "length_m": NUMBER},
                temporal="started_at", scoped=True),
+    Collection("draft_grids", "网格（草稿）/ Draft grids",
+               "正在编辑的草稿中的网格，可在 QGIS 中编辑 — the open draft's grids (editable)",
+               "MultiPolygon", {**_AREA, "community_code": STRING, "kind": STRING},
+               editable=True),
+    Collection("draft_units", "最小单元（草稿）/ Draft units",
+               "正在编辑的草稿中的最小单元，可编辑 — the open draft's units (editable)",
+               "MultiPolygon", {**_AREA, "grid_code": STRING}, editable=True),
 )}
 
 

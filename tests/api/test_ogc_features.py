@@ -41,7 +41,7 @@ def test_collections_list_every_layer_with_its_crss(client) -> None:
     body = client.get("/ogc/collections").json()
     ids = [c["id"] for c in body["collections"]]
     assert ids == ["streets", "communities", "grids", "units", "buildings", "cameras",
-                   "events", "patrol_tracks"]
+                   "events", "patrol_tracks", "draft_grids", "draft_units"]
     grids = body["collections"][2]
     assert "http://www.opengis.net/def/crs/EPSG/0/4490" in grids["crs"]
     assert len(grids["extent"]["spatial"]["bbox"][0]) == 4

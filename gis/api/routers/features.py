@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -27,9 +27,9 @@ from gis.api.features_models import (
     Landing,
     Queryables,
 )
-from gis.errors import BadQueryParameter
+from gis.errors import BadQueryParameter, MethodNotAllowed
 from gis.interop import crs as crsmod
-from gis.interop import features, params
+from gis.interop import drafts, features, params
 from gis.interop.collections import COLLECTIONS, Collection, collection
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
@@ -48,6 +48,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
 ]
 Fmt = Annotated[str | None, Query(alias="f", description="json (the default)")]
 
@@ -263,3 +264,80 @@ async def get_item(collectionId: str, featureId: str, request: Request,  # noqa:
     feat["links"] = [_link(f"{href}/items/{featureId}", "self", GEOJSON),
                      _link(href, "collection")]
     return JSONResponse(feat, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
+
+
+# -- Part 4: create, replace, delete in the open draft ------------------------------------
+
+ALLOW_ITEMS, ALLOW_ITEM = "GET, HEAD, OPTIONS, POST", "GET, HEAD, OPTIONS, PUT, DELETE"
+
+
+def _editable(collection_id: str) -> str:
+    """The level of an editable collection; any other collection refuses writes (405)."""
+    c = collection(collection_id)
+    if not c.editable:
+        raise MethodNotAllowed(f"{c.id} 只读; 编辑请用草稿图层 draft_grids / draft_units "
+                               "(read-only: edit the draft layers)", code="read_only")
+    return drafts.LEVELS[c.id]
+
+
+async def _body(request: Request) -> Any:
+    """The request's JSON body; malformed → 400."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise BadQueryParameter.field("body", "不是 JSON (not JSON)",
+                                      code="invalid_feature") from None
+
+
+def _content_crs(request: Request) -> crsmod.ServedCrs:
+    """The CRS of a written feature (``Content-Crs`` header; default CRS84)."""
+    return crsmod.crs_param((request.headers.get("content-crs") or "").strip("<>") or None,
+                            "Content-Crs")
+
+
+@router.options("/collections/{collectionId}/items", response_class=Response,
+                include_in_schema=False)
+@router.options("/collections/{collectionId}/items/{featureId}", response_class=Response,
+                include_in_schema=False)
+def options(collectionId: str, featureId: str | None = None) -> Response:  # noqa: N803
+    """The methods a collection takes (QGIS asks before it offers editing)."""
+    c = collection(collectionId)
+    allow = ("GET, HEAD, OPTIONS" if not c.editable
+             else ALLOW_ITEM if featureId else ALLOW_ITEMS)
+    return Response(status_code=204, headers={"Allow": allow})
+
+
+@router.post("/collections/{collectionId}/items", status_code=201, response_class=Response,
+             summary="Add a grid or unit to the open draft (Part 4)")
+async def create_item(collectionId: str, request: Request,  # noqa: N803
+                      _who: auth.Principal = Depends(deps.require_planner_for_writes),
+                      engine: Engine = Depends(deps.engine)) -> Response:
+    """Planners and the district centre add a feature to the draft; ``Location`` names it."""
+    level = _editable(collectionId)
+    feat = drafts.parse(level, await _body(request), _content_crs(request))
+    code = await run_in_threadpool(drafts.create, engine, level, feat)
+    return Response(status_code=201, headers={
+        "Location": f"{_base(request)}/collections/{collectionId}/items/{code}"})
+
+
+@router.put("/collections/{collectionId}/items/{featureId}", status_code=204,
+            response_class=Response, summary="Replace a grid or unit of the open draft (Part 4)")
+async def replace_item(collectionId: str, featureId: str, request: Request,  # noqa: N803
+                       _who: auth.Principal = Depends(deps.require_planner_for_writes),
+                       engine: Engine = Depends(deps.engine)) -> Response:
+    """Geometry, name, parent and kind replaced; the code stays."""
+    level = _editable(collectionId)
+    feat = drafts.parse(level, await _body(request), _content_crs(request), featureId)
+    await run_in_threadpool(drafts.replace, engine, level, feat)
+    return Response(status_code=204)
+
+
+@router.delete("/collections/{collectionId}/items/{featureId}", status_code=204,
+               response_class=Response, summary="Remove a grid or unit from the open draft (Part 4)")
+async def delete_item(collectionId: str, featureId: str,  # noqa: N803
+                      _who: auth.Principal = Depends(deps.require_planner_for_writes),
+                      engine: Engine = Depends(deps.engine)) -> Response:
+    """A grid goes only once it has no units."""
+    level = _editable(collectionId)
+    await run_in_threadpool(drafts.delete, engine, level, featureId)
+    return Response(status_code=204)

@@ -57,3 +57,17 @@ SELECT t.id::text AS fid, t.geom, t.started_at AS dt, t.id, w.code AS worker_cod
 FROM patrol_track t
 JOIN worker w ON w.id = t.worker_id
 WHERE in_scope(t.grid_code, CAST(:scope_prefixes AS text[]))
+
+-- name: draft_grids
+SELECT g.code AS fid, g.geom, NULL::timestamptz AS dt, g.code, g.name, g.community_code,
+       g.kind, g.generation_id
+FROM grid g
+WHERE g.generation_id = (SELECT id FROM generation WHERE status = 'draft'
+                         AND source = 'ogc-draft' ORDER BY id DESC LIMIT 1)
+
+-- name: draft_units
+SELECT u.code AS fid, u.geom, NULL::timestamptz AS dt, u.code, u.name, u.grid_code,
+       u.generation_id
+FROM unit u
+WHERE u.generation_id = (SELECT id FROM generation WHERE status = 'draft'
+                         AND source = 'ogc-draft' ORDER BY id DESC LIMIT 1)
