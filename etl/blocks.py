@@ -157,7 +157,7 @@ def _coverage_union(parts: np.ndarray) -> BaseGeometry:
 
 def split_heavy(blocks: Blocks, fits: Callable[[np.ndarray], bool],
                 split: Callable[[BaseGeometry, np.ndarray], list[np.ndarray]],
-                cut: Callable[[BaseGeometry, list[np.ndarray]], list[BaseGeometry | None]]
+                cut: Callable[[BaseGeometry, list[np.ndarray]], list[BaseGeometry] | None]
                 ) -> Blocks:
     """Blocks whose buildings do not ``fits`` one grid cut into parts: ``split`` groups the
     buildings of a block, ``cut`` gives each group its piece of the block (pieces tile it)."""
@@ -166,7 +166,9 @@ def split_heavy(blocks: Blocks, fits: Callable[[np.ndarray], bool],
     for k, g in enumerate(blocks.geoms):
         idx = np.nonzero(blocks.of_building == k)[0]
         groups = [idx] if fits(idx) else split(g, idx)
-        pieces = [g] if len(groups) == 1 else cut(g, groups)
+        pieces = None if len(groups) == 1 else cut(g, groups)
+        if pieces is None:  # fits, or cannot be cut cleanly: the block stays whole
+            groups, pieces = [idx], [g]
         for grp, piece in zip(groups, pieces, strict=True):
             of_b[grp] = len(geoms)
             geoms.append(piece)

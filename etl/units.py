@@ -679,8 +679,9 @@ def _split(block: BaseGeometry, idx: np.ndarray, st: _Site, w: np.ndarray,
                                               or block, idx[side == k], st, w, fits)]
 
 
-def _cut(block: BaseGeometry, groups: list[np.ndarray], st: _Site) -> list[BaseGeometry | None]:
-    """A block cut between groups of its buildings along the gaps between them."""
+def _cut(block: BaseGeometry, groups: list[np.ndarray], st: _Site) -> list[BaseGeometry] | None:
+    """A block cut between groups of its buildings along the gaps between them (None when it
+    cannot be cut cleanly)."""
     idx = np.concatenate(groups)
     lab = np.concatenate([np.full(len(g), k) for k, g in enumerate(groups)])
     cells, owner = building_cells(st.gm[idx], block)
@@ -688,7 +689,7 @@ def _cut(block: BaseGeometry, groups: list[np.ndarray], st: _Site) -> list[BaseG
                   [shapely.union_all(st.gm[g]) for g in groups], block,
                   [st.pts[g] for g in groups])
     if any(pc is None for pc in pieces):  # cannot cut cleanly: the block stays whole
-        return [block] + [shapely.Polygon()] * (len(groups) - 1)
+        return None
     return pieces
 
 
