@@ -61,7 +61,7 @@ def import_(
 
     Exit code 0: acceptable (activated with --commit); 1: blocking problems; 2: unreadable.
     """
-    from boundaries.core import run_import, table
+    from boundaries.core import run_import
     from boundaries.reader import parse_mapping
     from boundaries.validate import Options
 
@@ -77,6 +77,13 @@ def import_(
                          max_m=_settings().outside_max_distance_m, actor="cli")
     except WanggeError as err:
         _fail(err)
+    _show(res, as_json, report, problems)
+
+
+def _show(res, as_json: bool, report: Path | None, problems: Path | None) -> None:
+    """Print an import's report (and write its files), then exit with its code."""
+    from boundaries.core import table
+
     if as_json:
         typer.echo(json.dumps(res.report, ensure_ascii=False, default=str, indent=1))
     else:
@@ -95,6 +102,37 @@ def import_(
     if res.exit_code == 2:
         typer.echo(res.report.get("error", "unreadable"), err=True)
     raise typer.Exit(res.exit_code)
+
+
+@app.command()
+def draft() -> None:
+    """Open a draft (a copy of the active boundaries) to edit in QGIS through /ogc."""
+    from gis.interop import drafts
+
+    try:
+        gen = drafts.new_draft(_engine(), "QGIS draft (cli)")
+    except WanggeError as err:
+        _fail(err)
+    typer.echo(f"草稿 {gen} 已打开 (draft {gen} open): 在 QGIS 中编辑 OGC API 图层 draft_grids / "
+               "draft_units, then: wangge boundaries import-draft [--commit]")
+
+
+@app.command("import-draft")
+def import_draft(
+    commit: Annotated[bool, typer.Option("--commit", help="Activate when acceptable.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the JSON report.")
+                      ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+) -> None:
+    """Validate the draft edited in QGIS like a file, preview it; --commit activates it."""
+    from boundaries.drafts import import_draft as run
+
+    try:
+        res = run(_engine(), commit=commit, actor="cli",
+                  max_m=_settings().outside_max_distance_m)
+    except WanggeError as err:
+        _fail(err)
+    _show(res, as_json, report, None)
 
 
 @app.command()

@@ -133,3 +133,27 @@ def test_merging_two_grids_in_a_grids_only_file_retires_the_dropped_grids_units(
     assert r.exit_code == 0 and f"  {G2}: -{G2}001(0)" in r.output, r.output
     assert all(_unit_of(clean_db, k)[0].startswith(G1) and len(_unit_of(clean_db, k)) == 1
                for k in range(len(BUILDINGS)))
+
+
+def test_a_draft_opened_edited_and_imported_from_the_command_line(cli, clean_db,
+                                                                  tmp_path) -> None:
+    """`boundaries draft` copies the active boundaries; a renamed grid in the draft is
+    previewed by `import-draft` and activated by `import-draft --commit`; a second draft
+    waits until the first was imported."""
+    _start(cli, clean_db, tmp_path)
+    r = cli("boundaries", "draft")
+    assert r.exit_code == 0 and "draft_grids" in r.output, r.output
+    assert cli("boundaries", "draft").exit_code != 0  # one open draft at a time
+    with clean_db.begin() as c:
+        c.execute(text("UPDATE grid SET name = '改名网格' WHERE code = :g AND generation_id = "
+                       "(SELECT max(id) FROM generation WHERE status = 'draft')"), {"g": G1})
+    r = cli("boundaries", "import-draft", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["committed"] is False
+    r = cli("boundaries", "import-draft", "--commit", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["committed"] is True, r.output
+    with clean_db.connect() as c:
+        assert c.execute(text(
+            "SELECT name FROM grid g JOIN generation n ON n.id = g.generation_id AND "
+            "n.status = 'active' WHERE g.code = :g"), {"g": G1}).scalar() == "改名网格"
+    assert cli("boundaries", "import-draft").exit_code != 0  # nothing open any more
