@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple, TypedDict
 
 from sqlalchemy import Engine
@@ -98,9 +98,12 @@ class Assessment(TypedDict):
     indicators: Indicators
 
 
-def month_bounds(month: str) -> Month:
-    """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time (gis.clock; InvalidInput)."""
-    return Month(*clock.month_bounds(month))
+def month_bounds(month: str, now: datetime | None = None) -> Month:
+    """'2026-10' → [2026-10-01, 2026-11-01) in China Standard Time (gis.clock; InvalidInput);
+    a month still running ends now (an open event is overdue only once its due time passed)."""
+    start, end = clock.month_bounds(month)
+    now = now or datetime.now(UTC)
+    return Month(start, max(start, min(end, now)))
 
 
 def _blank(kind: str, code: str) -> AssessmentRow:

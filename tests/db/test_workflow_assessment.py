@@ -161,3 +161,16 @@ def test_overdue_is_judged_at_the_end_of_the_month(october):
     workflow.transition(october, e9, "reject", CENTRE, now=t(11, 30, 12), note="not ours")
     assert figures("2026-11")[("grid", G1)] == [0, 0, 1]
     assert figures("2026-12")[("grid", G1)] == [0, 0, 1]
+
+
+def test_the_running_month_is_judged_now_not_at_its_end(demo_district, engine,
+                                                          owner_engine):
+    """An event reported today and due tomorrow is not overdue in this month's assessment
+    (before, the running month was judged at its last day, so every open event counted)."""
+    clear_workflow(owner_engine)
+    now = datetime.now(CST)
+    report(engine, Locator(engine), "health.sanitation", G1, reporter=W1, reported_at=now)
+    res = assessment.assess(engine, now.strftime("%Y-%m"))
+    grid = next(r for r in res["grids"] if r["code"] == G1)
+    assert grid["found"] == 1 and grid["overdue"] == 0
+    assert res["end"] <= datetime.now(CST)
