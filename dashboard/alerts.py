@@ -27,6 +27,7 @@ AFTER = "wg_alerts_after"
 SHOWN = "wg_alerts_shown"
 EVERY_S = 5.0
 KEEP = 5  # banners kept on the page
+BEEP = "wg_alert_beep"  # the hidden container of the beep
 KIND = {"high_level_event": "New high-level event", "escalated": "Escalated",
         "whistle": "Whistle (report upward)"}
 
@@ -77,8 +78,10 @@ def _poll(who: Principal) -> None:
         show = st.error if a["level"] == "district" or a["kind"] != "high_level_event" \
             else st.warning
         show(label(a), icon=":material/campaign:")
-    if new:
-        st.audio(beep(), format="audio/wav", autoplay=True)
+    if new:  # the beep plays out of sight: no player bar on the page
+        with st.container(key=BEEP):
+            st.html(f"<style>.st-key-{BEEP}{{display:none}}</style>")
+            st.audio(beep(), format="audio/wav", autoplay=True)
 
 
 @st.fragment(run_every=EVERY_S)

@@ -180,6 +180,8 @@ def test_a_dispatcher_and_the_centre_run_the_closed_loop_from_the_dashboard(desk
             banner = page.locator('[data-testid="stAlert"]').filter(has_text="新的高等级事件")
             banner.first.wait_for(timeout=WAIT)
             assert f"#{theft}" in banner.first.inner_text()
+            assert page.locator('[data-testid="stAudio"]:visible').count() == 0  # beep unseen
+            page.locator('[data-testid="stToast"]').first.wait_for(state="hidden", timeout=WAIT)
             shot(page, "04_alert_banner")
             worker_name = queues.event_detail(engine, CENTRE, mine)["worker_name"]
             assert english_words(main_text(page), [worker_name, "disp"]) == []
