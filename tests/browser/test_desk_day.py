@@ -152,6 +152,8 @@ def test_a_dispatcher_and_the_centre_run_the_closed_loop_from_the_dashboard(desk
             choose(page, EVENT, f"#{mine} ")
             click(page, "受理")
             wait_text(page, "已完成：受理")
+            # only what gis allows now: accepted, it cannot be accepted again
+            assert page.get_by_role("button", name="受理", exact=True).count() == 0
             choose(page, "派遣至层级", "社区")
             page.get_by_label("通报部门").click()
             page.get_by_role("option", name="消防").click()
