@@ -20,7 +20,14 @@ from gis.access import auth
 from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.db.sqlfiles import read_sql, strip_comments
-from gis.errors import Conflict, InvalidInput, NotFound, Unavailable, WanggeError
+from gis.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    WanggeError,
+)
 from gis.intake import catalogue
 from gis.territory.locate import NothingToLocate, Place, PlaceNotFound, locate_place
 from gis.territory.locator import Location, Locator
@@ -239,13 +246,30 @@ def _camera_ids(engine: Engine, reports: list[Report]) -> dict[str, int]:
     return found
 
 
-_COLUMNS = (
-    "uid, item_code, source, reporter, description, reported_at, received_at, geom, input_lon, "
-    "input_lat, input_crs, building_id, address, camera_id, location_status, location_method, "
-    "distance_m, generation_id, grid_id, unit_id, street_code, community_code, grid_code, "
-    "unit_code, worker_id, level, due_at"
-)
 _COLUMNS = 30  # the arrays $1 … $30 of events_store.sql, one element per report
+_REQUEST_COLUMNS = 7  # the arrays $32 … $38, one element per request
+
+
+@dataclass
+class StoreRequest:
+    """One request's validated, located rows, ready to be stored alone or in a group."""
+
+    rows: list[tuple]
+    prepared: list[tuple[Report, Location, tuple[str, str, float]]]
+    generation: int | None
+    idempotency_key: str | None = None
+    body_hash: str | None = None
+    audit: dict[str, Any] | None = None
+    recheck_token: int | None = None  # a cached token: checked again in the statement
+
+
+class StoreOutcome(NamedTuple):
+    """What the statement did with one request: ``stored`` (with its event ids), ``taken``
+    (its Idempotency-Key was stored first), ``moved`` (the generation changed) or ``token``
+    (its token was revoked or expired since it was cached)."""
+
+    outcome: str
+    ids: list[int]
 
 
 def _rows(prepared, cameras: dict[str, int], now: datetime,
@@ -280,7 +304,8 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=str, ensure_ascii=False)
 
 
-_EXECUTE = "EXECUTE wg_store (" + ", ".join(["%s"] * (_COLUMNS + 7)) + ")"
+_EXECUTE = ("EXECUTE wg_store ("
+            + ", ".join(["%s"] * (_COLUMNS + 1 + _REQUEST_COLUMNS + 1)) + ")")
 
 
 def _text(value: Any) -> str | None:
@@ -300,26 +325,36 @@ def _prepare_store() -> str:
     return "PREPARE wg_store AS " + sql
 
 
-def _store(engine: Engine, rows: list[tuple], generation: int | None,
-           idempotency_key: str | None, body_hash: str | None,
-           audit: dict[str, Any] | None) -> dict[str, int] | None:
-    """Store events, history, the idempotency answer and the audit row in ONE statement.
+def _params(group: list[StoreRequest], generation: int | None) -> tuple:
+    """The statement's parameters for a group of requests located in ``generation``."""
+    rows = [row for req in group for row in req.rows]
+    cols = [[_text(v) for v in col] for col in zip(*rows, strict=True)]
+    owner = [n for n, req in enumerate(group) for _row in req.rows]
+    audits = [req.audit or {} for req in group]
+    per_request = (
+        [req.idempotency_key for req in group], [req.body_hash for req in group],
+        [req.audit is not None for req in group], [a.get("token_id") for a in audits],
+        [a.get("role") for a in audits], [a.get("actor") for a in audits],
+        [req.recheck_token for req in group],
+    )
+    return (*cols, owner, *per_request, generation)
 
-    The statement only inserts while ``generation`` is still the active one (it holds that
-    generation row FOR SHARE, so an activation waits for it); returns uid → id, or None when
-    the generation changed. A concurrent request with the same Idempotency-Key waits on the
-    key and then fails with a unique violation (handled by the caller as a replay).
+
+def store_group(engine: Engine, group: list[StoreRequest]) -> list[StoreOutcome]:
+    """Store the requests of ``group`` (one generation, distinct Idempotency-Keys) in ONE
+    statement and one transaction: events, history, idempotency answers and audit rows.
+
+    Returns one outcome per request, in order. The statement holds the generation row FOR
+    SHARE (an activation waits for it) and stores nothing when the generation changed. A
+    request whose Idempotency-Key is stored concurrently waits for that transaction and gets
+    ``taken``; the other requests are stored all the same.
     """
+    params = _params(group, group[0].generation)
     raw = engine.raw_connection()
     try:
         dbapi = raw.dbapi_connection
         dbapi.autocommit = True
-        extra = (generation, idempotency_key, body_hash, audit is not None,
-                 (audit or {}).get("token_id"), (audit or {}).get("role"),
-                 (audit or {}).get("actor"))
-        # one statement for one report or a batch, prepared once per connection, so the
-        # server does not parse and plan it for every request
-        params = tuple([_text(v) for v in col] for col in zip(*rows, strict=True)) + extra
+        # prepared once per connection, so the server does not parse and plan it every time
         with dbapi.cursor() as cur:
             if not raw.info.get("wg_store"):
                 cur.execute(_prepare_store())
@@ -341,9 +376,7 @@ def _store(engine: Engine, rows: list[tuple], generation: int | None,
         except Exception:  # connection already broken: the pool discards it
             pass
         raw.close()
-    if not got:
-        return None
-    return {u: i for u, i in got}
+    return [StoreOutcome(outcome, list(ids)) for _req, outcome, ids in got]
 
 
 def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any]:
@@ -354,6 +387,60 @@ def _public(r: Report, loc: Location, eid: int, uid: str, item) -> dict[str, Any
     }
 
 
+def check_batch(reports: list[Report], max_batch: int) -> None:
+    """InvalidInput for an empty batch or one above ``max_batch``."""
+    if not reports:
+        raise InvalidInput.field("events", "the batch is empty", "empty_batch")
+    if len(reports) > max_batch:
+        raise InvalidInput.field("events", f"{len(reports)} events in one batch; the limit is "
+                                 f"{max_batch}", "batch_too_large")
+
+
+def prepare_request(engine: Engine, locator: Locator, reports: list[Report],
+                    idempotency_key: str | None = None, body_hash: str | None = None,
+                    audit: dict[str, Any] | None = None,
+                    cal: calendar.Calendar | None = None) -> StoreRequest:
+    """Validate and locate ``reports`` (InvalidInput names every bad field) into the rows of
+    one request; nothing is stored yet."""
+    now = datetime.now(UTC)
+    snap = locator.snapshot
+    prepared = _prepare(engine, locator, reports, now)
+    cameras = _camera_ids(engine, reports)
+    gens = {loc.generation for _r, loc, _i in prepared}
+    gen = gens.pop() if len(gens) == 1 else snap.generation
+    return StoreRequest(_rows(prepared, cameras, now, cal), prepared, gen, idempotency_key,
+                        body_hash, audit)
+
+
+def answer(req: StoreRequest, ids: list[int]) -> IntakeResult:
+    """The 201 answer of a stored request, its events in the order sent."""
+    result = [_public(r, loc, eid, row[0], item)
+              for eid, row, (r, loc, item) in zip(ids, req.rows, req.prepared, strict=True)]
+    return IntakeResult(201, result, False)
+
+
+def settle(engine: Engine, locator: Locator, req: StoreRequest,
+           out: StoreOutcome) -> IntakeResult | None:
+    """The answer for one outcome; None when the request must be located again (``moved``).
+
+    ``taken`` answers with the stored answer of the key (a replay); ``token`` is
+    Unauthorized (nothing was stored).
+    """
+    if out.outcome == "stored":
+        return answer(req, out.ids)
+    if out.outcome == "taken":
+        assert req.idempotency_key is not None
+        return _replay(engine, req.idempotency_key, req.body_hash)
+    if out.outcome == "token":
+        raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
+    # boundaries changed under us: reload the index, then locate again
+    locator.refresh(force=True)
+    return None
+
+
+TERRITORY_CHANGING = "boundaries kept changing while the report was stored; retry"
+
+
 def ingest(engine: Engine, locator: Locator, reports: list[Report],
            idempotency_key: str | None = None, body_hash: str | None = None,
            max_batch: int = 500, audit: dict[str, Any] | None = None,
@@ -361,36 +448,16 @@ def ingest(engine: Engine, locator: Locator, reports: list[Report],
     """Store reports atomically; the status, the stored events and whether replayed.
 
     ``audit`` ({token_id, role, actor}) adds an audit row in the same statement; due times
-    follow the district calendar ``cal`` (``calendar.district(settings)``).
+    follow the district calendar ``cal`` (``calendar.district(settings)``). The API stores
+    concurrent requests together (``gis.intake.groupcommit``); this stores one alone.
     """
-    if not reports:
-        raise InvalidInput.field("events", "the batch is empty", "empty_batch")
-    if len(reports) > max_batch:
-        raise InvalidInput.field("events", f"{len(reports)} events in one batch; the limit is "
-                                 f"{max_batch}", "batch_too_large")
+    check_batch(reports, max_batch)
     for _attempt in range(3):
-        now = datetime.now(UTC)
-        snap = locator.snapshot
-        prepared = _prepare(engine, locator, reports, now)
-        cameras = _camera_ids(engine, reports)
-        gens = {loc.generation for _r, loc, _i in prepared}
-        gen = gens.pop() if len(gens) == 1 else snap.generation
-        rows = _rows(prepared, cameras, now, cal)
-        try:
-            ids = _store(engine, rows, gen, idempotency_key, body_hash, audit)
-        except psycopg2.errors.UniqueViolation as e:
-            if idempotency_key and e.diag.constraint_name == "idempotency_key_pkey":
-                return _replay(engine, idempotency_key, body_hash)
-            raise
-        if ids is None:
-            # boundaries changed under us: reload the index, then locate again
-            locator.refresh(force=True)
-            continue
-        result = [_public(r, loc, ids[row[0]], row[0], item)
-                  for row, (r, loc, item) in zip(rows, prepared, strict=True)]
-        return IntakeResult(201, result, False)
-    raise Unavailable("boundaries kept changing while the report was stored; retry",
-                      code="territory_changing")
+        req = prepare_request(engine, locator, reports, idempotency_key, body_hash, audit, cal)
+        res = settle(engine, locator, req, store_group(engine, [req])[0])
+        if res is not None:
+            return res
+    raise Unavailable(TERRITORY_CHANGING, code="territory_changing")
 
 
 def _replay(engine: Engine, key: str, body_hash: str | None) -> IntakeResult:
