@@ -190,12 +190,15 @@ class LayerMemory(MacroElement):
 
 class FillWindow(MacroElement):
     """The map (in streamlit-folium's iframe) as tall as the browser window leaves below its
-    top, at least ``min_px``, refitted when the window or the page above it changes."""
+    top, at least ``min_px``, refitted when the window or the page above it changes. ``fit``
+    (south-west, north-east): the extent the new map shows, fitted at its final size without
+    animation, so the first view it reports is the whole extent."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function (map) {
     var frame = window.frameElement, top = window.parent, last = 0;
+    var extent = {{ this.fit|tojson }};
     if (!frame || !top || top === window) { return; }
     function scroller(el) {
         for (el = el.parentElement; el; el = el.parentElement) {
@@ -215,6 +218,7 @@ class FillWindow(MacroElement):
         frame.style.height = h + "px";
         map.getContainer().style.height = h + "px";
         map.invalidateSize();
+        if (extent) { map.fitBounds(extent, {animate: false}); extent = null; }
     }
     fit();
     top.addEventListener("resize", fit);
@@ -223,11 +227,13 @@ class FillWindow(MacroElement):
 {% endmacro %}
 """)
 
-    def __init__(self, min_px: int = 360, gap_px: int = 16) -> None:
+    def __init__(self, min_px: int = 360, gap_px: int = 16,
+                 fit: list[list[float]] | None = None) -> None:
         super().__init__()
         self._name = "FillWindow"
         self.min_px = min_px
         self.gap_px = gap_px
+        self.fit = fit
 
 
 class ClickToZoom(MacroElement):
@@ -331,13 +337,13 @@ def _base_map(view: MapView) -> folium.Map:
                    control_scale=True, prefer_canvas=True, min_zoom=3, max_zoom=19)
     basemap.add_to(m, view.basemap)
     LayerMemory().add_to(m)
-    if view.fill_window:
-        FillWindow().add_to(m)
     if view.online_tiles and view.basemap is None:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)").add_to(m)
-    if view.fit:
-        f = view.fit
-        m.fit_bounds([[f[1], f[0]], [f[3], f[2]]])
+    fit = [[view.fit[1], view.fit[0]], [view.fit[3], view.fit[2]]] if view.fit else None
+    if fit:
+        m.fit_bounds(fit)
+    if view.fill_window:
+        FillWindow(fit=fit).add_to(m)
     return m
 
 
