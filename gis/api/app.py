@@ -29,6 +29,7 @@ from gis.api.routers import (
     patrols,
     resident,
     session,
+    vectortiles,
     workbench,
     workflow,
 )
@@ -103,7 +104,7 @@ def create_app(settings: Settings, listen: bool = True, mounts: Sequence[Mount] 
     app.include_router(workflow.router, responses=TOKEN_ERRORS)  # checks per endpoint
     app.include_router(session.router, responses=TOKEN_ERRORS)  # log-in needs no token
     for r in (me.router, attachments.router, workbench.router,  # each checks its caller
-              features.router):
+              features.router, vectortiles.router):  # vector tiles: per layer
         app.include_router(r, responses=TOKEN_ERRORS)
     app.include_router(open311.router)  # Open311 GeoReport v2: its own api_key and error list
     apps.install(app)
