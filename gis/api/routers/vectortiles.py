@@ -2,11 +2,12 @@
 ``/tiles/{layer}/{z}/{x}/{y}.pbf`` and ``/tiles/{layer}.json``.
 
 Grids, units and buildings are public (no token, like the basemap: a map's tile requests
-often carry no header; boundaries and footprints are what a resident is shown anyway) and
-cached by shared caches, revalidated by ETag. Cameras (security infrastructure) and events
-(only the caller's area) need a token in a header — ``Authorization: Bearer``, HTTP basic
-auth with the token as the password, or ``X-API-Token`` — never in the URL, where proxies
-and access logs would keep it; their answers are ``private``.
+often carry no header; grid outlines are public on the resident page already, units and
+footprints name no person) and cached by shared caches, revalidated by ETag. Cameras
+(security infrastructure) and events (only the caller's area) need a token in a header —
+``Authorization: Bearer``, HTTP basic auth with the token as the password, or
+``X-API-Token`` — never in the URL, where proxies and access logs would keep it; their
+answers are ``private``.
 """
 
 from __future__ import annotations
