@@ -236,6 +236,24 @@ class FillWindow(MacroElement):
         self.fit = fit
 
 
+class Controls(MacroElement):
+    """Zoom buttons with their hover titles in the current language and a metric-only scale
+    (instead of Leaflet's English titles and its feet and miles)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.zoom({zoomInTitle: {{ this.zoom_in|tojson }},
+                zoomOutTitle: {{ this.zoom_out|tojson }}}).addTo({{ this._parent.get_name() }});
+L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Controls"
+        self.zoom_in, self.zoom_out = t("Zoom in"), t("Zoom out")
+
+
 class ClickToZoom(MacroElement):
     """Clicking a marker of the parent layer zooms the map in on it (camera clusters)."""
 
@@ -334,7 +352,8 @@ def build_map(view: MapView, dynamic: list | None = None) -> folium.Map:
 def _base_map(view: MapView) -> folium.Map:
     """The map itself: position, optional online tiles, the extent to fit."""
     m = folium.Map(location=list(view.center), zoom_start=view.zoom, tiles=None,
-                   control_scale=True, prefer_canvas=True, min_zoom=3, max_zoom=19)
+                   zoom_control=False, prefer_canvas=True, min_zoom=3, max_zoom=19)
+    Controls().add_to(m)
     basemap.add_to(m, view.basemap)
     LayerMemory().add_to(m)
     if view.online_tiles and view.basemap is None:

@@ -59,7 +59,8 @@ def _render(lang: str, view: mapview.MapView | None = None) -> str:
     "选中事件及附近摄像头", "今日巡查轨迹（1）", "每格事件数", "巡查覆盖", "责任人", "社区",
     "7 个摄像头，2 个离线", "点击放大", "消防隐患", "已上报", "超期", "北京时间",
     "12-05 01:30", "01:00–01:45", "摄像头 C9 东门 · 离线 · 42 米", "已选 #7", "网格员",
-    "事件数", "未结", "已巡查单元"])
+    "事件数", "未结", "已巡查单元", "zoomInTitle: \"放大\"", "zoomOutTitle: \"缩小\"",
+    "imperial: false"])
 def test_chinese_by_default(text: str) -> None:
     """Layer names, tooltips and legends in Chinese, times in 北京时间."""
     assert text in _render("zh")
@@ -79,7 +80,8 @@ def test_english_by_the_switch() -> None:
     html = _render("en")
     for text in ("Grids", "Event heat (server bins)", "Cameras (7, clustered)", "Events (1)",
                  "Events per bin", "7 cameras, 2 offline", "click to zoom in", "Fire hazard",
-                 "China Standard Time", "patrol coverage", "camera C9 东门 · offline · 42 m"):
+                 "China Standard Time", "patrol coverage", "Zoom in",
+                 "camera C9 东门 · offline · 42 m"):
         assert text in html, text
     assert "网格" not in html.replace("一网格", "")
 
