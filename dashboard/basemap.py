@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import i18n
-from dashboard.data import STATIC_TTL_S, _call, _engine
+from dashboard.data import STATIC_TTL_S, _call, _read_engine
 from gis.geo.datum import gcj02_to_wgs84, wgs84_to_gcj02
 from gis.oversight import dashboard as dq
 from gis.oversight.dashboard import BBox
@@ -159,7 +159,7 @@ def buildings(url: str, bbox: BBox, zoom: int) -> list[dict[str, Any]]:
     """Buildings in view when zoomed in to ``BUILDING_ZOOM`` or more (none further out)."""
     if zoom < BUILDING_ZOOM:
         return []
-    return _call(dq.buildings, _engine(url), bbox, zoom=zoom)
+    return _call(dq.buildings, _read_engine(url), bbox, zoom=zoom)
 
 
 def building_layer(view: Any, target: Any) -> None:

@@ -46,7 +46,7 @@ CONFIG: Spec = {
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def load(url: str, scope: stats.Scope) -> stats.Board:
     """The board of ``scope`` now (``data.DatabaseUnavailable`` when the database is away)."""
-    return data._call(stats.board, data._engine(url), scope)
+    return data._call(stats.board, data._read_engine(url), scope)
 
 
 def _spec(title: str, values: list[dict], height: int, **body: Any) -> Spec:

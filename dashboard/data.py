@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
 
-from gis.db.engine import get_engine
+from gis.db.engine import get_engine, get_read_engine
 from gis.intake.events import OPEN_STATUSES, STATUSES
 from gis.oversight import dashboard as dq
 from gis.oversight.dashboard import BBox, Filters
@@ -37,8 +37,14 @@ def database_url() -> str:
 
 
 def _engine(url: str) -> Engine:
-    """The shared engine of ``url``."""
+    """The shared engine of ``url``: the primary (writes, and reads that must see them)."""
     return get_engine(Settings(database_url=url))
+
+
+def _read_engine(url: str) -> Engine:
+    """The engine of the dashboard's data reads: the replica (WANGGE_READ_DATABASE_URL)
+    while it is up and close behind, else ``url``'s (``get_read_engine``)."""
+    return get_read_engine(Settings(database_url=url))
 
 
 def _call(fn, *args: Any, **kw: Any) -> Any:
@@ -83,13 +89,13 @@ def ping(url: str) -> bool:
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
 def extent(url: str) -> dict[str, Any] | None:
     """Extent of the active grids (None: no district loaded)."""
-    return _call(dq.extent, _engine(url))
+    return _call(dq.extent, _read_engine(url))
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
 def filter_options(url: str, scope: Scope = None) -> dict[str, Any]:
     """Streets, communities, grids and event classes (areas limited to ``scope``)."""
-    out = dict(_call(dq.filter_options, _engine(url)))
+    out = dict(_call(dq.filter_options, _read_engine(url)))
     if scope is not None:
         for level in ("street", "community", "grid"):
             out[level] = [a for a in out[level] if _overlaps(a["code"], scope)]
@@ -104,66 +110,66 @@ def _overlaps(code: str, scope: tuple[str, ...]) -> bool:
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
 def grids(url: str, scope: Scope = None) -> list[dict[str, Any]]:
     """Active grids (in ``scope``) with their responsible worker."""
-    return _call(dq.grids, _engine(url), scope)
+    return _call(dq.grids, _read_engine(url), scope)
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
 def units(url: str, bbox: BBox, zoom: int | None = None,
           scope: Scope = None) -> list[dict[str, Any]]:
     """Minimal units in view (in grids of ``scope``; outlines simplified to the zoom)."""
-    return _call(dq.units, _engine(url), bbox, zoom=zoom, scope=scope)
+    return _call(dq.units, _read_engine(url), bbox, zoom=zoom, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def event_bins(url: str, filters: Filters, bbox: BBox, zoom: int) -> dict[str, Any]:
     """Server-side heat bins of the events in view."""
-    return _call(dq.event_bins, _engine(url), filters, bbox, zoom)
+    return _call(dq.event_bins, _read_engine(url), filters, bbox, zoom)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def event_summary(url: str, filters: Filters) -> dict[str, int]:
     """Total / open / overdue events matching the filters."""
-    return _call(dq.event_summary, _engine(url), filters)
+    return _call(dq.event_summary, _read_engine(url), filters)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def events(url: str, filters: Filters, bbox: BBox | None = None,
            limit: int = dq.EVENT_POINT_LIMIT) -> list[dict[str, Any]]:
     """Individual events, newest first."""
-    return _call(dq.events, _engine(url), filters, bbox, limit)
+    return _call(dq.events, _read_engine(url), filters, bbox, limit)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def overdue(url: str, filters: Filters) -> list[dict[str, Any]]:
     """Open events past their time limit (any report date), most late first."""
-    return _call(dq.overdue, _engine(url), filters)
+    return _call(dq.overdue, _read_engine(url), filters)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def cameras_in_view(url: str, bbox: BBox, scope: Scope = None) -> list[dict[str, Any]]:
     """Cameras in view (in ``scope``)."""
-    return _call(dq.cameras_in_view, _engine(url), bbox, scope=scope)
+    return _call(dq.cameras_in_view, _read_engine(url), bbox, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def camera_layer(url: str, bbox: BBox, zoom: int, scope: Scope = None) -> dict[str, Any]:
     """Cameras in view (in ``scope``): server-side clusters at low zoom, each camera when
     zoomed in."""
-    return _call(dq.camera_layer, _engine(url), bbox, zoom, scope=scope)
+    return _call(dq.camera_layer, _read_engine(url), bbox, zoom, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def cameras_near_event(url: str, event_id: int, radius_m: float,
                        scope: Scope = None) -> list[dict[str, Any]]:
     """Cameras near one event (in ``scope``), nearest first."""
-    return _call(dq.cameras_near_event, _engine(url), event_id, radius_m, scope=scope)
+    return _call(dq.cameras_near_event, _read_engine(url), event_id, radius_m, scope=scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def patrol_coverage(url: str, since: datetime, radius_m: float, lat: float,
                     scope: Scope = None) -> dict[str, dict[str, Any]]:
     """Patrol coverage per grid (grids in ``scope``)."""
-    cov = _call(dq.patrol_coverage, _engine(url), since, None, radius_m, lat)
+    cov = _call(dq.patrol_coverage, _read_engine(url), since, None, radius_m, lat)
     if scope is None:
         return cov
     return {code: c for code, c in cov.items() if code.startswith(scope)}
@@ -172,7 +178,7 @@ def patrol_coverage(url: str, since: datetime, radius_m: float, lat: float,
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def tracks(url: str, since: datetime, scope: Scope = None) -> list[dict[str, Any]]:
     """Patrol tracks since ``since`` (in grids of ``scope``)."""
-    rows = _call(dq.tracks, _engine(url), since)
+    rows = _call(dq.tracks, _read_engine(url), since)
     if scope is None:
         return rows
     return [r for r in rows if (r["grid_code"] or "").startswith(scope)]
@@ -182,13 +188,13 @@ def tracks(url: str, since: datetime, scope: Scope = None) -> list[dict[str, Any
 def grid_stats(url: str, since: datetime, radius_m: float,
                scope: Scope = None) -> list[dict[str, Any]]:
     """Per-grid events, coverage and people (grids in ``scope``)."""
-    return _call(dq.grid_stats, _engine(url), since, radius_m, scope)
+    return _call(dq.grid_stats, _read_engine(url), since, radius_m, scope)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def worker_stats(url: str, since: datetime, scope: Scope = None) -> list[dict[str, Any]]:
     """Per-worker reports and patrols (workers holding a role in ``scope``)."""
-    rows = _call(dq.worker_stats, _engine(url), since)
+    rows = _call(dq.worker_stats, _read_engine(url), since)
     if scope is None:
         return rows
     return [r for r in rows if any(

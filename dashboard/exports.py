@@ -44,13 +44,13 @@ def months(n: int = 12, now: datetime | None = None) -> list[str]:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def _event_table(url: str, who: Principal, filt: exports.EventFilter, minute: str) -> Table:
     """The events ``who`` may read matching ``filt`` (``minute``: the cache's clock)."""
-    return data._call(exports.event_table, data._engine(url), filt, who)
+    return data._call(exports.event_table, data._read_engine(url), filt, who)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def _assessment_table(url: str, month: str, area: str | None) -> Table:
     """The month's indicators in ``area`` (checked by the caller)."""
-    return data._call(exports.assessment_table, data._engine(url), month, area)
+    return data._call(exports.assessment_table, data._read_engine(url), month, area)
 
 
 def preview(table: Table) -> None:

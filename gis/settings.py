@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         description="URL of the same database for the owner role, used by migrations and bulk "
         "loads that need DDL (default: DATABASE_URL, one role for everything).",
     )
+    read_database_url: str | None = Field(
+        None, description="URL of a streaming replica (a stock PostgreSQL hot standby of the "
+        "same database, the platform's role) for the dashboard's and the read-only endpoints' "
+        "reads; none: every read goes to DATABASE_URL. Writes always go to DATABASE_URL.")
+    read_max_lag_s: float = Field(
+        10.0, ge=0, description="A replica further behind the primary than this (seconds), or "
+        "down, is left for the primary (with a warning) until it catches up.")
+    read_check_s: float = Field(
+        3.0, gt=0, description="How often (seconds, at most) the replica's lag is checked.")
     pool_size: int = Field(10, ge=1, le=200)
     pool_timeout_s: float = Field(5.0, gt=0)
     pool_pre_ping: bool = Field(
@@ -66,6 +75,10 @@ class Settings(BaseSettings):
     )
 
     max_batch: int = Field(500, ge=1, description="Most events in one POST.")
+    group_commit: bool = Field(
+        True, description="Concurrent event reports share one statement and one commit, each "
+        "answered after it (gis.intake.groupcommit); off: each request is stored alone and "
+        "its token read from the database (the benchmark's baseline, bench.storm).")
     max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted "
                                 "(every endpoint but the file uploads).")
     max_upload_bytes: int = Field(50_000_000, ge=1024, description="Largest file upload "
@@ -131,7 +144,13 @@ class Settings(BaseSettings):
         "turn off only for local demos (every request then acts as the district centre)."
     )
 
-    @field_validator("database_url", "owner_database_url")
+    @field_validator("read_database_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        """An empty WANGGE_READ_DATABASE_URL means no replica."""
+        return v or None
+
+    @field_validator("database_url", "owner_database_url", "read_database_url")
     @classmethod
     def _postgres_only(cls, v: str | None) -> str | None:
         """Only PostgreSQL URLs are accepted."""

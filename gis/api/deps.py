@@ -17,8 +17,9 @@ from gis import calendar
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.calendar import Calendar
-from gis.db.engine import get_heavy_engine
+from gis.db.engine import get_heavy_read_engine, read_router
 from gis.errors import Busy, Forbidden, Unauthorized
+from gis.intake.groupcommit import GroupCommit
 from gis.media.store import MediaStore
 from gis.settings import Settings
 from gis.territory.locator import Locator
@@ -27,6 +28,29 @@ from gis.territory.locator import Locator
 async def engine(request: Request) -> Engine:
     """The app's engine."""
     return request.app.state.engine
+
+
+async def read_engine(request: Request) -> Engine:
+    """The engine of read-only endpoints: the replica's while it is up and close behind,
+    else the app's (as ``gis.db.engine.get_read_engine``). Never for a write, nor for a
+    read that must see the caller's own last write (use ``engine`` there)."""
+    router = read_router(request.app.state.settings)
+    if router is None:
+        return request.app.state.engine
+    if not router.checked:  # the first check waits for the servers: not in the event loop
+        await run_in_threadpool(router.check)
+    return router.replica if router.use_replica() else request.app.state.engine
+
+
+async def intake_batcher(request: Request) -> GroupCommit | None:
+    """The app's group commit of event reports (None when ``group_commit`` is off)."""
+    state = request.app.state
+    if not getattr(state.settings, "group_commit", True):
+        return None
+    batcher = getattr(state, "intake_batcher", None)
+    if batcher is None:
+        batcher = state.intake_batcher = GroupCommit(state.engine)
+    return batcher
 
 
 async def locator(request: Request) -> Locator:
@@ -59,12 +83,17 @@ def _heavy_slots(request: Request) -> anyio.Semaphore:
 
 
 async def heavy_engine(request: Request) -> AsyncIterator[Engine]:
-    """The heavy-read engine, held through one of ``heavy_pool_size`` slots.
+    """The heavy-read engine, held through one of ``heavy_pool_size`` slots; on the replica
+    while reads go there (``get_heavy_read_engine``): heavy reads are statistics, never
+    someone's last write.
 
     A request waits for its slot here, in the event loop, so heavy reads queued behind each
     other hold neither a worker thread nor a connection of the pool event intake uses.
     """
     settings: Settings = request.app.state.settings
+    router = read_router(settings)
+    if router is not None and not router.checked:
+        await run_in_threadpool(router.check)
     slots = _heavy_slots(request)
     acquired = False
     with anyio.move_on_after(settings.heavy_wait_s):
@@ -73,7 +102,7 @@ async def heavy_engine(request: Request) -> AsyncIterator[Engine]:
     if not acquired:
         raise Busy("too many heavy reads at once; retry later")
     try:
-        yield get_heavy_engine(settings)
+        yield get_heavy_read_engine(settings)
     finally:
         slots.release()
 
@@ -124,16 +153,51 @@ def current(request: Request) -> Principal:
     return p
 
 
+# Writes whose storing statement checks the caller's token again (gis.intake.groupcommit):
+# with group commit on, their caller may come from the short token cache (auth.TokenCache).
+RECHECKED_AT_COMMIT = frozenset({("POST", "/api/v1/events")})
+
+
+async def _caller(request: Request) -> Principal:
+    """``current`` in a worker thread; for a RECHECKED_AT_COMMIT write, the principal of a
+    token checked in the last ``auth.TOKEN_CACHE_S`` seconds, named in
+    ``request.state.recheck_token`` for the storing statement to check again."""
+    settings, engine = request.app.state.settings, request.app.state.engine
+    if ((request.method, request.url.path) not in RECHECKED_AT_COMMIT
+            or not getattr(settings, "group_commit", True)):
+        return await run_in_threadpool(current, request)
+    token = _bearer(request)
+    p = auth.token_cache.get(engine, token)
+    if p is None:
+        p = await run_in_threadpool(current, request)
+        auth.token_cache.put(engine, token, p)
+        return p
+    request.state.principal = p
+    request.state.recheck_token = p.token_id
+    return p
+
+
+async def token_refused(request: Request, err: Unauthorized) -> None:
+    """A cached token the storing statement refused (revoked or expired since): forgotten,
+    and the refusal audited as ``current`` audits it."""
+    engine = request.app.state.engine
+    auth.token_cache.drop(engine, _bearer(request))
+    await run_in_threadpool(auth.audit_now, engine, None,
+                            f"{request.method} {request.url.path}", None, "denied",
+                            {"code": err.code})
+
+
 async def require_token(request: Request) -> Principal:
     """Dependency for core routers: a valid token; writes are audited; planners only read.
 
-    The token is checked against the database on every request (``auth.authenticate``).
+    The token is checked against the database on every request (``auth.authenticate``), but
+    for event reports with group commit on, whose storing statement checks it again.
     """
     if not getattr(request.app.state.settings, "auth_required", True):
         request.state.principal = auth.ANONYMOUS
         p = auth.ANONYMOUS
     else:
-        p = await run_in_threadpool(current, request)
+        p = await _caller(request)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         engine = request.app.state.engine
         if p.role == "planner":

@@ -18,8 +18,9 @@ from gis.api.errors import pydantic_details
 from gis.api.event_geojson import EventCollection
 from gis.api.params import INT64_MAX, Id, Instant
 from gis.api.schemas import ReportIn, _aware
-from gis.errors import InvalidInput
-from gis.intake import events, resident
+from gis.errors import InvalidInput, Unauthorized
+from gis.intake import events, groupcommit, resident
+from gis.intake.groupcommit import GroupCommit
 from gis.settings import Settings
 from gis.territory.locator import Locator
 
@@ -99,18 +100,29 @@ async def post_events(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
     settings: Settings = Depends(deps.settings),
+    batcher: GroupCommit | None = Depends(deps.intake_batcher),
 ) -> Any:
-    """Locate and store reports; a retried request with the same Idempotency-Key lands once."""
+    """Locate and store reports; a retried request with the same Idempotency-Key lands once.
+    Concurrent requests are stored together, each answered after their commit."""
     raw = await request.body()
     reports, batch, doc = parse_reports(raw, settings.max_batch)
     who = getattr(request.state, "principal", None)
     audit = ({"token_id": who.token_id, "role": who.role, "actor": who.actor}
              if who is not None else None)
-    res = await run_in_threadpool(
-        events.ingest, engine, locator, reports, idempotency_key,
-        events.request_hash(doc) if idempotency_key else None, settings.max_batch, audit,
-        cal=calendar.district(settings),
-    )
+    key_hash = events.request_hash(doc) if idempotency_key else None
+    cal = calendar.district(settings)
+    if batcher is None:  # group commit off: each request alone
+        res = await run_in_threadpool(events.ingest, engine, locator, reports, idempotency_key,
+                                      key_hash, settings.max_batch, audit, cal=cal)
+    else:
+        try:
+            res = await groupcommit.ingest(
+                batcher, engine, locator, reports, idempotency_key, key_hash,
+                settings.max_batch, audit, cal,
+                recheck_token=getattr(request.state, "recheck_token", None))
+        except Unauthorized as e:
+            await deps.token_refused(request, e)
+            raise
     headers = {"Idempotent-Replayed": "true"} if res.replayed else {}
     if batch:
         return JSONResponse({"count": len(res.events), "events": res.events},
@@ -144,7 +156,7 @@ def get_events(
     f: Annotated[str | None, Query(pattern="^(json|geojson)$",
                                    description="geojson: a FeatureCollection (as Accept: "
                                                "application/geo+json)")] = None,
-    engine: Engine = Depends(deps.engine),
+    engine: Engine = Depends(deps.read_engine),  # the replica: up to its lag behind
 ) -> Any:
     """Events in the caller's area, newest first, ``limit`` per page; pass ``next_cursor``
     back as ``cursor``. A GeoJSON FeatureCollection when asked (``f=geojson`` or ``Accept:
@@ -176,7 +188,7 @@ def get_events(
 
 @router.get("/{event_id}", response_model=EventDetail,
             summary="One event with its full history")
-def get_event(event_id: Id, request: Request,
+def get_event(event_id: Id, request: Request,  # the primary: an event just posted is there
               engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     """The event, every step of its history and its dispatch records (404, as if missing,
     outside the caller's area)."""

@@ -136,7 +136,7 @@ def _info(c: Collection, base: str, extent: list[float] | None) -> dict[str, Any
 @router.get("/collections", response_model=Collections, summary="The feature collections")
 def list_collections(request: Request, f: Fmt = None,
                      _who: auth.Principal = Depends(deps.current),
-                     engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+                     engine: Engine = Depends(deps.read_engine)) -> dict[str, Any]:
     """Every collection with its CRSs and extent."""
     _fmt(f)
     base, extent = _base(request), features.district_extent(engine)
@@ -148,7 +148,7 @@ def list_collections(request: Request, f: Fmt = None,
             summary="One feature collection")
 def get_collection(collectionId: str, request: Request, f: Fmt = None,  # noqa: N803
                    _who: auth.Principal = Depends(deps.current),
-                   engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+                   engine: Engine = Depends(deps.read_engine)) -> dict[str, Any]:
     """One collection's description."""
     _fmt(f)
     return _info(collection(collectionId), _base(request), features.district_extent(engine))
@@ -221,6 +221,12 @@ def _next(request: Request, offset: int, limit: int) -> str:
     return str(request.url.include_query_params(offset=offset + limit))
 
 
+def _reader(c: Collection, primary: Engine, read: Engine) -> Engine:
+    """Where a collection's features are read: the replica (``read``), but an editable draft
+    layer from the primary, so QGIS sees the feature it has just written."""
+    return primary if c.editable else read
+
+
 @router.get("/collections/{collectionId}/items", response_model=FeatureCollection,
             summary="Features of a collection (GeoJSON)",
             responses={200: {"content": {GEOJSON: {}}}})
@@ -231,14 +237,16 @@ async def get_items(collectionId: str, request: Request,  # noqa: N803
                     filter_lang: FilterLang = None, filter_crs: FilterCrs = None,
                     generation: Generation = None, f: Fmt = None,
                     who: auth.Principal = Depends(deps.current),
-                    engine: Engine = Depends(deps.engine)) -> JSONResponse:
+                    engine: Engine = Depends(deps.engine),
+                    read: Engine = Depends(deps.read_engine)) -> JSONResponse:
     """A page of features: ``bbox``, ``datetime``, ``filter`` and queryables narrow it;
     ``rel=next`` while more match."""
     _fmt(f)
     c = collection(collectionId)
     query = _query(c, request, (limit, offset), (crs, bbox, bbox_crs),
                    (filter, filter_lang, filter_crs), generation)
-    page = await run_in_threadpool(features.items, engine, c, query, _scope(who))
+    page = await run_in_threadpool(features.items, _reader(c, engine, read), c, query,
+                                   _scope(who))
     links = [_link(str(request.url), "self", GEOJSON),
              _link(f"{_base(request)}/collections/{c.id}", "collection")]
     if query.offset + len(page.features) < page.number_matched:
@@ -254,12 +262,14 @@ async def get_items(collectionId: str, request: Request,  # noqa: N803
 async def get_item(collectionId: str, featureId: str, request: Request,  # noqa: N803
                    crs: Crs = None, generation: Generation = None, f: Fmt = None,
                    who: auth.Principal = Depends(deps.current),
-                   engine: Engine = Depends(deps.engine)) -> JSONResponse:
+                   engine: Engine = Depends(deps.engine),
+                   read: Engine = Depends(deps.read_engine)) -> JSONResponse:
     """One feature by its id (codes for territory and cameras, numbers for the rest)."""
     _fmt(f)
     c = collection(collectionId)
     query = features.ItemsQuery(crs=crsmod.crs_param(crs), generation=generation)
-    feat = await run_in_threadpool(features.item, engine, c, featureId, query, _scope(who))
+    feat = await run_in_threadpool(features.item, _reader(c, engine, read), c, featureId,
+                                   query, _scope(who))
     href = f"{_base(request)}/collections/{c.id}"
     feat["links"] = [_link(f"{href}/items/{featureId}", "self", GEOJSON),
                      _link(href, "collection")]

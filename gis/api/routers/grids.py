@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
 
 @router.get("", response_model=GridCollection,
             summary="Active grids as a GeoJSON FeatureCollection")
-def list_grids(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+def list_grids(engine: Engine = Depends(deps.read_engine)) -> dict[str, Any]:
     """Every grid of the active generation."""
     return grids.feature_collection(engine)
 
@@ -25,7 +25,7 @@ def list_grids(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
 @router.get("/{code}", response_model=GridDetail,
             summary="One grid: geometry, people, open events")
 def get_grid(code: str, request: Request, generation: GenerationId | None = None,
-             engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
+             engine: Engine = Depends(deps.read_engine)) -> dict[str, Any]:
     """GeoJSON Feature of the grid with its responsible people and the open events the
     caller may see (none outside their area; ``open_events.filtered`` when limited)."""
     return grids.grid_detail(engine, code, generation,
