@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypedDict
@@ -274,6 +275,49 @@ def authenticate(engine: Engine, token: str | None) -> Principal:
     return Principal(row.role, _token_areas(row.role, row.area_code, row.worker_areas),
                      row.worker_code, row.id, row.name, row.department,
                      bool(row.must_change_password))
+
+
+TOKEN_CACHE_S = 2.0  # how long a checked token's principal is reused by intake
+
+
+class TokenCache:
+    """Principals of tokens checked in the last ``TOKEN_CACHE_S`` seconds (per process).
+
+    Only for writes whose storing statement checks the token again (event intake, see
+    ``gis/intake/sql/events_store.sql``): a token revoked or expired anywhere is refused there
+    at once, with nothing stored. What may be up to ``TOKEN_CACHE_S`` old is the rest of the
+    principal: role, area and name, which a token keeps for its life, and its worker's grids.
+    A session that must change its password is never cached.
+    """
+
+    def __init__(self, ttl_s: float = TOKEN_CACHE_S) -> None:
+        self.ttl_s = ttl_s
+        self._hits: dict[tuple[str, str], tuple[Principal, float]] = {}
+
+    def get(self, engine: Engine, token: str | None) -> Principal | None:
+        """The cached principal of ``token``, or None (unknown or too old)."""
+        if not token:
+            return None
+        hit = self._hits.get((str(engine.url), hash_token(token)))
+        if hit is None or time.monotonic() - hit[1] > self.ttl_s:
+            return None
+        return hit[0]
+
+    def put(self, engine: Engine, token: str | None, p: Principal) -> None:
+        """Remember a principal just read from the database."""
+        if not token or p.must_change_password or p.token_id is None:
+            return
+        if len(self._hits) > 10_000:  # many devices: start again rather than grow
+            self._hits.clear()
+        self._hits[(str(engine.url), hash_token(token))] = (p, time.monotonic())
+
+    def drop(self, engine: Engine, token: str | None) -> None:
+        """Forget a token (refused at commit)."""
+        if token:
+            self._hits.pop((str(engine.url), hash_token(token)), None)
+
+
+token_cache = TokenCache()
 
 
 def audit(conn: Connection, who: Principal | None, action: str, target: str | None,
