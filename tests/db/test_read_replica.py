@@ -8,6 +8,7 @@ folder on free ports and are removed at the end; the shared cluster is never tou
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 from collections.abc import Iterator
 
@@ -97,6 +98,14 @@ def replica_warnings(caplog) -> list[str]:
             if r.name == LOGGER and r.levelno == logging.WARNING]
 
 
+def tile_of(lon: float, lat: float, z: int = 16) -> str:
+    """The events tile (XYZ) holding a WGS84 point."""
+    n = 2 ** z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return f"/tiles/events/{z}/{x}/{y}.pbf"
+
+
 def client_of(s: Settings) -> TestClient:
     """A TestClient on the app of ``s`` as the district centre (token made on the primary)."""
     from wangge.app import create_app
@@ -129,7 +138,8 @@ def test_reads_go_to_the_standby_and_writes_to_the_primary(pair, monkeypatch):
 
 def test_lists_read_off_the_standby_and_a_post_lands_on_the_primary(pair):
     """With the standby's replay paused, an event POSTed lands on the primary; GET of the
-    event itself (the primary) has it, the lists (the standby) not until replay resumes."""
+    event itself (the primary) has it, the lists, a grid, the OGC items and the events tile
+    (the standby) not until replay resumes."""
     s = settings_of(pair, read_max_lag_s=60, read_check_s=0.2)
     lon, lat = grid_point(get_engine(s), G1)
     with client_of(s) as client:
@@ -149,10 +159,12 @@ def test_lists_read_off_the_standby_and_a_post_lands_on_the_primary(pair):
             assert new not in {f["id"] for f in items}
             grid = client.get(f"/api/v1/grids/{G1}").json()["properties"]["open_events"]
             assert new not in {e["id"] for e in grid["latest"]}
+            assert client.get(tile_of(lon, lat)).status_code == 204  # an empty tile
         finally:
             replay(pair, on=True)
         wait_for(lambda: new in {e["id"] for e in client.get("/api/v1/events").json()["events"]},
                  "the event in the list once replayed")
+        assert client.get(tile_of(lon, lat)).status_code == 200
         assert read_router(s).use_replica() is True
 
 

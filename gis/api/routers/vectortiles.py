@@ -63,7 +63,7 @@ def _fresh(request: Request, etag: str | None) -> bool:
             summary="A vector tile (MVT) of grids, units, buildings, cameras or events")
 async def vector_tile(request: Request, layer: str, z: int = PathParam(ge=0, le=tiles.MAX_ZOOM),
                       x: int = PathParam(ge=0), y: int = PathParam(ge=0),
-                      engine: Engine = Depends(deps.engine)) -> Response:
+                      engine: Engine = Depends(deps.read_engine)) -> Response:
     """The tile's MVT bytes; 204 for an empty tile; 304 when If-None-Match is current."""
     lyr = tiles.layer(layer)
     scope = await _scope(request, lyr)
@@ -83,7 +83,7 @@ async def vector_tile(request: Request, layer: str, z: int = PathParam(ge=0, le=
 
 @router.get("/{layer}.json", response_model=TileJSON, summary="TileJSON 3.0.0 of a tile layer")
 async def tilejson(request: Request, layer: str, response: Response,
-                   engine: Engine = Depends(deps.engine)) -> TileJSON:
+                   engine: Engine = Depends(deps.read_engine)) -> TileJSON:
     """Where the layer's tiles are, their zooms, the active district's bounds and fields."""
     lyr = tiles.layer(layer)
     await _scope(request, lyr)
