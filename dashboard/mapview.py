@@ -535,14 +535,15 @@ def camera_status_label(status: str) -> str:
 def _event_tip(e: dict) -> str:
     """Hover text of one event marker (times in China Standard Time)."""
     item = item_label(e.get("item_code", ""), e["item_name"], e.get("item_name_zh"))
+    desc = e.get("description")
     return t("<b>#{id}</b> {item}<br>status: {status}{overdue}<br>reported {when} ({tz}) · "
-             "{source}<br>grid {grid} unit {unit}<br>{description}<br><i>click: cameras near "
+             "{source}<br>grid {grid} unit {unit}<br>{description}<i>click: cameras near "
              "it</i>", id=e["id"], item=html.escape(item), status=status_label(e["status"]),
              overdue=f" <b>{t('overdue')}</b>" if e.get("overdue") else "",
              when=_cst(e.get("reported_at")), tz=TZ_LABEL(),
              source=_code("source", e["source"]), grid=e.get("grid_code") or "-",
              unit=e.get("unit_code") or "-",
-             description=html.escape(e.get("description") or ""))
+             description=f"{html.escape(desc)}<br>" if desc else "")
 
 
 def event_layer(view: MapView, target: Target) -> None:

@@ -31,6 +31,21 @@ def _map_box(page) -> dict:
     return last
 
 
+# Container point of an event marker (its tooltip has "<b>#id"), away from the controls.
+EVENT_POINT = """() => {
+    let best = null;
+    const size = window.map.getSize();
+    window.map.eachLayer(l => {
+        const tip = l instanceof L.CircleMarker && l.getTooltip()
+            ? String(l.getTooltip().getContent()) : "";
+        if (!tip.includes("<b>#")) return;
+        const p = window.map.latLngToContainerPoint(l.getLatLng());
+        if (p.x > 60 && p.y > 60 && p.x < size.x - 320 && p.y < size.y - 60) best = [p.x, p.y];
+    });
+    return best;
+}"""
+
+
 def _swapped_after(page, mframe, act) -> None:
     """Do ``act`` and wait until a refresh has swapped the map's feature groups in again
     (streamlit-folium keeps every group it ever added in window.feature_group)."""
@@ -63,6 +78,23 @@ def test_live_map_fits_the_screen_and_remembers_unticked_layers(settings, demo_d
         assert abs(inner - box["height"]) <= 2  # the Leaflet map fills its frame
         page.screenshot(path=str(SHOTS / "live_map_1366x768.png"))
         assert page.get_by_text("Choose options").count() == 0  # placeholders in Chinese
+        pt = mframe.evaluate(EVENT_POINT)
+        assert pt, "no event marker in view"
+        page.mouse.move(box["x"] + pt[0], box["y"] + pt[1])
+        tip = page.frame_locator(FRAME).first.locator(".leaflet-tooltip")
+        track = tip.filter(has_text="公里").first  # today's track passes over the events
+        track.wait_for(timeout=10_000)
+        assert "北京时间" in track.inner_text()
+        page.screenshot(path=str(SHOTS / "live_map_tooltip_track.png"))
+        mframe.evaluate("""() => { window.map.eachLayer(l => {
+            if (l instanceof L.CircleMarker && l.getTooltip()
+                && String(l.getTooltip().getContent()).includes("<b>#1<")) l.openTooltip();
+        }); }""")
+        event = tip.filter(has_text="状态").first
+        event.wait_for(timeout=10_000)
+        text = event.inner_text()
+        assert "消防隐患" in text and "网格员" in text and "北京时间" in text, text
+        page.screenshot(path=str(SHOTS / "live_map_tooltip_event.png"))
         overdue = page.get_by_role("heading", name="超期事件（1）")
         overdue.scroll_into_view_if_needed()
         page.wait_for_timeout(500)  # the table's canvas drawn before the screenshot

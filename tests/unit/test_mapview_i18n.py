@@ -4,6 +4,7 @@ English by the switch, from the mapview catalogue."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +74,13 @@ def test_no_english_left_in_chinese() -> None:
                  "Cameras (", "Events (", "Today's patrol", "status:", "cameras, ",
                  "Selected event", "log scale"):
         assert f'"{text}' not in html and f">{text}" not in html and f" {text}" not in html
+
+
+def test_event_description_only_when_there_is_one() -> None:
+    """An event's description on its own line; none: no empty line."""
+    assert "<br><br><i>点击" not in _render("zh")
+    described = dataclasses.replace(_view(), events=[EVENT | {"description": "楼道堆物"}])
+    assert "单元 u<br>楼道堆物<br><i>点击" in _render("zh", described)
 
 
 def test_english_by_the_switch() -> None:
