@@ -15,7 +15,7 @@ from dashboard import alerts, session  # noqa: E402
 from dashboard.i18n import gettext, t  # noqa: E402
 from gis.access import auth  # noqa: E402
 
-st.set_page_config(page_title=t("Wangge command centre"), page_icon=":material/map:",
+st.set_page_config(page_title=t("Wangge command centre"), page_icon="🗺️",
                    layout="wide")
 PAGES = Path(__file__).resolve().parent / "pages"
 try:
