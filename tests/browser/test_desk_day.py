@@ -132,6 +132,9 @@ def test_a_dispatcher_and_the_centre_run_the_closed_loop_from_the_dashboard(desk
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(**DESK)
+        outside: list[str] = []  # requests leaving this machine (the desk may be offline)
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+            ("http://127.0.0.1", "data:", "blob:", "about:")) else None)
         try:
             log_in(page, dash, "disp", pw)
             page.get_by_role("heading", name="实时地图").wait_for(timeout=WAIT)
@@ -207,6 +210,7 @@ def test_a_dispatcher_and_the_centre_run_the_closed_loop_from_the_dashboard(desk
             detail_map(page)
             shot(page, "06_centre_workbench")
             visit_the_pages(page, {"调度工作台"})
+            assert outside == []
         except Exception:
             shot(page, "zz_failure")  # what the page showed when the test failed
             raise
