@@ -177,12 +177,34 @@ def unvisited(engine: Engine, days: int | None = None, now: datetime | None = No
     days = r.unvisited_days if days is None else days
     if days < 0:
         raise InvalidInput.field("days", "must be >= 0", "out_of_range")
+    d = r.unit_distance_m if distance_m is None else distance_m
+    params = {"now": now, "cutoff": now - timedelta(days=days),
+              "area": scope.area_prefixes(area), "d": d}
     with heavy_connect(engine) as conn:
-        rows = conn.execute(q(SQL, "unit_last_visit", PKG), {
-            "now": now, "cutoff": now - timedelta(days=days),
-            "area": scope.area_prefixes(area),
-            "d": r.unit_distance_m if distance_m is None else distance_m}).mappings()
+        indexed = conn.execute(q(SQL, "visits_complete", PKG), params).scalar_one()
+        name = "unit_last_visit_indexed" if indexed else "unit_last_visit"
+        rows = conn.execute(q(SQL, name, PKG), params).mappings()
         return [UnvisitedUnit(**x) for x in rows]
+
+
+def index_visits(engine: Engine, distance_m: float | None = None, batch: int = 500,
+                 part: int = 0, parts: int = 1) -> int:
+    """Index every track not yet indexed for the active generation and the distance (after an
+    activation or a new distance), committing per batch; returns the visits written. The
+    distance becomes the one new tracks are indexed with. ``part`` of ``parts``: the tracks
+    whose id % parts == part (parallel callers)."""
+    d = rulebook.rules().unit_distance_m if distance_m is None else distance_m
+    with engine.begin() as conn:
+        conn.execute(q(SQL, "set_visit_distance", PKG), {"d": d})
+    visits, after = 0, 0
+    while True:
+        with engine.begin() as conn:
+            ids = list(conn.execute(q(SQL, "tracks_to_index", PKG), {
+                "d": d, "after": after, "limit": batch, "part": part, "parts": parts}).scalars())
+            if not ids:
+                return visits
+            visits += int(conn.execute(q(SQL, "index_tracks", PKG), {"ids": ids}).scalar() or 0)
+        after = ids[-1]
 
 
 def patrols_due(engine: Engine, day: date | None = None, worker: str | None = None,

@@ -2,17 +2,36 @@
 -- Every unit of the active generation (in_scope of the prefixes @area, NULL = all) with the
 -- workers whose tracks passed within @d metres of it during [@since, @until) (tracks clipped
 -- to the period by their M time).
--- Set-based: each clipped track is cut into segments (and lone points); each piece probes the
+-- A track indexed for the active generation and @d (patrol_visit, migration 0014) whose M
+-- times all lie in the period is read from its visit rows. Any other track goes the set-based
+-- way: each clipped track is cut into segments (and lone points); each piece probes the
 -- unit GiST index with its box grown by a little more than @d in degrees; a pair is then
 -- decided in a local metric plane when it is clearly inside or clearly outside @d, and by the
 -- exact geography ST_DWithin otherwise (the same answer as geography ST_DWithin for every pair).
 WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
+span AS (
+    SELECT CAST(extract(epoch FROM CAST(:since AS timestamptz)) AS float8) AS lo,
+           CAST(extract(epoch FROM CAST(:until AS timestamptz)) AS float8) AS hi
+),
+tr AS MATERIALIZED (
+    SELECT p.id AS track_id, p.worker_id,
+           COALESCE(x.mmin >= span.lo AND x.mmax <= span.hi, false) AS indexed
+    FROM patrol_track p CROSS JOIN span
+    LEFT JOIN patrol_track_indexed x ON x.track_id = p.id
+     AND x.generation_id = (SELECT id FROM gen) AND x.distance_m = CAST(:d AS float8)
+    WHERE p.started_at < :until AND p.ended_at >= :since
+),
+fast AS (
+    SELECT v.unit_id, v.worker_id
+    FROM tr JOIN patrol_visit v ON v.track_id = tr.track_id
+    WHERE tr.indexed
+),
 t AS (
     SELECT p.id AS track_id, p.worker_id,
            ST_Force2D(ST_LocateBetween(p.geom, extract(epoch FROM CAST(:since AS timestamptz)),
                                        extract(epoch FROM CAST(:until AS timestamptz)))) AS g
-    FROM patrol_track p
-    WHERE p.started_at < :until AND p.ended_at >= :since
+    FROM tr JOIN patrol_track p ON p.id = tr.track_id
+    WHERE NOT tr.indexed
 ),
 part AS (
     SELECT t.track_id, t.worker_id, d.geom AS g
@@ -58,6 +77,8 @@ near AS (
                ELSE ST_DWithin(cand.g::geography,
                                (SELECT u.geom FROM unit u WHERE u.id = cand.unit_id)::geography,
                                :d) END
+    UNION ALL
+    SELECT fast.unit_id, fast.worker_id FROM fast
 )
 SELECT u.code AS unit, u.grid_code,
        COALESCE(array_agg(DISTINCT near.worker_id) FILTER (WHERE near.worker_id IS NOT NULL),
@@ -133,6 +154,46 @@ LEFT JOIN lv ON lv.unit_id = u.id
 WHERE in_scope(u.grid_code, CAST(:area AS text[]))
   AND (visited.unit_id IS NULL OR lv.last_visit < :cutoff)
 ORDER BY u.grid_code, u.code;
+-- name: visits_complete
+-- Whether every track started by @now is indexed for the active generation and @d (then the
+-- visit rows alone answer unit_last_visit_indexed).
+SELECT NOT EXISTS (
+    SELECT 1 FROM patrol_track p
+    WHERE p.started_at <= :now AND NOT EXISTS (
+        SELECT 1 FROM patrol_track_indexed x
+        WHERE x.track_id = p.id AND x.distance_m = CAST(:d AS float8)
+          AND x.generation_id = (SELECT id FROM generation WHERE status = 'active')));
+-- name: unit_last_visit_indexed
+-- unit_last_visit read from the visit rows (valid when visits_complete): per unit, the latest
+-- closest-approach time of the tracks started by @now, one index probe per unit.
+WITH gen AS (SELECT id FROM generation WHERE status = 'active')
+SELECT u.code AS unit, u.grid_code, lv.last_visit
+FROM unit u JOIN gen ON u.generation_id = gen.id
+LEFT JOIN LATERAL (
+    SELECT v.visit_at AS last_visit FROM patrol_visit v
+    WHERE v.unit_id = u.id AND v.started_at <= :now
+    ORDER BY v.visit_at DESC LIMIT 1
+) lv ON true
+WHERE in_scope(u.grid_code, CAST(:area AS text[]))
+  AND (lv.last_visit IS NULL OR lv.last_visit < :cutoff)
+ORDER BY u.grid_code, u.code;
+-- name: set_visit_distance
+-- The distance (m) tracks are indexed with from now on.
+INSERT INTO patrol_visit_setting (one, distance_m) VALUES (true, :d)
+ON CONFLICT (one) DO UPDATE SET distance_m = :d;
+-- name: tracks_to_index
+-- Tracks not indexed for the active generation and @d with id % @parts = @part, after id
+-- @after, up to @limit, oldest id first.
+SELECT p.id FROM patrol_track p
+WHERE NOT EXISTS (
+    SELECT 1 FROM patrol_track_indexed x
+    WHERE x.track_id = p.id AND x.distance_m = CAST(:d AS float8)
+      AND x.generation_id = (SELECT id FROM generation WHERE status = 'active'))
+  AND p.id > :after AND p.id % :parts = :part
+ORDER BY p.id LIMIT :limit;
+-- name: index_tracks
+-- (Re)index the tracks @ids (patrol_index_track, migration 0014).
+SELECT sum(patrol_index_track(i)) FROM unnest(CAST(:ids AS bigint[])) i;
 -- name: responsible
 -- The worker who answers for each grid at @at: the full-time worker, else the grid leader.
 WITH gen AS (SELECT id FROM generation WHERE status = 'active')
