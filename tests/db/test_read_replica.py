@@ -11,6 +11,7 @@ import logging
 import math
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,6 +30,7 @@ from gis.db.engine import (
     read_router,
 )
 from gis.intake import catalogue
+from gis.oversight.dashboard import Filters
 from gis.settings import Settings
 from gis.territory.synthetic import load_synthetic
 
@@ -136,12 +138,24 @@ def test_reads_go_to_the_standby_and_writes_to_the_primary(pair, monkeypatch):
     assert G1 in {g["code"] for g in data.grids.__wrapped__(s.database_url)}
 
 
-def test_lists_read_off_the_standby_and_a_post_lands_on_the_primary(pair):
+def dashboard_total(url: str) -> int:
+    """Events of all time on the dashboard (its loader, uncached)."""
+    from dashboard import data
+
+    every = Filters(since=datetime(1970, 1, 1, tzinfo=UTC))
+    return data.event_summary.__wrapped__(url, every)["total"]
+
+
+def test_lists_read_off_the_standby_and_a_post_lands_on_the_primary(pair, monkeypatch):
     """With the standby's replay paused, an event POSTed lands on the primary; GET of the
-    event itself (the primary) has it, the lists, a grid, the OGC items and the events tile
-    (the standby) not until replay resumes."""
+    event itself (the primary) has it, the lists, a grid, the OGC items, the events tile and
+    the dashboard (the standby) not until replay resumes."""
     s = settings_of(pair, read_max_lag_s=60, read_check_s=0.2)
+    for k, v in (("READ_DATABASE_URL", s.read_database_url), ("READ_MAX_LAG_S", "60"),
+                 ("READ_CHECK_S", "0.2")):
+        monkeypatch.setenv(f"WANGGE_{k}", v)
     lon, lat = grid_point(get_engine(s), G1)
+    before = dashboard_total(s.database_url)
     with client_of(s) as client:
         assert client.get("/api/v1/events").status_code == 200  # the router's first check
         replay(pair, on=False)
@@ -160,11 +174,13 @@ def test_lists_read_off_the_standby_and_a_post_lands_on_the_primary(pair):
             grid = client.get(f"/api/v1/grids/{G1}").json()["properties"]["open_events"]
             assert new not in {e["id"] for e in grid["latest"]}
             assert client.get(tile_of(lon, lat)).status_code == 204  # an empty tile
+            assert dashboard_total(s.database_url) == before
         finally:
             replay(pair, on=True)
         wait_for(lambda: new in {e["id"] for e in client.get("/api/v1/events").json()["events"]},
                  "the event in the list once replayed")
         assert client.get(tile_of(lon, lat)).status_code == 200
+        assert dashboard_total(s.database_url) == before + 1
         assert read_router(s).use_replica() is True
 
 
