@@ -21,6 +21,7 @@ from boundaries.model import UnreadableFile
 from boundaries.reader import read
 from dashboard import basemap, data, mapview
 from dashboard.i18n import domain
+from dashboard.workbench import _MetricScale as MetricScale  # the scale bar in metres only
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.settings import Settings
@@ -286,8 +287,9 @@ def preview_map(c: Checked) -> folium.Map | None:
         (x0, y0), (x1, y1) = basemap.shift_coords([[b[0], b[1]], [b[2], b[3]]])
         b = (x0, y0, x1, y1)
     m = folium.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=14, tiles=None,
-                   control_scale=True, prefer_canvas=True, min_zoom=3, max_zoom=19)
+                   prefer_canvas=True, min_zoom=3, max_zoom=19)
     basemap.add_to(m, bm)
+    MetricScale().add_to(m)
     _grid_layers(m, c, shift)
     _recut_layer(m, c, shift)
     _problem_layer(m, c, shift)

@@ -71,18 +71,19 @@ def show_counts(report: dict) -> None:
     c[3].metric(t("Units added"), tot.get("units_added", 0))
     c[4].metric(t("Units removed"), tot.get("units_removed", 0))
     c[5].metric(t("Units changed"), tot.get("units_changed", 0))
-    c = st.columns(6)
     if "events_changing_grid" in tot:
+        c = st.columns(4)
         c[0].metric(t("Open events changing grid"), tot["events_changing_grid"])
         c[1].metric(t("Open events changing worker only"), tot["events_worker_only"])
         c[2].metric(t("Open events changing unit only"), tot["events_unit_only"])
         c[3].metric(t("Buildings changing grid"), tot.get("buildings_moving", 0))
     else:
-        c[0].caption(t("Open events that would move are counted once the errors are fixed."))
+        st.caption(t("Open events that would move are counted once the errors are fixed."))
     rc = tot.get("units_recut")
-    c[4].metric(t("Units re-cut"), f"{rc['units_before']} → {rc['units_after']}" if rc else 0)
     if rc:
-        c[5].metric(t("Grids whose units are re-cut"), rc["grids"])
+        c = st.columns(4)
+        c[0].metric(t("Units re-cut"), f"{rc['units_before']} → {rc['units_after']}")
+        c[1].metric(t("Grids whose units are re-cut"), rc["grids"])
         st.caption(t("Re-cut: {kept} units keep their buildings, {changed} get other buildings, "
                      "{new} new, {retired} retired; {b} buildings", kept=rc["kept"],
                      changed=rc["changed"], new=rc["new"], retired=rc["retired"],

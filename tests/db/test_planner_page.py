@@ -5,16 +5,15 @@ nothing stored from a faulty file; only planners and the district centre get in.
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import pytest
 from shapely.geometry import box
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
-from support.boundary_files import G1, G2, G3, UNITS, X0, Y0, C, D, feature, territory
+from support.boundary_files import G1, G2, G3, X0, Y0, C, D, feature, territory
+from support.planner import STRIP, as_bytes, base_district, moved_edge
 
-from boundaries.core import run_import
 from dashboard import planner as pl
 from gis.access.auth import create_token
 from gis.intake import catalogue
@@ -24,25 +23,6 @@ from gis.territory.locator import Locator
 DASH = Path(__file__).resolve().parents[2] / "dashboard"
 PAGE = DASH / "pages" / "planner.py"
 CHECKED = "pl_checked"  # the page's session key of the file it shows
-W = D / UNITS  # one strip unit's width
-STRIP = (X0 + D + W / 2, Y0 + D / 2)  # inside G2's first unit, west of G2
-
-
-def _bytes(feats: list[dict]) -> bytes:
-    """A FeatureCollection as uploaded bytes."""
-    return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
-
-
-def moved_edge() -> list[dict]:
-    """The small territory with the G1 | G2 edge moved one strip east: G2's first unit passes
-    to G1 (under a new code of G1)."""
-    feats = [f for f in territory() if f["properties"]["level"] != "grid"
-             and f["properties"]["code"] != f"{G2}001"]
-    feats += [feature("grid", G1, C, box(X0, Y0, X0 + D + W, Y0 + D)),
-              feature("grid", G2, C, box(X0 + D + W, Y0, X0 + 2 * D, Y0 + D)),
-              feature("grid", G3, C, box(X0 + 2 * D, Y0, X0 + 3 * D, Y0 + D)),
-              feature("unit", f"{G1}{UNITS + 1:03d}", G1, box(X0 + D, Y0, X0 + D + W, Y0 + D))]
-    return feats
 
 
 @pytest.fixture()
@@ -51,14 +31,11 @@ def district(settings, clean_db: Engine, tmp_path: Path, monkeypatch) -> int:
     strip that will change grid; the page reads the test database."""
     monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    path = tmp_path / "base.geojson"
-    path.write_bytes(_bytes(territory()))
-    res = run_import(clean_db, path, commit=True, description="base")
-    assert res.report["committed"], res.report["groups"]
+    gen = base_district(clean_db, tmp_path)
     with clean_db.connect() as c:
         item = sorted(catalogue.active_items(c))[0]
     ingest(clean_db, Locator(clean_db), [Report(item=item, lon=STRIP[0], lat=STRIP[1])])
-    return res.report["generation"]
+    return gen
 
 
 def _page(engine: Engine, role: str = "planner", area: str | None = None,
@@ -96,6 +73,11 @@ def _map_html(at: AppTest) -> str:
     return html
 
 
+def _styled(html: str, colour: str) -> bool:
+    """True when some feature of the map is drawn in ``colour`` (not just the legend)."""
+    return f'"color": "{colour}"' in html
+
+
 def _state(engine: Engine) -> tuple:
     """The generations (id, status) and the open event's grid."""
     with engine.connect() as c:
@@ -113,14 +95,14 @@ def test_moved_edge_preview_commit_rollback(district: int, clean_db: Engine) -> 
     at = _page(clean_db).run()
     assert not at.exception, at.exception
     assert at.title[0].value == "边界规划"
-    _upload(at, "moved.geojson", _bytes(moved_edge()))
+    _upload(at, "moved.geojson", as_bytes(moved_edge()))
     txt = _text(at)
     assert "可以导入：以下为预览，尚未作任何更改" in txt
-    assert "变动网格=2" in txt and "换网格的未结事件=1" in txt and "仅换网格员的未结事件=0" in txt
+    assert "变动网格=2" in txt and "未结事件换网格=1" in txt and "未结事件仅换网格员=0" in txt
     assert "新增单元=1" in txt and "撤销单元=1" in txt
     assert _state(clean_db) == before  # a preview stores nothing
     html = _map_html(at)
-    assert pl.CHANGE_COLOUR["changed"] in html and pl.PROBLEM not in html
+    assert _styled(html, pl.CHANGE_COLOUR["changed"]) and not _styled(html, pl.PROBLEM)
 
     at.text_input(key="pl_note").input("沿道路调整 G1/G2 边界").run()
     at.button(key="pl_commit").click().run()
@@ -162,7 +144,7 @@ def test_faulty_file_shows_the_grouped_report_and_stores_nothing(
     feats = territory(grid_codes=(G1, C + "009", G3))
     feats.append(feature("grid", C + "010", C, box(X0 + 2.5 * D, Y0, X0 + 3 * D, Y0 + D)))
     before = _state(clean_db)
-    at = _upload(_page(clean_db).run(), "faults.geojson", _bytes(feats))
+    at = _upload(_page(clean_db).run(), "faults.geojson", as_bytes(feats))
     assert "已阻止：文件中有" in _text(at) and "未保存任何内容" in _text(at)
     boxes = [e.value for e in at.error]
     first = boxes[1]  # after the outcome line, the first group: the cause, with its count
@@ -171,7 +153,7 @@ def test_faulty_file_shows_the_grouped_report_and_stores_nothing(
     assert any("(`overlap`)" in b for b in boxes)
     assert not any("(`missing_parent`)" in b for b in boxes)  # folded, not listed again
     assert not [b for b in at.button if b.key == "pl_commit"]
-    assert pl.PROBLEM in _map_html(at)  # the overlap drawn in red
+    assert _styled(_map_html(at), pl.PROBLEM)  # the overlap drawn in red
     assert _state(clean_db) == before
 
     _upload(at, "empty.geojson", b"")
@@ -200,7 +182,7 @@ def test_english_and_catalogue(district: int, clean_db: Engine) -> None:
     from dashboard import i18n
 
     at = _upload(_page(clean_db, "district_centre", lang="en").run(), "moved.geojson",
-                 _bytes(moved_edge()))
+                 as_bytes(moved_edge()))
     assert at.title[0].value == "Boundaries"
     assert "Grids changed=2" in _text(at) and "Open events changing grid=1" in _text(at)
     ids = set()
