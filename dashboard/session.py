@@ -10,11 +10,11 @@ from gis.access.auth import Principal
 from gis.errors import InvalidInput, Unauthorized
 
 KEY = "wg_token"
-MESSAGES = {
-    "bad_credentials": "用户名或密码错误 (wrong user name or password)",
-    "account_locked": "账号已锁定，请稍后再试 (account locked, try again later)",
-    "account_disabled": "账号已停用 (account disabled)",
-    "password_change_required": "首次登录请先修改初始密码 (change your initial password first)",
+MESSAGES = {  # message ids of the core catalogue
+    "bad_credentials": "wrong user name or password",
+    "account_locked": "account locked, try again later",
+    "account_disabled": "account disabled",
+    "password_change_required": "change your initial password first",
 }
 
 
@@ -50,17 +50,17 @@ def logout() -> None:
 
 
 def _message(e: Unauthorized | InvalidInput) -> str:
-    """The Chinese message of a refusal (no password or token in it)."""
-    return MESSAGES.get(e.code, str(e))
+    """The message of a refusal in the current language (no password or token in it)."""
+    return i18n.t(MESSAGES[e.code]) if e.code in MESSAGES else str(e)
 
 
 def _login_form() -> None:
     """User name and password; on success the session token is kept in the session state."""
-    st.title("网格化管理指挥中心 · 登录")
+    st.title(f"{i18n.t('Wangge command centre')} · {i18n.t('Log in')}")
     with st.form("wg_login"):
-        username = st.text_input("用户名 (user name)", key="wg_username")
-        password = st.text_input("密码 (password)", type="password", key="wg_password")
-        ok = st.form_submit_button("登录 (log in)")
+        username = st.text_input(i18n.t("User name"), key="wg_username")
+        password = st.text_input(i18n.t("Password"), type="password", key="wg_password")
+        ok = st.form_submit_button(i18n.t("Log in"))
     if ok:
         try:
             s = accounts.login(_engine(), username.strip(), password)
@@ -73,11 +73,11 @@ def _login_form() -> None:
 
 def _change_password(who: Principal) -> None:
     """The first log-in: the initial password must be changed before anything is shown."""
-    st.warning(MESSAGES["password_change_required"])
+    st.warning(i18n.t(MESSAGES["password_change_required"]))
     with st.form("wg_change"):
-        old = st.text_input("当前密码 (current password)", type="password", key="wg_old")
-        new = st.text_input("新密码 (new password)", type="password", key="wg_new")
-        ok = st.form_submit_button("修改密码 (change password)")
+        old = st.text_input(i18n.t("Current password"), type="password", key="wg_old")
+        new = st.text_input(i18n.t("New password"), type="password", key="wg_new")
+        ok = st.form_submit_button(i18n.t("Change password"))
     if ok:
         try:
             accounts.change_password(_engine(), who, old, new)
@@ -89,7 +89,7 @@ def _change_password(who: Principal) -> None:
 
 def require_login() -> Principal:
     """The logged-in principal; shows the log-in form and stops the page until there is one."""
-    i18n.switch()
+    i18n.switch()  # in the sidebar, the log-in page's too
     if KEY not in st.session_state and not data.ping(data.database_url()):
         ui.database_down("no connection")
         st.stop()

@@ -89,13 +89,15 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(f"http://127.0.0.1:{dash_port}/")
-            # the log-in form first (an account whose initial password was changed)
-            page.get_by_label("用户名 (user name)").fill("centre1")
-            page.get_by_label("密码 (password)").fill(password)
-            page.get_by_role("button", name="登录 (log in)").click()
-            # Chinese by default; the sidebar switch turns the pages English
-            page.get_by_role("heading", name="实时地图").wait_for(timeout=30_000)
+            # the log-in form first (an account whose initial password was changed), in
+            # Chinese; the sidebar switch is there already and turns the form English
+            page.get_by_label("用户名").wait_for(timeout=30_000)
+            assert page.get_by_role("button", name="登录").count() == 1
             page.locator('[data-testid="stSidebar"]').get_by_text("EN", exact=True).click()
+            page.get_by_label("User name").fill("centre1")
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
+            # the pages stay English after the log-in
             page.get_by_role("heading", name="Live map").wait_for(timeout=30_000)
             frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').first
             frame.locator(".leaflet-container").wait_for(timeout=30_000)

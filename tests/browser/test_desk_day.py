@@ -200,7 +200,7 @@ def test_a_dispatcher_and_the_centre_run_the_closed_loop_from_the_dashboard(desk
             click(page, "Log out")
 
             # the district centre: both communities
-            page.get_by_label("用户名 (user name)").wait_for(timeout=WAIT)
+            page.get_by_label("用户名").wait_for(timeout=WAIT)
             log_in(page, dash, "centre", pw)  # a new page: Chinese again
             page.get_by_role("heading", name="实时地图").wait_for(timeout=WAIT)
             nav(page, "调度工作台")

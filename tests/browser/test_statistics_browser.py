@@ -139,9 +139,9 @@ def test_statistics_board_in_chromium(dashboard, engine) -> None:
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
                 if r.status >= 400 and "/statistics/_stcore/" not in r.url else None)
         page.goto(f"{dashboard}/statistics")
-        page.get_by_label("用户名 (user name)").fill("board1")
-        page.get_by_label("密码 (password)").fill(PASSWORD)
-        page.get_by_role("button", name="登录 (log in)").click()
+        page.get_by_label("用户名").fill("board1")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
         page.get_by_role("heading", name="统计大屏").wait_for(timeout=30_000)
         charts = page.locator('[data-testid="stVegaLiteChart"]')
         end = time.monotonic() + 30

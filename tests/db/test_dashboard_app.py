@@ -208,8 +208,12 @@ def test_log_in_first_and_refusals_in_chinese(db_env, demo_district, engine) -> 
     for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
         at = _app(page, lang="zh").run()
         assert not at.exception, at.exception
-        assert at.text_input(key="wg_password") is not None
-        assert not at.metric and not at.dataframe
+        assert at.text_input(key="wg_password").label == "密码"
+        assert at.text_input(key="wg_username").label == "用户名"
+        assert at.button[0].label == "登录" and not at.metric and not at.dataframe
+    at.sidebar.radio(key="wg_lang").set_value("en").run()  # the switch, on the log-in page
+    assert at.text_input(key="wg_username").label == "User name"
+    assert at.button[0].label == "Log in" and at.text_input(key="wg_password").label == "Password"
     password = account(engine, "centre1", "district_centre")
     at = _login(_app(DASH / "app.py", lang="zh").run(), "centre1", "wrong-password")
     assert not at.exception and "用户名或密码错误" in at.error[0].value
@@ -225,9 +229,12 @@ def test_initial_password_must_change(db_env, demo_district, engine) -> None:
     from gis.access import accounts
 
     otp = accounts.create_account(engine, "newbie", "district_centre")
-    at = _login(_app(DASH / "app.py").run(), "newbie", otp.password)
+    at = _login(_app(DASH / "app.py", lang="zh").run(), "newbie", otp.password)
     assert not at.exception, at.exception
     assert "修改初始密码" in at.warning[0].value and not at.metric
+    assert at.text_input(key="wg_new").label == "新密码"
+    at.sidebar.radio(key="wg_lang").set_value("en").run()
+    assert "change your initial password" in at.warning[0].value
 
 
 def test_community_dispatcher_sees_only_their_community(db_env, demo_district, engine) -> None:

@@ -74,9 +74,9 @@ def staff_account(owner: Engine, engine: Engine, username: str, role: str,
 def log_in(page: Any, base: str, username: str, password: str) -> None:
     """Open the dashboard and log in through its form."""
     page.goto(base + "/")
-    page.get_by_label("用户名 (user name)").fill(username)
-    page.get_by_label("密码 (password)").fill(password)
-    page.get_by_role("button", name="登录 (log in)").click()
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
 
 
 def shot(page: Any, name: str, grow: bool = True) -> Path:

@@ -80,9 +80,9 @@ def dashboard(settings: Settings, database_url: str | None = None) -> Iterator[s
 def log_in(page, base: str, username: str, password: str) -> None:
     """Open the dashboard and log in; returns once the live map's heading shows (Chinese)."""
     page.goto(base + "/")
-    page.get_by_label("用户名 (user name)").fill(username)
-    page.get_by_label("密码 (password)").fill(password)
-    page.get_by_role("button", name="登录 (log in)").click()
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
     page.get_by_role("heading", name="实时地图").wait_for(timeout=30_000)
 
 
