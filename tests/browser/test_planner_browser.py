@@ -1,15 +1,17 @@
 """The planner's page (边界规划) in real Chromium: a planner finds it in the navigation, uploads a
 file whose grid edge moved and sees the preview map (the two changed grids coloured, the legend);
-a community dispatcher's navigation has no such page. Screenshot: test-output/desk/planner.png."""
+a community dispatcher's navigation has no such page. Screenshots: test-output/desk/planner.png,
+planner_faults.png (a file with faults: the grouped report, the overlap in red)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from shapely.geometry import box
 from sqlalchemy import Engine, text
-from support.boundary_files import C
-from support.livemap import ARGS, SHOTS, dashboard, map_frame, staff
+from support.boundary_files import G1, G3, X0, Y0, C, D, feature, territory
+from support.livemap import ARGS, SHOTS, dashboard, log_in, map_frame, staff
 from support.planner import as_bytes, base_district, moved_edge
 
 from dashboard import planner as pl
@@ -18,15 +20,6 @@ NAV = '[data-testid="stSidebarNav"]'
 # colours of the layers on the map (drawn on a canvas: read from Leaflet, not the DOM)
 COLOURS = """() => { const out = []; window.map.eachLayer(l => {
     if (l.options && l.options.color && l.feature) out.push(l.options.color); }); return out; }"""
-
-
-def _log_in(page, base: str, username: str, password: str) -> None:
-    """Log in through the dashboard's form; returns once the navigation is shown."""
-    page.goto(base + "/")
-    page.get_by_label("用户名 (user name)").fill(username)
-    page.get_by_label("密码 (password)").fill(password)
-    page.get_by_role("button", name="登录 (log in)").click()
-    page.locator(NAV).get_by_text("实时地图", exact=True).wait_for(timeout=30_000)
 
 
 @pytest.mark.browser
@@ -41,12 +34,13 @@ def test_planner_uploads_a_file_and_sees_the_preview_map(settings, clean_db: Eng
     dispatcher = staff(clean_db, "disp1", "community_dispatcher", C)
     upload = tmp_path / "moved.geojson"
     upload.write_bytes(as_bytes(moved_edge()))
+    faults = tmp_path / "faults.geojson"
     SHOTS.mkdir(parents=True, exist_ok=True)
     with dashboard(settings) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 1500}, locale="zh-CN",
                                 timezone_id="Asia/Shanghai")
-        _log_in(page, base, "planner1", planner)
+        log_in(page, base, "planner1", planner)
         page.locator(NAV).get_by_text("边界规划", exact=True).click()
         page.get_by_role("heading", name="边界规划").wait_for(timeout=30_000)
         page.locator('input[type="file"]').set_input_files(str(upload))
@@ -63,8 +57,19 @@ def test_planner_uploads_a_file_and_sees_the_preview_map(settings, clean_db: Eng
         page.wait_for_timeout(800)  # the map's canvas drawn before the screenshot
         page.screenshot(path=str(SHOTS / "planner.png"))
 
+        faults.write_bytes(as_bytes(territory(grid_codes=(G1, C + "009", G3)) + [
+            feature("grid", C + "010", C, box(X0 + 2.5 * D, Y0, X0 + 3 * D, Y0 + D))]))
+        page.locator('input[type="file"]').set_input_files(str(faults))
+        page.get_by_text("已阻止：文件中有").wait_for(timeout=60_000)
+        frame = map_frame(page)
+        frame.wait_for_function(f"() => ({COLOURS})().includes('{pl.PROBLEM}')")
+        assert page.get_by_text("编码被改").first.is_visible()
+        page.get_by_role("heading", name="校验报告").scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SHOTS / "planner_faults.png"))
+
         other = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-        _log_in(other, base, "disp1", dispatcher)
+        log_in(other, base, "disp1", dispatcher)
         titles = other.locator(NAV).inner_text()
         assert "导出" in titles and "边界规划" not in titles
         browser.close()

@@ -12,7 +12,7 @@ from shapely.geometry import box
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 from support.boundary_files import G1, G2, G3, X0, Y0, C, D, feature, territory
-from support.planner import STRIP, as_bytes, base_district, moved_edge
+from support.planner import STRIP, as_bytes, base_district, grids_moved, moved_edge
 
 from dashboard import planner as pl
 from gis.access.auth import create_token
@@ -134,6 +134,32 @@ def test_moved_edge_preview_commit_rollback(district: int, clean_db: Engine) -> 
     assert f"已回退：版本 {district} 重新启用" in _text(at)
     gens, grid = _state(clean_db)
     assert gens == [(district, "active"), (new, "retired")] and grid == G2
+
+
+def test_grids_only_file_shows_the_recut_units(settings, clean_db: Engine, monkeypatch) -> None:
+    """Suzhou demo (buildings loaded): a file of grids only with one shared edge moved 40 m.
+    The page counts the re-cut units and draws them on the map; nothing stored before the
+    commit."""
+    from etl.demo import load_demo
+
+    monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    load_demo(clean_db, n_events=20, days=1)
+    content, a, b = grids_moved(clean_db)
+    with clean_db.connect() as c:
+        gens = c.execute(text("SELECT count(*) FROM generation")).scalar_one()
+    at = _upload(_page(clean_db).run(), "grids.geojson", content)
+    txt = _text(at)
+    assert "可以导入" in txt and "变动网格=2" in txt and "单元重划的网格=2" in txt
+    rc = at.session_state[CHECKED][1].result.report["recut"]
+    assert sorted(rc["grids"]) == sorted([a, b])
+    n = rc["counts"]
+    assert f"重新划分的单元={n['units_before']} → {n['units_after']}" in txt
+    assert f"重新划分：{n['kept']} 个单元楼栋不变" in txt
+    html = _map_html(at)
+    assert _styled(html, pl.RECUT)
+    with clean_db.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM generation")).scalar_one() == gens
 
 
 def test_faulty_file_shows_the_grouped_report_and_stores_nothing(

@@ -41,3 +41,24 @@ def base_district(engine: Engine, tmp_path: Path) -> int:
     res = run_import(engine, path, commit=True, description="base")
     assert res.report["committed"], res.report["groups"]
     return res.report["generation"]
+
+
+def grids_moved(engine: Engine, metres: float = 40.0) -> tuple[bytes, str, str]:
+    """The active grids only, the longest edge two grids of one community share moved
+    ``metres`` into the second (a strip of it passes to the first): the file's bytes and the
+    two grids' codes. The units are left to the re-cut."""
+    from shapely.geometry import mapping, shape
+
+    from boundaries.export import feature_collection
+
+    with engine.connect() as c:
+        grids = [f for f in feature_collection(c)["features"]
+                 if f["properties"]["level"] == "grid"]
+    _len, a, b = max(((shape(x["geometry"]).intersection(shape(y["geometry"])).length, x, y)
+                      for x in grids for y in grids if x is not y
+                      and x["properties"]["parent_code"] == y["properties"]["parent_code"]),
+                     key=lambda t: t[0])
+    ga, gb = shape(a["geometry"]), shape(b["geometry"])
+    strip = gb.intersection(ga.buffer(metres / 100_000.0))
+    a["geometry"], b["geometry"] = mapping(ga.union(strip)), mapping(gb.difference(strip))
+    return as_bytes(grids), a["properties"]["code"], b["properties"]["code"]
