@@ -187,3 +187,38 @@ def list_() -> None:
         at = r["activated_at"].strftime("%Y-%m-%d %H:%M:%S") if r["activated_at"] else ""
         typer.echo(f"{r['id']:>4} {r['status']:<9} {at:<20} {r['communities']:>11} "
                    f"{r['grids']:>6} {r['units']:>7} {r['open_events']:>8}  {r['description']}")
+
+
+@app.command()
+def suggest(
+    out: Annotated[Path, typer.Argument(help="Output boundary file (.geojson)")],
+    months: Annotated[int, typer.Option("--months", help="Months of events and patrols.")] = 6,
+    community: Annotated[list[str] | None, typer.Option(
+        "--community", help="Only this community (repeat for more; default: all).")] = None,
+    w_events: Annotated[float, typer.Option(help="Weight per event a month.")] = 1.0,
+    w_patrol: Annotated[float, typer.Option(help="Weight per patrol km a month.")] = 0.25,
+    w_buildings: Annotated[float, typer.Option(help="Weight per building.")] = 0.1,
+    w_floor: Annotated[float, typer.Option(help="Weight per 1,000 m² floor area.")] = 0.05,
+    w_unit: Annotated[float, typer.Option(help="Weight of each minimal unit.")] = 1.0,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the JSON report.")
+                      ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+) -> None:
+    """Propose grids that even out workload within each community, as a boundary file with
+    its import preview; never activated (import the file with --commit to do that)."""
+    from boundaries import suggest as sg
+    from boundaries.core import table
+
+    w = sg.Weights(w_events, w_patrol, w_buildings, w_floor, w_unit)
+    try:
+        s = sg.suggest(_engine(), out, months=months, communities=community, weights=w,
+                       max_m=_settings().outside_max_distance_m)
+    except WanggeError as err:
+        _fail(err)
+    body = json.dumps(s.to_dict(), ensure_ascii=False, default=str, indent=1)
+    if report is not None:
+        report.write_text(body, encoding="utf-8")
+    typer.echo(body if as_json else "\n".join([*sg.lines(s), "", table(s.preview.report)]))
+    if not as_json:
+        typer.echo(f"wangge boundaries import {out} --commit  # 启用 (to activate)")
+    raise typer.Exit(s.preview.exit_code)
