@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import shapely
@@ -155,6 +155,23 @@ class CommunityResult:
     streets: bool
 
 
+class SuggestionJSON(TypedDict):
+    """A suggestion as JSON: ``Suggestion``'s fields, the import's report under ``import``."""
+
+    months: int
+    since: datetime
+    until: datetime
+    weights: dict[str, float]
+    file: str
+    communities: list[dict[str, Any]]
+    grids: list[dict[str, Any]]
+    units_moved: int
+    events_moved: int
+    buildings_imputed: int
+    streets: bool
+    # "import" (a keyword): the report of boundaries.core.run_import, or None
+
+
 @dataclass
 class Suggestion:
     """What ``suggest`` proposed, the file it wrote and the import preview of that file."""
@@ -172,12 +189,11 @@ class Suggestion:
     streets: bool = False
     preview: ImportResult | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SuggestionJSON:
         """JSON form (the import's report under ``import``)."""
         d = asdict(self)
         d.pop("preview")
-        d["import"] = self.preview.report if self.preview else None
-        return d
+        return SuggestionJSON(**d, **{"import": self.preview.report if self.preview else None})
 
 
 @dataclass
@@ -380,7 +396,7 @@ def next_code(prefix: str, taken: set[str]) -> str:
     return code
 
 
-def _final_grid_codes(b: Balanced, community: str, used: set[str]) -> list[str]:
+def final_grid_codes(b: Balanced, community: str, used: set[str]) -> list[str]:
     """Each grid's code after the move: kept when it keeps at least half its units."""
     taken = used | set(b.grids)
     out = []
@@ -476,7 +492,7 @@ def _community(units: list[UnitLoad], loads: np.ndarray, lines: np.ndarray | Non
     ld = loads[basic]
     b = balance_community(sub, ld, lines)
     community = sub[0].community
-    codes = _final_grid_codes(b, community, t.grid_codes_used)
+    codes = final_grid_codes(b, community, t.grid_codes_used)
     k = len(b.grids)
     s.communities.append(CommunityResult(
         community, k, len(sub), Spread.of(np.bincount(b.before, ld, k)),

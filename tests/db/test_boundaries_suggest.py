@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from boundaries.core import run_import
 from boundaries.suggest import Weights, suggest
 from etl import streets as stl
 from gis.errors import InvalidInput, NotFound
+from gis.intake.patrols import Fix, ingest_track
+from gis.territory.locator import Locator
 
 ACTIVE = ("SELECT md5(string_agg(concat_ws(',', g.id, g.status, "
           "(SELECT string_agg(code || grid_code || ST_AsText(geom), ';' ORDER BY code) FROM unit "
@@ -160,6 +163,36 @@ def test_weights_are_stated_and_set_by_options(clean_db: Engine, demo_district: 
     assert "0×每月事件数" in s.weights.text()
 
 
+def _patrol(engine: Engine, grid: str, days_ago: int, times: int = 3) -> None:
+    """``times`` patrols of ``grid``'s worker through the centres of its units, ``days_ago``."""
+    with engine.connect() as c:
+        pts = c.execute(text(
+            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM unit "
+            "WHERE generation_id = (SELECT id FROM generation WHERE status = 'active') "
+            "AND grid_code = :g ORDER BY code"), {"g": grid}).all()
+    loc = Locator(engine)
+    for k in range(times):
+        t0 = datetime.now(UTC) - timedelta(days=days_ago, hours=k)
+        fixes = [Fix(x, y, t0 + timedelta(minutes=2 * i)) for i, (x, y) in enumerate(pts)]
+        ingest_track(engine, loc, f"W{grid}", fixes)
+
+
+def test_patrol_effort_in_the_period_weighs(clean_db: Engine, demo_district: int,
+                                           tmp_path: Path) -> None:
+    """Events weighted 0: the grid patrolled last month sheds units; a grid patrolled before
+    the period weighs as before."""
+    recent, old = "320508001003001", "320508001004001"
+    _patrol(clean_db, recent, 10)
+    _patrol(clean_db, old, 200)
+    s = suggest(clean_db, tmp_path / "s.geojson", months=3,
+                weights=Weights(events=0.0, patrol_km=100.0))
+    by = {c.code: c for c in s.communities}
+    assert by[recent[:12]].before.cv > 0.3 and by[recent[:12]].after.cv < by[recent[:12]].before.cv
+    assert by[old[:12]].before.cv == 0 and by[old[:12]].moves == 0
+    assert {g.community for g in s.grids} == {recent[:12]}
+    assert s.preview is not None and s.preview.report["acceptable"]
+
+
 def test_bad_options_are_refused_clearly(clean_db: Engine, demo_district: int,
                                          tmp_path: Path) -> None:
     """Months ≤ 0, an unknown community and negative weights: typed errors, no file."""
@@ -176,15 +209,3 @@ def test_bad_options_are_refused_clearly(clean_db: Engine, demo_district: int,
         suggest(clean_db, out, weights=Weights(patrol_km=-1))
     assert w.value.code == "bad_weight"
     assert not out.exists()
-
-
-def test_local_search_keeps_pieces_connected() -> None:
-    """Pure: a path of four pieces in two grids, all load at one end: moves stop before a
-    grid would break or empty."""
-    from boundaries.suggest import Graph, local_search
-
-    g = Graph([np.array([k]) for k in range(4)], np.array([5.0, 1.0, 1.0, 1.0]),
-              [{1: 1.0}, {0: 1.0, 2: 1.0}, {1: 1.0, 3: 1.0}, {2: 1.0}])
-    label = np.array([0, 0, 1, 1])
-    local_search(g, label, 2, lref=4.0)
-    assert label.tolist() == [0, 1, 1, 1]
