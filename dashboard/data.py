@@ -87,9 +87,9 @@ def ping(url: str) -> bool:
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)
-def extent(url: str) -> dict[str, Any] | None:
-    """Extent of the active grids (None: no district loaded)."""
-    return _call(dq.extent, _read_engine(url))
+def extent(url: str, scope: Scope = None) -> dict[str, Any] | None:
+    """Extent of the active grids in ``scope`` (None: no district loaded, or none there)."""
+    return _call(dq.extent, _read_engine(url), scope)
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)

@@ -118,7 +118,8 @@ def heat_legend(top: int, cell_m: float) -> Legend:
     labels = [str(levels[0]), str(levels[len(levels) // 2]), f"{levels[-1]:,}"]
     if len(levels) < 3:
         labels = [str(v) for v in levels]
-    size = f"{cell_m / 1000:.1f} km" if cell_m >= 1000 else f"{cell_m:.0f} m"
+    size = (t("{n} km", n=f"{cell_m / 1000:.1f}") if cell_m >= 1000
+            else t("{n} m", n=f"{cell_m:.0f}"))
     colours = [heat_colour(v, top) for v in levels] if top > 1 else [HEAT[2]]
     return Legend(_ramp(t("Events per bin"), colours, labels,
                         t("bins ≈ {size}, log scale", size=size)))

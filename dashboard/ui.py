@@ -36,10 +36,11 @@ def no_district() -> None:
 
 
 def district(url: str, scope: data.Scope = None) -> tuple[dict, dict] | None:
-    """The district's extent and filter options; None (after showing the empty or the
-    database-down state) when the page has nothing to draw."""
+    """The extent of the viewer's area (the district for the district centre) and the filter
+    options; None (after showing the empty or the database-down state) when the page has
+    nothing to draw."""
     try:
-        ext = data.extent(url)
+        ext = (scope and data.extent(url, scope)) or data.extent(url)
         options = data.filter_options(url, scope) if ext else None
     except data.DatabaseUnavailable as e:
         database_down(str(e))

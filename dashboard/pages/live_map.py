@@ -35,6 +35,13 @@ LAST = "_live_last"  # the last data loaded, kept on screen (greyed) while the d
 VIEW_KEY = "live_view"  # the container of metrics, map and tables (class st-key-live_view)
 STALE_CSS = ("<style>.st-key-live_view{filter:grayscale(1);opacity:.55;transition:opacity .3s}"
              "</style>")
+# The layer chips in the sidebar: the box grows to hold them all (Streamlit caps its height
+# and cuts the last row off) and a chip shows its whole name.
+CHIPS_CSS = ("<style>.st-key-live_layers [role=group],"
+             ".st-key-live_layers [data-testid=stMultiSelectTagsContainer]"
+             "{max-height:none;height:auto;overflow:visible}"
+             ".st-key-live_layers [data-tag],.st-key-live_layers [data-tag] > span"
+             "{max-width:none;overflow:visible;text-overflow:clip}</style>")
 RETURNED = ["center", "zoom", "bounds", "last_object_clicked", "last_object_clicked_count",
             "last_object_clicked_tooltip"]
 
@@ -327,6 +334,7 @@ def main() -> None:
     ext, options = loaded
     choice = ui.sidebar_filters(options, key="live", scope=scope)
     sb = st.sidebar
+    sb.markdown(CHIPS_CSS, unsafe_allow_html=True)
     layers = sb.multiselect(t("Layers"), LAYERS, default=LAYERS, key="live_layers",
                             placeholder=t("no layer"),
                             format_func=bound(t))
@@ -336,7 +344,7 @@ def main() -> None:
                                 key="live_cam_radius")
     auto = sb.toggle(t("Auto refresh every {s} s", s=ui.REFRESH_S), value=True,
                      key="live_auto")
-    if sb.button(t("Fit to district"), key="live_fit"):
+    if sb.button(t("Fit to district") if scope is None else t("Fit to my area"), key="live_fit"):
         st.session_state.pop(map_key(), None)
         st.session_state["map_epoch"] = st.session_state.get("map_epoch", 0) + 1
         st.session_state["view"] = initial_view(ext)

@@ -334,10 +334,11 @@ def ping(engine: Engine) -> None:
         conn.execute(q(SQL, "ping", PKG))
 
 
-def extent(engine: Engine) -> Extent | None:
-    """Bounding box of the active grids, or None when no district is loaded."""
+def extent(engine: Engine, scope: tuple[str, ...] | None = None) -> Extent | None:
+    """Bounding box of the active grids (in ``scope``), or None when there are none."""
     with engine.connect() as conn:
-        r = conn.execute(q(SQL, "extent", PKG)).mappings().first()
+        r = conn.execute(q(SQL, "extent", PKG),
+                         {"scope_prefixes": _prefixes(scope)}).mappings().first()
     if r is None or r["minlon"] is None:
         return None
     return Extent(**r)

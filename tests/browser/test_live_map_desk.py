@@ -181,3 +181,64 @@ def test_database_outage_keeps_the_map_greyed(settings, demo_district, engine) -
             browser.close()
     finally:
         relay.cut()
+
+
+# The map's view: [west, south, east, north].
+BOUNDS = """() => { const b = window.map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"""
+# The map's zoom and the zoom that would show the whole of [[s, w], [n, e]].
+ZOOMS = "(b) => [window.map.getZoom(), window.map.getBoundsZoom(b)]"
+# Layer chips in the sidebar cut short: their text wider than the chip, or the chip not
+# wholly inside the multiselect's visible box.
+CLIPPED = """() => {
+    const box = document.querySelector('.st-key-live_layers .react-aria-ComboBox [role=group]')
+        .getBoundingClientRect();
+    return [...document.querySelectorAll('.st-key-live_layers .react-aria-ComboBox [data-tag]')]
+        .filter(t => { const r = t.getBoundingClientRect(), s = t.querySelector('span');
+            return r.bottom > box.bottom + 1 || r.top < box.top - 1 || r.right > box.right + 1
+                || s.scrollWidth > s.clientWidth + 1; })
+        .map(t => t.innerText);
+}"""
+
+
+@pytest.mark.browser
+def test_community_dispatcher_opens_on_their_community(settings, demo_district,
+                                                       engine) -> None:
+    """A community dispatcher's map opens fitted to their community, not the district; the
+    heat legend speaks of 米; the sidebar's layer chips are all wholly shown."""
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import text
+
+    from gis.oversight import dashboard as dq
+
+    seed(engine)
+    with engine.connect() as conn:
+        mine = conn.execute(text("SELECT DISTINCT community_code FROM event")).scalar_one()
+    password = staff(engine, "comm1", "community_dispatcher", mine)
+    area, district = dq.extent(engine, (mine,)), dq.extent(engine)
+    with dashboard(settings) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        log_in(page, base, "comm1", password)
+        mframe = map_frame(page)
+        _map_box(page)
+        w, s, e, n = mframe.evaluate(BOUNDS)
+        # the whole community is in view, and the view is not much wider than it
+        assert w <= area["minlon"] and e >= area["maxlon"], (w, e, area)
+        assert s <= area["minlat"] and n >= area["maxlat"], (s, n, area)
+        cx, cy = (w + e) / 2, (s + n) / 2  # centred on the community, closer than the district
+        assert area["minlon"] < cx < area["maxlon"] and area["minlat"] < cy < area["maxlat"]
+        zoom, whole = mframe.evaluate(ZOOMS, [[district["minlat"], district["minlon"]],
+                                              [district["maxlat"], district["maxlon"]]])
+        assert zoom > whole, (zoom, whole)
+        legend = page.frame_locator(FRAME).first.locator(".wangge-legend").first
+        assert "格宽约" in legend.inner_text() and " 米" in legend.inner_text()
+        assert " m，" not in legend.inner_text()
+        assert page.get_by_role("button", name="缩放到本辖区").count() == 1
+        chips = page.locator('.st-key-live_layers .react-aria-ComboBox [data-tag]')
+        chips.first.scroll_into_view_if_needed()
+        assert chips.count() == 7 and page.evaluate(CLIPPED) == []
+        page.locator('[data-testid="stSidebar"]').screenshot(
+            path=str(SHOTS / "live_map_sidebar_community.png"))
+        page.screenshot(path=str(SHOTS / "live_map_community.png"))
+        browser.close()

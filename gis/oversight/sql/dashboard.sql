@@ -10,7 +10,8 @@ SELECT 1;
 SELECT ST_XMin(x) AS minlon, ST_YMin(x) AS minlat, ST_XMax(x) AS maxlon, ST_YMax(x) AS maxlat,
        gen.id AS generation
 FROM generation gen
-CROSS JOIN LATERAL (SELECT ST_Extent(g.geom) AS x FROM grid g WHERE g.generation_id = gen.id) e
+CROSS JOIN LATERAL (SELECT ST_Extent(g.geom) AS x FROM grid g WHERE g.generation_id = gen.id
+                      AND in_scope(g.code, CAST(:scope_prefixes AS text[]))) e
 WHERE gen.status = 'active';
 
 -- name: options_areas
