@@ -9,29 +9,25 @@
 -- decided in a local metric plane when it is clearly inside or clearly outside @d, and by the
 -- exact geography ST_DWithin otherwise (the same answer as geography ST_DWithin for every pair).
 WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
-span AS (
-    SELECT CAST(extract(epoch FROM CAST(:since AS timestamptz)) AS float8) AS lo,
-           CAST(extract(epoch FROM CAST(:until AS timestamptz)) AS float8) AS hi
-),
-tr AS MATERIALIZED (
-    SELECT p.id AS track_id, p.worker_id,
-           COALESCE(x.mmin >= span.lo AND x.mmax <= span.hi, false) AS indexed
-    FROM patrol_track p CROSS JOIN span
-    LEFT JOIN patrol_track_indexed x ON x.track_id = p.id
-     AND x.generation_id = (SELECT id FROM gen) AND x.distance_m = CAST(:d AS float8)
-    WHERE p.started_at < :until AND p.ended_at >= :since
+whole AS (
+    SELECT x.track_id FROM patrol_track_indexed x
+    WHERE x.generation_id = (SELECT id FROM gen) AND x.distance_m = CAST(:d AS float8)
+      AND x.mmin >= CAST(extract(epoch FROM CAST(:since AS timestamptz)) AS float8)
+      AND x.mmax <= CAST(extract(epoch FROM CAST(:until AS timestamptz)) AS float8)
 ),
 fast AS (
-    SELECT v.unit_id, v.worker_id
-    FROM tr JOIN patrol_visit v ON v.track_id = tr.track_id
-    WHERE tr.indexed
+    SELECT DISTINCT v.unit_id, v.worker_id
+    FROM patrol_visit v JOIN whole ON whole.track_id = v.track_id
+    JOIN patrol_track p ON p.id = v.track_id
+    WHERE p.started_at < :until AND p.ended_at >= :since
 ),
-t AS (
+t AS MATERIALIZED (
     SELECT p.id AS track_id, p.worker_id,
            ST_Force2D(ST_LocateBetween(p.geom, extract(epoch FROM CAST(:since AS timestamptz)),
                                        extract(epoch FROM CAST(:until AS timestamptz)))) AS g
-    FROM tr JOIN patrol_track p ON p.id = tr.track_id
-    WHERE NOT tr.indexed
+    FROM patrol_track p
+    WHERE p.started_at < :until AND p.ended_at >= :since
+      AND NOT EXISTS (SELECT 1 FROM whole WHERE whole.track_id = p.id)
 ),
 part AS (
     SELECT t.track_id, t.worker_id, d.geom AS g
@@ -80,14 +76,20 @@ near AS (
     UNION ALL
     SELECT fast.unit_id, fast.worker_id FROM fast
 )
-SELECT u.code AS unit, u.grid_code,
-       COALESCE(array_agg(DISTINCT near.worker_id) FILTER (WHERE near.worker_id IS NOT NULL),
+-- the units and their visits grouped together (no join for the planner to misjudge); the
+-- visits of units outside @area have no unit row and are left out
+SELECT max(r.code) AS unit, max(r.grid_code) AS grid_code,
+       COALESCE(array_agg(DISTINCT r.worker_id) FILTER (WHERE r.worker_id IS NOT NULL),
                 CAST('{}' AS bigint[])) AS workers
-FROM unit u JOIN gen ON u.generation_id = gen.id
-LEFT JOIN near ON near.unit_id = u.id
-WHERE in_scope(u.grid_code, CAST(:area AS text[]))
-GROUP BY u.code, u.grid_code
-ORDER BY u.code;
+FROM (SELECT u.id AS unit_id, u.code, u.grid_code, CAST(NULL AS bigint) AS worker_id
+      FROM unit u
+      WHERE u.generation_id = (SELECT id FROM gen)
+        AND in_scope(u.grid_code, CAST(:area AS text[]))
+      UNION ALL
+      SELECT near.unit_id, NULL, NULL, near.worker_id FROM near) r
+GROUP BY r.unit_id
+HAVING max(r.code) IS NOT NULL
+ORDER BY 1;
 -- name: unit_last_visit
 -- Units of the active generation under @area whose last visit (the M time of the track at
 -- its closest approach) is before @cutoff, or that were never visited. The tracks within @d
@@ -168,13 +170,13 @@ SELECT NOT EXISTS (
 -- closest-approach time of the tracks started by @now, one index probe per unit.
 WITH gen AS (SELECT id FROM generation WHERE status = 'active')
 SELECT u.code AS unit, u.grid_code, lv.last_visit
-FROM unit u JOIN gen ON u.generation_id = gen.id
+FROM unit u
 LEFT JOIN LATERAL (
     SELECT v.visit_at AS last_visit FROM patrol_visit v
     WHERE v.unit_id = u.id AND v.started_at <= :now
     ORDER BY v.visit_at DESC LIMIT 1
 ) lv ON true
-WHERE in_scope(u.grid_code, CAST(:area AS text[]))
+WHERE u.generation_id = (SELECT id FROM gen) AND in_scope(u.grid_code, CAST(:area AS text[]))
   AND (lv.last_visit IS NULL OR lv.last_visit < :cutoff)
 ORDER BY u.grid_code, u.code;
 -- name: set_visit_distance
