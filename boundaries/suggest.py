@@ -14,7 +14,8 @@ between neighbours in the same block. Where street lines are loaded, the pieces 
 of one street block (an enclosure of the lines) in one grid, so boundaries move only along
 streets; a piece heavier than one grid's share falls apart into its units. Units are never
 split, grids never leave their community, grids of a special kind (industrial, port …) stay as
-they are. A grid keeping at least half of its units keeps its code; a unit that changes grid
+they are. A grid keeping at least half of its units (or made at least half of its own) keeps its
+code; a unit that changes grid
 takes a new code under its new grid (codes never used before).
 
 The result is a boundary file as ``boundaries.export`` writes it, sent through the one import
@@ -51,7 +52,12 @@ SQL = "suggest.sql"
 PKG = "boundaries.sql"
 STREET_NEAR_M = 10.0  # an edge between units this close to a street line runs along it
 STREET_COST = 0.1  # cutting along a street costs this share of cutting inside a block
-CUT_PENALTY = 0.1  # weight of the boundary cost against the spread in the local search
+# one unit's perimeter of extra grid boundary costs as much as this share of an average
+# piece's weight in its grid's workload (the spread term is squared shares of the mean)
+CUT_PENALTY = 0.1
+# taking a piece away from its grid of today costs this share of its weight in the mean
+# workload (fewer units and events change grid for the same balance)
+STAY_PENALTY = 0.1
 MAX_MONTHS = 120
 
 
@@ -277,23 +283,30 @@ def _graph(atoms: list[np.ndarray], load: np.ndarray, edges: blocks.Adjacency) -
 
 # -- the local search -------------------------------------------------------------------------
 def _connected_without(label: np.ndarray, a: int, nbrs: list[dict[int, float]]) -> bool:
-    """Whether the other pieces of ``a``'s grid stay connected (and exist) without ``a``."""
-    rest = [int(x) for x in np.nonzero(label == label[a])[0] if x != a]
-    if not rest:
+    """Whether ``a``'s grid keeps another piece and does not fall into more parts without
+    ``a``: its neighbours in the grid stay connected to each other (a grid already in parts
+    may shed a part, never gain one)."""
+    home = label[a]
+    if int(np.sum(label == home)) < 2:
         return False
-    seen, todo = {rest[0]}, deque([rest[0]])
-    while todo:
+    ends = {y for y in nbrs[a] if label[y] == home}
+    if len(ends) < 2:
+        return True
+    first = next(iter(ends))
+    seen, todo = {first}, deque([first])
+    while todo and not ends <= seen:
         x = todo.popleft()
         for y in nbrs[x]:
-            if y != a and y not in seen and label[y] == label[a]:
+            if y != a and y not in seen and label[y] == home:
                 seen.add(y)
                 todo.append(y)
-    return len(seen) == len(rest)
+    return ends <= seen
 
 
-def _candidates(g: Graph, label: np.ndarray, loads: np.ndarray, mean: float,
-                lref: float) -> list[tuple[float, int, int]]:
-    """Moves (score, piece, grid) that lower the spread enough to pay for their boundary."""
+def _candidates(g: Graph, label: np.ndarray, home: np.ndarray, loads: np.ndarray,
+                mean: float, cut_w: float) -> list[tuple[float, int, int]]:
+    """Moves (score, piece, grid) that lower the spread enough to pay for their boundary and
+    for taking a piece away from its grid of today (coming back earns as much)."""
     out: list[tuple[float, int, int]] = []
     for a, x in enumerate(g.load):
         if x <= 0:
@@ -301,12 +314,13 @@ def _candidates(g: Graph, label: np.ndarray, loads: np.ndarray, mean: float,
         to: dict[int, float] = {}
         for b, c in g.nbrs[a].items():
             to[int(label[b])] = to.get(int(label[b]), 0.0) + c
-        home = int(label[a])
+        cur = int(label[a])
         for dest, cost in to.items():
-            d_sq = 2 * x * (loads[dest] - loads[home] + x)  # change of Σ (load - mean)²
-            if dest == home or d_sq >= 0:
+            d_sq = 2 * x * (loads[dest] - loads[cur] + x)  # change of Σ (load - mean)²
+            if dest == cur or d_sq >= 0:
                 continue
-            score = -d_sq / mean**2 - CUT_PENALTY * (to.get(home, 0.0) - cost) / lref
+            stay = STAY_PENALTY * x / mean * (int(home[a] == cur) - int(home[a] == dest))
+            score = -d_sq / mean**2 - cut_w * (to.get(cur, 0.0) - cost) - stay
             if score > 1e-9:
                 out.append((score, a, dest))
     out.sort(key=lambda t: (-t[0], t[1], t[2]))
@@ -320,9 +334,11 @@ def local_search(g: Graph, label: np.ndarray, k: int, lref: float,
     loads = np.bincount(label, weights=g.load, minlength=k)
     mean = float(loads.mean())
     limit = max_moves if max_moves is not None else 20 * len(g.atoms)
+    cut_w = CUT_PENALTY * float(g.load.mean()) / mean / lref if mean > 0 else 0.0
+    home = label.copy()
     moves = 0
     while mean > 0 and moves < limit:
-        for _score, a, dest in _candidates(g, label, loads, mean, lref):
+        for _score, a, dest in _candidates(g, label, home, loads, mean, cut_w):
             if _connected_without(label, a, g.nbrs):
                 loads[label[a]] -= g.load[a]
                 loads[dest] += g.load[a]
@@ -397,13 +413,15 @@ def next_code(prefix: str, taken: set[str]) -> str:
 
 
 def final_grid_codes(b: Balanced, community: str, used: set[str]) -> list[str]:
-    """Each grid's code after the move: kept when it keeps at least half its units."""
+    """Each grid's code after the move: kept when it keeps at least half its units or at
+    least half its units are its own; else a new code (it has become another grid)."""
     taken = used | set(b.grids)
     out = []
     for k, code in enumerate(b.grids):
-        was = b.before == k
-        kept = int(np.sum(was & (b.after == k)))
-        out.append(code if 2 * kept >= int(was.sum()) else next_code(community, taken))
+        was, now = b.before == k, b.after == k
+        kept = int(np.sum(was & now))
+        same = 2 * kept >= min(int(was.sum()), int(now.sum()))
+        out.append(code if same and kept else next_code(community, taken))
     return out
 
 

@@ -40,12 +40,15 @@ def test_local_search_never_cuts_a_grid_in_two() -> None:
 
 
 def test_a_grid_keeping_less_than_half_its_units_gets_a_new_code() -> None:
-    """Codes kept when a grid keeps half of its units; else the next never-used one."""
+    """Codes kept when a grid keeps half of its units or half of its units are its own;
+    else the next never-used one."""
     b = Balanced(["C001", "C002"], np.array([0, 0, 0, 0, 1, 1]), np.array([0, 0, 1, 1, 1, 0]),
                  2, False)
     assert final_grid_codes(b, "C", {"C001", "C002", "C003"}) == ["C001", "C002"]
-    b.after = np.array([0, 1, 1, 1, 1, 0])
-    assert final_grid_codes(b, "C", {"C001", "C002", "C007"}) == ["C008", "C002"]
+    b.after = np.array([0, 1, 1, 1, 1, 0])  # C001 keeps 1 of 4, but half of what it holds
+    assert final_grid_codes(b, "C", {"C001", "C002", "C007"}) == ["C001", "C002"]
+    b.after = np.array([1, 1, 1, 1, 0, 0])  # the two swap everything: both are new grids
+    assert final_grid_codes(b, "C", {"C001", "C002", "C007"}) == ["C008", "C009"]
 
 
 def test_next_code_skips_every_code_ever_used() -> None:
