@@ -7,6 +7,7 @@ are read at run time (no build step) and cached until they change on disk.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime
@@ -18,6 +19,8 @@ from babel.messages.pofile import read_po
 
 from gis.clock import CST, aware
 from gis.intake.vocabulary import LEVEL_ZH, STATUS_ZH, zh
+from gis.territory.generations import GRID_KIND_ZH
+from gis.territory.people import ROLE_ZH
 
 LOCALE = Path(__file__).resolve().parent / "locale"
 KEY = "wg_lang"
@@ -111,8 +114,20 @@ def status_label(status: str) -> str:
 
 
 def role_label(role: str) -> str:
-    """A role for people."""
-    return t(f"role:{role}") if lang() == "zh" else role.replace("_", " ")
+    """A role for people: a worker's role (gis.territory.people) or an account's (catalogue)."""
+    if lang() != "zh":
+        return role.replace("_", " ")
+    return ROLE_ZH[role] if role in ROLE_ZH else t(f"role:{role}")
+
+
+def roles_label(roles: str | None) -> str:
+    """``"full_time 3205…, grid_leader 3205…"`` with each role named for people."""
+    return re.sub(r"\b[a-z][a-z_]*\b", lambda m: role_label(m.group()), roles or "")
+
+
+def kind_label(kind: str | None) -> str:
+    """A grid kind for people (gis.territory.generations.GRID_KIND_ZH)."""
+    return zh(GRID_KIND_ZH, kind) if lang() == "zh" else (kind or "").replace("_", " ")
 
 
 def level_label(level: str) -> str:

@@ -95,4 +95,13 @@ def sidebar_filters(options: dict, key: str = "f", statuses: bool = True,
     filters = data.Filters(since=data.since_for(window), classes=tuple(classes),
                            statuses=tuple(picked_statuses), area=area, overdue_only=overdue,
                            scope=scope)
-    return Choice(window, filters, f"{names[area]} ({area})" if area else t("whole district"))
+    return Choice(window, filters, area_label(area, names, scope))
+
+
+def area_label(area: str | None, names: dict[str, str], scope: data.Scope) -> str:
+    """The area shown: the one picked, else the viewer's own (全区 for the whole district)."""
+    if area:
+        return f"{names[area]} ({area})"
+    if scope is None:
+        return t("whole district")
+    return "、".join(f"{names.get(p, p)} ({p})" if p in names else p for p in scope)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import data, session, ui
 from dashboard import exports as ex
-from dashboard.i18n import TZ_LABEL, fmt_time, role_label, t
+from dashboard.i18n import TZ_LABEL, fmt_time, kind_label, role_label, roles_label, t
 from gis.access.auth import Principal
 
 
@@ -38,7 +38,7 @@ def show_grid(s: dict) -> None:
     """One grid's numbers and the people who answer for it."""
     a, b = st.columns(2)
     with a:
-        st.markdown(f"**{s['name']}** ({s['code']}) · {s['kind']} · {s['community']}, "
+        st.markdown(f"**{s['name']}** ({s['code']}) · {kind_label(s['kind'])} · {s['community']}, "
                     f"{s['street']}")
         st.markdown(t("open **{open}** · overdue **{overdue}** · closed **{closed}** · patrol "
                       "coverage **{cov}** ({done} of {units} units)", open=s["open"],
@@ -80,7 +80,8 @@ def show_workers(workers: list[dict], area: str | None) -> None:
         return
     if area:
         wdf = wdf[wdf["roles"].fillna("").str.contains(area, regex=False)]
-    wdf = wdf.assign(last_patrol=wdf["last_patrol"].map(fmt_time))
+    wdf = wdf.assign(last_patrol=wdf["last_patrol"].map(fmt_time),
+                     roles=wdf["roles"].map(roles_label))
     names = {"assigned_open": "open events assigned", "patrol_km": "patrol km",
              "last_patrol": "last patrol"}
     st.dataframe(wdf.rename(columns={c: t(names.get(c, c)) for c in wdf.columns}).rename(

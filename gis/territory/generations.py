@@ -21,6 +21,10 @@ PARENT_COLUMN = {
     "unit": "grid_code",
 }
 GRID_KINDS = ("basic", "industrial", "port", "sea_islands", "special")
+GRID_KIND_ZH = {  # the Chinese names of the grid kinds, for people
+    "basic": "基础网格", "industrial": "工业园区专属网格", "port": "港口专属网格",
+    "sea_islands": "海域海岛专属网格", "special": "其他专属网格",
+}
 SQL = "generations.sql"
 ACTIVATION_SQL = "activation.sql"
 PKG = "gis.territory.sql"

@@ -16,6 +16,11 @@ SQL = "people.sql"
 PKG = "gis.territory.sql"
 ROLES = ("grid_leader", "grid_instructor", "full_time", "specialist", "part_time", "auxiliary",
          "unit_head", "building_head", "volunteer")
+ROLE_ZH = {  # the Chinese names of the roles, for people (dashboard, exports)
+    "grid_leader": "网格长", "grid_instructor": "网格指导员", "full_time": "专职网格员",
+    "specialist": "专业网格员", "part_time": "兼职网格员", "auxiliary": "网格协管员",
+    "unit_head": "单元长", "building_head": "楼栋长", "volunteer": "志愿者",
+}
 
 
 def mask_phone(phone: str | None) -> str | None:

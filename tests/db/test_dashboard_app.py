@@ -78,6 +78,25 @@ def test_grids_workers_page(db_env, demo_district, engine) -> None:
     assert len(at.dataframe) >= 2
 
 
+def test_grids_workers_in_chinese_for_a_community(db_env, demo_district, engine) -> None:
+    """A community dispatcher's page names their community (not 全区); grid kinds and roles
+    read in Chinese (基础网格, 专职网格员, 网格长), no codes like basic or full_time."""
+    _seed(engine)
+    at = _app(DASH / "pages" / "grids_workers.py", engine, "community_dispatcher",
+              "320508001001", lang="zh").run()
+    assert not at.exception, at.exception
+    text = _text(at)
+    caption = next(c.value for c in at.caption if "320508001001" in c.value)
+    assert "全区" not in caption
+    assert "基础网格" in text and " basic " not in text
+    people = next(d.value for d in at.dataframe if "角色" in d.value.columns)
+    assert set(people["角色"]) <= {"网格长", "专职网格员"} and "专职网格员" in set(people["角色"])
+    workers = next(d.value for d in at.dataframe if "职责" in d.value.columns)
+    roles = " ".join(workers["职责"])
+    assert "专职网格员" in roles and "网格长" in roles
+    assert "full_time" not in roles and "grid_leader" not in roles
+
+
 def test_empty_state(db_env, clean_db, engine) -> None:
     """No district: the page says how to load one."""
     for page in (DASH / "app.py", DASH / "pages" / "grids_workers.py"):
