@@ -292,13 +292,13 @@ class TokenCache:
 
     def __init__(self, ttl_s: float = TOKEN_CACHE_S) -> None:
         self.ttl_s = ttl_s
-        self._hits: dict[tuple[str, str], tuple[Principal, float]] = {}
+        self._hits: dict[tuple[Engine, str], tuple[Principal, float]] = {}
 
     def get(self, engine: Engine, token: str | None) -> Principal | None:
         """The cached principal of ``token``, or None (unknown or too old)."""
         if not token:
             return None
-        hit = self._hits.get((str(engine.url), hash_token(token)))
+        hit = self._hits.get((engine, hash_token(token)))
         if hit is None or time.monotonic() - hit[1] > self.ttl_s:
             return None
         return hit[0]
@@ -309,12 +309,12 @@ class TokenCache:
             return
         if len(self._hits) > 10_000:  # many devices: start again rather than grow
             self._hits.clear()
-        self._hits[(str(engine.url), hash_token(token))] = (p, time.monotonic())
+        self._hits[(engine, hash_token(token))] = (p, time.monotonic())
 
     def drop(self, engine: Engine, token: str | None) -> None:
         """Forget a token (refused at commit)."""
         if token:
-            self._hits.pop((str(engine.url), hash_token(token)), None)
+            self._hits.pop((engine, hash_token(token)), None)
 
 
 token_cache = TokenCache()

@@ -171,7 +171,23 @@ class _Catalogue:
         return items.get(code)
 
 
+    def fresh(self, engine: Engine, codes: set[str]) -> bool:
+        """Whether ``get`` answers every code from memory (no reload due)."""
+        key = str(engine.url)
+        items = self.items.get(key, {})
+        return (time.monotonic() - self.loaded.get(key, -1e9) <= 30
+                and all(c in items for c in codes))
+
+
 _catalogue = _Catalogue()
+
+
+def in_memory(engine: Engine, locator: Locator, reports: list[Report]) -> bool:
+    """Whether ``prepare_request`` needs no database round trip for ``reports`` (located by
+    coordinates, no camera code, the catalogue and the boundaries loaded and fresh), so that
+    it may run in the event loop."""
+    return (all(r.lon is not None and not r.camera_code for r in reports)
+            and locator.fresh and _catalogue.fresh(engine, {r.item for r in reports}))
 
 
 def request_hash(payload: Any) -> str:

@@ -131,17 +131,22 @@ async def ingest(batcher: GroupCommit, engine: Engine, locator: Locator, reports
                  max_batch: int = 500, audit: dict[str, Any] | None = None,
                  cal: calendar.Calendar | None = None,
                  recheck_token: int | None = None) -> IntakeResult:
-    """``events.ingest`` through the group commit: validated and located in a worker thread,
-    stored with the other requests waiting, answered after the commit.
+    """``events.ingest`` through the group commit: validated and located (in the event loop
+    when that needs no database, else in a worker thread), stored with the other requests
+    waiting, answered after the commit.
 
     ``recheck_token``: a token id taken from the API's short cache, checked again in the
     storing statement (revoked or expired: nothing stored, Unauthorized).
     """
     events.check_batch(reports, max_batch)
     for _attempt in range(3):
-        req = await anyio.to_thread.run_sync(
-            lambda: events.prepare_request(engine, locator, reports, idempotency_key,
-                                           body_hash, audit, cal))
+        if events.in_memory(engine, locator, reports):  # no round trip: no thread hop
+            req = events.prepare_request(engine, locator, reports, idempotency_key, body_hash,
+                                         audit, cal)
+        else:
+            req = await anyio.to_thread.run_sync(
+                lambda: events.prepare_request(engine, locator, reports, idempotency_key,
+                                               body_hash, audit, cal))
         req.recheck_token = recheck_token
         out = await batcher.store(req)
         if out.outcome == "stored":

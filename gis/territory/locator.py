@@ -409,6 +409,13 @@ class Locator:
             return self._snap
 
     @property
+    def fresh(self) -> bool:
+        """Whether ``snapshot`` answers without a database round trip (loaded, no revision
+        check due): locating by coordinates may then run in an event loop."""
+        return (self._snap is not None
+                and (time.monotonic() - self._checked <= self.poll_s or self._lock.locked()))
+
+    @property
     def snapshot(self) -> Snapshot:
         """Current snapshot; checks the revision at most every ``poll_s`` seconds."""
         snap = self._snap
