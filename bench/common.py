@@ -142,6 +142,26 @@ def process_cpu_s(pid: int) -> float:
         return float("nan")
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its live children (uvicorn's workers), from /proc."""
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        v = process_cpu_s(p)
+        total += 0.0 if v != v else v  # a child gone meanwhile counts nothing
+        todo.extend(kids.get(p, ()))
+    return total
+
+
 @dataclass
 class Server:
     """A running server: its base URL and process id."""
@@ -150,18 +170,19 @@ class Server:
     pid: int
 
     def cpu_s(self) -> float:
-        """CPU seconds the server process has used so far."""
-        return process_cpu_s(self.pid)
+        """CPU seconds the server process (and its worker processes) used so far."""
+        return tree_cpu_s(self.pid)
 
 
 @contextlib.contextmanager
 def uvicorn_server(factory: str, url: str, ready_path: str = "/openapi.json",
                    start_timeout_s: float = 600.0,
-                   extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+                   extra_env: dict[str, str] | None = None, workers: int = 1
+                   ) -> Iterator[Server]:
     """Serve ``module:factory`` with uvicorn on 127.0.0.1 in a subprocess; yields a Server.
 
-    The subprocess gets ``DATABASE_URL`` (and ``WANGGE_DATABASE_URL``) = ``url``. It is
-    terminated (then killed) on exit.
+    The subprocess gets ``DATABASE_URL`` (and ``WANGGE_DATABASE_URL``) = ``url``; ``workers``
+    > 1 runs that many uvicorn worker processes. It is terminated (then killed) on exit.
     """
     import httpx
 
@@ -170,6 +191,8 @@ def uvicorn_server(factory: str, url: str, ready_path: str = "/openapi.json",
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     cmd = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
            "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, env=env, cwd=str(REPO), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -235,7 +258,82 @@ def _run(coro: Any) -> Any:
         return asyncio.run(coro)
 
 
-def _client(base: str, max_conn: int, timeout_s: float):
+@dataclass
+class RawResponse:
+    """What ``RawClient.post`` answers (the few attributes ``_post`` and callers read)."""
+
+    status_code: int
+    content: bytes
+    headers: dict[str, str]
+
+
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client for load generation: a fraction of httpx's CPU per
+    request, so that on a small machine the generator leaves the cores to the server.
+
+    Only what the benchmarks send: ``post`` with a body, answers with a Content-Length. At most
+    ``max_conn`` connections; a connection whose exchange failed or was cancelled is closed.
+    """
+
+    def __init__(self, base: str, max_conn: int, timeout_s: float,
+                 headers: dict[str, str] | None = None) -> None:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(base)
+        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
+        self.timeout_s = timeout_s
+        self.fixed = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.fixed += f"host: {self.host}:{self.port}\r\n"
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._sem = asyncio.Semaphore(max_conn)
+
+    async def __aenter__(self) -> RawClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for _r, w in self._idle:
+            w.close()
+        self._idle.clear()
+
+    async def post(self, path: str, content: bytes,
+                   headers: dict[str, str] | None = None) -> RawResponse:
+        """POST ``content`` to ``path``; the answer."""
+        async with self._sem:
+            conn = self._idle.pop() if self._idle else await asyncio.open_connection(
+                self.host, self.port)
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    resp, keep = await self._exchange(conn, path, content, headers)
+            except BaseException:
+                conn[1].close()
+                raise
+            if keep:
+                self._idle.append(conn)
+            else:
+                conn[1].close()
+            return resp
+
+    async def _exchange(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+                        path: str, content: bytes,
+                        headers: dict[str, str] | None) -> tuple[RawResponse, bool]:
+        reader, writer = conn
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        writer.write(f"POST {path} HTTP/1.1\r\n{self.fixed}{extra}content-length: "
+                     f"{len(content)}\r\n\r\n".encode("latin-1") + content)
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        hdrs = {}
+        for line in head[1:]:
+            if line:
+                k, _, v = line.partition(":")
+                hdrs[k.strip().lower()] = v.strip()
+        body = await reader.readexactly(int(hdrs.get("content-length", "0")))
+        return RawResponse(status, body, hdrs), hdrs.get("connection") != "close"
+
+
+def _client(base: str, max_conn: int, timeout_s: float, raw: bool = False):
+    if raw:
+        return RawClient(base, max_conn, timeout_s, {"content-type": "application/json"})
     import httpx
 
     return httpx.AsyncClient(
@@ -246,8 +344,11 @@ def _client(base: str, max_conn: int, timeout_s: float):
     )
 
 
+OnOk = Callable[[Any], None]  # called with each expected response (httpx.Response)
+
+
 async def _post(client: Any, path: str, body: bytes, headers: dict[str, str] | None,
-                res: LoadResult, expect: int) -> bool:
+                res: LoadResult, expect: int, on_ok: OnOk | None = None) -> bool:
     try:
         r = await client.post(path, content=body, headers=headers)
     except Exception as e:  # timeouts, refused connections: counted, never raised
@@ -257,6 +358,8 @@ async def _post(client: Any, path: str, body: bytes, headers: dict[str, str] | N
         res.error(f"HTTP {r.status_code}")
         return False
     res.ok += 1
+    if on_ok is not None:
+        on_ok(r)
     return True
 
 
@@ -267,7 +370,8 @@ def _pick(seq: Sequence[Any] | None, i: int) -> Any:
 def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, duration_s: float,
               expect: int = 201, timeout_s: float = 10.0, max_conn: int = 128,
               headers: Sequence[dict[str, str]] | None = None, offset: int = 0,
-              deadline_s: float = 30.0) -> LoadResult:
+              deadline_s: float = 30.0, on_ok: OnOk | None = None,
+              raw: bool = False) -> LoadResult:
     """Open-loop load: request i is due at t0 + i/rate whatever happened before.
 
     Latency runs from the *scheduled* time to the response, so a stalled server (or a late
@@ -275,7 +379,8 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
     (no coordinated omission). At most ``max_conn`` requests are in flight; the others wait in
     a FIFO (their wait counts in their latency). A request not answered ``deadline_s`` after its
     scheduled time is abandoned and counted as a ``Deadline`` error (latency recorded as the
-    deadline), so an overloaded server cannot make the run last for ever.
+    deadline), so an overloaded server cannot make the run last for ever. ``raw``: the
+    light ``RawClient`` instead of httpx (also for ``closed_loop``).
 
     (Queuing in httpx's own pool instead is quadratic when thousands of requests wait, which
     starves the client: hence the semaphore.)
@@ -289,14 +394,14 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
             async with asyncio.timeout(max(0.001, due + deadline_s - time.perf_counter())):
                 async with sem:
                     await _post(client, path, _pick(bodies, i + offset),
-                                _pick(headers, i + offset), res, expect)
+                                _pick(headers, i + offset), res, expect, on_ok)
         except TimeoutError:
             res.error("Deadline")
         lat[i] = (time.perf_counter() - due) * 1000.0
 
     async def main() -> None:
         sem = asyncio.Semaphore(max_conn)
-        async with _client(base, max_conn, timeout_s) as client:
+        async with _client(base, max_conn, timeout_s, raw) as client:
             tasks = []
             t0 = time.perf_counter() + 0.05
             for i in range(n):
@@ -317,7 +422,8 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
 
 def closed_loop(base: str, path: str, bodies: Sequence[bytes], concurrency: int,
                 duration_s: float, expect: int = 201, timeout_s: float = 10.0,
-                offset: int = 0, headers: Sequence[dict[str, str]] | None = None) -> LoadResult:
+                offset: int = 0, headers: Sequence[dict[str, str]] | None = None,
+                on_ok: OnOk | None = None, raw: bool = False) -> LoadResult:
     """Closed-loop load: ``concurrency`` clients each send, wait, send again until the deadline.
 
     Gives the maximum sustainable throughput (``rps``); requests still in flight at the
@@ -332,11 +438,11 @@ def closed_loop(base: str, path: str, bodies: Sequence[bytes], concurrency: int,
             counter[0] += 1
             res.sent += 1
             t = time.perf_counter()
-            await _post(client, path, _pick(bodies, i), _pick(headers, i), res, expect)
+            await _post(client, path, _pick(bodies, i), _pick(headers, i), res, expect, on_ok)
             res.latencies_ms.append((time.perf_counter() - t) * 1000.0)
 
     async def main() -> None:
-        async with _client(base, concurrency, timeout_s) as client:
+        async with _client(base, concurrency, timeout_s, raw) as client:
             t0 = time.perf_counter()
             await asyncio.gather(*(worker(client, t0 + duration_s) for _ in range(concurrency)))
             res.elapsed_s = time.perf_counter() - t0
