@@ -24,6 +24,8 @@ REFRESH_S = 10
 DONE = "wb_done"  # (event id, action, refusal or None) of the last action on the page
 OPEN = "wb_open"  # the event chosen or acted on: it stays open after it leaves the queues
 LEVELS = (None, "grid", "community", "street", "district")
+NUMBER = "wb_number"  # the 事件编号 input
+NOT_FOUND = "wb_not_found"  # the number typed that is not an event the viewer may see
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
@@ -121,6 +123,8 @@ def _history(ev: dict) -> pd.DataFrame:
         f"{t('Time')} ({TZ})": i18n.fmt_time(h["at"]), t("Action"): _step(h["action"]),
         t("From"): i18n.status_label(h["from_status"]) if h["from_status"] else "",
         t("To"): i18n.status_label(h["to_status"]) if h["to_status"] else "",
+        t("To level"): i18n.level_label(h["level"]) if h["level"] else "",
+        t("Departments notified"): "、".join(wb.department_label(d) for d in h["departments"]),
         t("By"): (h["actor"] or "").removeprefix(accounts.SESSION_PREFIX),
         t("Note"): h["note"] or ""} for h in ev["history"]])
 
@@ -157,6 +161,23 @@ def _detail(eid: int) -> None:
     _actions(ev)
 
 
+def _open_by_number() -> None:
+    """Input callback: open the event whose number was typed, when the viewer may see it
+    (the queues' own gis.workflow.queues.event_detail); else 无此事件, as if it did not exist."""
+    raw = (st.session_state.get(NUMBER) or "").strip().lstrip("#")
+    if not raw:
+        return
+    try:
+        eid = int(raw)
+        wb.load_event(who, eid)
+    except (ValueError, WanggeError):
+        st.session_state[NOT_FOUND] = raw
+        return
+    st.session_state.pop(NOT_FOUND, None)
+    st.session_state[OPEN] = eid
+    st.session_state.pop(f"wb_event_{i18n.lang()}", None)  # the picker made anew, on it
+
+
 def _option(ev: dict) -> str:
     """An event in the event picker: number, item and report time. Not its status: the
     picker keeps its choice by this text, which must not change when the event moves on."""
@@ -179,6 +200,10 @@ def _workbench() -> None:
                 st.info(t("Nothing in this queue"))
         for r in q["rows"]:
             ids.setdefault(r["id"], _option(r))
+    st.text_input(t("Event number"), key=NUMBER, on_change=_open_by_number,
+                  placeholder=t("type a number and press Enter"))
+    if st.session_state.get(NOT_FOUND):
+        st.warning(t("No such event: {n}", n=st.session_state[NOT_FOUND]))
     chosen = st.session_state.get(OPEN)
     if isinstance(chosen, int) and chosen not in ids:  # it left its queues: keep it open
         try:

@@ -100,6 +100,8 @@ class HistoryRow(TypedDict):
     to_status: str | None
     actor: str | None
     note: str | None
+    level: str | None  # the level sent or moved to (dispatch, escalation, whistle)
+    departments: list[str]  # the departments notified by this step
 
 
 class EventDetail(TypedDict):

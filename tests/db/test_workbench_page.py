@@ -186,3 +186,41 @@ def test_escalate_and_dismiss_duplicate_from_the_page(page_env, engine):
     at.button(key="wb_escalate").click().run()
     assert not at.exception, at.exception
     assert row(engine, a)["level"] == "street", [e.value for e in at.error]
+
+
+def test_open_an_event_by_its_number(page_env, engine):
+    """事件编号 opens an event of the viewer's area; another area's or a missing number both
+    answer 无此事件 (as if absent) and show nothing of it."""
+    first = report(engine, page_env, "safety.fire", G1)
+    second = report(engine, page_env, "safety.fire", G1, offset_m=300)
+    other = report(engine, page_env, "safety.fire", G_OTHER_STREET)
+    at = _page(engine, "community_dispatcher", "320508001001").run()
+    assert at.selectbox(key="wb_event_zh").value == first
+    assert at.text_input(key="wb_number").label == "事件编号"
+    at.text_input(key="wb_number").input(str(second)).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="wb_event_zh").value == second
+    assert any(h.value.startswith(f"#{second} ") for h in at.subheader)
+    for n in (other, 999_999):
+        at.text_input(key="wb_number").input(str(n)).run()
+        assert not at.exception, at.exception
+        assert [w.value for w in at.warning] == [f"无此事件：{n}"]
+        assert not any(h.value.startswith(f"#{n} ") for h in at.subheader)
+        assert other not in at.selectbox(key="wb_event_zh").options
+
+
+def test_history_names_the_level_and_departments(page_env, engine):
+    """A dispatch's history row shows the level sent to and the departments notified."""
+    from dashboard import workbench as wb
+
+    eid = report(engine, page_env, "safety.fire", G1)
+    dept = wb.departments()[0]
+    workflow.transition(engine, eid, "accept", CENTRE)
+    workflow.transition(engine, eid, "dispatch", CENTRE, level="street", departments=[dept])
+    at = _page(engine, "district_centre", None).run()
+    at.text_input(key="wb_number").input(str(eid)).run()
+    assert not at.exception, at.exception
+    hist = at.table[-1].value
+    step = hist[hist["动作"] == "派遣"].iloc[0]
+    assert step["转至层级"] == "街道"
+    assert wb.department_label(dept) in step["通报部门"].split("、")

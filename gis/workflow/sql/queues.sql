@@ -90,6 +90,13 @@ LEFT JOIN worker w ON w.id = e.worker_id
 WHERE e.id = :id;
 
 -- name: event_history
--- The full history of one event (@id), oldest first.
-SELECT at, action, from_status, to_status, actor, note FROM event_history
+-- The full history of one event (@id), oldest first, with the level it was sent or moved to
+-- and the departments notified (from the step's data: dispatch, escalation, whistle, ack).
+SELECT at, action, from_status, to_status, actor, note,
+       COALESCE(data ->> 'to_level', data ->> 'level') AS level,
+       ARRAY(SELECT jsonb_array_elements_text(CASE jsonb_typeof(data -> 'departments')
+                 WHEN 'array' THEN data -> 'departments' ELSE '[]' END)
+             UNION ALL SELECT data ->> 'department' WHERE data ->> 'department' IS NOT NULL
+            ) AS departments
+FROM event_history
 WHERE event_id = :id ORDER BY at, id;
