@@ -200,6 +200,26 @@ def test_patrol_effort_in_the_period_weighs(clean_db: Engine, demo_district: int
     assert s.preview is not None and s.preview.report["acceptable"]
 
 
+def test_buildings_and_floor_area_weigh(clean_db: Engine, demo_district: int,
+                                        tmp_path: Path) -> None:
+    """Events weighted 0: the grid with the buildings sheds units; floors unknown are counted
+    with the median of the known ones and said so."""
+    grid = "320508002001004"
+    with clean_db.begin() as c:
+        c.execute(text(
+            "INSERT INTO building (source, source_id, floors, geom) "
+            "SELECT 'test', u.code || '-' || k, CASE WHEN k = 1 THEN NULL ELSE 6 END, "
+            "ST_Multi(ST_Buffer(ST_PointOnSurface(u.geom), 0.0001, 'quad_segs=2')) "
+            "FROM unit u, generate_series(1, 2) k WHERE u.grid_code = :g AND u.generation_id "
+            "= (SELECT id FROM generation WHERE status = 'active')"), {"g": grid})
+    s = suggest(clean_db, tmp_path / "s.geojson", months=1,
+                weights=Weights(events=0.0, buildings=1.0, floor_area=1.0))
+    assert s.buildings_imputed == 9
+    by = {c.code: c for c in s.communities}[grid[:12]]
+    assert by.before.max > 2 * by.before.min and by.after.cv < by.before.cv / 2
+    assert {g.community for g in s.grids} == {grid[:12]}
+
+
 def test_bad_options_are_refused_clearly(clean_db: Engine, demo_district: int,
                                          tmp_path: Path) -> None:
     """Months ≤ 0, an unknown community and negative weights: typed errors, no file."""
