@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gis.territory import names as area_names
 from gis.territory.generations import AreaRecord
 
 M_PER_DEG = 6371008.8 * math.pi / 180.0
@@ -475,7 +476,7 @@ def _codes(district_code: str, n: int, leaves: list[np.ndarray], comms: list[np.
 
 
 def _level_records(t: _Tree, grid_geoms: list, plane: Plane, district: tuple[str, str],
-                   street_name: str, community_name: str) -> list[AreaRecord]:
+                   ) -> list[AreaRecord]:
     """District, street, community and grid records (parents first), in WGS84."""
     district_code, district_name = district
     n_comms, n_streets = len(t.comm_code), len(t.street_code)
@@ -488,15 +489,15 @@ def _level_records(t: _Tree, grid_geoms: list, plane: Plane, district: tuple[str
     areas = [AreaRecord("district", district_code, district_name,
                         plane.inv(_polygonal(shapely.union_all(street_geoms))))]
     for s, sc in enumerate(t.street_code):
-        areas.append(AreaRecord("street", sc, f"{street_name} {s + 1}",
+        areas.append(AreaRecord("street", sc, area_names.street(s + 1),
                                 plane.inv(street_geoms[s]), district_code))
     for c, cc in enumerate(t.comm_code):
-        areas.append(AreaRecord("community", cc, f"{community_name} {t.comm_street[c] + 1}-"
-                                f"{cc[-3:].lstrip('0')}", plane.inv(comm_geoms[c]),
+        areas.append(AreaRecord("community", cc, area_names.community(
+                                    t.comm_street[c] + 1, int(cc[-3:])), plane.inv(comm_geoms[c]),
                                 t.street_code[t.comm_street[c]]))
     for g, gc in enumerate(t.grid_code):
-        areas.append(AreaRecord("grid", gc, f"Grid {gc[-9:-6].lstrip('0')}-{gc[-6:-3].lstrip('0')}"
-                                f"-{gc[-3:].lstrip('0')}", plane.inv(grid_geoms[g]),
+        areas.append(AreaRecord("grid", gc, area_names.grid(int(gc[-9:-6]), int(gc[-6:-3]),
+                                                       int(gc[-3:])), plane.inv(grid_geoms[g]),
                                 t.comm_code[t.grid_comm[g]]))
     return areas
 
@@ -535,15 +536,14 @@ def _site(b: Buildings, p: DrawParams) -> _Site:
 
 
 def draw_territory(b: Buildings, district_code: str, district_name: str,
-                   params: DrawParams | None = None, street_name: str = "Street",
-                   community_name: str = "Community", lines: np.ndarray | None = None
+                   params: DrawParams | None = None, lines: np.ndarray | None = None
                    ) -> Drawn:
     """Draw district → streets → communities → grids → units from buildings, along the
     street and barrier ``lines`` (WGS84) when given (see etl.blocks), else from buildings
     alone."""
     p = params or DrawParams()
     st = _site(b, p)
-    names = (district_code, district_name, street_name, community_name)
+    names = (district_code, district_name)
     if lines is not None and len(lines):
         drawn = _draw_along_streets(st, st.plane.fwd(np.asarray(lines, dtype=object)), p, names)
     else:
@@ -553,7 +553,7 @@ def draw_territory(b: Buildings, district_code: str, district_name: str,
     return drawn
 
 
-def _draw_without_streets(st: _Site, p: DrawParams, names: tuple[str, str, str, str]) -> Drawn:
+def _draw_without_streets(st: _Site, p: DrawParams, names: tuple[str, str]) -> Drawn:
     """Grids by bisecting the buildings, cut along the gaps between them (no street layer)."""
     b, gm, pts, x, y = st.b, st.gm, st.pts, st.x, st.y
     t = _codes(names[0], len(b), *_groups(x, y, st.fa.area, p, _people(b)))
@@ -563,7 +563,7 @@ def _draw_without_streets(st: _Site, p: DrawParams, names: tuple[str, str, str, 
     grid_geoms = tile(dissolve(cells, grid_of[owner], n_grids),
                       [shapely.union_all(gm[grid_of == g]) for g in range(n_grids)], st.hull,
                       [pts[grid_of == g] for g in range(n_grids)])
-    areas = _level_records(t, grid_geoms, st.plane, names[:2], names[2], names[3])
+    areas = _level_records(t, grid_geoms, st.plane, names)
     bunit = [""] * len(b)
     bgrid = [""] * len(b)
     for g, gc in enumerate(t.grid_code):
@@ -586,7 +586,7 @@ def _draw_without_streets(st: _Site, p: DrawParams, names: tuple[str, str, str, 
 
 
 def _draw_along_streets(st: _Site, lines_m: np.ndarray, p: DrawParams,
-                        names: tuple[str, str, str, str]) -> Drawn:
+                        names: tuple[str, str]) -> Drawn:
     """Grids as unions of whole street blocks, units inside blocks (see etl.blocks)."""
     from etl import blocks as bk
 
@@ -609,7 +609,7 @@ def _draw_along_streets(st: _Site, lines_m: np.ndarray, p: DrawParams,
                          for a in range(len(atoms.geoms))])
     grid_geoms = [bk._coverage_union(atoms.geoms[atom_pos == g])
                   for g in range(len(t.grid_code))]
-    areas = _level_records(t, grid_geoms, st.plane, names[:2], names[2], names[3])
+    areas = _level_records(t, grid_geoms, st.plane, names)
     drawn = Drawn(areas, [""] * len(st.b), [""] * len(st.b), streets=True)
     for g, gc in enumerate(t.grid_code):
         _grid_units(drawn, gc, np.nonzero(atom_pos == g)[0], atoms, st, p)

@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Engine
 
-from gis.territory import activation, people
+from gis.territory import activation, names, people
 from gis.territory.generations import AreaRecord, create_generation, insert_areas
 
 
@@ -79,7 +79,7 @@ def generate(
     bounds: tuple[float, float, float, float] = (120.5920, 31.3000, 120.6140, 31.3190),
     layout: Layout = Layout(),
     district_code: str = "320508",
-    district_name: str = "Demo district",
+    district_name: str = "演示区",
     jitter: float = 0.25,
     seed: int = 42,
     special_last_grid: str | None = "industrial",
@@ -103,7 +103,7 @@ def generate(
         h = cy * gry * uy
         recs.append(
             AreaRecord(
-                "street", s_code, f"Street {s_i + 1}",
+                "street", s_code, names.street(s_i + 1),
                 _block_polygon(gx, gy, si * w, sj * h, (si + 1) * w, (sj + 1) * h), district_code,
             )
         )
@@ -113,7 +113,7 @@ def generate(
             w, h = grx * ux, gry * uy
             recs.append(
                 AreaRecord(
-                    "community", c_code, f"Community {s_i + 1}-{c_i + 1}",
+                    "community", c_code, names.community(s_i + 1, c_i + 1),
                     _block_polygon(gx, gy, ci * w, cj * h, (ci + 1) * w, (cj + 1) * h), s_code,
                 )
             )
@@ -122,7 +122,7 @@ def generate(
                 g_code = f"{c_code}{g_i + 1:03d}"
                 grids.append(
                     AreaRecord(
-                        "grid", g_code, f"Grid {s_i + 1}-{c_i + 1}-{g_i + 1}",
+                        "grid", g_code, names.grid(s_i + 1, c_i + 1, g_i + 1),
                         _block_polygon(gx, gy, gi * ux, gj * uy, (gi + 1) * ux, (gj + 1) * uy),
                         c_code,
                     )
@@ -165,11 +165,11 @@ def roster(areas: list[AreaRecord], seed: int = 7, leader_only_every: int = 0) -
     grid_recs = [a for a in areas if a.level == "grid"]
     for n, g in enumerate(grid_recs):
         leader = f"L{g.parent_code}"
-        out.append(RosterEntry(leader, f"Leader {g.parent_code[-6:]}", _phone(rng),
+        out.append(RosterEntry(leader, names.leader(g.parent_code[-6:]), _phone(rng),
                                "grid_leader", g.code))
         if leader_only_every and n % leader_only_every == leader_only_every - 1:
             continue
-        out.append(RosterEntry(f"W{g.code}", f"Worker {g.code[-9:]}", _phone(rng),
+        out.append(RosterEntry(f"W{g.code}", names.worker(g.code[-9:]), _phone(rng),
                                "full_time", g.code))
     return out
 

@@ -194,7 +194,7 @@ def test_asking_to_escalate_is_refused_outside_the_area_closed_or_without_a_note
 
 def test_me_names_the_worker_and_its_grids(client, engine):
     me = client.get("/api/v1/me", headers=bearer(engine, "grid_worker", worker=W1)).json()
-    assert me["grids"] == [G1] and me["worker_name"] == "Worker " + G1[-9:]
+    assert me["grids"] == [G1] and me["worker_name"] == "网格员" + G1[-9:]
     assert me["must_change_password"] is False
     me = client.get("/api/v1/me").json()
     assert me["role"] == "district_centre" and me["grids"] is None

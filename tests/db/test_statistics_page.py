@@ -74,11 +74,11 @@ def test_board_of_a_street_dispatcher(events, engine) -> None:
     assert sum(r["n"] for r in charts["近30天每日事件数（按大类）"].rows) == 3
     assert {r["name"]: r["n"] for r in charts["高发事件前10项（近30天）"].rows} == {
         "消防隐患": 2, "环境卫生": 1}
-    assert charts["各街道事件数（近30天）"].rows == [{"name": "Street 1", "n": 3}]
+    assert charts["各街道事件数（近30天）"].rows == [{"name": "第一街道", "n": 3}]
     assert {r["name"]: r["n"] for r in charts["各社区事件数（近30天）"].rows} == {
-        "Community 1-1": 2, "Community 1-2": 1}
+        "1-1社区": 2, "1-2社区": 1}
     assert [(r["name"], r["rate"]) for r in charts["各社区按期结案率"].rows] == [
-        ("Community 1-1", 1.0)]
+        ("1-1社区", 1.0)]
     assert len(charts["各社区巡查覆盖率"].rows) == 4  # the street's four communities
     assert "盗窃" not in str([c.rows for c in charts.values()])  # the other street's theft
 
@@ -89,7 +89,7 @@ def test_a_community_dispatcher_sees_its_community(events, engine) -> None:
     assert not at.exception, at.exception
     assert _metrics(at)["今日新增"] == "2"
     rows = {c.title: c.rows for c in vega_charts(at)}
-    assert rows["各社区事件数（近30天）"] == [{"name": "Community 1-1", "n": 2}]
+    assert rows["各社区事件数（近30天）"] == [{"name": "1-1社区", "n": 2}]
 
 
 def test_english_switch_and_catalogue(events, engine) -> None:

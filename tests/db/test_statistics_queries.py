@@ -119,7 +119,7 @@ def test_counts_per_street_and_community_leave_out_other_streets(seeded) -> None
     board = stats.board(seeded, STREET_VIEW, NOW)
     assert [(a.level, a.code, a.n) for a in board.areas] == [
         ("community", COMMUNITY, 3), ("community", OTHER_COMMUNITY, 1), ("street", STREET, 4)]
-    assert board.areas[-1].name == "Street 1"
+    assert board.areas[-1].name == "第一街道"
 
 
 def test_on_time_rate_is_the_assessment_indicator(seeded) -> None:
