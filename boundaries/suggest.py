@@ -628,7 +628,7 @@ def suggest(engine: Engine, out: str | Path, *, months: int = 6,
     w = weights or Weights()
     w.check()
     until = now or datetime.now(UTC)
-    s = Suggestion(months, months_before(until, months), until, w, str(out))
+    s = Suggestion(months, months_before(until, months), until.astimezone(CST), w, str(out))
     plan = Plan()
     with engine.connect() as conn:
         codes = _communities(conn, communities)
