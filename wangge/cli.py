@@ -50,14 +50,18 @@ def serve(
                 log_level="info", access_log=False)
 
 
-def dashboard_command(port: int, host: str) -> list[str] | None:
-    """The command that runs the Streamlit dashboard, when the dashboard exists."""
+def dashboard_command(port: int, host: str,
+                      max_upload_bytes: int | None = None) -> list[str] | None:
+    """The command that runs the Streamlit dashboard, when the dashboard exists; its uploads
+    limited to the platform's WANGGE_MAX_UPLOAD_BYTES (Streamlit counts whole MiB)."""
     entry = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     if not entry.exists():
         return None
+    limit = max_upload_bytes if max_upload_bytes is not None else settings().max_upload_bytes
     return [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
             "--server.address", host, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+            "--server.maxUploadSize", str(max(1, limit // 2**20))]
 
 
 @app.command()

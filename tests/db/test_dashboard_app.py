@@ -212,6 +212,8 @@ def test_dashboard_command_hides_the_toolbar() -> None:
 
     cmd = dashboard_command(8501, "127.0.0.1")
     assert cmd and cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
+    cmd = dashboard_command(8501, "127.0.0.1", max_upload_bytes=20 * 2**20 + 5)
+    assert cmd and cmd[cmd.index("--server.maxUploadSize") + 1] == "20"  # WANGGE_MAX_UPLOAD_BYTES
 
 
 def _login(at: AppTest, username: str, password: str) -> AppTest:
