@@ -186,11 +186,14 @@ CSS = """<style>
 [data-testid="stMain"] h1, [data-testid="stMain"] p, [data-testid="stMain"] span,
 [data-testid="stMain"] li {color: #e6edf7;}
 [data-testid="stMain"] h1 {font-size: 2.4rem; padding: 0; letter-spacing: 0.15em;}
-[data-testid="stMain"] [data-testid="stCaptionContainer"] p {color: #8fb3d9; font-size: 1.15rem;
-    text-align: right;}
+[data-testid="stMain"] [data-testid="stCaptionContainer"] p {color: #8fb3d9;
+    font-size: clamp(0.8rem, 0.9vw, 1.15rem); text-align: right; white-space: nowrap;}
 [data-testid="stMetric"] {background: #0d2137; border: 1px solid #1f3a5a; border-radius: 8px;
     padding: 0.5rem 1.2rem;}
-[data-testid="stMain"] [data-testid="stMetricLabel"] p {font-size: 1.3rem; color: #8fb3d9;}
+[data-testid="stMain"] [data-testid="stMetricLabel"] p {font-size: clamp(0.9rem, 1.05vw, 1.3rem);
+    color: #8fb3d9; white-space: nowrap;}
+[data-testid="stMain"] [data-testid="stMetricLabel"],
+[data-testid="stMain"] [data-testid="stMetricLabel"] * {overflow: visible; text-overflow: clip;}
 [data-testid="stMain"] [data-testid="stMetricValue"] p {font-size: 3.2rem; color: #4fc3f7;
     font-weight: 600;}
 [data-testid="stMain"] .st-key-wg_stat_head [data-testid="stColumn"]:nth-child(3)

@@ -25,7 +25,7 @@ def area_label(who, options: dict) -> str:
 
 def show_header(b: stats.Board, area: str) -> None:
     """Title, area, the moment of the figures (北京时间) and the refresh period."""
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
     left.title(t("Statistics board"))
     right.caption(t("{area} · updated {time} ({tz}) · refreshes every {s} s", area=area,
                     time=fmt_time(b.window.now), tz=TZ_LABEL(), s=REFRESH_S))

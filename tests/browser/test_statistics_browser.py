@@ -118,6 +118,18 @@ DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]'
 })"""
 
 
+# Texts of the board's header cut short: a metric title wider than its box (an ellipsis) or
+# the caption broken over more than one line.
+CUT = """() => {
+    const cut = [...document.querySelectorAll('[data-testid=stMetricLabel]')]
+        .filter(l => [...l.querySelectorAll('*')].concat([l])
+            .some(e => e.scrollWidth > e.clientWidth + 1)).map(l => l.innerText);
+    const cap = document.querySelector('[data-testid=stMain] [data-testid=stCaptionContainer] p');
+    const line = parseFloat(getComputedStyle(cap).lineHeight);
+    return cap.getBoundingClientRect().height > 1.5 * line ? cut.concat([cap.innerText]) : cut;
+}"""
+
+
 @pytest.mark.browser
 def test_statistics_board_in_chromium(dashboard, engine) -> None:
     """Six charts drawn (canvas or svg), no error, no outside request; the screenshot saved;
@@ -159,6 +171,7 @@ def test_statistics_board_in_chromium(dashboard, engine) -> None:
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         assert page.get_by_text("北京时间").count() >= 1
+        assert page.evaluate(CUT) == []  # every headline title whole, the caption on one line
         value = metric.locator('[data-testid="stMetricValue"]')
         before = int(value.inner_text())
         report(engine, Locator(engine), "safety.gas", G1)
