@@ -8,15 +8,15 @@ the sum of its units'.
 Per community a graph of its units (sharing an edge longer than 0.5 m; touching at a point
 does not count) is partitioned again into the same grids: starting from the current grids, a
 local search moves one piece at a boundary to a neighbouring grid while that lowers the spread
-(the sum of squared differences from the mean workload), keeps both grids in one piece and
-does not cost more boundary than it gains. Cutting along a street costs a tenth of cutting
-between neighbours in the same block. Where street lines are loaded, the pieces are the units
-of one street block (an enclosure of the lines) in one grid, so boundaries move only along
-streets; a piece heavier than one grid's share falls apart into its units. Units are never
-split, grids never leave their community, grids of a special kind (industrial, port …) stay as
-they are. A grid keeping at least half of its units (or made at least half of its own) keeps its
-code; a unit that changes grid
-takes a new code under its new grid (codes never used before).
+(the sum of squared differences from the mean workload) more than it costs in new boundary and
+in units taken from their grid, and leaves no grid in more parts than before (a grid already
+in parts may shed one). Cutting along a street costs a tenth of cutting between neighbours in
+the same block. Where street lines are loaded, the pieces are the units of one street block
+(an enclosure of the lines) in one grid, so boundaries move only along streets; a piece
+heavier than one grid's share falls apart into its units. Units are never split, grids never
+leave their community, grids of a special kind (industrial, port …) stay as they are. A grid
+keeping at least half of its units (or made at least half of its own units) keeps its code;
+a unit that changes grid takes a new code under its new grid (codes never used before).
 
 The result is a boundary file as ``boundaries.export`` writes it, sent through the one import
 (``boundaries.core.run_import``) without commit: nothing is activated here.
