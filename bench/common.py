@@ -299,11 +299,21 @@ class RawClient:
                    headers: dict[str, str] | None = None) -> RawResponse:
         """POST ``content`` to ``path``; the answer."""
         async with self._sem:
-            conn = self._idle.pop() if self._idle else await asyncio.open_connection(
+            reused = bool(self._idle)
+            conn = self._idle.pop() if reused else await asyncio.open_connection(
                 self.host, self.port)
             try:
                 async with asyncio.timeout(self.timeout_s):
-                    resp, keep = await self._exchange(conn, path, content, headers)
+                    try:
+                        resp, keep = await self._exchange(conn, path, content, headers)
+                    except (asyncio.IncompleteReadError, ConnectionError):
+                        if not reused:
+                            raise
+                        # the server closed this idle keep-alive connection (uvicorn does
+                        # after 5 s) before reading the request: once more on a new one
+                        conn[1].close()
+                        conn = await asyncio.open_connection(self.host, self.port)
+                        resp, keep = await self._exchange(conn, path, content, headers)
             except BaseException:
                 conn[1].close()
                 raise
