@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gis.db.queries import q
 from gis.errors import NotFound
@@ -93,7 +93,7 @@ def territory_version(engine: Engine) -> str:
         return _version(conn)
 
 
-def _version(conn: Any) -> str:
+def _version(conn: Connection) -> str:
     """The territory ETag read on ``conn``."""
     gen, rev = conn.execute(q("tiles.sql", "territory_version", PKG)).one()
     return f'"t{gen or 0}-{rev}"'

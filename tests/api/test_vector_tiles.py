@@ -196,6 +196,23 @@ def test_high_zoom_events_are_individual_and_only_the_callers(client, engine, ev
     assert events[2] in [f["id"] for f in features(client, "events", other)]
 
 
+def test_a_department_sees_in_tiles_only_the_events_it_was_notified_of(client, engine,
+                                                                       events) -> None:
+    """The fire event dispatched (fire notified): the fire department's tiles hold it alone,
+    individually and in the bins; the police department's hold nothing."""
+    for action in ("accept", "dispatch"):
+        r = client.post(f"/api/v1/events/{events[1]}/transitions", json={"action": action})
+        assert r.status_code == 200, r.text
+    fire = bearer(engine, "department", department="fire")
+    police = bearer(engine, "department", department="police")
+    high = tile_of(*grid_point(engine, G1), 15)
+    assert [f["id"] for f in features(client, "events", high, headers=fire)] == [events[1]]
+    assert features(client, "events", high, headers=police) == []
+    low = tile_of(*grid_point(engine, G1), 10)
+    assert [f["properties"]["count"] for f in features(client, "events", low,
+                                                       headers=fire)] == [1]
+
+
 def test_event_tiles_take_the_token_from_a_header_never_the_url(client, engine,
                                                                 events) -> None:
     """Basic auth (QGIS) works; a token as a query parameter is not read (401)."""
