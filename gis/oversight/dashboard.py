@@ -24,6 +24,8 @@ CAMERA_CLUSTER_PX = 90  # camera cluster cell edge in screen pixels
 CAMERA_DETAIL_ZOOM = 16  # individual cameras (with details) from this zoom on
 CAMERA_FEW = 60  # ... or at any zoom when no more than this many cameras are in view
 FAR_FUTURE = datetime(3000, 1, 1, tzinfo=UTC)
+TALLY_ZOOM = 13  # heat bins up to this zoom are whole cells counted in event_tally (0015)
+TALLY_CELL = 315 / 65536  # degrees: bin_size(TALLY_ZOOM) (the edge of a zoom-13 cell)
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
 
 
@@ -386,22 +388,80 @@ def buildings(engine: Engine, bbox: BBox, limit: int = 3000,
 
 
 def event_bins(engine: Engine, filters: Filters, bbox: BBox, zoom: float) -> EventBins:
-    """Events in ``bbox`` counted in square bins sized to ``zoom`` (never the raw points)."""
+    """Events in ``bbox`` counted in square bins sized to ``zoom`` (never the raw points).
+
+    Up to TALLY_ZOOM the bins are whole cells of degrees (``tally_cells``) read from the kept
+    counts when only the window, the area and the scope filter; from zoom 14 on (a small view)
+    the events in the box are counted one by one."""
+    if zoom == int(zoom) and zoom <= TALLY_ZOOM:
+        return _cell_bins(engine, filters, bbox, int(zoom))
     lat = (bbox[1] + bbox[3]) / 2
     cellx, celly = bin_size(zoom, lat)
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "event_bins", PKG), filters.params() | _bbox(bbox)
                             | {"cellx": cellx, "celly": celly}).all()
+    return _bins(rows, cellx, celly)
+
+
+def _bins(rows: Any, cellx: float, celly: float) -> EventBins:
+    """EventBins of (ix, iy, n, n_open) rows."""
     bins = [{"minlon": r.ix * cellx, "minlat": r.iy * celly, "maxlon": (r.ix + 1) * cellx,
-             "maxlat": (r.iy + 1) * celly, "n": r.n, "open": r.n_open} for r in rows]
+             "maxlat": (r.iy + 1) * celly, "n": int(r.n), "open": int(r.n_open)}
+            for r in sorted(rows, key=lambda r: (r.ix, r.iy))]
     return {"cellx": cellx, "celly": celly, "total": sum(b["n"] for b in bins), "bins": bins}
 
 
-def event_summary(engine: Engine, filters: Filters) -> dict[str, int]:
-    """Events matching the filters anywhere: total, open, overdue and the newest id."""
+def tallied(filters: Filters) -> bool:
+    """Whether the kept counts answer these filters (window, area and scope only)."""
+    return not (filters.classes or filters.statuses or filters.overdue_only)
+
+
+def tally_cells(bbox: BBox, zoom: int) -> dict[str, float | int]:
+    """Bound parameters of the square bins at ``zoom`` (<= TALLY_ZOOM) overlapping ``bbox``:
+    edge in degrees, shift of the zoom-13 cell index, index ranges."""
+    shift = TALLY_ZOOM - zoom
+    cellx = TALLY_CELL * 2 ** shift
+    ix0, iy0 = math.floor(bbox[0] / TALLY_CELL) >> shift, math.floor(bbox[1] / TALLY_CELL) >> shift
+    ix1, iy1 = math.floor(bbox[2] / TALLY_CELL) >> shift, math.floor(bbox[3] / TALLY_CELL) >> shift
+    return {"cellx": cellx, "shift": shift, "ix0": ix0, "iy0": iy0, "ix1": ix1, "iy1": iy1}
+
+
+def _cell_bins(engine: Engine, filters: Filters, bbox: BBox, zoom: int,
+               use_tally: bool | None = None) -> EventBins:
+    """Square-degree bins at ``zoom`` from the kept counts or the events (same numbers)."""
+    cells = tally_cells(bbox, zoom)
+    name = "tally_bins" if (tallied(filters) if use_tally is None else use_tally) \
+        else "event_bins_cells"
     with engine.connect() as conn:
-        r = conn.execute(q(SQL, "event_summary", PKG), filters.params()).mappings().one()
+        rows = conn.execute(q(SQL, name, PKG), filters.params() | cells).all()
+    return _bins(rows, cells["cellx"], cells["cellx"])
+
+
+def event_summary(engine: Engine, filters: Filters,
+                  use_tally: bool | None = None) -> dict[str, int]:
+    """Events matching the filters anywhere: total, open, overdue and the newest id (total and
+    open from the kept counts when only the window, the area and the scope filter)."""
+    p = filters.params()
+    with engine.connect() as conn:
+        if tallied(filters) if use_tally is None else use_tally:
+            r = dict(conn.execute(q(SQL, "tally_summary", PKG), p).mappings().one())
+            r |= conn.execute(q(SQL, "summary_overdue_last", PKG), p).mappings().one()
+            r = {k: r[k] for k in ("total", "open", "overdue", "last_id")}
+        else:
+            r = conn.execute(q(SQL, "event_summary", PKG), p).mappings().one()
     return {k: int(v or 0) for k, v in r.items()}
+
+
+def compact_tally(engine: Engine) -> int:
+    """Fold the counts the event triggers appended into event_tally (rows folded)."""
+    with engine.begin() as conn:
+        return int(conn.execute(q(SQL, "tally_compact", PKG)).scalar() or 0)
+
+
+def rebuild_tally(engine: Engine) -> int:
+    """Recount event_tally from every event (after a bulk load with triggers off)."""
+    with engine.begin() as conn:
+        return int(conn.execute(q(SQL, "tally_rebuild", PKG)).scalar() or 0)
 
 
 def events(engine: Engine, filters: Filters, bbox: BBox | None = None,

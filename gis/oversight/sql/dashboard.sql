@@ -249,3 +249,110 @@ FROM building b
 WHERE b.geom && ST_MakeEnvelope(:minlon, :minlat, :maxlon, :maxlat, 4326)
 ORDER BY b.id
 LIMIT :limit;
+
+-- Heat bins at zoom 13 and below (event_bins_cells): square cells of @cellx degrees whose
+-- index is the zoom-13 cell index (event_tally_cell, migration 0015) shifted right by
+-- @shift; the bins overlapping the view [@ix0..@ix1] x [@iy0..@iy1] count all their events.
+-- The same numbers two ways: events one by one (filtered by class, status, overdue too), or
+-- from event_tally (tally_bins) when only the window, the area and the scope filter.
+
+-- name: event_bins_cells
+SELECT event_tally_cell(ST_X(e.geom)) >> :shift AS ix,
+       event_tally_cell(ST_Y(e.geom)) >> :shift AS iy,
+       count(*) AS n,
+       count(*) FILTER (WHERE e.status = ANY(CAST(:open AS text[]))) AS n_open
+FROM event e
+WHERE e.geom && ST_MakeEnvelope(:ix0 * :cellx, :iy0 * :cellx, (:ix1 + 1) * :cellx,
+                                (:iy1 + 1) * :cellx, 4326)
+  AND (event_tally_cell(ST_X(e.geom)) >> :shift) BETWEEN :ix0 AND :ix1
+  AND (event_tally_cell(ST_Y(e.geom)) >> :shift) BETWEEN :iy0 AND :iy1
+  AND e.reported_at >= :since AND e.reported_at < :until
+  AND (CAST(:classes AS text[]) IS NULL OR e.item_code IN (
+        SELECT i.code FROM event_item i WHERE i.class_code = ANY(CAST(:classes AS text[]))))
+  AND (CAST(:statuses AS text[]) IS NULL OR e.status = ANY(CAST(:statuses AS text[])))
+  AND in_scope(e.grid_code, CAST(:area AS text[]))
+  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))
+  AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()))
+GROUP BY 1, 2;
+
+-- name: tally_bins
+-- event_bins_cells from event_tally: the window's whole UTC days from the day rows, its other
+-- whole hours from the hour rows, its partial first and last hour from the events themselves.
+WITH w AS (
+    SELECT CAST(:since AS timestamptz) AS s, CAST(:until AS timestamptz) AS u,
+           CASE WHEN date_trunc('hour', CAST(:since AS timestamptz), 'UTC')
+                     = CAST(:since AS timestamptz) THEN CAST(:since AS timestamptz)
+                ELSE date_trunc('hour', CAST(:since AS timestamptz), 'UTC') + interval '1 hour'
+           END AS h0,
+           date_trunc('hour', CAST(:until AS timestamptz), 'UTC') AS h1
+),
+kept AS (
+    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open
+    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t, w
+    WHERE (t.hours = 24 AND t.bucket >= w.s AND t.bucket + interval '24 hours' <= w.u)
+       OR (t.hours = 1 AND t.bucket >= w.h0 AND t.bucket < w.h1
+           AND NOT (date_trunc('day', t.bucket, 'UTC') >= w.s
+                    AND date_trunc('day', t.bucket, 'UTC') + interval '24 hours' <= w.u))
+    UNION ALL
+    SELECT event_tally_cell(ST_X(e.geom)), event_tally_cell(ST_Y(e.geom)), e.grid_code, 1,
+           CASE WHEN e.status = ANY(CAST(:open AS text[])) THEN 1 ELSE 0 END
+    FROM event e, w
+    WHERE e.reported_at >= w.s AND e.reported_at < w.u
+      AND (e.reported_at < w.h0 OR e.reported_at >= w.h1)
+)
+SELECT k.ix >> :shift AS ix, k.iy >> :shift AS iy, sum(k.n) AS n, sum(k.n_open) AS n_open
+FROM kept k
+WHERE (k.ix >> :shift) BETWEEN :ix0 AND :ix1 AND (k.iy >> :shift) BETWEEN :iy0 AND :iy1
+  AND in_scope(k.grid_code, CAST(:area AS text[]))
+  AND in_scope(k.grid_code, CAST(:scope_prefixes AS text[]))
+GROUP BY 1, 2
+HAVING sum(k.n) > 0;
+
+-- name: tally_summary
+-- total and open of event_summary from event_tally (as tally_bins, every cell and none).
+WITH w AS (
+    SELECT CAST(:since AS timestamptz) AS s, CAST(:until AS timestamptz) AS u,
+           CASE WHEN date_trunc('hour', CAST(:since AS timestamptz), 'UTC')
+                     = CAST(:since AS timestamptz) THEN CAST(:since AS timestamptz)
+                ELSE date_trunc('hour', CAST(:since AS timestamptz), 'UTC') + interval '1 hour'
+           END AS h0,
+           date_trunc('hour', CAST(:until AS timestamptz), 'UTC') AS h1
+),
+kept AS (
+    SELECT t.grid_code, t.n, t.n_open
+    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t, w
+    WHERE (t.hours = 24 AND t.bucket >= w.s AND t.bucket + interval '24 hours' <= w.u)
+       OR (t.hours = 1 AND t.bucket >= w.h0 AND t.bucket < w.h1
+           AND NOT (date_trunc('day', t.bucket, 'UTC') >= w.s
+                    AND date_trunc('day', t.bucket, 'UTC') + interval '24 hours' <= w.u))
+    UNION ALL
+    SELECT e.grid_code, 1, CASE WHEN e.status = ANY(CAST(:open AS text[])) THEN 1 ELSE 0 END
+    FROM event e, w
+    WHERE e.reported_at >= w.s AND e.reported_at < w.u
+      AND (e.reported_at < w.h0 OR e.reported_at >= w.h1)
+)
+SELECT COALESCE(sum(k.n), 0) AS total, COALESCE(sum(k.n_open), 0) AS open
+FROM kept k
+WHERE in_scope(k.grid_code, CAST(:area AS text[]))
+  AND in_scope(k.grid_code, CAST(:scope_prefixes AS text[]));
+
+-- name: summary_overdue_last
+-- overdue and last_id of event_summary without class, status or overdue filters: the open
+-- backlog's partial indexes and the newest id, not every event of the window.
+SELECT (SELECT count(*) FROM event e
+        WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
+          AND e.reported_at >= :since AND e.reported_at < :until
+          AND in_scope(e.grid_code, CAST(:area AS text[]))
+          AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))) AS overdue,
+       (SELECT max(e.id) FROM event e
+        WHERE e.reported_at >= :since AND e.reported_at < :until
+          AND in_scope(e.grid_code, CAST(:area AS text[]))
+          AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))) AS last_id;
+
+-- name: tally_compact
+-- Fold the counts appended by the event triggers into event_tally (rows folded).
+SELECT event_tally_compact();
+
+-- name: tally_rebuild
+-- Recount event_tally from every event (after a bulk load with triggers off).
+SELECT event_tally_rebuild();

@@ -1,0 +1,130 @@
+"""The live map's kept counts (event_tally, migration 0015) give the numbers of the events
+counted one by one: any window, zoom, area and viewer scope; after new events, status
+changes, moves, deletions and the folding of the appended changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+from gis.oversight import dashboard as dq
+
+NOW = datetime.now(UTC)
+INSERT = """
+INSERT INTO event (item_code, source, reporter, description, reported_at, received_at, geom,
+                   location_status, location_method, generation_id, grid_id, unit_id,
+                   street_code, community_code, grid_code, unit_code, status, level, due_at)
+SELECT i.code, 'worker', 'tally', 'tally test', r.at, r.at,
+       ST_PointOnSurface(u.geom), 'inside', 'point', u.generation_id, g.id, u.id,
+       substr(u.grid_code, 1, 9), substr(u.grid_code, 1, 12), u.grid_code, u.code,
+       (ARRAY['reported', 'accepted', 'closed', 'resolved', 'rejected', 'in_progress'])
+           [1 + k % 6], i.default_level, r.at + interval '6 hours'
+FROM generate_series(1, :n) k
+CROSS JOIN LATERAL (SELECT CAST(:now AS timestamptz)
+                           - make_interval(secs => (k * 7919 % 3600000) + k % 97) AS at) r
+JOIN LATERAL (SELECT u.* FROM unit u JOIN generation gn ON gn.id = u.generation_id
+              AND gn.status = 'active' ORDER BY u.code OFFSET k * 31 % 288 LIMIT 1) u ON true
+JOIN grid g ON g.code = u.grid_code AND g.generation_id = u.generation_id
+JOIN LATERAL (SELECT * FROM event_item WHERE active ORDER BY code OFFSET k % 3 LIMIT 1) i ON true
+"""
+NO_POINT = """
+INSERT INTO event (item_code, source, reporter, description, reported_at, received_at,
+                   location_status, location_method, status, level, due_at)
+SELECT code, 'resident', 'tally', 'no point', CAST(:now AS timestamptz) - interval '3 hours',
+       CAST(:now AS timestamptz), 'unassigned', 'address', 'reported', default_level,
+       CAST(:now AS timestamptz) FROM event_item WHERE active ORDER BY code LIMIT 1
+"""
+
+
+@pytest.fixture()
+def events(demo_district, engine) -> Engine:
+    """Some 1,500 events over the last 42 days across the demo district, one without a point."""
+    with engine.begin() as conn:
+        conn.execute(text(INSERT), {"n": 1500, "now": NOW})
+        conn.execute(text(NO_POINT), {"now": NOW})
+    return engine
+
+
+def _bbox(engine: Engine) -> dq.BBox:
+    ext = dq.extent(engine)
+    return (ext["minlon"], ext["minlat"], ext["maxlon"], ext["maxlat"])
+
+
+def _both(engine: Engine, f: dq.Filters, bbox: dq.BBox, zoom: int) -> None:
+    """Bins and summary from the kept counts == from the events, and not empty."""
+    kept = dq._cell_bins(engine, f, bbox, zoom, use_tally=True)
+    direct = dq._cell_bins(engine, f, bbox, zoom, use_tally=False)
+    assert kept == direct
+    assert dq.event_summary(engine, f, use_tally=True) == dq.event_summary(
+        engine, f, use_tally=False)
+
+
+WINDOWS = [
+    (NOW - timedelta(days=30), dq.FAR_FUTURE),  # the live page: partial first hour
+    (NOW.replace(minute=0, second=0, microsecond=0) - timedelta(days=3), dq.FAR_FUTURE),
+    (NOW - timedelta(days=9, minutes=17), NOW - timedelta(days=2, hours=5, minutes=3)),
+    (NOW - timedelta(minutes=50), NOW - timedelta(minutes=10)),  # inside one hour or two
+]
+
+
+@pytest.mark.parametrize("since,until", WINDOWS)
+def test_kept_counts_equal_the_events(events, since, until):
+    """Every window, zoom 10-13, area and viewer scope."""
+    bbox = _bbox(events)
+    grid = dq.grids(events)[5]["code"]
+    for zoom in (10, 12, 13):
+        for area, scope in ((None, None), (grid[:9], None), (None, (grid[:12],)),
+                            (grid, (grid[:9],))):
+            _both(events, dq.Filters(since=since, until=until, area=area, scope=scope),
+                  bbox, zoom)
+    whole = dq.event_summary(events, dq.Filters(since=NOW - timedelta(days=30)))
+    assert whole["total"] > 500 and 0 < whole["open"] < whole["total"] and whole["last_id"]
+
+
+def test_changes_are_counted_and_folded(events, owner_engine):
+    """Status changes, a move to another grid, deletions and new events; then folding."""
+    bbox, f = _bbox(events), dq.Filters(since=NOW - timedelta(days=30))
+    before = dq.event_summary(events, f)
+    with events.begin() as conn:
+        conn.execute(text("UPDATE event SET status = 'closed' WHERE id % 5 = 0 "
+                          "AND status <> 'closed'"))
+        conn.execute(text("UPDATE event SET status = 'reopened' WHERE id % 7 = 0"))
+        conn.execute(text(
+            "UPDATE event e SET geom = ST_PointOnSurface(u.geom), grid_code = u.grid_code, "
+            "unit_code = u.code, unit_id = u.id FROM unit u WHERE e.id % 11 = 0 "
+            "AND u.code = (SELECT min(code) FROM unit)"))
+        conn.execute(text("UPDATE event SET reported_at = reported_at - interval '50 days' "
+                          "WHERE id % 13 = 0"))
+        conn.execute(text(INSERT), {"n": 200, "now": NOW - timedelta(minutes=3)})
+    with owner_engine.begin() as conn:  # deleting events is not the platform's right
+        conn.execute(text("DELETE FROM event_history WHERE event_id IN "
+                          "(SELECT id FROM event WHERE id % 17 = 0)"))
+        conn.execute(text("DELETE FROM event WHERE id % 17 = 0"))
+    after = dq.event_summary(events, f)
+    assert after != before
+    for zoom in (11, 13):
+        _both(events, f, bbox, zoom)
+    with events.connect() as conn:
+        pending = conn.execute(text("SELECT count(*) FROM event_tally_delta")).scalar_one()
+    assert pending > 0
+    assert dq.compact_tally(events) == pending
+    with events.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM event_tally_delta")).scalar_one() == 0
+    assert dq.event_summary(events, f) == after
+    for zoom in (11, 13):
+        _both(events, f, bbox, zoom)
+    dq.rebuild_tally(events)
+    assert dq.event_summary(events, f) == after
+    _both(events, f, bbox, 12)
+
+
+def test_filters_the_counts_cannot_answer_read_the_events(events):
+    """Class, status and overdue filters are counted from the events; zoom 14+ too."""
+    f = dq.Filters(since=NOW - timedelta(days=30), statuses=("closed",))
+    assert not dq.tallied(f) and dq.tallied(dq.Filters(since=f.since, scope=("3",)))
+    closed = dq.event_summary(events, f)
+    assert 0 < closed["total"] == dq.event_bins(events, f, _bbox(events), 12)["total"]
+    assert closed["open"] == 0
+    assert dq.event_bins(events, dq.Filters(since=f.since), _bbox(events), 15)["total"] > 0
