@@ -1,10 +1,13 @@
-"""Benchmark of the live map: time to first map and bytes sent, server bins vs a raw HeatMap.
+"""Benchmark of the live map over 100,000 to 10,000,000 stored events: first map and refresh.
 
-    python -m bench.dashboard [--events 1000000] [--fresh] [--db-name wangge_bench_dash]
+    python -m bench.dashboard [--sizes 100000,1000000,10000000] [--history-days 365] [--keep]
 
-Stores N events (COPY) over a generated district in a dedicated database on DATABASE_URL's
-server, then times the live page's data functions + folium HTML (cold caches), side by side
-with the naive way (fetch every point, render folium.plugins.HeatMap). Last line: one JSON.
+Stores events (COPY, triggers off, then the live map's tally recounted) over a generated
+district in a dedicated database on DATABASE_URL's server (dropped at the end), size by size,
+and at each size times the live page's first map (its queries and the folium HTML) and a
+refresh (the event and patrol queries again, boundaries cached, and the HTML), with the kept
+counts (event_tally) and with today's queries (every event of the window); ``--naive`` adds
+the raw HeatMap of every point at the smallest size. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -28,13 +31,15 @@ from gis.territory import synthetic
 
 BENCH_LAYOUT = synthetic.Layout(streets=(3, 2), communities=(3, 3), grids=(3, 3), units=(3, 3))
 BENCH_BOUNDS = (120.52, 31.26, 120.68, 31.36)
-TARGET_S, TARGET_BYTES = 2.0, 2_000_000
+TARGET_S, TARGET_BYTES, TARGET_REFRESH_S = 1.0, 1_000_000, 0.3
 
 
-def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days: float = 30,
+def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days: float = 365,
          seed: int = 1) -> dict[str, int]:
-    """COPY ``events`` located events (hotspots + background) into the active district, plus
-    cameras and today's patrol tracks."""
+    """COPY ``events`` located events (hotspots + background) reported over the last ``days``
+    days into the active district, plus cameras and today's patrol tracks. An event is open
+    with a share falling with its age (60 % in its first day, 25 % up to 3 days, 3 % up to
+    30 days, 0.2 % after), as a desk working its backlog leaves it."""
     from gis.territory.locator import Locator
 
     rng = np.random.default_rng(seed)
@@ -52,8 +57,9 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
     out = {"events": 0, "cameras": 0, "tracks": 0}
     chunk = 200_000
     hot = np.column_stack([rng.uniform(minx, maxx, 12), rng.uniform(miny, maxy, 12)])
-    statuses = np.array(STATUSES)
-    p_status = np.array([0.25, 0.1, 0.1, 0.1, 0.05, 0.3, 0.04, 0.03, 0.03])
+    open_st = np.array(OPEN_STATUSES)
+    p_open_st = np.array([0.35, 0.15, 0.15, 0.15, 0.1, 0.1])
+    done_st = np.array([x for x in STATUSES if x not in OPEN_STATUSES])
     done = 0
     with engine.begin() as conn:  # bulk load: per-row triggers (duplicate detection) off
         conn.execute(text("ALTER TABLE event DISABLE TRIGGER USER"))
@@ -71,7 +77,10 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
         m = len(lon)
         ages = rng.uniform(0, days * 86400, m)
         it = rng.integers(0, len(items), m)
-        st = rng.choice(statuses, m, p=p_status)
+        p_open = np.select([ages < 86400, ages < 3 * 86400, ages < 30 * 86400],
+                           [0.6, 0.25, 0.03], 0.002)
+        st = np.where(rng.random(m) < p_open, rng.choice(open_st, m, p=p_open_st),
+                      rng.choice(done_st, m, p=[0.8, 0.1, 0.1]))
         buf = io.StringIO()
         for i in range(m):
             gc = snap.grid_codes[g[i]]
@@ -100,6 +109,11 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
         out["events"] += m
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE event ENABLE TRIGGER USER"))
+    from gis.oversight import dashboard as dq
+
+    t0 = time.perf_counter()
+    dq.rebuild_tally(engine)  # the triggers were off: count the live map's tally afresh
+    out["tally_rebuild_s"] = round(time.perf_counter() - t0, 1)
     with engine.begin() as conn:
         cams = [{"code": f"CAM{i:05d}", "name": f"Camera {i}",
                  "kind": ["fixed", "dome", "ai"][i % 3],
@@ -135,9 +149,54 @@ def seed(engine: Engine, events: int, cameras: int = 300, tracks: int = 40, days
     return out
 
 
-def live_page(engine: Engine, window_days: float = 30) -> dict[str, Any]:
-    """Everything the live page computes for its first map (cold), and the HTML it ships."""
+def today_summary(engine: Engine, f: Any) -> dict[str, int]:
+    """event_summary as it was before the kept counts: every event of the window."""
+    from gis.oversight import dashboard as dq
+
+    return dq.event_summary(engine, f, use_tally=False)
+
+
+def today_bins(engine: Engine, f: Any, bbox: Any, zoom: int) -> dict[str, Any]:
+    """event_bins as it was before the kept counts: every event in the box, binned."""
+    from gis.db.queries import q
+    from gis.oversight import dashboard as dq
+
+    cellx, celly = dq.bin_size(zoom, (bbox[1] + bbox[3]) / 2)
+    with engine.connect() as conn:
+        rows = conn.execute(q(dq.SQL, "event_bins", dq.PKG), f.params() | dq._bbox(bbox)
+                            | {"cellx": cellx, "celly": celly}).all()
+    return dq._bins(rows, cellx, celly)
+
+
+def event_layers(engine: Engine, f: Any, bbox: Any, zoom: int, today: bool) -> dict[str, Any]:
+    """The event and patrol queries the page runs at every refresh (load_live)."""
+    from gis.oversight import dashboard as dq
+
+    summary = today_summary(engine, f) if today else dq.event_summary(engine, f)
+    bins = today_bins(engine, f, bbox, zoom) if today else dq.event_bins(engine, f, bbox, zoom)
+    points = dq.events(engine, f, bbox) if bins["total"] <= dq.EVENT_POINT_LIMIT else []
+    lat = (bbox[1] + bbox[3]) / 2
+    return {"summary": summary, "bins": bins, "points": points,
+            "latest": dq.events(engine, f, None, 200), "overdue": dq.overdue(engine, f),
+            "cams": dq.camera_layer(engine, bbox, zoom),  # clusters at district zoom
+            "cov": dq.patrol_coverage(engine, f.since, radius_m=50, lat=lat),
+            "trk": dq.tracks(engine, dq.today_start())}
+
+
+def render(d: dict[str, Any], bbox: Any, zoom: int, grids: list, units: list) -> str:
+    """The folium HTML of the live map."""
     from dashboard import mapview
+
+    m = mapview.build_map(mapview.MapView(
+        ((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom, fit=bbox, grids=grids,
+        units=units, bins=d["bins"], events=d["points"], cameras=d["cams"], coverage=d["cov"],
+        coverage_radius_m=50, tracks=d["trk"]))
+    return m.get_root().render()
+
+
+def live_page(engine: Engine, window_days: float = 30, today: bool = False) -> dict[str, Any]:
+    """Everything the live page computes for its first map (cold), and the HTML it ships;
+    ``today``: with the event queries as they were before the kept counts."""
     from gis.oversight import dashboard as dq
 
     t0 = time.perf_counter()
@@ -146,29 +205,37 @@ def live_page(engine: Engine, window_days: float = 30) -> dict[str, Any]:
     bbox = (ext["minlon"], ext["minlat"], ext["maxlon"], ext["maxlat"])
     zoom = dq.zoom_for_bbox(bbox, 900, 560)
     f = dq.Filters(since=datetime.now(UTC) - timedelta(days=window_days))
-    summary = dq.event_summary(engine, f)
-    bins = dq.event_bins(engine, f, bbox, zoom)
-    points = dq.events(engine, f, bbox) if bins["total"] <= dq.EVENT_POINT_LIMIT else []
-    latest = dq.events(engine, f, None, 200)
-    cams = dq.camera_layer(engine, bbox, zoom)  # clusters at district zoom
-    lat = (bbox[1] + bbox[3]) / 2
-    cov = dq.patrol_coverage(engine, f.since, radius_m=50, lat=lat)
-    trk = dq.tracks(engine, dq.today_start())
+    d = event_layers(engine, f, bbox, zoom, today)
     grids = dq.grids(engine)
     units = dq.units(engine, bbox, zoom=zoom) if zoom >= dq.UNIT_MIN_ZOOM else []
     t_data = time.perf_counter() - t0
-    m = mapview.build_map(mapview.MapView(
-        ((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom, fit=bbox, grids=grids,
-        units=units, bins=bins, events=points, cameras=cams, coverage=cov,
-        coverage_radius_m=50, tracks=trk))
-    html = m.get_root().render()
+    html = render(d, bbox, zoom, grids, units)
     t_total = time.perf_counter() - t0
+    cams = d["cams"]
     return {"seconds": round(t_total, 3), "data_seconds": round(t_data, 3),
-            "bytes": len(html.encode()), "bins": len(bins["bins"]), "events_total":
-            summary["total"], "points_drawn": len(points), "latest": len(latest),
-            "cameras": cams["total"], "camera_mode": cams["mode"],
+            "bytes": len(html.encode()), "bins": len(d["bins"]["bins"]),
+            "events_total": d["summary"]["total"], "open": d["summary"]["open"],
+            "overdue": d["summary"]["overdue"], "points_drawn": len(d["points"]),
+            "latest": len(d["latest"]), "cameras": cams["total"], "camera_mode": cams["mode"],
             "camera_markers": len(cams["clusters"]) + len(cams["cameras"]), "grids": len(grids),
-            "units": len(units), "zoom": zoom}
+            "units": len(units), "zoom": zoom, "_grids": grids, "_units": units,
+            "_bbox": bbox}
+
+
+def refresh(engine: Engine, first: dict[str, Any], window_days: float = 30,
+            today: bool = False) -> dict[str, Any]:
+    """A refresh of the page: the event and patrol queries again (boundaries, extent and
+    options stay cached, as in dashboard/data.py) and the map's HTML."""
+    bbox, zoom = first["_bbox"], first["zoom"]
+    from gis.oversight import dashboard as dq
+
+    t0 = time.perf_counter()
+    f = dq.Filters(since=datetime.now(UTC) - timedelta(days=window_days))
+    d = event_layers(engine, f, bbox, zoom, today)
+    t_data = time.perf_counter() - t0
+    html = render(d, bbox, zoom, first["_grids"], first["_units"])
+    return {"seconds": round(time.perf_counter() - t0, 3), "data_seconds": round(t_data, 3),
+            "bytes": len(html.encode())}
 
 
 def naive_heatmap(engine: Engine) -> dict[str, Any]:
@@ -188,8 +255,8 @@ def naive_heatmap(engine: Engine) -> dict[str, Any]:
             "bytes": len(html.encode()), "points": len(pts)}
 
 
-def prepare_db(base_url: str, name: str, events: int, fresh: bool) -> tuple[Engine, dict]:
-    """Create (or reuse) the bench database with its district and ``events`` events."""
+def prepare_db(base_url: str, name: str) -> Engine:
+    """Create the bench database (dropped first if present) with its district."""
     from gis.db.engine import make_engine
     from gis.territory.synthetic import load_synthetic
 
@@ -197,65 +264,112 @@ def prepare_db(base_url: str, name: str, events: int, fresh: bool) -> tuple[Engi
     admin = create_engine(url.set(drivername="postgresql+psycopg2", database="postgres"),
                           isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": name}).first()
-        if exists and fresh:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            exists = None
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     s = Settings(database_url=url.set(database=name).render_as_string(hide_password=False),
-                 statement_timeout_ms=600_000)
+                 statement_timeout_ms=1_800_000)
     eng = make_engine(s)
     migrate.upgrade(eng)
     with eng.begin() as conn:
         catalogue.load(conn)
-        have_gen = conn.execute(text("SELECT count(*) FROM generation WHERE status = 'active'")
-                                ).scalar_one()
+    load_synthetic(eng, layout=BENCH_LAYOUT, bounds=BENCH_BOUNDS,
+                   description="dashboard bench district")
+    return eng
+
+
+def drop_db(base_url: str, name: str) -> None:
+    """Drop the bench database."""
+    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
+                                                 database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def top_up(eng: Engine, target: int, history_days: float, k: int) -> dict[str, Any]:
+    """Add events (COPY) until about ``target`` are stored; cameras and tracks the first time."""
+    with eng.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM event")).scalar_one()
-    if not have_gen:
-        load_synthetic(eng, layout=BENCH_LAYOUT, bounds=BENCH_BOUNDS,
-                       description="dashboard bench district")
-    seeded: dict = {"reused_events": have}
-    if have < events * 0.95 or have > events * 1.05:
-        with eng.begin() as conn:
-            conn.execute(text("TRUNCATE event_history, event, camera, patrol_track CASCADE"))
-        t0 = time.perf_counter()
-        seeded = seed(eng, int(events * 1.04))  # a few % of the points fall outside the grids
-        seeded["seconds"] = round(time.perf_counter() - t0, 1)
-    return eng, seeded
+    t0 = time.perf_counter()
+    # a few % of the points fall outside the grids
+    out = seed(eng, int((target - have) * 1.04), cameras=300 if k == 0 else 0,
+               tracks=40 if k == 0 else 0, days=history_days, seed=k + 1)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def median_of(fn: Any, n: int) -> dict[str, Any]:
+    """The run of median seconds among ``n`` runs of ``fn``."""
+    runs = sorted((fn() for _ in range(n)), key=lambda r: r["seconds"])
+    return runs[len(runs) // 2]
+
+
+def measure(eng: Engine, repeat: int, today_repeat: int) -> dict[str, Any]:
+    """First map and refresh, ours (median of ``repeat``) and today's queries."""
+    first = live_page(eng)  # warm the pool and the caches once
+    ours = median_of(lambda: live_page(eng), repeat)
+    ours_r = median_of(lambda: refresh(eng, first), repeat + 2)
+    old = median_of(lambda: live_page(eng, today=True), today_repeat)
+    old_r = median_of(lambda: refresh(eng, first, today=True), today_repeat)
+    same = (old["events_total"], old["open"], old["overdue"]) == (
+        ours["events_total"], ours["open"], ours["overdue"])
+    return {"events": ours["events_total"], "open": ours["open"], "overdue": ours["overdue"],
+            "first_map_s": ours["seconds"], "first_data_s": ours["data_seconds"],
+            "bytes": ours["bytes"], "bins": ours["bins"], "zoom": ours["zoom"],
+            "refresh_s": ours_r["seconds"], "refresh_data_s": ours_r["data_seconds"],
+            "today_first_map_s": old["seconds"], "today_first_data_s": old["data_seconds"],
+            "today_refresh_s": old_r["seconds"], "today_refresh_data_s": old_r["data_seconds"],
+            "today_bytes": old["bytes"], "summary_same_as_today": same}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark and print one JSON object as the last line."""
+    """Run the benchmark size by size and print one JSON object as the last line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--db-name", default="wangge_bench_dash")
-    ap.add_argument("--fresh", action="store_true", help="drop and rebuild the bench database")
-    ap.add_argument("--no-naive", action="store_true", help="skip the raw HeatMap comparison")
+    ap.add_argument("--sizes", default="100000,1000000,10000000", help="events stored")
+    ap.add_argument("--history-days", type=float, default=365,
+                    help="days the stored events were reported over")
+    ap.add_argument("--db-name", default="wangge_bench_scale_map")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of ours (median kept)")
+    ap.add_argument("--today-repeat", type=int, default=3, help="runs of today's queries")
+    ap.add_argument("--keep", action="store_true", help="keep the bench database")
+    ap.add_argument("--naive", action="store_true",
+                    help="also the raw HeatMap of every point at the smallest size")
     args = ap.parse_args(argv)
-    eng, seeded = prepare_db(Settings().owner_url, args.db_name, args.events, args.fresh)
-    print(f"seeded: {seeded}", file=sys.stderr)
-    live_page(eng)  # warm the connection pool and the PostGIS caches once
-    runs = [live_page(eng) for _ in range(3)]
-    live = sorted(runs, key=lambda r: r["seconds"])[1]
-    print(f"live page (median of 3): {live}", file=sys.stderr)
-    naive = None if args.no_naive else naive_heatmap(eng)
-    print(f"naive HeatMap: {naive}", file=sys.stderr)
-    result = {
-        "bench": "dashboard", "events": live["events_total"],
-        "first_map_s": live["seconds"], "data_s": live["data_seconds"],
-        "bytes": live["bytes"], "bins": live["bins"],
-        "naive_heatmap_s": naive and naive["seconds"], "naive_bytes": naive and naive["bytes"],
-        "target_s": TARGET_S, "target_bytes": TARGET_BYTES,
-        "ok": live["seconds"] <= TARGET_S and live["bytes"] <= TARGET_BYTES,
-        "open_statuses": len(OPEN_STATUSES),
-    }
-    eng.dispose()
-    print(json.dumps(result))
+    base = Settings().owner_url
+    eng = prepare_db(base, args.db_name)
+    rows, naive = [], None
+    try:
+        for k, size in enumerate(int(x) for x in args.sizes.split(",")):
+            seeded = top_up(eng, size, args.history_days, k)
+            print(f"{size}: seeded {seeded}", flush=True)
+            m = measure(eng, args.repeat, args.today_repeat)
+            print(f"{size}: {m}", flush=True)
+            rows.append(m | {"stored": size, "seed_s": seeded["seconds"],
+                             "tally_rebuild_s": seeded.get("tally_rebuild_s")})
+            if args.naive and k == 0:
+                naive = naive_heatmap(eng)
+    finally:
+        eng.dispose()
+        if not args.keep:
+            drop_db(base, args.db_name)
+    small, big = rows[0], rows[-1]
+    print("growth (stored: first map s / refresh s, today's first map s / refresh s): " + "; ".join(
+        f"{r['stored']}: {r['first_map_s']} / {r['refresh_s']}, {r['today_first_map_s']} / "
+        f"{r['today_refresh_s']}" for r in rows), flush=True)
+    targets = {"first_map_le_1s": big["first_map_s"] <= TARGET_S,
+               "first_map_le_1MB": big["bytes"] <= TARGET_BYTES,
+               "refresh_le_300ms": big["refresh_s"] <= TARGET_REFRESH_S,
+               "first_map_within_20pct": big["first_map_s"] <= 1.2 * small["first_map_s"],
+               "refresh_within_20pct": big["refresh_s"] <= 1.2 * small["refresh_s"],
+               "same_counts_as_today": all(r["summary_same_as_today"] for r in rows)}
+    result = {"bench": "dashboard", "history_days": args.history_days, "sizes": rows,
+              "naive_heatmap": naive, "target_s": TARGET_S, "target_bytes": TARGET_BYTES,
+              "target_refresh_s": TARGET_REFRESH_S, "targets": targets}
+    print(json.dumps(result), flush=True)
     return result
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(0 if all(main()["targets"].values()) else 1)
