@@ -32,9 +32,14 @@ Waiting = tuple[StoreRequest, "asyncio.Future[StoreOutcome]"]
 
 class GroupCommit:
     """Stores the requests handed to it in groups, at most ``max_inflight`` groups at a time
-    (each on its own pooled connection), at most ``max_reports`` events per group."""
+    (each on its own pooled connection), at most ``max_reports`` events per group.
 
-    def __init__(self, engine: Engine, max_inflight: int = 2, max_reports: int = 2000) -> None:
+    One group at a time by default: the requests arriving while it commits make the next,
+    larger group (fewer statements, each costing the database about 0.5 ms beyond its rows),
+    and several API processes still store side by side.
+    """
+
+    def __init__(self, engine: Engine, max_inflight: int = 1, max_reports: int = 2000) -> None:
         self.engine = engine
         self.max_inflight = max_inflight
         self.max_reports = max_reports
