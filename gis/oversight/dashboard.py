@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypedDict
 
 from sqlalchemy import Engine
@@ -416,6 +416,34 @@ def tallied(filters: Filters) -> bool:
     return not (filters.classes or filters.statuses or filters.overdue_only)
 
 
+def _floor(t: datetime, unit: timedelta) -> datetime:
+    """``t`` rounded down to a whole ``unit`` (hour or day) in UTC."""
+    u = t.astimezone(UTC)
+    return u - (u - datetime(2000, 1, 1, tzinfo=UTC)) % unit
+
+
+def _ceil(t: datetime, unit: timedelta) -> datetime:
+    """``t`` rounded up to a whole ``unit`` in UTC."""
+    f = _floor(t, unit)
+    return f if f == t else f + unit
+
+
+def tally_spans(since: datetime, until: datetime) -> dict[str, datetime]:
+    """How the window [since, until) splits for event_tally: whole UTC days [d0, d1), the other
+    whole hours [h0, ha) and [hb, h1), and the partial hours [since, ra) and [rb, until) read
+    from the events (an empty range has its end not after its start)."""
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    h0, h1 = _ceil(since, hour), _floor(until, hour)
+    if h0 >= h1:  # no whole hour: every event of the window one by one
+        return {"d0": since, "d1": since, "h0": since, "ha": since, "hb": since, "h1": since,
+                "ra": until, "rb": until}
+    d0, d1 = _ceil(since, day), _floor(until, day)
+    if d0 >= d1:
+        d0 = d1 = h0
+    ha, hb = (d0, d1) if d0 < d1 else (h1, h1)
+    return {"d0": d0, "d1": d1, "h0": h0, "ha": ha, "hb": hb, "h1": h1, "ra": h0, "rb": h1}
+
+
 def tally_cells(bbox: BBox, zoom: int) -> dict[str, float | int]:
     """Bound parameters of the square bins at ``zoom`` (<= TALLY_ZOOM) overlapping ``bbox``:
     edge in degrees, shift of the zoom-13 cell index, index ranges."""
@@ -432,8 +460,9 @@ def _cell_bins(engine: Engine, filters: Filters, bbox: BBox, zoom: int,
     cells = tally_cells(bbox, zoom)
     name = "tally_bins" if (tallied(filters) if use_tally is None else use_tally) \
         else "event_bins_cells"
+    spans = tally_spans(filters.since, filters.until)
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, name, PKG), filters.params() | cells).all()
+        rows = conn.execute(q(SQL, name, PKG), filters.params() | cells | spans).all()
     return _bins(rows, cells["cellx"], cells["cellx"])
 
 
@@ -444,7 +473,8 @@ def event_summary(engine: Engine, filters: Filters,
     p = filters.params()
     with engine.connect() as conn:
         if tallied(filters) if use_tally is None else use_tally:
-            r = dict(conn.execute(q(SQL, "tally_summary", PKG), p).mappings().one())
+            spans = tally_spans(filters.since, filters.until)
+            r = dict(conn.execute(q(SQL, "tally_summary", PKG), p | spans).mappings().one())
             r |= conn.execute(q(SQL, "summary_overdue_last", PKG), p).mappings().one()
             r = {k: r[k] for k in ("total", "open", "overdue", "last_id")}
         else:

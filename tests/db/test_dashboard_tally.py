@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from gis.oversight import dashboard as dq
 
 NOW = datetime.now(UTC)
+DAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)  # today 00:00 UTC
 INSERT = """
 INSERT INTO event (item_code, source, reporter, description, reported_at, received_at, geom,
                    location_status, location_method, generation_id, grid_id, unit_id,
@@ -66,6 +67,8 @@ WINDOWS = [
     (NOW.replace(minute=0, second=0, microsecond=0) - timedelta(days=3), dq.FAR_FUTURE),
     (NOW - timedelta(days=9, minutes=17), NOW - timedelta(days=2, hours=5, minutes=3)),
     (NOW - timedelta(minutes=50), NOW - timedelta(minutes=10)),  # inside one hour or two
+    (DAY - timedelta(days=5), DAY - timedelta(days=1)),  # whole UTC days only
+    (DAY - timedelta(hours=30), DAY + timedelta(hours=1)),  # no whole day inside
 ]
 
 

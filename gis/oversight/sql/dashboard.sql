@@ -276,29 +276,21 @@ WHERE e.geom && ST_MakeEnvelope(:ix0 * :cellx, :iy0 * :cellx, (:ix1 + 1) * :cell
 GROUP BY 1, 2;
 
 -- name: tally_bins
--- event_bins_cells from event_tally: the window's whole UTC days from the day rows, its other
--- whole hours from the hour rows, its partial first and last hour from the events themselves.
-WITH w AS (
-    SELECT CAST(:since AS timestamptz) AS s, CAST(:until AS timestamptz) AS u,
-           CASE WHEN date_trunc('hour', CAST(:since AS timestamptz), 'UTC')
-                     = CAST(:since AS timestamptz) THEN CAST(:since AS timestamptz)
-                ELSE date_trunc('hour', CAST(:since AS timestamptz), 'UTC') + interval '1 hour'
-           END AS h0,
-           date_trunc('hour', CAST(:until AS timestamptz), 'UTC') AS h1
-),
-kept AS (
+-- event_bins_cells from event_tally: the window's whole UTC days [@d0, @d1) from the day rows,
+-- its other whole hours [@h0, @ha) and [@hb, @h1) from the hour rows, the rest of the window
+-- [@since, @ra) and [@rb, @until) (partial hours) from the events themselves (tally_spans).
+WITH kept AS (
     SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open
-    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t, w
-    WHERE (t.hours = 24 AND t.bucket >= w.s AND t.bucket + interval '24 hours' <= w.u)
-       OR (t.hours = 1 AND t.bucket >= w.h0 AND t.bucket < w.h1
-           AND NOT (date_trunc('day', t.bucket, 'UTC') >= w.s
-                    AND date_trunc('day', t.bucket, 'UTC') + interval '24 hours' <= w.u))
+    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t
+    WHERE (t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1)
+       OR (t.hours = 1 AND ((t.bucket >= :h0 AND t.bucket < :ha)
+                            OR (t.bucket >= :hb AND t.bucket < :h1)))
     UNION ALL
     SELECT event_tally_cell(ST_X(e.geom)), event_tally_cell(ST_Y(e.geom)), e.grid_code, 1,
            CASE WHEN e.status = ANY(CAST(:open AS text[])) THEN 1 ELSE 0 END
-    FROM event e, w
-    WHERE e.reported_at >= w.s AND e.reported_at < w.u
-      AND (e.reported_at < w.h0 OR e.reported_at >= w.h1)
+    FROM event e
+    WHERE (e.reported_at >= :since AND e.reported_at < :ra)
+       OR (e.reported_at >= :rb AND e.reported_at < :until)
 )
 SELECT k.ix >> :shift AS ix, k.iy >> :shift AS iy, sum(k.n) AS n, sum(k.n_open) AS n_open
 FROM kept k
@@ -310,26 +302,17 @@ HAVING sum(k.n) > 0;
 
 -- name: tally_summary
 -- total and open of event_summary from event_tally (as tally_bins, every cell and none).
-WITH w AS (
-    SELECT CAST(:since AS timestamptz) AS s, CAST(:until AS timestamptz) AS u,
-           CASE WHEN date_trunc('hour', CAST(:since AS timestamptz), 'UTC')
-                     = CAST(:since AS timestamptz) THEN CAST(:since AS timestamptz)
-                ELSE date_trunc('hour', CAST(:since AS timestamptz), 'UTC') + interval '1 hour'
-           END AS h0,
-           date_trunc('hour', CAST(:until AS timestamptz), 'UTC') AS h1
-),
-kept AS (
+WITH kept AS (
     SELECT t.grid_code, t.n, t.n_open
-    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t, w
-    WHERE (t.hours = 24 AND t.bucket >= w.s AND t.bucket + interval '24 hours' <= w.u)
-       OR (t.hours = 1 AND t.bucket >= w.h0 AND t.bucket < w.h1
-           AND NOT (date_trunc('day', t.bucket, 'UTC') >= w.s
-                    AND date_trunc('day', t.bucket, 'UTC') + interval '24 hours' <= w.u))
+    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t
+    WHERE (t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1)
+       OR (t.hours = 1 AND ((t.bucket >= :h0 AND t.bucket < :ha)
+                            OR (t.bucket >= :hb AND t.bucket < :h1)))
     UNION ALL
     SELECT e.grid_code, 1, CASE WHEN e.status = ANY(CAST(:open AS text[])) THEN 1 ELSE 0 END
-    FROM event e, w
-    WHERE e.reported_at >= w.s AND e.reported_at < w.u
-      AND (e.reported_at < w.h0 OR e.reported_at >= w.h1)
+    FROM event e
+    WHERE (e.reported_at >= :since AND e.reported_at < :ra)
+       OR (e.reported_at >= :rb AND e.reported_at < :until)
 )
 SELECT COALESCE(sum(k.n), 0) AS total, COALESCE(sum(k.n_open), 0) AS open
 FROM kept k
