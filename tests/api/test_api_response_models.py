@@ -21,7 +21,6 @@ NOT_JSON = {
     ("GET", "/redoc"),  # ReDoc page
     ("GET", "/tiles/basemap/{z}/{x}/{y}"),  # a basemap tile (image bytes)
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"),  # a vector tile (MVT bytes)
-    ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"),  # a vector tile (MVT bytes)
     ("GET", "/ogc/api"),  # the OGC API's own OpenAPI 3.0 document
     ("GET", "/api/v1/events/export"),  # an .xlsx or .csv file
     ("GET", "/api/v1/assessment/export"),  # an .xlsx or .csv file
