@@ -6,7 +6,7 @@ read back through the one read-scope rule. The status of an event maps onto Open
 ``open`` while the closed loop runs (reported … resolved, reopened), ``closed`` once closed,
 rejected or marked a duplicate; ``status_notes`` carries the Chinese status and the newest
 note. Times are W3C (ISO 8601) in China Standard Time, ``+08:00``. The request token is the
-event's uid. Formats (JSON, XML) and HTTP are the API's (``gis.api.open311``).
+event's uid. Formats (JSON, XML) and the web answers are the API's (``gis.api.open311``).
 """
 
 from __future__ import annotations

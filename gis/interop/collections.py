@@ -67,7 +67,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 
 
 def collection(collection_id: str) -> Collection:
-    """The collection of this id; unknown → NotFound (404)."""
+    """The collection of this id; unknown → NotFound."""
     found = COLLECTIONS.get(collection_id)
     if found is None:
         raise NotFound(f"没有这个要素集合: {collection_id!r} (no such collection); 可用 "

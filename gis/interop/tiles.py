@@ -78,7 +78,7 @@ class Tile:
 
 
 def layer(layer_id: str) -> Layer:
-    """The layer of this id; unknown → NotFound (404)."""
+    """The layer of this id; unknown → NotFound."""
     found = LAYERS.get(layer_id)
     if found is None:
         raise NotFound(f"没有这个图层: {layer_id!r} (no such layer); 可用 (available): "

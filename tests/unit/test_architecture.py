@@ -20,9 +20,10 @@ RANK = {
     "gis.workflow": 5,
     "gis.oversight": 6, "gis.interop": 6,
     "gis.api": 7, "gis.cli": 7,
-    "etl": 8, "dashboard": 8,
+    "etl": 8,
     "boundaries": 9,  # re-cuts units with etl's unit drawing (boundaries.recut)
-    "wangge": 10,
+    "dashboard": 10,  # the planner's page runs boundaries' core, as the CLI and API do
+    "wangge": 11,
 }
 
 

@@ -121,7 +121,7 @@ async def post_events(
         try:
             res = await groupcommit.ingest(
                 batcher, engine, locator, reports, idempotency_key, key_hash,
-                settings.max_batch, audit, cal,
+                settings.max_batch, audit, cal=cal,
                 recheck_token=getattr(request.state, "recheck_token", None))
         except Unauthorized as e:
             await deps.token_refused(request, e)
