@@ -95,7 +95,7 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
             assert page.get_by_role("button", name="登录").count() == 1
             page.locator('[data-testid="stSidebar"]').get_by_text("EN", exact=True).click()
             page.get_by_label("User name").fill("centre1")
-            page.get_by_label("Password").fill(password)
+            page.get_by_label("Password", exact=True).fill(password)
             page.get_by_role("button", name="Log in").click()
             # the pages stay English after the log-in
             page.get_by_role("heading", name="Live map").wait_for(timeout=30_000)

@@ -199,8 +199,10 @@ def test_a_dispatcher_and_the_centre_run_the_closed_loop_from_the_dashboard(desk
             shot(page, "05_english")
             click(page, "Log out")
 
+            # logged out, the form keeps the person's language
+            page.get_by_label("User name").wait_for(timeout=WAIT)
+
             # the district centre: both communities
-            page.get_by_label("用户名").wait_for(timeout=WAIT)
             log_in(page, dash, "centre", pw)  # a new page: Chinese again
             page.get_by_role("heading", name="实时地图").wait_for(timeout=WAIT)
             nav(page, "调度工作台")
