@@ -1,6 +1,7 @@
 """Benchmark of the live map over 100,000 to 10,000,000 stored events: first map and refresh.
 
     python -m bench.dashboard [--sizes 100000,1000000,10000000] [--history-days 365] [--keep]
+                              [--reuse] [--db-per-size]
 
 Stores events (COPY, triggers off, then the live map's tally recounted) over a generated
 district in a dedicated database on DATABASE_URL's server (dropped at the end), size by size,
@@ -288,6 +289,25 @@ def reuse_db(base_url: str, name: str) -> Engine:
     return eng
 
 
+def db_exists(base_url: str, name: str) -> bool:
+    """True when the database ``name`` exists on the server."""
+    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
+                                                 database="postgres"))
+    try:
+        with admin.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}).first() is not None
+    finally:
+        admin.dispose()
+
+
+def open_db(base_url: str, name: str, reuse: bool) -> Engine:
+    """The bench database ``name``: the kept one with ``reuse`` (if it exists), else new."""
+    if reuse and db_exists(base_url, name):
+        return reuse_db(base_url, name)
+    return prepare_db(base_url, name)
+
+
 def drop_db(base_url: str, name: str) -> None:
     """Drop the bench database."""
     admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
@@ -305,9 +325,9 @@ def top_up(eng: Engine, target: int, history_days: float, k: int) -> dict[str, A
     if have >= target * 0.95:
         return {"events": 0, "reused": have, "seconds": 0.0}
     t0 = time.perf_counter()
-    # a few % of the points fall outside the grids
-    out = seed(eng, int((target - have) * 1.04), cameras=300 if k == 0 else 0,
-               tracks=40 if k == 0 else 0, days=history_days, seed=k + 1)
+    # a few % of the points fall outside the grids; cameras and tracks into an empty database
+    out = seed(eng, int((target - have) * 1.04), cameras=300 if have == 0 else 0,
+               tracks=40 if have == 0 else 0, days=history_days, seed=k + 1)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -349,14 +369,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--reuse", action="store_true",
                     help="use the kept bench database as it is (sizes it already holds are "
                     "not topped up; it is kept)")
+    ap.add_argument("--db-per-size", action="store_true",
+                    help="each size in its own database ({db-name}_{size}): with --reuse, "
+                    "a kept large size is measured beside freshly seeded small ones")
     ap.add_argument("--naive", action="store_true",
                     help="also the raw HeatMap of every point at the smallest size")
     args = ap.parse_args(argv)
     base = Settings().owner_url
-    eng = reuse_db(base, args.db_name) if args.reuse else prepare_db(base, args.db_name)
-    rows, naive = [], None
+    sizes = [int(x) for x in args.sizes.split(",")]
+    names = ([f"{args.db_name}_{n}" for n in sizes] if args.db_per_size
+             else [args.db_name] * len(sizes))
+    rows, naive, eng = [], None, None
     try:
-        for k, size in enumerate(int(x) for x in args.sizes.split(",")):
+        for k, (size, name) in enumerate(zip(sizes, names, strict=True)):
+            if eng is None or args.db_per_size:
+                if eng is not None:
+                    eng.dispose()
+                eng = open_db(base, name, args.reuse)
             seeded = top_up(eng, size, args.history_days, k)
             print(f"{size}: seeded {seeded}", flush=True)
             m = measure(eng, args.repeat, args.today_repeat)
@@ -366,9 +395,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if args.naive and k == 0:
                 naive = naive_heatmap(eng)
     finally:
-        eng.dispose()
+        if eng is not None:
+            eng.dispose()
         if not (args.keep or args.reuse):
-            drop_db(base, args.db_name)
+            for name in dict.fromkeys(names):
+                drop_db(base, name)
     small, big = rows[0], rows[-1]
     print("growth (stored: first map s / refresh s, today's first map s / refresh s): " + "; ".join(
         f"{r['stored']}: {r['first_map_s']} / {r['refresh_s']}, {r['today_first_map_s']} / "
