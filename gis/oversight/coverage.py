@@ -125,12 +125,57 @@ def _check_period(since: datetime, until: datetime) -> None:
 
 
 def unit_visits(conn: Connection, since: datetime, until: datetime, distance_m: float,
-                area: str | None = None) -> list[UnitVisits]:
-    """Every unit under ``area`` with the worker ids whose tracks passed it in the period."""
+                area: str | None = None, days: tuple[date, date] | None = None,
+                visited_only: bool = False) -> list[UnitVisits]:
+    """Every unit under ``area`` with the worker ids whose tracks passed it in the period.
+
+    ``days`` (CST days [first, last)): leave out the tracks counted in patrol_unit_day for
+    them; ``visited_only``: only units some track passed."""
+    d0, d1 = days or (None, None)
     rows = conn.execute(q(SQL, "unit_visits", PKG), {
-        "since": since, "until": until, "d": distance_m,
-        "area": scope.area_prefixes(area)}).mappings()
+        "since": since, "until": until, "d": distance_m, "area": scope.area_prefixes(area),
+        "d0": d0, "d1": d1, "visited_only": visited_only}).mappings()
     return [UnitVisits(**r) for r in rows]
+
+
+def whole_days(since: datetime, until: datetime) -> tuple[date, date] | None:
+    """The CST days [first, last) when ``since`` and ``until`` are both CST midnights."""
+    if since.tzinfo is None or until.tzinfo is None:
+        return None
+    d0, d1 = since.astimezone(CST).date(), until.astimezone(CST).date()
+    if day_bounds(d0)[0] == since and day_bounds(d1)[0] == until:
+        return d0, d1
+    return None
+
+
+def _share(visited: int, units: int) -> float | None:
+    """visited / units to 4 places (None without units)."""
+    return round(visited / units, 4) if units else None
+
+
+def _grids_of(visits: list[UnitVisits], wid: int | None) -> list[GridCoverage]:
+    """Per grid: units, and those passed (by worker ``wid`` when given)."""
+    grids: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for v in visits:
+        g = grids[v["grid_code"]]
+        g[0] += 1
+        if (wid in v["workers"]) if wid else bool(v["workers"]):
+            g[1] += 1
+    return [GridCoverage(grid=k, units=n, visited=vis, coverage=_share(vis, n))
+            for k, (n, vis) in sorted(grids.items())]
+
+
+def day_grids(conn: Connection, since: datetime, until: datetime, distance_m: float,
+              area: str | None, days: tuple[date, date]) -> list[GridCoverage]:
+    """Per grid, the units passed on whole CST days: patrol_unit_day's counted tracks, plus
+    the other tracks' visits found as unit_visits finds them, grouped in the database."""
+    extra = [v["unit"] for v in unit_visits(conn, since, until, distance_m, area, days,
+                                            visited_only=True)]
+    rows = conn.execute(q(SQL, "day_coverage", PKG), {
+        "d0": days[0], "d1": days[1], "d": distance_m, "area": scope.area_prefixes(area),
+        "extra": extra}).mappings()
+    return [GridCoverage(grid=r["grid"], units=r["units"], visited=r["visited"],
+                         coverage=_share(r["visited"], r["units"])) for r in rows]
 
 
 def responsible(conn: Connection, at: datetime,
@@ -143,7 +188,8 @@ def responsible(conn: Connection, at: datetime,
 
 def coverage(engine: Engine, since: datetime, until: datetime, area: str | None = None,
              distance_m: float | None = None, worker: str | None = None) -> CoverageReport:
-    """Units passed within ``distance_m`` by tracks in [since, until), per grid and in total."""
+    """Units passed within ``distance_m`` by tracks in [since, until), per grid and in total
+    (whole CST days without ``worker``: from the per-day visit table, ``day_grids``)."""
     _check_period(since, until)
     d = distance_m if distance_m is not None else rulebook.rules().unit_distance_m
     with heavy_connect(engine) as conn:
@@ -152,21 +198,16 @@ def coverage(engine: Engine, since: datetime, until: datetime, area: str | None 
             wid = conn.execute(q(SQL, "worker_id", PKG), {"c": worker}).scalar()
             if wid is None:
                 raise InvalidInput.field("worker", f"unknown worker {worker!r}", "unknown_worker")
-        visits = unit_visits(conn, since, until, d, area)
-    grids: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for v in visits:
-        g = grids[v["grid_code"]]
-        g[0] += 1
-        if (wid in v["workers"]) if wid else bool(v["workers"]):
-            g[1] += 1
-    rows = [GridCoverage(grid=k, units=n, visited=vis,
-                         coverage=round(vis / n, 4) if n else None)
-            for k, (n, vis) in sorted(grids.items())]
+        days = None if wid else whole_days(since, until)
+        if days:
+            rows = day_grids(conn, since, until, d, area, days)
+        else:
+            rows = _grids_of(unit_visits(conn, since, until, d, area), wid)
     units = sum(r["units"] for r in rows)
     visited = sum(r["visited"] for r in rows)
     return {"since": since, "until": until, "distance_m": d, "worker": worker, "area": area,
-            "units": units, "visited": visited,
-            "coverage": round(visited / units, 4) if units else None, "grids": rows}
+            "units": units, "visited": visited, "coverage": _share(visited, units),
+            "grids": rows}
 
 
 def unvisited(engine: Engine, days: int | None = None, now: datetime | None = None,
@@ -192,7 +233,7 @@ def index_visits(engine: Engine, distance_m: float | None = None, batch: int = 5
     """Index every track not yet indexed for the active generation and the distance (after an
     activation or a new distance), committing per batch; returns the visits written. The
     distance becomes the one new tracks are indexed with. ``part`` of ``parts``: the tracks
-    whose id % parts == part (parallel callers)."""
+    whose id % parts == part (parallel callers). The per-day changes are folded at the end."""
     d = rulebook.rules().unit_distance_m if distance_m is None else distance_m
     with engine.begin() as conn:
         conn.execute(q(SQL, "set_visit_distance", PKG), {"d": d})
@@ -202,9 +243,17 @@ def index_visits(engine: Engine, distance_m: float | None = None, batch: int = 5
             ids = list(conn.execute(q(SQL, "tracks_to_index", PKG), {
                 "d": d, "after": after, "limit": batch, "part": part, "parts": parts}).scalars())
             if not ids:
-                return visits
+                break
             visits += int(conn.execute(q(SQL, "index_tracks", PKG), {"ids": ids}).scalar() or 0)
         after = ids[-1]
+    compact_days(engine)
+    return visits
+
+
+def compact_days(engine: Engine) -> int:
+    """Fold the per-day visit changes into patrol_unit_day (0 while another folder runs)."""
+    with engine.begin() as conn:
+        return int(conn.execute(q(SQL, "unit_day_compact", PKG)).scalar() or 0)
 
 
 def patrols_due(engine: Engine, day: date | None = None, worker: str | None = None,

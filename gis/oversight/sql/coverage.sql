@@ -8,16 +8,21 @@
 -- unit GiST index with its box grown by a little more than @d in degrees; a pair is then
 -- decided in a local metric plane when it is clearly inside or clearly outside @d, and by the
 -- exact geography ST_DWithin otherwise (the same answer as geography ST_DWithin for every pair).
+-- @d0, @d1 (dates, NULL = none): the tracks counted in patrol_unit_day for the days
+-- [@d0, @d1) (migration 0016) are left out, for day_coverage to read from there.
+-- @visited_only: only the units some track passed.
 WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
 whole AS (
-    SELECT x.track_id FROM patrol_track_indexed x
+    SELECT x.track_id,
+           COALESCE(x.day >= CAST(:d0 AS date) AND x.day < CAST(:d1 AS date), false) AS counted
+    FROM patrol_track_indexed x
     WHERE x.generation_id = (SELECT id FROM gen) AND x.distance_m = CAST(:d AS float8)
       AND x.mmin >= CAST(extract(epoch FROM CAST(:since AS timestamptz)) AS float8)
       AND x.mmax <= CAST(extract(epoch FROM CAST(:until AS timestamptz)) AS float8)
 ),
 fast AS (
     SELECT DISTINCT v.unit_id, v.worker_id
-    FROM patrol_visit v JOIN whole ON whole.track_id = v.track_id
+    FROM patrol_visit v JOIN whole ON whole.track_id = v.track_id AND NOT whole.counted
     JOIN patrol_track p ON p.id = v.track_id
     WHERE p.started_at < :until AND p.ended_at >= :since
 ),
@@ -88,8 +93,37 @@ FROM (SELECT u.id AS unit_id, u.code, u.grid_code, CAST(NULL AS bigint) AS worke
       UNION ALL
       SELECT near.unit_id, NULL, NULL, near.worker_id FROM near) r
 GROUP BY r.unit_id
-HAVING max(r.code) IS NOT NULL
+HAVING max(r.code) IS NOT NULL AND (NOT CAST(:visited_only AS boolean) OR count(r.worker_id) > 0)
 ORDER BY 1;
+-- name: day_coverage
+-- Per grid of the active generation (in_scope of @area): its units and those passed within
+-- @d metres on the CST days [@d0, @d1) by a track counted in patrol_unit_day (main rows and
+-- the changes not folded yet) or listed in @extra (unit codes, the other tracks' visits:
+-- unit_visits with @d0, @d1 and @visited_only).
+WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
+seen AS (
+    SELECT s.unit_id FROM (
+        SELECT k.unit_id, k.tracks FROM patrol_unit_day k
+        WHERE k.day >= CAST(:d0 AS date) AND k.day < CAST(:d1 AS date)
+          AND k.distance_m = CAST(:d AS float8)
+        UNION ALL
+        SELECT k.unit_id, k.tracks FROM patrol_unit_day_delta k
+        WHERE k.day >= CAST(:d0 AS date) AND k.day < CAST(:d1 AS date)
+          AND k.distance_m = CAST(:d AS float8)
+        UNION ALL
+        SELECT u.id, 1 FROM unit u
+        WHERE u.code = ANY(CAST(:extra AS text[])) AND u.generation_id = (SELECT id FROM gen)
+    ) s
+    GROUP BY s.unit_id HAVING sum(s.tracks) > 0
+)
+SELECT u.grid_code AS grid, count(*) AS units, count(seen.unit_id) AS visited
+FROM unit u LEFT JOIN seen ON seen.unit_id = u.id
+WHERE u.generation_id = (SELECT id FROM gen) AND in_scope(u.grid_code, CAST(:area AS text[]))
+GROUP BY u.grid_code
+ORDER BY u.grid_code;
+-- name: unit_day_compact
+-- Fold the per-day visit changes into patrol_unit_day (migration 0016).
+SELECT patrol_unit_day_compact();
 -- name: unit_last_visit
 -- Units of the active generation under @area whose last visit (the M time of the track at
 -- its closest approach) is before @cutoff, or that were never visited. The tracks within @d
