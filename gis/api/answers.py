@@ -1,9 +1,12 @@
 """Response models of the HTTP API: every endpoint's ``response_model``.
 
-They describe today's JSON exactly: fields in the order the domain builds them, times as
-the domain gives them (``datetime`` values, or ISO strings where the domain formats them),
-and ``extra="allow"`` so a key a domain row adds passes through instead of being dropped.
-Routes whose answers leave keys out (transitions, level moves) use
+Where a domain function's TypedDict is the truth of what it returns, the answer is that
+TypedDict (nested in a model, or subclassed here only to keep undeclared keys), so each shape
+is written once; a model here lists fields only where the API's shape is its own (a docstring
+says why). They describe today's JSON exactly: fields in the order the domain builds them,
+times as the domain gives them (``datetime`` values, or ISO strings where the domain formats
+them), and ``extra="allow"`` (``KEEP_KEYS``) so a key a domain row adds passes through instead
+of being dropped. Routes whose answers leave keys out (transitions, level moves) use
 ``response_model_exclude_unset`` so nothing is added as ``null``.
 """
 
@@ -11,10 +14,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from gis.intake import events as intake_events
 
 # A measure the domain gives as int or float (rules files, rounding): kept as given.
 Number = int | float
@@ -22,10 +27,14 @@ Number = int | float
 Geometry = dict[str, Any]
 
 
+# Keys a domain row adds are kept (not dropped) in every answer, models and TypedDicts alike.
+KEEP_KEYS = ConfigDict(extra="allow")
+
+
 class Answer(BaseModel):
     """Base of the answers: documented fields; keys a domain row adds are kept."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = KEEP_KEYS
 
 
 # -- meta -------------------------------------------------------------------------------------
@@ -118,99 +127,21 @@ class StoredBatch(Answer):
     events: list[StoredEvent]
 
 
-class EventRow(Answer):
-    """One event of a list."""
-
-    id: int
-    uid: UUID
-    item_code: str
-    class_code: str
-    source: str
-    description: str | None
-    reported_at: datetime
-    lon: float | None
-    lat: float | None
-    location_status: str
-    location_method: str | None
-    grid_code: str | None
-    unit_code: str | None
-    community_code: str | None
-    street_code: str | None
-    worker: str | None
-    status: str
-    level: str | None
-    due_at: datetime | None
-
-
 class EventPage(Answer):
     """A page of events, newest first; ``next_cursor`` fetches the next one."""
 
     count: int
-    events: list[EventRow]
+    events: list[intake_events.EventRow]
     next_cursor: int | None
 
 
-class HistoryStep(Answer):
-    """One step of an event's history."""
+class EventDetail(intake_events.EventDetail):
+    """One event with its full history and dispatch records: the domain's fields; history
+    and dispatch, optional there, are always given here (the route asks for them)."""
 
-    at: datetime
-    action: str
-    from_status: str | None
-    to_status: str | None
-    actor: str | None
-    note: str | None
-    data: dict[str, Any] | None
-
-
-class DispatchRecord(Answer):
-    """A dispatch record of an event: handler, whistle or department notification."""
-
-    id: int
-    at: datetime
-    kind: str
-    level: str | None
-    area_code: str | None
-    department: str | None
-    actor: str | None
-    note: str | None
-    acknowledged_at: datetime | None
-
-
-class EventDetail(Answer):
-    """One event with its full history and dispatch records."""
-
-    id: int
-    uid: UUID
-    item_code: str
-    class_code: str
-    source: str
-    reporter: str | None
-    description: str | None
-    reported_at: datetime
-    received_at: datetime
-    lon: float | None
-    lat: float | None
-    input_lon: float | None
-    input_lat: float | None
-    input_crs: str | None
-    building_id: int | None
-    address: str | None
-    location_status: str
-    location_method: str | None
-    distance_m: float | None
-    generation_id: int | None
-    street_code: str | None
-    community_code: str | None
-    grid_code: str | None
-    unit_code: str | None
-    worker: str | None
-    status: str
-    level: str | None
-    due_at: datetime | None
-    updated_at: datetime | None
-    closed_at: datetime | None
-    history: list[HistoryStep]
-    dispatch: list[DispatchRecord]
+    __pydantic_config__ = KEEP_KEYS
+    history: Required[list[intake_events.HistoryEntry]]
+    dispatch: Required[list[intake_events.DispatchRecord]]
 
 
 # -- grids ------------------------------------------------------------------------------------
@@ -405,7 +336,7 @@ class WorkflowView(Answer):
     street_code: str | None
     item_code: str
     allowed_actions: list[str]
-    dispatch: list[DispatchRecord]
+    dispatch: list[intake_events.DispatchRecord]
     duplicates: list[DuplicateLink]
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi.encoders import jsonable_encoder
 from pydantic import Field
 
-from gis.api.answers import Answer, EventRow
+from gis.api.answers import Answer
 from gis.intake import events
 
 MEDIA_TYPE = "application/geo+json"
@@ -26,7 +26,7 @@ class EventFeature(Answer):
     type: Literal["Feature"] = "Feature"
     id: int
     geometry: dict[str, Any] | None
-    properties: EventRow
+    properties: events.EventRow
 
 
 class Link(Answer):

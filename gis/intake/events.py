@@ -9,11 +9,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, NotRequired, TypedDict
+from typing import Any, NamedTuple, NotRequired
 
 import psycopg2.errors
 from psycopg2.extras import Json
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis import calendar, rulebook
 from gis.access import auth
@@ -67,12 +68,13 @@ class IntakeResult(NamedTuple):
 
 
 class DispatchRecord(TypedDict):
-    """One dispatch or notification record of an event (``dispatch_records``)."""
+    """A dispatch record of an event: handler, whistle or department notification
+    (``dispatch_records``)."""
 
     id: int
     at: datetime
     kind: str
-    level: str
+    level: str | None
     area_code: str | None
     department: str | None
     actor: str | None
@@ -81,7 +83,7 @@ class DispatchRecord(TypedDict):
 
 
 class HistoryEntry(TypedDict):
-    """One event_history row."""
+    """One step of an event's history (an event_history row)."""
 
     at: datetime
     action: str
@@ -93,7 +95,7 @@ class HistoryEntry(TypedDict):
 
 
 class EventRow(TypedDict):
-    """One event as a listing shows it (``list_events``)."""
+    """One event of a list (``list_events``)."""
 
     id: int
     uid: str
@@ -102,8 +104,8 @@ class EventRow(TypedDict):
     source: str
     description: str | None
     reported_at: datetime
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     location_status: str
     location_method: str | None
     grid_code: str | None
@@ -128,8 +130,8 @@ class EventDetail(TypedDict):
     description: str | None
     reported_at: datetime
     received_at: datetime
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     input_lon: float | None
     input_lat: float | None
     input_crs: str | None

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from typing_extensions import is_typeddict
 
 from gis.settings import Settings
 
@@ -36,9 +37,10 @@ def app() -> FastAPI:
 
 
 def _models(annotation: Any) -> list[type]:
-    """The pydantic models a response model names (itself, a list's items, a union's arms);
-    an empty list when it names none (dict, Any, ...)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    """The named models a response model names (a pydantic model or a TypedDict: itself, a
+    list's items, a union's arms); an empty list when it names none (dict, Any, ...)."""
+    if is_typeddict(annotation) or (isinstance(annotation, type)
+                                    and issubclass(annotation, BaseModel)):
         return [annotation]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list and len(args) == 1:
@@ -128,18 +130,33 @@ def test_openapi_describes_every_successful_answer(app) -> None:
 
 
 def test_answers_keep_keys_they_do_not_declare() -> None:
-    """A key a domain row adds passes through (nothing is dropped), and a transition's absent
-    keys stay absent rather than becoming null."""
-    from gis.api.answers import EventRow, TransitionAnswer
+    """A key a domain row adds passes through (nothing is dropped), in a model's fields, in
+    a domain TypedDict inside a model and in a TypedDict answer; a transition's absent keys
+    stay absent rather than becoming null."""
+    from pydantic import TypeAdapter
 
-    row = EventRow.model_validate({
+    from gis.api.answers import EventDetail, EventPage, TransitionAnswer
+
+    row = {
         "id": 1, "uid": "16b52eeb-df19-424a-a5af-8f87c0d2fc0c", "item_code": "safety.fire",
         "class_code": "safety", "source": "worker", "description": "", "lon": None,
         "lat": None, "reported_at": "2026-01-01T00:00:00+08:00", "location_status": "unassigned",
         "location_method": "none", "grid_code": None, "unit_code": None,
         "community_code": None, "street_code": None, "worker": None, "status": "reported",
-        "level": "grid", "due_at": None, "new_column": 7})
-    assert row.model_dump(mode="json")["new_column"] == 7
+        "level": "grid", "due_at": None, "new_column": 7}
+    page = EventPage.model_validate({"count": 1, "events": [row], "next_cursor": None,
+                                     "new_key": 8}).model_dump(mode="json")
+    assert page["events"][0]["new_column"] == 7 and page["new_key"] == 8
+    detail = row | {"reporter": None, "received_at": row["reported_at"], "input_lon": None,
+                    "input_lat": None, "input_crs": None, "building_id": None, "address": None,
+                    "distance_m": None, "generation_id": None, "updated_at": row["reported_at"],
+                    "closed_at": None, "dispatch": [],
+                    "history": [{"at": row["reported_at"], "action": "reported",
+                                 "from_status": None, "to_status": "reported", "actor": None,
+                                 "note": None, "data": {}, "geom_wkt": "POINT(1 2)"}]}
+    ta = TypeAdapter(EventDetail)
+    out = ta.dump_python(ta.validate_python(detail), mode="json")
+    assert out["new_column"] == 7 and out["history"][0]["geom_wkt"] == "POINT(1 2)"
     step = {"id": 1, "action": "start", "from": "dispatched", "to": "in_progress",
             "at": "2026-01-01T00:00:00+00:00", "actor": "tests"}
     out = TransitionAnswer.model_validate(step).model_dump(mode="json", by_alias=True,
