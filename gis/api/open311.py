@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 on the wire: response models, JSON and XML, and the spec's errors.
+"""Open311 GeoReport v2 on the wire: JSON and XML, the spec's errors, discovery.
 
 The format is the path's suffix (``services.json``, ``requests/12.xml``; none: JSON). XML
 is written with the standard library's ElementTree (the documents are small and flat; no
@@ -38,83 +38,6 @@ ITEM_TAG = {"services": "service", "service_requests": "request", "attributes": 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # when this server's GeoReport v2 endpoint last changed (service discovery's changeset)
 CHANGESET = datetime(2026, 12, 5, tzinfo=CST)
-
-
-class Open311Service(BaseModel):
-    """A service type (a catalogue item)."""
-
-    service_code: str
-    service_name: str
-    description: str
-    metadata: bool
-    type: str
-    keywords: str
-    group: str
-
-
-class Open311Value(BaseModel):
-    """A choice of a list attribute."""
-
-    key: str
-    name: str
-
-
-class Open311Attribute(BaseModel):
-    """An extra field of a service's requests (``attribute[code]``)."""
-
-    variable: bool
-    code: str
-    datatype: str
-    required: bool
-    datatype_description: str
-    order: int
-    description: str
-    values: list[Open311Value]
-
-
-class Open311ServiceDefinition(BaseModel):
-    """The attributes of one service."""
-
-    service_code: str
-    attributes: list[Open311Attribute]
-
-
-class Open311Posted(BaseModel):
-    """The answer to POST requests."""
-
-    service_request_id: str
-    token: str
-    service_notice: str
-    account_id: str | None
-
-
-class Open311Request(BaseModel):
-    """A service request (an event) with the GeoReport v2 fields."""
-
-    service_request_id: str
-    status: str
-    status_notes: str
-    service_name: str
-    service_code: str
-    description: str
-    agency_responsible: str
-    service_notice: str
-    requested_datetime: str
-    updated_datetime: str
-    expected_datetime: str | None
-    address: str
-    address_id: str | None
-    zipcode: str | None
-    lat: float | None
-    long: float | None
-    media_url: str | None
-
-
-class Open311Token(BaseModel):
-    """The request a token stands for."""
-
-    service_request_id: str
-    token: str
 
 
 class Open311Endpoint(BaseModel):

@@ -16,9 +16,10 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's documents) reads it on 3.11
 
 from gis import clock
 from gis.access import auth
@@ -75,7 +76,7 @@ class ServiceAttribute:
     datatype_description: str
     order: int
     description: str
-    values: list[AttributeValue] = field(default_factory=list)
+    values: list[AttributeValue]
 
 
 @dataclass(frozen=True)

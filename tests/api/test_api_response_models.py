@@ -3,6 +3,7 @@ successful answer with a schema (no database needed: the app is only built, neve
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from typing import Any
@@ -37,10 +38,10 @@ def app() -> FastAPI:
 
 
 def _models(annotation: Any) -> list[type]:
-    """The named models a response model names (a pydantic model or a TypedDict: itself, a
-    list's items, a union's arms); an empty list when it names none (dict, Any, ...)."""
-    if is_typeddict(annotation) or (isinstance(annotation, type)
-                                    and issubclass(annotation, BaseModel)):
+    """The named models a response model names (a pydantic model, TypedDict or dataclass:
+    itself, a list's items, a union's arms); an empty list when it names none (dict, Any)."""
+    if is_typeddict(annotation) or dataclasses.is_dataclass(annotation) or (
+            isinstance(annotation, type) and issubclass(annotation, BaseModel)):
         return [annotation]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list and len(args) == 1:

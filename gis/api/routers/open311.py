@@ -29,14 +29,7 @@ from gis.access.auth import Principal
 from gis.api import deps
 from gis.api import open311 as wire
 from gis.api.errors import pydantic_details
-from gis.api.open311 import (
-    Open311Discovery,
-    Open311Posted,
-    Open311Request,
-    Open311Service,
-    Open311ServiceDefinition,
-    Open311Token,
-)
+from gis.api.open311 import Open311Discovery
 from gis.calendar import Calendar
 from gis.errors import InvalidInput, NotFound, WanggeError
 from gis.intake import open311
@@ -143,9 +136,9 @@ def get_service_definition(request: Request, service_code: str,
     return wire.answer(fmt, "service_definition", open311.definition(engine, code))
 
 
-_add("/v2/services", get_services, list[Open311Service], summary="Open311: the services")
+_add("/v2/services", get_services, list[open311.Service], summary="Open311: the services")
 router.add_api_route("/v2/services/{service_code}", get_service_definition, methods=["GET"],
-                     response_model=Open311ServiceDefinition, responses=wire.XML_DOC,
+                     response_model=open311.ServiceDefinition, responses=wire.XML_DOC,
                      summary="Open311: one service's definition (…/{code}.xml for XML)")
 
 
@@ -221,13 +214,13 @@ def get_token(request: Request, token: str, api_key: ApiKey = None,
     return wire.answer(fmt, "service_requests", [open311.by_token(engine, value, who)])
 
 
-_add("/v2/requests", post_request, list[Open311Posted], "POST", "Open311: report a request",
+_add("/v2/requests", post_request, list[open311.Posted], "POST", "Open311: report a request",
      _POST_DOC)
-_add("/v2/requests", get_requests, list[Open311Request], summary="Open311: find requests")
+_add("/v2/requests", get_requests, list[open311.ServiceRequest], summary="Open311: find requests")
 router.add_api_route("/v2/requests/{service_request_id}", get_request, methods=["GET"],
-                     response_model=list[Open311Request], responses=wire.XML_DOC,
+                     response_model=list[open311.ServiceRequest], responses=wire.XML_DOC,
                      summary="Open311: one request (…/{id}.xml for XML)")
 router.add_api_route("/v2/tokens/{token}", get_token, methods=["GET"],
-                     response_model=list[Open311Token], responses=wire.XML_DOC,
+                     response_model=list[open311.RequestToken], responses=wire.XML_DOC,
                      summary="Open311: the request of a token (…/{token}.xml for XML)")
 
