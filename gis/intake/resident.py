@@ -18,10 +18,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypedDict
 from urllib.parse import urlparse
 
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis import calendar
 from gis.clock import CST
@@ -88,7 +88,7 @@ class Submitted(TypedDict):
 
 
 class PublicStep(TypedDict):
-    """One step of a report's public history."""
+    """One step of a report's public history (times in China Standard Time)."""
 
     action: str
     label: str
@@ -98,7 +98,8 @@ class PublicStep(TypedDict):
 
 
 class PublicStatus(TypedDict):
-    """A report as its resident may read it by its tracking code."""
+    """A report as its resident may read it by its tracking code: item, status, public
+    history, masked phone."""
 
     tracking_code: str
     item: str

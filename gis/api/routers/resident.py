@@ -11,13 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gis.api import deps
 from gis.api.params import ErrorAnswer
-from gis.api.resident_models import (
-    AreaMap,
-    PointsBalance,
-    ReportReceived,
-    ReportStatus,
-    ResidentItems,
-)
+from gis.api.resident_models import ResidentItems
 from gis.intake import resident
 from gis.intake.attachments import Upload
 from gis.settings import Settings
@@ -34,13 +28,14 @@ def items(engine: Engine = Depends(deps.engine)) -> dict[str, Any]:
     return {"classes": resident.items(engine)}
 
 
-@router.get("/area", response_model=AreaMap, summary="District and grid outlines (GeoJSON)")
+@router.get("/area", response_model=resident.AreaOutlines,
+            summary="District and grid outlines (GeoJSON)")
 def area(engine: Engine = Depends(deps.engine)) -> Any:
     """The active district outline and grid outlines with their names, to draw the pin map."""
     return resident.area(engine)
 
 
-@router.post("/reports", status_code=201, response_model=ReportReceived, responses=TOO_MANY,
+@router.post("/reports", status_code=201, response_model=resident.Submitted, responses=TOO_MANY,
              summary="Report a problem (multipart form; photos in field 'photo')")
 async def post_report(
     request: Request,
@@ -67,7 +62,7 @@ async def post_report(
                                    uploads, getattr(request.app.state, "media", None))
 
 
-@router.get("/reports/{code}", response_model=ReportStatus,
+@router.get("/reports/{code}", response_model=resident.PublicStatus,
             summary="A report's status by its tracking code")
 def report_status(code: Annotated[str, Path(max_length=40)],
                   engine: Engine = Depends(deps.engine)) -> Any:
@@ -75,7 +70,7 @@ def report_status(code: Annotated[str, Path(max_length=40)],
     return resident.status(engine, code)
 
 
-@router.get("/points", response_model=PointsBalance,
+@router.get("/points", response_model=resident.PointsBalance,
             summary="Points of a phone number (with one of its tracking codes)")
 def points(phone: Annotated[str, Query(max_length=40)],
            code: Annotated[str, Query(max_length=40)],
