@@ -1,12 +1,15 @@
 """The planner's page (边界规划) behind the scenes: an uploaded boundary file through the one
 import pipeline (boundaries.core.run_import, as `wangge boundaries import` and the API), the
-generations and the rollback (gis.territory.activation), the preview drawn on a folium map."""
+generations and the rollback (gis.territory.activation), the preview drawn on a folium map; a
+first draft drawn from the stored buildings and streets (etl.draw.draw_district, as `wangge etl
+units --all`, nothing stored) written as a boundary file (boundaries.export) for that import."""
 
 from __future__ import annotations
 
 import html
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +19,22 @@ from sqlalchemy import Engine
 
 from boundaries import listing
 from boundaries.core import ImportResult, run_import
-from boundaries.export import feature_collection
+from boundaries.export import areas_collection, encode, feature_collection
 from boundaries.model import UnreadableFile
 from boundaries.reader import read
+from boundaries.validate import base_areas
 from dashboard import basemap, data, mapview
 from dashboard.i18n import domain
 from dashboard.workbench import _MetricScale as MetricScale  # the scale bar in metres only
+from etl import draw
+from etl import streets as stl
+from etl.units import DrawParams
 from gis.access import auth
 from gis.access.auth import Principal
+from gis.clock import CST
 from gis.settings import Settings
 from gis.territory import activation as act
+from gis.territory import generations as territory
 
 t = domain("planner")
 # grids by their change in the preview (ColorBrewer, told apart without red, kept for problems)
@@ -57,6 +66,33 @@ class Checked:
     def readable(self) -> bool:
         """False when the file could not be read at all."""
         return bool(self.result.report.get("readable"))
+
+
+@dataclass
+class Draft:
+    """A first draft drawn from the stored buildings and streets, nothing stored: what the
+    drawing says (``etl.draw.DrawnDistrict`` without the drawing), its grids to draw and its
+    boundary file (the bytes the import takes)."""
+
+    name: str
+    out: dict[str, Any]
+    grids: list[Grid]
+    units: list[Grid]
+    content: bytes
+    drawn_at: datetime
+
+    @property
+    def streets_used(self) -> bool:
+        """True when the drawing followed stored street and barrier lines."""
+        return bool(self.out["streets"]["used"])
+
+
+@dataclass(frozen=True)
+class BoundaryFile:
+    """A boundary file to download: its name and bytes."""
+
+    name: str
+    content: bytes
 
 
 def engine() -> Engine:
@@ -105,6 +141,58 @@ def commit(who: Principal, name: str, content: bytes, note: str) -> ImportResult
                          source_name=name)
     _audit(who, "boundaries.import", res.report)
     return res
+
+
+def active_district() -> tuple[str, str] | None:
+    """The code and name of the active generation's district (None before the first)."""
+    def read_it() -> tuple[str, str] | None:
+        with engine().connect() as conn:
+            gen = territory.active_generation(conn)
+            found = base_areas(conn, gen, ["district"])["district"] if gen else []
+        return (found[0].code, found[0].name or "") if found else None
+    return data._call(read_it)
+
+
+def _stamp(at: datetime | None = None) -> str:
+    """A time (now) in China Standard Time, for file names: 20261205-1530."""
+    return (at or datetime.now(CST)).astimezone(CST).strftime("%Y%m%d-%H%M")
+
+
+def has_streets() -> bool:
+    """True when street or barrier lines are stored (`wangge etl streets`)."""
+    return bool(data._call(stl.has_streets, engine()))
+
+
+def draft(who: Principal, code: str, name: str, params: DrawParams) -> Draft:
+    """Draw streets, communities, grids and units from the stored buildings (along the stored
+    streets when there are any) as `wangge etl units --all` does, without storing anything;
+    the drawing as a boundary file."""
+    auth.check_boundary_writer(who)
+    out: dict[str, Any] = dict(data._call(draw.draw_district, engine(), code.strip(),
+                                          name.strip(), params=params, max_m=_max_m()))
+    drawn = out.pop("drawn")
+    fc = areas_collection(drawn.areas, name=f"wangge draft {code.strip()}")
+
+    def level(lv: str) -> list[Grid]:
+        """The drawn areas of one level to draw on the map."""
+        return [Grid(a.code, a.name, shapely.geometry.mapping(a.geom)) for a in drawn.areas
+                if a.level == lv]
+    now = datetime.now(CST)
+    return Draft(f"wangge-draft-{code.strip()}-{_stamp(now)}.geojson", out, level("grid"),
+                 level("unit"), encode(fc), now)
+
+
+def active_file(who: Principal) -> BoundaryFile:
+    """The active generation as a boundary file (`wangge boundaries export`): edit a grid edge
+    in QGIS and upload it again; the units of moved grids are re-cut by the import."""
+    auth.check_boundary_writer(who)
+
+    def export() -> BoundaryFile:
+        with engine().connect() as conn:
+            fc = feature_collection(conn)
+        return BoundaryFile(f"wangge-boundaries-generation-{fc['generation']}-{_stamp()}"
+                            ".geojson", encode(fc))
+    return data._call(export)
 
 
 def _file_grids(path: Path) -> list[Grid]:
@@ -275,12 +363,9 @@ def _bounds(c: Checked) -> tuple[float, float, float, float] | None:
     return tuple(float(x) for x in b)  # type: ignore[return-value]
 
 
-def preview_map(c: Checked) -> folium.Map | None:
-    """The preview on a map: grids coloured by change, re-cut units, problems in red, a
-    legend; None when there is nothing to draw."""
-    b = _bounds(c)
-    if b is None:
-        return None
+def _map(b: tuple[float, float, float, float]) -> tuple[folium.Map, bool]:
+    """An empty map of the extent ``b`` (lon/lat) on the configured basemap, with the metric
+    scale; and whether features must be moved to GCJ-02 for that basemap."""
     bm = basemap.configured()
     shift = bool(bm and bm.datum == "gcj02")
     if shift:
@@ -290,11 +375,75 @@ def preview_map(c: Checked) -> folium.Map | None:
                    prefer_canvas=True, min_zoom=3, max_zoom=19)
     basemap.add_to(m, bm)
     MetricScale().add_to(m)
+    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    return m, shift
+
+
+def _finish(m: folium.Map, legend: mapview.Legend) -> folium.Map:
+    """The legend, the layer control and stable ids (the vendored Leaflet, no CDN)."""
+    legend.add_to(folium.FeatureGroup(name=t("Legend"), control=False).add_to(m))
+    folium.LayerControl(collapsed=False).add_to(m)
+    mapview.stabilise_ids(m)  # the desk may be offline
+    return m
+
+
+def preview_map(c: Checked) -> folium.Map | None:
+    """The preview on a map: grids coloured by change, re-cut units, problems in red, a
+    legend; None when there is nothing to draw."""
+    b = _bounds(c)
+    if b is None:
+        return None
+    m, shift = _map(b)
     _grid_layers(m, c, shift)
     _recut_layer(m, c, shift)
     _problem_layer(m, c, shift)
-    _legend().add_to(folium.FeatureGroup(name=t("Legend"), control=False).add_to(m))
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-    mapview.stabilise_ids(m)  # the vendored Leaflet, no CDN (the desk may be offline)
-    return m
+    return _finish(m, _legend())
+
+
+# -- the draft's map --------------------------------------------------------------------------
+DRAFT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
+                 "#1f78b4")  # ColorBrewer Dark2 and one blue: neighbouring grids told apart
+UNIT_LINE = "#555555"
+
+
+def _draft_legend(d: Draft) -> mapview.Legend:
+    """What the draft map shows."""
+    swatches = "".join(f'<span style="display:inline-block;width:8px;height:10px;'
+                       f'background:{c}88;border:1px solid {c}"></span>'
+                       for c in DRAFT_COLOURS[:4])
+    body = (f'<div style="font-weight:600;margin-bottom:3px">{html.escape(t("Draft"))}</div>'
+            f'<div>{swatches} {html.escape(t("drafted grid ({n})", n=len(d.grids)))}</div>'
+            f'<div><span style="display:inline-block;width:16px;height:0;margin-right:5px;'
+            f'border-top:1px dotted {UNIT_LINE}"></span>'
+            f'{html.escape(t("unit ({n}; tick the layer to show)", n=len(d.units)))}</div>')
+    return mapview.Legend(body, position="bottomright")
+
+
+def draft_map(d: Draft) -> folium.Map | None:
+    """The drafted grids, each its own colour with its workload in the tooltip, and (a layer
+    to tick) its units; None when nothing was drawn."""
+    if not d.grids:
+        return None
+    rows = {r["grid"]: r for r in d.out["workload"]["grids"]}
+    b = shapely.total_bounds([shapely.geometry.shape(g.geometry) for g in d.grids])
+    m, shift = _map(tuple(float(x) for x in b))  # type: ignore[arg-type]
+    colour = {g.code: DRAFT_COLOURS[k % len(DRAFT_COLOURS)] for k, g in enumerate(d.grids)}
+    feats = [_feature(g.geometry, shift, grid=g.code, name=g.name,
+                      buildings=int(rows.get(g.code, {}).get("buildings", 0)),
+                      floor_area=f"{rows.get(g.code, {}).get('floor_area_m2', 0):,.0f}",
+                      units=int(rows.get(g.code, {}).get("units", 0))) for g in d.grids]
+    folium.GeoJson(mapview._fc(feats), name=t("Drafted grids"),
+                   style_function=lambda f: {"color": colour[f["properties"]["grid"]],
+                                             "weight": 2.5, "fillOpacity": 0.25,
+                                             "fillColor": colour[f["properties"]["grid"]]},
+                   tooltip=folium.GeoJsonTooltip(
+                       ["grid", "name", "buildings", "floor_area", "units"],
+                       aliases=[t("grid"), t("name"), t("buildings"), t("floor area (m²)"),
+                                t("units")])).add_to(m)
+    units = [_feature(u.geometry, shift, unit=u.code) for u in d.units]
+    if units:
+        folium.GeoJson(mapview._fc(units), name=t("Drafted units"), show=False,
+                       style_function=lambda f: {"color": UNIT_LINE, "weight": 0.8,
+                                                 "dashArray": "2 3", "fillOpacity": 0.0},
+                       tooltip=folium.GeoJsonTooltip(["unit"], aliases=[t("unit")])).add_to(m)
+    return _finish(m, _draft_legend(d))

@@ -1,13 +1,16 @@
-"""Shared page pieces: the database error state, empty state and the sidebar filters."""
+"""Shared page pieces: the database error state, empty state, the sidebar filters and the file
+uploader in the page's language."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from dashboard import data
 from dashboard.i18n import bound, item_label, status_label, t
+from gis.settings import Settings
 
 REFRESH_S = 5
 BOUNDARIES_HINT = ("No district boundaries yet — import your district's real boundaries: "
@@ -28,6 +31,46 @@ def database_down(reason: str) -> None:
         st.caption(t("still waiting for the database"))
 
     _probe()
+
+
+def upload_limit_mb() -> int:
+    """The largest upload in whole MB: WANGGE_MAX_UPLOAD_BYTES as `wangge dashboard` gives it
+    to Streamlit (server.maxUploadSize counts whole MiB, rounded down)."""
+    return max(1, Settings().max_upload_bytes // 2**20)
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _dropzone_css(key: str, button: str, instructions: str, dragging: str) -> str:
+    """CSS that hides the dropzone's built-in English of the uploader ``key`` (Streamlit has no
+    locale) and shows ``button``, ``instructions`` and ``dragging`` instead."""
+    zone = f'.st-key-{key} [data-testid="stFileUploaderDropzone"]'
+    hint = f'{zone} [data-testid="stFileUploaderDropzoneInstructions"]'
+    label = f'{zone} > span > button [data-testid="stMarkdownContainer"]'
+    return (f"<style>{label} p{{display:none}}"
+            f"{label}::after{{content:{_css_text(button)}}}"
+            f"{hint} span{{display:none}}"
+            f"{hint} > div::after{{content:{_css_text(instructions)};font-size:0.875rem;"
+            "line-height:1.4}"
+            f"{zone} > div:not([data-testid]){{font-size:0}}"
+            f"{zone} > div:not([data-testid]) *{{font-size:0}}"
+            f"{zone} > div:not([data-testid])::after{{content:{_css_text(dragging)};"
+            "font-size:1rem}</style>")
+
+
+def file_uploader(label: str, types: list[str], key: str, kinds: str) -> UploadedFile | None:
+    """``st.file_uploader`` whose dropzone speaks the page's language: its button, the
+    instructions with the platform's limit (WANGGE_MAX_UPLOAD_BYTES) and ``kinds`` (the file
+    kinds taken, for people) from the core catalogue. Every uploader of the dashboard uses it."""
+    st.html(_dropzone_css(
+        key, t("Choose a file"),
+        t("Drag and drop a file here · up to {mb} MB per file · {kinds}", mb=upload_limit_mb(),
+          kinds=kinds),
+        t("Drop the file here")))
+    return st.file_uploader(label, type=types, key=key)
 
 
 def no_district() -> None:

@@ -1,6 +1,9 @@
 """边界规划 Boundaries: upload a boundary file, read its validation report and preview on a map,
 commit it with a note, list the generations and roll back — for planners and the district
-centre, through the same core as `wangge boundaries` and /api/v1/boundaries."""
+centre, through the same core as `wangge boundaries` and /api/v1/boundaries. A first draft of
+streets, communities, grids and units drawn from the stored buildings and streets (as `wangge
+etl units --all`) is downloaded for QGIS or imported through that same path; the active
+boundaries are downloaded for QGIS and uploaded again (the units of moved grids re-cut)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from boundaries.core import UNREADABLE
 from boundaries.report import SEVERITY_ZH, TITLES
 from dashboard import data, i18n, session, ui
 from dashboard import planner as pl
+from etl.units import DrawParams
 from gis.access import auth
 from gis.errors import Forbidden, WanggeError
 
@@ -21,6 +25,9 @@ CHECKED = "pl_checked"  # (upload id, pl.Checked) of the file now shown
 DONE = "pl_done"  # the message of the last commit or rollback, shown after the rerun
 UPLOADS = "pl_uploads"  # bumps the uploader's key after a commit (an empty uploader again)
 ROLLBACK = "pl_rollback"  # what a rollback would do, asked for and not yet confirmed
+DRAFT = "pl_draft"  # the draft drawn (pl.Draft), shown until drawn again or committed
+DRAFT_CHECKED = "pl_draft_checked"  # the draft through the import (pl.Checked), once asked
+GEOJSON = "application/geo+json"
 
 
 def _refusal(e: WanggeError) -> str:
@@ -81,6 +88,9 @@ def show_counts(report: dict) -> None:
         st.caption(t("Open events that would move are counted once the errors are fixed."))
     rc = tot.get("units_recut")
     if rc:
+        st.info(t("{n} units re-cut in the {g} grids whose boundary moved (were {before}); "
+                  "dotted purple on the map.", n=rc["units_after"], g=rc["grids"],
+                  before=rc["units_before"]))
         c = st.columns(4)
         c[0].metric(t("Units re-cut"), f"{rc['units_before']} → {rc['units_after']}")
         c[1].metric(t("Grids whose units are re-cut"), rc["grids"])
@@ -122,13 +132,14 @@ def show_outcome(c: pl.Checked) -> None:
                    e=n.get("error", 0)))
 
 
-def commit_form(who, c: pl.Checked, content: bytes) -> None:
-    """A note and a confirmation, then the import is activated."""
+def commit_form(who, c: pl.Checked, content: bytes, key: str = "pl") -> None:
+    """A note and a confirmation, then the import is activated (``key``: the widgets' prefix,
+    one per place the form is shown)."""
     st.subheader(t("Commit"))
-    note = st.text_input(t("Note (why these boundaries change)"), key="pl_note")
+    note = st.text_input(t("Note (why these boundaries change)"), key=f"{key}_note")
     sure = st.checkbox(t("I have checked the preview: activate these boundaries now"),
-                       key="pl_confirm")
-    if not st.button(t("Commit and activate"), key="pl_commit", type="primary"):
+                       key=f"{key}_confirm")
+    if not st.button(t("Commit and activate"), key=f"{key}_commit", type="primary"):
         return
     if not sure:
         st.warning(t("Tick the confirmation first."))
@@ -149,7 +160,8 @@ def commit_form(who, c: pl.Checked, content: bytes) -> None:
         "Generation {g} is active (was {p}); {n} open events re-located, {m} of them moved.",
         g=res.report["generation"], p=a.get("previous"), n=a.get("relocated", 0),
         m=a.get("moved", 0))
-    st.session_state.pop(CHECKED, None)
+    for shown in (CHECKED, DRAFT, DRAFT_CHECKED):
+        st.session_state.pop(shown, None)
     st.session_state[UPLOADS] = st.session_state.get(UPLOADS, 0) + 1
     st.rerun()
 
@@ -158,8 +170,9 @@ def import_section(who) -> None:
     """Upload, report, counts, map and commit."""
     st.caption(t("Same checks as `wangge boundaries import`: GeoJSON, GeoPackage or a zipped "
                  "Shapefile; nothing changes until you commit."))
-    up = st.file_uploader(t("Boundary file"), type=[s.lstrip(".") for s in SUFFIXES],
-                          key=f"pl_file_{st.session_state.get(UPLOADS, 0)}")
+    up = ui.file_uploader(t("Boundary file"), [s.lstrip(".") for s in SUFFIXES],
+                          key=f"pl_file_{st.session_state.get(UPLOADS, 0)}",
+                          kinds=t("GeoJSON, GeoPackage or zipped Shapefile (.zip)"))
     if up is None:
         st.session_state.pop(CHECKED, None)
         return
@@ -173,7 +186,12 @@ def import_section(who) -> None:
                 ui.database_down(str(e))
                 return
         st.session_state[CHECKED] = seen
-    c: pl.Checked = seen[1]
+    review(who, seen[1], content)
+
+
+def review(who, c: pl.Checked, content: bytes, key: str = "pl") -> None:
+    """A file through the import: outcome, counts, grouped report, preview map, the grids that
+    change and, when acceptable, the commit with a note (``key``: the widgets' prefix)."""
     show_outcome(c)
     if not c.readable:
         return
@@ -187,12 +205,12 @@ def import_section(who) -> None:
     st.subheader(t("Preview map"))
     m = pl.preview_map(c)
     if m is not None:
-        st_folium(m, key="pl_map", height=520, width=None, returned_objects=[])
+        st_folium(m, key=f"{key}_map", height=520, width=None, returned_objects=[])
     table = _grid_table(rep)
     if not table.empty:
         st.dataframe(table, hide_index=True)
     if rep.get("acceptable"):
-        commit_form(who, c, content)
+        commit_form(who, c, content, key)
 
 
 def _generation_table(rows: list[dict]) -> pd.DataFrame:
@@ -216,6 +234,7 @@ def rollback_section(who) -> None:
         st.info(t("No generation yet: import a boundary file first."))
         return
     st.dataframe(_generation_table(rows), hide_index=True)
+    download_active(who, rows)
     if st.button(t("Roll back to the previous generation…"), key="pl_rb_ask"):
         try:
             st.session_state[ROLLBACK] = pl.rollback(who, really=False)
@@ -246,6 +265,193 @@ def rollback_section(who) -> None:
         st.rerun()
 
 
+def download_active(who, rows: list[dict]) -> None:
+    """The active boundaries as a boundary file: move a grid edge in QGIS, upload it again
+    (the units of the moved grids are re-cut by the import)."""
+    active = next((r["id"] for r in rows if r["status"] == "active"), None)
+    if active is None:
+        return
+    st.download_button(t("Download the active grids (GeoJSON)"),
+                       data=lambda: pl.active_file(who).content, mime=GEOJSON,
+                       file_name=f"wangge-boundaries-generation-{active}.geojson",
+                       key="pl_active_download", icon=":material/download:")
+    st.caption(t("Generation {g} as a boundary file (every level, units included). Move a "
+                 "grid edge in QGIS, save, and upload the file under 「{tab}」: the units of "
+                 "the grids that moved are re-cut from the buildings, the others stay.",
+                 g=active, tab=t("Import a boundary file")))
+
+
+# -- the first draft --------------------------------------------------------------------------
+
+def _in_language(text: str) -> str:
+    """A drawing's "中文 (English)" sentence in the current language."""
+    head, sep, tail = text.partition(" (")
+    if not sep or not tail.endswith(")"):
+        return text
+    return head if i18n.lang() == "zh" else tail[:-1]
+
+
+def draft_form(who) -> None:
+    """District, grid size limits and the button that draws a draft (nothing stored)."""
+    try:
+        known = pl.active_district()
+        streets = pl.has_streets()
+    except data.DatabaseUnavailable as e:
+        ui.database_down(str(e))
+        return
+    if not streets:
+        st.warning(t("No street layer is stored: the draft will ignore streets (grid and unit "
+                     "edges follow the gaps between buildings, not necessarily the streets). "
+                     "Load one first with `wangge etl streets FILE --commit`."))
+    code_col, name_col = st.columns(2)
+    code = code_col.text_input(t("District code (6 digits)"), key="pld_code",
+                               value=known[0] if known else "")
+    name = name_col.text_input(t("District name"), key="pld_name",
+                               value=known[1] if known else "")
+    left, right = st.columns(2)
+    most_b = left.number_input(t("Most buildings in one grid"), min_value=1, value=250,
+                               step=10, key="pld_max_buildings")
+    most_fa = right.number_input(t("Most floor area in one grid (m²)"), min_value=1000,
+                                 value=400_000, step=10_000, key="pld_max_floor_area")
+    if not st.button(t("Draw a first draft"), key="pld_draw", type="primary"):
+        return
+    params = DrawParams(grid_max_buildings=int(most_b), grid_max_floor_area_m2=float(most_fa))
+    with st.spinner(t("Drawing streets, communities, grids and units from the buildings…")):
+        try:
+            st.session_state[DRAFT] = pl.draft(who, code, name, params)
+        except data.DatabaseUnavailable as e:
+            ui.database_down(str(e))
+            return
+        except WanggeError as e:
+            st.session_state.pop(DRAFT, None)
+            st.error(_refusal(e))
+            return
+    st.session_state.pop(DRAFT_CHECKED, None)
+
+
+def _workload_table(d: pl.Draft) -> pd.DataFrame:
+    """One row per drafted grid: its workload."""
+    names = {g.code: g.name for g in d.grids}
+    cols = {"buildings": t("buildings"), "floor_area_m2": t("floor area (m²)"),
+            "km2": t("km²"), "units": t("units"), "population": t("residents"),
+            "households": t("households")}
+    return pd.DataFrame([{t("grid"): r["grid"], t("name"): names.get(r["grid"], ""),
+                          **{label: r[m] for m, label in cols.items() if m in r}}
+                         for r in d.out["workload"]["grids"]])
+
+
+def _spread_table(d: pl.Draft) -> pd.DataFrame:
+    """The spread of each measure over the drafted grids."""
+    label = {"buildings": t("buildings"), "floor_area_m2": t("floor area (m²)"),
+             "km2": t("km²"), "units": t("units"), "population": t("residents"),
+             "households": t("households")}
+    return pd.DataFrame([{t("measure"): label.get(m, m), t("min"): s["min"],
+                          t("median"): s["median"], t("max"): s["max"],
+                          t("max/min"): s["max_over_min"], t("variation (cv)"): s["cv"]}
+                         for m, s in d.out["workload"]["spread"].items()])
+
+
+def show_streets(d: pl.Draft) -> None:
+    """Whether the draft follows streets and how well (share of grid boundary near one)."""
+    s = d.out["streets"]
+    if not d.streets_used:
+        st.warning(t("Drawn without a street layer: no street lines are stored near the "
+                     "buildings, so this draft ignores streets. Load them with `wangge etl "
+                     "streets FILE --commit` and draw again."))
+        return
+    fit = s.get("fit") or {}
+    st.success(t("Drawn along {n} stored street and barrier lines.", n=s["lines"]))
+    c = st.columns(3)
+    c[0].metric(t("Grid boundary near a street"), f"{fit.get('near_share', 0):.0%}",
+                help=t("Share of the boundary between grids within {m} m of a street, a "
+                       "barrier or the district edge.", m=f"{fit.get('within_m', 10):g}"))
+    c[1].metric(t("Units across a street"),
+                f"{fit.get('multi_units_across', 0)} / {fit.get('multi_units', 0)}",
+                help=t("Units of several buildings whose buildings lie on both sides of a "
+                       "street, of all units of several buildings."))
+    c[2].metric(t("Grids in pieces"), fit.get("grids_in_pieces", 0),
+                help=t("{n} of them because the district itself is in parts there.",
+                       n=fit.get("grids_in_pieces_forced", 0)))
+
+
+def show_flags(d: pl.Draft) -> None:
+    """Grids and units drawn in several pieces, each with its reason."""
+    flags = d.out["flags"]
+    if not flags:
+        return
+    lines = [t("{n} areas drawn in several pieces:", n=len(flags))]
+    for f in flags[:50]:
+        reason = t(f"reason:{f['reason']}")
+        if reason == f"reason:{f['reason']}":
+            reason = _in_language(f["reason_text"])
+        lines.append("- " + t("{level} {code}: {pieces} pieces — {reason}",
+                              level=i18n.level_label(f["level"]), code=f["code"],
+                              pieces=f["pieces"], reason=reason))
+    if len(flags) > 50:
+        lines.append("- " + t("… and {n} more", n=len(flags) - 50))
+    st.warning("\n".join(lines))
+
+
+def show_draft(d: pl.Draft) -> None:
+    """What was drawn: counts, streets, workload per grid and its spread, flags, the map."""
+    lv = d.out["levels"]
+    st.success(t("Draft of {when} ({tz}): {s} streets, {c} communities, {g} grids and {u} "
+                 "units from {b} buildings. Nothing has been stored.",
+                 when=i18n.fmt_time(d.drawn_at), tz=i18n.TZ_LABEL(), s=lv.get("street", 0),
+                 c=lv.get("community", 0), g=lv.get("grid", 0), u=lv.get("unit", 0),
+                 b=d.out["buildings"]))
+    show_streets(d)
+    st.subheader(t("Workload per grid"))
+    st.dataframe(_workload_table(d), hide_index=True)
+    st.caption(t("Spread over the grids"))
+    st.dataframe(_spread_table(d), hide_index=True)
+    notes = [d.out["workload"]["imputed_floors"]] if d.out["workload"]["imputed_floors"][
+        "buildings"] else []
+    for text in [n["text"] for n in notes] + list(d.out["notes"]):
+        st.caption(_in_language(text))
+    show_flags(d)
+    st.subheader(t("Draft map"))
+    m = pl.draft_map(d)
+    if m is not None:
+        st_folium(m, key="pld_draft_map", height=520, width=None, returned_objects=[])
+
+
+def draft_actions(who, d: pl.Draft) -> None:
+    """Download the draft for QGIS, or send it through the import (preview, then commit)."""
+    left, right = st.columns(2)
+    left.download_button(t("Download the draft (GeoJSON, editable in QGIS)"), data=d.content,
+                         file_name=d.name, mime=GEOJSON, key="pld_download",
+                         icon=":material/download:")
+    if right.button(t("Import this draft"), key="pld_import", icon=":material/upload:"):
+        with st.spinner(t("Checking the file…")):
+            try:
+                st.session_state[DRAFT_CHECKED] = pl.check(who, d.name, d.content)
+            except data.DatabaseUnavailable as e:
+                ui.database_down(str(e))
+                return
+    st.caption(t("The download is a boundary file as the import takes it: edit it in QGIS and "
+                 "upload it under 「{tab}」. Importing checks it and shows the preview; nothing "
+                 "is activated until you commit it with a note.",
+                 tab=t("Import a boundary file")))
+    c = st.session_state.get(DRAFT_CHECKED)
+    if c is not None:
+        st.subheader(t("The draft through the import"))
+        review(who, c, d.content, key="pld")
+
+
+def draft_section(who) -> None:
+    """Draw a first draft, read it, download it or import it."""
+    st.caption(t("Streets, communities, grids and units drawn from the buildings and street "
+                 "lines already stored (`wangge etl buildings`, `wangge etl streets`), as "
+                 "`wangge etl units --all` draws them. Nothing is stored by drawing."))
+    draft_form(who)
+    d = st.session_state.get(DRAFT)
+    if d is None:
+        return
+    show_draft(d)
+    draft_actions(who, d)
+
+
 def main() -> None:
     """Render the planner's page for planners and the district centre only."""
     who = session.require_login()
@@ -259,9 +465,12 @@ def main() -> None:
     done = st.session_state.pop(DONE, None)
     if done:
         st.success(done)
-    upload, gens = st.tabs([t("Import a boundary file"), t("Generations and rollback")])
+    upload, drafting, gens = st.tabs([t("Import a boundary file"), t("Draw a first draft"),
+                                      t("Generations and rollback")])
     with upload:
         import_section(who)
+    with drafting:
+        draft_section(who)
     with gens:
         rollback_section(who)
 

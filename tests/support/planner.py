@@ -62,3 +62,74 @@ def grids_moved(engine: Engine, metres: float = 40.0) -> tuple[bytes, str, str]:
     strip = gb.intersection(ga.buffer(metres / 100_000.0))
     a["geometry"], b["geometry"] = mapping(ga.union(strip)), mapping(gb.difference(strip))
     return as_bytes(grids), a["properties"]["code"], b["properties"]["code"]
+
+
+# -- a small town of street blocks for the first draft (buildings and streets stored) ---------
+TOWN = (120.600, 31.305)  # south-west corner, inside the generated demo district's area
+BLOCK = 0.0015  # street to street (~140 m east-west, ~170 m north-south)
+
+
+def town_files(tmp_path: Path, nx: int = 4, ny: int = 3) -> tuple[Path, Path]:
+    """A building file (six buildings of 5 floors in each of ``nx`` × ``ny`` street blocks)
+    and a street file (the residential streets around and between the blocks), GeoJSON."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    x0, y0 = TOWN
+    rows = []
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(6):
+                x = x0 + i * BLOCK + 0.0002 + (k % 2) * 0.0006
+                y = y0 + j * BLOCK + 0.0002 + (k // 2) * 0.0004
+                rows.append({"bid": f"B{i}{j}{k}", "floors": 5, "name": f"{i}-{j}-{k}号楼",
+                             "geometry": box(x, y, x + 0.0004, y + 0.00025)})
+    buildings = gpd.GeoDataFrame(rows, crs="EPSG:4326")
+    lines = [{"id": f"x{i}", "highway": "residential", "name": f"经{i}路",
+              "geometry": LineString([(x0 + i * BLOCK - 0.00005, y0 - 0.0003),
+                                      (x0 + i * BLOCK - 0.00005, y0 + ny * BLOCK + 0.0003)])}
+             for i in range(nx + 1)]
+    lines += [{"id": f"y{j}", "highway": "residential", "name": f"纬{j}路",
+               "geometry": LineString([(x0 - 0.0003, y0 + j * BLOCK - 0.00005),
+                                       (x0 + nx * BLOCK + 0.0003, y0 + j * BLOCK - 0.00005)])}
+              for j in range(ny + 1)]
+    bpath, spath = tmp_path / "town_buildings.geojson", tmp_path / "town_streets.geojson"
+    buildings.to_file(bpath, driver="GeoJSON")
+    gpd.GeoDataFrame(lines, crs="EPSG:4326").to_file(spath, driver="GeoJSON")
+    return bpath, spath
+
+
+def load_town(engine: Engine, tmp_path: Path, streets: bool = True) -> int:
+    """The small town's buildings (and streets) stored as `wangge etl buildings` and `wangge
+    etl streets` store them; the number of buildings."""
+    from etl import buildings as bld
+    from etl import streets as stl
+
+    bpath, spath = town_files(tmp_path)
+    report = bld.load_file(engine, bpath, commit=True)
+    if streets:
+        stl.load_file(engine, spath, commit=True)
+    return report.inserted
+
+
+def planner_page(engine: Engine, role: str = "planner", area: str | None = None,
+                 lang: str = "zh"):
+    """The planner's page (an AppTest) logged in with a token of ``role``."""
+    from streamlit.testing.v1 import AppTest
+
+    from gis.access.auth import create_token
+
+    page = Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "planner.py"
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.session_state["wg_lang"] = lang
+    at.session_state["wg_token"] = create_token(engine, role, area, name="planner-wang")["token"]
+    return at
+
+
+def page_text(at) -> str:
+    """Every text of an AppTest run: markdown, alerts, metrics, captions, titles."""
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error]
+    parts += [e.value for e in at.warning] + [e.value for e in at.info]
+    parts += [e.value for e in at.success] + [c.value for c in at.caption]
+    parts += [f"{m.label}={m.value}" for m in at.metric] + [x.value for x in at.title]
+    return "\n".join(str(p) for p in parts)
