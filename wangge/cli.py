@@ -117,7 +117,10 @@ def demo(
     cmd = dashboard_command(dashboard_port or s.dashboard_port, s.api_host)
     if cmd is not None:
         demo_mod.spawn(cmd)
-        typer.echo(f"dashboard: http://{s.api_host}:{dashboard_port or s.dashboard_port}/")
+        typer.echo(f"dashboard: http://{s.api_host}:{dashboard_port or s.dashboard_port}/  "
+                   "log-ins (one-time passwords; the first log-in asks for a new one):")
+        for who, acct in demo_mod.desk_accounts(e):  # the operator's terminal only
+            typer.echo(f"  {who}: user {acct.username}, password {acct.password}")
     typer.echo(f"API: http://{s.api_host}:{port or s.api_port}/docs")
     try:
         serve(port=port, host=None)

@@ -41,10 +41,29 @@ def field_account(engine: Engine) -> accounts.OneTimePassword | None:
         code = people.first_full_time_worker(conn)
     if code is None:
         return None
+    return _account(engine, code, "grid_worker", worker=code)
+
+
+def _account(engine: Engine, username: str, role: str, area: str | None = None,
+             worker: str | None = None) -> accounts.OneTimePassword:
+    """A new account, or the existing one with a new one-time password."""
     try:
-        return accounts.create_account(engine, code, "grid_worker", worker=code)
+        return accounts.create_account(engine, username, role, area=area, worker=worker)
     except Conflict:
-        return accounts.reset_password(engine, code)
+        return accounts.reset_password(engine, username)
+
+
+def desk_accounts(engine: Engine) -> list[tuple[str, accounts.OneTimePassword]]:
+    """Log-ins for the dashboard, each with a new one-time password every start: the district
+    centre (指挥中心), the community dispatcher of the field account's community, a planner."""
+    with engine.connect() as conn:
+        community = people.first_worker_community(conn)
+    out = [("指挥中心 district centre", _account(engine, "centre", "district_centre"))]
+    if community is not None:
+        out.append((f"社区调度员 community dispatcher ({community})",
+                    _account(engine, f"disp{community}", "community_dispatcher", community)))
+    out.append(("规划员 planner", _account(engine, "planner", "planner")))
+    return out
 
 
 def load_district(engine: Engine) -> int:

@@ -259,3 +259,8 @@ def _write_roles(conn: Connection, new: list[_Held], ends: dict[int, datetime | 
 def first_full_time_worker(conn: Connection) -> str | None:
     """The code of the first active full-time grid worker with a current role (None: none)."""
     return conn.execute(q(SQL, "first_full_time_worker", PKG)).scalar()
+
+
+def first_worker_community(conn: Connection) -> str | None:
+    """The community code of the first full-time grid worker's grid (None: no worker)."""
+    return conn.execute(q(SQL, "first_worker_community", PKG)).scalar()

@@ -114,3 +114,11 @@ SELECT w.code FROM worker w JOIN grid_role r ON r.worker_id = w.id
 WHERE w.active AND r.role = 'full_time' AND r.valid_from <= now()
   AND (r.valid_to IS NULL OR r.valid_to > now())
 ORDER BY r.area_code, w.code LIMIT 1;
+
+-- name: first_worker_community
+-- The community of the grid the first_full_time_worker answers for: the area the demo gives a
+-- community dispatcher's account (so the desk and the phone meet on the same events).
+SELECT left(r.area_code, 12) FROM worker w JOIN grid_role r ON r.worker_id = w.id
+WHERE w.active AND r.role = 'full_time' AND r.valid_from <= now()
+  AND (r.valid_to IS NULL OR r.valid_to > now())
+ORDER BY r.area_code, w.code LIMIT 1;
