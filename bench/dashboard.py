@@ -5,10 +5,13 @@
 
 Stores events (COPY, triggers off, then the live map's tally recounted) over a generated
 district in a dedicated database on DATABASE_URL's server (dropped at the end), size by size,
-and at each size times the live page's first map (its queries and the folium HTML) and a
-refresh (the event and patrol queries again, boundaries cached, and the HTML), with the kept
-counts (event_tally) and with today's queries (every event of the window); ``--naive`` adds
-the raw HeatMap of every point at the smallest size. Last line: one JSON object.
+and at each size times the live page's first map (its queries, the map as
+dashboard/pages/live_map.py builds it and the component message st_folium makes of it) and a
+refresh (the live queries again, what the page caches kept, and the message), with the kept
+counts (event_tally) and with today's queries (every event of the window). Bytes: the
+component message plus, for the first map, the resources the map frame fetches once (Leaflet,
+the grid shapes); a refresh sends the message only. ``--naive`` adds the raw HeatMap of every
+point at the smallest size. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -169,8 +172,10 @@ def today_bins(engine: Engine, f: Any, bbox: Any, zoom: int) -> dict[str, Any]:
     return dq._bins(rows, cellx, celly)
 
 
-def event_layers(engine: Engine, f: Any, bbox: Any, zoom: int, today: bool) -> dict[str, Any]:
-    """The event and patrol queries the page runs at every refresh (load_live)."""
+def event_layers(engine: Engine, f: Any, bbox: Any, zoom: int, today: bool,
+                 coverage: bool = True) -> dict[str, Any]:
+    """The event and patrol queries the page runs at a refresh (load_live); ``coverage``:
+    the patrol coverage too (the page keeps it 30 s: recounted at one refresh in six)."""
     from gis.oversight import dashboard as dq
 
     summary = today_summary(engine, f) if today else dq.event_summary(engine, f)
@@ -180,24 +185,60 @@ def event_layers(engine: Engine, f: Any, bbox: Any, zoom: int, today: bool) -> d
     return {"summary": summary, "bins": bins, "points": points,
             "latest": dq.events(engine, f, None, 200), "overdue": dq.overdue(engine, f),
             "cams": dq.camera_layer(engine, bbox, zoom),  # clusters at district zoom
-            "cov": dq.patrol_coverage(engine, f.since, radius_m=50, lat=lat),
-            "trk": dq.tracks(engine, dq.today_start())}
+            "cov": dq.patrol_coverage(engine, f.since, radius_m=50, lat=lat) if coverage
+            else None, "trk": dq.tracks(engine, dq.today_start())}
 
 
-def render(d: dict[str, Any], bbox: Any, zoom: int, grids: list, units: list) -> str:
-    """The folium HTML of the live map."""
+def _links(el: Any) -> list[str]:
+    """The asset links (js, css) of an element and its children, as st_folium collects them."""
+    out = [src for _, src in getattr(el, "default_js", []) + getattr(el, "default_css", [])]
+    for child in getattr(el, "_children", {}).values():
+        out += _links(child)
+    return list(dict.fromkeys(out))
+
+
+def component_bytes(base: Any, groups: list) -> int:
+    """Bytes of the map's component message as st_folium builds it at every run (the base
+    map's script, HTML and header, the feature groups, the layer control, the asset links):
+    Streamlit sends it again whenever any of it changed."""
+    import folium
+    import streamlit_folium as sf
+
+    base.get_root().render()
+    base.render()
+    parts = {"html": sf._get_html(base), "header": sf._get_header(base),
+             "script": sf._get_map_string(base)}
+    parts["feature_group"] = "".join(sf._get_feature_group_string(g, map=base, idx=i)
+                                     for i, g in enumerate(groups))
+    parts["layer_control"] = sf._get_layer_control_string(folium.LayerControl(), base)
+    parts["links"] = _links(base)
+    return len(json.dumps(parts).encode())
+
+
+def ship(d: dict[str, Any], ext: dict[str, Any], shapes: Any, units: list) -> dict[str, int]:
+    """The live page's map for ``d`` as the page builds it (dashboard/pages/live_map.py),
+    its resources served (Leaflet, the grid shapes): bytes of the component message and of
+    the resources the map frame fetches once."""
+    import dataclasses
+
     from dashboard import mapview
+    from dashboard.pages import live_map as lm
 
-    m = mapview.build_map(mapview.MapView(
-        ((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom, fit=bbox, grids=grids,
-        units=units, bins=d["bins"], events=d["points"], cameras=d["cams"], coverage=d["cov"],
-        coverage_radius_m=50, tracks=d["trk"]))
-    return m.get_root().render()
+    served = dataclasses.replace(shapes, url=f"{lm.MEDIA_FROM_FRAME}/media/{shapes.key}.json")
+    assets = {k: f"{lm.MEDIA_FROM_FRAME}/media/{k}" for k in mapview.LOCAL_ASSETS}
+    live = lm.LiveData(d["summary"], d["bins"], d["points"], d["cams"], d["cov"], d["trk"],
+                       served, units, d["latest"], d["overdue"], [], None, None, [])
+    view = lm.initial_view(ext)
+    base, groups = lm.map_parts(live, ext, view, lm.LAYERS, 50, assets)
+    resources = len(shapes.payload.encode()) + sum(
+        (mapview.VENDOR / f).stat().st_size for f in mapview.LOCAL_ASSETS.values())
+    return {"message": component_bytes(base, groups), "resources": resources}
 
 
 def live_page(engine: Engine, window_days: float = 30, today: bool = False) -> dict[str, Any]:
-    """Everything the live page computes for its first map (cold), and the HTML it ships;
-    ``today``: with the event queries as they were before the kept counts."""
+    """Everything the live page computes for its first map (cold: boundaries and coverage
+    too) and what it ships; ``today``: the event queries as they were before the kept counts."""
+    from dashboard import mapview
     from gis.oversight import dashboard as dq
 
     t0 = time.perf_counter()
@@ -207,36 +248,39 @@ def live_page(engine: Engine, window_days: float = 30, today: bool = False) -> d
     zoom = dq.zoom_for_bbox(bbox, 900, 560)
     f = dq.Filters(since=datetime.now(UTC) - timedelta(days=window_days))
     d = event_layers(engine, f, bbox, zoom, today)
-    grids = dq.grids(engine)
+    shapes = mapview.grid_shapes(dq.grids(engine))
     units = dq.units(engine, bbox, zoom=zoom) if zoom >= dq.UNIT_MIN_ZOOM else []
     t_data = time.perf_counter() - t0
-    html = render(d, bbox, zoom, grids, units)
+    sent = ship(d, ext, shapes, units)
     t_total = time.perf_counter() - t0
     cams = d["cams"]
     return {"seconds": round(t_total, 3), "data_seconds": round(t_data, 3),
-            "bytes": len(html.encode()), "bins": len(d["bins"]["bins"]),
+            "bytes": sent["message"] + sent["resources"], "message_bytes": sent["message"],
+            "resource_bytes": sent["resources"], "bins": len(d["bins"]["bins"]),
             "events_total": d["summary"]["total"], "open": d["summary"]["open"],
             "overdue": d["summary"]["overdue"], "points_drawn": len(d["points"]),
             "latest": len(d["latest"]), "cameras": cams["total"], "camera_mode": cams["mode"],
-            "camera_markers": len(cams["clusters"]) + len(cams["cameras"]), "grids": len(grids),
-            "units": len(units), "zoom": zoom, "_grids": grids, "_units": units,
-            "_bbox": bbox}
+            "camera_markers": len(cams["clusters"]) + len(cams["cameras"]),
+            "grids": len(json.loads(shapes.payload)["g"]), "units": len(units), "zoom": zoom,
+            "_shapes": shapes, "_units": units, "_bbox": bbox, "_ext": ext, "_cov": d["cov"]}
 
 
 def refresh(engine: Engine, first: dict[str, Any], window_days: float = 30,
-            today: bool = False) -> dict[str, Any]:
-    """A refresh of the page: the event and patrol queries again (boundaries, extent and
-    options stay cached, as in dashboard/data.py) and the map's HTML."""
+            today: bool = False, coverage: bool = False) -> dict[str, Any]:
+    """A refresh of the page: the live queries again (boundaries, extent and options cached
+    for 60 s, coverage for 30 s, as in dashboard/data.py; ``coverage``: the refresh that
+    recounts it) and the map's component message (the resources are in the browser)."""
     bbox, zoom = first["_bbox"], first["zoom"]
     from gis.oversight import dashboard as dq
 
     t0 = time.perf_counter()
     f = dq.Filters(since=datetime.now(UTC) - timedelta(days=window_days))
-    d = event_layers(engine, f, bbox, zoom, today)
+    d = event_layers(engine, f, bbox, zoom, today, coverage)
+    d["cov"] = d["cov"] if coverage else first["_cov"]
     t_data = time.perf_counter() - t0
-    html = render(d, bbox, zoom, first["_grids"], first["_units"])
+    sent = ship(d, first["_ext"], first["_shapes"], first["_units"])
     return {"seconds": round(time.perf_counter() - t0, 3), "data_seconds": round(t_data, 3),
-            "bytes": len(html.encode())}
+            "bytes": sent["message"]}
 
 
 def naive_heatmap(engine: Engine) -> dict[str, Any]:
@@ -343,14 +387,18 @@ def measure(eng: Engine, repeat: int, today_repeat: int) -> dict[str, Any]:
     first = live_page(eng)  # warm the pool and the caches once
     ours = median_of(lambda: live_page(eng), repeat)
     ours_r = median_of(lambda: refresh(eng, first), repeat + 2)
+    ours_rc = median_of(lambda: refresh(eng, first, coverage=True), max(1, repeat // 2))
     old = median_of(lambda: live_page(eng, today=True), today_repeat)
     old_r = median_of(lambda: refresh(eng, first, today=True), today_repeat)
     same = (old["events_total"], old["open"], old["overdue"]) == (
         ours["events_total"], ours["open"], ours["overdue"])
     return {"events": ours["events_total"], "open": ours["open"], "overdue": ours["overdue"],
             "first_map_s": ours["seconds"], "first_data_s": ours["data_seconds"],
-            "bytes": ours["bytes"], "bins": ours["bins"], "zoom": ours["zoom"],
-            "refresh_s": ours_r["seconds"], "refresh_data_s": ours_r["data_seconds"],
+            "bytes": ours["bytes"], "message_bytes": ours["message_bytes"],
+            "resource_bytes": ours["resource_bytes"], "bins": ours["bins"],
+            "zoom": ours["zoom"], "refresh_s": ours_r["seconds"],
+            "refresh_data_s": ours_r["data_seconds"], "refresh_bytes": ours_r["bytes"],
+            "refresh_with_coverage_s": ours_rc["seconds"],
             "today_first_map_s": old["seconds"], "today_first_data_s": old["data_seconds"],
             "today_refresh_s": old_r["seconds"], "today_refresh_data_s": old_r["data_seconds"],
             "today_bytes": old["bytes"], "summary_same_as_today": same}

@@ -5,7 +5,6 @@ Tencent) every overlay is shifted WGS84 → GCJ-02 here, on the server, so it li
 from __future__ import annotations
 
 import dataclasses
-import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,34 +175,3 @@ def building_layer(view: Any, target: Any) -> None:
                                   "fillOpacity": 0.6},
         tooltip=folium.GeoJsonTooltip(["name", "address"], aliases=[t("building"), t("address")]),
     ).add_to(target(t("Buildings")))
-
-
-def grid_label_layer(view: Any, target: Any) -> None:
-    """Each grid's name at its centre, always shown, when there is no basemap to read."""
-    if getattr(view, "basemap", None) is not None or not view.grids:
-        return
-    fg = target(t("Grid names"))
-    for g in view.grids:
-        lon, lat = _centre(g["geometry"])
-        name = g.get("name") or g["code"]
-        folium.Marker([lat, lon], interactive=False, icon=folium.DivIcon(
-            html=f'<div class="wg-grid-label" style="transform:translate(-50%,-50%);'
-                 f'white-space:nowrap;font:12px/1.2 sans-serif;color:#1f3b73;'
-                 f'text-shadow:0 0 3px #fff,0 0 3px #fff">{html.escape(name)}</div>',
-            icon_size=(0, 0))).add_to(fg)
-
-
-def _centre(geom: dict[str, Any]) -> tuple[float, float]:
-    """Middle of a geometry's bounding box (lon, lat)."""
-    pts = np.asarray(list(_points(geom["coordinates"])), dtype=float)
-    return float((pts[:, 0].min() + pts[:, 0].max()) / 2), float(
-        (pts[:, 1].min() + pts[:, 1].max()) / 2)
-
-
-def _points(coords: Any):
-    """Every [lon, lat] of nested GeoJSON coordinates."""
-    if coords and isinstance(coords[0], int | float):
-        yield coords[:2]
-        return
-    for c in coords:
-        yield from _points(c)

@@ -18,6 +18,7 @@ from gis.settings import Settings
 Scope = tuple[str, ...] | None  # code prefixes the viewer may see (None: everything)
 TTL_S = 3  # live data: a little under the refresh period
 STATIC_TTL_S = 60  # boundaries and filter options change rarely
+COVERAGE_TTL_S = 30  # patrol tracks arrive as patrols end: not recounted at every refresh
 EMPTY_HINT = "no data yet: run `wangge demo`"
 TODAY = "today"  # since 00:00 China Standard Time: the desk's working day, the default
 WINDOWS: dict[str, timedelta | None] = {
@@ -165,7 +166,7 @@ def cameras_near_event(url: str, event_id: int, radius_m: float,
     return _call(dq.cameras_near_event, _read_engine(url), event_id, radius_m, scope=scope)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=COVERAGE_TTL_S, show_spinner=False)
 def patrol_coverage(url: str, since: datetime, radius_m: float, lat: float,
                     scope: Scope = None) -> dict[str, dict[str, Any]]:
     """Patrol coverage per grid (grids in ``scope``)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import html
+import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import folium
 from branca.element import MacroElement
 from jinja2 import Template
+from shapely.geometry import shape
 
 from dashboard import basemap
 from dashboard.i18n import TZ_LABEL, item_label, lang, status_label
@@ -38,6 +41,14 @@ SELECTED = "#00c2d1"  # selected event and the cameras near it: cyan, apart from
 STATUS_COLOUR = {"reported": "#d7301f", "accepted": "#fc8d59", "dispatched": "#ef6548",
                  "in_progress": "#fdbb84", "resolved": "#74add1", "reopened": "#990000",
                  "closed": "#4d9221", "rejected": "#999999", "duplicate": "#999999"}
+# Grid outlines go to the browser as integers of 1e-5° (about 1 m), each vertex after a ring's
+# first as the step from the one before, with the vertices that move an outline by less than
+# that dropped: a tenth of the GeoJSON's size, the same lines at every zoom of the map.
+GRID_SCALE = 100_000
+GRID_STYLE = {"color": "#1f3b73", "weight": 1.6, "fillOpacity": 0.0, "fillColor": "#1f3b73"}
+GRID_HIGHLIGHT = {"weight": 3, "fillOpacity": 0.08}
+GRID_LABEL_CSS = ("transform:translate(-50%,-50%);white-space:nowrap;font:12px/1.2 sans-serif;"
+                  "color:#1f3b73;text-shadow:0 0 3px #fff,0 0 3px #fff")
 
 
 def coverage_colour(share: float) -> str:
@@ -189,6 +200,301 @@ class LayerMemory(MacroElement):
         self._name = "LayerMemory"
 
 
+class Helpers(MacroElement):
+    """Browser functions the compact layers share (once per map): ``wgGrids(key, src, fn)``
+    calls ``fn`` with the decoded grid shapes of ``key``, from ``src`` (the data, or the URL
+    of the cached resource, fetched once per map frame); ``wgTip`` builds a tooltip table."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+(function () {
+    if (window.wgGrids) { return; }
+    var store = {}, loading = {}, S = {{ this.scale }};
+    function ring(a) {
+        var x = 0, y = 0, out = [];
+        for (var i = 0; i < a.length; i += 2) {
+            x += a[i]; y += a[i + 1]; out.push([y / S, x / S]);
+        }
+        return out;
+    }
+    function decode(d) {
+        d.g.forEach(function (g) { g.ll = g[4].map(function (p) { return p.map(ring); }); });
+        return d;
+    }
+    window.wgGrids = function (key, src, fn) {
+        if (store[key]) { fn(store[key]); return; }
+        if (src && typeof src === "object") { store[key] = decode(src); fn(store[key]); return; }
+        if (!src) { return; }
+        loading[key] = loading[key] || fetch(src).then(function (r) { return r.json(); })
+            .then(function (d) { store[key] = decode(d); return store[key]; });
+        loading[key].then(fn);
+    };
+    function esc(v) {
+        return String(v === null || v === undefined ? "" : v).replace(/[&<>"]/g, function (c) {
+            return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c];
+        });
+    }
+    window.wgTip = function (aliases, values) {
+        return "<table>" + aliases.map(function (a, i) {
+            return "<tr><th>" + esc(a) + "</th><td>" + esc(values[i]) + "</td></tr>";
+        }).join("") + "</table>";
+    };
+})();
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Helpers"
+        self.scale = GRID_SCALE
+
+
+@dataclass(frozen=True)
+class GridShapes:
+    """The grids as the browser draws them: ``payload`` (compact JSON: per grid its code, name,
+    community, responsible and outline), ``key`` (its content hash) and, when it is served as
+    a cached resource (the live page), ``url``; without one the payload goes inline."""
+
+    key: str
+    payload: str
+    url: str | None = None
+    on_map: bool = False  # the payload is on the map once (``GridData``): layers name the key
+
+    @property
+    def source(self) -> Any:
+        """What a layer hands ``wgGrids``: the URL, none (on the map), else the data itself."""
+        return self.url or (None if self.on_map else json.loads(self.payload))
+
+
+class GridData(MacroElement):
+    """The grid shapes once on a whole map (its layers then refer to them by key)."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+wgGrids({{ this.key|tojson }}, {{ this.data|tojson }}, function () {});
+{% endmacro %}
+""")
+
+    def __init__(self, shapes: GridShapes) -> None:
+        super().__init__()
+        self._name = "GridData"
+        self.key, self.data = shapes.key, json.loads(shapes.payload)
+
+
+def _ring(coords: Sequence[Sequence[float]]) -> list[int]:
+    """One ring as integer steps of 1e-5° (repeated vertices dropped)."""
+    out: list[int] = []
+    px = py = None
+    lx = ly = 0
+    for c in coords:
+        x, y = round(c[0] * GRID_SCALE), round(c[1] * GRID_SCALE)
+        if (x, y) == (px, py):
+            continue
+        out += [x - lx, y - ly]
+        px, py, lx, ly = x, y, x, y
+    return out
+
+
+def _outline(geometry: dict[str, Any]) -> list[list[list[int]]]:
+    """A (multi)polygon, simplified to 1e-5°, as polygons of encoded rings."""
+    geom = shape(geometry).simplify(1 / GRID_SCALE, preserve_topology=True)
+    polys = getattr(geom, "geoms", [geom])
+    return [[_ring(p.exterior.coords), *(_ring(r.coords) for r in p.interiors)]
+            for p in polys if not p.is_empty]
+
+
+def grid_shapes(grids: Sequence[dict]) -> GridShapes:
+    """The compact, cacheable form of the grids (in the map's datum) for the grid layers."""
+    rows = [[g["code"], g["name"], g.get("community_name") or "", _responsible(g),
+             _outline(g["geometry"])] for g in grids]
+    payload = json.dumps({"g": rows}, ensure_ascii=False, separators=(",", ":"))
+    return GridShapes(hashlib.sha1(payload.encode()).hexdigest()[:16], payload)
+
+
+class GridOutlines(MacroElement):
+    """The grid boundaries (the parent layer) with their responsible worker on hover."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+wgGrids({{ this.key|tojson }}, {{ this.src|tojson }}, function (d) {
+    var fg = {{ this._parent.get_name() }}, aliases = {{ this.aliases|tojson }};
+    var style = {{ this.style|tojson }}, hi = {{ this.highlight|tojson }};
+    d.g.forEach(function (g) {
+        var p = L.polygon(g.ll, style).bindTooltip(function () {
+            return wgTip(aliases, [g[0], g[1], g[2], g[3]]);
+        }, {sticky: true});
+        p.on("mouseover", function () { p.setStyle(hi); });
+        p.on("mouseout", function () { p.setStyle(style); });
+        p.addTo(fg);
+    });
+});
+{% endmacro %}
+""")
+
+    def __init__(self, shapes: GridShapes) -> None:
+        super().__init__()
+        self._name = "GridOutlines"
+        self.key, self.src = shapes.key, shapes.source
+        self.aliases = _fields("grid", "name", "community", "responsible")
+        self.style, self.highlight = GRID_STYLE, GRID_HIGHLIGHT
+
+
+class CoverageFill(MacroElement):
+    """The patrol coverage choropleth of the grids: the shapes shared with the outlines, the
+    shares (per grid: text, units passed, colour) inline."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+wgGrids({{ this.key|tojson }}, {{ this.src|tojson }}, function (d) {
+    var fg = {{ this._parent.get_name() }}, aliases = {{ this.aliases|tojson }};
+    var cov = {{ this.coverage|tojson }}, none = {{ this.none|tojson }};
+    d.g.forEach(function (g) {
+        var c = cov[g[0]] || none;
+        L.polygon(g.ll, {fillColor: c[2], fillOpacity: 0.45, weight: 0, color: c[2]})
+            .bindTooltip(function () { return wgTip(aliases, [g[0], g[1], g[3], c[0], c[1]]); },
+                         {sticky: true}).addTo(fg);
+    });
+});
+{% endmacro %}
+""")
+
+    def __init__(self, shapes: GridShapes, coverage: Mapping[str, dict]) -> None:
+        super().__init__()
+        self._name = "CoverageFill"
+        self.key, self.src = shapes.key, shapes.source
+        self.aliases = _fields("grid", "name", "responsible", "patrol coverage", "units passed")
+        self.coverage = {code: _coverage_cell(c) for code, c in coverage.items()}
+        self.none = _coverage_cell({"units": 0, "covered": 0, "share": 0.0})
+
+
+def _coverage_cell(c: Mapping[str, Any]) -> list[str]:
+    """One grid's coverage as the tooltip and the fill show it."""
+    return [f"{c['share']:.0%}", f"{c['covered']} / {c['units']}",
+            coverage_colour(c["share"])]
+
+
+class GridNames(MacroElement):
+    """Each grid's name at the middle of its bounding box (not interactive)."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+wgGrids({{ this.key|tojson }}, {{ this.src|tojson }}, function (d) {
+    var fg = {{ this._parent.get_name() }}, css = {{ this.css|tojson }};
+    d.g.forEach(function (g) {
+        var div = document.createElement("div");
+        div.className = "wg-grid-label";
+        div.style.cssText = css;
+        div.textContent = g[1] || g[0];
+        L.marker(L.latLngBounds(g.ll).getCenter(), {interactive: false, icon: L.divIcon(
+            {html: div.outerHTML, iconSize: [0, 0], className: "empty"})}).addTo(fg);
+    });
+});
+{% endmacro %}
+""")
+
+    def __init__(self, shapes: GridShapes) -> None:
+        super().__init__()
+        self._name = "GridNames"
+        self.key, self.src = shapes.key, shapes.source
+        self.css = GRID_LABEL_CSS
+
+
+class HeatBins(MacroElement):
+    """The server's heat bins as rectangles (per bin: corners, events, open, colour)."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+(function (fg, bins, aliases) {
+    bins.forEach(function (b) {
+        L.rectangle([[b[1], b[0]], [b[3], b[2]]], {fillColor: b[6], fillOpacity: 0.7,
+                    weight: 0.4, color: "#ffffff"})
+            .bindTooltip(function () { return wgTip(aliases, [b[4], b[5]]); }, {sticky: true})
+            .addTo(fg);
+    });
+})({{ this._parent.get_name() }}, {{ this.bins|tojson }}, {{ this.aliases|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, bins: Sequence[dict], top: int) -> None:
+        super().__init__()
+        self._name = "HeatBins"
+        self.bins = [[*(round(b[k], 6) for k in ("minlon", "minlat", "maxlon", "maxlat")),
+                      b["n"], b["open"], heat_colour(b["n"], top)] for b in bins]
+        self.aliases = _fields("events", "open")
+
+
+class Circles(MacroElement):
+    """Circle markers of the parent layer from one list (per marker: lat, lon, Leaflet
+    options, tooltip HTML): one template for the layer, not three folium elements a marker."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+(function (fg, rows, sticky) {
+    rows.forEach(function (r) {
+        var c = L.circleMarker([r[0], r[1]], r[2]);
+        if (r[3]) { c.bindTooltip("<div>" + r[3] + "</div>", {sticky: sticky}); }
+        c.addTo(fg);
+    });
+})({{ this._parent.get_name() }}, {{ this.rows|tojson }}, {{ this.sticky|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, rows: list[list[Any]], sticky: bool = True) -> None:
+        super().__init__()
+        self._name = "Circles"
+        self.rows, self.sticky = rows, sticky
+
+
+class Lines(MacroElement):
+    """Polylines of the parent layer from one list (per line: [lat, lon] points, Leaflet
+    options, tooltip HTML)."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+(function (fg, rows) {
+    rows.forEach(function (r) {
+        var l = L.polyline(r[0], r[1]);
+        if (r[2]) { l.bindTooltip("<div>" + r[2] + "</div>", {sticky: true}); }
+        l.addTo(fg);
+    });
+})({{ this._parent.get_name() }}, {{ this.rows|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        super().__init__()
+        self._name = "Lines"
+        self.rows = rows
+
+
+class Counts(MacroElement):
+    """Not interactive number labels of the parent layer (per label: lat, lon, count)."""
+
+    _template = Template(r"""
+{% macro script(this, kwargs) %}
+(function (fg, rows, css) {
+    rows.forEach(function (r) {
+        L.marker([r[0], r[1]], {interactive: false, icon: L.divIcon({className: "empty",
+            html: '<div class="wg-count" style="' + css + '">' + r[2] + "</div>",
+            iconSize: [34, 14], iconAnchor: [17, 7]})}).addTo(fg);
+    });
+})({{ this._parent.get_name() }}, {{ this.rows|tojson }}, {{ this.css|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        super().__init__()
+        self._name = "Counts"
+        self.rows = rows
+        self.css = ("width:34px;text-align:center;font:bold 11px/14px sans-serif;color:#fff;"
+                    "pointer-events:none")
+
+
+def _ll(lat: float, lon: float) -> list[float]:
+    """A point for the browser, to 1e-6° (about 0.1 m)."""
+    return [round(float(lat), 6), round(float(lon), 6)]
+
+
 class FillWindow(MacroElement):
     """The map (in streamlit-folium's iframe) as tall as the browser window leaves below its
     top, at least ``min_px``, refitted when the window or the page above it changes. ``fit``
@@ -315,20 +621,29 @@ class MapView:
     fill_window: bool = False  # as tall as the browser window allows (the live map)
     basemap: Any = None  # a dashboard.basemap.Basemap; None: the configured one
     buildings: Sequence[dict] = ()
+    grid_shapes: GridShapes | None = None  # ``grids`` made compact (cached by the live page)
 
 
 Target = Callable[..., folium.FeatureGroup]  # target(name, key=None): a layer's group
 
 
-def build_map(view: MapView, dynamic: list | None = None) -> folium.Map:
+def build_map(view: MapView, dynamic: list | None = None,
+              assets: Mapping[str, str] | None = None) -> folium.Map:
     """The live map with its layers. With ``dynamic`` (a list), every layer goes into that
     list as a FeatureGroup instead of onto the map: streamlit-folium then swaps them in place,
     keeping the map's position, and the base map (no layers) never changes, so every layer
-    choice takes effect on the next run."""
+    choice takes effect on the next run. ``assets``: URLs of the vendored Leaflet files
+    (default: inline data: URLs)."""
     bm = view.basemap or basemap.configured()  # None: the configured one, if any
     if bm is not None:
         view = basemap.shift_view(dataclasses.replace(view, basemap=bm), bm.datum)
+    if view.grids and view.grid_shapes is None:
+        view = dataclasses.replace(view, grid_shapes=grid_shapes(view.grids))
     m = _base_map(view)
+    shapes = view.grid_shapes
+    if shapes and not shapes.url and dynamic is None:  # one page: the shapes once, on the map
+        GridData(shapes).add_to(m)
+        view = dataclasses.replace(view, grid_shapes=dataclasses.replace(shapes, on_map=True))
 
     def target(name: str, key: str | None = None) -> folium.FeatureGroup:
         """A feature group for one layer (``key``: its name in any language, for the layer
@@ -344,9 +659,9 @@ def build_map(view: MapView, dynamic: list | None = None) -> folium.Map:
         layer(view, target)
     if dynamic is None:
         folium.LayerControl(collapsed=False).add_to(m)
-    stabilise_ids(m)
+    stabilise_ids(m, assets)
     for fg in dynamic or ():
-        stabilise_ids(fg)
+        stabilise_ids(fg, assets)
     return m
 
 
@@ -355,6 +670,7 @@ def _base_map(view: MapView) -> folium.Map:
     m = folium.Map(location=list(view.center), zoom_start=view.zoom, tiles=None,
                    zoom_control=False, prefer_canvas=True, min_zoom=3, max_zoom=19)
     Controls().add_to(m)
+    Helpers().add_to(m)
     basemap.add_to(m, view.basemap)
     LayerMemory().add_to(m)
     if view.online_tiles and view.basemap is None:
@@ -390,44 +706,25 @@ def _fields(*names: str) -> list[str]:
 
 def grid_layer(view: MapView, target: Target) -> None:
     """Grid boundaries with their responsible worker on hover."""
-    if not (view.grids and view.show_grids):
+    if not (view.grid_shapes and view.show_grids):
         return
-    fg = target(t("Grids"), "grids")
-    folium.GeoJson(
-        _fc([{"type": "Feature", "geometry": g["geometry"], "properties": {
-            "grid": g["code"], "name": g["name"], "community": g.get("community_name"),
-            "responsible": _responsible(g)}} for g in view.grids]),
-        name=t("Grids"),
-        style_function=lambda f: {"color": "#1f3b73", "weight": 1.6, "fillOpacity": 0.0,
-                                  "fillColor": "#1f3b73"},
-        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.08},
-        tooltip=folium.GeoJsonTooltip(
-            ["grid", "name", "community", "responsible"],
-            aliases=_fields("grid", "name", "community", "responsible")),
-    ).add_to(fg)
+    GridOutlines(view.grid_shapes).add_to(target(t("Grids"), "grids"))
 
 
 def coverage_layer(view: MapView, target: Target) -> None:
     """Patrol coverage choropleth of the grids, with its legend."""
-    if view.coverage is None or not view.grids:
+    if view.coverage is None or not view.grid_shapes:
         return
-    feats = []
-    for g in view.grids:
-        c = view.coverage.get(g["code"], {"units": 0, "covered": 0, "share": 0.0})
-        feats.append({"type": "Feature", "geometry": g["geometry"], "properties": {
-            "grid": g["code"], "name": g["name"], "responsible": _responsible(g),
-            "coverage": f"{c['share']:.0%}", "units": f"{c['covered']} / {c['units']}",
-            "colour": coverage_colour(c["share"])}})
     fg = target(t("Patrol coverage"), "coverage")
-    folium.GeoJson(
-        _fc(feats), name=t("Patrol coverage"),
-        style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.45,
-                                  "weight": 0, "color": f["properties"]["colour"]},
-        tooltip=folium.GeoJsonTooltip(["grid", "name", "responsible", "coverage", "units"],
-                                      aliases=_fields("grid", "name", "responsible",
-                                                      "patrol coverage", "units passed")),
-    ).add_to(fg)
+    CoverageFill(view.grid_shapes, view.coverage).add_to(fg)
     coverage_legend(view.coverage_radius_m).add_to(fg)
+
+
+def grid_name_layer(view: MapView, target: Target) -> None:
+    """Each grid's name at its centre, always shown, when there is no basemap to read."""
+    if view.basemap is not None or not view.grid_shapes:
+        return
+    GridNames(view.grid_shapes).add_to(target(basemap.t("Grid names")))
 
 
 def unit_layer(view: MapView, target: Target) -> None:
@@ -443,14 +740,6 @@ def unit_layer(view: MapView, target: Target) -> None:
     ).add_to(target(t("Units"), "units"))
 
 
-def _bin_feature(b: dict, top: int) -> dict[str, Any]:
-    """One heat bin as a GeoJSON rectangle with its count and colour."""
-    x0, y0, x1, y1 = (round(b[k], 6) for k in ("minlon", "minlat", "maxlon", "maxlat"))
-    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
-        [x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]},
-        "properties": {"events": b["n"], "open": b["open"], "c": heat_colour(b["n"], top)}}
-
-
 def heat_layer(view: MapView, target: Target) -> None:
     """Event heat from the server's bins, with its legend."""
     bins = view.bins
@@ -458,12 +747,7 @@ def heat_layer(view: MapView, target: Target) -> None:
         return
     top = max(b["n"] for b in bins["bins"])
     fg = target(t("Event heat (server bins)"), "heat")
-    folium.GeoJson(
-        _fc([_bin_feature(b, top) for b in bins["bins"]]), name=t("Event heat (server bins)"),
-        style_function=lambda f: {"fillColor": f["properties"]["c"], "fillOpacity": 0.7,
-                                  "weight": 0.4, "color": "#ffffff"},
-        tooltip=folium.GeoJsonTooltip(["events", "open"], aliases=_fields("events", "open")),
-    ).add_to(fg)
+    HeatBins(bins["bins"], top).add_to(fg)
     heat_legend(top, bins["celly"] * 111_320).add_to(fg)
 
 
@@ -484,6 +768,7 @@ def camera_layer(view: MapView, target: Target) -> None:
 
 def _camera_clusters(layer: dict, fg: folium.FeatureGroup) -> None:
     """One circle per camera cluster (with its count); a click zooms in."""
+    rows = []
     for c in layer["clusters"]:
         off = c["offline"]
         if c["n"] == 1:
@@ -491,36 +776,31 @@ def _camera_clusters(layer: dict, fg: folium.FeatureGroup) -> None:
             tip += t(", offline") if off else ""
         else:
             tip = t("{n} cameras, {off} offline", n=c["n"], off=off)
-        folium.CircleMarker(
-            [c["lat"], c["lon"]], radius=min(7 + 2.6 * math.sqrt(c["n"]), 24),
-            weight=2, color="#ffffff" if not off else "#555555",
-            fill=True, fill_color=CAMERA if off < c["n"] else CAMERA_OFF, fill_opacity=0.85,
-            tooltip=tip + f"<br><i>{t('click to zoom in')}</i>",
-        ).add_to(fg)
-        if c["n"] > 1:
-            folium.Marker(
-                [c["lat"], c["lon"]], interactive=False,
-                icon=folium.DivIcon(
-                    html=f'<div class="wg-count" style="width:34px;text-align:center;'
-                         f'font:bold 11px/14px sans-serif;color:#fff;pointer-events:none">'
-                         f'{c["n"]}</div>', icon_size=(34, 14), icon_anchor=(17, 7)),
-            ).add_to(fg)
+        rows.append([*_ll(c["lat"], c["lon"]), {
+            "radius": round(min(7 + 2.6 * math.sqrt(c["n"]), 24), 1), "weight": 2,
+            "color": "#ffffff" if not off else "#555555",
+            "fillColor": CAMERA if off < c["n"] else CAMERA_OFF, "fillOpacity": 0.85},
+            tip + f"<br><i>{t('click to zoom in')}</i>"])
+    Circles(rows).add_to(fg)
+    Counts([[*_ll(c["lat"], c["lon"]), c["n"]] for c in layer["clusters"] if c["n"] > 1]
+           ).add_to(fg)
     ClickToZoom().add_to(fg)
 
 
 def _cameras(cameras: list[dict], fg: folium.FeatureGroup) -> None:
     """One marker per camera, grey when offline."""
+    rows = []
     for c in cameras:
         direction = (f"{c['direction_deg']:.0f}°" if c.get("direction_deg") is not None
                      else "–")
-        folium.CircleMarker(
-            [c["lat"], c["lon"]], radius=5, weight=1, color="#08306b", fill=True,
-            fill_color=CAMERA_OFF if c["status"] != "online" else CAMERA, fill_opacity=0.9,
-            tooltip=t("camera <b>{code}</b> {name}<br>type {kind} · direction {dir} · "
-                      "<b>{status}</b>", code=html.escape(c["code"]),
-                      name=html.escape(c.get("name") or ""), kind=camera_kind_label(c.get("kind")),
-                      dir=direction, status=camera_status_label(c["status"])),
-        ).add_to(fg)
+        rows.append([*_ll(c["lat"], c["lon"]), {
+            "radius": 5, "weight": 1, "color": "#08306b", "fillOpacity": 0.9,
+            "fillColor": CAMERA_OFF if c["status"] != "online" else CAMERA},
+            t("camera <b>{code}</b> {name}<br>type {kind} · direction {dir} · <b>{status}</b>",
+              code=html.escape(c["code"]), name=html.escape(c.get("name") or ""),
+              kind=camera_kind_label(c.get("kind")), dir=direction,
+              status=camera_status_label(c["status"]))])
+    Circles(rows).add_to(fg)
 
 
 def camera_kind_label(kind: str | None) -> str:
@@ -552,13 +832,11 @@ def event_layer(view: MapView, target: Target) -> None:
     if not view.events:
         return
     fg = target(t("Events ({n})", n=len(view.events)), "events")
-    for e in view.events:
-        folium.CircleMarker(
-            [e["lat"], e["lon"]], radius=6, weight=2 if e.get("overdue") else 1,
-            color="#000" if e.get("overdue") else "#fff",
-            fill=True, fill_color=STATUS_COLOUR.get(e["status"], "#d7301f"),
-            fill_opacity=0.9, tooltip=folium.Tooltip(_event_tip(e), sticky=False),
-        ).add_to(fg)
+    Circles([[*_ll(e["lat"], e["lon"]), {
+        "radius": 6, "weight": 2 if e.get("overdue") else 1,
+        "color": "#000" if e.get("overdue") else "#fff",
+        "fillColor": STATUS_COLOUR.get(e["status"], "#d7301f"), "fillOpacity": 0.9},
+        _event_tip(e)] for e in view.events], sticky=False).add_to(fg)
 
 
 def selected_layer(view: MapView, target: Target) -> None:
@@ -567,18 +845,17 @@ def selected_layer(view: MapView, target: Target) -> None:
     if sel is None:
         return
     fg = target(t("Selected event and nearby cameras"), "selected")
-    for c in view.near:
-        folium.PolyLine([[sel["lat"], sel["lon"]], [c["lat"], c["lon"]]],
-                        color=SELECTED, weight=2, dash_array="4 4").add_to(fg)
-        folium.CircleMarker([c["lat"], c["lon"]], radius=7, color="#004d55", weight=2,
-                            fill=True, fill_color=SELECTED, fill_opacity=0.9,
-                            tooltip=t("camera {code} {name} · {status} · {d} m",
-                                      code=html.escape(c["code"]),
-                                      name=html.escape(c.get("name") or ""),
-                                      status=camera_status_label(c["status"]),
-                                      d=f"{c['distance_m']:.0f}")).add_to(fg)
-    folium.CircleMarker([sel["lat"], sel["lon"]], radius=12, color=SELECTED, weight=4,
-                        fill=False, tooltip=t("selected #{id}", id=sel["id"])).add_to(fg)
+    here = _ll(sel["lat"], sel["lon"])
+    Lines([[[here, _ll(c["lat"], c["lon"])], {"color": SELECTED, "weight": 2,
+                                               "dashArray": "4 4"}, ""] for c in view.near]
+          ).add_to(fg)
+    Circles([[*_ll(c["lat"], c["lon"]), {
+        "radius": 7, "color": "#004d55", "weight": 2, "fillColor": SELECTED, "fillOpacity": 0.9},
+        t("camera {code} {name} · {status} · {d} m", code=html.escape(c["code"]),
+          name=html.escape(c.get("name") or ""), status=camera_status_label(c["status"]),
+          d=f"{c['distance_m']:.0f}")] for c in view.near]
+        + [[*here, {"radius": 12, "color": SELECTED, "weight": 4, "fill": False},
+            t("selected #{id}", id=sel["id"])]]).add_to(fg)
 
 
 def track_layer(view: MapView, target: Target) -> None:
@@ -586,19 +863,19 @@ def track_layer(view: MapView, target: Target) -> None:
     if not view.tracks:
         return
     fg = target(t("Today's patrol tracks ({n})", n=len(view.tracks)), "tracks")
-    for tr in view.tracks:
-        coords = [[y, x] for x, y in tr["geometry"]["coordinates"]]
-        folium.PolyLine(coords, color="#0571b0", weight=3, opacity=0.85, tooltip=t(
-            "{name} ({code}) · {km} km · {start}–{end} ({tz})", name=html.escape(
-                tr["worker_name"]), code=tr["worker_code"], km=f"{tr['length_m'] / 1000:.2f}",
-            start=_cst(tr["started_at"], "%H:%M"), end=_cst(tr["ended_at"], "%H:%M"),
-            tz=TZ_LABEL())).add_to(fg)
+    Lines([[[_ll(y, x) for x, y, *_ in tr["geometry"]["coordinates"]],
+            {"color": "#0571b0", "weight": 3, "opacity": 0.85}, t(
+                "{name} ({code}) · {km} km · {start}–{end} ({tz})", name=html.escape(
+                    tr["worker_name"]), code=tr["worker_code"],
+                km=f"{tr['length_m'] / 1000:.2f}", start=_cst(tr["started_at"], "%H:%M"),
+                end=_cst(tr["ended_at"], "%H:%M"), tz=TZ_LABEL())] for tr in view.tracks]
+          ).add_to(fg)
 
 
 # The layers in drawing order (later ones on top).
 LAYERS: tuple[Callable[[MapView, Target], None], ...] = (
     basemap.building_layer, grid_layer, coverage_layer, unit_layer, heat_layer, camera_layer,
-    event_layer, selected_layer, track_layer, basemap.grid_label_layer)
+    event_layer, selected_layer, track_layer, grid_name_layer)
 
 
 @cache
@@ -609,9 +886,9 @@ def asset_url(name: str) -> str:
     return f"data:{mime};base64," + base64.b64encode((VENDOR / file).read_bytes()).decode()
 
 
-def stabilise_ids(m: folium.Map) -> None:
+def stabilise_ids(m: folium.Map, assets: Mapping[str, str] | None = None) -> None:
     """Use counter ids instead of folium's random ones (same data → same HTML) and the
-    vendored Leaflet instead of CDN links."""
+    vendored Leaflet (``assets``: its URLs; default inline data: URLs) instead of CDN links."""
     n = 0
 
     def walk(el) -> None:
@@ -620,8 +897,8 @@ def stabilise_ids(m: folium.Map) -> None:
         n += 1
         for attr in ("default_js", "default_css"):
             if getattr(el, attr, None):
-                setattr(el, attr, [(k, asset_url(k)) for k, _ in getattr(el, attr)
-                                   if k in LOCAL_ASSETS])
+                setattr(el, attr, [(k, (assets or {}).get(k) or asset_url(k))
+                                   for k, _ in getattr(el, attr) if k in LOCAL_ASSETS])
         for child in list(el._children.values()):
             walk(child)
 

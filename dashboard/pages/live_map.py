@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import folium
 import pandas as pd
 import streamlit as st
+from streamlit import runtime
 from streamlit_folium import st_folium
 
 from dashboard import basemap, data, mapview, session, ui
@@ -16,6 +19,7 @@ from dashboard.i18n import (
     bound,
     fmt_time,
     item_label,
+    lang,
     level_label,
     status_label,
     t,
@@ -42,6 +46,9 @@ CHIPS_CSS = ("<style>.st-key-live_layers [role=group],"
              "{max-height:none;height:auto;overflow:visible}"
              ".st-key-live_layers [data-tag],.st-key-live_layers [data-tag] > span"
              "{max-width:none;overflow:visible;text-overflow:clip}</style>")
+# The map frame (…/component/streamlit_folium.st_folium/index.html) reaches Streamlit's media
+# store (…/media/) two levels up, whatever the app's base path.
+MEDIA_FROM_FRAME = "../.."
 RETURNED = ["center", "zoom", "bounds", "last_object_clicked", "last_object_clicked_count",
             "last_object_clicked_tooltip"]
 
@@ -95,6 +102,52 @@ def clicked_event(click: dict[str, Any] | None, points: list[dict], zoom: int) -
     return None if hit is None else int(hit["id"])
 
 
+def served(content: bytes, mimetype: str, slot: str) -> str | None:
+    """A URL the map frame fetches ``content`` from: Streamlit's media store (named by a hash
+    of the content, kept while the session's runs add it, cached by the browser), so what
+    does not change is not sent again with every refresh; none outside a Streamlit server."""
+    if not runtime.exists():
+        return None
+    url = runtime.get_instance().media_file_mgr.add(content, mimetype, f"wangge.{slot}")
+    return MEDIA_FROM_FRAME + url if url.startswith("/") else url
+
+
+@st.cache_data(ttl=data.STATIC_TTL_S, show_spinner=False)
+def _grid_shapes(url: str, scope: data.Scope, language: str,
+                 datum: str | None) -> mapview.GridShapes:
+    """The grids in ``scope`` made compact for the map, in the basemap's datum (``language``:
+    the tooltips' words; part of the cache key)."""
+    grids = data.grids(url, scope)
+    if datum == "gcj02":
+        grids = [g | {"geometry": basemap.shift_geometry(g["geometry"])} for g in grids]
+    return mapview.grid_shapes(grids)
+
+
+def grid_shapes(url: str, scope: data.Scope) -> mapview.GridShapes:
+    """The caller's grids for the map: computed once a minute, served as a cached resource."""
+    bm = basemap.configured()
+    shapes = _grid_shapes(url, scope, lang(), bm.datum if bm else None)
+    link = served(shapes.payload.encode(), "application/json", "live_map.grids")
+    return dataclasses.replace(shapes, url=link) if link else shapes
+
+
+@cache
+def _vendored(file: str) -> bytes:
+    """A vendored file's bytes (read once)."""
+    return (mapview.VENDOR / file).read_bytes()
+
+
+def leaflet_assets() -> dict[str, str]:
+    """The vendored Leaflet files as cached resources (else inline, as on the other maps)."""
+    out = {}
+    for key, file in mapview.LOCAL_ASSETS.items():
+        mime = "text/css" if file.endswith(".css") else "text/javascript"
+        link = served(_vendored(file), mime, f"leaflet.{key}")
+        if link:
+            out[key] = link
+    return out
+
+
 @dataclass
 class LiveData:
     """What one refresh of the live page shows, loaded in one go."""
@@ -105,7 +158,7 @@ class LiveData:
     cameras: dict[str, Any] | None
     coverage: dict[str, dict]
     tracks: list[dict]
-    grids: list[dict]
+    grids: mapview.GridShapes
     units: list[dict]
     latest: list[dict]
     overdue: list[dict]
@@ -135,7 +188,7 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
     lat = (ext["minlat"] + ext["maxlat"]) / 2
     coverage = data.patrol_coverage(url, f.since, radius_m, lat, f.scope)
     tracks = data.tracks(url, today_start(), f.scope) if "Today's tracks" in layers else []
-    grids = data.grids(url, f.scope)
+    grids = grid_shapes(url, f.scope)
     units = (data.units(url, tuple(round(v, 3) for v in bbox), zoom, f.scope)
              if "Units" in layers and zoom >= UNIT_MIN_ZOOM else [])
     latest = data.events(url, f, None, 200)
@@ -171,6 +224,24 @@ def show_metrics(d: LiveData, choice: ui.Choice, radius_m: float) -> None:
                           window=t(choice.window)))
 
 
+def map_parts(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: list[str],
+              radius_m: float, assets: dict[str, str] | None = None
+              ) -> tuple[folium.Map, list[folium.FeatureGroup]]:
+    """The fixed base map (the district's extent, no layers) and this run's layers."""
+    home = initial_view(ext)
+    groups: list = []
+    mapview.build_map(mapview.MapView(
+        view["center"], view["zoom"], grid_shapes=d.grids, show_grids="Grids" in layers,
+        units=d.units, bins=d.bins if "Event heat" in layers else None, events=d.points,
+        cameras=d.cameras, near=d.near, selected=d.selected,
+        coverage=d.coverage if "Patrol coverage" in layers else None,
+        coverage_radius_m=radius_m, tracks=d.tracks,
+        buildings=d.buildings), dynamic=groups, assets=assets)
+    base = mapview.build_map(mapview.MapView(home["center"], home["zoom"], fit=home["fit"],
+                                             fill_window=True), dynamic=[], assets=assets)
+    return base, groups
+
+
 def show_map(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: list[str],
              radius_m: float) -> None:
     """The map: a fixed base map and the chosen layers swapped in place."""
@@ -179,19 +250,11 @@ def show_map(d: LiveData, ext: dict[str, Any], view: dict[str, Any], layers: lis
     # run, so each sidebar layer choice takes effect and the map stays where the user left it.
     # The centre / zoom passed back are those of the last full-page run (``goto``), not of
     # every refresh: echoing each refresh's view would snap a map that is still moving back.
-    home = initial_view(ext)
+    # What does not change between refreshes (Leaflet, the grid shapes) is fetched by the map
+    # frame once, from the media store (``served``): a refresh sends the live layers only.
     goto = st.session_state.get("goto") or {}
-    groups: list = []
-    mapview.build_map(mapview.MapView(
-        view["center"], view["zoom"], grids=d.grids, show_grids="Grids" in layers,
-        units=d.units, bins=d.bins if "Event heat" in layers else None, events=d.points,
-        cameras=d.cameras, near=d.near, selected=d.selected,
-        coverage=d.coverage if "Patrol coverage" in layers else None,
-        coverage_radius_m=radius_m, tracks=d.tracks,
-        buildings=d.buildings), dynamic=groups)
+    base, groups = map_parts(d, ext, view, layers, radius_m, leaflet_assets())
     st.session_state["_map_layers"] = [fg.layer_name for fg in groups]  # what is drawn
-    base = mapview.build_map(mapview.MapView(home["center"], home["zoom"], fit=home["fit"],
-                                             fill_window=True), dynamic=[])
     # 520 px until the map's own script fits it to the window (FillWindow): as tall as the
     # browser leaves below the map's top, so its bottom is on screen at 1366×768 too.
     st_folium(base, key=map_key(), height=520, width=None,  # None: the container width
