@@ -1,13 +1,17 @@
-"""Oversight at city scale: ``python -m bench.oversight [--grids 10000] [--days 30] [--keep]``.
+"""Oversight at city scale: ``python -m bench.oversight [--grids 10000] [--keep] [--reuse]``.
 
 Builds a generated city (10,000 grids, 100,000 units, a full-time worker per grid) in the
 database ``wangge_bench_scale`` on DATABASE_URL's server (dropped and re-created; dropped
 again at the end unless ``--keep``), then stores a month of patrol tracks (one a day per
-worker, 300 fixes each) for 0.1×, 0.3× and 1× of the workers, the patrol visits kept by the
-insert trigger (migration 0014). At each size, in the same run:
+worker, 300 fixes each) for 0.1×, 0.3× and 1× of the workers, the patrol visits and the
+units visited per day kept by the triggers (migrations 0014, 0016). ``--reuse``: the kept
+database as it is (migrated; a size's tracks are added only to grids without any), e.g.
+``--reuse --sizes 1`` to measure the full size again. At each size, in the same run:
 
-1. patrol coverage of every grid for one day, units not visited for N days, the monthly
-   assessment (standard indicators included), best of ``--repeat``;
+1. patrol coverage of every grid for one day (ours: the per-day table; beside it the
+   previous way, every visit row of the day grouped with the units in Python), units not
+   visited for N days, the monthly assessment (standard indicators included), best of
+   ``--repeat``; whether ours gives the previous way's counts for every grid;
 2. the naive per-unit geography ``ST_DWithin`` (the definition) on a sample of units,
    extrapolated to every unit, and whether the sample's answers equal ours.
 
@@ -25,7 +29,15 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from bench.common import Stopwatch, best_of, prepared_engine, recreate_database, rnd, say
+from bench.common import (
+    Stopwatch,
+    best_of,
+    database_url,
+    prepared_engine,
+    recreate_database,
+    rnd,
+    say,
+)
 from gis import clock
 
 DB = "wangge_bench_scale"
@@ -91,8 +103,26 @@ def load_city(engine: Engine, grids: int) -> dict[str, int]:
     citygen._load_roster(engine, city)
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    return counts(engine)
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Grids, units and workers stored."""
+    with engine.connect() as conn:
         return {k: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
                 for k, t in (("grids", "grid"), ("units", "unit"), ("workers", "worker"))}
+
+
+def db_exists(base_url: str, name: str) -> bool:
+    """True when the database ``name`` exists on ``base_url``'s server."""
+    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
+                                                 database="postgres"))
+    try:
+        with admin.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}).first() is not None
+    finally:
+        admin.dispose()
 
 
 def grid_codes(engine: Engine) -> list[str]:
@@ -111,6 +141,9 @@ def add_tracks(engine: Engine, lo: str, hi: str, days: int) -> dict[str, float]:
 
     start, _end = clock.month_bounds(MONTH)
     counts = [0, 0]
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM patrol_track WHERE grid_code > :lo "
+                                   "AND grid_code <= :hi"), {"lo": lo, "hi": hi}).scalar_one()
 
     def store(j: int) -> None:
         for k in range(j, days, 2):
@@ -124,15 +157,18 @@ def add_tracks(engine: Engine, lo: str, hi: str, days: int) -> dict[str, float]:
         conn.execute(text("ALTER TABLE patrol_track DISABLE TRIGGER patrol_track_visits"))
     try:
         with Stopwatch() as sw_store:
-            _two(store)
+            if not stored:  # --reuse: the grids' tracks are there already
+                _two(store)
     finally:
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE patrol_track ENABLE TRIGGER patrol_track_visits"))
     with Stopwatch() as sw_index:
         _two(lambda j: coverage.index_visits(engine, part=j, parts=2))
+        coverage.compact_days(engine)  # what a part's fold skipped while the other folded
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-            text("ANALYZE patrol_track; ANALYZE patrol_track_indexed; ANALYZE patrol_visit"))
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(
+            "ANALYZE patrol_track; ANALYZE patrol_track_indexed; ANALYZE patrol_visit; "
+            "ANALYZE patrol_unit_day"))
     return {"tracks": sum(counts), "store_s": sw_store.s, "index_s": sw_index.s}
 
 
@@ -172,6 +208,16 @@ def sample_units(engine: Engine, n: int) -> list[str]:
     return codes[:: max(1, len(codes) // n)][:n]
 
 
+def _previous_coverage(engine: Engine, since: Any, until: Any, d: float) -> list[Any]:
+    """Coverage per grid the previous way: every unit with its visits (unit_visits), grouped
+    in Python."""
+    from gis.db.engine import heavy_connect
+    from gis.oversight import coverage
+
+    with heavy_connect(engine) as conn:
+        return coverage._grids_of(coverage.unit_visits(conn, since, until, d), None)
+
+
 def measure(engine: Engine, repeat: int, sample: int, units: int) -> dict[str, Any]:
     """Our three reads (best of ``repeat``) beside the naive definition on a sample."""
     from gis import rulebook
@@ -188,6 +234,8 @@ def measure(engine: Engine, repeat: int, sample: int, units: int) -> dict[str, A
     ours: dict[str, float] = {}
     ours["coverage_day_s"], _t, cov = best_of(
         lambda: coverage.coverage(engine, day_start, day_end), repeat)
+    ours["coverage_day_previous_s"], _t, prev = best_of(
+        lambda: _previous_coverage(engine, day_start, day_end, d), repeat)
     ours["unvisited_s"], _t, unv = best_of(lambda: coverage.unvisited(engine, days, now), repeat)
     ours["assessment_s"], _t, _a = best_of(lambda: assessment.assess(engine, MONTH), repeat)
     codes = sample_units(engine, sample)
@@ -200,6 +248,7 @@ def measure(engine: Engine, repeat: int, sample: int, units: int) -> dict[str, A
     cutoff = now - timedelta(days=days)
     stale = {u["unit"]: u for u in unv}
     same = {"coverage": all(vis[r["unit"]] == r for r in nv),
+            "coverage_grids": cov["grids"] == prev,
             "unvisited": all((stale.get(r["unit"]) == r) == (r["last_visit"] is None
                                                               or r["last_visit"] < cutoff)
                              for r in nl)}
@@ -223,6 +272,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=2, help="runs of each read (best kept)")
     p.add_argument("--sample", type=int, default=20, help="units in the naive sample")
     p.add_argument("--keep", action="store_true", help="keep the database at the end")
+    p.add_argument("--reuse", action="store_true",
+                   help="use the kept database as it is (implies --keep); see above")
     return p.parse_args(argv)
 
 
@@ -241,12 +292,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from gis.settings import Settings
 
     args = parse_args(argv)
-    url = recreate_database(Settings().owner_url, DB)
+    owner = Settings().owner_url
+    reuse = args.reuse and db_exists(owner, DB)
+    url = database_url(owner, DB) if reuse else recreate_database(owner, DB)
     engine = prepared_engine(url)
     try:
         with Stopwatch() as sw:
-            city = load_city(engine, args.grids)
-        say(f"city loaded in {sw.s:.0f} s: {city}")
+            city = counts(engine) if reuse else load_city(engine, args.grids)
+        say(f"city {'reused' if reuse else 'loaded'} in {sw.s:.0f} s: {city}")
         codes = grid_codes(engine)
         sizes, done, rows = [float(s) for s in args.sizes.split(",")], "", []
         for share in sizes:
@@ -267,7 +320,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows.append(m)
     finally:
         engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database(url)
     last = rows[-1]
     say("growth (seconds by tracks): " + "; ".join(
