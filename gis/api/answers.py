@@ -20,6 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis.intake import events as intake_events
+from gis.oversight import assessment as oversight_assessment
 
 # A measure the domain gives as int or float (rules files, rounding): kept as given.
 Number = int | float
@@ -566,56 +567,10 @@ class DutySet(Answer):
     patrols_per_day: int
 
 
-class Score(Answer):
-    """Assessment figures of one worker, grid or resident."""
-
-    kind: str
-    code: str | None
-    found: int
-    handled: int
-    handled_within_limit: int
-    overdue: int
-    units: int
-    units_visited: int
-    patrol_coverage: float | None
-    accepted_reports: int
-    points: int
-
-
-class IndicatorRow(Answer):
-    """Standard indicators (立案, 结案, 按期结案, 返工, 超期) of one worker or area."""
-
-    kind: str
-    code: str
-    opened: int
-    closed: int
-    closed_on_time: int
-    on_time_rate: float | None
-    closure_rate: float | None
-    reopened: int
-    overdue: int
-
-
-class Indicators(Answer):
-    """The standard indicators per worker, grid, community and street."""
-
-    workers: list[IndicatorRow]
-    grids: list[IndicatorRow]
-    communities: list[IndicatorRow]
-    streets: list[IndicatorRow]
-
-
-class Assessment(Answer):
+class Assessment(oversight_assessment.Assessment):
     """Monthly assessment (考核) per worker, grid and resident, and the standard indicators."""
 
-    month: str
-    start: datetime
-    end: datetime
-    distance_m: Number
-    workers: list[Score]
-    grids: list[Score]
-    residents: list[Score]
-    indicators: Indicators
+    __pydantic_config__ = KEEP_KEYS
 
 
 # -- access: tokens, audit ----------------------------------------------------------------------

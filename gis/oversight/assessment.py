@@ -22,9 +22,10 @@ import csv
 import io
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple
 
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis import clock, rulebook
 from gis.access import scope
@@ -47,10 +48,11 @@ class Month(NamedTuple):
 
 
 class AssessmentRow(TypedDict):
-    """One worker's, grid's or resident's figures for a month (the CSV's columns)."""
+    """Assessment figures of one worker, grid or resident for a month (the CSV's columns;
+    a resident's code is the masked phone, null when none was given)."""
 
     kind: str
-    code: str
+    code: str | None
     found: int
     handled: int
     handled_within_limit: int
@@ -63,7 +65,8 @@ class AssessmentRow(TypedDict):
 
 
 class IndicatorRow(TypedDict):
-    """The standard indicators of one worker, grid, community or street for a month."""
+    """Standard indicators (立案, 结案, 按期结案, 返工, 超期) of one worker, grid, community
+    or street for a month."""
 
     kind: str
     code: str
@@ -86,7 +89,8 @@ class Indicators(TypedDict):
 
 
 class Assessment(TypedDict):
-    """Figures for one month: workers, grids and residents (``assess``)."""
+    """Figures for one month (``assess``): workers, grids and residents, and the standard
+    indicators."""
 
     month: str
     start: datetime
