@@ -84,7 +84,7 @@ async def upload(
             description=description, actor=actor, max_m=settings.outside_max_distance_m,
             source_name=name)
     if res.report.get("committed"):
-        locator.refresh(force=True)
+        locator.refresh()
     if res.report.get("readable"):
         done = res.report.get("activation") or {}
         await run_in_threadpool(_audit, engine, who, "boundaries.import", {
@@ -137,7 +137,7 @@ def rollback(commit: Annotated[bool, Query(description="Really roll back")] = Fa
         if not commit:
             conn.rollback()
     if commit:
-        locator.refresh(force=True)
+        locator.refresh()
     done = RollbackDone(**out, committed=commit)
     _audit(engine, who, "boundaries.rollback", dict(done))
     return done

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from boundaries import preview as pv
 from boundaries import store
@@ -127,17 +127,27 @@ def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
                         recut_feature_collection(v) if v.recut else {})
 
 
+def _check_base(conn: Connection, v: Validation) -> None:
+    """Conflict when another generation became active since the file was validated."""
+    now_active = generations.active_generation(conn)
+    if now_active != v.base_generation:
+        raise Conflict(f"the active generation changed from {v.base_generation} to "
+                       f"{now_active} while the file was validated; run the import again",
+                       code="generation_changed")
+
+
 def _store(engine: Engine, v: Validation, commit: bool, description: str, source: str,
            actor: str | None, max_m: float) -> dict[str, Any]:
-    """Store the draft, preview against it, activate with ``commit``; else roll back."""
+    """Store the draft, preview against it (and roll back) or, with ``commit``, activate it.
+
+    A committed import stores the draft in its own transaction first and announces it, so the
+    API processes build their index of it while the activation re-locates the open events
+    (a failed activation marks the draft discarded); the preview then reads what moved.
+    """
     out: dict[str, Any] = {}
     with engine.begin() as conn:
         act.lock(conn)
-        now_active = generations.active_generation(conn)
-        if now_active != v.base_generation:
-            raise Conflict(f"the active generation changed from {v.base_generation} to "
-                           f"{now_active} while the file was validated; run the import again",
-                           code="generation_changed")
+        _check_base(conn, v)
         t = time.perf_counter()
         gen = store.store(conn, v, description, source)
         out["store_s"] = round(time.perf_counter() - t, 3)
@@ -149,16 +159,26 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
             out["generation"] = None
             out["note"] = "preview only: nothing was changed; commit to activate"
             return out
-        t = time.perf_counter()
-        out["activation"] = act.activate(conn, gen, actor=actor, max_m=max_m)
-        out["activate_s"] = round(time.perf_counter() - t, 3)
-        # the preview of a committed import reports what the activation actually moved
-        t = time.perf_counter()
+        act.announce_draft(conn, gen)
+    t = time.perf_counter()
+    try:
+        with engine.begin() as conn:
+            act.lock(conn)
+            _check_base(conn, v)
+            out["activation"] = act.activate(conn, gen, actor=actor, max_m=max_m)
+    except BaseException:
+        act.discard_draft(engine, gen)
+        raise
+    out["activate_s"] = round(time.perf_counter() - t, 3)
+    # the preview of a committed import reports what the activation actually moved
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        act.lock(conn)
         out["preview"] = pv.preview(conn, v, gen, max_m, out["activation"]["activation"])
-        out["preview_s"] = round(time.perf_counter() - t, 3)
         act.record_summary(conn, out["activation"]["activation"], out["preview"]["totals"])
-        out["generation"] = gen
-        out["committed"] = True
+    out["preview_s"] = round(time.perf_counter() - t, 3)
+    out["generation"] = gen
+    out["committed"] = True
     return out
 
 

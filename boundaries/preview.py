@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 
 from boundaries.validate import Area, Validation, areas_m2, base_areas
 from gis.db.queries import named, q
-from gis.territory.activation import locate_open_sql, tune
+from gis.territory.activation import locate_open_sql, locate_params, tune
 
 SQL = "boundaries.sql"
 PKG = "boundaries.sql"
@@ -95,7 +95,7 @@ def moves(conn: Connection, gen: int, base: int | None, max_m: float,
     else:
         tail = named(SQL, PKG)["preview_events_tail"].text
         ev = conn.execute(text(locate_open_sql() + "\n" + tail),
-                          {"gen": gen, "max_m": max_m, "from_gen": None}).all()
+                          locate_params(gen, max_m)).all()
     bl = conn.execute(q(SQL, "preview_buildings", PKG), {"gen": gen, "base": base}).all() \
         if base is not None else []
     return {"events": [dict(r._mapping) for r in ev], "buildings": [dict(r._mapping) for r in bl]}

@@ -451,8 +451,8 @@ def settle(engine: Engine, locator: Locator, req: StoreRequest,
         return _replay(engine, req.idempotency_key, req.body_hash)
     if out.outcome == "token":
         raise Unauthorized("invalid, revoked or expired token", code="invalid_token")
-    # boundaries changed under us: reload the index, then locate again
-    locator.refresh(force=True)
+    # boundaries changed under us: the new index (built ahead when announced), then again
+    locator.refresh()
     return None
 
 

@@ -11,6 +11,13 @@ What an event's columns mean (the assignment semantics):
   statement) but writes (``event_assignment`` row + UPDATE + ``reassigned`` history row) ONLY
   the events whose street / community / grid / unit code, worker or location status change.
   The others keep their rows untouched: their codes are the same in the new generation.
+* Reports go on being stored while it does so (against the generation still active, which
+  the activation has not touched yet).  Only then does it switch generations: the switch
+  waits for the reports being stored and holds back new ones until the commit, and the
+  events reported meanwhile (a higher id than any event seen before) are re-located the same
+  way.  Reports held back then find their generation retired and are located again in the
+  new one.  So every report lands in the generation active when it committed, and intake
+  waits only for the switch and those few events.
 * A rollback restores exactly the events the activation moved (from ``event_assignment``)
   and re-locates the events last located against the rolled-back generation (those reported
   while it was active), again writing only those that move.
@@ -21,9 +28,10 @@ What an event's columns mean (the assignment semantics):
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from sqlalchemy import Connection, Engine, TextClause, text
 from sqlalchemy.exc import DBAPIError
@@ -38,13 +46,27 @@ PKG = "gis.territory.sql"
 
 
 class ActivationResult(TypedDict):
-    """An activation (``activate``): its id, the generations, events re-located and moved."""
+    """An activation (``activate``): its id, the generations, events re-located and moved
+    (``late``: of those, reported while the others were re-located), seconds spent
+    re-locating before the switch and holding the generation row (``switch_s``)."""
 
     activation: int
     generation: int
     previous: int | None
     relocated: int
     moved: int
+    late: int
+    relocate_s: float
+    switch_s: float
+
+
+class Relocated(NamedTuple):
+    """One re-location pass: events located, events written, moving events left unwritten
+    because they changed meanwhile."""
+
+    relocated: int
+    moved: int
+    skipped: list[int]
 
 
 class RollbackResult(TypedDict):
@@ -80,9 +102,21 @@ def composed(*names: str) -> TextClause:
     return text("\n".join(named(SQL, PKG)[n].text for n in names))
 
 
+LOCATE_ALL = ("locate_open", "up_by_pieces", "locate_rest")
+LOCATE_FEW = ("locate_open", "up_by_events", "locate_rest")
+
+
 def locate_open_sql() -> str:
-    """The statement locating open events in generation @gen, for a caller's tail (a preview)."""
-    return named(SQL, PKG)["locate_open"].text
+    """The statement locating open events in generation @gen (parameters: ``locate_params``),
+    for a caller's tail (a preview)."""
+    return "\n".join(named(SQL, PKG)[n].text for n in LOCATE_ALL)
+
+
+def locate_params(gen: int, max_m: float, from_gen: int | None = None, upto: int | None = None,
+                  after: int | None = None, ids: list[int] | None = None) -> dict[str, Any]:
+    """The parameters of the locating statement: which open events, located in ``gen``."""
+    return {"gen": gen, "max_m": max_m, "from_gen": from_gen, "upto": upto, "after": after,
+            "ids": ids or []}
 
 
 def has_territory(engine: Engine) -> bool:
@@ -121,44 +155,73 @@ def tune(conn: Connection) -> None:
 
 
 def _reassign(conn: Connection, gen: int, activation: int, actor: str | None, note: str,
-              max_m: float, from_gen: int | None = None) -> dict[str, int]:
+              max_m: float, from_gen: int | None = None, upto: int | None = None,
+              after: int | None = None, ids: list[int] | None = None) -> Relocated:
     """Re-locate open events against ``gen`` with one set-based statement.
 
     Semantics (see the module docstring): every open event (or, with ``from_gen``, only the
-    open events last located against ``from_gen``) is located in ``gen``; only the events
-    whose codes, worker or location status change are written (``event_assignment`` row,
-    UPDATE, history row); the others are not touched at all.  Returns ``relocated`` (events
-    located) and ``moved`` (events written).
+    open events last located against ``from_gen``; with ``upto`` only ids up to it; with
+    ``after``, only ids above it or in ``ids``, located one by one) is located in ``gen``;
+    only the events whose codes, worker or location status change are written
+    (``event_assignment`` row, UPDATE, history row); the others are not touched at all.
     """
     tune(conn)
-    row = conn.execute(composed("locate_open", "reassign_tail"), {
-        "gen": gen, "activation": activation, "actor": actor, "note": note, "max_m": max_m,
-        "from_gen": from_gen,
-    }).one()
-    return {"relocated": int(row.relocated), "moved": int(row.moved)}
+    names = LOCATE_FEW if after is not None else LOCATE_ALL
+    row = conn.execute(composed(*names, "reassign_tail"), {
+        **locate_params(gen, max_m, from_gen, upto, after, ids), "activation": activation,
+        "actor": actor, "note": note}).one()
+    return Relocated(int(row.relocated), int(row.moved), list(row.skipped))
+
+
+def _fence(conn: Connection) -> int:
+    """The highest event id committed now: every later report gets a higher one.
+
+    Holds back intake (a row lock on the active generation, in a savepoint rolled back at
+    once) only while the reports being stored finish and the id is read.
+    """
+    sp = conn.begin_nested()
+    try:
+        conn.execute(q(SQL, "quiesce_intake", PKG))
+        return int(conn.execute(q(SQL, "last_event_id", PKG)).scalar_one())
+    finally:
+        sp.rollback()
 
 
 def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: float = 300.0,
              summary: dict[str, Any] | None = None) -> ActivationResult:
-    """Make ``gen`` active and move the open events to it (in the caller's transaction).
+    """Make ``gen`` active and move the open events to it (in the caller's transaction, which
+    the caller should commit at once: from the switch on, new reports wait for it).
 
-    The first statement retires the active generation: it waits for intake transactions that
-    hold FOR SHARE on it, and new intakes wait for this transaction, then re-locate.
+    The open events are re-located while intake goes on; then the switch (waits for the
+    reports being stored, holds back new ones) and the events reported meanwhile.
     """
     row = conn.execute(q(SQL, "generation_status", PKG), {"g": gen}).first()
     if row is None:
         raise NotFound(f"no generation {gen}", code="generation_not_found")
-    old = conn.execute(q(SQL, "retire_active", PKG)).scalar()
+    old = conn.execute(q(SQL, "active_generation", PKG)).scalar()
     if old == gen:
         raise Conflict(f"generation {gen} is already active", code="already_active")
-    conn.execute(q(SQL, "make_active", PKG), {"g": gen})
+    t0 = time.perf_counter()
     act = conn.execute(q(SQL, "activation_insert", PKG), {
         "g": gen, "prev": old, "kind": "activate", "actor": actor,
         "summary": json.dumps(summary or {}, default=str)}).scalar_one()
-    counts = _reassign(conn, gen, act, actor, f"boundaries: generation {old} -> {gen}", max_m)
+    note = f"boundaries: generation {old} -> {gen}"
+    fence = _fence(conn)
+    first = _reassign(conn, gen, act, actor, note, max_m, upto=fence)
+    t1 = time.perf_counter()
+    # the switch: from here until the commit, reports wait
+    if conn.execute(q(SQL, "retire_active", PKG)).scalar() != old:
+        raise Conflict(f"the active generation changed while generation {gen} was being "
+                       "activated; run it again", code="generation_changed")
+    conn.execute(q(SQL, "make_active", PKG), {"g": gen})
+    late = _reassign(conn, gen, act, actor, note, max_m, after=fence, ids=first.skipped)
+    relocated = first.relocated + late.relocated - len(first.skipped)
+    moved = first.moved + late.moved
     conn.execute(q(SQL, "activation_counts", PKG),
-                 {"id": act, "reassigned": counts["relocated"], "moved": counts["moved"]})
-    return {"activation": act, "generation": gen, "previous": old, **counts}
+                 {"id": act, "reassigned": relocated, "moved": moved})
+    return {"activation": act, "generation": gen, "previous": old, "relocated": relocated,
+            "moved": moved, "late": late.relocated - len(first.skipped),
+            "relocate_s": round(t1 - t0, 3), "switch_s": round(time.perf_counter() - t1, 3)}
 
 
 def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
@@ -185,7 +248,7 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
     # events last located against ``current`` now are those reported while it was active
     # (the moved ones are back in their former rows): re-locate them, writing the movers
     rest = _reassign(conn, prev, act, actor, f"boundaries: rollback {current} -> {prev}", max_m,
-                     from_gen=current)
+                     from_gen=current)._asdict()
     conn.execute(q(SQL, "mark_rolled_back", PKG), {"id": last.id})
     # the restored workers are those of before the activation: roles may have changed since
     grids = conn.execute(q(SQL, "activation_grids", PKG), {"activation": last.id}).scalars()
@@ -219,6 +282,18 @@ def commit_generation(conn: Connection, fill: Callable[[Connection, int], None],
     fill(conn, gen)
     conn.execute(q(SQL, "analyze_territory", PKG))
     return activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
+
+
+def announce_draft(conn: Connection, gen: int) -> None:
+    """At commit, tell the API processes to build their locator index of draft ``gen`` now,
+    so that its activation finds it ready (``Locator.prepare``)."""
+    conn.execute(q(SQL, "announce_draft", PKG), {"g": gen})
+
+
+def discard_draft(engine: Engine, gen: int) -> None:
+    """Mark draft ``gen`` discarded (its activation failed)."""
+    with engine.begin() as conn:
+        conn.execute(q(SQL, "discard_draft", PKG), {"g": gen})
 
 
 def record_summary(conn: Connection, activation: int, summary: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ Defined answers (documented in README "How a point is located"):
 
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 import math
@@ -36,7 +37,7 @@ from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gis.db.queries import q
 from gis.errors import InvalidInput, UnknownReference
@@ -182,6 +183,11 @@ class Snapshot:
         self.grids = CellIndex(self.grid_geoms)
         self._build_pieces()
         self.grid_tree = shapely.STRtree(self.grid_geoms)
+        self.fingerprint: str | None = None  # of the generation's rows it was built from
+        self._set_roles(roles)
+
+    def _set_roles(self, roles: list) -> None:
+        """Who answers for each area (full-time first, then grid leader; newest first)."""
         self.roles: dict[str, list[Role]] = {}
         for r in roles:
             self.roles.setdefault(r.area_code, []).append(
@@ -190,6 +196,13 @@ class Snapshot:
             )
         for lst in self.roles.values():
             lst.sort(key=lambda x: (x.priority, -x.valid_from.timestamp(), x.worker_code))
+
+    def with_roles(self, roles: list, revision: int) -> Snapshot:
+        """The same boundaries with ``roles``, at ``revision`` (a shallow copy)."""
+        snap = copy.copy(self)
+        snap.revision = revision
+        snap._set_roles(roles)
+        return snap
 
     def _build_pieces(self) -> None:
         """One index over every grid's units (code order) then its unit-less remainder.
@@ -371,6 +384,7 @@ class Locator:
         self.outside_max_m = outside_max_m
         self.poll_s = poll_s
         self._snap: Snapshot | None = None
+        self._next: Snapshot | None = None  # a draft's, built ahead of its activation
         self._checked = 0.0
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
@@ -378,15 +392,40 @@ class Locator:
 
     # -- snapshot management -------------------------------------------------------------
     def load(self) -> Snapshot:
-        """Build a snapshot of the active generation from the database."""
+        """A snapshot of the active generation: the one built ahead (``prepare``) or the
+        current one with fresh roles when its generation's rows are unchanged, else built
+        from the database."""
         with self.engine.connect() as conn:
             gen, rev = conn.execute(q(SQL, "generation", PKG)).one()
-            grids = units = []
-            if gen is not None:
-                grids = conn.execute(q(SQL, "grids", PKG), {"generation": gen}).all()
-                units = conn.execute(q(SQL, "units", PKG), {"generation": gen}).all()
             roles = conn.execute(q(SQL, "roles", PKG)).all()
+            ready = self._ready(conn, gen)
+            if ready is not None:
+                log.info("locator: generation %s revision %s: index kept, roles reloaded",
+                         gen, rev)
+                return ready.with_roles(roles, rev)
+            return self._build(conn, gen, rev, roles)
+
+    def _ready(self, conn: Connection, gen: int | None) -> Snapshot | None:
+        """A snapshot already built from generation ``gen`` as it is now, if any."""
+        if gen is None:
+            return None
+        have = [s for s in (self._next, self._snap) if s is not None and s.generation == gen]
+        if not have:
+            return None
+        now = conn.execute(q(SQL, "fingerprint", PKG), {"generation": gen}).scalar_one()
+        return next((s for s in have if s.fingerprint == now), None)
+
+    def _build(self, conn: Connection, gen: int | None, rev: int, roles: list) -> Snapshot:
+        """Build the index of generation ``gen`` from the database."""
+        grids = units = []
+        fingerprint = None
+        if gen is not None:
+            fingerprint = conn.execute(q(SQL, "fingerprint", PKG),
+                                       {"generation": gen}).scalar_one()
+            grids = conn.execute(q(SQL, "grids", PKG), {"generation": gen}).all()
+            units = conn.execute(q(SQL, "units", PKG), {"generation": gen}).all()
         snap = Snapshot(gen, rev, grids, units, roles, self.outside_max_m)
+        snap.fingerprint = fingerprint
         # the index is millions of long-lived objects: keep them out of the cyclic garbage
         # collector's full passes, which would otherwise pause requests for tens of ms
         gc.collect()
@@ -394,6 +433,16 @@ class Locator:
         log.info("locator: generation %s revision %s: %d grids, %d units",
                  gen, rev, len(grids), len(units))
         return snap
+
+    def prepare(self, gen: int) -> None:
+        """Build the index of generation ``gen`` (a draft about to be activated) now, so the
+        refresh after its activation only swaps it in; requests go on meanwhile."""
+        with self._lock:
+            if self._snap is not None and self._snap.generation == gen:
+                return
+            with self.engine.connect() as conn:
+                roles = conn.execute(q(SQL, "roles", PKG)).all()
+                self._next = self._build(conn, gen, -1, roles)
 
     def refresh(self, force: bool = False) -> Snapshot:
         """Reload when the territory revision changed (or always with ``force``)."""
@@ -405,8 +454,16 @@ class Locator:
                 if rev == self._snap.revision:
                     return self._snap
             self._snap = self.load()
+            if self._next is not None and self._next.generation == self._snap.generation:
+                self._next = None
             self._checked = time.monotonic()
             return self._snap
+
+    @property
+    def prepared(self) -> int | None:
+        """The generation whose index was built ahead (``prepare``) and not swapped in yet."""
+        nxt = self._next
+        return None if nxt is None else nxt.generation
 
     @property
     def fresh(self) -> bool:
@@ -458,8 +515,12 @@ class Locator:
                         if select.select([dbapi], [], [], 1.0)[0]:
                             dbapi.poll()
                             if dbapi.notifies:
+                                said = [n.payload for n in dbapi.notifies]
                                 dbapi.notifies.clear()
                                 self.refresh()
+                                for gen in {int(p[8:]) for p in said
+                                            if p.startswith("prepare:")}:
+                                    self.prepare(gen)
                 finally:
                     raw.invalidate()
             except Exception:

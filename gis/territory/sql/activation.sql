@@ -6,10 +6,29 @@ SELECT id FROM generation WHERE status = 'active';
 SELECT pg_advisory_xact_lock(hashtext('wangge.boundaries'));
 
 -- name: retire_active
--- The first statement of an activation: waits for every intake transaction holding
--- FOR SHARE on the active generation row; intakes arriving later wait for this transaction
--- and then re-locate against the new generation.
+-- The switch: waits for every intake statement holding FOR SHARE on the active generation
+-- row; intakes arriving later wait for this transaction and then re-locate against the new
+-- generation.  An activation runs it last (after re-locating the open events), so intake
+-- waits only for the switch and for the events reported meanwhile.
 UPDATE generation SET status = 'retired' WHERE status = 'active' RETURNING id;
+
+-- name: quiesce_intake
+-- In a savepoint rolled back at once: waits for the intake statements storing now (they
+-- hold the active generation row FOR SHARE and draw event ids only once they hold it) and
+-- holds back new ones, for as long as the next statement takes.
+SELECT id FROM generation WHERE status = 'active' FOR NO KEY UPDATE;
+
+-- name: last_event_id
+-- Under quiesce_intake: every event with a higher id is committed later.
+SELECT coalesce(max(id), 0) FROM event;
+
+-- name: announce_draft
+-- Delivered at commit: API processes build their locator index of this draft ahead of its
+-- activation (gis.territory.locator.Locator.prepare).
+SELECT pg_notify('wangge_territory', 'prepare:' || CAST(:g AS text));
+
+-- name: discard_draft
+UPDATE generation SET status = 'discarded' WHERE id = :g AND status = 'draft';
 
 -- name: make_active
 UPDATE generation SET status = 'active', activated_at = now() WHERE id = :g;
@@ -43,7 +62,11 @@ SELECT id, status FROM generation WHERE id = :g;
 -- wins), else grid piece, else the nearest grid within @max_m metres ('outside'), else
 -- 'unassigned'; the grid's responsible worker (full-time, else the grid leader, valid now).
 -- All open events, or (@from_gen given, a rollback) only those last located against
--- generation @from_gen.  One pass over area_piece (ST_Subdivide'd, GiST-indexed).
+-- generation @from_gen; with @upto only those with an id up to it, with @after only those
+-- with a higher id or in @ids (the events reported while an activation re-located the
+-- others).  Composed of locate_open (the worker of each grid and unit), up_by_pieces (one
+-- pass over area_piece, ST_Subdivide'd and GiST-indexed: for all open events) or
+-- up_by_events (one probe of area_piece per event: for a few), and locate_rest.
 -- ``moves`` keeps only the events whose assignment changes (street, community, grid or unit
 -- code, worker, location status), with their former values: the others are already right
 -- in @gen (codes are the identity across generations) and are left untouched.
@@ -61,11 +84,13 @@ uw AS MATERIALIZED (
     SELECT u.id AS unit_id, u.code AS unit_code, gw.*
     FROM unit u JOIN gw ON gw.grid_code = u.grid_code
     WHERE u.generation_id = :gen
-),
+)
+
+-- name: up_by_pieces
 -- points in a unit: driven by the pieces (one GiST probe of event.geom per piece, PostGIS
 -- caches the prepared piece), lowest unit code wins on shared edges; the probe reads the
 -- event row anyway, so it brings the event's current assignment along
-up AS MATERIALIZED (
+, up AS MATERIALIZED (
     SELECT DISTINCT ON (e.id) e.*, p.area_id AS n_unit_id
     FROM area_piece p
     CROSS JOIN LATERAL (
@@ -76,17 +101,45 @@ up AS MATERIALIZED (
         WHERE e.geom && p.geom AND ST_Intersects(p.geom, e.geom)
           AND e.status NOT IN ('closed', 'rejected', 'duplicate')
           AND (CAST(:from_gen AS int) IS NULL OR e.generation_id = CAST(:from_gen AS int))
+          AND (CAST(:upto AS bigint) IS NULL OR e.id <= CAST(:upto AS bigint))
+          AND (CAST(:after AS bigint) IS NULL OR e.id > CAST(:after AS bigint)
+               OR e.id = ANY(CAST(:ids AS bigint[])))
         OFFSET 0) e
     WHERE p.generation_id = :gen AND p.level = 'unit'
     ORDER BY e.id, p.code
-),
-rest AS MATERIALIZED (
+)
+
+-- name: up_by_events
+-- points in a unit, for a few events (@after / @ids): one probe of the unit pieces per event,
+-- lowest unit code wins on shared edges (as up_by_pieces)
+, up AS MATERIALIZED (
+    SELECT e.id, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
+           e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
+           e.distance_m, x.area_id AS n_unit_id
+    FROM event e
+    CROSS JOIN LATERAL (
+        SELECT p.area_id FROM area_piece p
+        WHERE p.geom && e.geom AND p.level = 'unit' AND p.generation_id = :gen
+          AND ST_Intersects(p.geom, e.geom)
+        ORDER BY p.code LIMIT 1) x
+    WHERE e.status NOT IN ('closed', 'rejected', 'duplicate')
+      AND (CAST(:from_gen AS int) IS NULL OR e.generation_id = CAST(:from_gen AS int))
+      AND (CAST(:upto AS bigint) IS NULL OR e.id <= CAST(:upto AS bigint))
+      AND (CAST(:after AS bigint) IS NULL OR e.id > CAST(:after AS bigint)
+           OR e.id = ANY(CAST(:ids AS bigint[])))
+)
+
+-- name: locate_rest
+, rest AS MATERIALIZED (
     SELECT e.id, e.geom, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
            e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
            e.distance_m
     FROM event e
     WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.geom IS NOT NULL
       AND (CAST(:from_gen AS int) IS NULL OR e.generation_id = CAST(:from_gen AS int))
+      AND (CAST(:upto AS bigint) IS NULL OR e.id <= CAST(:upto AS bigint))
+      AND (CAST(:after AS bigint) IS NULL OR e.id > CAST(:after AS bigint)
+           OR e.id = ANY(CAST(:ids AS bigint[])))
       AND NOT EXISTS (SELECT 1 FROM up WHERE up.id = e.id)
 ),
 gp AS MATERIALIZED (
@@ -142,29 +195,38 @@ moves AS MATERIALIZED (
 )
 
 -- name: reassign_tail
--- Appended to locate_open: remember the former assignment of the moving events, update
--- them, write their history: one statement.  Events that do not move are not written.
-, saved AS (
-    INSERT INTO event_assignment (activation_id, event_id, generation_id, grid_id, unit_id,
-        street_code, community_code, grid_code, unit_code, worker_id, location_status,
-        distance_m)
-    SELECT :activation, id, generation_id, grid_id, unit_id, street_code, community_code,
-           grid_code, unit_code, worker_id, location_status, distance_m
-    FROM moves
-    RETURNING 1
-),
-upd AS (
+-- Appended to the located moves: update the moving events, remember their former
+-- assignment, write their history: one statement.  Events that do not move are not written.
+-- An event changed since it was located (closed, or moved by someone else) is not written
+-- either: it comes back in ``skipped`` (the activation locates it again under the switch).
+, upd AS (
     UPDATE event e SET generation_id = :gen, grid_id = m.n_grid_id, unit_id = m.n_unit_id,
            street_code = m.n_street_code, community_code = m.n_community_code,
            grid_code = m.n_grid_code, unit_code = m.n_unit_code, worker_id = m.n_worker_id,
            location_status = m.n_location_status, distance_m = m.n_distance_m,
            updated_at = now()
-    FROM moves m WHERE e.id = m.id
+    FROM moves m
+    WHERE e.id = m.id AND e.status NOT IN ('closed', 'rejected', 'duplicate')
+      AND e.generation_id IS NOT DISTINCT FROM m.generation_id
+      AND e.grid_id IS NOT DISTINCT FROM m.grid_id AND e.unit_id IS NOT DISTINCT FROM m.unit_id
+      AND e.grid_code IS NOT DISTINCT FROM m.grid_code
+      AND e.unit_code IS NOT DISTINCT FROM m.unit_code
+      AND e.worker_id IS NOT DISTINCT FROM m.worker_id
+      AND e.location_status IS NOT DISTINCT FROM m.location_status
+    RETURNING m.*, e.status AS now_status
+),
+saved AS (
+    INSERT INTO event_assignment (activation_id, event_id, generation_id, grid_id, unit_id,
+        street_code, community_code, grid_code, unit_code, worker_id, location_status,
+        distance_m)
+    SELECT :activation, id, generation_id, grid_id, unit_id, street_code, community_code,
+           grid_code, unit_code, worker_id, location_status, distance_m
+    FROM upd
     RETURNING 1
 ),
 hist AS (
     INSERT INTO event_history (event_id, action, from_status, to_status, actor, note, data)
-    SELECT m.id, 'reassigned', m.status, m.status, :actor, :note,
+    SELECT m.id, 'reassigned', m.now_status, m.now_status, :actor, :note,
            jsonb_build_object(
                'activation', :activation,
                'from', jsonb_build_object('generation', m.generation_id, 'grid', m.grid_code,
@@ -173,14 +235,15 @@ hist AS (
                'to', jsonb_build_object('generation', CAST(:gen AS int), 'grid', m.n_grid_code,
                                         'unit', m.n_unit_code, 'worker', nw.code,
                                         'location_status', m.n_location_status))
-    FROM moves m
+    FROM upd m
     LEFT JOIN worker ow ON ow.id = m.worker_id
     LEFT JOIN worker nw ON nw.id = m.n_worker_id
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM up) + (SELECT count(*) FROM rest) AS relocated,
        (SELECT count(*) FROM upd) AS moved, (SELECT count(*) FROM saved) AS saved,
-       (SELECT count(*) FROM hist) AS written
+       (SELECT count(*) FROM hist) AS written,
+       ARRAY(SELECT id FROM moves EXCEPT SELECT id FROM upd) AS skipped
 
 -- name: restore_assignments
 -- Rollback: put every open event the activation moved (and that is still in the rolled-back

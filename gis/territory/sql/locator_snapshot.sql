@@ -17,6 +17,13 @@ SELECT r.area_code, r.role, r.valid_from, r.valid_to, w.id AS worker_id, w.code 
 FROM grid_role r JOIN worker w ON w.id = r.worker_id
 WHERE r.role IN ('full_time', 'grid_leader') AND w.active
 ORDER BY r.area_code, r.valid_from DESC, w.code;
+-- name: fingerprint
+-- Changes whenever a grid or unit row of the generation is written (a draft being edited):
+-- a snapshot built ahead is used only while it is the same.
+SELECT (SELECT count(*) || ':' || coalesce(sum(CAST(CAST(xmin AS text) AS bigint)), 0)
+        FROM grid WHERE generation_id = :generation)
+       || '/' || (SELECT count(*) || ':' || coalesce(sum(CAST(CAST(xmin AS text) AS bigint)), 0)
+                  FROM unit WHERE generation_id = :generation);
 -- name: revision
 SELECT revision FROM territory_state WHERE id = 1;
 -- name: building_point
