@@ -381,7 +381,7 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
               expect: int = 201, timeout_s: float = 10.0, max_conn: int = 128,
               headers: Sequence[dict[str, str]] | None = None, offset: int = 0,
               deadline_s: float = 30.0, on_ok: OnOk | None = None,
-              raw: bool = False) -> LoadResult:
+              raw: bool = False, until: Callable[[], bool] | None = None) -> LoadResult:
     """Open-loop load: request i is due at t0 + i/rate whatever happened before.
 
     Latency runs from the *scheduled* time to the response, so a stalled server (or a late
@@ -390,7 +390,9 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
     a FIFO (their wait counts in their latency). A request not answered ``deadline_s`` after its
     scheduled time is abandoned and counted as a ``Deadline`` error (latency recorded as the
     deadline), so an overloaded server cannot make the run last for ever. ``raw``: the
-    light ``RawClient`` instead of httpx (also for ``closed_loop``).
+    light ``RawClient`` instead of httpx (also for ``closed_loop``). ``until``: checked before
+    each send; once it returns True no more requests are sent (``duration_s`` is then the
+    longest the phase may last).
 
     (Queuing in httpx's own pool instead is quadratic when thousands of requests wait, which
     starves the client: hence the semaphore.)
@@ -415,6 +417,8 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
             tasks = []
             t0 = time.perf_counter() + 0.05
             for i in range(n):
+                if until is not None and until():
+                    break
                 due = t0 + i / rate
                 delay = due - time.perf_counter()
                 if delay > 0:
@@ -424,9 +428,10 @@ def open_loop(base: str, path: str, bodies: Sequence[bytes], rate: float, durati
                 tasks.append(asyncio.create_task(one(client, sem, i, due)))
             await asyncio.gather(*tasks)
             res.elapsed_s = time.perf_counter() - t0
+            res.sent = len(tasks)
 
     _run(main())
-    res.latencies_ms = lat
+    res.latencies_ms = lat[:res.sent]
     return res
 
 
