@@ -285,6 +285,36 @@ def test_requests_in_xml(client, engine, hotline) -> None:
 
 # -- bad input: the spec's error, nothing stored --------------------------------------------
 
+@pytest.mark.parametrize(("charset", "escaped"), [
+    (None, False), (None, True), ("GBK", False), ("GBK", True)])
+def test_chinese_in_a_form_reads_back_as_sent(client, engine, hotline, charset,
+                                              escaped) -> None:
+    """Form fields as curl sends them (raw bytes) or escaped, in UTF-8 or a named GBK."""
+    from urllib.parse import quote_plus
+
+    lon, lat = grid_point(engine, G1)
+    enc = charset or "utf-8"
+    pairs = {"api_key": hotline, "service_code": "safety.fire", "lat": str(lat),
+             "long": str(lon), "description": "楼道堆放杂物", "first_name": "张"}
+    body = "&".join(f"{k}={quote_plus(v, encoding=enc) if escaped else v}"
+                    for k, v in pairs.items()).encode(enc)
+    ctype = "application/x-www-form-urlencoded" + (f"; charset={charset}" if charset else "")
+    r = client.post(f"{BASE}/requests.json", content=body, headers={"Content-Type": ctype})
+    assert r.status_code == 200, r.text
+    rid = check("posted", r.json())[0]["service_request_id"]
+    got = _get(client, f"requests/{rid}.json", hotline).json()[0]
+    assert got["description"] == "楼道堆放杂物"
+
+
+def test_a_form_not_in_its_charset_is_400_and_stores_nothing(client, engine, hotline) -> None:
+    body = f"api_key={hotline}&service_code=safety.fire&description=".encode() + "杂物".encode(
+        "gbk")
+    r = client.post(f"{BASE}/requests.json", content=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    _error(r, 400, "utf-8", "charset")
+    assert _events(engine) == 0
+
+
 def test_a_request_without_a_location_is_400_and_stores_nothing(client, engine,
                                                                 hotline) -> None:
     r = _post(client, hotline, service_code="safety.fire", description="no place")

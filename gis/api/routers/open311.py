@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import psycopg2
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -155,8 +156,29 @@ async def _form(request: Request) -> dict[str, str]:
         if not isinstance(doc, dict):
             raise InvalidInput.field("body", "must be an object", "bad_body")
         return {k: str(v) for k, v in doc.items() if v is not None and not isinstance(v, dict)}
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    return _urlencoded(await request.body(), request.headers.get("content-type", ""))
+
+
+def _urlencoded(body: bytes, content_type: str) -> dict[str, str]:
+    """Form fields in the body's charset (UTF-8 unless the header names one, e.g. GBK), so
+    Chinese sent unescaped or escaped reads back as sent (Starlette's parser reads latin-1)."""
+    charset = "utf-8"
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip('"').lower()
+    try:
+        text = body.decode(charset)
+        return dict(parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict"))
+    except LookupError:
+        raise InvalidInput.field("content-type", f"unknown charset {charset!r}",
+                                 "bad_charset") from None
+    except UnicodeDecodeError:
+        raise InvalidInput.field("body", f"not valid {charset} text (name the charset in "
+                                 "Content-Type, e.g. charset=GBK)", "bad_encoding") from None
 
 
 def _new_request(fields: dict[str, str]) -> open311.NewRequest:
