@@ -102,8 +102,8 @@ def composed(*names: str) -> TextClause:
     return text("\n".join(named(SQL, PKG)[n].text for n in names))
 
 
-LOCATE_ALL = ("locate_open", "up_by_pieces", "locate_rest")
-LOCATE_FEW = ("locate_open", "up_by_events", "locate_rest")
+LOCATE_ALL = ("up_by_pieces", "locate_near", "locate_workers", "locate_moves")
+LOCATE_FEW = ("up_by_events", "locate_near", "locate_workers", "locate_moves")
 
 
 def locate_open_sql() -> str:

@@ -419,17 +419,23 @@ class Locator:
         """Build the index of generation ``gen`` from the database."""
         grids = units = []
         fingerprint = None
-        if gen is not None:
-            fingerprint = conn.execute(q(SQL, "fingerprint", PKG),
-                                       {"generation": gen}).scalar_one()
-            grids = conn.execute(q(SQL, "grids", PKG), {"generation": gen}).all()
-            units = conn.execute(q(SQL, "units", PKG), {"generation": gen}).all()
-        snap = Snapshot(gen, rev, grids, units, roles, self.outside_max_m)
-        snap.fingerprint = fingerprint
         # the index is millions of long-lived objects: keep them out of the cyclic garbage
-        # collector's full passes, which would otherwise pause requests for tens of ms
-        gc.collect()
-        gc.freeze()
+        # collector's passes, which would otherwise pause requests (the build runs beside
+        # them, in the listener thread): no collection while building, then frozen
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            if gen is not None:
+                fingerprint = conn.execute(q(SQL, "fingerprint", PKG),
+                                           {"generation": gen}).scalar_one()
+                grids = conn.execute(q(SQL, "grids", PKG), {"generation": gen}).all()
+                units = conn.execute(q(SQL, "units", PKG), {"generation": gen}).all()
+            snap = Snapshot(gen, rev, grids, units, roles, self.outside_max_m)
+            snap.fingerprint = fingerprint
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
         log.info("locator: generation %s revision %s: %d grids, %d units",
                  gen, rev, len(grids), len(units))
         return snap

@@ -57,40 +57,23 @@ UPDATE boundary_activation SET rolled_back_at = now() WHERE id = :id;
 -- name: generation_status
 SELECT id, status FROM generation WHERE id = :g;
 
--- name: locate_open
+-- name: up_by_pieces
 -- Where the open events with a point fall in generation @gen: unit piece first (lowest code
 -- wins), else grid piece, else the nearest grid within @max_m metres ('outside'), else
 -- 'unassigned'; the grid's responsible worker (full-time, else the grid leader, valid now).
 -- All open events, or (@from_gen given, a rollback) only those last located against
 -- generation @from_gen; with @upto only those with an id up to it, with @after only those
 -- with a higher id or in @ids (the events reported while an activation re-located the
--- others).  Composed of locate_open (the worker of each grid and unit), up_by_pieces (one
--- pass over area_piece, ST_Subdivide'd and GiST-indexed: for all open events) or
--- up_by_events (one probe of area_piece per event: for a few), and locate_rest.
+-- others).  Composed of up_by_pieces (one pass over area_piece, ST_Subdivide'd and
+-- GiST-indexed: for all open events) or up_by_events (one probe of area_piece per event: for
+-- a few), then locate_near, locate_workers and locate_moves.
 -- ``moves`` keeps only the events whose assignment changes (street, community, grid or unit
 -- code, worker, location status), with their former values: the others are already right
 -- in @gen (codes are the identity across generations) and are left untouched.
-WITH gw AS MATERIALIZED (
-    SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
-           (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
-            WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader') AND w.active
-              AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
-            ORDER BY (r.role <> 'full_time'), r.valid_from DESC, w.code LIMIT 1) AS worker_id
-    FROM grid g
-    JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
-    WHERE g.generation_id = :gen
-),
-uw AS MATERIALIZED (
-    SELECT u.id AS unit_id, u.code AS unit_code, gw.*
-    FROM unit u JOIN gw ON gw.grid_code = u.grid_code
-    WHERE u.generation_id = :gen
-)
-
--- name: up_by_pieces
 -- points in a unit: driven by the pieces (one GiST probe of event.geom per piece, PostGIS
 -- caches the prepared piece), lowest unit code wins on shared edges; the probe reads the
 -- event row anyway, so it brings the event's current assignment along
-, up AS MATERIALIZED (
+WITH up AS MATERIALIZED (
     SELECT DISTINCT ON (e.id) e.*, p.area_id AS n_unit_id
     FROM area_piece p
     CROSS JOIN LATERAL (
@@ -112,7 +95,7 @@ uw AS MATERIALIZED (
 -- name: up_by_events
 -- points in a unit, for a few events (@after / @ids): one probe of the unit pieces per event,
 -- lowest unit code wins on shared edges (as up_by_pieces)
-, up AS MATERIALIZED (
+WITH up AS MATERIALIZED (
     SELECT e.id, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
            e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
            e.distance_m, x.area_id AS n_unit_id
@@ -129,7 +112,8 @@ uw AS MATERIALIZED (
            OR e.id = ANY(CAST(:ids AS bigint[])))
 )
 
--- name: locate_rest
+-- name: locate_near
+-- open events in no unit piece: in a grid piece (lowest code), else the nearest grid
 , rest AS MATERIALIZED (
     SELECT e.id, e.geom, e.status, e.generation_id, e.grid_id, e.unit_id, e.street_code,
            e.community_code, e.grid_code, e.unit_code, e.worker_id, e.location_status,
@@ -162,9 +146,33 @@ np AS MATERIALIZED (
           AND ST_DWithin(p.geom::geography, r.geom::geography, :max_m)
         ORDER BY ST_Distance(p.geom::geography, r.geom::geography), p.code LIMIT 1) x
     WHERE NOT EXISTS (SELECT 1 FROM gp WHERE gp.id = r.id)
+)
+
+-- name: locate_workers
+-- the worker of each grid and unit of @gen (with @after: only those the few events fall in)
+, gw AS MATERIALIZED (
+    SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
+           (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
+            WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader') AND w.active
+              AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
+            ORDER BY (r.role <> 'full_time'), r.valid_from DESC, w.code LIMIT 1) AS worker_id
+    FROM grid g
+    JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
+    WHERE g.generation_id = :gen
+      AND (CAST(:after AS bigint) IS NULL
+           OR g.id IN (SELECT area_id FROM gp UNION ALL SELECT area_id FROM np)
+           OR g.code IN (SELECT u.grid_code FROM unit u JOIN up ON u.id = up.n_unit_id))
 ),
+uw AS MATERIALIZED (
+    SELECT u.id AS unit_id, u.code AS unit_code, gw.*
+    FROM unit u JOIN gw ON gw.grid_code = u.grid_code
+    WHERE u.generation_id = :gen
+      AND (CAST(:after AS bigint) IS NULL OR u.id IN (SELECT n_unit_id FROM up))
+)
+
+-- name: locate_moves
 -- every event in scope: current assignment (e.*) and new one (n_*)
-hit AS (
+, hit AS (
     SELECT up.id, up.status, up.generation_id, up.grid_id, up.unit_id, up.street_code,
            up.community_code, up.grid_code, up.unit_code, up.worker_id, up.location_status,
            up.distance_m, uw.grid_id AS n_grid_id, up.n_unit_id, uw.unit_code AS n_unit_code,
