@@ -102,6 +102,8 @@ def composed(*names: str) -> TextClause:
     return text("\n".join(named(SQL, PKG)[n].text for n in names))
 
 
+CATCH_UP_PASSES = 3  # passes over the events reported while the open events were re-located
+CATCH_UP_FEW = 300  # events reported meanwhile few enough to re-locate under the switch
 LOCATE_ALL = ("up_by_pieces", "locate_near", "locate_workers", "locate_moves")
 LOCATE_FEW = ("up_by_events", "locate_near", "locate_workers", "locate_moves")
 
@@ -206,8 +208,7 @@ def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: flo
         "g": gen, "prev": old, "kind": "activate", "actor": actor,
         "summary": json.dumps(summary or {}, default=str)}).scalar_one()
     note = f"boundaries: generation {old} -> {gen}"
-    fence = _fence(conn)
-    first = _reassign(conn, gen, act, actor, note, max_m, upto=fence)
+    fence, first = _relocate(conn, gen, act, actor, note, max_m)
     t1 = time.perf_counter()
     # the switch: from here until the commit, reports wait
     if conn.execute(q(SQL, "retire_active", PKG)).scalar() != old:
@@ -222,6 +223,28 @@ def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: flo
     return {"activation": act, "generation": gen, "previous": old, "relocated": relocated,
             "moved": moved, "late": late.relocated - len(first.skipped),
             "relocate_s": round(t1 - t0, 3), "switch_s": round(time.perf_counter() - t1, 3)}
+
+
+def _relocate(conn: Connection, gen: int, act: int, actor: str | None, note: str,
+              max_m: float) -> tuple[int, Relocated]:
+    """Re-locate the open events while intake goes on: all of them, then (a few times) those
+    reported meanwhile, until few are left for the switch.
+
+    Returns the last fence (events above it are left for the switch) and the totals, whose
+    ``skipped`` events (changed meanwhile) are also left for the switch.
+    """
+    fence = _fence(conn)
+    done = _reassign(conn, gen, act, actor, note, max_m, upto=fence)
+    for _ in range(CATCH_UP_PASSES):
+        last = _fence(conn)
+        if last - fence <= CATCH_UP_FEW:  # ids drawn since: at least the events reported
+            break
+        more = _reassign(conn, gen, act, actor, note, max_m, after=fence, upto=last,
+                         ids=done.skipped)
+        done = Relocated(done.relocated + more.relocated - len(done.skipped),
+                         done.moved + more.moved, more.skipped)
+        fence = last
+    return fence, done
 
 
 def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
