@@ -268,7 +268,7 @@ def waits(res: LoadResult, ans: Answers) -> dict[str, Any]:
             "client_late_ms_max": rnd(res.late_ms_max, 1)}
 
 
-def with_activation(stream: Stream, url: str, path: Path, engine: Engine
+def with_activation(stream: Stream, url: str, path: Path, engine: Engine, db: str
                     ) -> tuple[dict[str, Any], Answers, dict[str, Any]]:
     """The stream while the import runs in another process: (waits, answers, import)."""
     ans = Answers()
@@ -288,7 +288,7 @@ def with_activation(stream: Stream, url: str, path: Path, engine: Engine
                 st["done"] = now
             return "done" in st and now - st["done"] >= TAIL_S
 
-        sampler = LockSampler(engine, DB)
+        sampler = LockSampler(engine, db)
         sampler.start()
         res = stream.run(ans, MAX_PHASE_S, until)
         locks = sampler.figures()
@@ -364,7 +364,7 @@ def build_city(engine: Engine, scale: float, n_events: int) -> tuple[int, int, P
 def run_size(scale: float, args: argparse.Namespace) -> dict[str, Any]:
     """One size: the city, the stream with and without the activation, the checks, naive."""
     n_events = int(args.events * scale)
-    url = recreate_database(Settings().owner_url, DB)
+    url = recreate_database(Settings().owner_url, args.db)
     engine = make_engine(Settings(database_url=url, statement_timeout_ms=3_600_000))
     migrate.upgrade(engine)
     with engine.begin() as c:
@@ -376,7 +376,7 @@ def run_size(scale: float, args: argparse.Namespace) -> dict[str, Any]:
     with uvicorn_server("bench.apps:real_app", url, workers=args.workers) as server:
         stream = Stream(server, stream_bodies, keyed(tokens, n, f"b{scale:g}"), args.rate)
         stream.run(Answers(), 3.0)  # warm-up: pools and plan caches filled
-        during, ans, imp = with_activation(stream, url, path, engine)
+        during, ans, imp = with_activation(stream, url, path, engine, args.db)
         log(f"  import: exit {imp['exit_code']}, {imp['total_s']:.1f} s; {imp['timings']}; "
             f"store {imp['store_s']} s, activate {imp['activate_s']} s, preview "
             f"{imp['preview_s']} s; {imp['activation']}")
@@ -447,6 +447,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=TARGET_RATE, help="reports/s of the stream")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the API")
     ap.add_argument("--naive-sample", type=int, default=50_000)
+    ap.add_argument("--db", default=DB, help="the database (re-created for every size)")
     args = ap.parse_args()
     scales = [float(x) for x in args.scales.split(",")]
     log(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
