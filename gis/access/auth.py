@@ -8,9 +8,10 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access import scope
 from gis.db.queries import q
@@ -76,7 +77,7 @@ class ReadScope(TypedDict):
 
 
 class TokenCreated(TypedDict):
-    """A new token, its secret shown once (``create_token``)."""
+    """A new API token; ``token`` (the secret) is shown this once (``create_token``)."""
 
     id: int
     token: str
@@ -88,7 +89,7 @@ class TokenCreated(TypedDict):
 
 
 class TokenRow(TypedDict):
-    """One token without its secret (``list_tokens``)."""
+    """An API token without its secret (``list_tokens``)."""
 
     id: int
     prefix: str
@@ -104,7 +105,7 @@ class TokenRow(TypedDict):
 
 
 class AuditEntry(TypedDict):
-    """One audit_log row (``audit_entries``)."""
+    """One audit row (``audit_entries``)."""
 
     id: int
     at: datetime

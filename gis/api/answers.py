@@ -19,8 +19,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gis.access import auth as access_auth
 from gis.intake import events as intake_events
 from gis.oversight import assessment as oversight_assessment
+from gis.territory import locator as territory_locator
 
 # A measure the domain gives as int or float (rules files, rounding): kept as given.
 Number = int | float
@@ -80,30 +82,10 @@ class Catalogue(Answer):
 # -- locate -----------------------------------------------------------------------------------
 
 
-class Place(Answer):
-    """Where a point is and who answers for it (``gis.territory.locator.Location``)."""
-
-    lon: float | None
-    lat: float | None
-    status: str = Field(description="inside, outside (nearest grid within reach) or unassigned")
-    grid: str | None
-    unit: str | None
-    community: str | None
-    street: str | None
-    district: str | None
-    worker: str | None
-    worker_name: str | None
-    grid_name: str | None
-    grid_kind: str | None
-    distance_m: float | None
-    method: str = Field(description="point, building, address or none")
-    generation: int | None
-
-
-class LocationAnswer(Place):
+class LocationAnswer(territory_locator.LocationJSON):
     """A located point with what was asked (``input``)."""
 
-    input: dict[str, Any] | None
+    __pydantic_config__ = KEEP_KEYS
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -118,7 +100,7 @@ class StoredEvent(Answer):
     class_: str = Field(alias="class")
     status: str
     level: str
-    location: Place
+    location: territory_locator.Place
 
 
 class StoredBatch(Answer):
@@ -576,38 +558,16 @@ class Assessment(oversight_assessment.Assessment):
 # -- access: tokens, audit ----------------------------------------------------------------------
 
 
-class NewToken(Answer):
+class NewToken(access_auth.TokenCreated):
     """A new API token; ``token`` (the secret) is shown this once."""
 
-    id: int
-    token: str
-    role: str
-    area: str | None
-    worker: str | None
-    department: str | None
-    expires_at: datetime | None
-
-
-class TokenRow(Answer):
-    """An API token, without its secret."""
-
-    id: int
-    prefix: str
-    role: str
-    area_code: str | None
-    worker_code: str | None
-    department: str | None
-    name: str | None
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    __pydantic_config__ = KEEP_KEYS
 
 
 class Tokens(Answer):
     """API tokens (without secrets)."""
 
-    tokens: list[TokenRow]
+    tokens: list[access_auth.TokenRow]
 
 
 class Revoked(Answer):
@@ -616,39 +576,8 @@ class Revoked(Answer):
     revoked: bool
 
 
-class AuditEntry(Answer):
-    """One audit row."""
-
-    id: int
-    at: datetime
-    token_id: int | None
-    role: str | None
-    actor: str | None
-    action: str
-    target: str | None
-    outcome: str
-    data: dict[str, Any] | None
-
-
 class AuditLog(Answer):
     """Audit rows, newest first."""
 
     count: int
-    entries: list[AuditEntry]
-
-
-# -- session ----------------------------------------------------------------------------------
-
-
-class SessionAnswer(Answer):
-    """A log-in: a bearer token of the account's role and area, shown once."""
-
-    token: str
-    token_id: int
-    expires_at: datetime
-    username: str
-    role: str
-    area: str | None
-    worker: str | None
-    department: str | None
-    must_change_password: bool
+    entries: list[access_auth.AuditEntry]

@@ -33,11 +33,13 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypedDict
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 import shapely
+from pydantic import Field
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.db.queries import q
 from gis.errors import InvalidInput, UnknownReference
@@ -85,12 +87,13 @@ class Location:
         return LocationJSON(**d)
 
 
-class LocationJSON(TypedDict):
-    """A Location's public JSON form (``Location.to_dict``: its fields but the row ids)."""
+class Place(TypedDict):
+    """Where a point is and who answers for it (a ``Location`` without what was asked)."""
 
     lon: float | None
     lat: float | None
-    status: str
+    status: Annotated[str, Field(
+        description="inside, outside (nearest grid within reach) or unassigned")]
     grid: str | None
     unit: str | None
     community: str | None
@@ -101,8 +104,13 @@ class LocationJSON(TypedDict):
     grid_name: str | None
     grid_kind: str | None
     distance_m: float | None
-    method: str
+    method: Annotated[str, Field(description="point, building, address or none")]
     generation: int | None
+
+
+class LocationJSON(Place):
+    """A Location's public JSON form (``Location.to_dict``: its fields but the row ids)."""
+
     input: dict[str, Any] | None
 
 

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from gis.access import accounts
 from gis.access.auth import Principal
 from gis.api import deps
-from gis.api.answers import Revoked, SessionAnswer
+from gis.api.answers import Revoked
 from gis.api.schemas import LoginIn
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["session"])
 Eng = Annotated[Engine, Depends(deps.engine)]
 
 
-@router.post("/session", response_model=SessionAnswer, summary="Log in (a session token)")
+@router.post("/session", response_model=accounts.Session, summary="Log in (a session token)")
 async def post_session(body: LoginIn, engine: Eng) -> dict[str, Any]:
     """A session token for the right user name and password (401 otherwise)."""
     s = await run_in_threadpool(accounts.login, engine, body.username, body.password)
