@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import shapely
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from boundaries import preview as pv
 from boundaries import store
@@ -18,9 +18,7 @@ from boundaries.reader import read
 from boundaries.recut import UnitRecut
 from boundaries.report import group_lines, group_problems
 from boundaries.validate import Options, Validation, validate
-from gis.errors import Conflict
 from gis.territory import activation as act
-from gis.territory import generations
 
 OK, BLOCKED, UNREADABLE = 0, 1, 2
 
@@ -127,15 +125,6 @@ def run_import(engine: Engine, path: str | Path, *, crs: str | None = None,
                         recut_feature_collection(v) if v.recut else {})
 
 
-def _check_base(conn: Connection, v: Validation) -> None:
-    """Conflict when another generation became active since the file was validated."""
-    now_active = generations.active_generation(conn)
-    if now_active != v.base_generation:
-        raise Conflict(f"the active generation changed from {v.base_generation} to "
-                       f"{now_active} while the file was validated; run the import again",
-                       code="generation_changed")
-
-
 def _store(engine: Engine, v: Validation, commit: bool, description: str, source: str,
            actor: str | None, max_m: float) -> dict[str, Any]:
     """Store the draft, preview against it (and roll back) or, with ``commit``, activate it.
@@ -145,9 +134,10 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
     (a failed activation marks the draft discarded); the preview then reads what moved.
     """
     out: dict[str, Any] = {}
+    during = "the file was validated"
     with engine.begin() as conn:
         act.lock(conn)
-        _check_base(conn, v)
+        act.check_base(conn, v.base_generation, during)
         t = time.perf_counter()
         gen = store.store(conn, v, description, source)
         out["store_s"] = round(time.perf_counter() - t, 3)
@@ -161,14 +151,8 @@ def _store(engine: Engine, v: Validation, commit: bool, description: str, source
             return out
         act.announce_draft(conn, gen)
     t = time.perf_counter()
-    try:
-        with engine.begin() as conn:
-            act.lock(conn)
-            _check_base(conn, v)
-            out["activation"] = act.activate(conn, gen, actor=actor, max_m=max_m)
-    except BaseException:
-        act.discard_draft(engine, gen)
-        raise
+    out["activation"] = act.activate_draft(engine, gen, base=v.base_generation, during=during,
+                                           actor=actor, max_m=max_m)
     out["activate_s"] = round(time.perf_counter() - t, 3)
     # the preview of a committed import reports what the activation actually moved
     t = time.perf_counter()

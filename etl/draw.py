@@ -123,11 +123,10 @@ def draw_district(engine: Engine, district_code: str, district_name: str,
     if commit:
         with engine.connect() as conn:
             base = territory.active_generation(conn)
-        with engine.begin() as conn:
-            res = activation.commit_generation(
-                conn, lambda c, gen: territory.insert_areas(c, gen, drawn.areas), base=base,
-                description=description or f"drawn from {len(b)} buildings",
-                source=generation_source, actor=actor, max_m=max_m)
+        res = activation.commit_generation(
+            engine, lambda c, gen: territory.insert_areas(c, gen, drawn.areas), base=base,
+            description=description or f"drawn from {len(b)} buildings",
+            source=generation_source, actor=actor, max_m=max_m)
         out["generation"] = res["generation"]
         out["activation"] = res
     out["drawn"] = drawn
@@ -227,11 +226,10 @@ def _activate_redraw(engine: Engine, base: int, codes: list[str],
         conn.execute(q(SQL, "copy_units_except_grids", PKG), {"s": base, "t": gen, "g": codes})
         territory.insert_areas(conn, gen, records)
 
-    with engine.begin() as conn:
-        return activation.commit_generation(
-            conn, fill, base=base,
-            description=f"units redrawn for {len(codes)} grid(s)", source="etl:units",
-            actor=actor, max_m=max_m, summary={"codes": codes_summary, "grids": len(codes)})
+    return activation.commit_generation(
+        engine, fill, base=base,
+        description=f"units redrawn for {len(codes)} grid(s)", source="etl:units",
+        actor=actor, max_m=max_m, summary={"codes": codes_summary, "grids": len(codes)})
 
 
 def redraw_units(engine: Engine, grids: list[str] | None, params: DrawParams | None = None,

@@ -286,7 +286,7 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
             "workers_rederived": workers}
 
 
-def commit_generation(conn: Connection, fill: Callable[[Connection, int], None], *,
+def commit_generation(engine: Engine, fill: Callable[[Connection, int], None], *,
                       base: int | None, description: str, source: str,
                       actor: str | None = None, max_m: float = 300.0,
                       summary: dict[str, Any] | None = None) -> ActivationResult:
@@ -294,17 +294,41 @@ def commit_generation(conn: Connection, fill: Callable[[Connection, int], None],
 
     The one way a territory drawn elsewhere (unit redraws, a drawn district) becomes active:
     the import lock is held, ``base`` must still be the active generation, and the open events
-    are re-located with an activation record, so ``rollback`` undoes it exactly.
+    are re-located with an activation record, so ``rollback`` undoes it exactly. The filled
+    draft is committed and announced first (``activate_draft``).
     """
-    lock(conn)
+    with engine.begin() as conn:
+        lock(conn)
+        check_base(conn, base, "the territory was drawn")
+        gen = create_generation(conn, description, source)
+        fill(conn, gen)
+        conn.execute(q(SQL, "analyze_territory", PKG))
+        announce_draft(conn, gen)
+    return activate_draft(engine, gen, base=base, during="the territory was drawn",
+                          actor=actor, max_m=max_m, summary=summary)
+
+
+def check_base(conn: Connection, base: int | None, during: str) -> None:
+    """Conflict when the active generation is no longer ``base`` (changed ``during`` ...)."""
     now_active = conn.execute(q(SQL, "active_generation", PKG)).scalar()
     if now_active != base:
-        raise Conflict(f"the active generation changed from {base} to {now_active} while the "
-                       "territory was drawn; run it again", code="generation_changed")
-    gen = create_generation(conn, description, source)
-    fill(conn, gen)
-    conn.execute(q(SQL, "analyze_territory", PKG))
-    return activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
+        raise Conflict(f"the active generation changed from {base} to {now_active} while "
+                       f"{during}; run it again", code="generation_changed")
+
+
+def activate_draft(engine: Engine, gen: int, *, base: int | None, during: str,
+                   actor: str | None = None, max_m: float = 300.0,
+                   summary: dict[str, Any] | None = None) -> ActivationResult:
+    """Activate the committed (and announced) draft ``gen`` in a transaction of its own,
+    committed at once; ``base`` must still be active. A failed activation discards the draft."""
+    try:
+        with engine.begin() as conn:
+            lock(conn)
+            check_base(conn, base, during)
+            return activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
+    except BaseException:
+        discard_draft(engine, gen)
+        raise
 
 
 def announce_draft(conn: Connection, gen: int) -> None:
