@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gis.workflow import requests as workflow_requests
+
 # GeoJSON geometry, typed loosely (``type`` and ``coordinates``).
 Geometry = dict[str, Any]
 
@@ -71,35 +73,10 @@ class EscalationRequestIn(BaseModel):
     note: str = Field(..., min_length=1, max_length=4000)
 
 
-class EscalationRequest(BaseModel):
-    """A recorded request to escalate."""
-
-    event_id: int
-    at: str = Field(description="ISO 8601 time of the request")
-    actor: str
-    note: str
-
-
-class OpenEscalationRequest(BaseModel):
-    """An open request to escalate with its event's state."""
-
-    id: int = Field(description="history row id of the request")
-    event_id: int
-    at: datetime
-    actor: str
-    note: str
-    item: str
-    item_name: str
-    status: str
-    level: str
-    grid: str | None
-    due_at: datetime | None
-
-
 class OpenEscalationRequests(BaseModel):
     """Open requests to escalate in the caller's area, newest first."""
 
-    requests: list[OpenEscalationRequest]
+    requests: list[workflow_requests.OpenRequest]
 
 
 class Feature(BaseModel):

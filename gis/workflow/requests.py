@@ -8,9 +8,11 @@ row. It stays open while its event is open and no escalation or whistle followed
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -26,18 +28,18 @@ READERS = ("community_dispatcher", "street_dispatcher", "district_centre")
 
 
 class EscalationRequest(TypedDict):
-    """A request to escalate as recorded."""
+    """A recorded request to escalate."""
 
     event_id: int
-    at: str
+    at: Annotated[str, Field(description="ISO 8601 time of the request")]
     actor: str
     note: str
 
 
 class OpenRequest(TypedDict):
-    """An open request to escalate, with its event's state."""
+    """An open request to escalate with its event's state."""
 
-    id: int
+    id: Annotated[int, Field(description="history row id of the request")]
     event_id: int
     at: datetime
     actor: str

@@ -15,7 +15,6 @@ from gis.access import accounts
 from gis.access.auth import Principal
 from gis.api import deps
 from gis.api.me_models import (
-    EscalationRequest,
     EscalationRequestIn,
     MyGrid,
     OpenEscalationRequests,
@@ -60,7 +59,7 @@ def get_grid(who: Who, engine: Eng) -> dict[str, Any]:
     return mygrid.my_grid(engine, who)
 
 
-@router.post("/events/{event_id}/escalation-request", response_model=EscalationRequest,
+@router.post("/events/{event_id}/escalation-request", response_model=requests.EscalationRequest,
              status_code=201, summary="Ask to escalate (请求上报)")
 def post_escalation_request(event_id: Id, body: EscalationRequestIn, who: Who,
                             engine: Eng) -> dict[str, Any]:
