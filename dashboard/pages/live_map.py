@@ -141,7 +141,8 @@ def leaflet_assets() -> dict[str, str]:
     """The vendored Leaflet files as cached resources (else inline, as on the other maps)."""
     out = {}
     for key, file in mapview.LOCAL_ASSETS.items():
-        mime = "text/css" if file.endswith(".css") else "text/javascript"
+        # application/javascript: the media store names it .js (text/javascript: .es)
+        mime = "text/css" if file.endswith(".css") else "application/javascript"
         link = served(_vendored(file), mime, f"leaflet.{key}")
         if link:
             out[key] = link

@@ -129,5 +129,5 @@ def test_the_page_serves_only_the_callers_grids(db_env, demo_district, engine,
         drawn = set(_decoded(payloads[-1]))
         expect = {c for c in codes if area is None or c.startswith(area)}
         assert drawn == expect and (area is None or len(drawn) < len(codes))
-        assert {"text/javascript", "text/css"} <= {mime for _d, mime in served}  # Leaflet
+        assert {"application/javascript", "text/css"} <= {mime for _d, mime in served}
         served.clear()

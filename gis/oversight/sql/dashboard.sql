@@ -279,9 +279,19 @@ GROUP BY 1, 2;
 -- event_bins_cells from event_tally: the window's whole UTC days [@d0, @d1) from the day rows,
 -- its other whole hours [@h0, @ha) and [@hb, @h1) from the hour rows, the rest of the window
 -- [@since, @ra) and [@rb, @until) (partial hours) from the events themselves (tally_spans).
+-- Each span of event_tally is its own range of the key (which includes the counts), so the
+-- rows come from the index alone; an OR of them would be one bitmap scan over heap pages.
 WITH kept AS (
-    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open
-    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t
+    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open FROM event_tally t
+    WHERE t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1
+    UNION ALL
+    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open FROM event_tally t
+    WHERE t.hours = 1 AND t.bucket >= :h0 AND t.bucket < :ha
+    UNION ALL
+    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open FROM event_tally t
+    WHERE t.hours = 1 AND t.bucket >= :hb AND t.bucket < :h1
+    UNION ALL
+    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open FROM event_tally_delta t
     WHERE (t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1)
        OR (t.hours = 1 AND ((t.bucket >= :h0 AND t.bucket < :ha)
                             OR (t.bucket >= :hb AND t.bucket < :h1)))
@@ -303,8 +313,16 @@ HAVING sum(k.n) > 0;
 -- name: tally_summary
 -- total and open of event_summary from event_tally (as tally_bins, every cell and none).
 WITH kept AS (
-    SELECT t.grid_code, t.n, t.n_open
-    FROM (SELECT * FROM event_tally UNION ALL SELECT * FROM event_tally_delta) t
+    SELECT t.grid_code, t.n, t.n_open FROM event_tally t
+    WHERE t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1
+    UNION ALL
+    SELECT t.grid_code, t.n, t.n_open FROM event_tally t
+    WHERE t.hours = 1 AND t.bucket >= :h0 AND t.bucket < :ha
+    UNION ALL
+    SELECT t.grid_code, t.n, t.n_open FROM event_tally t
+    WHERE t.hours = 1 AND t.bucket >= :hb AND t.bucket < :h1
+    UNION ALL
+    SELECT t.grid_code, t.n, t.n_open FROM event_tally_delta t
     WHERE (t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1)
        OR (t.hours = 1 AND ((t.bucket >= :h0 AND t.bucket < :ha)
                             OR (t.bucket >= :hb AND t.bucket < :h1)))
