@@ -6,11 +6,13 @@ from typing import Any
 
 from pydantic import Field
 
-from gis.api.answers import Answer, Geometry
+from gis.api.answers import KEEP_KEYS, Answer, Geometry
+from gis.territory import activation as act
 
 
 class Generation(Answer):
-    """A boundary generation with its status, size and open events (times as text)."""
+    """A boundary generation with its status, size and open events (times as text). Not the
+    domain's ``GenerationRow``: the route gives its times as ``str()`` text, not ISO times."""
 
     id: int
     status: str
@@ -52,17 +54,11 @@ class BoundaryCollection(Answer):
     features: list[BoundaryFeature]
 
 
-class Rollback(Answer):
-    """What a rollback did (or would do, ``committed`` false)."""
+class Rollback(act.RollbackResult):
+    """What a rollback did (or would do, ``committed`` false): the domain's
+    ``RollbackResult`` and whether it was committed (the body of POST /rollback)."""
 
-    activation: int
-    generation: int
-    rolled_back: int
-    restored: int
-    restored_moved: int
-    relocated: int
-    relocated_moved: int
-    workers_rederived: int
+    __pydantic_config__ = KEEP_KEYS
     committed: bool
 
 

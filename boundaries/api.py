@@ -104,12 +104,6 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
 
 
-class RollbackDone(act.RollbackResult):
-    """A rollback and whether it was committed (the body of POST /rollback)."""
-
-    committed: bool
-
-
 @router.get("", response_model=list[Generation], summary="Boundary generations")
 def generations(engine: Engine = Depends(deps.engine)) -> list[act.GenerationRow]:
     """Every generation with its status, size and the open events whose current codes are
@@ -130,7 +124,7 @@ def export(generation: GenerationId, engine: Engine = Depends(deps.engine)) -> B
 def rollback(commit: Annotated[bool, Query(description="Really roll back")] = False,
              engine: Engine = Depends(deps.engine), locator: Locator = Depends(deps.locator),
              settings: Settings = Depends(deps.settings),
-             who: Principal = Depends(deps.require_planner_for_writes)) -> RollbackDone:
+             who: Principal = Depends(deps.require_planner_for_writes)) -> Rollback:
     """Restore the generation the last activation replaced and the former assignments."""
     with engine.begin() as conn:
         out = act.rollback(conn, actor=_actor(who), max_m=settings.outside_max_distance_m)
@@ -138,6 +132,6 @@ def rollback(commit: Annotated[bool, Query(description="Really roll back")] = Fa
             conn.rollback()
     if commit:
         locator.refresh()
-    done = RollbackDone(**out, committed=commit)
+    done = Rollback(**out, committed=commit)
     _audit(engine, who, "boundaries.rollback", dict(done))
     return done

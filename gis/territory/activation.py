@@ -31,10 +31,11 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, TextClause, text
 from sqlalchemy.exc import DBAPIError
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.db.queries import named, q
 from gis.errors import Conflict, NotFound
