@@ -220,23 +220,6 @@ class GridDetail(Answer):
     properties: GridDetailProperties
 
 
-# -- patrols ----------------------------------------------------------------------------------
-
-
-class StoredTrack(Answer):
-    """A stored patrol track: its length and main grid."""
-
-    id: int
-    uid: UUID
-    worker: str
-    grid: str | None
-    points: int
-    length_m: float
-    started_at: datetime
-    ended_at: datetime
-    crs: str
-
-
 # -- workflow ---------------------------------------------------------------------------------
 
 

@@ -1,15 +1,16 @@
-"""Request and response models of the chunked patrol upload and the track reads."""
+"""Request and response models of the patrol uploads and the track reads; the answers are
+the domain's TypedDicts (``gis.intake.patrols``, ``gis.intake.patrol_chunks``), kept whole
+(``KEEP_KEYS``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gis.api.answers import Answer, Geometry
+from gis.api.answers import KEEP_KEYS
 from gis.api.params import Instant
+from gis.intake import patrol_chunks, patrols
 
 
 class ChunkFixIn(BaseModel):
@@ -41,59 +42,25 @@ class ChunkIn(BaseModel):
     final: bool = Field(False, description="True on the chunk sent when the patrol stops.")
 
 
-class ChunkTrack(Answer):
-    """The track as rebuilt from the chunks received so far."""
-
-    id: int
-    uid: UUID
-    worker: str
-    grid: str | None
-    points: int
-    length_m: float
-    started_at: datetime
-    ended_at: datetime
-    final: bool
-
-
-class ChunkStored(Answer):
+class ChunkStored(patrol_chunks.ChunkStored):
     """The answer to a chunk: stored or replayed, and the track so far (null: < 2 places)."""
 
-    track_uid: UUID
-    seq: int
-    replayed: bool
-    dropped: int = Field(..., description="Fixes dropped for acc > 100 m.")
-    chunks: int = Field(..., description="Chunks of this track stored.")
-    missing: list[int] = Field(..., description="Seqs below the highest one not received.")
-    track: ChunkTrack | None
+    __pydantic_config__ = KEEP_KEYS
 
 
-class TrackProperties(Answer):
-    """Properties of a track feature."""
+class StoredTrack(patrols.TrackStored):
+    """A stored patrol track: its length and main grid."""
 
-    id: int
-    uid: UUID
-    worker: str
-    grid: str | None
-    started_at: datetime
-    ended_at: datetime
-    length_m: float
-    points: int
-    final: bool
+    __pydantic_config__ = KEEP_KEYS
 
 
-class TrackFeature(Answer):
+class TrackFeature(patrol_chunks.TrackFeature):
     """A patrol track as a GeoJSON feature (LineString, WGS84)."""
 
-    type: Literal["Feature"]
-    id: int
-    geometry: Geometry
-    properties: TrackProperties
+    __pydantic_config__ = KEEP_KEYS
 
 
-class TrackCollection(Answer):
+class TrackCollection(patrol_chunks.TrackCollection):
     """A day's patrol tracks as a GeoJSON FeatureCollection."""
 
-    type: Literal["FeatureCollection"]
-    day: str
-    worker: str | None
-    features: list[TrackFeature]
+    __pydantic_config__ = KEEP_KEYS

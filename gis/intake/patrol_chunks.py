@@ -43,10 +43,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access.auth import Principal
 from gis.clock import CST, day_bounds
@@ -83,7 +85,7 @@ class Chunk:
 
 
 class ChunkTrack(TypedDict):
-    """The track as rebuilt from its chunks."""
+    """The track as rebuilt from the chunks received so far."""
 
     id: int
     uid: str
@@ -97,14 +99,16 @@ class ChunkTrack(TypedDict):
 
 
 class ChunkStored(TypedDict):
-    """The answer to one chunk (``ingest_chunk``)."""
+    """The answer to a chunk (``ingest_chunk``): stored or replayed, and the track so far
+    (null: fewer than 2 places)."""
 
     track_uid: str
     seq: int
     replayed: bool
-    dropped: int
-    chunks: int
-    missing: list[int]
+    dropped: Annotated[int, Field(description="Fixes dropped for acc > 100 m.")]
+    chunks: Annotated[int, Field(description="Chunks of this track stored.")]
+    missing: Annotated[list[int], Field(
+        description="Seqs below the highest one not received.")]
     track: ChunkTrack | None
 
 
@@ -123,7 +127,7 @@ class TrackProperties(TypedDict):
 
 
 class TrackFeature(TypedDict):
-    """A track as a GeoJSON feature (LineString, WGS84)."""
+    """A patrol track as a GeoJSON feature (LineString, WGS84)."""
 
     type: Literal["Feature"]
     id: int

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
 
 import numpy as np
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.db.queries import q
 from gis.errors import InvalidInput, UnknownReference
@@ -29,7 +29,7 @@ class Fix:
 
 
 class TrackStored(TypedDict):
-    """A stored patrol track's summary (``ingest_track``)."""
+    """A stored patrol track: its length and main grid (``ingest_track``)."""
 
     id: int
     uid: str

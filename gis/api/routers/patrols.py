@@ -11,9 +11,14 @@ from sqlalchemy import Connection, Engine
 from gis.access import auth
 from gis.access.auth import Principal
 from gis.api import deps
-from gis.api.answers import StoredTrack
 from gis.api.params import Day
-from gis.api.patrol_models import ChunkIn, ChunkStored, TrackCollection, TrackFeature
+from gis.api.patrol_models import (
+    ChunkIn,
+    ChunkStored,
+    StoredTrack,
+    TrackCollection,
+    TrackFeature,
+)
 from gis.api.schemas import PatrolIn
 from gis.errors import InvalidInput
 from gis.intake import patrol_chunks, patrols
