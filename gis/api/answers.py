@@ -13,7 +13,6 @@ of being dropped. Routes whose answers leave keys out (transitions, level moves)
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Required
 from uuid import UUID
 
@@ -23,6 +22,10 @@ from gis.access import auth as access_auth
 from gis.intake import events as intake_events
 from gis.oversight import assessment as oversight_assessment
 from gis.territory import locator as territory_locator
+from gis.workflow import duplicates as workflow_duplicates
+from gis.workflow import escalation as workflow_escalation
+from gis.workflow import state as workflow_state
+from gis.workflow import transitions as workflow_transitions
 
 # A measure the domain gives as int or float (rules files, rounding): kept as given.
 Number = int | float
@@ -238,106 +241,36 @@ class Me(Answer):
     grids: list[str] | None = Field(None, description="grid worker: the grids it works in")
 
 
-class TransitionAnswer(Answer):
-    """A status transition; the keys after ``actor`` depend on the action."""
+class TransitionAnswer(workflow_transitions.TransitionResult):
+    """A status transition; the keys after ``actor`` depend on the action (absent, not null,
+    when the action has none)."""
 
-    id: int
-    action: str
-    from_: str = Field(alias="from")
-    to: str
-    at: str = Field(description="ISO 8601 time of the transition")
-    actor: str
-    level: str | None = Field(None, description="dispatch: the handling level")
-    area: str | None = Field(None, description="dispatch: the handling area")
-    departments: list[str] | None = Field(None, description="dispatch: departments notified")
-    due_at: datetime | str | None = Field(None, description="dispatch, resolve: due time")
-    within_limit: bool | None = Field(None, description="resolve: within the time limit")
-    points: int | None = Field(None, description="accept: points given to the resident")
-    resident: str | None = Field(None, description="accept: the resident rewarded")
-    original_id: int | None = Field(None, description="mark_duplicate: the original event")
+    __pydantic_config__ = KEEP_KEYS
 
 
-class LevelMove(Answer):
+class LevelMove(workflow_escalation.EscalationStep):
     """An escalation or whistle (吹哨): the event climbs a level; departments are notified."""
 
-    id: int
-    action: str
-    actor: str
-    at: str = Field(description="ISO 8601 time of the move")
-    from_level: str
-    to_level: str
-    reason: str
-    area: str | None
-    departments: list[str]
-    due_at: str
-    was_due_at: str | None
+    __pydantic_config__ = KEEP_KEYS
 
 
-class DuplicateLink(Answer):
-    """A (possible) duplicate link between two events."""
-
-    event_id: int
-    original_id: int
-    distance_m: float | None
-    gap_s: float | None
-    status: str
-    created_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    item_code: str | None
-    event_status: str | None
-    original_status: str | None
-    grid_code: str | None
-
-
-class WorkflowView(Answer):
+class WorkflowView(workflow_transitions.WorkflowView):
     """An event's workflow state: allowed actions, dispatch records, duplicate links."""
 
-    id: int
-    status: str
-    level: str | None
-    due_at: datetime | None
-    grid_code: str | None
-    community_code: str | None
-    street_code: str | None
-    item_code: str
-    allowed_actions: list[str]
-    dispatch: list[intake_events.DispatchRecord]
-    duplicates: list[DuplicateLink]
-
-
-class Notification(Answer):
-    """A department notification (通报) with its event."""
-
-    id: int
-    event_id: int
-    at: datetime
-    level: str | None
-    area_code: str | None
-    department: str | None
-    actor: str | None
-    note: str | None
-    acknowledged_at: datetime | None
-    item_code: str | None
-    status: str | None
-    grid_code: str | None
+    __pydantic_config__ = KEEP_KEYS
 
 
 class Notifications(Answer):
     """Department notifications the caller may see, newest first."""
 
     count: int
-    dispatches: list[Notification]
+    dispatches: list[workflow_transitions.Notification]
 
 
-class Acknowledgement(Answer):
+class Acknowledgement(workflow_transitions.Acknowledgement):
     """A notification acknowledged (通报签收)."""
 
-    id: int
-    event_id: int
-    department: str | None
-    acknowledged_at: str = Field(description="ISO 8601 time")
-    actor: str
+    __pydantic_config__ = KEEP_KEYS
 
 
 class PatrolRules(Answer):
@@ -389,49 +322,33 @@ class EscalationRun(Answer):
     """Events escalated by a scheduler run."""
 
     escalated: int
-    events: list[LevelMove]
-
-
-class OverdueEvent(Answer):
-    """An open event past its due time."""
-
-    id: int
-    item_code: str
-    status: str
-    level: str | None
-    grid_code: str | None
-    due_at: datetime
-    hours_over: Decimal = Field(description="hours past due_at (a decimal string)")
+    events: list[workflow_escalation.EscalationStep]
 
 
 class Overdue(Answer):
     """Open events past their due time."""
 
     count: int
-    events: list[OverdueEvent]
+    events: list[workflow_escalation.OverdueEvent]
 
 
 class DuplicateLinks(Answer):
     """Duplicate links for dispatchers to decide."""
 
     count: int
-    links: list[DuplicateLink]
+    links: list[workflow_state.DuplicateLink]
 
 
-class DuplicateDismissed(Answer):
+class DuplicateDismissed(workflow_duplicates.LinkDismissed):
     """A possible duplicate link dismissed."""
 
-    event_id: int
-    original_id: int
-    status: str
+    __pydantic_config__ = KEEP_KEYS
 
 
-class DuplicateConfig(Answer):
+class DuplicateConfig(workflow_duplicates.DuplicateConfig):
     """Distance (m) and window (h) of duplicate detection."""
 
-    distance_m: Number
-    window_h: Number
-    enabled: bool
+    __pydantic_config__ = KEEP_KEYS
 
 
 # -- oversight: patrols, assessment -------------------------------------------------------------

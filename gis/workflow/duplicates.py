@@ -8,9 +8,9 @@ intake path (API, CLI, ETL) is covered; the distance and time window live in
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TypedDict
 
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -26,7 +26,7 @@ PKG = "gis.workflow.sql"
 
 
 class DuplicateConfig(TypedDict):
-    """The distance (m) and time window (h) linking possible duplicates, and the switch."""
+    """Distance (m) and window (h) of duplicate detection, and the switch."""
 
     distance_m: float
     window_h: float
@@ -34,7 +34,7 @@ class DuplicateConfig(TypedDict):
 
 
 class LinkDismissed(TypedDict):
-    """A dismissed possible-duplicate link (``dismiss``)."""
+    """A possible duplicate link dismissed (``dismiss``)."""
 
     event_id: int
     original_id: int

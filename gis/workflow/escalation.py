@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access import auth, scope
 from gis.access.auth import Principal
@@ -22,12 +24,13 @@ SCHEDULER = Principal("district_centre", name="scheduler")
 
 
 class EscalationStep(TypedDict):
-    """One climb of an event (escalation or whistle), as recorded in its history."""
+    """An escalation or whistle (吹哨): the event climbs a level; departments are notified
+    (one climb as recorded in the event's history)."""
 
     id: int
     action: str
     actor: str
-    at: str
+    at: Annotated[str, Field(description="ISO 8601 time of the move")]
     from_level: str
     to_level: str
     reason: str
@@ -46,7 +49,8 @@ class OverdueEvent(TypedDict):
     level: str
     grid_code: str | None
     due_at: datetime
-    hours_over: Decimal
+    hours_over: Annotated[Decimal, Field(
+        description="hours past due_at (a decimal string)")]
 
 
 def next_level(level: str) -> str | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import Connection
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.db.queries import q
 from gis.errors import Conflict, InvalidInput, NotFound

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired
 
+from pydantic import Field
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis import rulebook
 from gis.access import auth
@@ -39,15 +41,26 @@ PKG = "gis.workflow.sql"
 # departments, due_at as ISO text), ``accept`` (points, resident), ``mark_duplicate``
 # (original_id), ``resolve`` (due_at as a time or None, within_limit).
 TransitionResult = TypedDict("TransitionResult", {
-    "id": int, "action": str, "from": str, "to": str, "at": str, "actor": str,
-    "level": NotRequired[str], "area": NotRequired[str], "departments": NotRequired[list[str]],
-    "due_at": NotRequired[str | datetime | None], "points": NotRequired[int],
-    "resident": NotRequired[str], "original_id": NotRequired[int],
-    "within_limit": NotRequired[bool]})
+    "id": int, "action": str, "from": str, "to": str,
+    "at": Annotated[str, Field(description="ISO 8601 time of the transition")], "actor": str,
+    "level": NotRequired[Annotated[str, Field(description="dispatch: the handling level")]],
+    "area": NotRequired[Annotated[str, Field(description="dispatch: the handling area")]],
+    "departments": NotRequired[Annotated[list[str], Field(
+        description="dispatch: departments notified")]],
+    "due_at": NotRequired[Annotated[str | datetime | None, Field(
+        description="dispatch, resolve: due time")]],
+    "points": NotRequired[Annotated[int, Field(
+        description="accept: points given to the resident")]],
+    "resident": NotRequired[Annotated[str, Field(description="accept: the resident rewarded")]],
+    "original_id": NotRequired[Annotated[int, Field(
+        description="mark_duplicate: the original event")]],
+    "within_limit": NotRequired[Annotated[bool, Field(
+        description="resolve: within the time limit")]]})
 
 
 class WorkflowView(TypedDict):
-    """An event's workflow state (``workflow_view``)."""
+    """An event's workflow state (``workflow_view``): allowed actions, dispatch records,
+    duplicate links."""
 
     id: int
     status: str
@@ -63,22 +76,22 @@ class WorkflowView(TypedDict):
 
 
 class Acknowledgement(TypedDict):
-    """A department's acknowledgement of a notification (``acknowledge``)."""
+    """A notification acknowledged (通报签收, ``acknowledge``)."""
 
     id: int
     event_id: int
     department: str
-    acknowledged_at: str
+    acknowledged_at: Annotated[str, Field(description="ISO 8601 time")]
     actor: str
 
 
 class Notification(TypedDict):
-    """A department notification (``notifications``)."""
+    """A department notification (通报) with its event (``notifications``)."""
 
     id: int
     event_id: int
     at: datetime
-    level: str
+    level: str | None
     area_code: str | None
     department: str
     actor: str | None
