@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ Scope = tuple[str, ...] | None  # code prefixes the viewer may see (None: everyt
 TTL_S = 3  # live data: a little under the refresh period
 STATIC_TTL_S = 60  # boundaries and filter options change rarely
 COVERAGE_TTL_S = 30  # patrol tracks arrive as patrols end: not recounted at every refresh
+FOLD_EVERY_S = 10  # the live map folds the tally's appended changes at most this often
 EMPTY_HINT = "no data yet: run `wangge demo`"
 TODAY = "today"  # since 00:00 China Standard Time: the desk's working day, the default
 WINDOWS: dict[str, timedelta | None] = {
@@ -85,6 +87,24 @@ def ping(url: str) -> bool:
         return True
     except Exception:
         return False
+
+
+_folded_at = {"t": float("-inf")}  # when this process last folded the tally
+
+
+def fold_tally(url: str) -> None:
+    """Fold the changes the event triggers append (reports, moves, closures) into the live
+    map's tally, on the primary, at most every ``FOLD_EVERY_S`` per process (one folder at a
+    time; the others skip): the map's reads then sum few appended rows, not every change of
+    the window. The primary out of reach: skipped (the reads may still reach a replica)."""
+    now = time.monotonic()
+    if now - _folded_at["t"] < FOLD_EVERY_S:
+        return
+    _folded_at["t"] = now
+    try:
+        _call(dq.compact_tally, _engine(url))
+    except DatabaseUnavailable:
+        return
 
 
 @st.cache_data(ttl=STATIC_TTL_S, show_spinner=False)

@@ -131,3 +131,27 @@ def test_the_page_serves_only_the_callers_grids(db_env, demo_district, engine,
         assert drawn == expect and (area is None or len(drawn) < len(codes))
         assert {"application/javascript", "text/css"} <= {mime for _d, mime in served}
         served.clear()
+
+
+def test_the_live_page_folds_the_tally(db_env, demo_district, engine, monkeypatch) -> None:
+    """Events stored through the triggers leave appended tally changes; a run of the live page
+    folds them into event_tally (what it shows unchanged), so later refreshes sum few rows."""
+    from dashboard import data
+    from gis.access.auth import create_token
+
+    _seed(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM event_tally_delta")).scalar_one() > 0
+    monkeypatch.setitem(data._folded_at, "t", float("-inf"))
+    at = AppTest.from_file(str(LIVE), default_timeout=30)
+    at.session_state["wg_lang"] = "en"
+    at.session_state["wg_token"] = create_token(engine, "district_centre", None,
+                                                name="fold")["token"]
+    at.run()
+    assert not at.exception, at.exception
+    assert any(f"{m.label}={m.value}" == "Events=3" for m in at.metric)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM event_tally_delta")).scalar_one() == 0
+        assert conn.execute(text("SELECT sum(n) FROM event_tally WHERE hours = 1")
+                            ).scalar_one() == conn.execute(text(
+                                "SELECT count(*) FROM event")).scalar_one()
