@@ -12,7 +12,7 @@ of being dropped. Routes whose answers leave keys out (transitions, level moves)
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Required
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gis.access import auth as access_auth
 from gis.intake import events as intake_events
 from gis.oversight import assessment as oversight_assessment
+from gis.oversight import coverage as oversight_coverage
 from gis.territory import locator as territory_locator
 from gis.workflow import duplicates as workflow_duplicates
 from gis.workflow import escalation as workflow_escalation
@@ -354,99 +355,31 @@ class DuplicateConfig(workflow_duplicates.DuplicateConfig):
 # -- oversight: patrols, assessment -------------------------------------------------------------
 
 
-class GridCoverage(Answer):
-    """Units of one grid passed by tracks."""
-
-    grid: str
-    units: int
-    visited: int
-    coverage: float | None
-
-
-class Coverage(Answer):
+class Coverage(oversight_coverage.CoverageReport):
     """Units passed by tracks in a period, in all and per grid."""
 
-    since: datetime
-    until: datetime
-    distance_m: Number
-    worker: str | None
-    area: str | None
-    units: int
-    visited: int
-    coverage: float | None
-    grids: list[GridCoverage]
-
-
-class UnvisitedUnit(Answer):
-    """A unit not visited recently (``last_visit`` null: never)."""
-
-    unit: str
-    grid_code: str | None
-    last_visit: datetime | None
+    __pydantic_config__ = KEEP_KEYS
 
 
 class Unvisited(Answer):
     """Units not visited for N days."""
 
     count: int
-    units: list[UnvisitedUnit]
-
-
-class GridDue(Answer):
-    """Duty, done and due of one grid."""
-
-    grid: str
-    duty: int
-    done: int
-    due: int
-
-
-class DueUnit(Answer):
-    """A unit due for a visit: name, a point inside it (WGS84) for the map, last visit."""
-
-    unit: str
-    name: str
-    grid_code: str
-    lon: float
-    lat: float
-    last_visit: datetime | None
-
-
-class Reminder(Answer):
-    """Patrols due of one worker, with the units not visited recently."""
-
-    worker: str
-    patrols_due: int
-    grids: list[GridDue]
-    unvisited_units: list[str]
-    units: list[DueUnit] = Field(..., description="unvisited_units with names and positions.")
-
-
-class Duty(Answer):
-    """Duty, done and due of one worker in one grid on one day."""
-
-    worker: str
-    grid: str
-    role: str
-    date: date
-    duty: int
-    done: int
-    due: int
+    units: list[oversight_coverage.UnvisitedUnit]
 
 
 class PatrolsDue(Answer):
     """Reminders per worker and the duties behind them."""
 
     count: int
-    reminders: list[Reminder]
-    duties: list[Duty]
+    reminders: list[oversight_coverage.Reminder]
+    duties: list[oversight_coverage.PatrolDue]
 
 
-class DutySet(Answer):
+class DutySet(oversight_coverage.DutySet):
     """A grid's daily patrol duty, as set."""
 
-    grid: str
-    patrols_per_day: int
+    __pydantic_config__ = KEEP_KEYS
 
 
 class Assessment(oversight_assessment.Assessment):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import TypedDict
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis import rulebook
 from gis.access import auth, scope
@@ -39,7 +41,8 @@ class ResponsibleWorker(TypedDict):
 
 
 class GridCoverage(TypedDict):
-    """One grid's units, those visited, and the share (None: no units)."""
+    """Units of one grid passed by tracks: its units, those visited, and the share (None: no
+    units)."""
 
     grid: str
     units: int
@@ -62,7 +65,7 @@ class CoverageReport(TypedDict):
 
 
 class UnvisitedUnit(TypedDict):
-    """A unit not visited for N days (``last_visit`` None: never visited)."""
+    """A unit not visited recently (``last_visit`` null: never)."""
 
     unit: str
     grid_code: str
@@ -75,14 +78,14 @@ class PatrolDue(TypedDict):
     worker: str
     grid: str
     role: str
-    date: str
+    date: Annotated[str, Field(json_schema_extra={"format": "date"})]  # ISO, in CST
     duty: int
     done: int
     due: int
 
 
 class GridPatrols(TypedDict):
-    """A grid's patrol duty, patrols done and still due, within a reminder."""
+    """Duty, done and due of one grid, within a reminder."""
 
     grid: str
     duty: int
@@ -102,17 +105,18 @@ class DueUnit(TypedDict):
 
 
 class Reminder(TypedDict):
-    """A worker's reminder: patrols due today and their grids' unvisited units."""
+    """Patrols due of one worker (today), with its grids' units not visited recently."""
 
     worker: str
     patrols_due: int
     grids: list[GridPatrols]
     unvisited_units: list[str]
-    units: list[DueUnit]
+    units: Annotated[list[DueUnit], Field(
+        description="unvisited_units with names and positions.")]
 
 
 class DutySet(TypedDict):
-    """A grid's new daily patrol duty (``set_duty``)."""
+    """A grid's daily patrol duty, as set (``set_duty``)."""
 
     grid: str
     patrols_per_day: int
