@@ -50,15 +50,16 @@ def _dropzone_css(key: str, button: str, instructions: str, dragging: str) -> st
     zone = f'.st-key-{key} [data-testid="stFileUploaderDropzone"]'
     hint = f'{zone} [data-testid="stFileUploaderDropzoneInstructions"]'
     label = f'{zone} > span > button [data-testid="stMarkdownContainer"]'
+    # shown while a file is dragged over: the one child without test ids (the chips of an
+    # uploaded file have them)
+    drag = f'{zone} > div:not([data-testid]):not(:has([data-testid]))'
     return (f"<style>{label} p{{display:none}}"
             f"{label}::after{{content:{_css_text(button)}}}"
             f"{hint} span{{display:none}}"
             f"{hint} > div::after{{content:{_css_text(instructions)};font-size:0.875rem;"
             "line-height:1.4}"
-            f"{zone} > div:not([data-testid]){{font-size:0}}"
-            f"{zone} > div:not([data-testid]) *{{font-size:0}}"
-            f"{zone} > div:not([data-testid])::after{{content:{_css_text(dragging)};"
-            "font-size:1rem}</style>")
+            f"{drag} > span{{display:none}}"
+            f"{drag}::after{{content:{_css_text(dragging)}}}</style>")
 
 
 def file_uploader(label: str, types: list[str], key: str, kinds: str) -> UploadedFile | None:

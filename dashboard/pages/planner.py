@@ -110,7 +110,8 @@ def _grid_table(report: dict) -> pd.DataFrame:
             or g.get("units_added") or g.get("units_removed") or g.get("units_changed")]
     return pd.DataFrame([{
         t("grid"): g["grid"], t("change"): t(g["change"]),
-        t("area change %"): g.get("area_change_pct"),
+        t("area change %"): "—" if g.get("area_change_pct") is None
+        else f"{g['area_change_pct']:+.1f}",
         t("units +/−/~"): f"+{g['units_added']} −{g['units_removed']} ~{g['units_changed']}",
         t("events out"): g["events_out"], t("events in"): g["events_in"],
         t("buildings out"): g["buildings_out"], t("buildings in"): g["buildings_in"],
@@ -274,7 +275,8 @@ def download_active(who, rows: list[dict]) -> None:
     st.download_button(t("Download the active grids (GeoJSON)"),
                        data=lambda: pl.active_file(who).content, mime=GEOJSON,
                        file_name=f"wangge-boundaries-generation-{active}.geojson",
-                       key="pl_active_download", icon=":material/download:")
+                       key="pl_active_download", icon=":material/download:",
+                       on_click="ignore")
     st.caption(t("Generation {g} as a boundary file (every level, units included). Move a "
                  "grid edge in QGIS, save, and upload the file under 「{tab}」: the units of "
                  "the grids that moved are re-cut from the buildings, the others stay.",
@@ -329,12 +331,17 @@ def draft_form(who) -> None:
     st.session_state.pop(DRAFT_CHECKED, None)
 
 
+def _measures() -> dict[str, str]:
+    """The workload's measures (etl.workload.MEASURES) named for people."""
+    return {"buildings": t("buildings"), "floor_area_m2": t("floor area (m²)"),
+            "km2": t("km²"), "units": t("units"), "population": t("residents"),
+            "households": t("households")}
+
+
 def _workload_table(d: pl.Draft) -> pd.DataFrame:
     """One row per drafted grid: its workload."""
     names = {g.code: g.name for g in d.grids}
-    cols = {"buildings": t("buildings"), "floor_area_m2": t("floor area (m²)"),
-            "km2": t("km²"), "units": t("units"), "population": t("residents"),
-            "households": t("households")}
+    cols = _measures()
     return pd.DataFrame([{t("grid"): r["grid"], t("name"): names.get(r["grid"], ""),
                           **{label: r[m] for m, label in cols.items() if m in r}}
                          for r in d.out["workload"]["grids"]])
@@ -342,12 +349,17 @@ def _workload_table(d: pl.Draft) -> pd.DataFrame:
 
 def _spread_table(d: pl.Draft) -> pd.DataFrame:
     """The spread of each measure over the drafted grids."""
-    label = {"buildings": t("buildings"), "floor_area_m2": t("floor area (m²)"),
-             "km2": t("km²"), "units": t("units"), "population": t("residents"),
-             "households": t("households")}
-    return pd.DataFrame([{t("measure"): label.get(m, m), t("min"): s["min"],
-                          t("median"): s["median"], t("max"): s["max"],
-                          t("max/min"): s["max_over_min"], t("variation (cv)"): s["cv"]}
+    label = _measures()
+
+    def fig(m: str, v: float | None) -> str:
+        """A figure of measure ``m`` for people: km² to 0.001, others whole (— for none)."""
+        if v is None:
+            return "—"
+        return f"{v:.3f}" if m == "km2" else f"{v:,.0f}"
+    return pd.DataFrame([{t("measure"): label.get(m, m), t("min"): fig(m, s["min"]),
+                          t("median"): fig(m, s["median"]), t("max"): fig(m, s["max"]),
+                          t("max/min"): "—" if s["max_over_min"] is None
+                          else f"{s['max_over_min']:.2f}", t("variation (cv)"): f"{s['cv']:.2f}"}
                          for m, s in d.out["workload"]["spread"].items()])
 
 
@@ -360,7 +372,8 @@ def show_streets(d: pl.Draft) -> None:
                      "streets FILE --commit` and draw again."))
         return
     fit = s.get("fit") or {}
-    st.success(t("Drawn along {n} stored street and barrier lines.", n=s["lines"]))
+    st.success(t("Drawn along the stored street and barrier lines ({n} stored near the "
+                 "buildings).", n=s["lines"]))
     c = st.columns(3)
     c[0].metric(t("Grid boundary near a street"), f"{fit.get('near_share', 0):.0%}",
                 help=t("Share of the boundary between grids within {m} m of a street, a "
@@ -402,7 +415,8 @@ def show_draft(d: pl.Draft) -> None:
                  b=d.out["buildings"]))
     show_streets(d)
     st.subheader(t("Workload per grid"))
-    st.dataframe(_workload_table(d), hide_index=True)
+    st.dataframe(_workload_table(d), hide_index=True, column_config={
+        t("floor area (m²)"): st.column_config.NumberColumn(format="localized")})
     st.caption(t("Spread over the grids"))
     st.dataframe(_spread_table(d), hide_index=True)
     notes = [d.out["workload"]["imputed_floors"]] if d.out["workload"]["imputed_floors"][
@@ -421,7 +435,7 @@ def draft_actions(who, d: pl.Draft) -> None:
     left, right = st.columns(2)
     left.download_button(t("Download the draft (GeoJSON, editable in QGIS)"), data=d.content,
                          file_name=d.name, mime=GEOJSON, key="pld_download",
-                         icon=":material/download:")
+                         icon=":material/download:", on_click="ignore")
     if right.button(t("Import this draft"), key="pld_import", icon=":material/upload:"):
         with st.spinner(t("Checking the file…")):
             try:
@@ -465,8 +479,10 @@ def main() -> None:
     done = st.session_state.pop(DONE, None)
     if done:
         st.success(done)
+    # keyed and tracked: the tab shown stays across reruns (a commit's message, a download)
     upload, drafting, gens = st.tabs([t("Import a boundary file"), t("Draw a first draft"),
-                                      t("Generations and rollback")])
+                                      t("Generations and rollback")], key="pl_tab",
+                                     on_change="rerun")
     with upload:
         import_section(who)
     with drafting:

@@ -70,7 +70,8 @@ def test_a_first_draft_is_drawn_imported_and_committed(town: int, clean_db: Engi
     grids = d.out["levels"]["grid"]
     assert f"{grids} 个网格" in txt and f"由 {town} 栋建筑" in txt and "北京时间" in txt
     assert "尚未保存任何内容" in txt and _generations(clean_db) == []
-    assert "已沿 9 条已加载的道路和障碍线" in txt and "网格边界沿街比例=100%" in txt
+    assert "已沿已加载的道路和障碍线（河道、铁路）划分（建筑附近已加载 9 条）" in txt
+    assert "网格边界沿街比例=100%" in txt
     assert "跨街的多楼栋单元=0 / " in txt
     table = at.dataframe[0].value
     assert len(table) == grids >= 4 and table["楼栋数"].sum() == town
