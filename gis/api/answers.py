@@ -12,7 +12,6 @@ of being dropped. Routes whose answers leave keys out (transitions, level moves)
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Required
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from gis.access import auth as access_auth
 from gis.intake import events as intake_events
 from gis.oversight import assessment as oversight_assessment
 from gis.oversight import coverage as oversight_coverage
+from gis.territory import grids as territory_grids
 from gis.territory import locator as territory_locator
 from gis.workflow import duplicates as workflow_duplicates
 from gis.workflow import escalation as workflow_escalation
@@ -134,94 +134,16 @@ class EventDetail(intake_events.EventDetail):
 # -- grids ------------------------------------------------------------------------------------
 
 
-class GridProperties(Answer):
-    """Properties of a grid feature."""
-
-    code: str
-    name: str | None
-    kind: str | None
-    community_code: str | None
-    street_code: str | None
-    generation_id: int
-    area_m2: float
-
-
-class GridFeature(Answer):
-    """One grid as a GeoJSON Feature."""
-
-    type: str
-    id: str
-    geometry: Geometry | None
-    properties: GridProperties
-
-
-class GridCollection(Answer):
+class GridCollection(territory_grids.GridCollection):
     """The active grids as a GeoJSON FeatureCollection."""
 
-    type: str
-    features: list[GridFeature]
+    __pydantic_config__ = KEEP_KEYS
 
 
-class Person(Answer):
-    """A worker responsible for a grid (or its community / street)."""
-
-    code: str
-    name: str | None
-    role: str
-    area_code: str
-    valid_from: datetime | None
-    valid_to: datetime | None
-
-
-class OpenEvent(Answer):
-    """An open event of a grid."""
-
-    id: int
-    item_code: str
-    status: str
-    level: str | None
-    reported_at: datetime
-    due_at: datetime | None
-    unit_code: str | None
-    lon: float | None
-    lat: float | None
-    description: str | None
-
-
-class OpenEvents(Answer):
-    """Open events of a grid the caller may see (``filtered`` when limited)."""
-
-    total: int
-    by_status: dict[str, int]
-    latest: list[OpenEvent]
-    filtered: bool
-
-
-class GridDetailProperties(Answer):
-    """Properties of one grid with its people and open events."""
-
-    code: str
-    name: str | None
-    kind: str | None
-    community_code: str | None
-    community_name: str | None
-    street_code: str | None
-    street_name: str | None
-    district_code: str | None
-    generation_id: int
-    area_m2: float
-    units: int
-    people: list[Person]
-    open_events: OpenEvents
-
-
-class GridDetail(Answer):
+class GridDetail(territory_grids.GridDetail):
     """One grid as a GeoJSON Feature with its people and open events."""
 
-    type: str
-    id: str
-    geometry: Geometry | None
-    properties: GridDetailProperties
+    __pydantic_config__ = KEEP_KEYS
 
 
 # -- workflow ---------------------------------------------------------------------------------

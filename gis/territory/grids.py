@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -45,7 +46,7 @@ class GridCollection(TypedDict):
 
 
 class GridPerson(TypedDict):
-    """A current role in a grid or one of its units."""
+    """A worker responsible for a grid or one of its units (a current role)."""
 
     code: str
     name: str
@@ -71,7 +72,8 @@ class GridOpenEvent(TypedDict):
 
 
 class GridOpenEvents(TypedDict):
-    """A grid's open events the caller may read: counts and the latest."""
+    """A grid's open events the caller may read: counts and the latest (``filtered`` when
+    limited)."""
 
     total: int
     by_status: dict[str, int]
