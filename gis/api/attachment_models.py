@@ -16,7 +16,9 @@ class GpsHintOut(BaseModel):
 
 class AttachmentOut(BaseModel):
     """One photo or voice note of an event; ``url`` serves the stored copy (no EXIF),
-    ``thumb_url`` a small JPEG (null for voice notes)."""
+    ``thumb_url`` a small JPEG (null for voice notes). The API's own view of
+    ``gis.intake.attachments.AttachmentRow``, hence a model: URLs instead of content hashes,
+    the GPS hint as one object, the uploader left out."""
 
     id: int
     event_id: int
