@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,41 +26,6 @@ class PasswordChanged(BaseModel):
     """The password was changed."""
 
     changed: bool
-
-
-class Task(BaseModel):
-    """One event of a task list and what the caller may do to it now."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    id: int
-    uid: UUID
-    item: str = Field(description="catalogue item code")
-    item_name: str = Field(description="the item's Chinese name")
-    class_: str = Field(alias="class", description="catalogue class code")
-    status: str
-    level: str
-    reported_at: datetime
-    due_at: datetime | None
-    overdue: bool
-    description: str
-    address: str | None
-    grid: str | None
-    unit: str | None
-    lon: float | None = Field(description="WGS84")
-    lat: float | None = Field(description="WGS84")
-    source: str
-    allowed_actions: list[str] = Field(description=(
-        "transition actions (POST /api/v1/events/{id}/transitions) and ask_escalate "
-        "(POST /api/v1/events/{id}/escalation-request) the caller may take now"))
-
-
-class Tasks(BaseModel):
-    """A page of the caller's to-do (待办) or done (已办) list."""
-
-    list: Literal["todo", "done"]
-    count: int = Field(description="items of the whole list (not only this page)")
-    items: list[Task]
 
 
 class EscalationRequestIn(BaseModel):

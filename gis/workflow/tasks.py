@@ -16,10 +16,12 @@ the whistle only as the grid's leader).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from pydantic import Field
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -39,17 +41,25 @@ TaskList = Literal["todo", "done"]
 # One event of a task list, with what the caller may do to it now (``class`` is a keyword:
 # hence the functional form).
 Task = TypedDict("Task", {
-    "id": int, "uid": UUID, "item": str, "item_name": str, "class": str, "status": str,
+    "id": int, "uid": UUID,
+    "item": Annotated[str, Field(description="catalogue item code")],
+    "item_name": Annotated[str, Field(description="the item's Chinese name")],
+    "class": Annotated[str, Field(description="catalogue class code")], "status": str,
     "level": str, "reported_at": datetime, "due_at": datetime | None, "overdue": bool,
     "description": str, "address": str | None, "grid": str | None, "unit": str | None,
-    "lon": float | None, "lat": float | None, "source": str, "allowed_actions": list[str]})
+    "lon": Annotated[float | None, Field(description="WGS84")],
+    "lat": Annotated[float | None, Field(description="WGS84")], "source": str,
+    "allowed_actions": Annotated[list[str], Field(description=(
+        "transition actions (POST /api/v1/events/{id}/transitions) and ask_escalate "
+        "(POST /api/v1/events/{id}/escalation-request) the caller may take now"))]})
+Task.__doc__ = "One event of a task list and what the caller may do to it now."
 
 
 class Tasks(TypedDict):
-    """A page of a caller's task list and the list's total."""
+    """A page of the caller's to-do (待办) or done (已办) list, and the list's total."""
 
-    list: str
-    count: int
+    list: TaskList
+    count: Annotated[int, Field(description="items of the whole list (not only this page)")]
     items: list[Task]
 
 

@@ -20,7 +20,6 @@ from gis.api.me_models import (
     OpenEscalationRequests,
     PasswordChanged,
     PasswordIn,
-    Tasks,
 )
 from gis.api.params import Id
 from gis.territory import mygrid
@@ -42,7 +41,7 @@ async def post_password(body: PasswordIn, who: Who, engine: Eng) -> dict[str, An
     return {"changed": changed}
 
 
-@router.get("/me/tasks", response_model=Tasks, response_model_by_alias=True,
+@router.get("/me/tasks", response_model=tasks.Tasks, response_model_by_alias=True,
             summary="My tasks (待办 / 已办)")
 def get_tasks(who: Who, engine: Eng,
               list_: Annotated[Literal["todo", "done"], Query(alias="list")] = "todo",
