@@ -8,9 +8,11 @@ Geometries are WGS84 GeoJSON.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access.auth import Principal
 from gis.db.queries import q
@@ -34,19 +36,23 @@ class Feature(TypedDict):
 
 
 class Collection(TypedDict):
-    """A GeoJSON FeatureCollection."""
+    """A GeoJSON FeatureCollection (WGS84)."""
 
     type: Literal["FeatureCollection"]
     features: list[Feature]
 
 
 class MyGrid(TypedDict):
-    """The caller's grids, their units and buildings (empty when ``truncated``)."""
+    """The caller's grids, their minimal units and buildings (empty when ``truncated``)."""
 
-    grids: Collection
-    units: Collection
-    buildings: Collection
-    truncated: bool
+    grids: Annotated[Collection, Field(
+        description="properties: code, name, kind, community_code")]
+    units: Annotated[Collection, Field(
+        description="properties: code, name, grid_code, buildings (count)")]
+    buildings: Annotated[Collection, Field(description="properties: id, name, address, floors")]
+    truncated: Annotated[bool, Field(description=(
+        "true: units and buildings left out (an area larger than a community, or more "
+        "buildings than one answer holds)"))]
 
 
 class WhoAmI(TypedDict):

@@ -16,7 +16,6 @@ from gis.access.auth import Principal
 from gis.api import deps
 from gis.api.me_models import (
     EscalationRequestIn,
-    MyGrid,
     OpenEscalationRequests,
     PasswordChanged,
     PasswordIn,
@@ -52,7 +51,7 @@ def get_tasks(who: Who, engine: Eng,
     return tasks.my_tasks(engine, who, list_, limit, offset)
 
 
-@router.get("/me/grid", response_model=MyGrid, summary="My grids as map data (我的网格)")
+@router.get("/me/grid", response_model=mygrid.MyGrid, summary="My grids as map data (我的网格)")
 def get_grid(who: Who, engine: Eng) -> dict[str, Any]:
     """The caller's grids, units (with building counts) and buildings, WGS84 GeoJSON."""
     return mygrid.my_grid(engine, who)
