@@ -8,9 +8,11 @@ sees only the events of its area. Each queue gives its full size and its first r
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Annotated, Literal, get_args
 
+from pydantic import Field
 from sqlalchemy import Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.access import auth
 from gis.access.auth import Principal
@@ -20,7 +22,8 @@ from gis.workflow.state import ESCALATABLE
 
 SQL = "queues.sql"
 PKG = "gis.workflow.sql"
-QUEUES = ("new", "unassigned", "duplicates", "overdue", "escalated", "requests")
+QueueName = Literal["new", "unassigned", "duplicates", "overdue", "escalated", "requests"]
+QUEUES: tuple[str, ...] = get_args(QueueName)
 READERS = ("community_dispatcher", "street_dispatcher", "district_centre")
 ROLE_LEVEL = {"community_dispatcher": "community", "street_dispatcher": "street",
               "district_centre": "district"}
@@ -30,28 +33,30 @@ class QueueRow(TypedDict):
     """One event in a queue."""
 
     id: int
-    item: str
-    item_name: str
+    item: Annotated[str, Field(description="catalogue item code")]
+    item_name: Annotated[str, Field(description="the item's Chinese name")]
     status: str
-    level: str
-    grid: str | None
+    level: Literal["grid", "community", "street", "district"]
+    grid: Annotated[str | None, Field(description="grid code; null when unassigned")]
     reported_at: datetime
     due_at: datetime | None
     overdue: bool
 
 
 class Queue(TypedDict):
-    """One queue: its full size and its first rows."""
+    """One queue: its full size in the caller's area and its first rows."""
 
-    name: str
-    count: int
+    name: QueueName
+    count: Annotated[int, Field(ge=0)]
     rows: list[QueueRow]
 
 
 class Workbench(TypedDict):
-    """All queues of a caller, in the order of ``QUEUES``, and the caller's level."""
+    """The caller's queues, in the order of ``QUEUES``: new reports (待受理), unassigned /
+    outside (未落格), possible duplicates (疑似重复), overdue (超期), escalated to my level
+    (上报至本级) and requests to escalate (请求上报); and the caller's level."""
 
-    level: str
+    level: Literal["community", "street", "district"]
     queues: list[Queue]
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from gis.access.auth import Principal
 from gis.api import deps
-from gis.api.workbench_models import Workbench
 from gis.workflow import queues
 
 router = APIRouter(prefix="/api/v1", tags=["workbench"])
@@ -18,7 +17,7 @@ Who = Annotated[Principal, Depends(deps.current)]
 Eng = Annotated[Engine, Depends(deps.engine)]
 
 
-@router.get("/workbench/queues", response_model=Workbench,
+@router.get("/workbench/queues", response_model=queues.Workbench,
             summary="The dispatcher's queues (调度工作台队列)")
 def get_queues(who: Who, engine: Eng,
                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
