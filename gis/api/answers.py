@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis.access import auth as access_auth
+from gis.intake import catalogue as intake_catalogue
 from gis.intake import events as intake_events
 from gis.oversight import assessment as oversight_assessment
 from gis.oversight import coverage as oversight_coverage
@@ -57,30 +58,10 @@ class Health(Answer):
     units: int
 
 
-class CatalogueItem(Answer):
-    """One event item of the catalogue."""
-
-    code: str
-    class_code: str
-    name: str
-    name_zh: str | None
-    default_level: str
-    time_limit_h: float | None
-
-
-class CatalogueClass(Answer):
-    """One event class with its active items."""
-
-    code: str
-    name: str
-    name_zh: str | None
-    items: list[CatalogueItem]
-
-
 class Catalogue(Answer):
     """The active catalogue."""
 
-    classes: list[CatalogueClass]
+    classes: list[intake_catalogue.ListedClass]
 
 
 # -- locate -----------------------------------------------------------------------------------

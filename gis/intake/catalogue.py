@@ -6,9 +6,10 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.db.queries import q
 from gis.errors import InvalidInput
@@ -60,7 +61,7 @@ class ActiveItem(NamedTuple):
 
 
 class ListedItem(TypedDict):
-    """An active item as the catalogue listing shows it."""
+    """One active event item as the catalogue listing shows it."""
 
     code: str
     class_code: str
@@ -71,7 +72,7 @@ class ListedItem(TypedDict):
 
 
 class ListedClass(TypedDict):
-    """A class with its active items (``listing``)."""
+    """One event class with its active items (``listing``)."""
 
     code: str
     name: str
