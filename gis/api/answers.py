@@ -24,6 +24,7 @@ from gis.oversight import assessment as oversight_assessment
 from gis.oversight import coverage as oversight_coverage
 from gis.territory import grids as territory_grids
 from gis.territory import locator as territory_locator
+from gis.workflow import dispatch as workflow_dispatch
 from gis.workflow import duplicates as workflow_duplicates
 from gis.workflow import escalation as workflow_escalation
 from gis.workflow import state as workflow_state
@@ -209,17 +210,10 @@ class DispatchRules(Answer):
     rules: list[DispatchRule]
 
 
-class DispatchPreview(Answer):
+class DispatchPreview(workflow_dispatch.DispatchPreview):
     """What dispatching an item would do: level, departments, time limits."""
 
-    item: str
-    class_: str = Field(alias="class")
-    level: str
-    departments: list[str]
-    time_limit_h: dict[str, Number | None]
-    time_limit_unit: dict[str, str] = Field(
-        default_factory=dict, description="unit of each level's limit: h clock hours, wh "
-        "working hours, wd working days")
+    __pydantic_config__ = KEEP_KEYS
 
 
 class EscalationRun(Answer):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import Connection
+from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
 from gis.calendar import TimeLimit
 from gis.db.queries import q
@@ -18,9 +20,13 @@ PKG = "gis.workflow.sql"
 # What dispatching an event of an item would do (``preview``); ``class`` is a keyword, hence
 # the functional form. ``time_limit_h``: the limit by level, in ``time_limit_unit`` of that
 # level ('h' clock hours, 'wh' working hours, 'wd' working days: each rule's own unit).
+# Amounts are kept as the rules give them (int or float: 24 stays 24).
 DispatchPreview = TypedDict("DispatchPreview", {
     "item": str, "class": str, "level": str, "departments": list[str],
-    "time_limit_h": dict[str, float], "time_limit_unit": dict[str, str]})
+    "time_limit_h": dict[str, int | float],
+    "time_limit_unit": Annotated[dict[str, str], Field(description=(
+        "unit of each level's limit: h clock hours, wh working hours, wd working days"))]})
+DispatchPreview.__doc__ = "What dispatching an item would do: level, departments, time limits."
 
 
 def area_for(conn: Connection, ev: Any, level: str) -> str | None:
