@@ -4,29 +4,17 @@ queued for them; from then on each new alert is queued for them as it is written
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
+from support.scratchdb import scratch_database
 
 from gis.db import migrate
-from gis.db.engine import make_engine
 
 
 @pytest.fixture()
 def scratch(settings):
     """An empty database of its own (the owner's); dropped afterwards."""
-    u = make_url(settings.owner_url)
-    name = (u.database or "wangge") + "_mig13"
-    admin = create_engine(u.set(drivername="postgresql+psycopg2", database="postgres"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = make_engine(settings.model_copy(update={
-        "database_url": u.set(database=name).render_as_string(hide_password=False)}))
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(settings, "mig13") as eng:
+        yield eng
 
 
 BEFORE = """

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from support.scratchdb import scratch_database
 
 from gis.db import migrate
-from gis.db.engine import make_engine
 
 CORE_TABLES = {"generation", "area", "territory_state", "district", "street", "community", "grid",
                "unit", "area_piece", "building", "worker", "grid_role", "camera", "event_class",
@@ -17,20 +17,8 @@ CORE_TABLES = {"generation", "area", "territory_state", "district", "street", "c
 @pytest.fixture()
 def scratch(settings):
     """An empty database of its own; dropped afterwards."""
-    u = make_url(settings.owner_url)  # creating and migrating a database is the owner's
-    name = (u.database or "wangge") + "_mig"
-    admin = create_engine(u.set(drivername="postgresql+psycopg2", database="postgres"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = make_engine(settings.model_copy(update={
-        "database_url": u.set(database=name).render_as_string(hide_password=False)}))
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(settings, "mig") as eng:
+        yield eng
 
 
 def tables(engine) -> set[str]:
