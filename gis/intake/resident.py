@@ -133,7 +133,7 @@ class ResidentClass(TypedDict):
     items: list[ResidentItem]
 
 
-class Feature(TypedDict):
+class AreaFeature(TypedDict):
     """A GeoJSON feature of the area map: a district or grid outline and its name."""
 
     type: str
@@ -145,7 +145,7 @@ class AreaOutlines(TypedDict):
     """The area map as a GeoJSON FeatureCollection (WGS84)."""
 
     type: str
-    features: list[Feature]
+    features: list[AreaFeature]
 
 
 class PointsEntry(TypedDict):
@@ -273,7 +273,7 @@ def area(engine: Engine) -> AreaOutlines:
     with engine.connect() as conn:
         rows = conn.execute(q(SQL, "area_outlines", PKG)).all()
     return AreaOutlines(type="FeatureCollection", features=[
-        Feature(type="Feature", properties={"level": r.level, "name": r.name},
+        AreaFeature(type="Feature", properties={"level": r.level, "name": r.name},
                 geometry=json.loads(r.geojson)) for r in rows])
 
 
