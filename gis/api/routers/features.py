@@ -343,7 +343,8 @@ async def replace_item(collectionId: str, featureId: str, request: Request,  # n
 
 
 @router.delete("/collections/{collectionId}/items/{featureId}", status_code=204,
-               response_class=Response, summary="Remove a grid or unit from the open draft (Part 4)")
+               response_class=Response,
+               summary="Remove a grid or unit from the open draft (Part 4)")
 async def delete_item(collectionId: str, featureId: str,  # noqa: N803
                       _who: auth.Principal = Depends(deps.require_planner_for_writes),
                       engine: Engine = Depends(deps.engine)) -> Response:
