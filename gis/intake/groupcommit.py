@@ -2,14 +2,13 @@
 
 A request is validated and located on its own (``events.prepare_request``: bad input is an
 InvalidInput that never reaches a group), then handed to ``GroupCommit.store``, which answers
-only after the transaction holding it has committed. While a group is being stored, the requests that arrive
-wait together and go as the next group (self-clocking: no fixed wait, so a lone request is
-stored at once, and under load each commit carries many requests). Each request keeps its own
-Idempotency-Key answer and audit row; a key taken by another request, a changed generation or a
-revoked token affects that request alone. When a group fails for a reason of one of its
-requests (not a lost database), each of its requests is stored again alone, so one bad request
-cannot fail the others.
-"""
+only after the transaction holding it has committed. While a group is being stored, the
+requests that arrive wait together and go as the next group (self-clocking: no fixed wait, so a
+lone request is stored at once, and under load each commit carries many requests). Each request
+keeps its own Idempotency-Key answer and audit row; a key taken by another request, a changed
+generation or a revoked token affects that request alone. When a group fails for a reason of
+one of its requests (not a lost database), each of its requests is stored again alone, so one
+bad request cannot fail the others."""
 
 from __future__ import annotations
 
