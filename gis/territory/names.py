@@ -6,7 +6,13 @@ DIGITS = "零一二三四五六七八九"
 
 
 def numeral(n: int) -> str:
-    """``n`` (1–99) in Chinese numerals: 1 一, 10 十, 12 十二, 20 二十, 21 二十一."""
+    """``n`` (1–999) in Chinese numerals: 1 一, 10 十, 12 十二, 20 二十, 21 二十一, 100 一百,
+    105 一百零五, 110 一百一十."""
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        tail = "" if rest == 0 else ("零" + numeral(rest) if rest < 10 else
+                                     ("一" + numeral(rest) if rest < 20 else numeral(rest)))
+        return DIGITS[hundreds] + "百" + tail
     tens, ones = divmod(n, 10)
     head = "" if tens == 0 else ("十" if tens == 1 else DIGITS[tens] + "十")
     return head + (DIGITS[ones] if ones or not head else "")
