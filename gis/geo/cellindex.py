@@ -15,6 +15,35 @@ from numpy.typing import NDArray
 
 EMPTY = -2
 MIXED = -1
+# shapely's vectorized calls hold the GIL: an index built beside requests (the API builds the
+# next generation's while serving) calls them on slices this long, never for long at a time
+CHUNK = 4_000
+
+
+def chunked(fn, *arrays: NDArray) -> NDArray:
+    """``fn(*arrays)`` computed slice by slice (same result, the GIL let go in between)."""
+    n = len(arrays[0])
+    if n <= CHUNK:
+        return fn(*arrays)
+    return np.concatenate([fn(*(a[k:k + CHUNK] for a in arrays)) for k in range(0, n, CHUNK)])
+
+
+def release(geoms: NDArray[np.object_], keep: NDArray[np.bool_] | None = None) -> None:
+    """Free the geometries of ``geoms`` (those not in ``keep``) slice by slice."""
+    for k in range(0, len(geoms), CHUNK):
+        part = geoms[k:k + CHUNK]
+        if keep is None:
+            part[:] = None
+        else:
+            part[~keep[k:k + CHUNK]] = None
+
+
+def as_list(values: NDArray) -> list:
+    """``values.tolist()`` slice by slice (millions of Python ints are made)."""
+    out: list = []
+    for k in range(0, len(values), CHUNK * 50):
+        out.extend(values[k:k + CHUNK * 50].tolist())
+    return out
 
 
 class CellIndex:
@@ -24,7 +53,8 @@ class CellIndex:
                  max_cells: int = 4_000_000) -> None:
         self.polygons = np.asarray(polygons, dtype=object)
         n = len(self.polygons)
-        shapely.prepare(self.polygons)
+        for k in range(0, n, CHUNK):
+            shapely.prepare(self.polygons[k:k + CHUNK])
         if n == 0:
             self.x0 = self.y0 = 0.0
             self.dx = self.dy = 1.0
@@ -64,13 +94,13 @@ class CellIndex:
         local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         ci = i0[poly] + local % wi[poly]
         cj = j0[poly] + local // wi[poly]
-        boxes = shapely.box(
-            self.x0 + ci * self.dx, self.y0 + cj * self.dy,
-            self.x0 + (ci + 1) * self.dx, self.y0 + (cj + 1) * self.dy,
-        )
-        hit = shapely.intersects(self.polygons[poly], boxes)
+        boxes = chunked(shapely.box, self.x0 + ci * self.dx, self.y0 + cj * self.dy,
+                        self.x0 + (ci + 1) * self.dx, self.y0 + (cj + 1) * self.dy)
+        hit = chunked(shapely.intersects, self.polygons[poly], boxes)
+        release(boxes, keep=hit)
         poly, ci, cj, boxes = poly[hit], ci[hit], cj[hit], boxes[hit]
-        full = shapely.contains_properly(self.polygons[poly], boxes)
+        full = chunked(shapely.contains_properly, self.polygons[poly], boxes)
+        release(boxes)
         cell = ci * self.ny + cj
         order = np.lexsort((poly, cell))
         cell, poly, full = cell[order], poly[order], full[order]
@@ -91,10 +121,10 @@ class CellIndex:
 
     def _lists(self) -> None:
         """Plain-Python copies for the single-point path (no numpy scalar overhead)."""
-        self._state_l = self.state.tolist()
-        self._start_l = self.start.tolist()
-        self._end_l = self.end.tolist()
-        self._cand_l = self.cand.tolist()
+        self._state_l = as_list(self.state)
+        self._start_l = as_list(self.start)
+        self._end_l = as_list(self.end)
+        self._cand_l = as_list(self.cand)
         self._polys_l = list(self.polygons)
         self._inv_dx, self._inv_dy = 1.0 / self.dx, 1.0 / self.dy
 

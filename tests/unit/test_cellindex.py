@@ -124,3 +124,21 @@ def test_empty_index_and_nan():
     idx = CellIndex(np.array([shapely.box(0, 0, 1, 1)], dtype=object))
     assert idx.lookup_many(np.array([np.nan, 0.5]), np.array([0.5, np.nan])).tolist() == [-1, -1]
     assert idx.lookup(1.0, 1.0) == 0 and idx.lookup(0.0, 0.0) == 0  # corners are covered
+
+
+def test_built_in_slices_the_index_is_the_same(monkeypatch) -> None:
+    """Built slice by slice (so a build beside requests never holds the GIL for long), the
+    index equals the one built in one go, and answers as brute force does."""
+    import gis.geo.cellindex as ci
+
+    polys = np.array([a.geom for a in synthetic.generate() if a.level == "unit"], dtype=object)
+    whole = CellIndex(polys)
+    monkeypatch.setattr(ci, "CHUNK", 7)
+    sliced = CellIndex(polys)
+    for name in ("state", "start", "end", "cand"):
+        assert np.array_equal(getattr(whole, name), getattr(sliced, name)), name
+    assert sliced._end_l == whole._end_l and sliced._cand_l == whole._cand_l
+    rng = np.random.default_rng(3)
+    b = shapely.total_bounds(polys)
+    xs, ys = rng.uniform(b[0], b[2], 2000), rng.uniform(b[1], b[3], 2000)
+    check(sliced, polys, xs, ys)
