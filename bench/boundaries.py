@@ -257,14 +257,17 @@ class Stream:
         return res
 
 
-def waits(res: LoadResult, ans: Answers) -> dict[str, Any]:
-    """The figures of one stream phase (waits in ms, from each report's scheduled send)."""
+def waits(res: LoadResult, ans: Answers, rate: float) -> dict[str, Any]:
+    """The figures of one stream phase (waits in ms, from each report's scheduled send), with
+    the five longest and when they were sent (seconds from the phase's start)."""
     lat = np.asarray(res.latencies_ms, dtype=np.float64)
+    worst = np.argsort(np.nan_to_num(lat, nan=np.inf))[::-1][:5]
     return {"sent": res.sent, "ok": res.ok, "errors": dict(res.errors),
             "elapsed_s": rnd(res.elapsed_s, 2), "replayed": ans.replayed,
             "p50_ms": rnd(res.p(50), 1), "p99_ms": rnd(res.p(99), 1),
             "max_ms": rnd(float(np.nanmax(lat)), 1) if len(lat) else None,
             "over_1s": int(np.sum(lat > TARGET_WAIT_MS)),
+            "worst": [[rnd(i / rate, 2), rnd(lat[i], 1)] for i in worst],
             "client_late_ms_max": rnd(res.late_ms_max, 1)}
 
 
@@ -293,9 +296,13 @@ def with_activation(stream: Stream, url: str, path: Path, engine: Engine, db: st
         res = stream.run(ans, MAX_PHASE_S, until)
         locks = sampler.figures()
         imp = st["fut"].result()
-    out = waits(res, ans) | {"import_started_s": rnd(st["start"], 2),
-                             "import_returned_s": rnd(st["done"] - st["t0"], 2),
-                             "locks": locks}
+    t = imp["timings"]
+    draft = st["start"] + t.get("read_s", 0) + t.get("validate_s", 0) + (imp["store_s"] or 0)
+    out = waits(res, ans, stream.rate) | {
+        "import_started_s": rnd(st["start"], 2),
+        "draft_committed_s": rnd(draft, 2),  # from here the API builds the draft's index
+        "switch_s": rnd(draft + (imp["activation"].get("relocate_s") or 0), 2),
+        "import_returned_s": rnd(st["done"] - st["t0"], 2), "locks": locks}
     return out, ans, imp
 
 
@@ -382,7 +389,7 @@ def run_size(scale: float, args: argparse.Namespace) -> dict[str, Any]:
             f"{imp['preview_s']} s; {imp['activation']}")
         log(f"  stream during the import: {during}")
         base_ans = Answers()
-        base = waits(stream.run(base_ans, during["elapsed_s"]), base_ans)
+        base = waits(stream.run(base_ans, during["elapsed_s"]), base_ans, args.rate)
         log(f"  the same stream without an activation: {base}")
     path.unlink()
     path.parent.rmdir()
