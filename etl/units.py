@@ -844,7 +844,7 @@ def _grid_units(drawn: Drawn, grid_code: str, atom_ids: np.ndarray, atoms, st: _
         raise ValueError(f"grid {grid_code}: {len(units)} units do not fit 3-digit codes")
     for k, (members, poly) in enumerate(units):
         code = f"{grid_code}{k + 1:03d}"
-        drawn.areas.append(AreaRecord("unit", code, f"Unit {k + 1}", st.plane.inv(poly),
+        drawn.areas.append(AreaRecord("unit", code, area_names.unit(k + 1), st.plane.inv(poly),
                                       grid_code, extra={"buildings": [st.b.keys[i]
                                                                       for i in members]}))
         for i in members:
@@ -933,7 +933,7 @@ def _units_for_grid(grid_code: str, grid_m: BaseGeometry, geoms_m: np.ndarray, x
                  for g in _block_polygons(blocks, geoms_m, labels, shapely.points(x, y))]
     recs = []
     for k, g in enumerate(polys):
-        recs.append(AreaRecord("unit", codes[k], f"Unit {int(codes[k][-3:])}",
+        recs.append(AreaRecord("unit", codes[k], area_names.unit(int(codes[k][-3:])),
                                plane.inv(g), grid_code,
                                extra={"buildings": [keys[i] for i in np.nonzero(labels == k)[0]]}))
     return recs, labels

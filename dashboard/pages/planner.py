@@ -315,7 +315,7 @@ def draft_form(who) -> None:
                                step=10, key="pld_max_buildings")
     most_fa = right.number_input(t("Most floor area in one grid (m²)"), min_value=1000,
                                  value=400_000, step=10_000, key="pld_max_floor_area")
-    if not st.button(t("Draw a first draft"), key="pld_draw", type="primary"):
+    if not st.button(t("Draw the draft"), key="pld_draw", type="primary"):
         return
     params = DrawParams(grid_max_buildings=int(most_b), grid_max_floor_area_m2=float(most_fa))
     with st.spinner(t("Drawing streets, communities, grids and units from the buildings…")):

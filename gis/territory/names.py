@@ -33,6 +33,11 @@ def grid(s: int, c: int, g: int) -> str:
     return f"{s}-{c}-{g}网格"
 
 
+def unit(n: int) -> str:
+    """The ``n``-th minimal unit of a grid (its code's last three digits): 最小单元003."""
+    return f"最小单元{n:03d}"
+
+
 def worker(number: str) -> str:
     """A generated full-time grid worker: 网格员001001001."""
     return f"网格员{number}"

@@ -136,7 +136,7 @@ def generate(
                         ]
                     )
                     units.append(
-                        AreaRecord("unit", f"{g_code}{u_i + 1:03d}", f"Unit {u_i + 1}", quad,
+                        AreaRecord("unit", f"{g_code}{u_i + 1:03d}", names.unit(u_i + 1), quad,
                                    g_code)
                     )
     if special_last_grid and grids:

@@ -154,11 +154,12 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         most = panel.get_by_label("每个网格最多楼栋数")
         most.fill("20")
         most.press("Enter")
-        panel.get_by_role("button", name="起草网格").click()
+        panel.get_by_role("button", name="开始起草").click()
         panel.get_by_role("heading", name="各网格工作量").wait_for(timeout=60_000)
-        _shot(page, "draft.png", "各网格工作量")
+        panel.get_by_text("网格边界沿街比例").first.wait_for(timeout=30_000)  # drawn after
+        panel.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)  # their skeletons
         assert panel.get_by_text(f"由 {buildings} 栋建筑划出").is_visible()
-        assert panel.get_by_text("网格边界沿街比例").first.is_visible()
+        _shot(page, "draft.png", "各网格工作量")
         frame = _panel_map(page)
         legend = frame.locator(".wangge-legend").inner_text()
         assert "草稿网格" in legend

@@ -87,6 +87,8 @@ def test_a_first_draft_is_drawn_imported_and_committed(town: int, clean_db: Engi
     fc = json.loads(d.content)
     assert {f["properties"]["level"] for f in fc["features"]} == {
         "district", "street", "community", "grid", "unit"}
+    names = [f["properties"]["name"] for f in fc["features"]]
+    assert all(not n.isascii() for n in names)  # in Chinese in QGIS: 1-1-1网格, 最小单元001
     checked = run_import(clean_db, path)
     assert checked.report["acceptable"], checked.report["groups"]
     assert _generations(clean_db) == []
