@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 import support.territory as T
-import uvicorn
 from sqlalchemy import text
-
-from wangge.app import create_app
+from support.fieldapp import served
 
 URL = "/api/v1/events"
 REPORT = {"item": "safety.fire", "lon": 120.602, "lat": 31.302, "description": "smoke"}
@@ -77,30 +73,13 @@ def test_rejected_request_does_not_burn_the_key(client, engine):
     assert r.status_code == 201 and count(engine) == 1
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def server(settings, clean_db):
     """A real uvicorn server (in a thread) on the hand territory; yields its base URL."""
     T.load(clean_db)
     T.load_people(clean_db)
-    app = create_app(settings.model_copy(update={"auth_required": False}), listen=False)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="on", access_log=False))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
+    with served(settings.model_copy(update={"auth_required": False})) as base:
+        yield base
 
 
 @pytest.mark.parametrize("round_", range(3))

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import uvicorn
+from support.fieldapp import served as platform_served
 
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -40,30 +37,11 @@ def test_docs_pages_reference_only_local_assets(api, page: str) -> None:
         assert len(got.content) > 0
 
 
-def _port() -> int:
-    """A free TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def served(settings, clean_db):
     """The API on a free local port (uvicorn in a thread); yields its base URL."""
-    from wangge.app import create_app
-
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, listen=False), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    end = time.monotonic() + 30
-    while not server.started and time.monotonic() < end:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    t.join(10)
+    with platform_served(settings) as base:
+        yield base
 
 
 @pytest.mark.browser

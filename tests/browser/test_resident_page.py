@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 from sqlalchemy import text
+from support.fieldapp import served as platform_served
 
 from gis.access.auth import Principal
 from gis.workflow import transitions
@@ -29,30 +26,11 @@ FIX = {"longitude": 120.6031, "latitude": 31.3094, "accuracy": 12}
 PHONE = "13812345678"
 
 
-def _port() -> int:
-    """A free TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def served(settings, demo_district):
     """The platform on a free local port (uvicorn in a thread) over the demo district."""
-    from wangge.app import create_app
-
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, listen=False), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    end = time.monotonic() + 30
-    while not server.started and time.monotonic() < end:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    t.join(10)
+    with platform_served(settings) as base:
+        yield base
 
 
 @pytest.fixture()

@@ -3,16 +3,12 @@ by Streamlit's bundled Vega (nothing fetched from outside 127.0.0.1), no error, 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
+from support.desk import dashboard_served
 from support.workflow import (
     CENTRE,
     G1,
@@ -35,26 +31,6 @@ ITEMS = ["safety.fire", "dispute.neighbour", "health.sanitation", "safety.road",
          "crime.suspicious", "dispute.property", "health.pollution", "safety.illegal_building",
          "crime.rental", "health.animal", "safety.gas", "dispute.wages"]
 GRIDS = [G1, G2, G_OTHER_COMMUNITY, G_OTHER_STREET, "320508001003001", "320508002002001"]
-
-
-def _port() -> int:
-    """A free TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, timeout: float = 30) -> None:
-    """Wait until ``url`` answers."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(url)
 
 
 def _seed(engine, owner_engine) -> None:
@@ -93,20 +69,8 @@ def dashboard(settings, demo_district, engine, owner_engine):
     """The Streamlit dashboard on a free port over the seeded test database; yields its URL."""
     _seed(engine, owner_engine)
     _account(engine)
-    env = os.environ | {"WANGGE_DATABASE_URL": settings.database_url,
-                        "DATABASE_URL": settings.database_url}
-    port = _port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait(f"http://127.0.0.1:{port}/_stcore/health")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with dashboard_served(settings) as base:
+        yield base
 
 
 DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(c => {

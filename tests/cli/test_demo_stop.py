@@ -11,15 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from support.served import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _port() -> int:
-    """A free TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
@@ -56,7 +50,7 @@ def _wait(cond, timeout: float) -> bool:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_stopping_the_demo_stops_the_dashboard(settings, demo_district, sig) -> None:
-    api_port, dash_port = _port(), _port()
+    api_port, dash_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANGGE_")}
     env.update({"DATABASE_URL": settings.database_url, "WANGGE_AUTH_REQUIRED": "false",
                 "PYTHONUNBUFFERED": "1"})

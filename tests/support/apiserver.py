@@ -6,15 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-from support.fieldapp import _port
-
 from gis.settings import Settings
+from support.served import free_port, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @contextmanager
 def api_process(settings: Settings) -> Iterator[str]:
     """uvicorn serving ``wangge.app`` on the test database; yields its base URL."""
-    port = _port()
+    port = free_port()
     env = os.environ | {"WANGGE_DATABASE_URL": settings.database_url,
                         "DATABASE_URL": settings.database_url}
     code = ("import uvicorn; from wangge.app import create_app; from gis.settings import "
@@ -31,15 +28,7 @@ def api_process(settings: Settings) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        end = time.monotonic() + 40
-        while time.monotonic() < end:
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=2).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise TimeoutError(base)
+        wait_up(base + "/api/v1/health", proc)
         yield base
     finally:
         proc.terminate()

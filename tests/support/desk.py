@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine, text
 
 from gis.access import accounts
 from gis.settings import Settings
-from support.fieldapp import _port
+from support.served import free_port, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "desk"
@@ -26,14 +24,16 @@ DESK = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN",
 
 
 @contextmanager
-def dashboard_served(settings: Settings, api_base: str | None = None) -> Iterator[str]:
-    """The Streamlit dashboard on a free local port against the test database (the command
-    `wangge dashboard` runs); yields its base URL."""
+def dashboard_served(settings: Settings, api_base: str | None = None,
+                     database_url: str | None = None) -> Iterator[str]:
+    """The Streamlit dashboard on a free local port (the command `wangge dashboard` runs)
+    against the test database, or ``database_url`` (e.g. through a ``livemap.Relay``), with
+    the API of ``api_base`` when given; yields its base URL."""
     from wangge.cli import dashboard_command
 
-    port = _port()
-    env = os.environ | {"WANGGE_DATABASE_URL": settings.database_url,
-                        "DATABASE_URL": settings.database_url,
+    port = free_port()
+    url = database_url or settings.database_url
+    env = os.environ | {"WANGGE_DATABASE_URL": url, "DATABASE_URL": url,
                         "WANGGE_MEDIA_URL": settings.media_url}
     if api_base:
         env |= {"WANGGE_API_PORT": api_base.rsplit(":", 1)[1]}
@@ -43,16 +43,7 @@ def dashboard_served(settings: Settings, api_base: str | None = None) -> Iterato
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        end = time.monotonic() + 40
-        while True:
-            try:
-                if httpx.get(base + "/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > end or proc.poll() is not None:
-                raise TimeoutError(base)
-            time.sleep(0.2)
+        wait_up(base + "/_stcore/health", proc)
         yield base
     finally:
         proc.terminate()

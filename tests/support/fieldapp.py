@@ -4,21 +4,19 @@ log-in, photos made with Pillow, and reads of the app's state in the page."""
 from __future__ import annotations
 
 import io
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from PIL import Image, ImageDraw
 from sqlalchemy import Engine, text
 
 from gis.access import accounts, auth
 from gis.settings import Settings
+from support.served import free_port, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "fieldapp"
@@ -30,35 +28,19 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 PASSWORD = "field-app-Pass-2026"
 
 
-def _port() -> int:
-    """A free TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def served(settings: Settings) -> Iterator[str]:
     """The whole platform (API, /m/, vendor files) on a free local port; yields its base URL."""
     from wangge.app import create_app
 
-    port = _port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, listen=False), host="127.0.0.1",
                                            port=port, log_level="warning"))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=2).status_code < 500:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    else:
-        raise TimeoutError(base)
     try:
+        wait_up(base + "/api/v1/health")
         yield base
     finally:
         server.should_exit = True

@@ -3,21 +3,15 @@ what the map's iframe shows (layer control, feature groups)."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-
-import httpx
 
 from gis.access import accounts, auth
 from gis.settings import Settings
-from support.fieldapp import _port
+from support.desk import dashboard_served
+from support.served import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "desk"
@@ -47,34 +41,11 @@ def staff(engine, username: str, role: str = "district_centre",
     return password
 
 
-@contextmanager
-def dashboard(settings: Settings, database_url: str | None = None) -> Iterator[str]:
+def dashboard(settings: Settings,
+              database_url: str | None = None) -> AbstractContextManager[str]:
     """The Streamlit dashboard on a free local port against the test database (or
-    ``database_url``, e.g. through a ``Relay``); its URL."""
-    port = _port()
-    url = database_url or settings.database_url
-    env = os.environ | {"WANGGE_DATABASE_URL": url, "DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        end = time.monotonic() + 40
-        while True:
-            try:
-                if httpx.get(base + "/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > end or proc.poll() is not None:
-                raise TimeoutError(base)
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    ``database_url``, e.g. through a ``Relay``); its URL (``desk.dashboard_served``)."""
+    return dashboard_served(settings, database_url=database_url)
 
 
 def log_in(page, base: str, username: str, password: str) -> None:
@@ -100,7 +71,7 @@ class Relay:
 
     def __init__(self, host: str, port: int) -> None:
         self.upstream = (host, port)
-        self.port = _port()
+        self.port = free_port()
         self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
         self._server: socket.socket | None = None

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from support.served import free_port
 
 PGBIN = Path(os.environ.get("WANGGE_PGBIN", "/usr/lib/postgresql/15/bin"))
 PRIMARY_CONF = """
@@ -30,13 +31,6 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 """
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_pg(args: list[str]) -> list[str]:

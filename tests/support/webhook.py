@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from support.served import free_port
 
-def free_port() -> int:
-    """A port on 127.0.0.1 nothing listens on (a receiver that is down)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["Receiver", "free_port", "url_of"]  # free_port: where a receiver is down
 
 
 class Receiver:
