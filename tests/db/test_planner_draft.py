@@ -139,6 +139,8 @@ def test_the_active_grids_go_to_qgis_and_back_with_their_units_recut(
     [(gen, _s)] = _generations(clean_db)
     at = planner_page(clean_db).run()
     assert not at.exception, at.exception
+    assert at.text_input(key="pld_code").value == "320508"  # a new draft: the same district
+    assert at.text_input(key="pld_name").value == "姑苏区"
     label = "下载当前网格（GeoJSON）"
     assert _downloads(at)[label].label == label
     assert f"版本 {gen} 的边界文件" in page_text(at)
@@ -160,15 +162,21 @@ def test_the_active_grids_go_to_qgis_and_back_with_their_units_recut(
 
 def test_without_a_street_layer_the_planner_is_told_the_draft_ignores_streets(
         settings, clean_db: Engine, tmp_path: Path, monkeypatch) -> None:
-    """Buildings only: the page says before and after drawing that streets are ignored."""
+    """Buildings only: the page says before and after drawing that streets are ignored; a grid
+    left in pieces is listed with its reason."""
     monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     load_town(clean_db, tmp_path, streets=False)
     at = planner_page(clean_db).run()
     assert "尚未加载道路图层：起草时将不考虑道路" in page_text(at)
-    _draw(at)
-    assert "未使用道路图层：建筑附近没有已加载的道路线，本草稿未考虑道路" in page_text(at)
-    assert not at.session_state[DRAFT].streets_used
+    _draw(at, most_buildings=5)
+    txt = page_text(at)
+    assert "未使用道路图层：建筑附近没有已加载的道路线，本草稿未考虑道路" in txt
+    d = at.session_state[DRAFT]
+    assert not d.streets_used and d.out["flags"]  # bisected buildings left a grid in pieces
+    f = d.out["flags"][0]
+    assert f"{len(d.out['flags'])} 个区域被划成了多片" in txt
+    assert f"网格 {f['code']}：{f['pieces']} 片——未使用道路图层，网格按建筑二分得出" in txt
 
 
 def test_uploader_speaks_the_pages_language(town: int, clean_db: Engine) -> None:
