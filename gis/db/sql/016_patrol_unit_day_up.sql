@@ -25,6 +25,10 @@ UPDATE patrol_track_indexed x SET day = patrol_visit_day(x.mmin, x.mmax, p.start
 FROM patrol_track p WHERE p.id = x.track_id;
 CREATE INDEX patrol_track_indexed_day ON patrol_track_indexed (day) WHERE day IS NOT NULL;
 
+-- the tracks overlapping a period, found by their span (the planner misjudges the two range
+-- conditions started_at < until AND ended_at >= since and read every track of a month)
+CREATE INDEX patrol_track_span ON patrol_track USING gist (tstzrange(started_at, ended_at, '[]'));
+
 -- Per day, distance and unit: the tracks of that day indexed at that distance that passed it.
 CREATE TABLE patrol_unit_day (
     day         date NOT NULL,

@@ -1,7 +1,8 @@
 -- name: unit_visits
 -- Every unit of the active generation (in_scope of the prefixes @area, NULL = all) with the
 -- workers whose tracks passed within @d metres of it during [@since, @until) (tracks clipped
--- to the period by their M time).
+-- to the period by their M time). The tracks overlapping the period are found by their span
+-- (index patrol_track_span, migration 0016; the same rows as the two conditions beside it).
 -- A track indexed for the active generation and @d (patrol_visit, migration 0014) whose M
 -- times all lie in the period is read from its visit rows. Any other track goes the set-based
 -- way: each clipped track is cut into segments (and lone points); each piece probes the
@@ -32,6 +33,8 @@ t AS MATERIALIZED (
                                        extract(epoch FROM CAST(:until AS timestamptz)))) AS g
     FROM patrol_track p
     WHERE p.started_at < :until AND p.ended_at >= :since
+      AND tstzrange(p.started_at, p.ended_at, '[]')
+          && tstzrange(CAST(:since AS timestamptz), CAST(:until AS timestamptz), '[)')
       AND NOT EXISTS (SELECT 1 FROM whole WHERE whole.track_id = p.id)
 ),
 part AS (
