@@ -278,7 +278,7 @@ def download_active(who, rows: list[dict]) -> None:
                        key="pl_active_download", icon=":material/download:",
                        on_click="ignore")
     st.caption(t("Generation {g} as a boundary file (every level, units included). Move a "
-                 "grid edge in QGIS, save, and upload the file under 「{tab}」: the units of "
+                 "grid edge in QGIS, save, and upload the file under “{tab}”: the units of "
                  "the grids that moved are re-cut from the buildings, the others stay.",
                  g=active, tab=t("Import a boundary file")))
 
@@ -343,7 +343,8 @@ def _workload_table(d: pl.Draft) -> pd.DataFrame:
     names = {g.code: g.name for g in d.grids}
     cols = _measures()
     return pd.DataFrame([{t("grid"): r["grid"], t("name"): names.get(r["grid"], ""),
-                          **{label: r[m] for m, label in cols.items() if m in r}}
+                          **{label: r[m] if m == "km2" else int(r[m])
+                             for m, label in cols.items() if m in r}}
                          for r in d.out["workload"]["grids"]])
 
 
@@ -392,7 +393,7 @@ def show_flags(d: pl.Draft) -> None:
     flags = d.out["flags"]
     if not flags:
         return
-    lines = [t("{n} areas drawn in several pieces:", n=len(flags))]
+    lines = [t("Areas drawn in several pieces ({n}):", n=len(flags))]
     for f in flags[:50]:
         reason = t(f"reason:{f['reason']}")
         if reason == f"reason:{f['reason']}":
@@ -444,7 +445,7 @@ def draft_actions(who, d: pl.Draft) -> None:
                 ui.database_down(str(e))
                 return
     st.caption(t("The download is a boundary file as the import takes it: edit it in QGIS and "
-                 "upload it under 「{tab}」. Importing checks it and shows the preview; nothing "
+                 "upload it under “{tab}”. Importing checks it and shows the preview; nothing "
                  "is activated until you commit it with a note.",
                  tab=t("Import a boundary file")))
     c = st.session_state.get(DRAFT_CHECKED)

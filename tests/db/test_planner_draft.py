@@ -175,7 +175,7 @@ def test_without_a_street_layer_the_planner_is_told_the_draft_ignores_streets(
     d = at.session_state[DRAFT]
     assert not d.streets_used and d.out["flags"]  # bisected buildings left a grid in pieces
     f = d.out["flags"][0]
-    assert f"{len(d.out['flags'])} 个区域被划成了多片" in txt
+    assert f"被划成多片的区域（{len(d.out['flags'])} 个）" in txt
     assert f"网格 {f['code']}：{f['pieces']} 片——未使用道路图层，网格按建筑二分得出" in txt
 
 
