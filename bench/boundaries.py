@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import shapely
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from bench.common import LoadResult, open_loop, recreate_database, rnd, uvicorn_server
 from bench.locate import api_tokens
@@ -204,6 +205,14 @@ class Answers:
         self.gens.append(int(doc["location"].get("generation") or -1))
 
 
+INTAKE_WAITS = text("""
+SELECT coalesce(a.wait_event_type || ':' || a.wait_event, 'cpu') AS what,
+       extract(epoch FROM clock_timestamp() - a.query_start) AS running_s
+FROM pg_stat_activity a
+WHERE a.datname = :d AND a.state = 'active' AND a.query LIKE 'EXECUTE wg_store%'
+""")
+
+
 class LockSampler(threading.Thread):
     """Every 0.1 s: the bench database's backends waiting for a lock, and for how long."""
 
@@ -215,6 +224,8 @@ class LockSampler(threading.Thread):
         self.most = 0
         self.longest_s = 0.0
         self.what: set[str] = set()
+        self.intake_longest_s = 0.0
+        self.intake_waits: dict[str, int] = {}
 
     def run(self) -> None:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -226,6 +237,9 @@ class LockSampler(threading.Thread):
                     self.most = max(self.most, int(row.n))
                     self.longest_s = max(self.longest_s, float(row.longest_s))
                     self.what.update((row.what or "").split(","))
+                for r in c.execute(INTAKE_WAITS, {"d": self.db}):
+                    self.intake_waits[r.what] = self.intake_waits.get(r.what, 0) + 1
+                    self.intake_longest_s = max(self.intake_longest_s, float(r.running_s))
                 self.stop.wait(0.1)
 
     def figures(self) -> dict[str, Any]:
@@ -234,7 +248,10 @@ class LockSampler(threading.Thread):
         self.join(5)
         return {"samples": self.samples, "samples_with_lock_waits": self.with_waits,
                 "most_waiting": self.most, "longest_lock_wait_s": rnd(self.longest_s, 2),
-                "waiting_on": sorted(w for w in self.what if w)}
+                "waiting_on": sorted(w for w in self.what if w),
+                "intake_statement_longest_s": rnd(self.intake_longest_s, 2),
+                "intake_statements_seen_in": dict(sorted(self.intake_waits.items(),
+                                                         key=lambda kv: -kv[1]))}
 
 
 @dataclass
@@ -368,10 +385,23 @@ def build_city(engine: Engine, scale: float, n_events: int) -> tuple[int, int, P
     return grids, units, path
 
 
+def fresh_database(name: str) -> str:
+    """Re-create the bench database (again after a moment while the last size's server's
+    connections are still closing)."""
+    for attempt in range(20):
+        try:
+            return recreate_database(Settings().owner_url, name)
+        except DBAPIError:
+            if attempt == 19:
+                raise
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
 def run_size(scale: float, args: argparse.Namespace) -> dict[str, Any]:
     """One size: the city, the stream with and without the activation, the checks, naive."""
     n_events = int(args.events * scale)
-    url = recreate_database(Settings().owner_url, args.db)
+    url = fresh_database(args.db)
     engine = make_engine(Settings(database_url=url, statement_timeout_ms=3_600_000))
     migrate.upgrade(engine)
     with engine.begin() as c:
