@@ -9,6 +9,8 @@ sort polygons by code, so the lowest code wins.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -25,7 +27,11 @@ def chunked(fn, *arrays: NDArray) -> NDArray:
     n = len(arrays[0])
     if n <= CHUNK:
         return fn(*arrays)
-    return np.concatenate([fn(*(a[k:k + CHUNK] for a in arrays)) for k in range(0, n, CHUNK)])
+    parts = []
+    for k in range(0, n, CHUNK):
+        parts.append(fn(*(a[k:k + CHUNK] for a in arrays)))
+        time.sleep(0)  # let a waiting thread (the API's event loop) have the GIL now
+    return np.concatenate(parts)
 
 
 def release(geoms: NDArray[np.object_], keep: NDArray[np.bool_] | None = None) -> None:
@@ -36,6 +42,7 @@ def release(geoms: NDArray[np.object_], keep: NDArray[np.bool_] | None = None) -
             part[:] = None
         else:
             part[~keep[k:k + CHUNK]] = None
+        time.sleep(0)
 
 
 def as_list(values: NDArray) -> list:
@@ -43,6 +50,7 @@ def as_list(values: NDArray) -> list:
     out: list = []
     for k in range(0, len(values), CHUNK * 50):
         out.extend(values[k:k + CHUNK * 50].tolist())
+        time.sleep(0)
     return out
 
 
@@ -55,6 +63,7 @@ class CellIndex:
         n = len(self.polygons)
         for k in range(0, n, CHUNK):
             shapely.prepare(self.polygons[k:k + CHUNK])
+            time.sleep(0)
         if n == 0:
             self.x0 = self.y0 = 0.0
             self.dx = self.dy = 1.0
