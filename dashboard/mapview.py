@@ -22,6 +22,7 @@ from shapely.geometry import shape
 from dashboard import basemap
 from dashboard.i18n import TZ_LABEL, item_label, lang, status_label
 from dashboard.i18n import domain as _domain
+from dashboard.mapchrome import MetricScale
 from gis.clock import CST, aware
 
 t = _domain("mapview")  # every text the map shows: layer names, tooltips, legends
@@ -374,20 +375,41 @@ def _coverage_cell(c: Mapping[str, Any]) -> list[str]:
 
 
 class GridNames(MacroElement):
-    """Each grid's name at the middle of its bounding box (not interactive)."""
+    """Each grid's name at the middle of its bounding box (not interactive), shown where the
+    grid is wider on screen than its name."""
 
     _template = Template(r"""
 {% macro script(this, kwargs) %}
 wgGrids({{ this.key|tojson }}, {{ this.src|tojson }}, function (d) {
-    var fg = {{ this._parent.get_name() }}, css = {{ this.css|tojson }};
+    var fg = {{ this._parent.get_name() }}, css = {{ this.css|tojson }}, labels = [];
     d.g.forEach(function (g) {
-        var div = document.createElement("div");
+        var div = document.createElement("div"), b = L.latLngBounds(g.ll);
         div.className = "wg-grid-label";
         div.style.cssText = css;
         div.textContent = g[1] || g[0];
-        L.marker(L.latLngBounds(g.ll).getCenter(), {interactive: false, icon: L.divIcon(
-            {html: div.outerHTML, iconSize: [0, 0], className: "empty"})}).addTo(fg);
+        labels.push({b: b, m: L.marker(b.getCenter(), {interactive: false, icon: L.divIcon(
+            {html: div.outerHTML, iconSize: [0, 0], className: "empty"})}).addTo(fg)});
     });
+    // a name shows only where its grid is wider on screen than the name (no pile of names
+    // over each other when zoomed out)
+    function fit() {
+        var mp = fg._map;
+        if (!mp) { return; }
+        labels.forEach(function (x) {
+            var el = x.m.getElement(), lab = el && el.firstChild;
+            if (!lab) { return; }
+            var a = mp.latLngToLayerPoint(x.b.getNorthWest()),
+                c = mp.latLngToLayerPoint(x.b.getSouthEast());
+            el.style.visibility = (c.x - a.x) >= lab.scrollWidth ? "" : "hidden";
+        });
+    }
+    var hooked = false;
+    function hook() {
+        if (fg._map && !hooked) { fg._map.on("zoomend", fit); hooked = true; }
+        fit();
+    }
+    fg.on("add", hook);
+    hook();
 });
 {% endmacro %}
 """)
@@ -544,14 +566,13 @@ class FillWindow(MacroElement):
 
 
 class Controls(MacroElement):
-    """Zoom buttons with their hover titles in the current language and a metric-only scale
-    (instead of Leaflet's English titles and its feet and miles)."""
+    """Zoom buttons with their hover titles in the current language (instead of Leaflet's
+    English titles)."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 L.control.zoom({zoomInTitle: {{ this.zoom_in|tojson }},
                 zoomOutTitle: {{ this.zoom_out|tojson }}}).addTo({{ this._parent.get_name() }});
-L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
 {% endmacro %}
 """)
 
@@ -670,6 +691,7 @@ def _base_map(view: MapView) -> folium.Map:
     m = folium.Map(location=list(view.center), zoom_start=view.zoom, tiles=None,
                    zoom_control=False, prefer_canvas=True, min_zoom=3, max_zoom=19)
     Controls().add_to(m)
+    MetricScale().add_to(m)
     Helpers().add_to(m)
     basemap.add_to(m, view.basemap)
     LayerMemory().add_to(m)

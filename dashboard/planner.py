@@ -25,7 +25,7 @@ from boundaries.reader import read
 from boundaries.validate import base_areas
 from dashboard import basemap, data, mapview
 from dashboard.i18n import domain
-from dashboard.workbench import _MetricScale as MetricScale  # the scale bar in metres only
+from dashboard.mapchrome import MetricScale
 from etl import draw
 from etl import streets as stl
 from etl.units import DrawParams

@@ -8,10 +8,9 @@ from typing import Any
 
 import folium
 import streamlit as st
-from branca.element import MacroElement
-from jinja2 import Template
 
 from dashboard import basemap, data, i18n, mapview, session
+from dashboard.mapchrome import MetricScale
 from gis import calendar, rulebook
 from gis.access.auth import Principal
 from gis.errors import WanggeError
@@ -138,14 +137,6 @@ def possible_originals(who: Principal, event_id: int) -> list[int]:
     return [x["original_id"] for x in links if x["event_id"] == event_id]
 
 
-class _MetricScale(MacroElement):
-    """Leaflet's scale bar in metres only (the Chinese desk has no use for feet)."""
-
-    _template = Template("""{% macro script(this, kwargs) %}
-        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
-    {% endmacro %}""")
-
-
 def event_map(ev: dict[str, Any], cameras: list[dict[str, Any]],
               grids: list[dict[str, Any]] | None = None) -> folium.Map:
     """A small map of the event, its nearby cameras and the outlines of ``grids`` (the viewer's,
@@ -162,7 +153,7 @@ def event_map(ev: dict[str, Any], cameras: list[dict[str, Any]],
     m = folium.Map(location=at(ev["lon"], ev["lat"]), zoom_start=17, tiles=None,
                    min_zoom=3, max_zoom=19)
     basemap.add_to(m, bm)
-    _MetricScale().add_to(m)
+    MetricScale().add_to(m)
     for g in grids or []:
         mine = g["code"] == ev["grid"]
         folium.GeoJson(basemap.shift_geometry(g["geometry"]) if gcj else g["geometry"],

@@ -76,6 +76,17 @@ def test_live_map_fits_the_screen_and_remembers_unticked_layers(settings, demo_d
         inner = mframe.evaluate("() => window.map.getContainer().getBoundingClientRect()"
                                 ".height")
         assert abs(inner - box["height"]) <= 2  # the Leaflet map fills its frame
+        credit = mframe.locator(".leaflet-control-attribution")
+        assert "Leaflet" in credit.inner_text()
+        assert credit.locator("svg").count() == 0  # the plain credit, no flag beside it
+        # zoomed out over 32 small grids, only names that fit their grid show; zoomed in, more
+        names = ("() => [...document.querySelectorAll('.wg-grid-label')].map("
+                 "e => getComputedStyle(e).visibility !== 'hidden')")
+        shown = mframe.evaluate(names)
+        assert len(shown) == 32 and sum(shown) < 32, shown
+        mframe.evaluate("() => { window.map.setZoom(window.map.getZoom() + 2, {animate: false}); }")
+        mframe.wait_for_function(f"() => ({names})().filter(Boolean).length > {sum(shown)}")
+        mframe.evaluate("() => { window.map.setZoom(window.map.getZoom() - 2, {animate: false}); }")
         page.screenshot(path=str(SHOTS / "live_map_1366x768.png"))
         assert page.get_by_text("Choose options").count() == 0  # placeholders in Chinese
         pt = mframe.evaluate(EVENT_POINT)
