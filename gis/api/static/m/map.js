@@ -90,7 +90,8 @@
     layers.forEach(function (l) { l.addTo(map); });
     var b = layers[2].getBounds();
     if (!b.isValid()) b = layers[1].getBounds();
-    if (b.isValid()) map.fitBounds(b, { padding: [12, 12] });
+    // no zoom animation: a log-out meanwhile removes the map mid-animation (Leaflet then throws)
+    if (b.isValid()) map.fitBounds(b, { padding: [12, 12], animate: false });
     map.wgLayers = { buildings: layers[0], units: layers[1], grids: layers[2] };
     return data;
   }

@@ -535,7 +535,7 @@
     setTimeout(() => {
       v.lmap.invalidateSize();
       const b = v.lineLayer.getLatLngs().length ? v.lineLayer.getBounds() : null;
-      if (b && b.isValid()) v.lmap.fitBounds(b, { padding: [20, 20], maxZoom: 17 });
+      if (b && b.isValid()) v.lmap.fitBounds(b, { padding: [20, 20], maxZoom: 17, animate: false });
     }, 60);
     loadSide();
   }
