@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from pydantic import Field
 from sqlalchemy import Connection, Engine
@@ -142,13 +142,20 @@ def unit_visits(conn: Connection, since: datetime, until: datetime, distance_m: 
     return [UnitVisits(**r) for r in rows]
 
 
-def whole_days(since: datetime, until: datetime) -> tuple[date, date] | None:
+class DaySpan(NamedTuple):
+    """Whole China Standard Time days [first, last)."""
+
+    first: date
+    last: date
+
+
+def whole_days(since: datetime, until: datetime) -> DaySpan | None:
     """The CST days [first, last) when ``since`` and ``until`` are both CST midnights."""
     if since.tzinfo is None or until.tzinfo is None:
         return None
     d0, d1 = since.astimezone(CST).date(), until.astimezone(CST).date()
     if day_bounds(d0)[0] == since and day_bounds(d1)[0] == until:
-        return d0, d1
+        return DaySpan(d0, d1)
     return None
 
 

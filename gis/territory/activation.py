@@ -115,11 +115,22 @@ def locate_open_sql() -> str:
     return "\n".join(named(SQL, PKG)[n].text for n in LOCATE_ALL)
 
 
+class LocateParams(TypedDict):
+    """The bound parameters of the locating statement (``locate_open_sql``)."""
+
+    gen: int
+    max_m: float
+    from_gen: int | None
+    upto: int | None
+    after: int | None
+    ids: list[int]
+
+
 def locate_params(gen: int, max_m: float, from_gen: int | None = None, upto: int | None = None,
-                  after: int | None = None, ids: list[int] | None = None) -> dict[str, Any]:
+                  after: int | None = None, ids: list[int] | None = None) -> LocateParams:
     """The parameters of the locating statement: which open events, located in ``gen``."""
-    return {"gen": gen, "max_m": max_m, "from_gen": from_gen, "upto": upto, "after": after,
-            "ids": ids or []}
+    return LocateParams(gen=gen, max_m=max_m, from_gen=from_gen, upto=upto, after=after,
+                        ids=ids or [])
 
 
 def has_territory(engine: Engine) -> bool:
