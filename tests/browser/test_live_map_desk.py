@@ -70,11 +70,15 @@ def test_live_map_fits_the_screen_and_remembers_unticked_layers(settings, demo_d
         page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
         log_in(page, base, "desk1", password)
         mframe = map_frame(page)
-        box = _map_box(page)
+        for _ in range(50):  # the frame settles its height once the page has laid out
+            box = _map_box(page)
+            inner = mframe.evaluate("() => window.map.getContainer().getBoundingClientRect()"
+                                    ".height")
+            if abs(inner - box["height"]) <= 2:
+                break
+            page.wait_for_timeout(200)
         assert box["y"] + box["height"] <= 768, box
         assert box["height"] >= 360, box
-        inner = mframe.evaluate("() => window.map.getContainer().getBoundingClientRect()"
-                                ".height")
         assert abs(inner - box["height"]) <= 2  # the Leaflet map fills its frame
         credit = mframe.locator(".leaflet-control-attribution")
         assert "Leaflet" in credit.inner_text()
