@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
-from shapely.geometry import box, mapping, shape
+from shapely.geometry import box
 from sqlalchemy import Engine, text
 from support.boundary_files import G1, G3, X0, Y0, C, D, feature, territory
 from support.livemap import ARGS, ROOT, dashboard, log_in, map_frame, staff
-from support.planner import as_bytes, base_district, load_town, moved_edge
+from support.planner import as_bytes, base_district, load_town, move_shared_edge, moved_edge
 
 from dashboard import planner as pl
 
@@ -91,17 +91,9 @@ def _panel_map(page):
 
 
 def _moved_edge(content: bytes, metres: float = 40.0) -> bytes:
-    """The downloaded boundary file with the longest edge two grids of one community share
-    moved ``metres`` into the second, as a planner does in QGIS; units left as they were."""
+    """The downloaded boundary file with a grid edge moved (``move_shared_edge``)."""
     fc = json.loads(content)
-    grids = [f for f in fc["features"] if f["properties"]["level"] == "grid"]
-    _n, a, b = max(((shape(x["geometry"]).intersection(shape(y["geometry"])).length, x, y)
-                    for x in grids for y in grids if x is not y
-                    and x["properties"]["parent_code"] == y["properties"]["parent_code"]),
-                   key=lambda t: t[0])
-    ga, gb = shape(a["geometry"]), shape(b["geometry"])
-    strip = gb.intersection(ga.buffer(metres / 100_000.0))
-    a["geometry"], b["geometry"] = mapping(ga.union(strip)), mapping(gb.difference(strip))
+    move_shared_edge(fc["features"], metres)
     return json.dumps(fc, ensure_ascii=False).encode()
 
 

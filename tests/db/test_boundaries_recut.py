@@ -13,6 +13,7 @@ import support.territory as T
 from shapely.geometry import box, mapping, shape
 from sqlalchemy import Engine, text
 from support.boundary_files import G1, UNITS, X0, Y0, D, territory, write
+from support.planner import move_shared_edge
 from typer.testing import CliRunner
 
 from boundaries.core import run_import
@@ -47,15 +48,9 @@ def _moved_edge(engine: Engine, path: Path, metres: float = 40.0) -> tuple[Path,
     with engine.connect() as c:
         grids = [f for f in feature_collection(c)["features"]
                  if f["properties"]["level"] == "grid"]
-    _len, a, b = max(((shape(x["geometry"]).intersection(shape(y["geometry"])).length, x, y)
-                      for x in grids for y in grids if x is not y
-                      and x["properties"]["parent_code"] == y["properties"]["parent_code"]),
-                     key=lambda t: t[0])
-    ga, gb = shape(a["geometry"]), shape(b["geometry"])
-    strip = gb.intersection(ga.buffer(metres / 100_000.0))
-    a["geometry"], b["geometry"] = mapping(ga.union(strip)), mapping(gb.difference(strip))
+    a, b = move_shared_edge(grids, metres)
     path.write_text(json.dumps({"type": "FeatureCollection", "features": grids}))
-    return path, a["properties"]["code"], b["properties"]["code"]
+    return path, a, b
 
 
 def _events_at_buildings(engine: Engine, grids: tuple[str, str]) -> int:

@@ -10,10 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-import shapely
-from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, text
-from support.planner import load_town, page_text, planner_page
+from support.planner import load_town, move_shared_edge, page_text, planner_page
 
 from boundaries.core import run_import
 from dashboard import planner as pl
@@ -112,19 +110,10 @@ def test_a_first_draft_is_drawn_imported_and_committed(town: int, clean_db: Engi
 
 
 def _moved(content: bytes, metres: float = 40.0) -> tuple[bytes, list[str]]:
-    """The boundary file with the longest edge two grids of one community share moved
-    ``metres`` into the second (as a planner does in QGIS), every unit left as it was."""
+    """The boundary file with a grid edge moved (``move_shared_edge``), units as they were."""
     fc = json.loads(content)
-    grids = [f for f in fc["features"] if f["properties"]["level"] == "grid"]
-    _n, a, b = max(((shape(x["geometry"]).intersection(shape(y["geometry"])).length, x, y)
-                    for x in grids for y in grids if x is not y
-                    and x["properties"]["parent_code"] == y["properties"]["parent_code"]),
-                   key=lambda t: t[0])
-    ga, gb = shape(a["geometry"]), shape(b["geometry"])
-    strip = gb.intersection(ga.buffer(metres / 100_000.0))
-    a["geometry"] = mapping(shapely.normalize(ga.union(strip)))
-    b["geometry"] = mapping(gb.difference(strip))
-    return json.dumps(fc).encode(), [a["properties"]["code"], b["properties"]["code"]]
+    codes = move_shared_edge(fc["features"], metres, normalize=True)
+    return json.dumps(fc).encode(), list(codes)
 
 
 def test_the_active_grids_go_to_qgis_and_back_with_their_units_recut(

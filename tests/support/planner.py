@@ -47,21 +47,34 @@ def grids_moved(engine: Engine, metres: float = 40.0) -> tuple[bytes, str, str]:
     """The active grids only, the longest edge two grids of one community share moved
     ``metres`` into the second (a strip of it passes to the first): the file's bytes and the
     two grids' codes. The units are left to the re-cut."""
-    from shapely.geometry import mapping, shape
-
     from boundaries.export import feature_collection
 
     with engine.connect() as c:
         grids = [f for f in feature_collection(c)["features"]
                  if f["properties"]["level"] == "grid"]
+    a, b = move_shared_edge(grids, metres)
+    return as_bytes(grids), a, b
+
+
+def move_shared_edge(features: list[dict], metres: float = 40.0,
+                     normalize: bool = False) -> tuple[str, str]:
+    """Move the longest edge two grids of one community share ``metres`` into the second (a
+    strip of it passes to the first), as a planner does in QGIS; the features (GeoJSON, grids
+    among them) are changed in place, units left as they were. The two grids' codes."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    grids = [f for f in features if f["properties"]["level"] == "grid"]
     _len, a, b = max(((shape(x["geometry"]).intersection(shape(y["geometry"])).length, x, y)
                       for x in grids for y in grids if x is not y
                       and x["properties"]["parent_code"] == y["properties"]["parent_code"]),
                      key=lambda t: t[0])
     ga, gb = shape(a["geometry"]), shape(b["geometry"])
     strip = gb.intersection(ga.buffer(metres / 100_000.0))
-    a["geometry"], b["geometry"] = mapping(ga.union(strip)), mapping(gb.difference(strip))
-    return as_bytes(grids), a["properties"]["code"], b["properties"]["code"]
+    grown = ga.union(strip)
+    a["geometry"] = mapping(shapely.normalize(grown) if normalize else grown)
+    b["geometry"] = mapping(gb.difference(strip))
+    return a["properties"]["code"], b["properties"]["code"]
 
 
 # -- a small town of street blocks for the first draft (buildings and streets stored) ---------
