@@ -118,6 +118,18 @@ def prepared_engine(url: str) -> Engine:
     return engine
 
 
+def db_exists(base_url: str, name: str) -> bool:
+    """True when the database ``name`` exists on ``base_url``'s server."""
+    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
+                                                 database="postgres"))
+    try:
+        with admin.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}).first() is not None
+    finally:
+        admin.dispose()
+
+
 def count_rows(engine: Engine, table: str) -> int:
     """``SELECT count(*)`` of one table."""
     with engine.connect() as conn:

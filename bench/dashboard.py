@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, create_engine, make_url, text
 
+from bench.common import db_exists
 from gis.db import migrate
 from gis.intake import catalogue
 from gis.intake.events import OPEN_STATUSES, STATUSES
@@ -332,18 +333,6 @@ def reuse_db(base_url: str, name: str) -> Engine:
     eng = make_engine(Settings(database_url=url, statement_timeout_ms=1_800_000))
     migrate.upgrade(eng)
     return eng
-
-
-def db_exists(base_url: str, name: str) -> bool:
-    """True when the database ``name`` exists on the server."""
-    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
-                                                 database="postgres"))
-    try:
-        with admin.connect() as conn:
-            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                {"n": name}).first() is not None
-    finally:
-        admin.dispose()
 
 
 def open_db(base_url: str, name: str, reuse: bool) -> Engine:

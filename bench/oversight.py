@@ -33,6 +33,7 @@ from bench.common import (
     Stopwatch,
     best_of,
     database_url,
+    db_exists,
     prepared_engine,
     recreate_database,
     rnd,
@@ -111,18 +112,6 @@ def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {k: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
                 for k, t in (("grids", "grid"), ("units", "unit"), ("workers", "worker"))}
-
-
-def db_exists(base_url: str, name: str) -> bool:
-    """True when the database ``name`` exists on ``base_url``'s server."""
-    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
-                                                 database="postgres"))
-    try:
-        with admin.connect() as conn:
-            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                {"n": name}).first() is not None
-    finally:
-        admin.dispose()
 
 
 def grid_codes(engine: Engine) -> list[str]:
