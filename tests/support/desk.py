@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -109,26 +109,35 @@ def nav_titles(page: Any) -> list[str]:
     return [x.strip().splitlines()[-1] for x in links.all_inner_texts()]  # after the icon
 
 
+def _settled(page: Any, label: str, read: Callable[[], Any], what: str) -> Any:
+    """``read()`` with the select box ``label`` open, tried again (closed first) when a rerun
+    of the page replaced the box or closed its list; the page's text in the error otherwise."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    for _ in range(4):
+        try:
+            page.get_by_label(label).click(timeout=10_000)
+            return read()
+        except Timeout:
+            page.keyboard.press("Escape")
+    text = page.locator('[data-testid="stMain"]').inner_text(timeout=5_000)
+    raise AssertionError(f"{what} in {label!r}; the page read:\n{text}")
+
+
 def options(page: Any, label: str) -> list[str]:
     """The options of the select box labelled ``label`` (opened, read, closed again)."""
-    page.get_by_label(label).click()
-    opts = page.get_by_role("option")
-    opts.first.wait_for()
-    out = opts.all_inner_texts()
-    page.keyboard.press("Escape")
-    return out
+    def read() -> list[str]:
+        opts = page.get_by_role("option")
+        opts.first.wait_for(timeout=5_000)
+        out = opts.all_inner_texts()
+        page.keyboard.press("Escape")
+        return out
+
+    return _settled(page, label, read, "no options")
 
 
 def choose(page: Any, label: str, option: str) -> None:
     """Choose the option whose text contains ``option`` in the select box ``label`` (opened
     again when a refresh of the page closed it before the choice)."""
-    from playwright.sync_api import TimeoutError as Timeout
-
-    for _ in range(3):
-        page.get_by_label(label).click()
-        try:
-            page.get_by_role("option").filter(has_text=option).first.click(timeout=5_000)
-            return
-        except Timeout:
-            page.keyboard.press("Escape")
-    raise AssertionError(f"no option {option!r} in {label!r}")
+    _settled(page, label, lambda: page.get_by_role("option").filter(has_text=option).first
+             .click(timeout=5_000), f"no option {option!r}")
