@@ -13,7 +13,7 @@ import support.territory as T
 from shapely.geometry import box, mapping, shape
 from sqlalchemy import Engine, text
 from support.boundary_files import G1, UNITS, X0, Y0, D, territory, write
-from support.planner import move_shared_edge
+from support.planner import grids_moved
 from typer.testing import CliRunner
 
 from boundaries.core import run_import
@@ -43,13 +43,9 @@ FROM building b, generation a WHERE a.status = 'active' ORDER BY b.id
 
 
 def _moved_edge(engine: Engine, path: Path, metres: float = 40.0) -> tuple[Path, str, str]:
-    """The active grids only, the longest edge two grids of one community share moved
-    ``metres`` into the second (a strip of it passes to the first)."""
-    with engine.connect() as c:
-        grids = [f for f in feature_collection(c)["features"]
-                 if f["properties"]["level"] == "grid"]
-    a, b = move_shared_edge(grids, metres)
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": grids}))
+    """The active grids only, with a shared edge moved (``grids_moved``), written to ``path``."""
+    content, a, b = grids_moved(engine, metres)
+    path.write_bytes(content)
     return path, a, b
 
 
