@@ -17,7 +17,7 @@ from shapely.geometry import box
 from sqlalchemy import Engine, text
 from support.boundary_files import G1, G3, X0, Y0, C, D, feature, territory
 from support.livemap import ARGS, ROOT, dashboard, log_in, map_frame, staff
-from support.planner import as_bytes, base_district, load_town, move_shared_edge, moved_edge
+from support.planner import as_bytes, base_district, file_moved, load_town, moved_edge
 
 from dashboard import planner as pl
 
@@ -88,13 +88,6 @@ def _panel_map(page):
     handle.wait_for_function("() => window.map && Object.keys(window.map._layers).length > 3",
                              timeout=30_000)
     return handle
-
-
-def _moved_edge(content: bytes, metres: float = 40.0) -> bytes:
-    """The downloaded boundary file with a grid edge moved (``move_shared_edge``)."""
-    fc = json.loads(content)
-    move_shared_edge(fc["features"], metres)
-    return json.dumps(fc, ensure_ascii=False).encode()
 
 
 def _shot(page, name: str, heading: str | None = None) -> None:
@@ -181,7 +174,7 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         active = Path(got.value.path()).read_bytes()
         _shot(page, "generations.png")
         moved = tmp_path / "moved_in_qgis.geojson"
-        moved.write_bytes(_moved_edge(active))
+        moved.write_bytes(file_moved(active)[0])
         page.get_by_role("tab", name="导入边界文件").click()
         page.locator(f'{PANEL} input[type="file"]').set_input_files(str(moved))
         page.get_by_text("可以导入：以下为预览").wait_for(timeout=60_000)

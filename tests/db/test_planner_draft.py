@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from support.planner import load_town, move_shared_edge, page_text, planner_page
+from support.planner import file_moved, load_town, page_text, planner_page
 
 from boundaries.core import run_import
 from dashboard import planner as pl
@@ -109,13 +109,6 @@ def test_a_first_draft_is_drawn_imported_and_committed(town: int, clean_db: Engi
     assert DRAFT not in at.session_state  # the draft is done with
 
 
-def _moved(content: bytes, metres: float = 40.0) -> tuple[bytes, list[str]]:
-    """The boundary file with a grid edge moved (``move_shared_edge``), units as they were."""
-    fc = json.loads(content)
-    codes = move_shared_edge(fc["features"], metres, normalize=True)
-    return json.dumps(fc).encode(), list(codes)
-
-
 def test_the_active_grids_go_to_qgis_and_back_with_their_units_recut(
         town: int, clean_db: Engine, tmp_path: Path) -> None:
     """The active generation downloaded from the generations tab, a grid edge moved, the file
@@ -136,7 +129,7 @@ def test_the_active_grids_go_to_qgis_and_back_with_their_units_recut(
     who = auth.authenticate(clean_db, create_token(clean_db, "planner", None, name="w")["token"])
     file = pl.active_file(who)
     assert file.name.startswith(f"wangge-boundaries-generation-{gen}-")
-    content, moved = _moved(file.content)
+    content, moved = file_moved(file.content, normalize=True)
     at.file_uploader[0].set_value(("moved.geojson", content, "application/geo+json")).run()
     assert not at.exception, at.exception
     txt = page_text(at)

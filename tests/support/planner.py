@@ -56,6 +56,15 @@ def grids_moved(engine: Engine, metres: float = 40.0) -> tuple[bytes, str, str]:
     return as_bytes(grids), a, b
 
 
+def file_moved(content: bytes, metres: float = 40.0,
+               normalize: bool = False) -> tuple[bytes, tuple[str, str]]:
+    """A boundary file (GeoJSON bytes) with a grid edge moved (``move_shared_edge``), units as
+    they were: the new bytes and the two grids' codes."""
+    fc = json.loads(content)
+    codes = move_shared_edge(fc["features"], metres, normalize=normalize)
+    return json.dumps(fc, ensure_ascii=False).encode(), codes
+
+
 def move_shared_edge(features: list[dict], metres: float = 40.0,
                      normalize: bool = False) -> tuple[str, str]:
     """Move the longest edge two grids of one community share ``metres`` into the second (a
