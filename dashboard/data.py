@@ -21,6 +21,7 @@ TTL_S = 3  # live data: a little under the refresh period
 STATIC_TTL_S = 60  # boundaries and filter options change rarely
 COVERAGE_TTL_S = 30  # patrol tracks arrive as patrols end: not recounted at every refresh
 FOLD_EVERY_S = 10  # the live map folds the tally's appended changes at most this often
+KEEP_START_EVERY_S = 600  # and asks for its window's start hour (dropped 2 h after built)
 EMPTY_HINT = "no data yet: run `wangge demo`"
 TODAY = "today"  # since 00:00 China Standard Time: the desk's working day, the default
 WINDOWS: dict[str, timedelta | None] = {
@@ -90,19 +91,28 @@ def ping(url: str) -> bool:
 
 
 _folded_at = {"t": float("-inf")}  # when this process last folded the tally
+_kept_starts: dict[object, float] = {}  # start hours this process had kept, and when
 
 
-def fold_tally(url: str) -> None:
+def fold_tally(url: str, filters: dq.Filters | None = None) -> None:
     """Fold the changes the event triggers append (reports, moves, closures) into the live
     map's tally, on the primary, at most every ``FOLD_EVERY_S`` per process (one folder at a
     time; the others skip): the map's reads then sum few appended rows, not every change of
-    the window. The primary out of reach: skipped (the reads may still reach a replica)."""
+    the window. With ``filters``, their window's start hour is kept too (once, then again
+    every ``KEEP_START_EVERY_S``; a new one each hour for "the last N days"), so the window
+    reads one row per cell and grid. The primary out of reach: skipped (the reads may still
+    reach a replica)."""
     now = time.monotonic()
-    if now - _folded_at["t"] < FOLD_EVERY_S:
-        return
-    _folded_at["t"] = now
+    hs = dq.tally_start(filters) if filters is not None else None
     try:
-        _call(dq.compact_tally, _engine(url))
+        if hs is not None and now - _kept_starts.get(hs, float("-inf")) >= KEEP_START_EVERY_S:
+            _call(dq.keep_tally_start, _engine(url), filters)
+            for old in [k for k, t in _kept_starts.items() if now - t >= KEEP_START_EVERY_S]:
+                del _kept_starts[old]
+            _kept_starts[hs] = now
+        if now - _folded_at["t"] >= FOLD_EVERY_S:
+            _folded_at["t"] = now
+            _call(dq.compact_tally, _engine(url))
     except DatabaseUnavailable:
         return
 

@@ -181,7 +181,7 @@ def load_live(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui.Ch
     bbox, zoom, f = view["bbox"], view["zoom"], choice.filters
     radius_m, camera_radius_m = radii
     click = new_click()
-    data.fold_tally(url)
+    data.fold_tally(url, f)
     summary = data.event_summary(url, f)
     bins = data.event_bins(url, f, bbox, zoom)
     points = (data.events(url, f, bbox) if "Events" in layers

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypedDict
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, TextClause, text
 
 from gis.access import scope as area_scope
 from gis.clock import today_start as today_start  # the live map's "today"
-from gis.db.queries import q
+from gis.db.queries import named, q
 from gis.intake.events import OPEN_STATUSES
 
 SQL = "dashboard.sql"
@@ -458,12 +459,50 @@ def _cell_bins(engine: Engine, filters: Filters, bbox: BBox, zoom: int,
                use_tally: bool | None = None) -> EventBins:
     """Square-degree bins at ``zoom`` from the kept counts or the events (same numbers)."""
     cells = tally_cells(bbox, zoom)
-    name = "tally_bins" if (tallied(filters) if use_tally is None else use_tally) \
-        else "event_bins_cells"
-    spans = tally_spans(filters.since, filters.until)
+    p = filters.params() | cells
     with engine.connect() as conn:
-        rows = conn.execute(q(SQL, name, PKG), filters.params() | cells | spans).all()
+        if tallied(filters) if use_tally is None else use_tally:
+            rows = _tally_rows(conn, filters, "tally_bins", p).all()
+        else:
+            rows = conn.execute(q(SQL, "event_bins_cells", PKG), p).all()
     return _bins(rows, cells["cellx"], cells["cellx"])
+
+
+def tally_start(filters: Filters) -> datetime | None:
+    """The start hour an open-ended window ([since, FAR_FUTURE): the live page's) is read
+    from when it is kept (event_tally_from); None for other windows."""
+    return _ceil(filters.since, timedelta(hours=1)) if filters.until >= FAR_FUTURE else None
+
+
+def _tally_rows(conn: Connection, filters: Filters, tail: str, p: dict[str, Any]) -> Any:
+    """Query ``tail`` (tally_bins / tally_summary) over the window's kept counts: from its kept
+    start hour when there is one (``tally_kept_from``), else from its days and hours
+    (``tally_kept_spans``); the check and the read in one snapshot (a start may be dropped
+    meanwhile)."""
+    hs = tally_start(filters)
+    if hs is not None:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        if conn.execute(q(SQL, "tally_from_ready", PKG), {"hs": hs}).scalar_one():
+            return conn.execute(_tally_query("tally_kept_from", tail), p | {"hs": hs})
+    return conn.execute(_tally_query("tally_kept_spans", tail),
+                        p | tally_spans(filters.since, filters.until))
+
+
+@functools.cache
+def _tally_query(kept: str, tail: str) -> TextClause:
+    """The ``kept`` rows of a window (a WITH clause) followed by the ``tail`` summing them."""
+    parts = named(SQL, PKG)
+    return text(parts[kept].text + "\n" + parts[tail].text)
+
+
+def keep_tally_start(engine: Engine, filters: Filters) -> bool:
+    """Keep the start hour of an open-ended window (built once, then kept by every fold; on
+    the primary): True when it was built now."""
+    hs = tally_start(filters)
+    if hs is None:
+        return False
+    with engine.begin() as conn:
+        return bool(conn.execute(q(SQL, "tally_from_build", PKG), {"hs": hs}).scalar_one())
 
 
 def event_summary(engine: Engine, filters: Filters,
@@ -473,8 +512,7 @@ def event_summary(engine: Engine, filters: Filters,
     p = filters.params()
     with engine.connect() as conn:
         if tallied(filters) if use_tally is None else use_tally:
-            spans = tally_spans(filters.since, filters.until)
-            r = dict(conn.execute(q(SQL, "tally_summary", PKG), p | spans).mappings().one())
+            r = dict(_tally_rows(conn, filters, "tally_summary", p).mappings().one())
             r |= conn.execute(q(SQL, "summary_overdue_last", PKG), p).mappings().one()
             r = {k: r[k] for k in ("total", "open", "overdue", "last_id")}
         else:

@@ -131,3 +131,67 @@ def test_filters_the_counts_cannot_answer_read_the_events(events):
     assert 0 < closed["total"] == dq.event_bins(events, f, _bbox(events), 12)["total"]
     assert closed["open"] == 0
     assert dq.event_bins(events, dq.Filters(since=f.since), _bbox(events), 15)["total"] > 0
+
+
+def _kept_rows(engine: Engine, hs: datetime) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM event_tally_from WHERE start = :hs"),
+                            {"hs": hs}).scalar_one()
+
+
+def test_open_windows_read_their_kept_start_hour(events, owner_engine):
+    """The live page's window (to the far future) reads its start hour's rows once kept:
+    the same numbers as the events, before and after changes are folded into it."""
+    bbox, f = _bbox(events), dq.Filters(since=NOW - timedelta(days=30))
+    hs = dq.tally_start(f)
+    assert hs == (NOW - timedelta(days=30)).replace(minute=0, second=0, microsecond=0) \
+        + timedelta(hours=1)
+    assert dq.tally_start(dq.Filters(since=f.since, until=NOW)) is None
+    before = dq.event_summary(events, f)
+    assert dq.keep_tally_start(events, f) and not dq.keep_tally_start(events, f)
+    assert _kept_rows(events, hs) == 0  # nothing folded yet: the appended changes are read
+    _both(events, f, bbox, 12)
+    assert dq.compact_tally(events) > 0
+    assert 0 < _kept_rows(events, hs) < 1500
+    grid = dq.grids(events)[5]["code"]
+    for area, scope in ((None, None), (grid[:9], None), (None, (grid[:12],))):
+        g = dq.Filters(since=f.since, area=area, scope=scope)
+        _both(events, g, bbox, 12)
+    assert dq.event_summary(events, f) == before
+    with owner_engine.begin() as conn:  # the reads come from the kept rows: skew them
+        conn.execute(text("UPDATE event_tally_from SET n = n + 1 WHERE start = :hs"), {"hs": hs})
+    assert dq.event_summary(events, f)["total"] == before["total"] + _kept_rows(events, hs)
+    with owner_engine.begin() as conn:
+        conn.execute(text("UPDATE event_tally_from SET n = n - 1 WHERE start = :hs"), {"hs": hs})
+    with events.begin() as conn:
+        conn.execute(text("UPDATE event SET status = 'closed' WHERE id % 3 = 0"))
+        conn.execute(text(INSERT), {"n": 120, "now": NOW - timedelta(minutes=1)})
+    with owner_engine.begin() as conn:
+        conn.execute(text("DELETE FROM event_history WHERE event_id IN "
+                          "(SELECT id FROM event WHERE id % 19 = 0)"))
+        conn.execute(text("DELETE FROM event WHERE id % 19 = 0"))
+    changed = dq.event_summary(events, f)
+    assert changed != before
+    _both(events, f, bbox, 13)  # changes not folded yet
+    assert dq.compact_tally(events) > 0
+    _both(events, f, bbox, 11)  # folded into the start's rows too
+    assert dq.event_summary(events, f) == changed
+
+
+def test_a_start_dropped_or_recounted_falls_back_to_days_and_hours(events, owner_engine):
+    """Starts go two hours after they were built, and with a recount; the window is then read
+    from the day and hour rows, with the same numbers."""
+    f = dq.Filters(since=NOW - timedelta(days=30))
+    hs = dq.tally_start(f)
+    dq.compact_tally(events)
+    assert dq.keep_tally_start(events, f)
+    with owner_engine.begin() as conn:
+        conn.execute(text("UPDATE event_tally_start SET built_at = now() - interval '3 hours'"))
+    assert dq.keep_tally_start(events, dq.Filters(since=NOW - timedelta(days=7)))
+    assert _kept_rows(events, hs) == 0  # dropped by the next start built
+    _both(events, f, _bbox(events), 12)
+    assert dq.keep_tally_start(events, f) and _kept_rows(events, hs) > 0
+    dq.rebuild_tally(events)
+    with events.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM event_tally_start")).scalar_one() == 0
+    _both(events, f, _bbox(events), 12)

@@ -275,12 +275,13 @@ WHERE e.geom && ST_MakeEnvelope(:ix0 * :cellx, :iy0 * :cellx, (:ix1 + 1) * :cell
   AND (NOT :overdue OR (e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()))
 GROUP BY 1, 2;
 
--- name: tally_bins
--- event_bins_cells from event_tally: the window's whole UTC days [@d0, @d1) from the day rows,
--- its other whole hours [@h0, @ha) and [@hb, @h1) from the hour rows, the rest of the window
--- [@since, @ra) and [@rb, @until) (partial hours) from the events themselves (tally_spans).
--- Each span of event_tally is its own range of the key (which includes the counts), so the
--- rows come from the index alone; an OR of them would be one bitmap scan over heap pages.
+-- name: tally_kept_spans
+-- The kept counts of the window (rows of cell, grid, n, n_open; tally_bins / tally_summary sum
+-- them): its whole UTC days [@d0, @d1) from the day rows, its other whole hours [@h0, @ha) and
+-- [@hb, @h1) from the hour rows, the rest of the window [@since, @ra) and [@rb, @until)
+-- (partial hours) from the events themselves (tally_spans). Each span of event_tally is its
+-- own range of the key (which includes the counts), so the rows come from the index alone; an
+-- OR of them would be one bitmap scan over heap pages.
 WITH kept AS (
     SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open FROM event_tally t
     WHERE t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1
@@ -302,9 +303,28 @@ WITH kept AS (
     WHERE (e.reported_at >= :since AND e.reported_at < :ra)
        OR (e.reported_at >= :rb AND e.reported_at < :until)
 )
--- The bins in view are kept after grouping (OFFSET 0 keeps the range out of the grouping):
--- the planner cannot estimate the range on shifted indexes, took it for a few rows and sorted
--- the window's rows (70,000 at 10 M stored events, spilling to disk) instead of hashing them.
+
+-- name: tally_kept_from
+-- The kept counts of an open-ended window [@since, far future) whose start hour @hs is kept
+-- (event_tally_from, migration 0019): one row per cell and grid, the hour changes not folded
+-- yet from @hs on, and the events of [@since, @hs) one by one.
+WITH kept AS (
+    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open FROM event_tally_from t WHERE t.start = :hs
+    UNION ALL
+    SELECT t.ix, t.iy, t.grid_code, t.n, t.n_open FROM event_tally_delta t
+    WHERE t.hours = 1 AND t.bucket >= :hs
+    UNION ALL
+    SELECT event_tally_cell(ST_X(e.geom)), event_tally_cell(ST_Y(e.geom)), e.grid_code, 1,
+           CASE WHEN e.status = ANY(CAST(:open AS text[])) THEN 1 ELSE 0 END
+    FROM event e
+    WHERE e.reported_at >= :since AND e.reported_at < :hs
+)
+
+-- name: tally_bins
+-- After tally_kept_*: event_bins_cells from the kept counts. The bins in view are kept after
+-- grouping (OFFSET 0 keeps the range out of the grouping): the planner cannot estimate the
+-- range on shifted indexes, took it for a few rows and sorted the window's rows (70,000 at
+-- 10 M stored events, spilling to disk) instead of hashing them.
 SELECT c.ix, c.iy, c.n, c.n_open
 FROM (SELECT k.ix >> :shift AS ix, k.iy >> :shift AS iy, sum(k.n) AS n,
              sum(k.n_open) AS n_open
@@ -315,31 +335,19 @@ FROM (SELECT k.ix >> :shift AS ix, k.iy >> :shift AS iy, sum(k.n) AS n,
 WHERE c.ix BETWEEN :ix0 AND :ix1 AND c.iy BETWEEN :iy0 AND :iy1 AND c.n > 0;
 
 -- name: tally_summary
--- total and open of event_summary from event_tally (as tally_bins, every cell and none).
-WITH kept AS (
-    SELECT t.grid_code, t.n, t.n_open FROM event_tally t
-    WHERE t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1
-    UNION ALL
-    SELECT t.grid_code, t.n, t.n_open FROM event_tally t
-    WHERE t.hours = 1 AND t.bucket >= :h0 AND t.bucket < :ha
-    UNION ALL
-    SELECT t.grid_code, t.n, t.n_open FROM event_tally t
-    WHERE t.hours = 1 AND t.bucket >= :hb AND t.bucket < :h1
-    UNION ALL
-    SELECT t.grid_code, t.n, t.n_open FROM event_tally_delta t
-    WHERE (t.hours = 24 AND t.bucket >= :d0 AND t.bucket < :d1)
-       OR (t.hours = 1 AND ((t.bucket >= :h0 AND t.bucket < :ha)
-                            OR (t.bucket >= :hb AND t.bucket < :h1)))
-    UNION ALL
-    SELECT e.grid_code, 1, CASE WHEN e.status = ANY(CAST(:open AS text[])) THEN 1 ELSE 0 END
-    FROM event e
-    WHERE (e.reported_at >= :since AND e.reported_at < :ra)
-       OR (e.reported_at >= :rb AND e.reported_at < :until)
-)
+-- After tally_kept_*: total and open of event_summary from the kept counts (every cell).
 SELECT COALESCE(sum(k.n), 0) AS total, COALESCE(sum(k.n_open), 0) AS open
 FROM kept k
 WHERE in_scope(k.grid_code, CAST(:area AS text[]))
   AND in_scope(k.grid_code, CAST(:scope_prefixes AS text[]));
+
+-- name: tally_from_ready
+-- Whether start hour @hs is kept (event_tally_from); read in the same snapshot as the counts.
+SELECT EXISTS (SELECT 1 FROM event_tally_start WHERE start = :hs);
+
+-- name: tally_from_build
+-- Keep start hour @hs (counted once from the day and hour rows, then by every fold).
+SELECT event_tally_from_build(:hs);
 
 -- name: summary_overdue_last
 -- overdue and last_id of event_summary without class, status or overdue filters: the open
