@@ -90,14 +90,36 @@ def database_url(base_url: str, name: str) -> str:
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
-def recreate_database(base_url: str, name: str) -> str:
-    """Drop and create database ``name`` on ``base_url``'s server; returns its URL."""
-    url = make_url(base_url)
-    admin = create_engine(url.set(drivername="postgresql+psycopg2", database="postgres"),
-                          isolation_level="AUTOCOMMIT")
+def _admin(base_url: str) -> Engine:
+    """An autocommit engine on the ``postgres`` database of ``base_url``'s server."""
+    return create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
+                                                database="postgres"),
+                         isolation_level="AUTOCOMMIT")
+
+
+def drop_database(base_url: str, name: str, wait_s: float = 15.0) -> None:
+    """Drop database ``name`` if it exists. Sessions of other roles (a server just stopped,
+    its workers still closing) are waited for up to ``wait_s``: FORCE may end only the
+    owner role's own sessions."""
+    admin = _admin(base_url)
     try:
         with admin.connect() as conn:
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline and conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :n "
+                    "AND usename <> current_user"), {"n": name}).scalar_one():
+                time.sleep(0.2)
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def recreate_database(base_url: str, name: str) -> str:
+    """Drop and create database ``name`` on ``base_url``'s server; returns its URL."""
+    drop_database(base_url, name)
+    admin = _admin(base_url)
+    try:
+        with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, make_url, text
 
-from bench.common import db_exists
+from bench.common import db_exists, drop_database, recreate_database
 from gis.db import migrate
 from gis.intake import catalogue
 from gis.intake.events import OPEN_STATUSES, STATUSES
@@ -307,14 +307,7 @@ def prepare_db(base_url: str, name: str) -> Engine:
     from gis.db.engine import make_engine
     from gis.territory.synthetic import load_synthetic
 
-    url = make_url(base_url)
-    admin = create_engine(url.set(drivername="postgresql+psycopg2", database="postgres"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    s = Settings(database_url=url.set(database=name).render_as_string(hide_password=False),
+    s = Settings(database_url=recreate_database(base_url, name),
                  statement_timeout_ms=1_800_000)
     eng = make_engine(s)
     migrate.upgrade(eng)
@@ -342,16 +335,6 @@ def open_db(base_url: str, name: str, reuse: bool) -> Engine:
     return prepare_db(base_url, name)
 
 
-def drop_db(base_url: str, name: str) -> None:
-    """Drop the bench database."""
-    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
-                                                 database="postgres"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def top_up(eng: Engine, target: int, history_days: float, k: int) -> dict[str, Any]:
     """Add events (COPY) until about ``target`` are stored; cameras and tracks the first time."""
     with eng.connect() as conn:
@@ -373,7 +356,19 @@ def median_of(fn: Any, n: int) -> dict[str, Any]:
 
 
 def measure(eng: Engine, repeat: int, today_repeat: int) -> dict[str, Any]:
-    """First map and refresh, ours (median of ``repeat``) and today's queries."""
+    """First map and refresh, ours (median of ``repeat``) and today's queries. As the page
+    does, the window's start hour is kept first (``keep_tally_start``: once an hour per
+    window, timed apart) and the appended changes folded."""
+    from gis.oversight import dashboard as dq
+
+    f = dq.Filters(since=datetime.now(UTC) - timedelta(days=30))
+    t0 = time.perf_counter()
+    dq.keep_tally_start(eng, f)
+    kept_s = round(time.perf_counter() - t0, 3)
+    dq.compact_tally(eng)
+    with eng.connect() as conn:
+        kept_rows = conn.execute(text("SELECT count(*) FROM event_tally_from WHERE start = :hs"),
+                                 {"hs": dq.tally_start(f)}).scalar_one()
     first = live_page(eng)  # warm the pool and the caches once
     ours = median_of(lambda: live_page(eng), repeat)
     ours_r = median_of(lambda: refresh(eng, first), repeat + 2)
@@ -391,7 +386,8 @@ def measure(eng: Engine, repeat: int, today_repeat: int) -> dict[str, Any]:
             "refresh_with_coverage_s": ours_rc["seconds"],
             "today_first_map_s": old["seconds"], "today_first_data_s": old["data_seconds"],
             "today_refresh_s": old_r["seconds"], "today_refresh_data_s": old_r["data_seconds"],
-            "today_bytes": old["bytes"], "summary_same_as_today": same}
+            "today_bytes": old["bytes"], "summary_same_as_today": same,
+            "start_kept_s": kept_s, "start_rows": kept_rows}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -437,7 +433,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             eng.dispose()
         if not (args.keep or args.reuse):
             for name in dict.fromkeys(names):
-                drop_db(base, name)
+                drop_database(base, name)
     small, big = rows[0], rows[-1]
     print("growth (stored: first map s / refresh s, today's first map s / refresh s): " + "; ".join(
         f"{r['stored']}: {r['first_map_s']} / {r['refresh_s']}, {r['today_first_map_s']} / "

@@ -28,6 +28,7 @@ import time
 import numpy as np
 from sqlalchemy import create_engine, make_url, text
 
+from bench.common import recreate_database
 from etl import buildings as bld
 from etl import citygen
 from etl.common import Report
@@ -42,13 +43,8 @@ THEIRS = "to_postgis into a fresh table with 1 GiST index (no validation, no ups
 
 def bench_engine():
     """A fresh, migrated ``wangge_bench_etl`` database on DATABASE_URL's server."""
-    url = make_url(Settings().owner_url).set(drivername="postgresql+psycopg2")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB}"'))
-    admin.dispose()
-    eng = create_engine(url.set(database=DB))
+    url = make_url(recreate_database(Settings().owner_url, DB))
+    eng = create_engine(url.set(drivername="postgresql+psycopg2"))
     migrate.upgrade(eng)
     return eng
 

@@ -27,13 +27,14 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, text
 
 from bench.common import (
     Stopwatch,
     best_of,
     database_url,
     db_exists,
+    drop_database,
     prepared_engine,
     recreate_database,
     rnd,
@@ -266,16 +267,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def drop_database(url: str) -> None:
-    """Drop the bench database."""
-    u = make_url(url)
-    admin = create_engine(u.set(drivername="postgresql+psycopg2", database="postgres"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Build the city, add tracks size by size, measure, print the JSON line."""
     from gis.settings import Settings
@@ -310,7 +301,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         engine.dispose()
         if not (args.keep or args.reuse):
-            drop_database(url)
+            drop_database(owner, DB)
     last = rows[-1]
     say("growth (seconds by tracks): " + "; ".join(
         f"{r['tracks']}: {r['ours_s']}" for r in rows))

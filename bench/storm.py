@@ -35,11 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, text
 
 from bench.common import (
     LoadResult,
     closed_loop,
+    drop_database,
     open_loop,
     prepared_engine,
     process_cpu_s,
@@ -308,18 +309,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.growth_s = a.growth_s or (4.0 if a.quick else 10.0)
     a.sustain = a.sustain or (10.0 if a.quick else TARGET_SUSTAIN_S)
     return a
-
-
-def drop_database(base_url: str, name: str) -> None:
-    """Drop the benchmark's database."""
-    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg2",
-                                                 database="postgres"),
-                          isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def targets(r: dict[str, Any], a: argparse.Namespace) -> dict[str, bool]:
