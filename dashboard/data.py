@@ -107,8 +107,9 @@ def fold_tally(url: str, filters: dq.Filters | None = None) -> None:
     try:
         if hs is not None and now - _kept_starts.get(hs, float("-inf")) >= KEEP_START_EVERY_S:
             _call(dq.keep_tally_start, _engine(url), filters)
-            for old in [k for k, t in _kept_starts.items() if now - t >= KEEP_START_EVERY_S]:
-                del _kept_starts[old]
+            for old in [k for k, t in list(_kept_starts.items())
+                        if now - t >= KEEP_START_EVERY_S]:
+                _kept_starts.pop(old, None)  # sessions share it from several threads
             _kept_starts[hs] = now
         if now - _folded_at["t"] >= FOLD_EVERY_S:
             _folded_at["t"] = now
