@@ -16,7 +16,7 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import Engine, text
 from support.boundary_files import G1, G3, X0, Y0, C, D, feature, territory
-from support.livemap import ARGS, ROOT, dashboard, log_in, map_frame, staff
+from support.livemap import ARGS, ROOT, dashboard, log_in, map_where, staff
 from support.planner import as_bytes, base_district, file_moved, load_town, moved_edge
 
 from dashboard import planner as pl
@@ -24,6 +24,7 @@ from dashboard import planner as pl
 NAV = '[data-testid="stSidebarNav"]'
 SHOTS = ROOT / "test-output" / "planner"
 PANEL = '[role="tabpanel"]:visible'  # the tab shown
+DROP_HINT = '[data-testid="stFileUploaderDropzoneInstructions"] div'
 # colours of the layers on the map (drawn on a canvas: read from Leaflet, not the DOM)
 COLOURS = """() => { const out = []; window.map.eachLayer(l => {
     if (l.options && l.options.color && l.feature) out.push(l.options.color); }); return out; }"""
@@ -52,8 +53,7 @@ def test_planner_uploads_a_file_and_sees_the_preview_map(settings, clean_db: Eng
         page.get_by_role("heading", name="边界规划").wait_for(timeout=30_000)
         page.locator('input[type="file"]').set_input_files(str(upload))
         page.get_by_text("可以导入：以下为预览").wait_for(timeout=60_000)
-        frame = map_frame(page)
-        frame.wait_for_function("() => window.map && Object.keys(window.map._layers).length > 5")
+        frame = map_where(page, "() => window.map && Object.keys(window.map._layers).length > 5")
         colours = frame.evaluate(COLOURS)
         assert colours.count(pl.CHANGE_COLOUR["changed"]) >= 2, colours  # G1, G2 (+ before)
         assert pl.CHANGE_COLOUR["unchanged"] in colours and pl.PROBLEM not in colours
@@ -66,8 +66,7 @@ def test_planner_uploads_a_file_and_sees_the_preview_map(settings, clean_db: Eng
             feature("grid", C + "010", C, box(X0 + 2.5 * D, Y0, X0 + 3 * D, Y0 + D))]))
         page.locator('input[type="file"]').set_input_files(str(faults))
         page.get_by_text("已阻止：文件中有").wait_for(timeout=60_000)
-        frame = map_frame(page)
-        frame.wait_for_function(f"() => ({COLOURS})().includes('{pl.PROBLEM}')")
+        map_where(page, f"() => ({COLOURS})().includes('{pl.PROBLEM}')")
         assert page.get_by_text("编码被改").first.is_visible()
         _shot(page, "planner_faults.png", "校验报告")
 
@@ -119,6 +118,10 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         page.get_by_role("heading", name="边界规划").wait_for(timeout=30_000)
         zone = page.locator('[data-testid="stFileUploaderDropzone"]')
         hint = zone.locator('[data-testid="stFileUploaderDropzoneInstructions"]')
+        hint.locator("div").first.wait_for(timeout=30_000)
+        page.wait_for_function(  # the page's style may land just after the uploader
+            f"""() => getComputedStyle(document.querySelector('{DROP_HINT}'), '::after')
+                .content.includes('单个文件不超过')""", timeout=30_000)
         after = hint.locator("div").first.evaluate(
             "e => getComputedStyle(e, '::after').content")
         assert "单个文件不超过" in after and "MB" in after, after

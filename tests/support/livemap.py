@@ -64,6 +64,22 @@ def map_frame(page):
     return next(f for f in page.frames if "streamlit_folium" in (f.url or ""))
 
 
+def map_where(page, condition: str, tries: int = 5):
+    """The map's iframe once the JavaScript ``condition`` holds in it: Streamlit may replace
+    the iframe while it reruns, so a frame detached during the wait is looked up again."""
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        frame = map_frame(page)
+        try:
+            frame.wait_for_function(condition, timeout=30_000)
+            return frame
+        except Error as e:
+            if "detached" not in str(e) or attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 class Relay:
     """A TCP relay on a free loopback port to the database: ``cut`` closes it and every
     connection through it (the dashboard sees the database go away), ``restore`` listens on
