@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from support.dashboard import seed
-from support.livemap import ARGS, FRAME, dashboard, log_in, map_frame, staff
+from support.livemap import ARGS, FRAME, dashboard, log_in, map_where, staff
 
 # Polygons drawn in one overlay of the layer control (by its label's text).
 POLYGONS = """(name) => {
@@ -38,8 +38,7 @@ def test_grid_shapes_are_fetched_once_and_drawn(settings, demo_district, engine)
         fetched: list[str] = []
         page.on("request", lambda r: fetched.append(r.url) if "/media/" in r.url else None)
         log_in(page, base, "weight1", password)
-        mframe = map_frame(page)
-        mframe.wait_for_function(f"() => ({POLYGONS})('网格') === {n_grids}", timeout=30_000)
+        mframe = map_where(page, f"() => ({POLYGONS})('网格') === {n_grids}")
         assert mframe.evaluate(POLYGONS, "巡查覆盖") == n_grids
         labels = page.frame_locator(FRAME).first.locator(".wg-grid-label")
         assert labels.count() == n_grids
