@@ -103,10 +103,10 @@ def composed(*names: str) -> TextClause:
     return text("\n".join(named(SQL, PKG)[n].text for n in names))
 
 
-CATCH_UP_PASSES = 3  # passes over the events reported while the open events were re-located
-CATCH_UP_FEW = 300  # events reported meanwhile few enough to re-locate under the switch
+CATCH_UP_PASSES = 5  # passes over the events reported while the open events were re-located
+CATCH_UP_FEW = 50  # events reported meanwhile few enough to re-locate under the switch
 LOCATE_ALL = ("up_by_pieces", "locate_near", "locate_workers", "locate_moves")
-LOCATE_FEW = ("up_by_events", "locate_near", "locate_workers", "locate_moves")
+LOCATE_FEW = ("up_by_events", "locate_near", "few_workers", "locate_moves")
 
 
 def locate_open_sql() -> str:

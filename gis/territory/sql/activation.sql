@@ -149,7 +149,7 @@ np AS MATERIALIZED (
 )
 
 -- name: locate_workers
--- the worker of each grid and unit of @gen (with @after: only those the few events fall in)
+-- the worker of each grid and unit of @gen (for all open events; a few: few_workers)
 , gw AS MATERIALIZED (
     SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
            (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
@@ -159,15 +159,35 @@ np AS MATERIALIZED (
     FROM grid g
     JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
     WHERE g.generation_id = :gen
-      AND (CAST(:after AS bigint) IS NULL
-           OR g.id IN (SELECT area_id FROM gp UNION ALL SELECT area_id FROM np)
-           OR g.code IN (SELECT u.grid_code FROM unit u JOIN up ON u.id = up.n_unit_id))
 ),
 uw AS MATERIALIZED (
     SELECT u.id AS unit_id, u.code AS unit_code, gw.*
     FROM unit u JOIN gw ON gw.grid_code = u.grid_code
     WHERE u.generation_id = :gen
-      AND (CAST(:after AS bigint) IS NULL OR u.id IN (SELECT n_unit_id FROM up))
+)
+
+-- name: few_workers
+-- the worker of the grids and units the few events (@after / @ids) fall in: read by key from
+-- the events' areas, never by scanning the generation's grids and units (its size)
+, uw0 AS MATERIALIZED (
+    SELECT u.id AS unit_id, u.code AS unit_code, u.grid_code
+    FROM (SELECT DISTINCT n_unit_id FROM up) x JOIN unit u ON u.id = x.n_unit_id
+),
+gw AS MATERIALIZED (
+    SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
+           (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
+            WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader') AND w.active
+              AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
+            ORDER BY (r.role <> 'full_time'), r.valid_from DESC, w.code LIMIT 1) AS worker_id
+    FROM (SELECT area_id AS id FROM gp UNION SELECT area_id FROM np
+          UNION SELECT g0.id FROM (SELECT DISTINCT grid_code FROM uw0) k
+                JOIN grid g0 ON g0.generation_id = :gen AND g0.code = k.grid_code) x
+    JOIN grid g ON g.id = x.id
+    JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
+),
+uw AS MATERIALIZED (
+    SELECT uw0.unit_id, uw0.unit_code, gw.*
+    FROM uw0 JOIN gw ON gw.grid_code = uw0.grid_code
 )
 
 -- name: locate_moves
