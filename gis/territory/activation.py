@@ -105,8 +105,8 @@ def composed(*names: str) -> TextClause:
 
 CATCH_UP_PASSES = 5  # passes over the events reported while the open events were re-located
 CATCH_UP_FEW = 50  # events reported meanwhile few enough to re-locate under the switch
-LOCATE_ALL = ("up_by_pieces", "locate_near", "locate_workers", "locate_moves")
-LOCATE_FEW = ("up_by_events", "locate_near", "few_workers", "locate_moves")
+LOCATE_ALL = ("up_by_pieces", "locate_near", "all_areas", "area_workers", "locate_moves")
+LOCATE_FEW = ("up_by_events", "locate_near", "few_areas", "area_workers", "locate_moves")
 
 
 def locate_open_sql() -> str:

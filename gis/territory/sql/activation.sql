@@ -66,7 +66,7 @@ SELECT id, status FROM generation WHERE id = :g;
 -- with a higher id or in @ids (the events reported while an activation re-located the
 -- others).  Composed of up_by_pieces (one pass over area_piece, ST_Subdivide'd and
 -- GiST-indexed: for all open events) or up_by_events (one probe of area_piece per event: for
--- a few), then locate_near, locate_workers and locate_moves.
+-- a few), then locate_near, all_areas or few_areas, area_workers and locate_moves.
 -- ``moves`` keeps only the events whose assignment changes (street, community, grid or unit
 -- code, worker, location status), with their former values: the others are already right
 -- in @gen (codes are the identity across generations) and are left untouched.
@@ -148,46 +148,42 @@ np AS MATERIALIZED (
     WHERE NOT EXISTS (SELECT 1 FROM gp WHERE gp.id = r.id)
 )
 
--- name: locate_workers
--- the worker of each grid and unit of @gen (for all open events; a few: few_workers)
+-- name: all_areas
+-- every grid and unit of @gen (for all open events: the areas they may fall in)
+, gsel AS MATERIALIZED (SELECT g.id FROM grid g WHERE g.generation_id = :gen),
+usel AS MATERIALIZED (
+    SELECT u.id AS unit_id, u.code AS unit_code, u.grid_code
+    FROM unit u WHERE u.generation_id = :gen
+)
+
+-- name: few_areas
+-- the grids and units of @gen the few events (@after / @ids) fall in: read by key from the
+-- events' areas, never by scanning the generation's grids and units (its size)
+, usel AS MATERIALIZED (
+    SELECT u.id AS unit_id, u.code AS unit_code, u.grid_code
+    FROM (SELECT DISTINCT n_unit_id FROM up) x JOIN unit u ON u.id = x.n_unit_id
+),
+gsel AS MATERIALIZED (
+    SELECT area_id AS id FROM gp UNION SELECT area_id FROM np
+    UNION SELECT g.id FROM (SELECT DISTINCT grid_code FROM usel) k
+          JOIN grid g ON g.generation_id = :gen AND g.code = k.grid_code
+)
+
+-- name: area_workers
+-- the responsible worker of each selected grid (full-time, else the grid leader, valid now)
+-- and of the selected units (their grid's)
 , gw AS MATERIALIZED (
     SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
            (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
             WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader') AND w.active
               AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
             ORDER BY (r.role <> 'full_time'), r.valid_from DESC, w.code LIMIT 1) AS worker_id
-    FROM grid g
-    JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
-    WHERE g.generation_id = :gen
-),
-uw AS MATERIALIZED (
-    SELECT u.id AS unit_id, u.code AS unit_code, gw.*
-    FROM unit u JOIN gw ON gw.grid_code = u.grid_code
-    WHERE u.generation_id = :gen
-)
-
--- name: few_workers
--- the worker of the grids and units the few events (@after / @ids) fall in: read by key from
--- the events' areas, never by scanning the generation's grids and units (its size)
-, uw0 AS MATERIALIZED (
-    SELECT u.id AS unit_id, u.code AS unit_code, u.grid_code
-    FROM (SELECT DISTINCT n_unit_id FROM up) x JOIN unit u ON u.id = x.n_unit_id
-),
-gw AS MATERIALIZED (
-    SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
-           (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
-            WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader') AND w.active
-              AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
-            ORDER BY (r.role <> 'full_time'), r.valid_from DESC, w.code LIMIT 1) AS worker_id
-    FROM (SELECT area_id AS id FROM gp UNION SELECT area_id FROM np
-          UNION SELECT g0.id FROM (SELECT DISTINCT grid_code FROM uw0) k
-                JOIN grid g0 ON g0.generation_id = :gen AND g0.code = k.grid_code) x
-    JOIN grid g ON g.id = x.id
+    FROM gsel JOIN grid g ON g.id = gsel.id
     JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
 ),
 uw AS MATERIALIZED (
-    SELECT uw0.unit_id, uw0.unit_code, gw.*
-    FROM uw0 JOIN gw ON gw.grid_code = uw0.grid_code
+    SELECT usel.unit_id, usel.unit_code, gw.*
+    FROM usel JOIN gw ON gw.grid_code = usel.grid_code
 )
 
 -- name: locate_moves
