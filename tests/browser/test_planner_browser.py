@@ -24,7 +24,6 @@ from dashboard import planner as pl
 NAV = '[data-testid="stSidebarNav"]'
 SHOTS = ROOT / "test-output" / "planner"
 PANEL = '[role="tabpanel"]:visible'  # the tab shown
-DROP_HINT = '[data-testid="stFileUploaderDropzoneInstructions"] div'
 # colours of the layers on the map (drawn on a canvas: read from Leaflet, not the DOM)
 COLOURS = """() => { const out = []; window.map.eachLayer(l => {
     if (l.options && l.options.color && l.feature) out.push(l.options.color); }); return out; }"""
@@ -118,12 +117,11 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         page.get_by_role("heading", name="边界规划").wait_for(timeout=30_000)
         zone = page.locator('[data-testid="stFileUploaderDropzone"]')
         hint = zone.locator('[data-testid="stFileUploaderDropzoneInstructions"]')
-        hint.locator("div").first.wait_for(timeout=30_000)
+        text_box = hint.locator("div").first.element_handle(timeout=30_000)
         page.wait_for_function(  # the page's style may land just after the uploader
-            f"""() => getComputedStyle(document.querySelector('{DROP_HINT}'), '::after')
-                .content.includes('单个文件不超过')""", timeout=30_000)
-        after = hint.locator("div").first.evaluate(
-            "e => getComputedStyle(e, '::after').content")
+            "e => getComputedStyle(e, '::after').content.includes('单个文件不超过')",
+            arg=text_box, timeout=30_000)
+        after = text_box.evaluate("e => getComputedStyle(e, '::after').content")
         assert "单个文件不超过" in after and "MB" in after, after
         assert not hint.locator("span").first.is_visible()  # Streamlit's "…MB per file"
         zone.screenshot(path=str(SHOTS / "uploader.png"))

@@ -69,15 +69,17 @@ def map_where(page, condition: str, tries: int = 5):
     the iframe while it reruns, so a frame detached during the wait is looked up again."""
     from playwright.sync_api import Error
 
-    for attempt in range(tries):
+    for _ in range(tries - 1):
         frame = map_frame(page)
         try:
             frame.wait_for_function(condition, timeout=30_000)
             return frame
         except Error as e:
-            if "detached" not in str(e) or attempt == tries - 1:
+            if "detached" not in str(e):
                 raise
-    raise AssertionError("unreachable")
+    frame = map_frame(page)
+    frame.wait_for_function(condition, timeout=30_000)
+    return frame
 
 
 class Relay:
