@@ -6,32 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import Engine, text
+from support import visits
 from support.workflow import W1, W2, clear_workflow
 
-from gis.intake import patrols
 from gis.oversight import coverage
 from gis.territory.locator import Locator
 
 D = 30.0
 T0 = datetime(2026, 11, 5, 1, 0, tzinfo=UTC)
 
-NAIVE_VISITS = """
-WITH gen AS (SELECT id FROM generation WHERE status = 'active'),
-t AS (
-    SELECT p.worker_id,
-           ST_Force2D(ST_LocateBetween(p.geom, extract(epoch FROM CAST(:since AS timestamptz)),
-                                       extract(epoch FROM CAST(:until AS timestamptz)))) AS g
-    FROM patrol_track p WHERE p.started_at < :until AND p.ended_at >= :since)
-SELECT u.code AS unit, u.grid_code,
-       COALESCE(array_agg(DISTINCT t.worker_id) FILTER (WHERE t.worker_id IS NOT NULL),
-                CAST('{}' AS bigint[])) AS workers
-FROM unit u JOIN gen ON u.generation_id = gen.id
-LEFT JOIN t ON NOT ST_IsEmpty(t.g) AND ST_DWithin(t.g::geography, u.geom::geography, :d)
-GROUP BY u.code, u.grid_code ORDER BY u.code
-"""
 NAIVE_LAST_VISIT = """
 WITH gen AS (SELECT id FROM generation WHERE status = 'active')
 SELECT u.code AS unit, u.grid_code, lv.last_visit
@@ -48,26 +33,17 @@ ORDER BY u.grid_code, u.code
 
 
 def _naive(engine: Engine, sql: str, **params) -> list[dict]:
+    """The rows of a naive query at distance D."""
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(text(sql), params | {"d": D}).mappings()]
 
 
-def _walks(engine: Engine, loc: Locator, n: int = 12, fixes: int = 120) -> None:
-    """``n`` random walks across the district (steps of ~5-40 m, a fix a minute), each day
-    one more day after T0, by two workers."""
-    rng = np.random.default_rng(7)
-    with engine.connect() as conn:
-        x0, y0, x1, y1 = conn.execute(text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e "
-            "FROM unit u JOIN generation g ON g.id = u.generation_id AND g.status = 'active') s"
-        )).one()
+def _walks(engine: Engine, loc: Locator, n: int = 12) -> None:
+    """``n`` random walks across the district, each day one more day after T0, by two
+    workers."""
     for k in range(n):
-        x = rng.uniform(x0, x1) + np.cumsum(rng.normal(0, 0.0003, fixes))
-        y = rng.uniform(y0, y1) + np.cumsum(rng.normal(0, 0.0002, fixes))
-        start = T0 + timedelta(days=k // 3, hours=k % 3 * 5)
-        patrols.ingest_track(engine, loc, W1 if k % 2 else W2, [
-            patrols.Fix(float(a), float(b), start + timedelta(minutes=i))
-            for i, (a, b) in enumerate(zip(np.clip(x, x0, x1), np.clip(y, y0, y1), strict=True))])
+        visits.walk(engine, loc, W1 if k % 2 else W2,
+                    T0 + timedelta(days=k // 3, hours=k % 3 * 5), seed=7 + k)
 
 
 @pytest.fixture()
@@ -99,7 +75,7 @@ def test_coverage_equals_the_naive_definition(walked, since, until):
     """unit_visits (visit rows for whole tracks, clipping for cut ones) == per-unit ST_DWithin."""
     with walked.connect() as conn:
         fast = coverage.unit_visits(conn, since, until, D)
-    naive = _naive(walked, NAIVE_VISITS, since=since, until=until)
+    naive = visits.naive_visits(walked, since, until, D)
     assert fast == naive
     assert sum(bool(v["workers"]) for v in fast) > 10
 
@@ -127,7 +103,7 @@ def test_a_changed_or_unindexed_track_is_still_answered_exactly(walked):
             "SELECT count(*) FROM patrol_track_indexed")).scalar_one() == 11
         fast = coverage.unit_visits(conn, since, until, D)
         other = coverage.unit_visits(conn, since, until, 45.0)
-    assert fast == _naive(walked, NAIVE_VISITS, since=since, until=until)
+    assert fast == visits.naive_visits(walked, since, until, D)
     now = T0 + timedelta(days=30)
     assert coverage.unvisited(walked, 27, now, distance_m=D) == _naive(
         walked, NAIVE_LAST_VISIT, now=now, cutoff=now - timedelta(days=27))

@@ -20,7 +20,9 @@ t AS (
            ST_Force2D(ST_LocateBetween(p.geom, extract(epoch FROM CAST(:since AS timestamptz)),
                                        extract(epoch FROM CAST(:until AS timestamptz)))) AS g
     FROM patrol_track p WHERE p.started_at < :until AND p.ended_at >= :since)
-SELECT u.code AS unit, u.grid_code, count(t.worker_id) > 0 AS visited
+SELECT u.code AS unit, u.grid_code,
+       COALESCE(array_agg(DISTINCT t.worker_id) FILTER (WHERE t.worker_id IS NOT NULL),
+                CAST('{}' AS bigint[])) AS workers
 FROM unit u JOIN gen ON u.generation_id = gen.id
 LEFT JOIN t ON NOT ST_IsEmpty(t.g) AND ST_DWithin(t.g::geography, u.geom::geography, :d)
 WHERE :area IS NULL OR starts_with(u.grid_code, :area)
@@ -52,15 +54,22 @@ def walk(engine: Engine, loc: Locator, worker: str, start: datetime, fixes: int 
     return int(stored["id"])
 
 
+def naive_visits(engine: Engine, since: datetime, until: datetime, d: float,
+                 area: str | None = None) -> list[dict]:
+    """Per unit (code order) its grid and the workers who passed within ``d`` metres, by the
+    naive definition."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(text(NAIVE_VISITS), {
+            "since": since, "until": until, "d": d, "area": area}).mappings()]
+
+
 def naive_grids(engine: Engine, since: datetime, until: datetime, d: float,
                 area: str | None = None) -> dict[str, tuple[int, int]]:
     """grid → (units, units visited) by the naive definition."""
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    with engine.connect() as conn:
-        for r in conn.execute(text(NAIVE_VISITS), {
-                "since": since, "until": until, "d": d, "area": area}).mappings():
-            out[r["grid_code"]][0] += 1
-            out[r["grid_code"]][1] += int(r["visited"])
+    for r in naive_visits(engine, since, until, d, area):
+        out[r["grid_code"]][0] += 1
+        out[r["grid_code"]][1] += int(bool(r["workers"]))
     return {k: (n, v) for k, (n, v) in out.items()}
 
 
