@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from etl import roster
 from gis.intake import catalogue
 from gis.intake.events import Report, ingest
+from gis.oversight import coverage, dashboard
 from gis.territory import activation as act
 from gis.territory import generations as territory
 from gis.territory import people
@@ -98,3 +99,21 @@ def test_rollback_rederives_the_worker_of_restored_events(clean_db) -> None:
     assert out["workers_rederived"] == 1
     last = _reassigned(clean_db, ev)[-1]
     assert (last["from"]["worker"], last["to"]["worker"]) == ("L1", "F2")
+
+
+def test_a_handover_names_the_same_worker_everywhere(clean_db) -> None:
+    """Two full-time workers on one grid for a while (a handover): the event, the locator,
+    the map's grid list and the patrol duty all name the one who started last."""
+    T.load(clean_db)
+    T.load_people(clean_db)                       # G1: full-time W1 for 30 days
+    with clean_db.begin() as c:
+        ids = people.upsert_workers(c, [("F1", "One", None)])
+        people.assign_roles(c, [(ids["F1"], T.G1, "full_time", PAST)])
+    ev = _report(clean_db, 120.602, 31.305)       # G1
+    assert _worker(clean_db, ev) == (T.G1, "F1")
+    assert Locator(clean_db).snapshot.responsible(T.G1).worker_code == "F1"
+    grids = {g["code"]: g["worker_code"] for g in dashboard.grids(clean_db)}
+    with clean_db.connect() as c:
+        duty = {r["grid_code"]: r["worker"] for r in coverage.responsible(c, datetime.now(UTC))}
+    assert grids[T.G1] == duty[T.G1] == "F1"
+    assert duty[T.G2] == "L1"                     # a leader alone still answers

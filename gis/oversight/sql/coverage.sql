@@ -234,7 +234,8 @@ ORDER BY p.id LIMIT :limit;
 -- (Re)index the tracks @ids (patrol_index_track, migration 0014).
 SELECT sum(patrol_index_track(i)) FROM unnest(CAST(:ids AS bigint[])) i;
 -- name: responsible
--- The worker who answers for each grid at @at: the full-time worker, else the grid leader.
+-- The worker who answers for each grid at @at: the full-time worker, else the grid leader;
+-- of several, the one who started last (as the locator and the activation choose).
 WITH gen AS (SELECT id FROM generation WHERE status = 'active')
 SELECT DISTINCT ON (g.code) g.code AS grid_code, w.id AS worker_id, w.code AS worker, r.role,
        COALESCE(d.patrols_per_day, :default_duty) AS duty
@@ -244,7 +245,7 @@ JOIN grid_role r ON r.area_code = g.code AND r.role IN ('full_time', 'grid_leade
 JOIN worker w ON w.id = r.worker_id AND w.active
 LEFT JOIN patrol_duty d ON d.grid_code = g.code
 WHERE in_scope(g.code, CAST(:area AS text[]))
-ORDER BY g.code, (r.role = 'full_time') DESC, r.valid_from, w.code;
+ORDER BY g.code, (r.role = 'full_time') DESC, r.valid_from DESC, w.code;
 -- name: patrols_done
 -- Tracks per (worker, main grid) started in [@since, @until).
 SELECT worker_id, grid_code, count(*) AS n FROM patrol_track

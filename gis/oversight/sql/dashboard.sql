@@ -43,7 +43,7 @@ LEFT JOIN LATERAL (
     FROM grid_role r JOIN worker w ON w.id = r.worker_id
     WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader')
       AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
-    ORDER BY CASE r.role WHEN 'full_time' THEN 0 ELSE 1 END, r.valid_from DESC
+    ORDER BY CASE r.role WHEN 'full_time' THEN 0 ELSE 1 END, r.valid_from DESC, w.code
     LIMIT 1) resp ON true
 WHERE in_scope(g.code, CAST(:scope_prefixes AS text[]))
 ORDER BY g.code;
