@@ -386,7 +386,7 @@ def measure(eng: Engine, repeat: int, today_repeat: int) -> dict[str, Any]:
     ours_rc = median_of(lambda: refresh(eng, first, coverage=True), max(1, repeat // 2))
     old = median_of(lambda: live_page(eng, today=True), today_repeat)
     old_r = median_of(lambda: refresh(eng, first, today=True), today_repeat)
-    same = same_counts(eng, dq.Filters(since=datetime.now(UTC) - timedelta(days=30)))
+    same = same_counts(eng, f)
     return {"events": ours["events_total"], "open": ours["open"], "overdue": ours["overdue"],
             "first_map_s": ours["seconds"], "first_data_s": ours["data_seconds"],
             "bytes": ours["bytes"], "message_bytes": ours["message_bytes"],
