@@ -179,7 +179,9 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         page.get_by_role("tab", name="导入边界文件").click()
         page.locator(f'{PANEL} input[type="file"]').set_input_files(str(moved))
         page.get_by_text("可以导入：以下为预览").wait_for(timeout=60_000)
-        assert page.get_by_text("边界有变动的 2 个网格内的单元已重新划分").is_visible()
+        recut = page.get_by_text("边界有变动的 2 个网格内的单元已重新划分")
+        recut.wait_for(timeout=30_000)  # Streamlit draws the page's parts one after another
+        assert recut.is_visible()
         chip = page.locator(PANEL).get_by_test_id("stFileChipName")
         assert chip.get_attribute("title") == moved.name and chip.is_visible()  # not hidden
         _panel_map(page)
