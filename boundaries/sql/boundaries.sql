@@ -62,10 +62,10 @@ SELECT old_grid, new_grid, count(*) AS n FROM o
 WHERE old_grid IS DISTINCT FROM new_grid GROUP BY 1, 2;
 
 -- name: grid_workers
-SELECT r.area_code, w.code, r.role FROM grid_role r JOIN worker w ON w.id = r.worker_id
-WHERE r.area_code = ANY(:codes) AND w.active
-  AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
-ORDER BY r.area_code, (r.role <> 'full_time'), r.valid_from DESC, w.code;
+-- The workers answering for the grids @codes now, the responsible one first (migration 0020).
+SELECT grid_code AS area_code, worker_code AS code, role FROM grid_responsibility
+WHERE grid_code = ANY(:codes) AND valid_from <= now() AND (valid_to IS NULL OR now() < valid_to)
+ORDER BY grid_code, precedence;
 
 -- name: export
 SELECT 'district' AS level, code, name, NULL::text AS parent_code, NULL::text AS kind,

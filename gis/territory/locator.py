@@ -50,7 +50,6 @@ from gis.geo.datum import Datum, UnknownDatumError, to_wgs84
 log = logging.getLogger(__name__)
 
 M_PER_DEG = 6371008.8 * math.pi / 180.0
-ROLE_PRIORITY = {"full_time": 0, "grid_leader": 1}
 SQL = "locator_snapshot.sql"
 PKG = "gis.territory.sql"
 
@@ -158,7 +157,6 @@ class PlaceNotFound(UnknownReference):
 class Role:
     """A responsibility held for a period."""
 
-    priority: int
     valid_from: datetime
     valid_to: datetime | None
     worker_id: int
@@ -195,15 +193,12 @@ class Snapshot:
         self._set_roles(roles)
 
     def _set_roles(self, roles: list) -> None:
-        """Who answers for each area (full-time first, then grid leader; newest first)."""
+        """Who may answer for each grid, in the precedence the database gives them
+        (grid_responsibility, migration 0020)."""
         self.roles: dict[str, list[Role]] = {}
         for r in roles:
             self.roles.setdefault(r.area_code, []).append(
-                Role(ROLE_PRIORITY[r.role], r.valid_from, r.valid_to, r.worker_id,
-                     r.worker_code, r.worker_name)
-            )
-        for lst in self.roles.values():
-            lst.sort(key=lambda x: (x.priority, -x.valid_from.timestamp(), x.worker_code))
+                Role(r.valid_from, r.valid_to, r.worker_id, r.worker_code, r.worker_name))
 
     def with_roles(self, roles: list, revision: int) -> Snapshot:
         """The same boundaries with ``roles``, at ``revision`` (a shallow copy)."""
@@ -262,7 +257,8 @@ class Snapshot:
         self.units = CellIndex(self.unit_geoms) if stray else None
 
     def responsible(self, grid_code: str, at: datetime | None = None) -> Role | None:
-        """Full-time worker holding the grid at ``at``, else its grid leader, else None."""
+        """The worker answering for the grid at ``at``: the first candidate (in precedence
+        order) whose role is valid then, as responsible_worker() in SQL; else None."""
         at = at or datetime.now(UTC)
         for role in self.roles.get(grid_code, ()):
             if role.valid_from <= at and (role.valid_to is None or at < role.valid_to):

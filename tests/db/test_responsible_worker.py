@@ -117,3 +117,32 @@ def test_a_handover_names_the_same_worker_everywhere(clean_db) -> None:
         duty = {r["grid_code"]: r["worker"] for r in coverage.responsible(c, datetime.now(UTC))}
     assert grids[T.G1] == duty[T.G1] == "F1"
     assert duty[T.G2] == "L1"                     # a leader alone still answers
+
+
+def test_the_database_and_the_locator_name_the_same_worker_at_any_time(clean_db) -> None:
+    """responsible_worker(grid, at) and the locator's snapshot agree before, during and after
+    a handover, for every grid (the rule is written once, in migration 0020)."""
+    T.load(clean_db)
+    T.load_people(clean_db)
+    with clean_db.begin() as c:
+        ids = people.upsert_workers(c, [("F1", "One", None), ("L9", "Nine", None)])
+        people.assign_roles(c, [(ids["F1"], T.G1, "full_time", PAST),
+                                (ids["L9"], T.G2, "grid_leader", PAST)])
+    snap = Locator(clean_db).snapshot
+    now = datetime.now(UTC)
+    times = [PAST - timedelta(days=1), PAST + timedelta(hours=1), now, now + timedelta(days=400)]
+    with clean_db.connect() as c:
+        grids = list(c.execute(text("SELECT code FROM grid g JOIN generation n ON "
+                                    "n.id = g.generation_id AND n.status = 'active'")).scalars())
+        for at in times:
+            sql = dict(c.execute(text("SELECT g, (SELECT worker_code FROM responsible_worker("
+                                      "g, :at)) FROM unnest(CAST(:gs AS text[])) g"),
+                                 {"at": at, "gs": grids}).all())
+            mem = {g: (r.worker_code if (r := snap.responsible(g, at)) else None) for g in grids}
+            assert sql == mem, at
+    assert sql[T.G3] == "L3" and sql[T.G4] is None  # after W3's and W4's roles ended
+    with clean_db.connect() as c:
+        pick = dict(c.execute(text("SELECT g, (SELECT worker_code FROM responsible_worker("
+                                   "g, now())) FROM unnest(CAST(:gs AS text[])) g"),
+                              {"gs": [T.G1, T.G2]}).all())
+    assert pick == {T.G1: "F1", T.G2: "L9"}       # the newest full-time; the newest leader

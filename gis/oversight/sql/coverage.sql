@@ -234,18 +234,16 @@ ORDER BY p.id LIMIT :limit;
 -- (Re)index the tracks @ids (patrol_index_track, migration 0014).
 SELECT sum(patrol_index_track(i)) FROM unnest(CAST(:ids AS bigint[])) i;
 -- name: responsible
--- The worker who answers for each grid at @at: the full-time worker, else the grid leader;
--- of several, the one who started last (as the locator and the activation choose).
+-- The worker who answers for each grid at @at (responsible_worker, migration 0020: as the
+-- locator and the activation choose); grids without one are left out.
 WITH gen AS (SELECT id FROM generation WHERE status = 'active')
-SELECT DISTINCT ON (g.code) g.code AS grid_code, w.id AS worker_id, w.code AS worker, r.role,
+SELECT g.code AS grid_code, rw.worker_id, rw.worker_code AS worker, rw.role,
        COALESCE(d.patrols_per_day, :default_duty) AS duty
 FROM grid g JOIN gen ON g.generation_id = gen.id
-JOIN grid_role r ON r.area_code = g.code AND r.role IN ('full_time', 'grid_leader')
-     AND r.valid_from <= :at AND (r.valid_to IS NULL OR r.valid_to > :at)
-JOIN worker w ON w.id = r.worker_id AND w.active
+CROSS JOIN LATERAL responsible_worker(g.code, CAST(:at AS timestamptz)) rw
 LEFT JOIN patrol_duty d ON d.grid_code = g.code
 WHERE in_scope(g.code, CAST(:area AS text[]))
-ORDER BY g.code, (r.role = 'full_time') DESC, r.valid_from DESC, w.code;
+ORDER BY g.code;
 -- name: patrols_done
 -- Tracks per (worker, main grid) started in [@since, @until).
 SELECT worker_id, grid_code, count(*) AS n FROM patrol_track

@@ -38,13 +38,7 @@ FROM grid g
 JOIN generation gen ON gen.id = g.generation_id AND gen.status = 'active'
 JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
 JOIN street s ON s.generation_id = g.generation_id AND s.code = c.street_code
-LEFT JOIN LATERAL (
-    SELECT w.code AS worker_code, w.name AS worker_name, r.role
-    FROM grid_role r JOIN worker w ON w.id = r.worker_id
-    WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader')
-      AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
-    ORDER BY CASE r.role WHEN 'full_time' THEN 0 ELSE 1 END, r.valid_from DESC, w.code
-    LIMIT 1) resp ON true
+LEFT JOIN LATERAL responsible_worker(g.code, now()) resp ON true
 WHERE in_scope(g.code, CAST(:scope_prefixes AS text[]))
 ORDER BY g.code;
 

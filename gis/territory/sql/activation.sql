@@ -60,7 +60,7 @@ SELECT id, status FROM generation WHERE id = :g;
 -- name: up_by_pieces
 -- Where the open events with a point fall in generation @gen: unit piece first (lowest code
 -- wins), else grid piece, else the nearest grid within @max_m metres ('outside'), else
--- 'unassigned'; the grid's responsible worker (full-time, else the grid leader, valid now).
+-- 'unassigned'; the grid's responsible worker now (responsible_worker, migration 0020).
 -- All open events, or (@from_gen given, a rollback) only those last located against
 -- generation @from_gen; with @upto only those with an id up to it, with @after only those
 -- with a higher id or in @ids (the events reported while an activation re-located the
@@ -170,16 +170,14 @@ gsel AS MATERIALIZED (
 )
 
 -- name: area_workers
--- the responsible worker of each selected grid (full-time, else the grid leader, valid now)
+-- the responsible worker of each selected grid now (responsible_worker, migration 0020)
 -- and of the selected units (their grid's)
 , gw AS MATERIALIZED (
     SELECT g.id AS grid_id, g.code AS grid_code, g.community_code, c.street_code,
-           (SELECT w.id FROM grid_role r JOIN worker w ON w.id = r.worker_id
-            WHERE r.area_code = g.code AND r.role IN ('full_time', 'grid_leader') AND w.active
-              AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
-            ORDER BY (r.role <> 'full_time'), r.valid_from DESC, w.code LIMIT 1) AS worker_id
+           rw.worker_id
     FROM gsel JOIN grid g ON g.id = gsel.id
     JOIN community c ON c.generation_id = g.generation_id AND c.code = g.community_code
+    LEFT JOIN LATERAL responsible_worker(g.code, now()) rw ON true
 ),
 uw AS MATERIALIZED (
     SELECT usel.unit_id, usel.unit_code, gw.*

@@ -12,11 +12,10 @@ ORDER BY g.code;
 SELECT u.id, u.code, u.grid_code, ST_AsBinary(u.geom) AS wkb
 FROM unit u WHERE u.generation_id = :generation ORDER BY u.code;
 -- name: roles
-SELECT r.area_code, r.role, r.valid_from, r.valid_to, w.id AS worker_id, w.code AS worker_code,
-       w.name AS worker_name
-FROM grid_role r JOIN worker w ON w.id = r.worker_id
-WHERE r.role IN ('full_time', 'grid_leader') AND w.active
-ORDER BY r.area_code, r.valid_from DESC, w.code;
+-- Every grid's candidates in precedence order (grid_responsibility, migration 0020): the
+-- responsible worker at a time is the first one valid then.
+SELECT grid_code AS area_code, valid_from, valid_to, worker_id, worker_code, worker_name
+FROM grid_responsibility ORDER BY grid_code, precedence;
 -- name: fingerprint
 -- Changes whenever a grid or unit row of the generation is written (a draft being edited):
 -- a snapshot built ahead is used only while it is the same.

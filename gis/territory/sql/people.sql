@@ -3,19 +3,16 @@
 
 -- name: rederive_workers
 -- Open events (of the grids in @grids, or of every grid when @grids is null) whose
--- responsible worker is no longer the one the roles give now: the full-time worker holding
--- the grid, else its grid leader (most recent appointment first, then the lowest worker code,
--- as intake and the activation pick it), else none.  Each changed event is updated and gets
+-- responsible worker is no longer the one the roles give now (responsible_worker, migration
+-- 0020, as intake and the activation pick it), else none.  Each changed event is updated and gets
 -- a 'reassigned' history row; the others are not written.  One statement.
 -- Only workers that came from the roles follow them: an event whose worker never held a
 -- full-time or leader role in its grid was given that worker by hand, and keeps it.
 WITH resp AS MATERIALIZED (
-    SELECT DISTINCT ON (r.area_code) r.area_code AS grid_code, w.id AS worker_id
-    FROM grid_role r JOIN worker w ON w.id = r.worker_id AND w.active
-    WHERE r.role IN ('full_time', 'grid_leader')
-      AND r.valid_from <= now() AND (r.valid_to IS NULL OR now() < r.valid_to)
-      AND (CAST(:grids AS text[]) IS NULL OR r.area_code = ANY(CAST(:grids AS text[])))
-    ORDER BY r.area_code, (r.role <> 'full_time'), r.valid_from DESC, w.code
+    SELECT k.grid_code, rw.worker_id
+    FROM (SELECT DISTINCT area_code AS grid_code FROM grid_role
+          WHERE CAST(:grids AS text[]) IS NULL OR area_code = ANY(CAST(:grids AS text[]))) k
+    CROSS JOIN LATERAL responsible_worker(k.grid_code, now()) rw
 ),
 ch AS MATERIALIZED (
     SELECT e.id, e.status, e.grid_code, e.worker_id AS old_worker, resp.worker_id AS new_worker

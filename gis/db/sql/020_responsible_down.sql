@@ -1,0 +1,2 @@
+DROP FUNCTION responsible_worker(text, timestamptz);
+DROP VIEW grid_responsibility;
