@@ -38,13 +38,21 @@ SELECT code, 'resident', 'tally', 'no point', CAST(:now AS timestamptz) - interv
        CAST(:now AS timestamptz) FROM event_item WHERE active ORDER BY code LIMIT 1
 """
 
+NO_LIMIT = """
+UPDATE event SET due_at = NULL WHERE id IN (
+    SELECT id FROM event WHERE status = 'reported' AND reported_at > now() - interval '20 days'
+    ORDER BY id LIMIT 3)
+"""
+
 
 @pytest.fixture()
 def events(demo_district, engine) -> Engine:
-    """Some 1,500 events over the last 42 days across the demo district, one without a point."""
+    """Some 1,500 events over the last 42 days across the demo district, one without a point,
+    three open ones without a time limit (never overdue)."""
     with engine.begin() as conn:
         conn.execute(text(INSERT), {"n": 1500, "now": NOW})
         conn.execute(text(NO_POINT), {"now": NOW})
+        conn.execute(text(NO_LIMIT))
     return engine
 
 
@@ -84,6 +92,7 @@ def test_kept_counts_equal_the_events(events, since, until):
                   bbox, zoom)
     whole = dq.event_summary(events, dq.Filters(since=NOW - timedelta(days=30)))
     assert whole["total"] > 500 and 0 < whole["open"] < whole["total"] and whole["last_id"]
+    assert 0 < whole["overdue"] < whole["open"]   # the last 6 hours' and the 3 without a limit
 
 
 def test_changes_are_counted_and_folded(events, owner_engine):
