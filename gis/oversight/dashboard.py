@@ -513,8 +513,8 @@ def event_summary(engine: Engine, filters: Filters,
     with engine.connect() as conn:
         if tallied(filters) if use_tally is None else use_tally:
             r = dict(_tally_rows(conn, filters, "tally_summary", p).mappings().one())
-            r["overdue"] = r["open"] - r.pop("open_not_due")
-            r |= conn.execute(q(SQL, "summary_last", PKG), p).mappings().one()
+            r |= conn.execute(q(SQL, "summary_overdue_last", PKG), p).mappings().one()
+            r = {k: r[k] for k in ("total", "open", "overdue", "last_id")}
         else:
             r = conn.execute(q(SQL, "event_summary", PKG), p).mappings().one()
     return {k: int(v or 0) for k, v in r.items()}

@@ -329,17 +329,8 @@ FROM (SELECT k.ix >> :shift AS ix, k.iy >> :shift AS iy, sum(k.n) AS n,
 WHERE c.ix BETWEEN :ix0 AND :ix1 AND c.iy BETWEEN :iy0 AND :iy1 AND c.n > 0;
 
 -- name: tally_summary
--- After tally_kept_*: total and open of event_summary from the kept counts (every cell), and
--- the open events not yet overdue (no time limit, or one still ahead): open minus those is
--- the overdue count.  Those are the recent few (the open backlog's index by time limit, from
--- now on), not the window's whole backlog; read in the same snapshot as the counts.
-SELECT COALESCE(sum(k.n), 0) AS total, COALESCE(sum(k.n_open), 0) AS open,
-       (SELECT count(*) FROM event e
-        WHERE e.status = ANY(CAST(:open AS text[]))
-          AND (e.due_at >= now() OR e.due_at IS NULL)
-          AND e.reported_at >= :since AND e.reported_at < :until
-          AND in_scope(e.grid_code, CAST(:area AS text[]))
-          AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))) AS open_not_due
+-- After tally_kept_*: total and open of event_summary from the kept counts (every cell).
+SELECT COALESCE(sum(k.n), 0) AS total, COALESCE(sum(k.n_open), 0) AS open
 FROM kept k
 WHERE in_scope(k.grid_code, CAST(:area AS text[]))
   AND in_scope(k.grid_code, CAST(:scope_prefixes AS text[]));
@@ -352,12 +343,18 @@ SELECT EXISTS (SELECT 1 FROM event_tally_start WHERE start = :hs);
 -- Keep start hour @hs (counted once from the day and hour rows, then by every fold).
 SELECT event_tally_from_build(:hs);
 
--- name: summary_last
--- last_id of event_summary without class, status or overdue filters: the newest id.
-SELECT max(e.id) AS last_id FROM event e
-WHERE e.reported_at >= :since AND e.reported_at < :until
-  AND in_scope(e.grid_code, CAST(:area AS text[]))
-  AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]));
+-- name: summary_overdue_last
+-- overdue and last_id of event_summary without class, status or overdue filters: the open
+-- backlog's partial indexes and the newest id, not every event of the window.
+SELECT (SELECT count(*) FROM event e
+        WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
+          AND e.reported_at >= :since AND e.reported_at < :until
+          AND in_scope(e.grid_code, CAST(:area AS text[]))
+          AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))) AS overdue,
+       (SELECT max(e.id) FROM event e
+        WHERE e.reported_at >= :since AND e.reported_at < :until
+          AND in_scope(e.grid_code, CAST(:area AS text[]))
+          AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))) AS last_id;
 
 -- name: tally_compact
 -- Fold the counts appended by the event triggers into event_tally (rows folded).
