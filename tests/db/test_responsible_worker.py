@@ -44,6 +44,13 @@ def _reassigned(engine: Engine, event_id: int) -> list[dict]:
                               {"i": event_id}).scalars())
 
 
+def _responsible_in_sql(conn, grids: list[str], at: datetime) -> dict[str, str | None]:
+    """Worker code per grid at ``at``, as responsible_worker() gives it."""
+    return dict(conn.execute(text("SELECT g, (SELECT worker_code FROM responsible_worker("
+                                  "g, :at)) FROM unnest(CAST(:gs AS text[])) g"),
+                             {"at": at, "gs": grids}).all())
+
+
 def test_roster_load_gives_open_events_their_new_worker(clean_db, tmp_path: Path) -> None:
     T.load(clean_db)
     T.load_people(clean_db)                       # G2: leader L1 only; G5, G6: nobody
@@ -135,14 +142,10 @@ def test_the_database_and_the_locator_name_the_same_worker_at_any_time(clean_db)
         grids = list(c.execute(text("SELECT code FROM grid g JOIN generation n ON "
                                     "n.id = g.generation_id AND n.status = 'active'")).scalars())
         for at in times:
-            sql = dict(c.execute(text("SELECT g, (SELECT worker_code FROM responsible_worker("
-                                      "g, :at)) FROM unnest(CAST(:gs AS text[])) g"),
-                                 {"at": at, "gs": grids}).all())
+            sql = _responsible_in_sql(c, grids, at)
             mem = {g: (r.worker_code if (r := snap.responsible(g, at)) else None) for g in grids}
             assert sql == mem, at
     assert sql[T.G3] == "L3" and sql[T.G4] is None  # after W3's and W4's roles ended
     with clean_db.connect() as c:
-        pick = dict(c.execute(text("SELECT g, (SELECT worker_code FROM responsible_worker("
-                                   "g, now())) FROM unnest(CAST(:gs AS text[])) g"),
-                              {"gs": [T.G1, T.G2]}).all())
+        pick = _responsible_in_sql(c, [T.G1, T.G2], datetime.now(UTC))
     assert pick == {T.G1: "F1", T.G2: "L9"}       # the newest full-time; the newest leader
