@@ -7,6 +7,7 @@ The charts are plain Vega-Lite specs with their data inline, drawn by ``st.vega_
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from dashboard.i18n import domain, item_label
 from gis.oversight import statistics as stats
 
 t = domain("statistics")
-TTL_S = 30  # under the page's refresh period: each refresh reads afresh
+CACHE_MAX = 64  # boards kept: one per (scope, refresh period) of the screens open now
 MAX_BARS = 15  # bars of a per-area chart (the busiest first)
 FG, MUTED, GRID, PANEL = "#e6edf7", "#8fb3d9", "#1f3a5a", "#0d2137"
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -43,9 +44,16 @@ CONFIG: Spec = {
 }
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
-def load(url: str, scope: stats.Scope) -> stats.Board:
-    """The board of ``scope`` now (``data.DatabaseUnavailable`` when the database is away)."""
+def load(url: str, scope: stats.Scope, every_s: int) -> stats.Board:
+    """The board of ``scope`` for a screen refreshing every ``every_s`` seconds: read at most
+    once per half period for all screens showing it, so each refresh reads afresh
+    (``data.DatabaseUnavailable`` when the database is away)."""
+    return _load(url, scope, int(time.time() // max(1, every_s // 2)))
+
+
+@st.cache_data(max_entries=CACHE_MAX, show_spinner=False)
+def _load(url: str, scope: stats.Scope, period: int) -> stats.Board:
+    """The board of ``scope`` in one half period (its number, the cache key, is ignored)."""
     return data._call(stats.board, data._read_engine(url), scope)
 
 

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
         "builds the /tiles/basemap URL it gives browsers from it (default: "
         "http://api_host:api_port).")
     dashboard_port: int = Field(8501, ge=1, le=65535)
+    board_refresh_s: int = Field(
+        60, ge=5, le=3600, description="Seconds between two refreshes of the statistics board "
+        "(统计大屏) on a wall screen; its figures are read afresh at each.")
 
     auth_required: bool = Field(
         True, description="API tokens required on events/grids/patrols and workflow routes; "

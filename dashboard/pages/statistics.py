@@ -7,9 +7,9 @@ import streamlit as st
 from dashboard import board, data, session, ui
 from dashboard.i18n import TZ_LABEL, fmt_time, role_label
 from gis.oversight import statistics as stats
+from gis.settings import Settings
 
 t = board.t
-REFRESH_S = 60
 LAST = "wg_stat_last"  # the last board read, shown with the outage banner
 
 
@@ -23,12 +23,12 @@ def area_label(who, options: dict) -> str:
     return "、".join(names.get(c, c) for c in who.areas)
 
 
-def show_header(b: stats.Board, area: str) -> None:
+def show_header(b: stats.Board, area: str, every_s: int) -> None:
     """Title, area, the moment of the figures (北京时间) and the refresh period."""
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     left.title(t("Statistics board"))
     right.caption(t("{area} · updated {time} ({tz}) · refreshes every {s} s", area=area,
-                    time=fmt_time(b.window.now), tz=TZ_LABEL(), s=REFRESH_S))
+                    time=fmt_time(b.window.now), tz=TZ_LABEL(), s=every_s))
 
 
 def show_headline(b: stats.Board) -> None:
@@ -79,18 +79,17 @@ def show_charts(b: stats.Board) -> None:
             st.info(t("No minimal units in your area to patrol."))
 
 
-@st.fragment(run_every=REFRESH_S)
-def live(url: str, scope: stats.Scope, area: str) -> None:
-    """Read and draw the board; re-run by itself every REFRESH_S seconds."""
+def live(url: str, scope: stats.Scope, area: str, every_s: int) -> None:
+    """Read and draw the board (re-run by itself every ``every_s`` seconds, as a fragment)."""
     try:
-        b = board.load(url, scope)
+        b = board.load(url, scope, every_s)
         st.session_state[LAST] = b
     except data.DatabaseUnavailable as e:
-        st.error(t(board.DB_DOWN, reason=str(e), s=REFRESH_S))
+        st.error(t(board.DB_DOWN, reason=str(e), s=every_s))
         b = st.session_state.get(LAST)
         if b is None:
             return
-    show_header(b, area)
+    show_header(b, area, every_s)
     show_headline(b)
     show_charts(b)
 
@@ -104,7 +103,9 @@ def main() -> None:
     loaded = ui.district(url, session.scope_of(who))
     if loaded is None:
         return
-    live(url, stats.Scope.of(who), area_label(who, loaded[1]))
+    every_s = Settings().board_refresh_s
+    st.fragment(live, run_every=every_s)(url, stats.Scope.of(who), area_label(who, loaded[1]),
+                                         every_s)
 
 
 main()

@@ -25,16 +25,18 @@ DESK = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN",
 
 @contextmanager
 def dashboard_served(settings: Settings, api_base: str | None = None,
-                     database_url: str | None = None) -> Iterator[str]:
+                     database_url: str | None = None,
+                     env: dict[str, str] | None = None) -> Iterator[str]:
     """The Streamlit dashboard on a free local port (the command `wangge dashboard` runs)
     against the test database, or ``database_url`` (e.g. through a ``livemap.Relay``), with
-    the API of ``api_base`` when given; yields its base URL."""
+    the API of ``api_base`` when given and ``env`` (WANGGE_ settings) added; yields its base
+    URL."""
     from wangge.cli import dashboard_command
 
     port = free_port()
     url = database_url or settings.database_url
     env = os.environ | {"WANGGE_DATABASE_URL": url, "DATABASE_URL": url,
-                        "WANGGE_MEDIA_URL": settings.media_url}
+                        "WANGGE_MEDIA_URL": settings.media_url} | (env or {})
     if api_base:
         env |= {"WANGGE_API_PORT": api_base.rsplit(":", 1)[1]}
     cmd = dashboard_command(port, "127.0.0.1")
