@@ -3,7 +3,9 @@
 #
 #   ./dev.sh start [args]         bootstrap, then run `wangge demo [args]`
 #                                 (migrations, demo district, API + dashboard)
-#   ./dev.sh test [pytest args]   bootstrap (with chromium), then run pytest
+#   ./dev.sh test [pytest args]   bootstrap (with chromium), then run pytest on
+#                                 every core (pytest-xdist: -n auto --dist loadfile,
+#                                 one test database per worker; -n 0 runs serially)
 #
 # The environment (system packages, .venv, local PostGIS cluster) is set up by
 # scripts/bootstrap.sh. Set DATABASE_URL to use an existing PostGIS database
@@ -14,7 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 cd "$ROOT"
 
 usage() {
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 # Run scripts/bootstrap.sh and take DATABASE_URL from its last stdout line
@@ -51,7 +53,9 @@ case "$cmd" in
         bootstrap --browser
         echo "dev.sh: DATABASE_URL=$DATABASE_URL" >&2
         rc=0
-        "$ROOT/.venv/bin/python" -m pytest "$@" || rc=$?
+        par=(-n auto --dist loadfile)  # a file's tests stay together on one worker
+        for a in "$@"; do [[ "$a" == -n* || "$a" == --numprocesses* ]] && par=(); done
+        "$ROOT/.venv/bin/python" -m pytest "${par[@]}" "$@" || rc=$?
         # In CI, do not leave the clone's database server running behind.
         if [[ "${CI:-}" == true && $LOCAL_PG -eq 1 ]]; then
             bash "$ROOT/scripts/pg-stop.sh" || true

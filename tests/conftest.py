@@ -37,13 +37,16 @@ def _test_urls() -> tuple[str, str]:
     """(platform role, owner role) URLs of the test database.
 
     WANGGE_TEST_DATABASE_URL / WANGGE_TEST_OWNER_DATABASE_URL, else DATABASE_URL's and the
-    owner URL's server with the database name + ``_test``.
+    owner URL's server with the database name + ``_test``; under pytest-xdist each worker
+    gets its own database (the name + ``_gw0``, ``_gw1``, …).
     """
     base = Settings()
     app = os.environ.get("WANGGE_TEST_DATABASE_URL") or _test_db(base.database_url)
-    owner = os.environ.get("WANGGE_TEST_OWNER_DATABASE_URL") or _test_db(
-        base.owner_url, make_url(app).database)
-    return app, owner
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        app = _test_db(app, f"{make_url(app).database}_{worker}")
+    owner = os.environ.get("WANGGE_TEST_OWNER_DATABASE_URL") or base.owner_url
+    return app, _test_db(owner, make_url(app).database)
 
 
 @pytest.fixture(scope="session")
