@@ -53,7 +53,7 @@ def load(url: str, scope: stats.Scope, every_s: int) -> stats.Board:
 
 @st.cache_data(max_entries=CACHE_MAX, show_spinner=False)
 def _load(url: str, scope: stats.Scope, period: int) -> stats.Board:
-    """The board of ``scope`` in one half period (its number, the cache key, is ignored)."""
+    """The board of ``scope`` in half period number ``period`` (which only keys the cache)."""
     return data._call(stats.board, data._read_engine(url), scope)
 
 
