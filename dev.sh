@@ -4,8 +4,8 @@
 #   ./dev.sh start [args]         bootstrap, then run `wangge demo [args]`
 #                                 (migrations, demo district, API + dashboard)
 #   ./dev.sh test [pytest args]   bootstrap (with chromium), then run pytest on
-#                                 every core (pytest-xdist: -n auto --dist loadfile,
-#                                 one test database per worker; -n 0 runs serially)
+#                                 every core, at most 4 (pytest-xdist, one test
+#                                 database per worker; -n 0 runs serially)
 #
 # The environment (system packages, .venv, local PostGIS cluster) is set up by
 # scripts/bootstrap.sh. Set DATABASE_URL to use an existing PostGIS database
@@ -53,7 +53,9 @@ case "$cmd" in
         bootstrap --browser
         echo "dev.sh: DATABASE_URL=$DATABASE_URL" >&2
         rc=0
-        par=(-n auto --dist loadfile)  # a file's tests stay together on one worker
+        # a worker per core, at most 4 (each holds its own connections, browser and servers);
+        # a file's tests stay together on one worker
+        par=(-n auto --maxprocesses 4 --dist loadfile)
         for a in "$@"; do [[ "$a" == -n* || "$a" == --numprocesses* ]] && par=(); done
         "$ROOT/.venv/bin/python" -m pytest "${par[@]}" "$@" || rc=$?
         # In CI, do not leave the clone's database server running behind.
