@@ -88,6 +88,26 @@ def _panel_map(page):
     return handle
 
 
+def _open_tab(page, name: str) -> None:
+    """Click the tab ``name`` and wait for the page's rerun it starts (tabs rerun the page) to
+    end: a file set while that rerun draws the uploader again could be lost."""
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(300)  # the rerun requested
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        state="attached", timeout=30_000)
+
+
+def _wait_text(page, words: str) -> None:
+    """Wait for ``words`` on the page; the tab's text in the failure otherwise."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    try:
+        page.get_by_text(words).first.wait_for(timeout=60_000)
+    except Timeout:
+        seen = page.locator(PANEL).inner_text(timeout=5_000)
+        raise AssertionError(f"{words!r} not shown; the tab read:\n{seen}") from None
+
+
 def _shot(page, name: str, heading: str | None = None) -> None:
     """A screenshot of the page, scrolled to ``heading`` first (maps drawn)."""
     if heading:
@@ -133,7 +153,7 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         assert not zone.get_by_text("Drag and drop").is_visible()
         zone.dispatch_event("dragleave", {"dataTransfer": drag})
 
-        page.get_by_role("tab", name="起草网格").click()
+        _open_tab(page, "起草网格")
         panel = page.locator(PANEL)
         panel.get_by_label("区县代码（6 位数字）").fill("320508")
         panel.get_by_label("区县名称").fill("姑苏区")
@@ -169,16 +189,16 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         panel.get_by_role("button", name="提交并启用").click()
         page.get_by_text("已启用").first.wait_for(timeout=60_000)
 
-        page.get_by_role("tab", name="边界版本与回退").click()
+        _open_tab(page, "边界版本与回退")
         with page.expect_download() as got:
             page.locator(PANEL).get_by_role("button", name="下载当前网格（GeoJSON）").click()
         active = Path(got.value.path()).read_bytes()
         _shot(page, "generations.png")
         moved = tmp_path / "moved_in_qgis.geojson"
         moved.write_bytes(file_moved(active)[0])
-        page.get_by_role("tab", name="导入边界文件").click()
+        _open_tab(page, "导入边界文件")
         page.locator(f'{PANEL} input[type="file"]').set_input_files(str(moved))
-        page.get_by_text("可以导入：以下为预览").wait_for(timeout=60_000)
+        _wait_text(page, "可以导入：以下为预览")
         recut = page.get_by_text("边界有变动的 2 个网格内的单元已重新划分")
         recut.wait_for(timeout=30_000)  # Streamlit draws the page's parts one after another
         assert recut.is_visible()
