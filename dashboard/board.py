@@ -164,6 +164,12 @@ def on_time(b: stats.Board, height: int = 330) -> Spec:
     return _rates(t(ON_TIME_TITLES[level]), values, t("On-time rate"), height)
 
 
+def any_closed(b: stats.Board) -> bool:
+    """Whether some case closed in the window (an on-time rate to show)."""
+    level = rate_level(b)
+    return any(r.level == level and r.rate is not None for r in b.on_time)
+
+
 def coverage(b: stats.Board, height: int = 330) -> Spec:
     """Patrol coverage per street (or community) over the coverage period."""
     level = rate_level(b)
@@ -210,6 +216,9 @@ CSS = """<style>
     [data-testid="stMetricValue"] p {color: #66bb6a;}
 [data-testid="stVegaLiteChart"] {background: #0d2137; border: 1px solid #1f3a5a;
     border-radius: 8px;}
+[data-testid="stMain"] [data-testid="stAlertContainer"] {background: #0d2137;
+    border: 1px solid #1f3a5a; border-radius: 8px;}
+[data-testid="stMain"] [data-testid="stAlertContainer"] p {color: #8fb3d9; font-size: 1.1rem;}
 </style>"""
 
 

@@ -71,7 +71,11 @@ def show_charts(b: stats.Board) -> None:
         with c[1]:
             chart(board.areas(b, "community"))
         with c[2]:
-            chart(board.on_time(b))
+            if board.any_closed(b):
+                chart(board.on_time(b))
+            else:
+                st.info(t("No case closed in the last {days} days yet: no on-time rate.",
+                          days=len(b.window.days)))
     with c[3]:
         if b.coverage:
             chart(board.coverage(b))

@@ -124,6 +124,19 @@ def test_no_events_is_the_empty_state(page_env, engine) -> None:
     assert [c.title for c in vega_charts(at)] == ["各街道巡查覆盖率"]
 
 
+def test_nothing_closed_says_so_instead_of_an_empty_rate_chart(page_env, engine) -> None:
+    """Events but none closed: the on-time rate is "—" and a message stands where its chart
+    would be empty; the other charts are drawn."""
+    report(engine, page_env, "safety.fire", G1)
+    at = _page(engine, "district_centre", None).run()
+    assert not at.exception, at.exception
+    assert _metrics(at)["按期结案率（近30天）"] == "—"
+    assert [i.value for i in at.info] == ["近30天尚无结案，暂无按期结案率。"]
+    titles = [c.title for c in vega_charts(at)]
+    assert "各街道事件数（近30天）" in titles and "各街道巡查覆盖率" in titles
+    assert not any("按期结案率" in x for x in titles)
+
+
 def test_logged_out_shows_the_log_in_form(page_env) -> None:
     """Without a session the page asks for the log-in and shows no figures."""
     at = AppTest.from_file(str(PAGE), default_timeout=60).run()
