@@ -98,9 +98,11 @@ def per_day(b: stats.Board, height: int = 350) -> Spec:
 
 def _bars(title: str, values: list[dict], label: str, height: int,
           colour: Spec | None = None) -> Spec:
-    """Horizontal bars of ``n`` per ``name`` (most first) with the count at each bar's end."""
+    """Horizontal bars of ``n`` per ``name`` (most first) with the count at each bar's end.
+    The order is given as a list: Vega-Lite's ``-x`` did not hold once the bars had colours."""
     top = max((v["n"] for v in values), default=1)
-    enc: Spec = {"y": {"field": "name", "type": "nominal", "title": None, "sort": "-x"},
+    order = [v["name"] for v in sorted(values, key=lambda v: (-v["n"], v["name"]))]
+    enc: Spec = {"y": {"field": "name", "type": "nominal", "title": None, "sort": order},
                  "x": {"field": "n", "type": "quantitative", "title": label,
                        "scale": {"domain": [0, max(1, round(top * 1.12 + 0.5))]},
                        "axis": {"tickMinStep": 1}},

@@ -1,6 +1,8 @@
 """The demo district: 3,076 real buildings of Suzhou's old town (Gusu, 320508), drawn into
-streets, communities, grids and units, with a roster, cameras along the streets, a few days of
-patrol tracks and events. ``load_demo(engine)`` is what ``wangge demo`` calls.
+streets, communities, grids and units, with a roster, cameras along the streets, a week of
+patrol tracks and a month of events, most of the older ones taken through the closed loop
+(accepted, dispatched, handled, closed; some late). ``load_demo(engine)`` is what
+``wangge demo`` calls.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from etl import buildings as bld
 from etl.common import Report
 from etl.draw import draw_district
 from etl.units import M_PER_DEG, Plane
+from gis.access.auth import Principal
 from gis.db.queries import q
 from gis.errors import Unavailable
 from gis.intake import catalogue, events, patrols
 from gis.territory import people
 from gis.territory.locator import Locator
+from gis.workflow import transitions
 
 log = logging.getLogger(__name__)
 SQL = "etl.sql"
@@ -34,6 +38,8 @@ GENERATION_SOURCE = "etl:demo-suzhou"
 DISTRICT = "320508"
 DISTRICT_NAME = "姑苏区 Gusu (demo)"
 FILE = "suzhou_gusu_buildings.geojson"
+PATROL_DAYS = 7  # the board's and the live map's patrol coverage period
+DESK = Principal("district_centre", name="指挥中心（演示）")
 
 
 def data_path() -> Path:
@@ -51,7 +57,7 @@ def existing_demo(engine: Engine) -> int | None:
         return conn.execute(q(SQL, "demo_generation", PKG), {"s": GENERATION_SOURCE}).scalar()
 
 
-def load_demo(engine: Engine, seed: int = 20240601, days: int = 3, n_events: int = 240) -> int:
+def load_demo(engine: Engine, seed: int = 20240601, days: int = 30, n_events: int = 600) -> int:
     """Load the Suzhou demo district once (a second call returns the existing generation)."""
     found = existing_demo(engine)
     if found is not None:
@@ -83,8 +89,9 @@ def load_demo(engine: Engine, seed: int = 20240601, days: int = 3, n_events: int
         cams = _cameras(conn, frame, areas, rng)
     locator = Locator(engine)
     locator.refresh(force=True)
-    _patrols(engine, locator, areas, rng, days)
+    _patrols(engine, locator, areas, rng, min(days, PATROL_DAYS))
     _events(engine, locator, frame, cams, rng, n_events, days)
+    _close_loop(engine, rng)
     log.info("demo: roster, %d cameras, patrols and events loaded (%.1fs)", len(cams),
              time.perf_counter() - t0)
     return gen
@@ -201,7 +208,50 @@ def _events(engine: Engine, locator: Locator, frame, cams: list[str],
             item=items[int(rng.integers(0, len(items)))], source=src, lon=lon, lat=lat,
             camera_code=cams[int(rng.integers(0, len(cams)))] if src == "camera" and cams
             else None,
-            description="demo event", reporter="demo",
+            description="演示事件（示例数据）", reporter="demo",
             reported_at=now - timedelta(minutes=int(rng.integers(5, days * 24 * 60)))))
     for k in range(0, len(reports), 100):
         events.ingest(engine, locator, reports[k:k + 100])
+
+
+def _close_loop(engine: Engine, rng: np.random.Generator) -> None:
+    """The desk's month: events older than a day mostly closed (one in five resolved late),
+    the more so the older; a few still being handled or left open; today's mostly waiting
+    to be accepted."""
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        rows = conn.execute(q(SQL, "demo_events", PKG)).all()
+    for eid, at, due in rows:
+        age = now - at
+        odds = float(rng.random())
+        closed, handling = (0.8, 0.9) if age < timedelta(days=7) else (0.96, 0.98)
+        if age < timedelta(days=1):
+            steps = ("accept",) if odds < 0.3 else ()
+        elif odds < closed:
+            steps = ("accept", "dispatch", "start", "resolve", "close")
+        elif odds < handling:
+            steps = ("accept", "dispatch", "start")
+        else:
+            steps = ()  # left open: overdue at the desk
+        late = float(rng.random()) < 0.2
+        for step, when in zip(steps, _times(at, due, late, now, rng), strict=False):
+            transitions.transition(engine, eid, step, DESK, note=DEMO_NOTES.get(step),
+                                   now=when)
+
+
+DEMO_NOTES = {"dispatch": "派网格员现场处置", "start": "已到现场", "resolve": "已处置完毕",
+              "close": "核查属实，结案"}
+
+
+def _times(at: datetime, due: datetime | None, late: bool, now: datetime,
+           rng: np.random.Generator) -> list[datetime]:
+    """Accept, dispatch, start, resolve and close times after report time ``at``: resolved
+    before the due time ``due``, or up to two days after it when ``late``; never after now."""
+    limit = (due - at) if due is not None else timedelta(days=1)
+    accept = at + timedelta(minutes=int(rng.integers(5, 60)))
+    dispatch = accept + timedelta(minutes=int(rng.integers(5, 30)))
+    start = dispatch + timedelta(minutes=int(rng.integers(10, 90)))
+    resolve = (at + limit + timedelta(hours=float(rng.uniform(1, 48)))) if late else \
+        max(start + timedelta(minutes=10), at + limit * float(rng.uniform(0.3, 0.9)))
+    close = resolve + timedelta(minutes=int(rng.integers(20, 240)))
+    return [min(t, now) for t in (accept, dispatch, start, resolve, close)]

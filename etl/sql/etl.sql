@@ -233,3 +233,7 @@ LOCK TABLE building IN ACCESS EXCLUSIVE MODE;
 
 -- name: swap_drop_building
 DROP TABLE building;
+
+-- name: demo_events
+-- The demo's events (reporter 'demo') with their report and due times, oldest first.
+SELECT id, reported_at, due_at FROM event WHERE reporter = 'demo' ORDER BY reported_at, id;

@@ -74,6 +74,9 @@ def test_board_of_a_street_dispatcher(events, engine) -> None:
     assert sum(r["n"] for r in charts["近30天每日事件数（按大类）"].rows) == 3
     assert {r["name"]: r["n"] for r in charts["高发事件前10项（近30天）"].rows} == {
         "消防隐患": 2, "环境卫生": 1}
+    top = charts["高发事件前10项（近30天）"].spec
+    assert top["encoding"]["y"]["sort"] == ["消防隐患", "环境卫生"]  # most first, coloured too
+    assert charts["各社区事件数（近30天）"].spec["encoding"]["y"]["sort"] == ["1-1社区", "1-2社区"]
     assert charts["各街道事件数（近30天）"].rows == [{"name": "第一街道", "n": 3}]
     assert {r["name"]: r["n"] for r in charts["各社区事件数（近30天）"].rows} == {
         "1-1社区": 2, "1-2社区": 1}
