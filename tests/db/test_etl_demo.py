@@ -11,7 +11,7 @@ from etl.demo import load_demo
 
 def test_demo_district_loads_once(clean_db) -> None:
     t = time.perf_counter()
-    gen = load_demo(clean_db, n_events=60, days=2)
+    gen = load_demo(clean_db, n_events=60, days=5)
     assert time.perf_counter() - t < 60
     q = {
         "buildings": "SELECT count(*) FROM building",
@@ -25,13 +25,19 @@ def test_demo_district_loads_once(clean_db) -> None:
                      "(SELECT 1 FROM grid_role r WHERE r.area_code = g.code AND "
                      "r.role = 'full_time')",
         "district": f"SELECT code FROM district WHERE generation_id = {gen}",
+        "closed": "SELECT count(*) FROM event WHERE status = 'closed'",
+        "late": "SELECT count(*) FROM event_history WHERE action = 'resolve' "
+                "AND NOT (data ->> 'within_limit')::boolean",
+        "waiting": "SELECT count(*) FROM event WHERE status = 'reported'",
     }
     with clean_db.connect() as c:
         got = {k: c.execute(text(v)).scalar_one() for k, v in q.items()}
     assert got["buildings"] == 3076 and got["district"] == "320508"
     assert 8 <= got["grids"] <= 25 and got["units"] > 1000
-    assert got["cameras"] > 50 and got["tracks"] == 2 * got["grids"]
+    assert got["cameras"] > 50 and got["tracks"] == 5 * got["grids"]
     assert got["events"] >= 55 and got["history"] == 60 and got["no_worker"] == 0
+    assert got["closed"] >= 10 and 0 < got["late"] < got["closed"]  # the desk's closed loop
+    assert got["waiting"] >= 10  # today's, not yet accepted
     assert load_demo(clean_db) == gen  # a second call does not duplicate
     with clean_db.connect() as c:
         assert c.execute(text("SELECT count(*) FROM generation")).scalar_one() == 1
