@@ -48,10 +48,21 @@ EVENT_POINT = """() => {
 
 def _swapped_after(page, mframe, act) -> None:
     """Do ``act`` and wait until a refresh has swapped the map's feature groups in again
-    (streamlit-folium keeps every group it ever added in window.feature_group)."""
+    (streamlit-folium keeps every group it ever added in window.feature_group). Done again
+    when no swap came: a wheel or drag that landed while a refresh redrew the map is lost, and
+    a view that did not change brings no new groups."""
+    from playwright.sync_api import TimeoutError as Timeout
+
     start = mframe.evaluate("() => window.feature_group.length")
-    act()
-    mframe.wait_for_function(f"() => window.feature_group.length > {start}", timeout=40_000)
+    for attempt in range(3):
+        act()
+        try:
+            mframe.wait_for_function(f"() => window.feature_group.length > {start}",
+                                     timeout=20_000)
+            return
+        except Timeout:
+            if attempt == 2:
+                raise
 
 
 @pytest.mark.browser

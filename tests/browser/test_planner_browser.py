@@ -58,7 +58,7 @@ def test_planner_uploads_a_file_and_sees_the_preview_map(settings, clean_db: Eng
         assert pl.CHANGE_COLOUR["unchanged"] in colours and pl.PROBLEM not in colours
         legend = frame.locator(".wangge-legend")
         assert "变动网格" in legend.inner_text() and "问题" in legend.inner_text()
-        assert page.get_by_text("变动网格", exact=True).first.is_visible()  # the metric
+        page.get_by_text("变动网格", exact=True).first.wait_for(timeout=30_000)  # the metric
         _shot(page, "planner.png", "预览地图")  # the map's canvas drawn first
 
         faults.write_bytes(as_bytes(territory(grid_codes=(G1, C + "009", G3)) + [
@@ -66,7 +66,7 @@ def test_planner_uploads_a_file_and_sees_the_preview_map(settings, clean_db: Eng
         page.locator('input[type="file"]').set_input_files(str(faults))
         page.get_by_text("已阻止：文件中有").wait_for(timeout=60_000)
         map_where(page, f"() => ({COLOURS})().includes('{pl.PROBLEM}')")
-        assert page.get_by_text("编码被改").first.is_visible()
+        page.get_by_text("编码被改").first.wait_for(timeout=30_000)
         _shot(page, "planner_faults.png", "校验报告")
 
         other = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
@@ -164,7 +164,7 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
         panel.get_by_role("heading", name="各网格工作量").wait_for(timeout=60_000)
         panel.get_by_text("网格边界沿街比例").first.wait_for(timeout=30_000)  # drawn after
         panel.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)  # their skeletons
-        assert panel.get_by_text(f"由 {buildings} 栋建筑划出").is_visible()
+        panel.get_by_text(f"由 {buildings} 栋建筑划出").wait_for(timeout=30_000)
         _shot(page, "draft.png", "各网格工作量")
         frame = _panel_map(page)
         legend = frame.locator(".wangge-legend").inner_text()
@@ -179,7 +179,7 @@ def test_planner_drafts_imports_commits_and_round_trips_through_qgis(
 
         panel.get_by_role("button", name="导入此草稿").click()
         panel.get_by_text("可以导入：以下为预览").wait_for(timeout=60_000)
-        assert panel.get_by_text("新增网格", exact=True).first.is_visible()
+        panel.get_by_text("新增网格", exact=True).first.wait_for(timeout=30_000)  # drawn after
         _panel_map(page)
         _shot(page, "draft_preview.png", "预览地图")
         with clean_db.connect() as c:
