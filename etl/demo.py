@@ -210,8 +210,9 @@ def _events(engine: Engine, locator: Locator, frame, cams: list[str],
             else None,
             description="演示事件（示例数据）", reporter="demo",
             reported_at=now - timedelta(minutes=int(rng.integers(5, days * 24 * 60)))))
-    for k in range(0, len(reports), 100):
-        events.ingest(engine, locator, reports[k:k + 100])
+    for r in reports:  # each received a minute after it was reported, not all at load time
+        at = r.reported_at or now
+        events.ingest(engine, locator, [r], received_at=min(at + timedelta(minutes=1), now))
 
 
 def _close_loop(engine: Engine, rng: np.random.Generator) -> None:

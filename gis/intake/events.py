@@ -417,10 +417,11 @@ def check_batch(reports: list[Report], max_batch: int) -> None:
 def prepare_request(engine: Engine, locator: Locator, reports: list[Report],
                     idempotency_key: str | None = None, body_hash: str | None = None,
                     audit: dict[str, Any] | None = None,
-                    cal: calendar.Calendar | None = None) -> StoreRequest:
+                    cal: calendar.Calendar | None = None,
+                    now: datetime | None = None) -> StoreRequest:
     """Validate and locate ``reports`` (InvalidInput names every bad field) into the rows of
-    one request; nothing is stored yet."""
-    now = datetime.now(UTC)
+    one request, received at ``now`` (the clock by default); nothing is stored yet."""
+    now = now or datetime.now(UTC)
     snap = locator.snapshot
     prepared = _prepare(engine, locator, reports, now)
     cameras = _camera_ids(engine, reports)
@@ -462,16 +463,19 @@ TERRITORY_CHANGING = "boundaries kept changing while the report was stored; retr
 def ingest(engine: Engine, locator: Locator, reports: list[Report],
            idempotency_key: str | None = None, body_hash: str | None = None,
            max_batch: int = 500, audit: dict[str, Any] | None = None,
-           cal: calendar.Calendar | None = None) -> IntakeResult:
+           cal: calendar.Calendar | None = None,
+           received_at: datetime | None = None) -> IntakeResult:
     """Store reports atomically; the status, the stored events and whether replayed.
 
     ``audit`` ({token_id, role, actor}) adds an audit row in the same statement; due times
     follow the district calendar ``cal`` (``calendar.district(settings)``). The API stores
     concurrent requests together (``gis.intake.groupcommit``); this stores one alone.
+    ``received_at`` (the clock by default) is for loads of past reports, like the demo's.
     """
     check_batch(reports, max_batch)
     for _attempt in range(3):
-        req = prepare_request(engine, locator, reports, idempotency_key, body_hash, audit, cal)
+        req = prepare_request(engine, locator, reports, idempotency_key, body_hash, audit, cal,
+                              received_at)
         res = settle(engine, locator, req, store_group(engine, [req])[0])
         if res is not None:
             return res

@@ -29,6 +29,9 @@ def test_demo_district_loads_once(clean_db) -> None:
         "late": "SELECT count(*) FROM event_history WHERE action = 'resolve' "
                 "AND NOT (data ->> 'within_limit')::boolean",
         "waiting": "SELECT count(*) FROM event WHERE status = 'reported'",
+        "received_later": "SELECT count(*) FROM event e JOIN event_history h ON h.event_id = "
+                          "e.id AND h.action = 'reported' WHERE h.at <> e.received_at "
+                          "OR e.received_at > e.reported_at + interval '1 minute'",
     }
     with clean_db.connect() as c:
         got = {k: c.execute(text(v)).scalar_one() for k, v in q.items()}
@@ -38,6 +41,7 @@ def test_demo_district_loads_once(clean_db) -> None:
     assert got["events"] >= 55 and got["history"] == 60 and got["no_worker"] == 0
     assert got["closed"] >= 10 and 0 < got["late"] < got["closed"]  # the desk's closed loop
     assert got["waiting"] >= 10  # today's, not yet accepted
+    assert got["received_later"] == 0  # each arrived when reported, as its history says
     assert load_demo(clean_db) == gen  # a second call does not duplicate
     with clean_db.connect() as c:
         assert c.execute(text("SELECT count(*) FROM generation")).scalar_one() == 1
