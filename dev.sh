@@ -54,8 +54,9 @@ case "$cmd" in
         echo "dev.sh: DATABASE_URL=$DATABASE_URL" >&2
         rc=0
         # a worker per core, at most 4 (each holds its own connections, browser and servers);
-        # a file's tests stay together on one worker
-        par=(-n auto --maxprocesses 4 --dist loadfile)
+        # a file's tests stay together on one worker, and the browser tests all on one
+        # (tests/conftest.py: pytest_collection_modifyitems)
+        par=(-n auto --maxprocesses 4 --dist loadgroup)
         for a in "$@"; do [[ "$a" == -n* || "$a" == --numprocesses* ]] && par=(); done
         "$ROOT/.venv/bin/python" -m pytest "${par[@]}" "$@" || rc=$?
         # In CI, do not leave the clone's database server running behind.

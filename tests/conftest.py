@@ -26,6 +26,19 @@ def _no_bind_in_a_comment(_conn, _cursor, statement, _params, _context, _many) -
         raise AssertionError(f"bind parameter inside an SQL comment: {bad[0]!r}")
 
 
+BROWSER = os.path.join("tests", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup``: each file's tests on one worker, and
+    every browser test on one worker, one after another (two browsers, each with its own API,
+    dashboard and Chromium, on two cores starved each other into timeouts)."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = "browser" if path.startswith(BROWSER) else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def _test_db(url: str, database: str | None = None) -> str:
     """``url`` on the test database (``database``, else its own name + ``_test``)."""
     u = make_url(url)
