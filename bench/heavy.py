@@ -1,7 +1,7 @@
 """Heavy reads on the demo district: ``python -m bench.heavy [--repeat 5] [--db NAME]``.
 
-Loads the Suzhou demo district (1,131 units, 112 tracks: a week of 16 grids' rounds) into a dedicated database on
-DATABASE_URL's server (dropped and re-created), then, in the same run:
+Loads the Suzhou demo district (1,131 units, 112 tracks: a week of 16 grids' rounds) into a
+dedicated database on DATABASE_URL's server (dropped and re-created), then, in the same run:
 
 1. the baseline: the per-unit queries as they were before issue 11 (one geography
    ``ST_DWithin`` per unit against every track, under the session's default settings), timed
