@@ -129,6 +129,8 @@ def test_log_in_refuses_a_wrong_password_in_chinese_then_shows_my_grid(
     page.click("#wg-tabs .tab[data-tab=me]")
     page.locator("#me-info").wait_for()
     assert "w1" in page.locator("#me-info").inner_text()
+    page.locator("#me-info").get_by_text("name W1", exact=True).wait_for()  # the worker's name
+    assert "姓名" in page.locator("#me-info").inner_text()
     assert "北京时间" in page.locator("#me-info").inner_text()
     shot(page, "03_me")
     page.click("#wg-lang")  # English by the switch, remembered

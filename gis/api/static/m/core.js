@@ -321,6 +321,8 @@
   }
 
   /* -- the "me" tab ------------------------------------------------------------------------ */
+  var meName = null;  // {worker, name} of the signed-in worker ("me" tab)
+
   function renderMe(el) {
     var info = Wg.el("div", { class: "card", id: "me-info" });
     var queueBox = Wg.el("div", { class: "card", id: "me-queue" });
@@ -341,7 +343,9 @@
       var s = Wg.session() || {};
       info.textContent = "";
       info.appendChild(Wg.el("h2", { "data-t": "tab.me" }));
-      [["me.user", s.username], ["me.role", s.role ? Wg.t("role." + s.role) : ""],
+      if (s.worker && meName === null) askName(s.worker);
+      [["me.user", s.username], ["me.name", meName && meName.worker === s.worker
+        ? meName.name : ""], ["me.role", s.role ? Wg.t("role." + s.role) : ""],
        ["me.worker", s.worker], ["me.grid", s.area],
        ["me.expires", s.expires_at ? Wg.fmtTime(s.expires_at) + " " + Wg.tz : ""]]
         .forEach(function (row) {
@@ -351,6 +355,15 @@
             Wg.el("span", { class: "v", text: row[1] })]));
         });
       if (Wg.queue && Wg.queue.renderList) Wg.queue.renderList(queueBox);
+    }
+    // the worker's name, from GET /api/v1/me once online (offline the row is left out)
+    function askName(worker) {
+      meName = { worker: worker, name: "" };
+      Wg.api("GET", "/api/v1/me").then(function (r) {
+        if (!r.ok || !r.data || !r.data.worker_name) { meName = null; return; }
+        meName = { worker: worker, name: r.data.worker_name };
+        fill();
+      }, function () { meName = null; });
     }
     fill();
     Wg.on("lang", fill);
