@@ -159,17 +159,21 @@ def _rates(title: str, values: list[dict], label: str, height: int) -> Spec:
 def on_time(b: stats.Board, height: int = 330) -> Spec:
     """按期结案率 per street (or community) over the window; areas with no case closed left out."""
     level = rate_level(b)
-    rows = [r for r in b.on_time if r.level == level and r.rate is not None][:MAX_BARS]
+    rows = _closed_in(b, level)[:MAX_BARS]
     values = [{"name": r.name, "rate": r.rate, "detail": t(
         "{on_time} of {closed} closed on time", on_time=r.closed_on_time, closed=r.closed)}
         for r in rows]
     return _rates(t(ON_TIME_TITLES[level]), values, t("On-time rate"), height)
 
 
+def _closed_in(b: stats.Board, level: str) -> list[stats.OnTimeRate]:
+    """The on-time rates of the areas of ``level`` where some case closed in the window."""
+    return [r for r in b.on_time if r.level == level and r.rate is not None]
+
+
 def any_closed(b: stats.Board) -> bool:
     """Whether some case closed in the window (an on-time rate to show)."""
-    level = rate_level(b)
-    return any(r.level == level and r.rate is not None for r in b.on_time)
+    return bool(_closed_in(b, rate_level(b)))
 
 
 def coverage(b: stats.Board, height: int = 330) -> Spec:

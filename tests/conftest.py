@@ -26,7 +26,7 @@ def _no_bind_in_a_comment(_conn, _cursor, statement, _params, _context, _many) -
         raise AssertionError(f"bind parameter inside an SQL comment: {bad[0]!r}")
 
 
-BROWSER = os.path.join("tests", "browser")
+BROWSER = "tests/browser/"  # node ids use "/" on every platform
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -418,10 +418,10 @@ def prepare_request(engine: Engine, locator: Locator, reports: list[Report],
                     idempotency_key: str | None = None, body_hash: str | None = None,
                     audit: dict[str, Any] | None = None,
                     cal: calendar.Calendar | None = None,
-                    now: datetime | None = None) -> StoreRequest:
+                    received_at: datetime | None = None) -> StoreRequest:
     """Validate and locate ``reports`` (InvalidInput names every bad field) into the rows of
-    one request, received at ``now`` (the clock by default); nothing is stored yet."""
-    now = now or datetime.now(UTC)
+    one request, received at ``received_at`` (the clock by default); nothing is stored yet."""
+    now = received_at or datetime.now(UTC)
     snap = locator.snapshot
     prepared = _prepare(engine, locator, reports, now)
     cameras = _camera_ids(engine, reports)
