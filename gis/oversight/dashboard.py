@@ -508,12 +508,15 @@ def keep_tally_start(engine: Engine, filters: Filters) -> bool:
 def event_summary(engine: Engine, filters: Filters,
                   use_tally: bool | None = None) -> dict[str, int]:
     """Events matching the filters anywhere: total, open, overdue and the newest id (total and
-    open from the kept counts when only the window, the area and the scope filter)."""
+    open from the kept counts when only the window, the area and the scope filter; overdue too
+    for the whole district)."""
     p = filters.params()
     with engine.connect() as conn:
         if tallied(filters) if use_tally is None else use_tally:
             r = dict(_tally_rows(conn, filters, "tally_summary", p).mappings().one())
-            r |= conn.execute(q(SQL, "summary_overdue_last", PKG), p).mappings().one()
+            kept = filters.area is None and filters.scope is None
+            r |= conn.execute(q(SQL, "summary_overdue_last", PKG), p | {"kept": kept}
+                              | tally_spans(filters.since, filters.until)).mappings().one()
             r = {k: r[k] for k in ("total", "open", "overdue", "last_id")}
         else:
             r = conn.execute(q(SQL, "event_summary", PKG), p).mappings().one()

@@ -118,18 +118,23 @@ def test_changes_are_counted_and_folded(events, owner_engine):
     assert after != before
     for zoom in (11, 13):
         _both(events, f, bbox, zoom)
-    with events.connect() as conn:
-        pending = conn.execute(text("SELECT count(*) FROM event_tally_delta")).scalar_one()
+    pending = _pending(events)
     assert pending > 0
     assert dq.compact_tally(events) == pending
-    with events.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM event_tally_delta")).scalar_one() == 0
+    assert _pending(events) == 0
     assert dq.event_summary(events, f) == after
     for zoom in (11, 13):
         _both(events, f, bbox, zoom)
     dq.rebuild_tally(events)
     assert dq.event_summary(events, f) == after
     _both(events, f, bbox, 12)
+
+
+def _pending(engine: Engine) -> int:
+    """Changes appended and not folded yet (live map counts and due counts)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT (SELECT count(*) FROM event_tally_delta) + "
+                                 "(SELECT count(*) FROM event_due_delta)")).scalar_one()
 
 
 def test_filters_the_counts_cannot_answer_read_the_events(events):
@@ -204,3 +209,47 @@ def test_a_start_dropped_or_recounted_falls_back_to_days_and_hours(events, owner
     with events.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM event_tally_start")).scalar_one() == 0
     _both(events, f, _bbox(events), 12)
+
+
+def _due_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM event_due_tally")).scalar_one()
+
+
+def test_the_districts_overdue_count_is_kept_by_due_hour(events, owner_engine):
+    """The whole district's overdue count comes from event_due_tally (skewing it shows), and
+    equals the events' count after due times move (escalation), events fall due this very
+    hour, statuses change and the changes are folded; rows back at zero are dropped."""
+    f = dq.Filters(since=NOW - timedelta(days=30))
+    dq.compact_tally(events)
+    before = dq.event_summary(events, f, use_tally=True)
+    assert before == dq.event_summary(events, f, use_tally=False) and before["overdue"] > 0
+    with owner_engine.begin() as conn:
+        conn.execute(text("UPDATE event_due_tally SET n_open = n_open + 1 "
+                          "WHERE due_hour < date_trunc('hour', now() - interval '1 day', 'UTC')"
+                          " AND rep_hour > now() - interval '20 days'"))
+    skewed = dq.event_summary(events, f, use_tally=True)["overdue"]
+    assert skewed > before["overdue"]
+    dq.rebuild_tally(events)
+    assert dq.event_summary(events, f, use_tally=True) == before
+    with events.begin() as conn:  # escalated: a later time limit, and an older report's too
+        conn.execute(text("UPDATE event SET due_at = now() + interval '2 hours' "
+                          "WHERE id IN (SELECT id FROM event WHERE due_at < now() "
+                          "AND status = 'reported' ORDER BY id LIMIT 5)"))
+        conn.execute(text(  # falling due this hour, a moment ago
+            "UPDATE event SET due_at = date_trunc('hour', now(), 'UTC') "
+            "+ (now() - date_trunc('hour', now(), 'UTC')) / 2 "
+            "WHERE id IN (SELECT id FROM event WHERE due_at > now() AND status = 'accepted' "
+            "ORDER BY id LIMIT 4)"))
+        conn.execute(text("UPDATE event SET status = 'closed' WHERE id IN (SELECT id FROM event "
+                          "WHERE due_at < now() AND status = 'in_progress' ORDER BY id LIMIT 7)"))
+    changed = dq.event_summary(events, f, use_tally=True)
+    assert changed == dq.event_summary(events, f, use_tally=False) and changed != before
+    rows = _due_rows(events)
+    assert dq.compact_tally(events) > 0 and _pending(events) == 0
+    assert dq.event_summary(events, f, use_tally=True) == changed
+    with events.begin() as conn:
+        conn.execute(text("UPDATE event SET status = 'closed'"))
+    dq.compact_tally(events)
+    assert 0 < rows and _due_rows(events) == 0
+    assert dq.event_summary(events, f, use_tally=True)["overdue"] == 0

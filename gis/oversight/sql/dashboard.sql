@@ -344,13 +344,38 @@ SELECT EXISTS (SELECT 1 FROM event_tally_start WHERE start = :hs);
 SELECT event_tally_from_build(:hs);
 
 -- name: summary_overdue_last
--- overdue and last_id of event_summary without class, status or overdue filters: the open
--- backlog's partial indexes and the newest id, not every event of the window.
-SELECT (SELECT count(*) FROM event e
-        WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
-          AND e.reported_at >= :since AND e.reported_at < :until
-          AND in_scope(e.grid_code, CAST(:area AS text[]))
-          AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))) AS overdue,
+-- overdue and last_id of event_summary without class, status or overdue filters: the newest
+-- id, and the overdue count either from the open backlog's partial indexes (every open event
+-- of the window) or, with @kept (the whole district: no area, no scope), from the kept due
+-- counts (event_due_tally and its unfolded changes) of the window's whole report hours
+-- [ra, rb) due before this hour, plus one by one the open events of its partial hours
+-- [since, ra) and [rb, until) past due and those of [ra, rb) falling due this hour before now.
+SELECT CASE WHEN :kept THEN
+         (SELECT COALESCE(sum(k.n_open), 0) FROM (
+            SELECT t.n_open FROM event_due_tally t
+            WHERE t.rep_hour >= :ra AND t.rep_hour < :rb
+              AND t.due_hour < date_trunc('hour', now(), 'UTC')
+            UNION ALL
+            SELECT d.n_open FROM event_due_delta d
+            WHERE d.rep_hour >= :ra AND d.rep_hour < :rb
+              AND d.due_hour < date_trunc('hour', now(), 'UTC')) k)
+         + (SELECT count(*) FROM event e
+            WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
+              AND e.reported_at >= :since AND e.reported_at < :ra)
+         + (SELECT count(*) FROM event e
+            WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
+              AND e.reported_at >= :rb AND e.reported_at < :until)
+         + (SELECT count(*) FROM event e
+            WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
+              AND e.due_at >= date_trunc('hour', now(), 'UTC')
+              AND e.reported_at >= :ra AND e.reported_at < :rb)
+       ELSE
+         (SELECT count(*) FROM event e
+          WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at < now()
+            AND e.reported_at >= :since AND e.reported_at < :until
+            AND in_scope(e.grid_code, CAST(:area AS text[]))
+            AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[])))
+       END AS overdue,
        (SELECT max(e.id) FROM event e
         WHERE e.reported_at >= :since AND e.reported_at < :until
           AND in_scope(e.grid_code, CAST(:area AS text[]))
