@@ -221,7 +221,6 @@ def activate(conn: Connection, gen: int, *, actor: str | None = None, max_m: flo
         "summary": json.dumps(summary or {}, default=str)}).scalar_one()
     note = f"boundaries: generation {old} -> {gen}"
     fence, first = _relocate(conn, gen, act, actor, note, max_m)
-    conn.execute(q(SQL, "fold_map_counts", PKG))  # before the switch: intake is not held
     t1 = time.perf_counter()
     # the switch: from here until the commit, reports wait
     if conn.execute(q(SQL, "retire_active", PKG)).scalar() != old:

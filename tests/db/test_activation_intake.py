@@ -216,39 +216,3 @@ def test_the_index_built_ahead_is_swapped_in_unless_the_draft_changed(
     snap = loc.refresh()
     assert snap.generation == gen3
     assert snap.grid_names[snap.grid_codes.index(new_grid)] == "renamed"
-
-
-def _pending_counts(engine: Engine) -> int:
-    """The live map's appended count changes not folded yet."""
-    with engine.connect() as c:
-        return c.execute(text("SELECT (SELECT count(*) FROM event_tally_delta) "
-                              "+ (SELECT count(*) FROM event_due_delta)")).scalar_one()
-
-
-def test_the_activation_folds_the_map_counts_of_its_moves_before_the_switch(
-        engine: Engine, demo_district: int) -> None:
-    """The changes the moves append to the live map's counts are folded by the activation
-    itself, before the switch, not left for some report's statement to fold; the kept counts
-    still equal the events."""
-    from datetime import UTC, datetime, timedelta
-
-    from gis.oversight import dashboard as dq
-
-    rnd = random.Random(7)
-    ingest(engine, Locator(engine), [Report(item=item(engine), lon=rnd.uniform(120.5925, 120.6135),
-                                            lat=rnd.uniform(31.3005, 31.3185))
-                                     for _ in range(150)])
-    dq.compact_tally(engine)
-    gen2 = draft(engine)
-    with engine.begin() as c:
-        act.lock(c)
-        res = act.activate(c, gen2)
-    assert res["moved"] > 0 and res["late"] == 0
-    assert _pending_counts(engine) == 0
-    f = dq.Filters(since=datetime.now(UTC) - timedelta(days=1))
-    assert dq.event_summary(engine, f, use_tally=True) == dq.event_summary(engine, f,
-                                                                           use_tally=False)
-    grid = dq.grids(engine)[0]["code"]
-    g = dq.Filters(since=f.since, area=grid[:12])
-    assert dq.event_summary(engine, g, use_tally=True) == dq.event_summary(engine, g,
-                                                                           use_tally=False)

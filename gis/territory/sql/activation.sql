@@ -30,12 +30,6 @@ SELECT pg_notify('wangge_territory', 'prepare:' || CAST(:g AS text));
 -- name: discard_draft
 UPDATE generation SET status = 'discarded' WHERE id = :g AND status = 'draft';
 
--- name: fold_map_counts
--- Fold the live map's appended count changes (event_tally_compact): the activation's moves
--- append hundreds of thousands at city scale, and folding them is the activation's work,
--- not a report's (a statement trigger folds now and then, inside some intake statement).
-SELECT event_tally_compact();
-
 -- name: make_active
 UPDATE generation SET status = 'active', activated_at = now() WHERE id = :g;
 
