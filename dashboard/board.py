@@ -225,6 +225,7 @@ CSS = """<style>
 [data-testid="stMain"] [data-testid="stAlertContainer"] {background: #0d2137;
     border: 1px solid #1f3a5a; border-radius: 8px;}
 [data-testid="stMain"] [data-testid="stAlertContainer"] p {color: #8fb3d9; font-size: 1.1rem;}
+[data-testid="stMain"] [data-testid="stElementToolbar"] {display: none;}
 </style>"""
 
 

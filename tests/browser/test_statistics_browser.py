@@ -138,6 +138,11 @@ def test_statistics_board_in_chromium(dashboard, engine) -> None:
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         assert page.get_by_text("北京时间").count() >= 1
         assert page.get_by_text(f"每 {EVERY_S} 秒自动刷新").count() == 1
+        charts.first.hover()  # a wall screen: no chart toolbar over the cards, even on hover
+        page.wait_for_timeout(500)
+        toolbars = page.locator('[data-testid="stElementToolbar"]')
+        assert toolbars.count() >= 1 and not toolbars.first.is_visible()
+        page.mouse.move(1919, 1079)
         assert page.evaluate(CUT) == []  # every headline title whole, the caption on one line
         value = metric.locator('[data-testid="stMetricValue"]')
         before = int(value.inner_text())
