@@ -417,6 +417,12 @@ def tallied(filters: Filters) -> bool:
     return not (filters.classes or filters.statuses or filters.overdue_only)
 
 
+def overdue_kept(filters: Filters) -> bool:
+    """Whether the kept due counts (event_due_tally) answer the overdue count: the whole
+    district only (no area, no scope); other views count their own open events."""
+    return filters.area is None and filters.scope is None
+
+
 def _floor(t: datetime, unit: timedelta) -> datetime:
     """``t`` rounded down to a whole ``unit`` (hour or day) in UTC."""
     u = t.astimezone(UTC)
@@ -514,8 +520,8 @@ def event_summary(engine: Engine, filters: Filters,
     with engine.connect() as conn:
         if tallied(filters) if use_tally is None else use_tally:
             r = dict(_tally_rows(conn, filters, "tally_summary", p).mappings().one())
-            kept = filters.area is None and filters.scope is None
-            r |= conn.execute(q(SQL, "summary_overdue_last", PKG), p | {"kept": kept}
+            r |= conn.execute(q(SQL, "summary_overdue_last", PKG),
+                              p | {"kept": overdue_kept(filters)}
                               | tally_spans(filters.since, filters.until)).mappings().one()
             r = {k: r[k] for k in ("total", "open", "overdue", "last_id")}
         else:

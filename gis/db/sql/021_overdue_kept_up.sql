@@ -4,8 +4,8 @@
 -- the hour they fall due (UTC); the count of a window [since, until) at time T is its whole
 -- report hours' rows due before the hour of T, plus, one by one, the open events of the
 -- window's partial report hours and those falling due in T's own hour before T
--- (gis/oversight/sql/dashboard.sql, summary_overdue_kept). The rows are few: an hour's open
--- events share a handful of due hours (one per time limit).
+-- (gis/oversight/sql/dashboard.sql, summary_overdue_last with @kept). The rows are few: an
+-- hour's open events share a handful of due hours (one per time limit).
 -- Inserts and deletes append their grouped changes to event_due_delta at the end of each
 -- statement; an update appends one change per row whose status, report time or due time
 -- changed (so the activation, which moves 1 M events to new grids, appends nothing);
