@@ -126,10 +126,8 @@ def rollback(commit: Annotated[bool, Query(description="Really roll back")] = Fa
              settings: Settings = Depends(deps.settings),
              who: Principal = Depends(deps.require_planner_for_writes)) -> Rollback:
     """Restore the generation the last activation replaced and the former assignments."""
-    with engine.begin() as conn:
-        out = act.rollback(conn, actor=_actor(who), max_m=settings.outside_max_distance_m)
-        if not commit:
-            conn.rollback()
+    out = act.rollback_generation(engine, commit=commit, actor=_actor(who),
+                                  max_m=settings.outside_max_distance_m)
     if commit:
         locator.refresh()
     done = Rollback(**out, committed=commit)

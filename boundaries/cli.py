@@ -144,10 +144,8 @@ def rollback(
 
     e = _engine()
     try:
-        with e.begin() as conn:
-            out = act.rollback(conn, actor="cli", max_m=_settings().outside_max_distance_m)
-            if not commit:
-                conn.rollback()
+        out = act.rollback_generation(e, commit=commit, actor="cli",
+                                      max_m=_settings().outside_max_distance_m)
     except WanggeError as err:
         _fail(err)
     out["committed"] = commit

@@ -298,6 +298,19 @@ def rollback(conn: Connection, *, actor: str | None = None, max_m: float = 300.0
             "workers_rederived": workers}
 
 
+def rollback_generation(engine: Engine, *, commit: bool, actor: str | None = None,
+                        max_m: float = 300.0) -> RollbackResult:
+    """:func:`rollback` in a transaction of its own: committed with ``commit``, else rolled
+    back (a preview)."""
+    with engine.begin() as conn:
+        out = rollback(conn, actor=actor, max_m=max_m)
+        if not commit:
+            conn.rollback()
+    if commit:
+        fold_map_counts(engine)
+    return out
+
+
 def commit_generation(engine: Engine, fill: Callable[[Connection, int], None], *,
                       base: int | None, description: str, source: str,
                       actor: str | None = None, max_m: float = 300.0,
@@ -337,10 +350,19 @@ def activate_draft(engine: Engine, gen: int, *, base: int | None, during: str,
         with engine.begin() as conn:
             lock(conn)
             check_base(conn, base, during)
-            return activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
+            out = activate(conn, gen, actor=actor, max_m=max_m, summary=summary)
     except BaseException:
         discard_draft(engine, gen)
         raise
+    fold_map_counts(engine)
+    return out
+
+
+def fold_map_counts(engine: Engine) -> None:
+    """Fold the live map's count changes an activation or rollback appended, right after its
+    commit and in a transaction of its own (else some report's statement folds them)."""
+    with engine.begin() as conn:
+        conn.execute(q(SQL, "fold_map_counts", PKG))
 
 
 def announce_draft(conn: Connection, gen: int) -> None:

@@ -216,3 +216,54 @@ def test_the_index_built_ahead_is_swapped_in_unless_the_draft_changed(
     snap = loc.refresh()
     assert snap.generation == gen3
     assert snap.grid_names[snap.grid_codes.index(new_grid)] == "renamed"
+
+
+def _pending_counts(engine: Engine) -> int:
+    """The live map's appended count changes not folded yet."""
+    with engine.connect() as c:
+        return c.execute(text("SELECT (SELECT count(*) FROM event_tally_delta) "
+                              "+ (SELECT count(*) FROM event_due_delta)")).scalar_one()
+
+
+def _kept_counts_match(engine: Engine) -> None:
+    """The live map's kept counts equal a count of the events (district and one grid)."""
+    from datetime import UTC, datetime, timedelta
+
+    from gis.oversight import dashboard as dq
+
+    f = dq.Filters(since=datetime.now(UTC) - timedelta(days=1))
+    grid = dq.grids(engine)[0]["code"]
+    for flt in (f, dq.Filters(since=f.since, area=grid[:12])):
+        assert (dq.event_summary(engine, flt, use_tally=True)
+                == dq.event_summary(engine, flt, use_tally=False))
+
+
+def test_activation_and_rollback_fold_the_map_counts_they_appended_once_committed(
+        engine: Engine, demo_district: int) -> None:
+    """The count changes the moves append to the live map's counts are folded right after the
+    commit, in a transaction of their own, not left for some report's statement to fold; a
+    rollback's too, and a rollback's preview folds nothing. The kept counts equal the events."""
+    from gis.oversight import dashboard as dq
+
+    rnd = random.Random(7)
+    ingest(engine, Locator(engine), [Report(item=item(engine), lon=rnd.uniform(120.5925, 120.6135),
+                                            lat=rnd.uniform(31.3005, 31.3185))
+                                     for _ in range(150)])
+    dq.compact_tally(engine)
+    gen2 = draft(engine)
+    with engine.begin() as c:
+        act.lock(c)
+        assert act.activate(c, gen2)["moved"] > 0
+    assert _pending_counts(engine) > 0  # activate() alone leaves them appended
+    dq.compact_tally(engine)
+    gen3 = draft(engine, seed=44)
+    res = act.activate_draft(engine, gen3, base=gen2, during="the test")
+    assert res["moved"] > 0 and _pending_counts(engine) == 0
+    _kept_counts_match(engine)
+    preview = act.rollback_generation(engine, commit=False)
+    assert preview["restored"] > 0 and _pending_counts(engine) == 0
+    with engine.connect() as c:
+        assert generations.active_generation(c) == gen3
+    done = act.rollback_generation(engine, commit=True)
+    assert done["restored"] == preview["restored"] and _pending_counts(engine) == 0
+    _kept_counts_match(engine)
