@@ -48,7 +48,14 @@ import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from bench.common import LoadResult, open_loop, recreate_database, rnd, uvicorn_server
+from bench.common import (
+    LoadResult,
+    checkpoint,
+    open_loop,
+    recreate_database,
+    rnd,
+    uvicorn_server,
+)
 from bench.locate import api_tokens
 from bench.storm import bodies, keyed
 from boundaries.core import run_import
@@ -407,6 +414,8 @@ def run_size(scale: float, args: argparse.Namespace) -> dict[str, Any]:
     with engine.begin() as c:
         catalogue.load(c)
     grids, units, path = build_city(engine, scale, n_events)
+    cp = checkpoint(engine)
+    log(f"checkpoint after the seeding: {cp if cp is None else rnd(cp, 1)} s")
     n = int(args.rate * MAX_PHASE_S * 2)
     tokens = api_tokens(engine, 16) or [{}]
     stream_bodies = bodies(engine, BOUNDS, n, None, seed=11)
