@@ -8,8 +8,10 @@ needs a rule (intake, access, workflow, oversight) reads it here.
 from __future__ import annotations
 
 import os
+import time
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,12 @@ def default_path() -> Path:
     env = os.environ.get("WANGGE_DISPATCH_RULES_PATH")
     if env:
         return Path(env)
+    return _shipped()
+
+
+@cache
+def _shipped() -> Path:
+    """The path of the rules shipped in the package."""
     return Path(str(resources.files("gis.data").joinpath("dispatch_rules.toml")))
 
 
@@ -183,18 +191,20 @@ def parse(path: Path | None = None) -> Rules:
                  unvisited_days=int(patrol.get("unvisited_days", 7)), path=str(path))
 
 
-_cache: dict[str, tuple[float, Rules]] = {}
+RECHECK_S = 1.0  # how often the file's time stamp is looked at (every report reads the rules)
+_cache: dict[str, tuple[float, float, Rules]] = {}  # path: (mtime, looked at, rules)
 
 
 def rules(path: Path | None = None) -> Rules:
-    """The rules, re-read when the file changes."""
-    p = Path(path or default_path())
+    """The rules, re-read when the file changes (its time stamp looked at once a second)."""
+    key, now = str(path or default_path()), time.monotonic()
+    hit = _cache.get(key)
+    if hit and now - hit[1] < RECHECK_S:
+        return hit[2]
+    p = Path(key)
     mtime = p.stat().st_mtime if p.exists() else 0.0
-    hit = _cache.get(str(p))
-    if hit and hit[0] == mtime:
-        return hit[1]
-    r = parse(p)
-    _cache[str(p)] = (mtime, r)
+    r = hit[2] if hit and hit[0] == mtime else parse(p)
+    _cache[key] = (mtime, now, r)
     return r
 
 

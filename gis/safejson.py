@@ -17,6 +17,8 @@ import numpy as np
 MAX_DEPTH = 64
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_OPENING = b"[{"
+_FEW = 200
 _SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\x00")
 
 
@@ -31,8 +33,12 @@ class JSONRefused(ValueError):
 def depth(raw: bytes) -> int:
     """Deepest nesting of arrays and objects in ``raw`` (outside strings); 0 for a scalar."""
     marks = _STRING.sub(b"", raw).translate(None, _BRACKETS)
-    if not marks:
-        return 0
+    if len(marks) <= _FEW:  # a report or a small batch: a loop beats numpy's set-up
+        d = deepest = 0
+        for m in marks:
+            d += 1 if m in _OPENING else -1
+            deepest = max(deepest, d)
+        return deepest
     a = np.frombuffer(marks, dtype=np.uint8)
     steps = np.where((a == ord("[")) | (a == ord("{")), 1, -1).astype(np.int64)
     return int(np.cumsum(steps).max())

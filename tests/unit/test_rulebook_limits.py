@@ -53,3 +53,22 @@ def test_an_unknown_unit_is_refused_naming_the_rule(tmp_path: Path) -> None:
         _rules(tmp_path, RULES.replace('"wh"', '"days"'))
     with pytest.raises(InvalidInput, match=r"\[limits\]"):
         _rules(tmp_path, RULES.replace('unit = "wd"', 'unit = "min"'))
+
+
+def test_rules_are_read_again_once_the_file_changes(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """rules(): the parsed file is reused while its time stamp holds (looked at once every
+    RECHECK_S), and read again once it changed."""
+    import os
+
+    f = tmp_path / "rules.toml"
+    f.write_text(RULES, encoding="utf-8")
+    first = rulebook.rules(f)
+    assert rulebook.rules(f) is first
+    f.write_text(RULES.replace("community = 2", "community = 3"), encoding="utf-8")
+    os.utime(f, (1_000_000_000, 1_000_000_000))
+    assert rulebook.rules(f) is first  # not looked at again within RECHECK_S
+    monkeypatch.setattr(rulebook, "RECHECK_S", 0.0)
+    again = rulebook.rules(f)
+    assert again is not first
+    assert rulebook.rules(f) is again  # same time stamp: the same rules
