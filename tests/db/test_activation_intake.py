@@ -267,3 +267,19 @@ def test_activation_and_rollback_fold_the_map_counts_they_appended_once_committe
     done = act.rollback_generation(engine, commit=True)
     assert done["restored"] == preview["restored"] and _pending_counts(engine) == 0
     _kept_counts_match(engine)
+
+
+def test_a_failed_fold_after_the_commit_is_logged_not_raised(
+        engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """The activation is committed when its fold runs: a database error there (here, a
+    database without the live map's counts) is a warning in the log, not an error raised to
+    the import."""
+    from sqlalchemy import create_engine
+
+    other = create_engine(engine.url.set(database="postgres"))
+    try:
+        with caplog.at_level("WARNING", logger="gis.territory.activation"):
+            act.fold_map_counts(other)
+    finally:
+        other.dispose()
+    assert "not folded after the activation" in caplog.text
