@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, TextClause, text
 
 from gis.access import scope as area_scope
 from gis.clock import today_start as today_start  # the live map's "today"
+from gis.db import tally
 from gis.db.queries import named, q
 from gis.intake.events import OPEN_STATUSES
 
@@ -532,7 +533,7 @@ def event_summary(engine: Engine, filters: Filters,
 def compact_tally(engine: Engine) -> int:
     """Fold the counts the event triggers appended into event_tally (rows folded)."""
     with engine.begin() as conn:
-        return int(conn.execute(q(SQL, "tally_compact", PKG)).scalar() or 0)
+        return tally.fold(conn)
 
 
 def rebuild_tally(engine: Engine) -> int:

@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, TextClause, text
 from sqlalchemy.exc import DBAPIError
 from typing_extensions import TypedDict  # pydantic (the API's answers) reads it on 3.11
 
+from gis.db import tally
 from gis.db.queries import named, q
 from gis.errors import Conflict, NotFound
 from gis.territory import people
@@ -369,7 +370,7 @@ def fold_map_counts(engine: Engine) -> None:
     """
     try:
         with engine.begin() as conn:
-            conn.execute(q(SQL, "fold_map_counts", PKG))
+            tally.fold(conn)
     except DBAPIError:
         log.warning("the live map's counts were not folded after the activation; the next "
                     "fold takes them", exc_info=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, text
+from support.db import appended_counts
 
 from gis.intake import catalogue
 from gis.intake.events import IntakeResult, Report, ingest
@@ -218,13 +219,6 @@ def test_the_index_built_ahead_is_swapped_in_unless_the_draft_changed(
     assert snap.grid_names[snap.grid_codes.index(new_grid)] == "renamed"
 
 
-def _pending_counts(engine: Engine) -> int:
-    """The live map's appended count changes not folded yet."""
-    with engine.connect() as c:
-        return c.execute(text("SELECT (SELECT count(*) FROM event_tally_delta) "
-                              "+ (SELECT count(*) FROM event_due_delta)")).scalar_one()
-
-
 def _kept_counts_match(engine: Engine) -> None:
     """The live map's kept counts equal a count of the events (district and one grid)."""
     from datetime import UTC, datetime, timedelta
@@ -254,18 +248,18 @@ def test_activation_and_rollback_fold_the_map_counts_they_appended_once_committe
     with engine.begin() as c:
         act.lock(c)
         assert act.activate(c, gen2)["moved"] > 0
-    assert _pending_counts(engine) > 0  # activate() alone leaves them appended
+    assert appended_counts(engine) > 0  # activate() alone leaves them appended
     dq.compact_tally(engine)
     gen3 = draft(engine, seed=44)
     res = act.activate_draft(engine, gen3, base=gen2, during="the test")
-    assert res["moved"] > 0 and _pending_counts(engine) == 0
+    assert res["moved"] > 0 and appended_counts(engine) == 0
     _kept_counts_match(engine)
     preview = act.rollback_generation(engine, commit=False)
-    assert preview["restored"] > 0 and _pending_counts(engine) == 0
+    assert preview["restored"] > 0 and appended_counts(engine) == 0
     with engine.connect() as c:
         assert generations.active_generation(c) == gen3
     done = act.rollback_generation(engine, commit=True)
-    assert done["restored"] == preview["restored"] and _pending_counts(engine) == 0
+    assert done["restored"] == preview["restored"] and appended_counts(engine) == 0
     _kept_counts_match(engine)
 
 

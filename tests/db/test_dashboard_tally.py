@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
+from support.db import appended_counts
 
 from gis.oversight import dashboard as dq
 
@@ -118,23 +119,16 @@ def test_changes_are_counted_and_folded(events, owner_engine):
     assert after != before
     for zoom in (11, 13):
         _both(events, f, bbox, zoom)
-    pending = _pending(events)
+    pending = appended_counts(events)
     assert pending > 0
     assert dq.compact_tally(events) == pending
-    assert _pending(events) == 0
+    assert appended_counts(events) == 0
     assert dq.event_summary(events, f) == after
     for zoom in (11, 13):
         _both(events, f, bbox, zoom)
     dq.rebuild_tally(events)
     assert dq.event_summary(events, f) == after
     _both(events, f, bbox, 12)
-
-
-def _pending(engine: Engine) -> int:
-    """Changes appended and not folded yet (live map counts and due counts)."""
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT (SELECT count(*) FROM event_tally_delta) + "
-                                 "(SELECT count(*) FROM event_due_delta)")).scalar_one()
 
 
 def test_filters_the_counts_cannot_answer_read_the_events(events):
@@ -246,7 +240,7 @@ def test_the_districts_overdue_count_is_kept_by_due_hour(events, owner_engine):
     changed = dq.event_summary(events, f, use_tally=True)
     assert changed == dq.event_summary(events, f, use_tally=False) and changed != before
     rows = _due_rows(events)
-    assert dq.compact_tally(events) > 0 and _pending(events) == 0
+    assert dq.compact_tally(events) > 0 and appended_counts(events) == 0
     assert dq.event_summary(events, f, use_tally=True) == changed
     with events.begin() as conn:
         conn.execute(text("UPDATE event SET status = 'closed'"))

@@ -28,3 +28,10 @@ def empty_every_table(owner: Engine) -> None:
         conn.execute(text("UPDATE duplicate_config SET distance_m = 100, window_h = 24, "
                           "enabled = true"))
         catalogue.load(conn)
+
+
+def appended_counts(engine: Engine) -> int:
+    """The live map's count changes appended by the event triggers and not folded yet."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT (SELECT count(*) FROM event_tally_delta) "
+                                 "+ (SELECT count(*) FROM event_due_delta)")).scalar_one()

@@ -381,10 +381,6 @@ SELECT CASE WHEN :kept THEN
           AND in_scope(e.grid_code, CAST(:area AS text[]))
           AND in_scope(e.grid_code, CAST(:scope_prefixes AS text[]))) AS last_id;
 
--- name: tally_compact
--- Fold the counts appended by the event triggers into event_tally (rows folded).
-SELECT event_tally_compact();
-
 -- name: tally_rebuild
 -- Recount event_tally from every event (after a bulk load with triggers off).
 SELECT event_tally_rebuild();

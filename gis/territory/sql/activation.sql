@@ -54,12 +54,6 @@ WHERE activation_id = :activation AND grid_code IS NOT NULL;
 -- name: mark_rolled_back
 UPDATE boundary_activation SET rolled_back_at = now() WHERE id = :id;
 
--- name: fold_map_counts
--- Right after an activation or rollback commits, in a transaction of its own: fold the live
--- map's count changes its statements appended (event_tally_compact, migrations 0015-0021),
--- so that no report's statement folds them (at city scale a second of intake's group commit).
-SELECT event_tally_compact();
-
 -- name: generation_status
 SELECT id, status FROM generation WHERE id = :g;
 
