@@ -159,16 +159,8 @@ def tune(conn: Connection) -> None:
     """Session settings for the set-based statements of an activation (transaction-local)."""
     conn.execute(q(SQL, "work_mem", PKG))
     conn.execute(q(SQL, "serial_plans", PKG))
-    # rewriting 250k events touches most heap and index pages: full-page images are most of
-    # the WAL (1.2 GB -> 0.7 GB with lz4, ~3 s at city scale).  Only a superuser may set it:
-    # skipped otherwise.  (Commit stays synchronous: an activation must survive a crash.)
-    sp = conn.begin_nested()
-    try:
-        conn.execute(q(SQL, "wal_compression", PKG))
-    except DBAPIError:
-        sp.rollback()
-    else:
-        sp.commit()
+    # wal_compression (full-page images are most of an activation's WAL) is a server setting
+    # only a superuser may change: set in the cluster's configuration (README, server settings).
 
 
 def _reassign(conn: Connection, gen: int, activation: int, actor: str | None, note: str,

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, text
 
 from gis.settings import Settings
 
-# Generated requests per operation and mode; the whole file stays around a minute.
-EXAMPLES = 25
+# Generated requests per operation and mode (the whole file about a minute on two cores).
+EXAMPLES = 15
 LEAKS = re.compile(r"Traceback|File \"|\.py\"|/work/|site-packages|psycopg2|sqlalchemy|"
                    r"\[SQL:|LINE \d+:|syntax error at|\(Background on this error")
 DEEP = "[" * 5000 + "]" * 5000

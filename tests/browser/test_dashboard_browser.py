@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.dashboard import seed as _seed
+from support.served import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -152,5 +153,4 @@ def test_live_map_in_chromium(settings, demo_district, engine) -> None:
             browser.close()
     finally:
         for proc in (dash, api):
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop(proc)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gis.settings import Settings
-from support.served import free_port, wait_up
+from support.served import free_port, stop, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,5 +31,4 @@ def api_process(settings: Settings) -> Iterator[str]:
         wait_up(base + "/api/v1/health", proc)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        stop(proc, 15)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from gis.access import accounts
 from gis.settings import Settings
-from support.served import free_port, wait_up
+from support.served import free_port, stop, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "desk"
@@ -48,8 +48,7 @@ def dashboard_served(settings: Settings, api_base: str | None = None,
         wait_up(base + "/_stcore/health", proc)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def staff_account(owner: Engine, engine: Engine, username: str, role: str,

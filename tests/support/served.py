@@ -32,3 +32,14 @@ def wait_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 40)
         if time.monotonic() > end:
             raise TimeoutError(f"{url} did not answer within {timeout:g} s")
         time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """End ``proc``: SIGTERM, then SIGKILL if it is still running after ``timeout`` seconds
+    (a server left behind would load the machine under every later test)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

@@ -336,9 +336,5 @@ SET LOCAL work_mem = '256MB';
 -- The activation statements write (no parallel plan anyway); keep the preview's plan serial too.
 SET LOCAL max_parallel_workers_per_gather = 0;
 
--- name: wal_compression
--- Only a superuser may set it; the caller skips it otherwise.
-SET LOCAL wal_compression = 'lz4';
-
 -- name: analyze_territory
 ANALYZE district, street, community, grid, unit, area_piece;
