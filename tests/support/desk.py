@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,19 +37,21 @@ def dashboard_served(settings: Settings, api_base: str | None = None,
     port = free_port()
     url = database_url or settings.database_url
     env = os.environ | {"WANGGE_DATABASE_URL": url, "DATABASE_URL": url,
-                        "WANGGE_MEDIA_URL": settings.media_url} | (env or {})
+                        "WANGGE_MEDIA_URL": settings.media_url,
+                        "PYTHONFAULTHANDLER": "1"} | (env or {})
     if api_base:
         env |= {"WANGGE_API_PORT": api_base.rsplit(":", 1)[1]}
     cmd = dashboard_command(port, "127.0.0.1")
     assert cmd is not None, "the dashboard is not installed"
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()  # its stderr: the threads' stacks if it must be stopped
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_up(base + "/_stcore/health", proc)
         yield base
     finally:
-        stop(proc)
+        stop(proc, log=log)
+        log.close()
 
 
 def staff_account(owner: Engine, engine: Engine, username: str, role: str,

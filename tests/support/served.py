@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
+from typing import IO
 
 import httpx
 
@@ -17,29 +19,44 @@ def free_port() -> int:
 
 
 def wait_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 40) -> None:
-    """Wait until ``url`` answers (any status below 500); TimeoutError naming it after
-    ``timeout`` seconds, or as soon as ``proc`` (the process serving it) has exited."""
+    """Wait until ``url`` answers (any status below 500); TimeoutError naming it and the last
+    answer seen after ``timeout`` seconds, or as soon as ``proc`` (the process serving it) has
+    exited."""
     end = time.monotonic() + timeout
+    last = "nothing"
     while True:
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
+            r = httpx.get(url, timeout=2)
+            if r.status_code < 500:
                 return
-        except httpx.HTTPError:
-            pass
+            last = f"{r.status_code}: {r.text[:300]}"
+        except httpx.HTTPError as e:
+            last = repr(e)
         if proc is not None and proc.poll() is not None:
             raise TimeoutError(f"{url}: its process exited (code {proc.returncode}) "
                                "before it answered")
         if time.monotonic() > end:
-            raise TimeoutError(f"{url} did not answer within {timeout:g} s")
+            raise TimeoutError(f"{url} did not answer within {timeout:g} s; last: {last}")
         time.sleep(0.2)
 
 
-def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
-    """End ``proc``: SIGTERM, then SIGKILL if it is still running after ``timeout`` seconds
-    (a server left behind would load the machine under every later test)."""
+def stop(proc: subprocess.Popen, timeout: float = 10, log: IO[bytes] | None = None) -> None:
+    """End ``proc``: SIGTERM, then, if it still runs after ``timeout`` seconds, SIGABRT (a
+    Python started with PYTHONFAULTHANDLER=1 writes every thread's stack to its stderr,
+    ``log``, printed here) and SIGKILL: a server left behind would load every later test."""
     proc.terminate()
     try:
         proc.wait(timeout=timeout)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    proc.send_signal(signal.SIGABRT)
+    try:
+        proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+    if log is not None:
+        log.seek(0)
+        print(f"{proc.args!r} did not stop within {timeout:g} s of SIGTERM; its stderr ends:\n"
+              + log.read()[-6000:].decode(errors="replace"))
