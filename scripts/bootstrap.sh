@@ -5,8 +5,8 @@
 #
 # * installs the system packages (PostgreSQL 15 + PostGIS 3, python3-venv and,
 #   with --browser, chromium for the Playwright tests) when they are missing;
-# * creates .venv and runs `pip install -e '.[dev]'` when pyproject.toml is newer
-#   than .venv/.installed-stamp;
+# * creates .venv and runs `pip install -c constraints.txt -e '.[dev]'` when pyproject.toml
+#   or constraints.txt is newer than .venv/.installed-stamp;
 # * unless DATABASE_URL is set, initialises and starts a repo-local PostgreSQL 15
 #   cluster (data dir .pgdata/, port $WANGGE_PG_PORT or 55432, 127.0.0.1 only)
 #   with the owner role and database `wangge`, the platform's role `wangge_app` and the
@@ -221,13 +221,16 @@ else
         fi
     fi
     [[ -f "$REPO/pyproject.toml" ]] || die "no pyproject.toml in $REPO (set WANGGE_SKIP_PYTHON=1 to skip the Python step)"
-    if [[ ! -f "$STAMP" || "$REPO/pyproject.toml" -nt "$STAMP" ]]; then
-        log "installing the project into .venv: pip install -e '.[dev]'"
+    # constraints.txt: the versions the suite last passed with (CI gets what was tested)
+    if [[ ! -f "$STAMP" || "$REPO/pyproject.toml" -nt "$STAMP" \
+          || "$REPO/constraints.txt" -nt "$STAMP" ]]; then
+        log "installing the project into .venv: pip install -c constraints.txt -e '.[dev]'"
         (cd "$REPO" && "$VENV/bin/python" -m pip install --disable-pip-version-check \
-            --progress-bar off -e '.[dev]') || die "pip install -e '.[dev]' failed"
+            --progress-bar off -c constraints.txt -e '.[dev]') \
+            || die "pip install -c constraints.txt -e '.[dev]' failed"
         touch "$STAMP"
     else
-        log ".venv is up to date (pyproject.toml not newer than .venv/.installed-stamp)"
+        log ".venv is up to date (pyproject.toml and constraints.txt not newer than .venv/.installed-stamp)"
     fi
 fi
 
