@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import streamlit as st
+from psycopg2.errors import QueryCanceled
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
 
@@ -63,9 +64,15 @@ def _call(fn, *args: Any, **kw: Any) -> Any:
         raise
 
 
+# why a read failed while the database still answers (a message id: the pages translate it)
+TIMED_OUT = "a query took too long and was cancelled (statement timeout)"
+
+
 def _reason(e: Exception) -> str:
-    """One readable line from a driver error."""
+    """One readable line from a driver error (``TIMED_OUT`` for a cancelled statement)."""
     orig = getattr(e, "orig", None) or e
+    if isinstance(orig, QueryCanceled):
+        return TIMED_OUT
     lines = [ln.strip() for ln in str(orig).splitlines() if ln.strip()]
     return lines[0] if lines else type(e).__name__
 

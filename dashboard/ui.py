@@ -3,6 +3,7 @@ uploader in the page's language."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -17,16 +18,25 @@ BOUNDARIES_HINT = ("No district boundaries yet — import your district's real b
                    "`wangge boundaries import FILE --commit` (README, section Boundaries).")
 
 
+def reason(e: Exception) -> str:
+    """Why the database could not answer, in the page's language (``data.TIMED_OUT``
+    translated; a driver's own line as it is)."""
+    return t(str(e))
+
+
 def database_down(reason: str) -> None:
     """Say the database is unreachable and retry by itself every few seconds."""
-    st.error(t("Database unreachable: {reason}. Retrying every {s} s…", reason=reason,
+    st.error(t("Database unreachable: {reason}. Retrying every {s} s…", reason=t(reason),
                s=REFRESH_S))
+    shown = time.monotonic()
 
     @st.fragment(run_every=REFRESH_S)
     def _probe() -> None:
-        """Rerun the whole page once the database answers again."""
+        """Rerun the whole page once the database answers again, at the earliest a refresh
+        after the outage was shown: a query that failed while the database still answers
+        (cancelled by the statement timeout) would otherwise rerun the page at once, forever."""
         data.extent.clear()
-        if data.ping(data.database_url()):
+        if time.monotonic() - shown >= REFRESH_S * 0.9 and data.ping(data.database_url()):
             st.rerun(scope="app")
         st.caption(t("still waiting for the database"))
 

@@ -378,7 +378,7 @@ def load_or_last(url: str, ext: dict[str, Any], view: dict[str, Any], choice: ui
         last = st.session_state.get(LAST)
         with banner.container():
             st.error(t("Database unreachable: {reason}. Retrying every {s} s…",
-                       reason=str(e), s=ui.REFRESH_S))
+                       reason=ui.reason(e), s=ui.REFRESH_S))
             if last is not None:
                 st.caption(t("showing the last view loaded before the outage (greyed)"))
                 st.markdown(STALE_CSS, unsafe_allow_html=True)

@@ -89,7 +89,7 @@ def live(url: str, scope: stats.Scope, area: str, every_s: int) -> None:
         b = board.load(url, scope, every_s)
         st.session_state[LAST] = b
     except data.DatabaseUnavailable as e:
-        st.error(t(board.DB_DOWN, reason=str(e), s=every_s))
+        st.error(t(board.DB_DOWN, reason=ui.reason(e), s=every_s))
         b = st.session_state.get(LAST)
         if b is None:
             return

@@ -385,3 +385,24 @@ def test_outage_before_any_data_shows_the_banner_only(monkeypatch) -> None:
     at.run()
     assert not at.exception, at.exception
     assert at.error and "数据库无法连接" in at.error[0].value and not at.metric
+
+
+def test_a_failing_query_while_the_database_answers_is_retried_after_seconds(
+        db_env, demo_district, engine, owner_engine, settings, monkeypatch) -> None:
+    """A read cancelled by the statement timeout (a table locked by a long migration) while
+    the database still answers: the page shows the outage and retries in a few seconds; it does
+    not rerun itself at once, over and over (the probe found the database up at once)."""
+    from sqlalchemy import text
+
+    at = _app(DASH / "pages" / "grids_workers.py", engine, lang="zh")
+    url = settings.database_url + "?connect_timeout=9"  # an engine of its own: 300 ms timeout
+    for name in ("WANGGE_DATABASE_URL", "DATABASE_URL"):
+        monkeypatch.setenv(name, url)
+    monkeypatch.setenv("WANGGE_STATEMENT_TIMEOUT_MS", "300")
+    with owner_engine.connect() as lock:
+        lock.execute(text("LOCK TABLE grid IN ACCESS EXCLUSIVE MODE"))
+        at.run(timeout=20)
+        lock.rollback()
+    assert not at.exception
+    assert at.error and "数据库无法连接" in at.error[0].value, _text(at)
+    assert "查询用时过长，已被取消（语句超时）" in at.error[0].value, at.error[0].value
