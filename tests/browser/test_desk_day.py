@@ -90,13 +90,23 @@ def click(page: Any, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
 
 
-def detail_map(page: Any) -> None:
+def detail_map(page: Any, tries: int = 3) -> None:
     """Scroll to the event's map in the detail (its frame loads when near the view) and wait
-    until it is drawn."""
-    box = page.locator('iframe[title="streamlit_folium.st_folium"]').last
-    box.scroll_into_view_if_needed()
-    frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').last
-    frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first.wait_for(timeout=WAIT)
+    until it is drawn; looked up again when a rerun replaced the frame meanwhile (the
+    workbench refreshes itself every few seconds)."""
+    from playwright.sync_api import Error
+
+    for left in range(tries - 1, -1, -1):
+        try:
+            box = page.locator('iframe[title="streamlit_folium.st_folium"]').last
+            box.scroll_into_view_if_needed()
+            frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').last
+            frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first.wait_for(
+                timeout=WAIT)
+            return
+        except Error as e:
+            if left == 0 or not ("not attached" in str(e) or "detached" in str(e)):
+                raise
 
 
 @pytest.fixture()
