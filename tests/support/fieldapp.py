@@ -40,11 +40,13 @@ def served(settings: Settings) -> Iterator[str]:
     t.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_up(base + "/api/v1/health")
+        wait_up(base + "/api/v1/health", t)
         yield base
     finally:
         server.should_exit = True
         t.join(timeout=10)
+        if t.is_alive():
+            print(f"{base}: the server thread did not end within 10 s of its stop")
 
 
 def account(engine: Engine, owner: Engine, username: str, worker: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import threading
 import time
 from typing import IO
 
@@ -18,10 +19,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 40) -> None:
+def wait_up(url: str, proc: subprocess.Popen | threading.Thread | None = None,
+            timeout: float = 40) -> None:
     """Wait until ``url`` answers (any status below 500); TimeoutError naming it and the last
-    answer seen after ``timeout`` seconds, or as soon as ``proc`` (the process serving it) has
-    exited."""
+    answer seen after ``timeout`` seconds, or as soon as ``proc`` (the process or the thread
+    serving it) has ended."""
     end = time.monotonic() + timeout
     last = "nothing"
     while True:
@@ -32,7 +34,10 @@ def wait_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 40)
             last = f"{r.status_code}: {r.text[:300]}"
         except httpx.HTTPError as e:
             last = repr(e)
-        if proc is not None and proc.poll() is not None:
+        if isinstance(proc, threading.Thread) and not proc.is_alive():
+            raise TimeoutError(f"{url}: its server thread ended before it answered "
+                               f"(its log above); last: {last}")
+        if isinstance(proc, subprocess.Popen) and proc.poll() is not None:
             raise TimeoutError(f"{url}: its process exited (code {proc.returncode}) "
                                "before it answered")
         if time.monotonic() > end:
