@@ -18,15 +18,15 @@ BOUNDARIES_HINT = ("No district boundaries yet — import your district's real b
                    "`wangge boundaries import FILE --commit` (README, section Boundaries).")
 
 
-def reason(e: Exception) -> str:
+def reason(why: Exception | str) -> str:
     """Why the database could not answer, in the page's language (``data.TIMED_OUT``
     translated; a driver's own line as it is)."""
-    return t(str(e))
+    return t(str(why))
 
 
-def database_down(reason: str) -> None:
-    """Say the database is unreachable and retry by itself every few seconds."""
-    st.error(t("Database unreachable: {reason}. Retrying every {s} s…", reason=t(reason),
+def database_down(why: str) -> None:
+    """Say the database is unreachable (``why``) and retry by itself every few seconds."""
+    st.error(t("Database unreachable: {reason}. Retrying every {s} s…", reason=reason(why),
                s=REFRESH_S))
     shown = time.monotonic()
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from support.desk import (
     DESK,
+    again_if_replaced,
     choose,
     dashboard_served,
     log_in,
@@ -90,23 +91,18 @@ def click(page: Any, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
 
 
-def detail_map(page: Any, tries: int = 3) -> None:
+def detail_map(page: Any) -> None:
     """Scroll to the event's map in the detail (its frame loads when near the view) and wait
     until it is drawn; looked up again when a rerun replaced the frame meanwhile (the
     workbench refreshes itself every few seconds)."""
-    from playwright.sync_api import Error
+    def drawn() -> None:
+        box = page.locator('iframe[title="streamlit_folium.st_folium"]').last
+        box.scroll_into_view_if_needed()
+        frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').last
+        frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first.wait_for(
+            timeout=WAIT)
 
-    for left in range(tries - 1, -1, -1):
-        try:
-            box = page.locator('iframe[title="streamlit_folium.st_folium"]').last
-            box.scroll_into_view_if_needed()
-            frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').last
-            frame.locator(".leaflet-overlay-pane path.leaflet-interactive").first.wait_for(
-                timeout=WAIT)
-            return
-        except Error as e:
-            if left == 0 or not ("not attached" in str(e) or "detached" in str(e)):
-                raise
+    again_if_replaced(drawn, tries=3)
 
 
 @pytest.fixture()

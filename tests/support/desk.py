@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
@@ -52,6 +52,23 @@ def dashboard_served(settings: Settings, api_base: str | None = None,
     finally:
         stop(proc, log=log)
         log.close()
+
+
+T = TypeVar("T")
+
+
+def again_if_replaced(action: Callable[[], T], tries: int = 5) -> T:
+    """``action()``, done again (at most ``tries`` times in all) when Streamlit replaced the
+    element or frame it used while it ran: a rerun draws them anew."""
+    from playwright.sync_api import Error
+
+    for _ in range(tries - 1):
+        try:
+            return action()
+        except Error as e:
+            if "detached" not in str(e) and "not attached" not in str(e):
+                raise
+    return action()
 
 
 def staff_account(owner: Engine, engine: Engine, username: str, role: str,

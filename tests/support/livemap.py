@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gis.access import accounts, auth
 from gis.settings import Settings
-from support.desk import dashboard_served
+from support.desk import again_if_replaced, dashboard_served
 from support.served import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,19 +67,12 @@ def map_frame(page):
 def map_where(page, condition: str, tries: int = 5):
     """The map's iframe once the JavaScript ``condition`` holds in it: Streamlit may replace
     the iframe while it reruns, so a frame detached during the wait is looked up again."""
-    from playwright.sync_api import Error
-
-    for _ in range(tries - 1):
+    def wait():
         frame = map_frame(page)
-        try:
-            frame.wait_for_function(condition, timeout=30_000)
-            return frame
-        except Error as e:
-            if "detached" not in str(e):
-                raise
-    frame = map_frame(page)
-    frame.wait_for_function(condition, timeout=30_000)
-    return frame
+        frame.wait_for_function(condition, timeout=30_000)
+        return frame
+
+    return again_if_replaced(wait, tries)
 
 
 class Relay:
