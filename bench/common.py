@@ -232,7 +232,8 @@ def uvicorn_server(factory: str, url: str, ready_path: str = "/openapi.json",
     """Serve ``module:factory`` with uvicorn on 127.0.0.1 in a subprocess; yields a Server.
 
     The subprocess gets ``DATABASE_URL`` (and ``WANGGE_DATABASE_URL``) = ``url``; ``workers``
-    > 1 runs that many uvicorn worker processes. It is terminated (then killed) on exit.
+    > 1 runs that many processes as ``wangge serve --workers`` does (``wangge.workers``). It is
+    terminated (then killed) on exit.
     """
     import httpx
 
@@ -241,8 +242,9 @@ def uvicorn_server(factory: str, url: str, ready_path: str = "/openapi.json",
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     cmd = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
            "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    if workers > 1:
-        cmd += ["--workers", str(workers)]
+    if workers > 1:  # as `wangge serve --workers N` runs them: a SO_REUSEPORT socket each
+        cmd = [sys.executable, "-c", "import sys; from wangge.workers import serve; "
+               f"sys.exit(serve({factory!r}, '127.0.0.1', {port}, {workers}, 'warning'))"]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, env=env, cwd=str(REPO), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

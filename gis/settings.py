@@ -132,6 +132,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(
+        1, ge=1, le=64, description="Processes `wangge serve` runs the API in, each on its own "
+        "SO_REUSEPORT socket so the kernel spreads connections over them (about one per core "
+        "for a city; each has its own connection pool).")
     public_url: str | None = Field(
         None, pattern=r"^https?://[^\s]+$", description="The API's address as browsers reach "
         "it (e.g. https://gis.example.gov.cn/wangge behind a reverse proxy); the dashboard "

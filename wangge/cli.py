@@ -39,15 +39,25 @@ app.add_typer(exports_cli.app, name="export")
 def serve(
     port: Annotated[int | None, typer.Option(help="API port")] = None,
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="API processes, each on its own SO_REUSEPORT socket "
+        "(default WANGGE_API_WORKERS, 1)")] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs)."""
     import uvicorn
 
     from wangge.app import create_app
+    from wangge.workers import serve as serve_workers
 
     s = settings()
-    uvicorn.run(create_app(s), host=host or s.api_host, port=port or s.api_port,
-                log_level="info", access_log=False)
+    host, port, n = host or s.api_host, port or s.api_port, workers or s.api_workers
+    if n > 1:
+        try:
+            rc = serve_workers("wangge.main:app", host, port, n)
+        except WanggeError as e:
+            fail(e, 2)
+        raise typer.Exit(rc)
+    uvicorn.run(create_app(s), host=host, port=port, log_level="info", access_log=False)
 
 
 def dashboard_command(port: int, host: str,
