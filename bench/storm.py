@@ -4,8 +4,9 @@ In one run, on a generated district (``--units``, default 10,000 units) in a ded
 database (``--db``, default ``wangge_bench_storm``, re-created at start, migrated, dropped at
 the end), three servers, each uvicorn in its own process, the load generator in this one:
 
-* ``group``: the API as shipped (group commit on), ``--workers`` uvicorn workers (2), and
-  ``group1``: the same with one worker (group commit alone, beside ``today``);
+* ``group``: the API as shipped (group commit on) in ``--workers`` processes (2), as
+  ``wangge serve --workers`` runs them (a SO_REUSEPORT socket each), and ``group1``: the same
+  in one process (group commit alone, beside ``today``);
 * ``today``: the same API with ``WANGGE_GROUP_COMMIT=false`` (each request stored alone, its
   token read from the database per request: the path before group commit);
 * ``naive``: ``bench.apps:naive_app`` (one ``ST_Contains`` and one ``INSERT`` per request; it
@@ -16,7 +17,8 @@ gateway's burst), the others single reports; every request carries its own Idemp
 one of ``--tokens`` district-centre tokens (devices). Per server: the p99 at an open-loop rate
 of ``--rate`` reports/s (latency from the scheduled send time), the throughput with 16, 32 and
 64 closed-loop clients (how the cost grows), and for ``group`` the storm itself: ``--clients``
-clients for ``--sustain`` seconds. After each server: every answered event is in the table,
+clients for ``--sustain`` seconds. Each server starts on emptied tables after a
+``CHECKPOINT``. After each server: every answered event is in the table,
 none twice (uids, ids, Idempotency-Keys). CPU seconds of the server processes, the database
 backends and this generator are reported per phase, with the whole machine's busy share.
 
@@ -39,6 +41,7 @@ from sqlalchemy import Engine, text
 
 from bench.common import (
     LoadResult,
+    checkpoint,
     closed_loop,
     drop_database,
     open_loop,
@@ -248,12 +251,15 @@ def run_app(name: str, engine: Engine, url: str, db: str, load: Load,
 
 
 def reset(engine: Engine) -> None:
-    """Empty what intake writes, so every server starts from the same state."""
+    """Empty what intake writes, so every server starts from the same state; then a
+    checkpoint, so that the writes of the server before do not land in this one's phases."""
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE event, idempotency_key, audit_log RESTART IDENTITY CASCADE"))
     with engine.connect() as conn:
         conn.execute(text("COMMIT"))
         conn.execute(text("VACUUM ANALYZE event"))
+    cp = checkpoint(engine)
+    say(f"checkpoint before the server: {cp if cp is None else rnd(cp, 1)} s")
 
 
 def verify(engine: Engine, ans: Answers, keyed: bool) -> dict[str, Any]:
